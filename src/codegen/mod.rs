@@ -1,0 +1,79 @@
+//! Typed IR stages → native kernels, with Cranelift.
+//!
+//! `jit.rs` owns the target and JIT memory; `translate.rs` turns one stage into one function.
+
+mod jit;
+mod translate;
+
+pub(crate) use translate::KernelFn;
+
+use cranelift_codegen::Context;
+use cranelift_frontend::FunctionBuilderContext;
+use cranelift_module::{Linkage, Module};
+
+use crate::error::Result;
+use crate::ir::Graph;
+use crate::plan::Stage;
+use jit::{internal, CodeOwner};
+
+/// The native code of one expression: a kernel per stage, and the memory they live in.
+pub(crate) struct Code {
+    /// `kernels[i]` runs `stages[i]`.
+    pub kernels: Vec<KernelFn>,
+    // Declared after `kernels` and never read: it keeps the code alive and frees it on drop.
+    _owner: CodeOwner,
+}
+
+/// Compiles every stage of `g` into one fresh module.
+pub(crate) fn compile(g: &Graph, stages: &[Stage]) -> Result<Code> {
+    let mut module = jit::new_module()?;
+    let mut ctx = module.make_context();
+    let mut fctx = FunctionBuilderContext::new();
+    let mut ids = Vec::with_capacity(stages.len());
+    for (i, stage) in stages.iter().enumerate() {
+        ctx.func.signature = translate::kernel_signature(&module);
+        translate::translate(g, stage, &mut module, &mut ctx.func, &mut fctx)?;
+        let id = module
+            .declare_function(&format!("stage{i}"), Linkage::Local, &ctx.func.signature)
+            .map_err(|e| internal("declare kernel", e))?;
+        module
+            .define_function(id, &mut ctx)
+            .map_err(|e| internal("compile kernel", format!("{e:?}")))?;
+        module.clear_context(&mut ctx);
+        ids.push(id);
+    }
+    module
+        .finalize_definitions()
+        .map_err(|e| internal("finalize kernels", e))?;
+    let kernels = ids
+        .iter()
+        .map(|id| {
+            let ptr = module.get_finalized_function(*id);
+            // SAFETY: the function was built with `kernel_signature`, i.e. four i64 parameters
+            // and no results in the host's C calling convention, which is `KernelFn`.
+            unsafe { std::mem::transmute::<*const u8, KernelFn>(ptr) }
+        })
+        .collect();
+    Ok(Code {
+        kernels,
+        _owner: CodeOwner::new(module),
+    })
+}
+
+/// The Cranelift IR of every stage, before optimization (for `:clif` in the REPL).
+pub(crate) fn clif_text(g: &Graph, stages: &[Stage]) -> Result<String> {
+    let mut module = jit::new_module()?;
+    let mut fctx = FunctionBuilderContext::new();
+    let mut text = String::new();
+    for (i, stage) in stages.iter().enumerate() {
+        let mut ctx = Context::new();
+        ctx.func.signature = translate::kernel_signature(&module);
+        translate::translate(g, stage, &mut module, &mut ctx.func, &mut fctx)?;
+        text.push_str(&format!(
+            "; stage {i}: {:?}\n{}\n",
+            stage.kind,
+            ctx.func.display()
+        ));
+    }
+    Ok(text)
+}

@@ -1,0 +1,564 @@
+//! One stage of the IR → one Cranelift function: a 2-d loop nest around the fused expression.
+//!
+//! Every kernel has the same C signature ([`KernelFn`]): it walks an `n0 × n1` box; operand `k`
+//! starts at `ptrs[k]` and advances by `strides[2k]` bytes per outer step and `strides[2k+1]` per
+//! inner step (0 for a broadcast operand). The runtime maps any rank and layout onto calls of such
+//! boxes. Operand 0 is the output of a map stage, or the row of partials of a reduction stage.
+
+use std::collections::HashMap;
+
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::{
+    types, AbiParam, Block, FuncRef, InstBuilder, MemFlagsData, Signature, Type, Value,
+};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use cranelift_jit::JITModule;
+use cranelift_module::{Linkage, Module};
+
+use super::jit::internal;
+use crate::dtype::{DType, Scalar};
+use crate::error::Result;
+use crate::ir::{Graph, NodeId, NodeKind};
+use crate::ops::{scalar, Op, ReduceOp};
+use crate::plan::{Stage, StageKind};
+
+/// The machine signature of every kernel.
+pub(crate) type KernelFn =
+    unsafe extern "C" fn(n0: i64, n1: i64, ptrs: *const *mut u8, strides: *const i64);
+
+/// Independent accumulators per reduction row. Eight, combined as
+/// `((a0+a1)+(a2+a3))+((a4+a5)+(a6+a7))` with the tail added after, is NumPy's pairwise-sum
+/// base case, so a 128-element block sums exactly as NumPy sums it.
+pub(crate) const ACCUMULATORS: usize = 8;
+
+pub(crate) fn clif_type(d: DType) -> Type {
+    match d {
+        DType::Bool => types::I8,
+        DType::Int32 => types::I32,
+        DType::Int64 => types::I64,
+        DType::Float32 => types::F32,
+        DType::Float64 => types::F64,
+    }
+}
+
+pub(crate) fn kernel_signature(module: &JITModule) -> Signature {
+    let mut sig = module.make_signature();
+    for _ in 0..4 {
+        sig.params.push(AbiParam::new(types::I64));
+    }
+    sig
+}
+
+/// Builds the body of `func` for `stage`.
+pub(crate) fn translate(
+    g: &Graph,
+    stage: &Stage,
+    module: &mut JITModule,
+    func: &mut cranelift_codegen::ir::Function,
+    fctx: &mut FunctionBuilderContext,
+) -> Result<()> {
+    let b = FunctionBuilder::new(func, fctx);
+    let mut t = Translator {
+        g,
+        stage,
+        b,
+        module,
+        helpers: HashMap::new(),
+        consts: HashMap::new(),
+        operand_of: stage
+            .leaves
+            .iter()
+            .enumerate()
+            .map(|(k, &leaf)| (leaf, k + 1))
+            .collect(),
+        ptr: Vec::new(),
+        s0: Vec::new(),
+        s1: Vec::new(),
+    };
+    t.body()?;
+    let config = t.module.target_config();
+    t.b.finalize(config);
+    Ok(())
+}
+
+struct Translator<'a, 'f> {
+    g: &'a Graph,
+    stage: &'a Stage,
+    b: FunctionBuilder<'f>,
+    module: &'a mut JITModule,
+    helpers: HashMap<String, FuncRef>,
+    /// Constants, materialized once in the entry block (which dominates every use).
+    consts: HashMap<NodeId, Value>,
+    /// Leaf node → operand index.
+    operand_of: HashMap<NodeId, usize>,
+    /// The current element address of each operand.
+    ptr: Vec<Variable>,
+    /// Per-operand outer and inner strides in bytes.
+    s0: Vec<Value>,
+    s1: Vec<Value>,
+}
+
+const FLAGS: MemFlagsData = MemFlagsData::trusted();
+
+impl Translator<'_, '_> {
+    /// entry → (outer loop (inner loop)) → exit, all loops bottom-tested behind one guard.
+    fn body(&mut self) -> Result<()> {
+        let entry = self.b.create_block();
+        self.b.append_block_params_for_function_params(entry);
+        self.b.switch_to_block(entry);
+        self.b.seal_block(entry);
+        let params = self.b.block_params(entry).to_vec();
+        let (n0, n1, ptrs, strides) = (params[0], params[1], params[2], params[3]);
+
+        let operands = self.stage.leaves.len() + 1;
+        let mut row = Vec::with_capacity(operands);
+        for k in 0..operands {
+            let base = self.b.ins().load(types::I64, FLAGS, ptrs, (8 * k) as i32);
+            let s0 = self
+                .b
+                .ins()
+                .load(types::I64, FLAGS, strides, (16 * k) as i32);
+            let s1 = self
+                .b
+                .ins()
+                .load(types::I64, FLAGS, strides, (16 * k + 8) as i32);
+            self.s0.push(s0);
+            self.s1.push(s1);
+            let rv = self.b.declare_var(types::I64);
+            self.b.def_var(rv, base);
+            row.push(rv);
+            let pv = self.b.declare_var(types::I64);
+            self.b.def_var(pv, base);
+            self.ptr.push(pv);
+        }
+        self.hoist_constants()?;
+
+        let outer = self.b.create_block();
+        let exit = self.b.create_block();
+        let i = self.b.declare_var(types::I64);
+        let zero = self.b.ins().iconst(types::I64, 0);
+        self.b.def_var(i, zero);
+        let has0 = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, n0, 0);
+        let has1 = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, n1, 0);
+        let nonempty = self.b.ins().band(has0, has1);
+        self.b.ins().brif(nonempty, outer, &[], exit, &[]);
+
+        // Outer loop: reset element pointers to the row start, run the row, step the rows.
+        self.b.switch_to_block(outer);
+        for k in 0..operands {
+            let r = self.b.use_var(row[k]);
+            self.b.def_var(self.ptr[k], r);
+        }
+        match self.stage.kind {
+            StageKind::Map => self.map_row(n1)?,
+            StageKind::Reduce { op, acc, .. } => self.reduce_row(n1, op, acc, row[0])?,
+        }
+        for k in 0..operands {
+            let r = self.b.use_var(row[k]);
+            let next = self.b.ins().iadd(r, self.s0[k]);
+            self.b.def_var(row[k], next);
+        }
+        let iv = self.b.use_var(i);
+        let inext = self.b.ins().iadd_imm_s(iv, 1);
+        self.b.def_var(i, inext);
+        let more = self.b.ins().icmp(IntCC::SignedLessThan, inext, n0);
+        self.b.ins().brif(more, outer, &[], exit, &[]);
+        self.b.seal_block(outer);
+
+        self.b.switch_to_block(exit);
+        self.b.seal_block(exit);
+        self.b.ins().return_(&[]);
+        Ok(())
+    }
+
+    /// `out[j] = value(j)` for `j < n1` (n1 ≥ 1 is guaranteed by the guard).
+    fn map_row(&mut self, n1: Value) -> Result<()> {
+        let (body, done) = (self.b.create_block(), self.b.create_block());
+        let j = self.counter();
+        self.b.ins().jump(body, &[]);
+        self.b.switch_to_block(body);
+        let v = self.element()?;
+        let out = self.b.use_var(self.ptr[0]);
+        self.b.ins().store(FLAGS, v, out, 0);
+        self.advance_inner();
+        self.count_and_branch(j, 1, n1, body, done);
+        self.b.seal_block(body);
+        self.b.switch_to_block(done);
+        self.b.seal_block(done);
+        Ok(())
+    }
+
+    /// `partial[row] = partial[row] ⊕ fold(value(j) for j < n1)`, with [`ACCUMULATORS`]
+    /// interleaved accumulators over the unrolled part and the tail folded in after them.
+    fn reduce_row(&mut self, n1: Value, op: ReduceOp, acc: DType, row0: Variable) -> Result<()> {
+        let combine = op.combiner();
+        let identity = op.identity(acc);
+        let accs: Vec<Variable> = (0..ACCUMULATORS)
+            .map(|_| {
+                let v = self.b.declare_var(clif_type(acc));
+                let init = self.scalar_const(identity);
+                self.b.def_var(v, init);
+                v
+            })
+            .collect();
+        let j = self.counter();
+        let (unrolled, merge, tail_head, tail, done) = (
+            self.b.create_block(),
+            self.b.create_block(),
+            self.b.create_block(),
+            self.b.create_block(),
+            self.b.create_block(),
+        );
+        let enough =
+            self.b
+                .ins()
+                .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, n1, ACCUMULATORS as i64);
+        self.b.ins().brif(enough, unrolled, &[], merge, &[]);
+
+        // Unrolled: element u of each group of eight goes to accumulator u.
+        self.b.switch_to_block(unrolled);
+        for a in &accs {
+            let v = self.element_as(acc)?;
+            let cur = self.b.use_var(*a);
+            let next = self.apply(combine, &[cur, v], acc)?;
+            self.b.def_var(*a, next);
+            self.advance_inner();
+        }
+        let jv = self.b.use_var(j);
+        let jn = self.b.ins().iadd_imm_s(jv, ACCUMULATORS as i64);
+        self.b.def_var(j, jn);
+        let last = self.b.ins().iadd_imm_s(jn, ACCUMULATORS as i64);
+        let again = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, last, n1);
+        self.b.ins().brif(again, unrolled, &[], merge, &[]);
+        self.b.seal_block(unrolled);
+
+        // Merge the accumulators pairwise, in a fixed order.
+        self.b.switch_to_block(merge);
+        self.b.seal_block(merge);
+        let mut level: Vec<Value> = accs.iter().map(|a| self.b.use_var(*a)).collect();
+        while level.len() > 1 {
+            let mut next = Vec::with_capacity(level.len() / 2);
+            for pair in level.chunks(2) {
+                next.push(self.apply(combine, &[pair[0], pair[1]], acc)?);
+            }
+            level = next;
+        }
+        let res = self.b.declare_var(clif_type(acc));
+        self.b.def_var(res, level[0]);
+        self.b.ins().jump(tail_head, &[]);
+
+        self.b.switch_to_block(tail_head);
+        self.b.seal_block(tail_head);
+        let jv = self.b.use_var(j);
+        let rest = self.b.ins().icmp(IntCC::SignedLessThan, jv, n1);
+        self.b.ins().brif(rest, tail, &[], done, &[]);
+
+        self.b.switch_to_block(tail);
+        let v = self.element_as(acc)?;
+        let cur = self.b.use_var(res);
+        let next = self.apply(combine, &[cur, v], acc)?;
+        self.b.def_var(res, next);
+        self.advance_inner();
+        self.count_and_branch(j, 1, n1, tail, done);
+        self.b.seal_block(tail);
+
+        // Fold the row's result into its partial.
+        self.b.switch_to_block(done);
+        self.b.seal_block(done);
+        let at = self.b.use_var(row0);
+        let old = self.b.ins().load(clif_type(acc), FLAGS, at, 0);
+        let r = self.b.use_var(res);
+        let new = self.apply(combine, &[old, r], acc)?;
+        self.b.ins().store(FLAGS, new, at, 0);
+        Ok(())
+    }
+
+    fn counter(&mut self) -> Variable {
+        let j = self.b.declare_var(types::I64);
+        let zero = self.b.ins().iconst(types::I64, 0);
+        self.b.def_var(j, zero);
+        j
+    }
+
+    fn count_and_branch(&mut self, j: Variable, step: i64, n: Value, again: Block, done: Block) {
+        let jv = self.b.use_var(j);
+        let jn = self.b.ins().iadd_imm_s(jv, step);
+        self.b.def_var(j, jn);
+        let more = self.b.ins().icmp(IntCC::SignedLessThan, jn, n);
+        self.b.ins().brif(more, again, &[], done, &[]);
+    }
+
+    fn advance_inner(&mut self) {
+        for k in 0..self.ptr.len() {
+            let p = self.b.use_var(self.ptr[k]);
+            let next = self.b.ins().iadd(p, self.s1[k]);
+            self.b.def_var(self.ptr[k], next);
+        }
+    }
+
+    /// The stage's value at the current element.
+    fn element(&mut self) -> Result<Value> {
+        let mut memo = HashMap::new();
+        self.value(self.stage.value, &mut memo)
+    }
+
+    /// The stage's value at the current element, converted to the accumulator dtype.
+    fn element_as(&mut self, acc: DType) -> Result<Value> {
+        let v = self.element()?;
+        Ok(self.convert(v, self.g.node(self.stage.value).dtype, acc))
+    }
+
+    fn hoist_constants(&mut self) -> Result<()> {
+        let mut stack = vec![self.stage.value];
+        let mut seen = vec![false; self.g.nodes.len()];
+        while let Some(id) = stack.pop() {
+            if std::mem::replace(&mut seen[id], true) || self.operand_of.contains_key(&id) {
+                continue;
+            }
+            if let NodeKind::Const(s) = self.g.node(id).kind {
+                let v = self.scalar_const(s);
+                self.consts.insert(id, v);
+            }
+            stack.extend(self.g.args(id));
+        }
+        Ok(())
+    }
+
+    fn scalar_const(&mut self, s: Scalar) -> Value {
+        let ins = self.b.ins();
+        match s {
+            Scalar::Bool(v) => ins.iconst(types::I8, v as i64),
+            Scalar::I32(v) => ins.iconst(types::I32, v as i64),
+            Scalar::I64(v) => ins.iconst(types::I64, v),
+            Scalar::F32(v) => ins.f32const(v),
+            Scalar::F64(v) => ins.f64const(v),
+        }
+    }
+
+    /// Emits node `id` for the current element; each node is emitted once per element (`memo`).
+    fn value(&mut self, id: NodeId, memo: &mut HashMap<NodeId, Value>) -> Result<Value> {
+        if let Some(v) = memo.get(&id).or_else(|| self.consts.get(&id)) {
+            return Ok(*v);
+        }
+        let node = self.g.node(id);
+        let v = if let Some(&k) = self.operand_of.get(&id) {
+            let p = self.b.use_var(self.ptr[k]);
+            self.b.ins().load(clif_type(node.dtype), FLAGS, p, 0)
+        } else {
+            match &node.kind {
+                NodeKind::Input(_) | NodeKind::Reduce { .. } => {
+                    return Err(internal(
+                        "codegen",
+                        format!("node %{id} is read but is not an operand"),
+                    ))
+                }
+                NodeKind::Const(s) => self.scalar_const(*s),
+                NodeKind::Cast(a) => {
+                    let from = self.g.node(*a).dtype;
+                    let x = self.value(*a, memo)?;
+                    self.convert(x, from, node.dtype)
+                }
+                NodeKind::Apply(op, args) => {
+                    let operand = self.g.node(args[args.len() - 1]).dtype;
+                    let vals = args
+                        .iter()
+                        .map(|a| self.value(*a, memo))
+                        .collect::<Result<Vec<_>>>()?;
+                    self.apply(*op, &vals, operand)?
+                }
+            }
+        };
+        memo.insert(id, v);
+        Ok(v)
+    }
+
+    /// C conversion between dtypes (floats to ints saturate; NumPy leaves that undefined).
+    fn convert(&mut self, x: Value, from: DType, to: DType) -> Value {
+        use DType::*;
+        let ty = clif_type(to);
+        let ins = self.b.ins();
+        match (from, to) {
+            _ if from == to => x,
+            (_, Bool) if from.is_float() => {
+                let zero = if from == Float32 {
+                    ins.f32const(0.0)
+                } else {
+                    ins.f64const(0.0)
+                };
+                self.b.ins().fcmp(FloatCC::NotEqual, x, zero)
+            }
+            (_, Bool) => ins.icmp_imm_s(IntCC::NotEqual, x, 0),
+            (Bool, Int32 | Int64) => ins.uextend(ty, x),
+            (Bool, _) => {
+                let wide = ins.uextend(types::I32, x);
+                self.b.ins().fcvt_from_sint(ty, wide)
+            }
+            (Int32, Int64) => ins.sextend(ty, x),
+            (Int64, Int32) => ins.ireduce(ty, x),
+            (Int32 | Int64, _) => ins.fcvt_from_sint(ty, x),
+            (Float32, Float64) => ins.fpromote(ty, x),
+            (Float64, Float32) => ins.fdemote(ty, x),
+            (_, _) => ins.fcvt_to_sint_sat(ty, x),
+        }
+    }
+
+    /// Emits `op` on values of dtype `d` (after casting): inline where Cranelift has the
+    /// instruction, otherwise a call to the scalar helper that the interpreter also uses.
+    fn apply(&mut self, op: Op, a: &[Value], d: DType) -> Result<Value> {
+        let float = d.is_float();
+        let is_bool = d == DType::Bool;
+        let ins = self.b.ins();
+        Ok(match op {
+            Op::Neg if float => ins.fneg(a[0]),
+            Op::Neg => ins.ineg(a[0]),
+            Op::Invert if is_bool => ins.bxor_imm_s(a[0], 1),
+            Op::Invert => ins.bnot(a[0]),
+            Op::Add if is_bool => ins.bor(a[0], a[1]),
+            Op::Add if float => ins.fadd(a[0], a[1]),
+            Op::Add => ins.iadd(a[0], a[1]),
+            Op::Sub if float => ins.fsub(a[0], a[1]),
+            Op::Sub => ins.isub(a[0], a[1]),
+            Op::Mul if is_bool => ins.band(a[0], a[1]),
+            Op::Mul if float => ins.fmul(a[0], a[1]),
+            Op::Mul => ins.imul(a[0], a[1]),
+            Op::Div => ins.fdiv(a[0], a[1]),
+            Op::BitAnd => ins.band(a[0], a[1]),
+            Op::BitOr => ins.bor(a[0], a[1]),
+            Op::BitXor => ins.bxor(a[0], a[1]),
+            Op::Lt | Op::Le | Op::Eq | Op::Ne | Op::Ge | Op::Gt => self.compare(op, a[0], a[1], d),
+            Op::Where => ins.select(a[0], a[1], a[2]),
+            Op::Sqrt => ins.sqrt(a[0]),
+            Op::Abs if float => ins.fabs(a[0]),
+            Op::Abs if is_bool => a[0],
+            Op::Abs => ins.iabs(a[0]),
+            Op::Ceil | Op::Floor | Op::Round | Op::Trunc if !float => a[0],
+            Op::Ceil => ins.ceil(a[0]),
+            Op::Floor => ins.floor(a[0]),
+            Op::Round => ins.nearest(a[0]),
+            Op::Trunc => ins.trunc(a[0]),
+            Op::Sign if !float => {
+                let pos = ins.icmp_imm_s(IntCC::SignedGreaterThan, a[0], 0);
+                let neg = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, a[0], 0);
+                let diff = self.b.ins().isub(pos, neg);
+                self.b.ins().sextend(clif_type(d), diff)
+            }
+            Op::Copysign => ins.fcopysign(a[0], a[1]),
+            Op::Maximum | Op::Minimum if is_bool => {
+                if op == Op::Maximum {
+                    ins.bor(a[0], a[1])
+                } else {
+                    ins.band(a[0], a[1])
+                }
+            }
+            Op::Maximum if !float => ins.smax(a[0], a[1]),
+            Op::Minimum if !float => ins.smin(a[0], a[1]),
+            Op::Maximum | Op::Minimum => {
+                // NumPy: NaN in `a` wins; otherwise `a` if strictly better, else `b` (NaN in b, ties).
+                let cc = if op == Op::Maximum {
+                    FloatCC::GreaterThan
+                } else {
+                    FloatCC::LessThan
+                };
+                let nan = ins.fcmp(FloatCC::Unordered, a[0], a[0]);
+                let better = self.b.ins().fcmp(cc, a[0], a[1]);
+                let take_a = self.b.ins().bor(nan, better);
+                self.b.ins().select(take_a, a[0], a[1])
+            }
+            Op::IsNan | Op::IsInf if !float => ins.iconst(types::I8, 0),
+            Op::IsFinite if !float => ins.iconst(types::I8, 1),
+            Op::SignBit if is_bool => ins.iconst(types::I8, 0),
+            Op::SignBit if !float => ins.icmp_imm_s(IntCC::SignedLessThan, a[0], 0),
+            Op::IsNan => ins.fcmp(FloatCC::Unordered, a[0], a[0]),
+            Op::IsInf | Op::IsFinite => {
+                let mag = ins.fabs(a[0]);
+                let inf = self.float_const(d, f64::INFINITY);
+                let cc = if op == Op::IsInf {
+                    FloatCC::Equal
+                } else {
+                    FloatCC::LessThan
+                };
+                self.b.ins().fcmp(cc, mag, inf)
+            }
+            Op::SignBit => {
+                let int_ty = if d == DType::Float32 {
+                    types::I32
+                } else {
+                    types::I64
+                };
+                let bits = ins.bitcast(int_ty, MemFlagsData::new(), a[0]);
+                self.b.ins().icmp_imm_s(IntCC::SignedLessThan, bits, 0)
+            }
+            Op::Radians | Op::Degrees => {
+                let k = if op == Op::Radians {
+                    std::f64::consts::PI / 180.0
+                } else {
+                    180.0 / std::f64::consts::PI
+                };
+                let c = self.float_const(d, k);
+                self.b.ins().fmul(a[0], c)
+            }
+            _ => self.call_helper(op, a, d)?,
+        })
+    }
+
+    fn float_const(&mut self, d: DType, v: f64) -> Value {
+        if d == DType::Float32 {
+            self.b.ins().f32const(v as f32)
+        } else {
+            self.b.ins().f64const(v)
+        }
+    }
+
+    fn compare(&mut self, op: Op, a: Value, b: Value, d: DType) -> Value {
+        if d.is_float() {
+            // `!=` is true when either side is NaN (unordered or not equal), the rest are false.
+            let cc = match op {
+                Op::Lt => FloatCC::LessThan,
+                Op::Le => FloatCC::LessThanOrEqual,
+                Op::Eq => FloatCC::Equal,
+                Op::Ne => FloatCC::NotEqual,
+                Op::Ge => FloatCC::GreaterThanOrEqual,
+                _ => FloatCC::GreaterThan,
+            };
+            return self.b.ins().fcmp(cc, a, b);
+        }
+        let unsigned = d == DType::Bool;
+        let cc = match (op, unsigned) {
+            (Op::Lt, false) => IntCC::SignedLessThan,
+            (Op::Le, false) => IntCC::SignedLessThanOrEqual,
+            (Op::Ge, false) => IntCC::SignedGreaterThanOrEqual,
+            (Op::Gt, false) => IntCC::SignedGreaterThan,
+            (Op::Lt, true) => IntCC::UnsignedLessThan,
+            (Op::Le, true) => IntCC::UnsignedLessThanOrEqual,
+            (Op::Ge, true) => IntCC::UnsignedGreaterThanOrEqual,
+            (Op::Gt, true) => IntCC::UnsignedGreaterThan,
+            (Op::Eq, _) => IntCC::Equal,
+            _ => IntCC::NotEqual,
+        };
+        self.b.ins().icmp(cc, a, b)
+    }
+
+    fn call_helper(&mut self, op: Op, args: &[Value], d: DType) -> Result<Value> {
+        let name = scalar::helper_name(op, d);
+        let fref = match self.helpers.get(&name) {
+            Some(f) => *f,
+            None => {
+                let ty = clif_type(d);
+                let mut sig = self.module.make_signature();
+                for _ in args {
+                    sig.params.push(AbiParam::new(ty));
+                }
+                sig.returns.push(AbiParam::new(ty));
+                let id = self
+                    .module
+                    .declare_function(&name, Linkage::Import, &sig)
+                    .map_err(|e| internal("declare helper", e))?;
+                let f = self.module.declare_func_in_func(id, self.b.func);
+                self.helpers.insert(name, f);
+                f
+            }
+        };
+        let call = self.b.ins().call(fref, args);
+        Ok(self.b.inst_results(call)[0])
+    }
+}

@@ -1,0 +1,309 @@
+//! The public entry points: [`Engine`] compiles (through its cache), [`Kernel`] evaluates, and
+//! [`evaluate`] is the short form of both.
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::array::Array;
+use crate::cache::{Cache, CacheStats};
+use crate::codegen::{self, Code};
+use crate::error::{Error, ErrorKind, Result};
+use crate::ir::{Graph, NodeKind};
+use crate::plan::{self, Stage};
+use crate::vars::{IntoOut, RawView, Signature, Vars};
+use crate::{interp, lower, opt, parse, runtime};
+
+/// Compiles expressions into [`Kernel`]s and caches them.
+///
+/// Compiling the same expression for the same [`Signature`] twice returns the cached kernel.
+/// An engine is `Send + Sync`; share one across threads.
+///
+/// ```
+/// use numjit::{Engine, Vars};
+/// let x = ndarray::Array1::linspace(-1.0, 1.0, 5);
+/// let vars = Vars::new().with("x", &x);
+/// let kernel = Engine::default().compile("where(x > 0, x, 0.1*x)", &vars.signature())?;
+/// let y = kernel.eval(&vars)?;
+/// assert_eq!(y.as_f64().unwrap()[[0]], -0.1);
+/// # Ok::<(), numjit::Error>(())
+/// ```
+pub struct Engine {
+    cache: Mutex<Cache<Compiled>>,
+}
+
+impl Default for Engine {
+    /// An engine caching up to 256 kernels.
+    fn default() -> Engine {
+        Engine::with_cache_capacity(256)
+    }
+}
+
+impl Engine {
+    /// An engine whose cache holds at most `capacity` kernels (at least 1).
+    ///
+    /// ```
+    /// let engine = numjit::Engine::with_cache_capacity(16);
+    /// assert_eq!(engine.cache_stats().len, 0);
+    /// ```
+    pub fn with_cache_capacity(capacity: usize) -> Engine {
+        Engine {
+            cache: Mutex::new(Cache::new(capacity)),
+        }
+    }
+
+    /// Compiles `expr` for inputs described by `sig` (or returns the cached kernel).
+    ///
+    /// ```
+    /// use numjit::{DType, Engine, Signature};
+    /// let k = Engine::default().compile("sum(a * b)", &Signature::new().with("a", DType::Float64, 1).with("b", DType::Float64, 1))?;
+    /// assert_eq!(k.dtype(), DType::Float64);
+    /// # Ok::<(), numjit::Error>(())
+    /// ```
+    pub fn compile(&self, expr: &str, sig: &Signature) -> Result<Kernel> {
+        if let Some(hit) = self.lock().get(expr, sig) {
+            return Ok(Kernel { inner: hit });
+        }
+        // Compile outside the lock: other threads keep evaluating cached kernels meanwhile.
+        let compiled = Arc::new(Compiled::new(expr, sig).map_err(|e| e.with_source(expr))?);
+        self.lock().insert(expr, sig, compiled.clone());
+        Ok(Kernel { inner: compiled })
+    }
+
+    /// Cache counters.
+    ///
+    /// ```
+    /// assert_eq!(numjit::Engine::default().cache_stats().compiled, 0);
+    /// ```
+    pub fn cache_stats(&self) -> CacheStats {
+        self.lock().stats
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cache<Compiled>> {
+        // A panic while holding the lock cannot leave the map inconsistent (inserts are single
+        // calls), so a poisoned lock is still usable.
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Evaluates `expr` with `vars` and returns a new array.
+///
+/// The short form of `Engine::compile(expr, &vars.signature())?.eval(vars)` on a process-wide
+/// engine, so evaluating the same expression again reuses the compiled kernel.
+///
+/// ```
+/// let a = ndarray::Array1::linspace(0.0, 1.0, 1000);
+/// let vars = numjit::Vars::new().with("a", &a);
+/// let b = numjit::evaluate("sin(2*pi*a)**2 + cos(2*pi*a)**2", &vars)?;
+/// assert!(b.as_f64().unwrap().iter().all(|v| (v - 1.0).abs() < 1e-15));
+/// # Ok::<(), numjit::Error>(())
+/// ```
+pub fn evaluate(expr: &str, vars: &Vars) -> Result<Array> {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE
+        .get_or_init(Engine::default)
+        .compile(expr, &vars.signature())?
+        .eval(vars)
+}
+
+/// A compiled expression, ready to evaluate any number of times, from any thread.
+///
+/// Cloning is cheap (the code is shared).
+#[derive(Clone)]
+pub struct Kernel {
+    inner: Arc<Compiled>,
+}
+
+pub(crate) struct Compiled {
+    source: String,
+    sig: Signature,
+    graph: Graph,
+    stages: Vec<Stage>,
+    code: Code,
+}
+
+impl Compiled {
+    fn new(expr: &str, sig: &Signature) -> Result<Compiled> {
+        let ast = parse::parse_expr(expr)?;
+        let graph = opt::optimize(&lower::lower(&ast, &sig.decls())?);
+        let stages = plan::plan(&graph);
+        let code = codegen::compile(&graph, &stages)?;
+        Ok(Compiled {
+            source: expr.to_string(),
+            sig: sig.clone(),
+            graph,
+            stages,
+            code,
+        })
+    }
+
+    /// The views of the inputs the expression reads, checked against the signature.
+    fn bind(&self, vars: &Vars) -> Result<Vec<RawView>> {
+        let used: Vec<bool> = (0..self.graph.inputs.len())
+            .map(|i| {
+                self.graph
+                    .nodes
+                    .iter()
+                    .any(|n| n.kind == NodeKind::Input(i))
+            })
+            .collect();
+        let mut views = Vec::with_capacity(self.graph.inputs.len());
+        for (decl, used) in self.graph.inputs.iter().zip(used) {
+            let view = match vars.view(&decl.name) {
+                Some(v) => v.clone(),
+                None if !used => RawView {
+                    dtype: decl.dtype,
+                    ptr: std::ptr::null(),
+                    shape: vec![],
+                    strides: vec![],
+                },
+                None => {
+                    return Err(Error::new(
+                        ErrorKind::Signature,
+                        format!("variable `{}` is not bound", decl.name),
+                    ))
+                }
+            };
+            if used && (view.dtype != decl.dtype || view.shape.len() != decl.rank) {
+                return Err(Error::new(
+                    ErrorKind::Signature,
+                    format!(
+                        "`{}` is {} with {} dimensions, but the kernel was compiled for {} with {}",
+                        decl.name,
+                        view.dtype,
+                        view.shape.len(),
+                        decl.dtype,
+                        decl.rank
+                    ),
+                ));
+            }
+            views.push(view);
+        }
+        Ok(views)
+    }
+}
+
+impl Kernel {
+    /// Evaluates with `vars` (same names, dtypes and ranks as the signature; any sizes and
+    /// strides) and returns a new array.
+    ///
+    /// ```
+    /// use numjit::{DType, Engine, Signature, Vars};
+    /// let k = Engine::default().compile("x * 2", &Signature::new().with("x", DType::Int32, 1))?;
+    /// let x = ndarray::arr1(&[1, 2, 3]);
+    /// let y: ndarray::ArrayD<i32> = k.eval(&Vars::new().with("x", &x))?.try_into()?;
+    /// assert_eq!(y.as_slice().unwrap(), &[2, 4, 6]);
+    /// # Ok::<(), numjit::Error>(())
+    /// ```
+    pub fn eval(&self, vars: &Vars) -> Result<Array> {
+        let c = &self.inner;
+        let run = || {
+            let views = c.bind(vars)?;
+            runtime::execute(&c.graph, &c.stages, &c.code, &views, None)
+        };
+        match run() {
+            Ok(Some(a)) => Ok(a),
+            Ok(None) => Err(Error::new(
+                ErrorKind::Internal,
+                "evaluation produced no array",
+            )),
+            Err(e) => Err(e.with_source(&c.source)),
+        }
+    }
+
+    /// Evaluates into `out`, which must have exactly the result's shape and dtype (any strides).
+    /// On error `out` is untouched.
+    ///
+    /// ```
+    /// use numjit::{Engine, Vars};
+    /// let x = ndarray::Array1::<f64>::linspace(0.0, 1.0, 4);
+    /// let vars = Vars::new().with("x", &x);
+    /// let k = Engine::default().compile("((.25*x + .75)*x - 1.5)*x - 2", &vars.signature())?;
+    /// let mut out = ndarray::Array1::<f64>::zeros(4);
+    /// k.eval_into(&vars, &mut out)?;
+    /// assert_eq!(out[0], -2.0);
+    /// let mut wrong = ndarray::Array1::<f32>::zeros(4);
+    /// assert_eq!(k.eval_into(&vars, &mut wrong).unwrap_err().kind(), numjit::ErrorKind::Output);
+    /// # Ok::<(), numjit::Error>(())
+    /// ```
+    pub fn eval_into(&self, vars: &Vars, out: &mut impl IntoOut) -> Result<()> {
+        let c = &self.inner;
+        let out = out.out_view();
+        let run = || {
+            let views = c.bind(vars)?;
+            runtime::execute(&c.graph, &c.stages, &c.code, &views, Some(&out.0))
+        };
+        run().map(|_| ()).map_err(|e| e.with_source(&c.source))
+    }
+
+    /// Evaluates with the reference interpreter instead of the compiled code: slow, for testing.
+    ///
+    /// ```
+    /// use numjit::{Engine, Vars};
+    /// let x = ndarray::arr1(&[1.0, 4.0]);
+    /// let vars = Vars::new().with("x", &x);
+    /// let k = Engine::default().compile("sqrt(x)", &vars.signature())?;
+    /// assert_eq!(k.eval_reference(&vars)?, k.eval(&vars)?);
+    /// # Ok::<(), numjit::Error>(())
+    /// ```
+    pub fn eval_reference(&self, vars: &Vars) -> Result<Array> {
+        let c = &self.inner;
+        c.bind(vars)
+            .and_then(|views| interp::interpret(&c.graph, &views))
+            .map_err(|e| e.with_source(&c.source))
+    }
+
+    /// The dtype of the result.
+    ///
+    /// ```
+    /// let k = numjit::Engine::default().compile("1 < 2", &numjit::Signature::new())?;
+    /// assert_eq!(k.dtype(), numjit::DType::Bool);
+    /// # Ok::<(), numjit::Error>(())
+    /// ```
+    pub fn dtype(&self) -> crate::DType {
+        self.inner.graph.node(self.inner.graph.root).dtype
+    }
+
+    /// The expression this kernel computes.
+    ///
+    /// ```
+    /// let k = numjit::Engine::default().compile("1 + 1", &numjit::Signature::new())?;
+    /// assert_eq!(k.source(), "1 + 1");
+    /// # Ok::<(), numjit::Error>(())
+    /// ```
+    pub fn source(&self) -> &str {
+        &self.inner.source
+    }
+
+    /// The signature it was compiled for.
+    ///
+    /// ```
+    /// let k = numjit::Engine::default().compile("2", &numjit::Signature::new())?;
+    /// assert!(k.signature().inputs().is_empty());
+    /// # Ok::<(), numjit::Error>(())
+    /// ```
+    pub fn signature(&self) -> &Signature {
+        &self.inner.sig
+    }
+
+    /// The optimized IR, one node per line (what the REPL's `:ir` prints).
+    ///
+    /// ```
+    /// let k = numjit::Engine::default().compile("2 * pi", &numjit::Signature::new())?;
+    /// assert!(k.ir().contains("const 6.283185307179586"));
+    /// # Ok::<(), numjit::Error>(())
+    /// ```
+    pub fn ir(&self) -> String {
+        self.inner.graph.to_string()
+    }
+
+    /// The Cranelift IR of every stage before Cranelift's own optimizations (the REPL's `:clif`).
+    ///
+    /// ```
+    /// let sig = numjit::Signature::new().with("x", numjit::DType::Float64, 1);
+    /// let k = numjit::Engine::default().compile("x + 1", &sig)?;
+    /// assert!(k.clif()?.contains("fadd"));
+    /// # Ok::<(), numjit::Error>(())
+    /// ```
+    pub fn clif(&self) -> Result<String> {
+        codegen::clif_text(&self.inner.graph, &self.inner.stages)
+    }
+}

@@ -1,0 +1,144 @@
+//! The typed IR: a DAG of elementwise ops and reductions over named inputs.
+//!
+//! Nodes are stored in topological order (every argument has a smaller id than its user), so a
+//! forward walk visits arguments first. Dtypes and ranks are fixed at lowering; concrete shapes are
+//! bound per evaluation (`shape.rs`), so one compiled kernel serves arrays of any size.
+
+use std::fmt;
+
+use crate::dtype::{DType, Scalar};
+use crate::error::Span;
+use crate::ops::{Op, ReduceOp};
+
+/// Index of a node in [`Graph::nodes`].
+pub(crate) type NodeId = usize;
+
+/// What a node computes.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum NodeKind {
+    /// Reads input `inputs[i]`; broadcast to its users' shapes.
+    Input(usize),
+    /// A constant (0-d).
+    Const(Scalar),
+    /// Converts its argument to the node's dtype (C casts).
+    Cast(NodeId),
+    /// An elementwise op on arguments already cast to its operand dtype.
+    Apply(Op, Vec<NodeId>),
+    /// A reduction over one axis, or over all axes when `axis` is `None`. Its dtype is the
+    /// result dtype; it accumulates in `op.acc_dtype(arg dtype)`.
+    Reduce {
+        op: ReduceOp,
+        arg: NodeId,
+        axis: Option<usize>,
+    },
+}
+
+/// One IR node.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Node {
+    pub kind: NodeKind,
+    pub dtype: DType,
+    pub rank: usize,
+    /// The source the node came from, for errors found when shapes are bound.
+    pub span: Span,
+}
+
+/// A named input of an expression, as the compiled kernel expects it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct InputDecl {
+    pub name: String,
+    pub dtype: DType,
+    pub rank: usize,
+}
+
+/// A lowered expression.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Graph {
+    pub nodes: Vec<Node>,
+    pub inputs: Vec<InputDecl>,
+    pub root: NodeId,
+}
+
+impl Graph {
+    pub fn new(inputs: Vec<InputDecl>) -> Graph {
+        Graph {
+            nodes: Vec::new(),
+            inputs,
+            root: 0,
+        }
+    }
+
+    /// Appends a node and returns its id.
+    pub fn push(&mut self, node: Node) -> NodeId {
+        self.nodes.push(node);
+        self.nodes.len() - 1
+    }
+
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id]
+    }
+
+    /// The arguments of a node, in order.
+    pub fn args(&self, id: NodeId) -> Vec<NodeId> {
+        match &self.nodes[id].kind {
+            NodeKind::Input(_) | NodeKind::Const(_) => vec![],
+            NodeKind::Cast(a) => vec![*a],
+            NodeKind::Apply(_, args) => args.clone(),
+            NodeKind::Reduce { arg, .. } => vec![*arg],
+        }
+    }
+
+    /// The reductions in evaluation order (arguments before users).
+    pub fn reductions(&self) -> Vec<NodeId> {
+        (0..self.nodes.len())
+            .filter(|&i| matches!(self.nodes[i].kind, NodeKind::Reduce { .. }))
+            .collect()
+    }
+}
+
+impl fmt::Display for Graph {
+    /// One line per node: `%3 = add float64[2] %1, %2`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, input) in self.inputs.iter().enumerate() {
+            writeln!(
+                f,
+                "input {i}: {} {}[rank {}]",
+                input.name, input.dtype, input.rank
+            )?;
+        }
+        for (id, n) in self.nodes.iter().enumerate() {
+            write!(f, "%{id} = ")?;
+            match &n.kind {
+                NodeKind::Input(i) => write!(f, "input {}", self.inputs[*i].name)?,
+                NodeKind::Const(s) => write!(f, "const {s}")?,
+                NodeKind::Cast(a) => write!(f, "cast %{a}")?,
+                NodeKind::Apply(op, args) => {
+                    let args: Vec<String> = args.iter().map(|a| format!("%{a}")).collect();
+                    write!(f, "{} {}", op_label(*op), args.join(", "))?
+                }
+                NodeKind::Reduce { op, arg, axis } => match axis {
+                    Some(ax) => write!(f, "{} %{arg}, axis={ax}", op.name())?,
+                    None => write!(f, "{} %{arg}", op.name())?,
+                },
+            }
+            writeln!(
+                f,
+                "  : {}[rank {}]{}",
+                n.dtype,
+                n.rank,
+                if id == self.root { "  <- result" } else { "" }
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Ops print by function name; operators by a word, since `-` alone is ambiguous.
+fn op_label(op: Op) -> String {
+    let def = op.def();
+    if def.is_function {
+        def.name.to_string()
+    } else {
+        format!("{op:?}").to_lowercase()
+    }
+}

@@ -1,0 +1,44 @@
+//! # numjit
+//!
+//! An embedded array-expression JIT: a NumExpr-style expression string is parsed, typed with
+//! NumPy 2 rules, optimized, compiled by Cranelift into one fused loop nest (no temporaries) and
+//! run in chunks on a private thread pool.
+//!
+//! ```
+//! let a = ndarray::Array1::linspace(0.0, 1.0, 10_000);
+//! let vars = numjit::Vars::new().with("a", &a);
+//! let b = numjit::evaluate("sin(2*pi*a)**2 + cos(2*pi*a)**2", &vars)?;
+//! assert!(b.as_f64().unwrap().iter().all(|v| (v - 1.0).abs() < 1e-15));
+//! let s = numjit::evaluate("sum(a) / 10_000 - mean(a)", &vars)?;   // reductions anywhere
+//! assert!(s.as_f64().unwrap()[[]].abs() < 1e-15);
+//! # Ok::<(), numjit::Error>(())
+//! ```
+//!
+//! The pipeline, one module per stage (see `src/README.md`):
+//! `parse` → `lower` → `opt` → `plan` → `codegen` → `runtime`, with `interp` as the oracle.
+#![deny(missing_docs)]
+
+mod array;
+mod cache;
+mod codegen;
+mod dtype;
+mod engine;
+mod error;
+mod interp;
+mod ir;
+mod lower;
+mod ops;
+mod opt;
+mod parse;
+mod plan;
+mod runtime;
+mod shape;
+mod vars;
+
+pub use array::Array;
+pub use cache::CacheStats;
+pub use dtype::{DType, Element, Scalar};
+pub use engine::{evaluate, Engine, Kernel};
+pub use error::{Error, ErrorKind, Result, Span};
+pub use runtime::{num_threads, set_num_threads};
+pub use vars::{InputSig, IntoOut, IntoVar, Signature, Vars};

@@ -1,0 +1,442 @@
+//! AST → typed IR: resolves names, applies NumPy 2 type promotion (with NEP 50 weak literals),
+//! inserts casts, checks arity, axes and integer powers, and fixes the rank of every node.
+//!
+//! Shapes are not known here (they bind per evaluation in `shape.rs`); everything that depends only
+//! on dtypes and ranks is checked now, so a compiled kernel fails early and with a span.
+
+use crate::dtype::{DType, Scalar, Ty};
+use crate::error::{Error, ErrorKind, Result, Span};
+use crate::ir::{Graph, InputDecl, Node, NodeId, NodeKind};
+use crate::ops::{self, Op, ReduceOp};
+use crate::parse::ast::{Expr, ExprKind, Kwarg, UnOp};
+
+/// The most dimensions an array may have (NumPy's historical limit is 32; ours is 8).
+pub(crate) const MAX_RANK: usize = 8;
+
+/// Lowers a parsed expression against the declared inputs.
+pub(crate) fn lower(expr: &Expr, inputs: &[InputDecl]) -> Result<Graph> {
+    if let Some(bad) = inputs.iter().find(|i| i.rank > MAX_RANK) {
+        return Err(Error::new(
+            ErrorKind::Limit,
+            format!(
+                "`{}` has {} dimensions; at most {MAX_RANK} are supported",
+                bad.name, bad.rank
+            ),
+        ));
+    }
+    let mut l = Lowerer {
+        g: Graph::new(inputs.to_vec()),
+    };
+    // A result made only of literals keeps its Python-scalar default dtype (int64, float64, bool).
+    l.g.root = l.expr(expr)?.0;
+    Ok(l.g)
+}
+
+struct Lowerer {
+    g: Graph,
+}
+
+/// Constants available by name, unless a variable of the same name shadows them.
+fn constant(name: &str) -> Option<f64> {
+    match name {
+        "pi" => Some(std::f64::consts::PI),
+        "e" => Some(std::f64::consts::E),
+        "inf" => Some(f64::INFINITY),
+        "nan" => Some(f64::NAN),
+        _ => None,
+    }
+}
+
+impl Lowerer {
+    fn push(&mut self, kind: NodeKind, dtype: DType, rank: usize, span: Span) -> NodeId {
+        self.g.push(Node {
+            kind,
+            dtype,
+            rank,
+            span,
+        })
+    }
+
+    fn rank(&self, id: NodeId) -> usize {
+        self.g.node(id).rank
+    }
+
+    fn constant(&mut self, s: Scalar, span: Span) -> NodeId {
+        self.push(NodeKind::Const(s), s.dtype(), 0, span)
+    }
+
+    fn expr(&mut self, e: &Expr) -> Result<(NodeId, Ty)> {
+        match &e.kind {
+            ExprKind::Int(v) => Ok((
+                self.constant(Scalar::I64(*v), e.span),
+                Ty::weak(DType::Int64),
+            )),
+            ExprKind::Float(v) => Ok((
+                self.constant(Scalar::F64(*v), e.span),
+                Ty::weak(DType::Float64),
+            )),
+            ExprKind::Bool(b) => Ok((
+                self.constant(Scalar::Bool(*b), e.span),
+                Ty::weak(DType::Bool),
+            )),
+            ExprKind::Name(name) => self.name(name, e.span),
+            ExprKind::Unary { op, arg } => self.unary(*op, arg, e.span),
+            ExprKind::Binary { op, lhs, rhs, .. } => {
+                let l = self.expr(lhs)?;
+                let r = self.expr(rhs)?;
+                let op = Op::from_binop(*op);
+                if op == Op::Pow {
+                    self.check_int_power(l.1, rhs, e.span)?;
+                }
+                self.apply(op, &[l, r], e.span)
+            }
+            ExprKind::Call {
+                func,
+                func_span,
+                args,
+                kwargs,
+            } => self.call(func, *func_span, args, kwargs, e.span),
+        }
+    }
+
+    fn name(&mut self, name: &str, span: Span) -> Result<(NodeId, Ty)> {
+        if let Some(i) = self.g.inputs.iter().position(|d| d.name == name) {
+            let d = &self.g.inputs[i];
+            let (dtype, rank) = (d.dtype, d.rank);
+            return Ok((
+                self.push(NodeKind::Input(i), dtype, rank, span),
+                Ty::strong(dtype),
+            ));
+        }
+        if let Some(v) = constant(name) {
+            return Ok((
+                self.constant(Scalar::F64(v), span),
+                Ty::weak(DType::Float64),
+            ));
+        }
+        let hint = if Op::function(name).is_some() || ReduceOp::from_name(name).is_some() {
+            format!("; `{name}` is a function: call it as `{name}(...)`")
+        } else {
+            String::new()
+        };
+        Err(Error::at(
+            ErrorKind::UnknownName,
+            span,
+            format!("unknown name `{name}`{hint}"),
+        ))
+    }
+
+    fn unary(&mut self, op: UnOp, arg: &Expr, span: Span) -> Result<(NodeId, Ty)> {
+        let a = self.expr(arg)?;
+        match Op::from_unop(op) {
+            Some(op) => self.apply(op, &[a], span),
+            // Unary plus is the identity on numbers; NumPy rejects it on bool.
+            None if a.1.dtype == DType::Bool => Err(Error::at(
+                ErrorKind::Type,
+                span,
+                "operator `+` is not defined for bool",
+            )),
+            None => Ok(a),
+        }
+    }
+
+    /// `int ** negative literal` has no integer result: reject it now rather than return 0s.
+    fn check_int_power(&self, base: Ty, exponent: &Expr, span: Span) -> Result<()> {
+        let negative_literal = match &exponent.kind {
+            ExprKind::Unary { op: UnOp::Neg, arg } => matches!(arg.kind, ExprKind::Int(v) if v > 0),
+            ExprKind::Int(v) => *v < 0,
+            _ => false,
+        };
+        if negative_literal
+            && !base.dtype.is_float()
+            && !(base.weak && base.dtype == DType::Float64)
+        {
+            return Err(Error::at(
+                ErrorKind::NegativePower,
+                span,
+                "integers to negative integer powers are not allowed; write a float exponent, e.g. `x ** -1.0`",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Applies an elementwise op: types it, casts the arguments, and fixes the rank.
+    fn apply(&mut self, op: Op, args: &[(NodeId, Ty)], span: Span) -> Result<(NodeId, Ty)> {
+        let tys: Vec<Ty> = args.iter().map(|a| a.1).collect();
+        let typing = ops::type_op(op, &tys).map_err(|msg| Error::at(ErrorKind::Type, span, msg))?;
+        let mut cast_args = Vec::with_capacity(args.len());
+        for (i, &(id, ty)) in args.iter().enumerate() {
+            let to = if op == Op::Where && i == 0 {
+                DType::Bool
+            } else {
+                typing.operand
+            };
+            cast_args.push(self.cast(id, ty, to)?);
+        }
+        let rank = cast_args.iter().map(|a| self.rank(*a)).max().unwrap_or(0);
+        let id = self.push(
+            NodeKind::Apply(op, cast_args),
+            typing.result.dtype,
+            rank,
+            span,
+        );
+        Ok((id, typing.result))
+    }
+
+    /// Converts `id` to dtype `to`. A weak integer literal must fit the integer dtype it joins.
+    fn cast(&mut self, id: NodeId, ty: Ty, to: DType) -> Result<NodeId> {
+        let node = self.g.node(id).clone();
+        if node.dtype == to {
+            return Ok(id);
+        }
+        if let NodeKind::Const(s) = node.kind {
+            if ty.weak && to.is_int() && matches!(s, Scalar::I64(_)) {
+                let v = s.as_i64();
+                let fits = to != DType::Int32 || i32::try_from(v).is_ok();
+                if !fits {
+                    return Err(Error::at(
+                        ErrorKind::Type,
+                        node.span,
+                        format!("python integer {v} out of bounds for {to}"),
+                    ));
+                }
+            }
+        }
+        if to == DType::Bool && node.dtype != DType::Bool {
+            // Truthiness, as NumPy's `astype(bool)`: x != 0 (NaN is true).
+            let zero = self.constant(Scalar::I64(0).cast(node.dtype), node.span);
+            return Ok(self.push(
+                NodeKind::Apply(Op::Ne, vec![id, zero]),
+                DType::Bool,
+                node.rank,
+                node.span,
+            ));
+        }
+        Ok(self.push(NodeKind::Cast(id), to, node.rank, node.span))
+    }
+
+    fn call(
+        &mut self,
+        func: &str,
+        func_span: Span,
+        args: &[Expr],
+        kwargs: &[Kwarg],
+        span: Span,
+    ) -> Result<(NodeId, Ty)> {
+        if let Some(rop) = ReduceOp::from_name(func) {
+            return self.reduce(rop, args, kwargs, span);
+        }
+        let Some(def) = Op::function(func) else {
+            return Err(Error::at(
+                ErrorKind::UnknownFunction,
+                func_span,
+                unknown_function_message(func),
+            ));
+        };
+        if let Some(kw) = kwargs.first() {
+            return Err(Error::at(
+                ErrorKind::Arity,
+                kw.name_span,
+                format!("`{func}` takes no keyword arguments, got `{}`", kw.name),
+            ));
+        }
+        if args.len() != def.arity {
+            return Err(Error::at(
+                ErrorKind::Arity,
+                span,
+                format!(
+                    "`{func}` takes {} argument{}, got {}",
+                    def.arity,
+                    plural(def.arity),
+                    args.len()
+                ),
+            ));
+        }
+        let lowered = args
+            .iter()
+            .map(|a| self.expr(a))
+            .collect::<Result<Vec<_>>>()?;
+        self.apply(def.op, &lowered, span)
+    }
+
+    fn reduce(
+        &mut self,
+        op: ReduceOp,
+        args: &[Expr],
+        kwargs: &[Kwarg],
+        span: Span,
+    ) -> Result<(NodeId, Ty)> {
+        let name = op.name();
+        let mut axis_expr: Option<&Expr> = None;
+        for kw in kwargs {
+            if kw.name != "axis" || axis_expr.is_some() {
+                return Err(Error::at(
+                    ErrorKind::Arity,
+                    kw.name_span,
+                    format!(
+                        "`{name}` takes one keyword argument, `axis`; got `{}`",
+                        kw.name
+                    ),
+                ));
+            }
+            axis_expr = Some(&kw.value);
+        }
+        match (args.len(), axis_expr) {
+            (1, _) => {}
+            (2, None) => axis_expr = Some(&args[1]),
+            _ => {
+                return Err(Error::at(
+                    ErrorKind::Arity,
+                    span,
+                    format!(
+                        "`{name}` takes an array and an optional `axis`, got {} arguments",
+                        args.len() + kwargs.len()
+                    ),
+                ))
+            }
+        }
+        let (arg, ty) = self.expr(&args[0])?;
+        let rank = self.rank(arg);
+        let axis = axis_expr.map(|e| normalize_axis(e, rank)).transpose()?;
+        let input = ty.dtype;
+        let arg = self.cast(
+            arg,
+            ty,
+            if matches!(op, ReduceOp::Any | ReduceOp::All) {
+                DType::Bool
+            } else {
+                input
+            },
+        )?;
+        let result = op.result_dtype(input);
+        let out_rank = if axis.is_some() { rank - 1 } else { 0 };
+        let id = self.push(NodeKind::Reduce { op, arg, axis }, result, out_rank, span);
+        Ok((
+            id,
+            Ty {
+                dtype: result,
+                weak: ty.weak,
+            },
+        ))
+    }
+}
+
+/// Reads an `axis=` value (an integer literal, possibly negative) and checks it against `rank`.
+fn normalize_axis(e: &Expr, rank: usize) -> Result<usize> {
+    let value = match &e.kind {
+        ExprKind::Int(v) => Some(*v),
+        ExprKind::Unary { op: UnOp::Neg, arg } => match arg.kind {
+            ExprKind::Int(v) => Some(-v),
+            _ => None,
+        },
+        _ => None,
+    };
+    let Some(v) = value else {
+        return Err(Error::at(
+            ErrorKind::Type,
+            e.span,
+            "`axis` must be an integer literal",
+        ));
+    };
+    let r = rank as i64;
+    if v >= r || v < -r {
+        return Err(Error::at(
+            ErrorKind::Axis,
+            e.span,
+            format!("axis {v} is out of bounds for an array of dimension {rank}"),
+        ));
+    }
+    Ok(if v < 0 { (v + r) as usize } else { v as usize })
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// "unknown function" with the closest known name, when one is close enough to be a typo.
+fn unknown_function_message(name: &str) -> String {
+    let best = ops::all_function_names().min_by_key(|c| edit_distance(name, c));
+    match best {
+        Some(c) if edit_distance(name, c) <= 2 => {
+            format!("unknown function `{name}`; did you mean `{c}`?")
+        }
+        _ => format!("unknown function `{name}`"),
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push(
+                (prev[j] + usize::from(ca != *cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse_expr;
+
+    fn decl(name: &str, dtype: DType, rank: usize) -> InputDecl {
+        InputDecl {
+            name: name.into(),
+            dtype,
+            rank,
+        }
+    }
+
+    fn lower_src(src: &str, inputs: &[InputDecl]) -> Result<Graph> {
+        lower(&parse_expr(src)?, inputs)
+    }
+
+    #[test]
+    fn weak_literals_keep_array_dtype() {
+        let g = lower_src("a * 2.5 + 1", &[decl("a", DType::Float32, 1)]).unwrap();
+        assert_eq!(g.node(g.root).dtype, DType::Float32);
+        let g = lower_src("a + 2.5", &[decl("a", DType::Int32, 1)]).unwrap();
+        assert_eq!(g.node(g.root).dtype, DType::Float64);
+    }
+
+    #[test]
+    fn errors_carry_kind_and_span() {
+        let a = [decl("a", DType::Int32, 2)];
+        let err = |src: &str| lower_src(src, &a).unwrap_err();
+        assert_eq!(err("a + 3000000000").kind(), ErrorKind::Type);
+        assert_eq!(err("a + 3000000000").span(), Some(Span::new(4, 14)));
+        assert_eq!(err("sum(a, axis=2)").kind(), ErrorKind::Axis);
+        assert_eq!(err("sum(a, axis=2)").span(), Some(Span::new(12, 13)));
+        assert_eq!(err("a ** -1").kind(), ErrorKind::NegativePower);
+        assert_eq!(
+            err("sinn(a)").message(),
+            "unknown function `sinn`; did you mean `sin`?"
+        );
+        assert_eq!(err("sin(a, a)").kind(), ErrorKind::Arity);
+        assert_eq!(err("sum(a, axes=0)").span(), Some(Span::new(7, 11)));
+        assert_eq!(err("a << 1.5").kind(), ErrorKind::Type);
+        assert!(err("sin + 1").message().contains("is a function"));
+    }
+
+    #[test]
+    fn reductions_drop_rank() {
+        let g = lower_src("a - mean(a, axis=-1)", &[decl("a", DType::Float64, 3)]).unwrap();
+        let reduce = g.reductions()[0];
+        assert_eq!(g.node(reduce).rank, 2);
+        assert!(matches!(
+            g.node(reduce).kind,
+            NodeKind::Reduce { axis: Some(2), .. }
+        ));
+    }
+}

@@ -1,0 +1,447 @@
+//! The one op table: every operator and function numjit knows, defined once.
+//!
+//! For each elementwise op the table gives its source name, its arity and its type rule. The
+//! scalar semantics (used by the interpreter, constant folding and — through `extern "C"`
+//! helpers — by the JIT for ops it does not emit inline) live in [`scalar`]. Parser lookup,
+//! type checking, codegen and the interpreter all read from here.
+
+pub(crate) mod scalar;
+
+use crate::dtype::{DType, Ty};
+use crate::parse::ast::{BinOp, UnOp};
+
+/// An elementwise operation of the IR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Op {
+    // --- operators
+    Neg,
+    Invert,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    FloorDiv,
+    Mod,
+    Pow,
+    Shl,
+    Shr,
+    BitAnd,
+    BitOr,
+    BitXor,
+    Lt,
+    Le,
+    Eq,
+    Ne,
+    Ge,
+    Gt,
+    // --- functions
+    Where,
+    Sqrt,
+    Sin,
+    Cos,
+    Tan,
+    Arcsin,
+    Arccos,
+    Arctan,
+    Arctan2,
+    Sinh,
+    Cosh,
+    Tanh,
+    Arcsinh,
+    Arccosh,
+    Arctanh,
+    Exp,
+    Expm1,
+    Log,
+    Log10,
+    Log2,
+    Log1p,
+    Abs,
+    Ceil,
+    Floor,
+    Round,
+    Trunc,
+    Sign,
+    Fmod,
+    Hypot,
+    Copysign,
+    Maximum,
+    Minimum,
+    IsNan,
+    IsFinite,
+    IsInf,
+    SignBit,
+    Radians,
+    Degrees,
+}
+
+/// How an op's operand and result dtypes follow from its argument types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rule {
+    /// Promote; on bool `+` is or, `*` and, maximum/minimum or/and (NumPy).
+    Arith,
+    /// Promote; bool is a type error (`-` and `sign` on bool are undefined in NumPy).
+    Signed,
+    /// Promote, then compute in float (`/`).
+    TrueDiv,
+    /// Promote; bool with bool computes in int64 (NumPy: int8) — `//`, `%`, `**`, `fmod`.
+    IntArith,
+    /// Bool or integer only: logical on bool, bitwise on ints.
+    Bitwise,
+    /// Integers only (bool with bool computes in int64).
+    Shift,
+    /// Promote, compare, give bool.
+    Compare,
+    /// Compute in the float dtype of the promoted arguments (`sin`, `arctan2`).
+    Float,
+    /// Keep the dtype (`abs`, `ceil`, `round`): identity on integers where it applies.
+    Keep,
+    /// Test a float property, give bool (`isnan`): constant on integers.
+    Predicate,
+    /// `where(cond, x, y)`: cond to bool, x and y promoted.
+    Select,
+}
+
+/// One row of the op table.
+pub(crate) struct OpDef {
+    pub op: Op,
+    /// The source spelling: a function name, or an operator symbol.
+    pub name: &'static str,
+    pub arity: usize,
+    pub rule: Rule,
+    /// True when callable as `name(...)`; operators are reached through syntax.
+    pub is_function: bool,
+}
+
+const fn op(op: Op, name: &'static str, arity: usize, rule: Rule) -> OpDef {
+    OpDef {
+        op,
+        name,
+        arity,
+        rule,
+        is_function: false,
+    }
+}
+
+const fn func(op: Op, name: &'static str, arity: usize, rule: Rule) -> OpDef {
+    OpDef {
+        op,
+        name,
+        arity,
+        rule,
+        is_function: true,
+    }
+}
+
+/// The table. Order is the order `:help` and the README list functions in.
+pub(crate) static OPS: &[OpDef] = &[
+    op(Op::Neg, "-", 1, Rule::Signed),
+    op(Op::Invert, "~", 1, Rule::Bitwise),
+    op(Op::Add, "+", 2, Rule::Arith),
+    op(Op::Sub, "-", 2, Rule::Signed),
+    op(Op::Mul, "*", 2, Rule::Arith),
+    op(Op::Div, "/", 2, Rule::TrueDiv),
+    op(Op::FloorDiv, "//", 2, Rule::IntArith),
+    op(Op::Mod, "%", 2, Rule::IntArith),
+    op(Op::Pow, "**", 2, Rule::IntArith),
+    op(Op::Shl, "<<", 2, Rule::Shift),
+    op(Op::Shr, ">>", 2, Rule::Shift),
+    op(Op::BitAnd, "&", 2, Rule::Bitwise),
+    op(Op::BitOr, "|", 2, Rule::Bitwise),
+    op(Op::BitXor, "^", 2, Rule::Bitwise),
+    op(Op::Lt, "<", 2, Rule::Compare),
+    op(Op::Le, "<=", 2, Rule::Compare),
+    op(Op::Eq, "==", 2, Rule::Compare),
+    op(Op::Ne, "!=", 2, Rule::Compare),
+    op(Op::Ge, ">=", 2, Rule::Compare),
+    op(Op::Gt, ">", 2, Rule::Compare),
+    func(Op::Where, "where", 3, Rule::Select),
+    func(Op::Sqrt, "sqrt", 1, Rule::Float),
+    func(Op::Sin, "sin", 1, Rule::Float),
+    func(Op::Cos, "cos", 1, Rule::Float),
+    func(Op::Tan, "tan", 1, Rule::Float),
+    func(Op::Arcsin, "arcsin", 1, Rule::Float),
+    func(Op::Arccos, "arccos", 1, Rule::Float),
+    func(Op::Arctan, "arctan", 1, Rule::Float),
+    func(Op::Arctan2, "arctan2", 2, Rule::Float),
+    func(Op::Sinh, "sinh", 1, Rule::Float),
+    func(Op::Cosh, "cosh", 1, Rule::Float),
+    func(Op::Tanh, "tanh", 1, Rule::Float),
+    func(Op::Arcsinh, "arcsinh", 1, Rule::Float),
+    func(Op::Arccosh, "arccosh", 1, Rule::Float),
+    func(Op::Arctanh, "arctanh", 1, Rule::Float),
+    func(Op::Exp, "exp", 1, Rule::Float),
+    func(Op::Expm1, "expm1", 1, Rule::Float),
+    func(Op::Log, "log", 1, Rule::Float),
+    func(Op::Log10, "log10", 1, Rule::Float),
+    func(Op::Log2, "log2", 1, Rule::Float),
+    func(Op::Log1p, "log1p", 1, Rule::Float),
+    func(Op::Abs, "abs", 1, Rule::Keep),
+    func(Op::Ceil, "ceil", 1, Rule::Keep),
+    func(Op::Floor, "floor", 1, Rule::Keep),
+    func(Op::Round, "round", 1, Rule::Keep),
+    func(Op::Trunc, "trunc", 1, Rule::Keep),
+    func(Op::Sign, "sign", 1, Rule::Signed),
+    func(Op::Fmod, "fmod", 2, Rule::IntArith),
+    func(Op::Hypot, "hypot", 2, Rule::Float),
+    func(Op::Copysign, "copysign", 2, Rule::Float),
+    func(Op::Maximum, "maximum", 2, Rule::Arith),
+    func(Op::Minimum, "minimum", 2, Rule::Arith),
+    func(Op::IsNan, "isnan", 1, Rule::Predicate),
+    func(Op::IsFinite, "isfinite", 1, Rule::Predicate),
+    func(Op::IsInf, "isinf", 1, Rule::Predicate),
+    func(Op::SignBit, "signbit", 1, Rule::Predicate),
+    func(Op::Radians, "radians", 1, Rule::Float),
+    func(Op::Degrees, "degrees", 1, Rule::Float),
+];
+
+impl Op {
+    pub(crate) fn def(self) -> &'static OpDef {
+        OPS.iter()
+            .find(|d| d.op == self)
+            .expect("every Op has a row in OPS")
+    }
+
+    /// The source spelling (`"+"`, `"sin"`).
+    pub fn name(self) -> &'static str {
+        self.def().name
+    }
+
+    /// The function named `name`, if there is one.
+    pub(crate) fn function(name: &str) -> Option<&'static OpDef> {
+        OPS.iter().find(|d| d.is_function && d.name == name)
+    }
+
+    pub(crate) fn from_binop(b: BinOp) -> Op {
+        match b {
+            BinOp::Pow => Op::Pow,
+            BinOp::Mul => Op::Mul,
+            BinOp::Div => Op::Div,
+            BinOp::FloorDiv => Op::FloorDiv,
+            BinOp::Mod => Op::Mod,
+            BinOp::Add => Op::Add,
+            BinOp::Sub => Op::Sub,
+            BinOp::Shl => Op::Shl,
+            BinOp::Shr => Op::Shr,
+            BinOp::BitAnd => Op::BitAnd,
+            BinOp::BitXor => Op::BitXor,
+            BinOp::BitOr => Op::BitOr,
+            BinOp::Lt => Op::Lt,
+            BinOp::Le => Op::Le,
+            BinOp::Eq => Op::Eq,
+            BinOp::Ne => Op::Ne,
+            BinOp::Ge => Op::Ge,
+            BinOp::Gt => Op::Gt,
+        }
+    }
+
+    /// `None` for unary plus, which is the identity (but still rejects nothing: NumPy allows `+bool`).
+    pub(crate) fn from_unop(u: UnOp) -> Option<Op> {
+        match u {
+            UnOp::Neg => Some(Op::Neg),
+            UnOp::Invert => Some(Op::Invert),
+            UnOp::Pos => None,
+        }
+    }
+}
+
+/// The dtypes an op computes in and returns, for given argument types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Typing {
+    /// What the (non-condition) arguments are cast to before the op.
+    pub operand: DType,
+    /// The result type.
+    pub result: Ty,
+}
+
+/// Types an op application, or says why it is not defined (a lower-case message).
+pub(crate) fn type_op(op: Op, args: &[Ty]) -> Result<Typing, String> {
+    let def = op.def();
+    let all_weak = args.iter().all(|t| t.weak);
+    let mk = |operand: DType, result: DType| Typing {
+        operand,
+        result: Ty {
+            dtype: result,
+            weak: all_weak,
+        },
+    };
+    // `where`'s condition does not take part in promotion.
+    let promoted = match def.rule {
+        Rule::Select => args[1].promote(args[2]),
+        _ => args.iter().skip(1).fold(args[0], |acc, t| acc.promote(*t)),
+    };
+    let p = promoted.dtype;
+    let not_defined = || {
+        let types: Vec<&str> = args.iter().map(|t| t.dtype.name()).collect();
+        let what = if def.is_function {
+            format!("`{}`", def.name)
+        } else {
+            format!("operator `{}`", def.name)
+        };
+        Err(format!("{what} is not defined for {}", types.join(" and ")))
+    };
+    Ok(match def.rule {
+        Rule::Arith | Rule::Keep => mk(p, p),
+        Rule::Signed if p == DType::Bool => return not_defined(),
+        Rule::Signed => mk(p, p),
+        Rule::TrueDiv | Rule::Float => mk(p.float_of(), p.float_of()),
+        Rule::IntArith if p == DType::Bool => mk(DType::Int64, DType::Int64),
+        Rule::IntArith => mk(p, p),
+        Rule::Bitwise if p.is_float() => return not_defined(),
+        Rule::Bitwise => mk(p, p),
+        Rule::Shift if p.is_float() => return not_defined(),
+        Rule::Shift if p == DType::Bool => mk(DType::Int64, DType::Int64),
+        Rule::Shift => mk(p, p),
+        Rule::Compare => mk(p, DType::Bool),
+        Rule::Predicate => mk(p, DType::Bool),
+        Rule::Select => mk(p, p),
+    })
+}
+
+/// A reduction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ReduceOp {
+    Sum,
+    Prod,
+    Min,
+    Max,
+    Mean,
+    Any,
+    All,
+}
+
+impl ReduceOp {
+    pub(crate) const ALL: [ReduceOp; 7] = [
+        ReduceOp::Sum,
+        ReduceOp::Prod,
+        ReduceOp::Min,
+        ReduceOp::Max,
+        ReduceOp::Mean,
+        ReduceOp::Any,
+        ReduceOp::All,
+    ];
+
+    /// The function name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReduceOp::Sum => "sum",
+            ReduceOp::Prod => "prod",
+            ReduceOp::Min => "min",
+            ReduceOp::Max => "max",
+            ReduceOp::Mean => "mean",
+            ReduceOp::Any => "any",
+            ReduceOp::All => "all",
+        }
+    }
+
+    pub(crate) fn from_name(name: &str) -> Option<ReduceOp> {
+        ReduceOp::ALL.into_iter().find(|r| r.name() == name)
+    }
+
+    /// The dtype the partial results are accumulated in. Float32 sums accumulate in float64.
+    pub(crate) fn acc_dtype(self, input: DType) -> DType {
+        match self {
+            ReduceOp::Sum | ReduceOp::Prod | ReduceOp::Mean if input.is_float() => DType::Float64,
+            ReduceOp::Sum | ReduceOp::Prod => DType::Int64,
+            ReduceOp::Mean => DType::Float64,
+            ReduceOp::Min | ReduceOp::Max => input,
+            ReduceOp::Any | ReduceOp::All => DType::Bool,
+        }
+    }
+
+    /// The dtype of the result (NumPy's).
+    pub(crate) fn result_dtype(self, input: DType) -> DType {
+        match self {
+            ReduceOp::Sum | ReduceOp::Prod if input.is_float() => input,
+            ReduceOp::Sum | ReduceOp::Prod => DType::Int64,
+            ReduceOp::Mean => input.float_of(),
+            ReduceOp::Min | ReduceOp::Max => input,
+            ReduceOp::Any | ReduceOp::All => DType::Bool,
+        }
+    }
+
+    /// The combining step on partials: what `acc ⊕ x` means. Mean accumulates a sum.
+    pub(crate) fn combiner(self) -> Op {
+        match self {
+            ReduceOp::Sum | ReduceOp::Mean => Op::Add,
+            ReduceOp::Prod => Op::Mul,
+            ReduceOp::Min => Op::Minimum,
+            ReduceOp::Max => Op::Maximum,
+            ReduceOp::Any => Op::BitOr,
+            ReduceOp::All => Op::BitAnd,
+        }
+    }
+
+    /// The starting value of an accumulator of dtype `acc`.
+    pub(crate) fn identity(self, acc: DType) -> crate::dtype::Scalar {
+        use crate::dtype::Scalar;
+        match (self, acc) {
+            (ReduceOp::Sum | ReduceOp::Mean, d) => Scalar::I64(0).cast(d),
+            (ReduceOp::Prod, d) => Scalar::I64(1).cast(d),
+            (ReduceOp::Any, _) => Scalar::Bool(false),
+            (ReduceOp::All, _) => Scalar::Bool(true),
+            (ReduceOp::Min, DType::Bool) => Scalar::Bool(true),
+            (ReduceOp::Min, DType::Int32) => Scalar::I32(i32::MAX),
+            (ReduceOp::Min, DType::Int64) => Scalar::I64(i64::MAX),
+            (ReduceOp::Min, DType::Float32) => Scalar::F32(f32::INFINITY),
+            (ReduceOp::Min, DType::Float64) => Scalar::F64(f64::INFINITY),
+            (ReduceOp::Max, DType::Bool) => Scalar::Bool(false),
+            (ReduceOp::Max, DType::Int32) => Scalar::I32(i32::MIN),
+            (ReduceOp::Max, DType::Int64) => Scalar::I64(i64::MIN),
+            (ReduceOp::Max, DType::Float32) => Scalar::F32(f32::NEG_INFINITY),
+            (ReduceOp::Max, DType::Float64) => Scalar::F64(f64::NEG_INFINITY),
+        }
+    }
+
+    /// True when an empty reduction has no value (NumPy raises for `min`/`max`).
+    pub(crate) fn needs_elements(self) -> bool {
+        matches!(self, ReduceOp::Min | ReduceOp::Max)
+    }
+}
+
+/// Names that are functions or reductions: for tab completion and "did you mean" hints.
+pub(crate) fn all_function_names() -> impl Iterator<Item = &'static str> {
+    OPS.iter()
+        .filter(|d| d.is_function)
+        .map(|d| d.name)
+        .chain(ReduceOp::ALL.iter().map(|r| r.name()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dtype::DType::*;
+
+    #[test]
+    fn every_op_has_one_row() {
+        for d in OPS {
+            assert_eq!(d.op.def().name, d.name);
+            assert_eq!(OPS.iter().filter(|e| e.op == d.op).count(), 1, "{:?}", d.op);
+        }
+    }
+
+    #[test]
+    fn typing_follows_numpy() {
+        let s = Ty::strong;
+        let t = |op, args: &[Ty]| type_op(op, args).map(|t| t.result.dtype);
+        assert_eq!(t(Op::Div, &[s(Int32), s(Int32)]), Ok(Float64));
+        assert_eq!(t(Op::Sqrt, &[s(Float32)]), Ok(Float32));
+        assert_eq!(t(Op::Lt, &[s(Int32), s(Float64)]), Ok(Bool));
+        assert_eq!(t(Op::FloorDiv, &[s(Bool), s(Bool)]), Ok(Int64));
+        assert_eq!(t(Op::Where, &[s(Bool), s(Int32), s(Float32)]), Ok(Float64));
+        assert!(t(Op::Sub, &[s(Bool), s(Bool)]).is_err());
+        assert!(t(Op::BitAnd, &[s(Float64), s(Int64)])
+            .unwrap_err()
+            .contains("operator `&`"));
+        assert_eq!(t(Op::Add, &[s(Int32), Ty::weak(Int64)]), Ok(Int32));
+    }
+
+    #[test]
+    fn reduction_dtypes_follow_numpy() {
+        assert_eq!(ReduceOp::Sum.result_dtype(Int32), Int64);
+        assert_eq!(ReduceOp::Sum.result_dtype(Float32), Float32);
+        assert_eq!(ReduceOp::Sum.acc_dtype(Float32), Float64);
+        assert_eq!(ReduceOp::Mean.result_dtype(Int64), Float64);
+        assert_eq!(ReduceOp::Max.result_dtype(Bool), Bool);
+    }
+}

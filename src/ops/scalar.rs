@@ -1,0 +1,547 @@
+//! What each op computes on one element, for every dtype it is defined on.
+//!
+//! The interpreter and constant folding call [`eval`]; the JIT emits simple ops inline and calls
+//! the `extern "C"` helpers at the bottom for the rest, which are thin wrappers over the same
+//! functions — so the two backends cannot disagree on integer division, Python modulo, shifts or
+//! rounding. Arguments arrive already cast to the op's operand dtype (see `ops::type_op`).
+
+use super::Op;
+use crate::dtype::Scalar;
+
+/// Applies `op` to scalars of its operand dtype.
+pub(crate) fn eval(op: Op, args: &[Scalar]) -> Scalar {
+    use Scalar::*;
+    match (op, args) {
+        (Op::Where, [Bool(c), x, y]) => {
+            if *c {
+                *x
+            } else {
+                *y
+            }
+        }
+        (_, [Bool(a)]) => unary_bool(op, *a),
+        (_, [I32(a)]) => unary_int!(op, *a, i32, I32),
+        (_, [I64(a)]) => unary_int!(op, *a, i64, I64),
+        (_, [F32(a)]) => unary_float!(op, *a, f32, F32),
+        (_, [F64(a)]) => unary_float!(op, *a, f64, F64),
+        (_, [Bool(a), Bool(b)]) => binary_bool(op, *a, *b),
+        (_, [I32(a), I32(b)]) => binary_int!(op, *a, *b, i32, I32),
+        (_, [I64(a), I64(b)]) => binary_int!(op, *a, *b, i64, I64),
+        (_, [F32(a), F32(b)]) => binary_float!(op, *a, *b, f32, F32),
+        (_, [F64(a), F64(b)]) => binary_float!(op, *a, *b, f64, F64),
+        _ => unreachable!("ops::scalar::eval({op:?}, {args:?}): lowering must cast operands first"),
+    }
+}
+
+fn unary_bool(op: Op, a: bool) -> Scalar {
+    match op {
+        Op::Invert => Scalar::Bool(!a),
+        Op::Abs | Op::Ceil | Op::Floor | Op::Round | Op::Trunc => Scalar::Bool(a),
+        Op::IsNan | Op::IsInf | Op::SignBit => Scalar::Bool(false),
+        Op::IsFinite => Scalar::Bool(true),
+        _ => unreachable!("{op:?} on bool"),
+    }
+}
+
+fn binary_bool(op: Op, a: bool, b: bool) -> Scalar {
+    Scalar::Bool(match op {
+        Op::Add | Op::BitOr | Op::Maximum => a | b,
+        Op::Mul | Op::BitAnd | Op::Minimum => a & b,
+        Op::BitXor => a ^ b,
+        Op::Lt => !a & b,
+        Op::Le => a <= b,
+        Op::Eq => a == b,
+        Op::Ne => a != b,
+        Op::Ge => a >= b,
+        Op::Gt => a & !b,
+        _ => unreachable!("{op:?} on bool"),
+    })
+}
+
+macro_rules! unary_int {
+    ($op:expr, $a:expr, $t:ty, $v:ident) => {{
+        let a: $t = $a;
+        match $op {
+            Op::Neg => Scalar::$v(a.wrapping_neg()),
+            Op::Invert => Scalar::$v(!a),
+            Op::Abs => Scalar::$v(a.wrapping_abs()),
+            Op::Ceil | Op::Floor | Op::Round | Op::Trunc => Scalar::$v(a),
+            Op::Sign => Scalar::$v(a.signum()),
+            Op::IsNan | Op::IsInf => Scalar::Bool(false),
+            Op::IsFinite => Scalar::Bool(true),
+            Op::SignBit => Scalar::Bool(a < 0),
+            _ => unreachable!("{:?} on an integer", $op),
+        }
+    }};
+}
+use unary_int;
+
+macro_rules! binary_int {
+    ($op:expr, $a:expr, $b:expr, $t:ty, $v:ident) => {{
+        let (a, b): ($t, $t) = ($a, $b);
+        match $op {
+            Op::Add => Scalar::$v(a.wrapping_add(b)),
+            Op::Sub => Scalar::$v(a.wrapping_sub(b)),
+            Op::Mul => Scalar::$v(a.wrapping_mul(b)),
+            Op::FloorDiv => Scalar::$v(int::floordiv(a as i64, b as i64) as $t),
+            Op::Mod => Scalar::$v(int::modulo(a as i64, b as i64) as $t),
+            Op::Fmod => Scalar::$v(int::fmod(a as i64, b as i64) as $t),
+            Op::Pow => Scalar::$v(int::pow(a as i64, b as i64) as $t),
+            Op::Shl => Scalar::$v(int::shl(a as i64, b as i64, <$t>::BITS) as $t),
+            Op::Shr => Scalar::$v(int::shr(a as i64, b as i64, <$t>::BITS) as $t),
+            Op::BitAnd => Scalar::$v(a & b),
+            Op::BitOr => Scalar::$v(a | b),
+            Op::BitXor => Scalar::$v(a ^ b),
+            Op::Maximum => Scalar::$v(a.max(b)),
+            Op::Minimum => Scalar::$v(a.min(b)),
+            Op::Lt => Scalar::Bool(a < b),
+            Op::Le => Scalar::Bool(a <= b),
+            Op::Eq => Scalar::Bool(a == b),
+            Op::Ne => Scalar::Bool(a != b),
+            Op::Ge => Scalar::Bool(a >= b),
+            Op::Gt => Scalar::Bool(a > b),
+            _ => unreachable!("{:?} on integers", $op),
+        }
+    }};
+}
+use binary_int;
+
+macro_rules! unary_float {
+    ($op:expr, $a:expr, $t:ty, $v:ident) => {{
+        let a: $t = $a;
+        let r: $t = match $op {
+            Op::Neg => -a,
+            Op::Abs => a.abs(),
+            Op::Sqrt => a.sqrt(),
+            Op::Sin => a.sin(),
+            Op::Cos => a.cos(),
+            Op::Tan => a.tan(),
+            Op::Arcsin => a.asin(),
+            Op::Arccos => a.acos(),
+            Op::Arctan => a.atan(),
+            Op::Sinh => a.sinh(),
+            Op::Cosh => a.cosh(),
+            Op::Tanh => a.tanh(),
+            Op::Arcsinh => libm::asinh(a),
+            Op::Arccosh => libm::acosh(a),
+            Op::Arctanh => libm::atanh(a),
+            Op::Exp => a.exp(),
+            Op::Expm1 => a.exp_m1(),
+            Op::Log => a.ln(),
+            Op::Log10 => a.log10(),
+            Op::Log2 => a.log2(),
+            Op::Log1p => a.ln_1p(),
+            Op::Ceil => a.ceil(),
+            Op::Floor => a.floor(),
+            Op::Round => a.round_ties_even(),
+            Op::Trunc => a.trunc(),
+            Op::Sign => float::sign(a as f64) as $t,
+            // Same operation order as the JIT (one multiply by a constant), so both round alike.
+            Op::Radians => a * (core::f64::consts::PI / 180.0) as $t,
+            Op::Degrees => a * (180.0 / core::f64::consts::PI) as $t,
+            Op::IsNan => return Scalar::Bool(a.is_nan()),
+            Op::IsInf => return Scalar::Bool(a.is_infinite()),
+            Op::IsFinite => return Scalar::Bool(a.is_finite()),
+            Op::SignBit => return Scalar::Bool(a.is_sign_negative()),
+            _ => unreachable!("{:?} on a float", $op),
+        };
+        Scalar::$v(r)
+    }};
+}
+use unary_float;
+
+macro_rules! binary_float {
+    ($op:expr, $a:expr, $b:expr, $t:ty, $v:ident) => {{
+        let (a, b): ($t, $t) = ($a, $b);
+        let r: $t = match $op {
+            Op::Add => a + b,
+            Op::Sub => a - b,
+            Op::Mul => a * b,
+            Op::Div => a / b,
+            Op::FloorDiv => float::divmod(a as f64, b as f64).0 as $t,
+            Op::Mod => float::divmod(a as f64, b as f64).1 as $t,
+            Op::Fmod => a % b,
+            Op::Pow => a.powf(b),
+            Op::Arctan2 => a.atan2(b),
+            Op::Hypot => a.hypot(b),
+            Op::Copysign => a.copysign(b),
+            Op::Maximum => float::maximum(a, b),
+            Op::Minimum => float::minimum(a, b),
+            Op::Lt => return Scalar::Bool(a < b),
+            Op::Le => return Scalar::Bool(a <= b),
+            Op::Eq => return Scalar::Bool(a == b),
+            Op::Ne => return Scalar::Bool(a != b),
+            Op::Ge => return Scalar::Bool(a >= b),
+            Op::Gt => return Scalar::Bool(a > b),
+            _ => unreachable!("{:?} on floats", $op),
+        };
+        Scalar::$v(r)
+    }};
+}
+use binary_float;
+
+/// Integer semantics where Rust's operators trap or differ from NumPy's.
+pub(crate) mod int {
+    /// Python floor division; `x // 0 == 0` and `MIN // -1 == MIN` (NumPy's results, without the warning).
+    pub fn floordiv(a: i64, b: i64) -> i64 {
+        if b == 0 {
+            return 0;
+        }
+        let q = a.wrapping_div(b);
+        if (a.wrapping_rem(b) != 0) && ((a < 0) != (b < 0)) {
+            q - 1
+        } else {
+            q
+        }
+    }
+
+    /// Python modulo (sign of the divisor); `x % 0 == 0`.
+    pub fn modulo(a: i64, b: i64) -> i64 {
+        if b == 0 {
+            return 0;
+        }
+        let r = a.wrapping_rem(b);
+        if r != 0 && ((r < 0) != (b < 0)) {
+            r + b
+        } else {
+            r
+        }
+    }
+
+    /// C remainder (sign of the dividend); `fmod(x, 0) == 0`.
+    pub fn fmod(a: i64, b: i64) -> i64 {
+        if b == 0 {
+            0
+        } else {
+            a.wrapping_rem(b)
+        }
+    }
+
+    /// Wrapping power; a negative exponent gives 0 except for bases 1 and -1 (NumPy raises instead).
+    pub fn pow(base: i64, exp: i64) -> i64 {
+        if exp < 0 {
+            return match base {
+                1 => 1,
+                -1 if exp % 2 == 0 => 1,
+                -1 => -1,
+                _ => 0,
+            };
+        }
+        let (mut result, mut b, mut e) = (1i64, base, exp as u64);
+        while e > 0 {
+            if e & 1 == 1 {
+                result = result.wrapping_mul(b);
+            }
+            b = b.wrapping_mul(b);
+            e >>= 1;
+        }
+        result
+    }
+
+    /// NumPy's left shift: a count outside `0..bits` gives 0.
+    pub fn shl(a: i64, count: i64, bits: u32) -> i64 {
+        if (count as u64) < bits as u64 {
+            // Shift in the narrow width, so int32 bits shifted out are lost as in C.
+            if bits == 32 {
+                ((a as i32) << count) as i64
+            } else {
+                a << count
+            }
+        } else {
+            0
+        }
+    }
+
+    /// NumPy's arithmetic right shift: a count outside `0..bits` gives 0 or -1 by sign.
+    pub fn shr(a: i64, count: i64, bits: u32) -> i64 {
+        if (count as u64) < bits as u64 {
+            a >> count
+        } else if a < 0 {
+            -1
+        } else {
+            0
+        }
+    }
+}
+
+/// Float semantics that are NumPy's rather than IEEE's or Rust's.
+pub(crate) mod float {
+    /// NumPy's `divmod` (`npy_divmod`): floor quotient and Python remainder.
+    pub fn divmod(a: f64, b: f64) -> (f64, f64) {
+        let m = a % b;
+        if b == 0.0 {
+            return (a / b, m);
+        }
+        let mut div = (a - m) / b;
+        let mut m = m;
+        if m != 0.0 {
+            if (b < 0.0) != (m < 0.0) {
+                m += b;
+                div -= 1.0;
+            }
+        } else {
+            m = 0.0f64.copysign(b);
+        }
+        let floordiv = if div != 0.0 {
+            let f = div.floor();
+            if div - f > 0.5 {
+                f + 1.0
+            } else {
+                f
+            }
+        } else {
+            0.0f64.copysign(a / b)
+        };
+        (floordiv, m)
+    }
+
+    /// NumPy's `sign`: NaN stays NaN and both zeros give +0.
+    pub fn sign(a: f64) -> f64 {
+        if a > 0.0 {
+            1.0
+        } else if a < 0.0 {
+            -1.0
+        } else if a == 0.0 {
+            0.0
+        } else {
+            a
+        }
+    }
+
+    /// NumPy's `maximum`: NaN if either is NaN; on ties (`-0.0`, `0.0`) the second operand.
+    pub fn maximum<T: PartialOrd + Copy>(a: T, b: T) -> T {
+        #[allow(clippy::eq_op)]
+        let a_is_nan = a != a;
+        if a_is_nan || a > b {
+            a
+        } else {
+            b
+        }
+    }
+
+    /// NumPy's `minimum`: NaN if either is NaN; on ties the second operand.
+    pub fn minimum<T: PartialOrd + Copy>(a: T, b: T) -> T {
+        #[allow(clippy::eq_op)]
+        let a_is_nan = a != a;
+        if a_is_nan || a < b {
+            a
+        } else {
+            b
+        }
+    }
+}
+
+/// The C library's inverse hyperbolic functions: Rust's `f64::asinh` and friends are computed
+/// by formulas that overflow for |x| > ~1e154 and lose digits near 1, glibc's are within 1 ulp.
+pub(crate) mod libm {
+    mod c {
+        extern "C" {
+            pub fn asinh(x: f64) -> f64;
+            pub fn acosh(x: f64) -> f64;
+            pub fn atanh(x: f64) -> f64;
+            pub fn asinhf(x: f32) -> f32;
+            pub fn acoshf(x: f32) -> f32;
+            pub fn atanhf(x: f32) -> f32;
+        }
+    }
+
+    /// Dispatch by float width, so the op table's macros stay generic.
+    pub trait Hyperbolic: Copy {
+        fn asinh(self) -> Self;
+        fn acosh(self) -> Self;
+        fn atanh(self) -> Self;
+    }
+
+    macro_rules! hyperbolic {
+        ($t:ty, $s:ident, $c:ident, $h:ident) => {
+            impl Hyperbolic for $t {
+                // SAFETY (all three): pure C math functions of one float, defined for every input
+                // (NaN or ±inf out of domain), with no memory access or global state besides errno.
+                fn asinh(self) -> $t {
+                    unsafe { c::$s(self) }
+                }
+                fn acosh(self) -> $t {
+                    unsafe { c::$c(self) }
+                }
+                fn atanh(self) -> $t {
+                    unsafe { c::$h(self) }
+                }
+            }
+        };
+    }
+    hyperbolic!(f64, asinh, acosh, atanh);
+    hyperbolic!(f32, asinhf, acoshf, atanhf);
+
+    pub fn asinh<T: Hyperbolic>(x: T) -> T {
+        x.asinh()
+    }
+    pub fn acosh<T: Hyperbolic>(x: T) -> T {
+        x.acosh()
+    }
+    pub fn atanh<T: Hyperbolic>(x: T) -> T {
+        x.atanh()
+    }
+}
+
+/// A scalar function the JIT calls instead of emitting the op inline.
+pub(crate) struct Helper {
+    /// The symbol name the JIT module imports.
+    pub name: &'static str,
+    /// Its address.
+    pub addr: *const u8,
+}
+
+macro_rules! helpers {
+    ($( $name:ident ( $($arg:ident : $t:ty),* ) -> $r:ty = $body:expr ; )*) => {
+        $(
+            extern "C" fn $name($($arg: $t),*) -> $r { $body }
+        )*
+        /// Every helper, by symbol name, for registering with the JIT builder.
+        pub(crate) fn all_helpers() -> Vec<Helper> {
+            vec![$(Helper { name: stringify!($name), addr: $name as *const u8 }),*]
+        }
+    };
+}
+
+helpers! {
+    nj_floordiv_i32(a: i32, b: i32) -> i32 = int::floordiv(a as i64, b as i64) as i32;
+    nj_floordiv_i64(a: i64, b: i64) -> i64 = int::floordiv(a, b);
+    nj_mod_i32(a: i32, b: i32) -> i32 = int::modulo(a as i64, b as i64) as i32;
+    nj_mod_i64(a: i64, b: i64) -> i64 = int::modulo(a, b);
+    nj_fmod_i32(a: i32, b: i32) -> i32 = int::fmod(a as i64, b as i64) as i32;
+    nj_fmod_i64(a: i64, b: i64) -> i64 = int::fmod(a, b);
+    nj_pow_i32(a: i32, b: i32) -> i32 = int::pow(a as i64, b as i64) as i32;
+    nj_pow_i64(a: i64, b: i64) -> i64 = int::pow(a, b);
+    nj_shl_i32(a: i32, b: i32) -> i32 = int::shl(a as i64, b as i64, 32) as i32;
+    nj_shl_i64(a: i64, b: i64) -> i64 = int::shl(a, b, 64);
+    nj_shr_i32(a: i32, b: i32) -> i32 = int::shr(a as i64, b as i64, 32) as i32;
+    nj_shr_i64(a: i64, b: i64) -> i64 = int::shr(a, b, 64);
+    nj_floordiv_f32(a: f32, b: f32) -> f32 = float::divmod(a as f64, b as f64).0 as f32;
+    nj_floordiv_f64(a: f64, b: f64) -> f64 = float::divmod(a, b).0;
+    nj_mod_f32(a: f32, b: f32) -> f32 = float::divmod(a as f64, b as f64).1 as f32;
+    nj_mod_f64(a: f64, b: f64) -> f64 = float::divmod(a, b).1;
+    nj_fmod_f32(a: f32, b: f32) -> f32 = a % b;
+    nj_fmod_f64(a: f64, b: f64) -> f64 = a % b;
+    nj_pow_f32(a: f32, b: f32) -> f32 = a.powf(b);
+    nj_pow_f64(a: f64, b: f64) -> f64 = a.powf(b);
+    nj_arctan2_f32(a: f32, b: f32) -> f32 = a.atan2(b);
+    nj_arctan2_f64(a: f64, b: f64) -> f64 = a.atan2(b);
+    nj_hypot_f32(a: f32, b: f32) -> f32 = a.hypot(b);
+    nj_hypot_f64(a: f64, b: f64) -> f64 = a.hypot(b);
+    nj_sin_f32(a: f32) -> f32 = a.sin();
+    nj_sin_f64(a: f64) -> f64 = a.sin();
+    nj_cos_f32(a: f32) -> f32 = a.cos();
+    nj_cos_f64(a: f64) -> f64 = a.cos();
+    nj_tan_f32(a: f32) -> f32 = a.tan();
+    nj_tan_f64(a: f64) -> f64 = a.tan();
+    nj_arcsin_f32(a: f32) -> f32 = a.asin();
+    nj_arcsin_f64(a: f64) -> f64 = a.asin();
+    nj_arccos_f32(a: f32) -> f32 = a.acos();
+    nj_arccos_f64(a: f64) -> f64 = a.acos();
+    nj_arctan_f32(a: f32) -> f32 = a.atan();
+    nj_arctan_f64(a: f64) -> f64 = a.atan();
+    nj_sinh_f32(a: f32) -> f32 = a.sinh();
+    nj_sinh_f64(a: f64) -> f64 = a.sinh();
+    nj_cosh_f32(a: f32) -> f32 = a.cosh();
+    nj_cosh_f64(a: f64) -> f64 = a.cosh();
+    nj_tanh_f32(a: f32) -> f32 = a.tanh();
+    nj_tanh_f64(a: f64) -> f64 = a.tanh();
+    nj_arcsinh_f32(a: f32) -> f32 = libm::asinh(a);
+    nj_arcsinh_f64(a: f64) -> f64 = libm::asinh(a);
+    nj_arccosh_f32(a: f32) -> f32 = libm::acosh(a);
+    nj_arccosh_f64(a: f64) -> f64 = libm::acosh(a);
+    nj_arctanh_f32(a: f32) -> f32 = libm::atanh(a);
+    nj_arctanh_f64(a: f64) -> f64 = libm::atanh(a);
+    nj_exp_f32(a: f32) -> f32 = a.exp();
+    nj_exp_f64(a: f64) -> f64 = a.exp();
+    nj_expm1_f32(a: f32) -> f32 = a.exp_m1();
+    nj_expm1_f64(a: f64) -> f64 = a.exp_m1();
+    nj_log_f32(a: f32) -> f32 = a.ln();
+    nj_log_f64(a: f64) -> f64 = a.ln();
+    nj_log10_f32(a: f32) -> f32 = a.log10();
+    nj_log10_f64(a: f64) -> f64 = a.log10();
+    nj_log2_f32(a: f32) -> f32 = a.log2();
+    nj_log2_f64(a: f64) -> f64 = a.log2();
+    nj_log1p_f32(a: f32) -> f32 = a.ln_1p();
+    nj_log1p_f64(a: f64) -> f64 = a.ln_1p();
+    nj_sign_f32(a: f32) -> f32 = float::sign(a as f64) as f32;
+    nj_sign_f64(a: f64) -> f64 = float::sign(a);
+}
+
+/// The symbol name of the helper computing `op` on operands of `dtype` (`nj_sin_f64`).
+pub(crate) fn helper_name(op: Op, dtype: crate::dtype::DType) -> String {
+    use crate::dtype::DType;
+    let suffix = match dtype {
+        DType::Int32 => "i32",
+        DType::Int64 => "i64",
+        DType::Float32 => "f32",
+        _ => "f64",
+    };
+    format!("nj_{}_{}", op_symbol_stem(op), suffix)
+}
+
+fn op_symbol_stem(op: Op) -> &'static str {
+    match op {
+        Op::FloorDiv => "floordiv",
+        Op::Mod => "mod",
+        Op::Pow => "pow",
+        Op::Shl => "shl",
+        Op::Shr => "shr",
+        other => other.name(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int_division_matches_python_and_numpy() {
+        assert_eq!(int::floordiv(-7, 2), -4);
+        assert_eq!(int::modulo(-7, 2), 1);
+        assert_eq!(int::modulo(7, -2), -1);
+        assert_eq!(int::floordiv(5, 0), 0);
+        assert_eq!(int::floordiv(i64::MIN, -1), i64::MIN);
+        assert_eq!(int::modulo(i64::MIN, -1), 0);
+        assert_eq!(int::fmod(-7, 2), -1);
+    }
+
+    #[test]
+    fn shifts_and_powers_match_numpy() {
+        assert_eq!(int::shl(5, 64, 64), 0);
+        assert_eq!(int::shr(-5, 70, 64), -1);
+        assert_eq!(int::shl(5, -1, 64), 0);
+        assert_eq!(int::shl(1 << 30, 2, 32), 0);
+        assert_eq!(int::pow(3, 4), 81);
+        assert_eq!(int::pow(-1, -3), -1);
+        assert_eq!(int::pow(2, -1), 0);
+    }
+
+    #[test]
+    fn float_divmod_matches_numpy() {
+        assert_eq!(float::divmod(-7.0, 2.0), (-4.0, 1.0));
+        assert_eq!(float::divmod(7.0, -2.0), (-4.0, -1.0));
+        assert_eq!(float::divmod(1.0, 0.0).0, f64::INFINITY);
+        assert!(float::divmod(1.0, 0.0).1.is_nan());
+        assert!(float::divmod(-0.0, 3.0).1.is_sign_positive());
+    }
+
+    #[test]
+    fn maximum_ties_and_nans_match_numpy() {
+        assert!(float::maximum(-0.0f64, 0.0).is_sign_positive());
+        assert!(float::maximum(0.0f64, -0.0).is_sign_negative());
+        assert!(float::maximum(f64::NAN, 1.0).is_nan());
+        assert!(float::minimum(1.0, f64::NAN).is_nan());
+    }
+
+    #[test]
+    fn every_helper_name_resolves() {
+        let names: Vec<_> = all_helpers().into_iter().map(|h| h.name).collect();
+        for op in [Op::Sin, Op::FloorDiv, Op::Arctan2, Op::Sign] {
+            assert!(
+                names.contains(&helper_name(op, crate::dtype::DType::Float64).as_str()),
+                "{op:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The syntax tree the parser produces: what the user wrote, with a span on every node.
+//!
+//! Nothing here knows about types or shapes; `lower` gives names and operators their meaning.
+
+use crate::error::Span;
+
+/// An expression node with the byte span of its source text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    /// What the node is.
+    pub kind: ExprKind,
+    /// Where it stands in the source (the whole construct, e.g. `sin(a)` for a call).
+    pub span: Span,
+}
+
+/// The kinds of expression nodes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    /// An integer literal (`1`, `1_000_000`); always fits in an `i64` (the parser rejects larger ones).
+    Int(i64),
+    /// A float literal (`2.5`, `.25`, `1e-3`).
+    Float(f64),
+    /// `True` or `False`.
+    Bool(bool),
+    /// A bare name: a variable or a constant (`pi`, `e`, `inf`, `nan`), resolved by `lower`.
+    Name(String),
+    /// A prefix operator applied to an operand.
+    Unary {
+        /// The operator.
+        op: UnOp,
+        /// Its operand.
+        arg: Box<Expr>,
+    },
+    /// An infix operator.
+    Binary {
+        /// The operator.
+        op: BinOp,
+        /// The span of the operator token itself (for "operator not defined for ..." errors).
+        op_span: Span,
+        /// Left operand.
+        lhs: Box<Expr>,
+        /// Right operand.
+        rhs: Box<Expr>,
+    },
+    /// A function call `name(args, key=value)`.
+    Call {
+        /// The function's name as written.
+        func: String,
+        /// Span of the function name.
+        func_span: Span,
+        /// Positional arguments in order.
+        args: Vec<Expr>,
+        /// Keyword arguments in order.
+        kwargs: Vec<Kwarg>,
+    },
+}
+
+/// A keyword argument `name=value` of a call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kwarg {
+    /// The keyword.
+    pub name: String,
+    /// Span of the keyword.
+    pub name_span: Span,
+    /// The value.
+    pub value: Expr,
+}
+
+/// Prefix operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnOp {
+    /// `-x`
+    Neg,
+    /// `+x`
+    Pos,
+    /// `~x` (logical not on bool, bitwise not on integers)
+    Invert,
+}
+
+/// Infix operators, in the order of the grammar's precedence table (loosest last).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    /// `**` (right-associative)
+    Pow,
+    /// `*`
+    Mul,
+    /// `/` (true division)
+    Div,
+    /// `//` (floor division)
+    FloorDiv,
+    /// `%` (Python modulo: sign of the divisor)
+    Mod,
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `<<`
+    Shl,
+    /// `>>`
+    Shr,
+    /// `&`
+    BitAnd,
+    /// `^`
+    BitXor,
+    /// `|`
+    BitOr,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `>=`
+    Ge,
+    /// `>`
+    Gt,
+}
+
+impl BinOp {
+    /// The operator as written in source.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Pow => "**",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::FloorDiv => "//",
+            BinOp::Mod => "%",
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Shl => "<<",
+            BinOp::Shr => ">>",
+            BinOp::BitAnd => "&",
+            BinOp::BitXor => "^",
+            BinOp::BitOr => "|",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+            BinOp::Ge => ">=",
+            BinOp::Gt => ">",
+        }
+    }
+}
+
+impl UnOp {
+    /// The operator as written in source.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            UnOp::Neg => "-",
+            UnOp::Pos => "+",
+            UnOp::Invert => "~",
+        }
+    }
+}

@@ -1,0 +1,730 @@
+//! The syntactic level of the grammar: operator precedence, parentheses, calls, and the limits.
+//!
+//! Why not recursive descent: written as one nom function per grammar rule, every level of
+//! parentheses went through about fifteen stack frames, and 256 levels needed 10 MiB of stack in
+//! a debug build (2 MiB in release), more than a thread's default 2 MiB. So the structure is
+//! parsed with explicit stacks instead (an operator-precedence parser): native stack use is
+//! constant, however deep the input. nom still does all the matching: at each point the parser
+//! is either before an operand or after one, and a nom `alt` of what may stand there
+//! ([`before_operand`], [`after_operand`]) reads the next step; a mismatch is diagnosed from
+//! which of the two positions the parser was in and what came before.
+
+use nom::branch::alt;
+use nom::combinator::{eof, map_opt};
+use nom::{Err, Offset, Parser};
+
+use super::ast::{BinOp, Expr, ExprKind, Kwarg, UnOp};
+use super::lexeme::{
+    boolean, lexeme, name, number, punct, skip_ws, symbol, unexpected, Diag, Number, PResult, Stop,
+};
+use super::MAX_DEPTH;
+use crate::error::{Error, ErrorKind, Result, Span};
+
+/// Parses a whole expression (`Input` in the grammar) into its tree.
+pub(super) fn parse(src: &str) -> Result<Expr> {
+    let mut parser = Stacks {
+        src,
+        operands: Vec::new(),
+        operators: Vec::new(),
+        groups: Vec::new(),
+    };
+    parser
+        .run()
+        .map_err(|diag| Error::at(diag.kind, parser.span(diag.at), diag.message).with_source(src))
+}
+
+/// A parsed subexpression with what the limits and the chained-comparison check need to know.
+struct Sub {
+    expr: Expr,
+    /// Operator and call nodes on the longest path to a leaf (0 for a literal or name). `Expr`
+    /// has no room for it, and recomputing it at every node would make long chains quadratic.
+    depth: usize,
+    /// How many comparisons the unparenthesized chain ending here has: 2 or more is an error.
+    comparisons: usize,
+}
+
+/// An operator waiting for its right operand, or the start of a parenthesized group.
+enum Pending<'a> {
+    Prefix(UnOp, &'a str),
+    Infix(BinOp, &'a str),
+    /// A `(` of a group or call (the group itself is on `Stacks::groups`): operators below it
+    /// belong to an enclosing expression and are not reduced by what happens inside.
+    Group,
+}
+
+/// An open `(`: a parenthesized expression, or a call's argument list.
+struct Group<'a> {
+    open: &'a str,
+    call: Option<Call<'a>>,
+}
+
+/// A call whose `)` has not been reached yet.
+struct Call<'a> {
+    func: &'a str,
+    args: Vec<Expr>,
+    kwargs: Vec<Kwarg>,
+    /// The keyword of the argument being parsed, if it is `name=value`.
+    keyword: Option<&'a str>,
+    /// The deepest argument so far.
+    depth: usize,
+}
+
+/// The token in front of an operand position, for error messages and to know whether an
+/// argument starts here.
+#[derive(Clone, Copy)]
+enum Prev<'a> {
+    /// The start of the input.
+    Start,
+    /// A binary or prefix operator, or the `=` of a keyword argument.
+    Operator(&'a str),
+    /// The `(` of a parenthesized expression.
+    Open(&'a str),
+    /// The `(` of a call or a `,` between arguments: a keyword argument or `)` may follow.
+    ArgStart(&'a str),
+}
+
+/// What may stand where an operand is expected.
+enum Before<'a> {
+    /// A literal or name: the operand itself.
+    Atom(Sub),
+    Prefix(UnOp, &'a str),
+    /// The `(` of a parenthesized expression.
+    Open(&'a str),
+    /// `name (`: the function name and the `(`.
+    Call(&'a str, &'a str),
+    /// `name =` at the start of an argument: the keyword and the `=`.
+    Keyword(&'a str, &'a str),
+    /// `)` ending a call with no arguments, or after a trailing comma.
+    Close(&'a str),
+}
+
+/// What may follow an operand.
+enum After<'a> {
+    Infix(BinOp, &'a str),
+    Close(&'a str),
+    Comma(&'a str),
+    End,
+}
+
+/// The explicit stacks of the operator-precedence parser.
+struct Stacks<'a> {
+    src: &'a str,
+    /// Finished subexpressions, innermost last.
+    operands: Vec<Sub>,
+    /// Operators waiting for operands, and group markers.
+    operators: Vec<Pending<'a>>,
+    /// Open parentheses and calls, innermost last.
+    groups: Vec<Group<'a>>,
+}
+
+impl<'a> Stacks<'a> {
+    /// Alternates between the two positions until the end of input.
+    fn run(&mut self) -> Result<Expr, Diag<'a>> {
+        if skip_ws(self.src).is_empty() {
+            return Err(Diag::syntax(self.src, "empty expression"));
+        }
+        let (mut i, mut prev) = (self.src, Prev::Start);
+        loop {
+            i = self.operand_position(i, prev)?;
+            match self.operator_position(i)? {
+                Some((rest, operator)) => (i, prev) = (rest, operator),
+                None => return self.finish(),
+            }
+        }
+    }
+
+    /// Reads prefix operators, `(`s and call openings up to and including an operand.
+    fn operand_position(
+        &mut self,
+        mut i: &'a str,
+        mut prev: Prev<'a>,
+    ) -> Result<&'a str, Diag<'a>> {
+        loop {
+            let arg_start = matches!(prev, Prev::ArgStart(_));
+            let (rest, before) = step(before_operand(self.src, arg_start).parse(i), || {
+                self.expected_operand(i, prev)
+            })?;
+            i = rest;
+            prev = match before {
+                Before::Atom(sub) => {
+                    self.operands.push(sub);
+                    return Ok(rest);
+                }
+                Before::Close(close) => return self.close(close, false).map(|()| rest),
+                Before::Prefix(op, token) => {
+                    self.push_nested(Pending::Prefix(op, token), token)?;
+                    Prev::Operator(token)
+                }
+                Before::Open(open) => {
+                    self.open(open, None)?;
+                    Prev::Open(open)
+                }
+                Before::Call(func, open) => {
+                    let call = Call {
+                        func,
+                        args: Vec::new(),
+                        kwargs: Vec::new(),
+                        keyword: None,
+                        depth: 0,
+                    };
+                    self.open(open, Some(call))?;
+                    Prev::ArgStart(open)
+                }
+                Before::Keyword(keyword, equals) => {
+                    self.start_keyword(keyword)?;
+                    Prev::Operator(equals)
+                }
+            };
+        }
+    }
+
+    /// Reads `)`s up to a binary operator or `,` (returned, with the input after it) or the end.
+    fn operator_position(
+        &mut self,
+        mut i: &'a str,
+    ) -> Result<Option<(&'a str, Prev<'a>)>, Diag<'a>> {
+        loop {
+            let (in_group, in_call) = (!self.groups.is_empty(), self.in_call());
+            let (rest, after) = step(after_operand(in_group, in_call).parse(i), || {
+                self.expected_operator(i)
+            })?;
+            match after {
+                After::Close(close) => self.close(close, true)?,
+                After::Infix(op, token) => {
+                    self.push_infix(op, token)?;
+                    return Ok(Some((rest, Prev::Operator(token))));
+                }
+                After::Comma(comma) => {
+                    self.reduce_group()?;
+                    self.finish_argument()?;
+                    return Ok(Some((rest, Prev::ArgStart(comma))));
+                }
+                After::End => return Ok(None),
+            }
+            i = rest;
+        }
+    }
+
+    /// The whole expression, once the input is used up outside all groups.
+    fn finish(&mut self) -> Result<Expr, Diag<'a>> {
+        self.reduce_group()?;
+        Ok(self.pop_complete()?.expr)
+    }
+
+    /// Pushes an operator that nests (a prefix operator or `**`: each waits for an operand that
+    /// may hold more of its kind) or a group marker, within the nesting limit.
+    fn push_nested(&mut self, pending: Pending<'a>, token: &'a str) -> Result<(), Diag<'a>> {
+        if self.nesting() >= MAX_DEPTH {
+            return Err(too_deep(token));
+        }
+        self.operators.push(pending);
+        Ok(())
+    }
+
+    /// How many levels enclose the current point: open groups, prefix operators and `**`s.
+    /// Other pending operators do not count: at most one per precedence level waits per group.
+    fn nesting(&self) -> usize {
+        // The stack holds at most the limit plus seven other operators per group, so a scan is
+        // cheap, and simpler to trust than a counter kept in step with every push and pop.
+        self.operators
+            .iter()
+            .filter(|p| !matches!(p, Pending::Infix(op, _) if *op != BinOp::Pow))
+            .count()
+    }
+
+    fn open(&mut self, open: &'a str, call: Option<Call<'a>>) -> Result<(), Diag<'a>> {
+        self.push_nested(Pending::Group, open)?;
+        self.groups.push(Group { open, call });
+        Ok(())
+    }
+
+    /// Pushes a binary operator after reducing the pending operators that bind at least as tightly.
+    fn push_infix(&mut self, op: BinOp, token: &'a str) -> Result<(), Diag<'a>> {
+        while self
+            .operators
+            .last()
+            .is_some_and(|top| reduces_before(top, op))
+        {
+            self.reduce_one()?;
+        }
+        match op {
+            BinOp::Pow => self.push_nested(Pending::Infix(op, token), token),
+            _ => {
+                self.operators.push(Pending::Infix(op, token));
+                Ok(())
+            }
+        }
+    }
+
+    /// Applies the topmost pending operator to its operands.
+    fn reduce_one(&mut self) -> Result<(), Diag<'a>> {
+        let sub = match self.operators.pop() {
+            Some(Pending::Prefix(op, token)) => {
+                let arg = self.pop_operand()?;
+                let span = self.span(token).to(arg.expr.span);
+                node(
+                    ExprKind::Unary {
+                        op,
+                        arg: Box::new(arg.expr),
+                    },
+                    span,
+                    arg.depth,
+                    0,
+                    token,
+                )?
+            }
+            Some(Pending::Infix(op, token)) => {
+                let rhs = self.pop_operand()?;
+                let lhs = self.pop_operand()?;
+                self.binary(lhs, op, token, rhs)?
+            }
+            Some(Pending::Group) | None => return Err(internal(self.src, "reduced past a group")),
+        };
+        self.operands.push(sub);
+        Ok(())
+    }
+
+    /// Reduces every pending operator of the innermost group (or of the top level).
+    fn reduce_group(&mut self) -> Result<(), Diag<'a>> {
+        while matches!(
+            self.operators.last(),
+            Some(Pending::Prefix(..) | Pending::Infix(..))
+        ) {
+            self.reduce_one()?;
+        }
+        Ok(())
+    }
+
+    fn binary(&self, lhs: Sub, op: BinOp, token: &'a str, rhs: Sub) -> Result<Sub, Diag<'a>> {
+        let span = lhs.expr.span.to(rhs.expr.span);
+        let depth = lhs.depth.max(rhs.depth);
+        let comparisons = if is_comparison(op) {
+            lhs.comparisons + 1
+        } else {
+            0
+        };
+        let kind = ExprKind::Binary {
+            op,
+            op_span: self.span(token),
+            lhs: Box::new(lhs.expr),
+            rhs: Box::new(rhs.expr),
+        };
+        node(kind, span, depth, comparisons, token)
+    }
+
+    /// Handles `)`: closes the innermost group, which has a last argument or inner expression
+    /// to finish unless the `)` came where an operand was expected (`f()`, `f(a,)`).
+    fn close(&mut self, close: &'a str, after_operand: bool) -> Result<(), Diag<'a>> {
+        if after_operand {
+            self.reduce_group()?;
+            if self.in_call() {
+                self.finish_argument()?;
+            }
+        }
+        let (Some(group), Some(Pending::Group)) = (self.groups.pop(), self.operators.pop()) else {
+            return Err(internal(close, "unbalanced group stacks"));
+        };
+        let sub = match group.call {
+            // No node records the parentheses: the inner node's span widens over them, so an
+            // error about `(a+b)` underlines the parentheses too.
+            None => {
+                let inner = self.pop_complete()?;
+                let span = self.span(group.open).to(self.span(close));
+                Sub {
+                    expr: Expr { span, ..inner.expr },
+                    depth: inner.depth,
+                    comparisons: 0,
+                }
+            }
+            Some(call) => self.call_node(call, close)?,
+        };
+        self.operands.push(sub);
+        Ok(())
+    }
+
+    /// The node of a call; its span runs from the function name through the `)`.
+    fn call_node(&self, call: Call<'a>, close: &'a str) -> Result<Sub, Diag<'a>> {
+        let func_span = self.span(call.func);
+        let kind = ExprKind::Call {
+            func: call.func.to_string(),
+            func_span,
+            args: call.args,
+            kwargs: call.kwargs,
+        };
+        node(
+            kind,
+            func_span.to(self.span(close)),
+            call.depth,
+            0,
+            call.func,
+        )
+    }
+
+    /// Records `keyword=` of the argument that starts here; a keyword may appear once per call.
+    fn start_keyword(&mut self, keyword: &'a str) -> Result<(), Diag<'a>> {
+        let call = self.innermost_call()?;
+        if call.kwargs.iter().any(|k| k.name == keyword) {
+            return Err(Diag::syntax(
+                keyword,
+                format!("keyword argument `{keyword}` repeated"),
+            ));
+        }
+        call.keyword = Some(keyword);
+        Ok(())
+    }
+
+    /// Moves the finished argument on top of the operand stack into the innermost call.
+    fn finish_argument(&mut self) -> Result<(), Diag<'a>> {
+        let value = self.pop_complete()?;
+        let src = self.src;
+        let call = self.innermost_call()?;
+        call.depth = call.depth.max(value.depth);
+        match call.keyword.take() {
+            Some(name) => {
+                call.kwargs.push(Kwarg {
+                    name: name.to_string(),
+                    name_span: span_of(src, name),
+                    value: value.expr,
+                });
+            }
+            None if !call.kwargs.is_empty() => {
+                let positional = text_of(src, value.expr.span);
+                return Err(Diag::syntax(
+                    positional,
+                    "positional argument follows keyword argument",
+                ));
+            }
+            None => call.args.push(value.expr),
+        }
+        Ok(())
+    }
+
+    /// Whether the innermost group is a call's argument list.
+    fn in_call(&self) -> bool {
+        self.groups.last().is_some_and(|g| g.call.is_some())
+    }
+
+    fn innermost_call(&mut self) -> Result<&mut Call<'a>, Diag<'a>> {
+        let src = self.src;
+        self.groups
+            .last_mut()
+            .and_then(|g| g.call.as_mut())
+            .ok_or_else(|| internal(src, "no call to add to"))
+    }
+
+    fn pop_operand(&mut self) -> Result<Sub, Diag<'a>> {
+        self.operands
+            .pop()
+            .ok_or_else(|| internal(self.src, "operand stack empty"))
+    }
+
+    /// Pops a subexpression that is complete: an argument, a parenthesized expression or the
+    /// whole input. Only now is a comparison chain known to be over, so it is reported here.
+    fn pop_complete(&mut self) -> Result<Sub, Diag<'a>> {
+        let sub = self.pop_operand()?;
+        if sub.comparisons >= 2 {
+            return Err(self.chained_comparison(&sub));
+        }
+        Ok(sub)
+    }
+}
+
+/// Turns a nom result into the parser's: a mismatch becomes the diagnosis `expected()`.
+fn step<'a, O>(
+    result: PResult<'a, O>,
+    expected: impl FnOnce() -> Diag<'a>,
+) -> Result<(&'a str, O), Diag<'a>> {
+    match result {
+        Ok(ok) => Ok(ok),
+        Err(Err::Error(Stop::Fatal(diag)) | Err::Failure(Stop::Fatal(diag))) => Err(diag),
+        // Only complete-input parsers are used, so `Incomplete` cannot happen; were it to, it
+        // would mean nothing here matched either.
+        Err(Err::Error(Stop::NoMatch) | Err::Failure(Stop::NoMatch) | Err::Incomplete(_)) => {
+            Err(expected())
+        }
+    }
+}
+
+/// `Before` as a nom parser: where an operand is expected (`arg_start`: at the start of a call
+/// argument, where `name=` and `)` may also stand).
+fn before_operand<'a>(
+    src: &'a str,
+    arg_start: bool,
+) -> impl Parser<&'a str, Output = Before<'a>, Error = Stop<'a>> {
+    let leaf = move |kind, token| {
+        Before::Atom(Sub {
+            expr: Expr {
+                kind,
+                span: span_of(src, token),
+            },
+            depth: 0,
+            comparisons: 0,
+        })
+    };
+    alt((
+        number.map(move |(value, token)| match value {
+            Number::Int(v) => leaf(ExprKind::Int(v), token),
+            Number::Float(v) => leaf(ExprKind::Float(v), token),
+        }),
+        boolean.map(move |(value, token)| leaf(ExprKind::Bool(value), token)),
+        (name, symbol("(")).map(|(func, open)| Before::Call(func, open)),
+        // The lexer reads `==` whole, so `f(a == b)` is a positional comparison.
+        only_if(arg_start, (name, symbol("=")))
+            .map(|(keyword, equals)| Before::Keyword(keyword, equals)),
+        name.map(move |word| leaf(ExprKind::Name(word.to_string()), word)),
+        map_opt(punct, |token| {
+            Some(Before::Prefix(prefix_operator(token)?, token))
+        }),
+        symbol("(").map(Before::Open),
+        only_if(arg_start, symbol(")")).map(Before::Close),
+    ))
+}
+
+/// `After` as a nom parser: where an operand has just ended. `)` needs an open group, `,` a
+/// call, and the end of input no open group at all.
+fn after_operand<'a>(
+    in_group: bool,
+    in_call: bool,
+) -> impl Parser<&'a str, Output = After<'a>, Error = Stop<'a>> {
+    alt((
+        map_opt(punct, |token| {
+            Some(After::Infix(binary_operator(token)?, token))
+        }),
+        only_if(in_group, symbol(")")).map(After::Close),
+        only_if(in_call, symbol(",")).map(After::Comma),
+        only_if(!in_group, lexeme(eof)).map(|_| After::End),
+    ))
+}
+
+/// `p` where `allowed`, a mismatch elsewhere: some tokens are valid only in some places.
+fn only_if<'a, O>(
+    allowed: bool,
+    mut p: impl Parser<&'a str, Output = O, Error = Stop<'a>>,
+) -> impl Parser<&'a str, Output = O, Error = Stop<'a>> {
+    move |i| {
+        if allowed {
+            p.parse(i)
+        } else {
+            Err(Err::Error(Stop::NoMatch))
+        }
+    }
+}
+
+const BINARY_OPERATORS: [BinOp; 18] = [
+    BinOp::Pow,
+    BinOp::Mul,
+    BinOp::Div,
+    BinOp::FloorDiv,
+    BinOp::Mod,
+    BinOp::Add,
+    BinOp::Sub,
+    BinOp::Shl,
+    BinOp::Shr,
+    BinOp::BitAnd,
+    BinOp::BitXor,
+    BinOp::BitOr,
+    BinOp::Lt,
+    BinOp::Le,
+    BinOp::Eq,
+    BinOp::Ne,
+    BinOp::Ge,
+    BinOp::Gt,
+];
+
+fn binary_operator(token: &str) -> Option<BinOp> {
+    BINARY_OPERATORS.into_iter().find(|op| op.symbol() == token)
+}
+
+fn prefix_operator(token: &str) -> Option<UnOp> {
+    [UnOp::Neg, UnOp::Pos, UnOp::Invert]
+        .into_iter()
+        .find(|op| op.symbol() == token)
+}
+
+fn is_comparison(op: BinOp) -> bool {
+    precedence(op) == 1
+}
+
+/// Binding strength, higher binds tighter: the precedence table in the grammar's header.
+fn precedence(op: BinOp) -> u8 {
+    match op {
+        BinOp::Lt | BinOp::Le | BinOp::Eq | BinOp::Ne | BinOp::Ge | BinOp::Gt => 1,
+        BinOp::BitOr => 2,
+        BinOp::BitXor => 3,
+        BinOp::BitAnd => 4,
+        BinOp::Shl | BinOp::Shr => 5,
+        BinOp::Add | BinOp::Sub => 6,
+        BinOp::Mul | BinOp::Div | BinOp::FloorDiv | BinOp::Mod => 7,
+        BinOp::Pow => 9,
+    }
+}
+
+/// Prefix operators bind tighter than `*` and looser than `**`: `-a*b` is `(-a)*b` but `-a**b`
+/// is `-(a**b)`. (`a**-b` needs no rule: the `-` stands where an operand is expected.)
+const PREFIX_PRECEDENCE: u8 = 8;
+
+/// Whether the pending `top` takes its operands before `incoming` is pushed: when it binds more
+/// tightly, or equally and `incoming` is left-associative (everything but `**`). Comparisons are
+/// left-associative here and the chain is rejected once complete, so the error can show it all.
+fn reduces_before(top: &Pending<'_>, incoming: BinOp) -> bool {
+    let strength = match top {
+        Pending::Group => return false,
+        Pending::Prefix(..) => PREFIX_PRECEDENCE,
+        Pending::Infix(op, _) => precedence(*op),
+    };
+    strength > precedence(incoming) || (strength == precedence(incoming) && incoming != BinOp::Pow)
+}
+
+/// A node over children of depth `child_depth`, within the depth limit. Bounding the tree, not
+/// only the nesting, matters for left-associative chains: `a+a+…+a` waits on no stack but builds
+/// a tree as deep as it is long, which `Drop` and every later pass walk recursively.
+fn node<'a>(
+    kind: ExprKind,
+    span: Span,
+    child_depth: usize,
+    comparisons: usize,
+    token: &'a str,
+) -> Result<Sub, Diag<'a>> {
+    if child_depth >= MAX_DEPTH {
+        return Err(too_deep(token));
+    }
+    Ok(Sub {
+        expr: Expr { kind, span },
+        depth: child_depth + 1,
+        comparisons,
+    })
+}
+
+fn too_deep(token: &str) -> Diag<'_> {
+    Diag {
+        kind: ErrorKind::Limit,
+        at: token,
+        message: format!("expression nested too deeply; the limit is {MAX_DEPTH} levels"),
+    }
+}
+
+/// An error that means the parser itself is wrong; reported rather than panicking.
+fn internal<'a>(at: &'a str, what: &str) -> Diag<'a> {
+    Diag {
+        kind: ErrorKind::Internal,
+        at: &at[..0],
+        message: format!("parser bug: {what}"),
+    }
+}
+
+/// Diagnostics: what was expected where the input went wrong.
+impl<'a> Stacks<'a> {
+    fn span(&self, token: &str) -> Span {
+        span_of(self.src, token)
+    }
+
+    fn text(&self, span: Span) -> &'a str {
+        text_of(self.src, span)
+    }
+
+    fn expected_operand(&self, at: &'a str, prev: Prev<'a>) -> Diag<'a> {
+        let at_end = skip_ws(at).is_empty();
+        match prev {
+            Prev::Start => stray_paren(at, "expected an expression"),
+            Prev::Open(_) | Prev::ArgStart(_) if at_end => self.unclosed(),
+            Prev::Open(token) | Prev::Operator(token) => {
+                unexpected(at, &format!("expected an expression after `{token}`"))
+            }
+            Prev::ArgStart(token) => {
+                unexpected(at, &format!("expected an argument or `)` after `{token}`"))
+            }
+        }
+    }
+
+    fn expected_operator(&self, at: &'a str) -> Diag<'a> {
+        match self.groups.last() {
+            None => stray_paren(at, "expected an operator or the end of the expression"),
+            Some(_) if skip_ws(at).is_empty() => self.unclosed(),
+            Some(Group { call: Some(_), .. }) => unexpected(at, "expected an operator, `,` or `)`"),
+            Some(Group { call: None, .. }) => unexpected(at, "expected an operator or `)`"),
+        }
+    }
+
+    /// At the end of input inside a group, the culprit is the innermost unclosed `(`.
+    fn unclosed(&self) -> Diag<'a> {
+        match self.groups.last() {
+            Some(group) => Diag::syntax(group.open, "expected `)` to close `(` opened here"),
+            None => internal(self.src, "no group to close"),
+        }
+    }
+
+    /// `a < b < c`, parsed as `(a < b) < c`: the chain underlined whole, and how to write it
+    /// element-wise (spelled out for two links, sketched for longer chains).
+    fn chained_comparison(&self, sub: &Sub) -> Diag<'a> {
+        let links = binary_parts(&sub.expr)
+            .filter(|_| sub.comparisons == 2)
+            .and_then(|(first, op2, c)| Some((binary_parts(first)?, op2, c)));
+        let hint = match links {
+            Some(((a, op1, b), op2, c)) => self.chain_hint([a, b, c], [op1, op2]),
+            None => LONG_CHAIN_HINT.to_string(),
+        };
+        Diag::syntax(
+            self.text(sub.expr.span),
+            format!("chained comparisons are not supported; {hint}"),
+        )
+    }
+
+    /// How to write `a < b < c` element-wise, quoting the user's operands when they are short.
+    /// When the middle operand is `y & z` (or `|`, `^`), the user most likely met NumExpr's
+    /// precedence trap: `x < 1 & y > 2` is `x < (1 & y) > 2`, and they meant `(x < 1) & (y > 2)`.
+    fn chain_hint(&self, [a, b, c]: [&Expr; 3], [op1, op2]: [BinOp; 2]) -> String {
+        let quote =
+            |e: &Expr| Some(self.text(e.span)).filter(|t| t.len() <= 20 && !t.contains('\n'));
+        let (op1, op2) = (op1.symbol(), op2.symbol());
+        if let ExprKind::Binary {
+            op: logic @ (BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor),
+            lhs,
+            rhs,
+            ..
+        } = &b.kind
+        {
+            // Only when unparenthesized: `x < (1 & y) > 2` is a plain chain.
+            if b.span == lhs.span.to(rhs.span) {
+                let (l, r) = (quote(lhs).unwrap_or("y"), quote(rhs).unwrap_or("z"));
+                let (a, c) = (quote(a).unwrap_or("x"), quote(c).unwrap_or("w"));
+                let logic = logic.symbol();
+                return format!("`{logic}` binds tighter than `{op1}`: write ({a} {op1} {l}) {logic} ({r} {op2} {c})");
+            }
+        }
+        let (a, b, c) = match (quote(a), quote(b), quote(c)) {
+            (Some(a), Some(b), Some(c)) => (a, b, c),
+            _ => ("a", "b", "c"),
+        };
+        format!("write ({a} {op1} {b}) & ({b} {op2} {c})")
+    }
+}
+
+const LONG_CHAIN_HINT: &str =
+    "compare two operands at a time and combine the results with `&`, e.g. (a < b) & (b < c)";
+
+/// The operands and operator of a binary node.
+fn binary_parts(e: &Expr) -> Option<(&Expr, BinOp, &Expr)> {
+    match &e.kind {
+        ExprKind::Binary { op, lhs, rhs, .. } => Some((lhs, *op, rhs)),
+        _ => None,
+    }
+}
+
+/// The byte span of `token`, a slice of `src`.
+fn span_of(src: &str, token: &str) -> Span {
+    let start = src.offset(token);
+    Span::new(start, start + token.len())
+}
+
+/// The source text of `span`, for messages that quote the user's code.
+fn text_of(src: &str, span: Span) -> &str {
+    &src[span.start..span.end]
+}
+
+/// Outside all parentheses a `)` has nothing to close; anything else is reported as unexpected.
+fn stray_paren<'a>(at: &'a str, expected: &str) -> Diag<'a> {
+    match symbol(")").parse(at) {
+        Ok((_, paren)) => Diag::syntax(paren, "unmatched `)`; there is no `(` for it to close"),
+        Err(_) => unexpected(at, expected),
+    }
+}

@@ -1,0 +1,80 @@
+//! Splits an optimized graph into stages: one fused loop nest per reduction, and one for the result.
+//!
+//! A reduction's value feeds other elements, so it is materialized (its output is small next to its
+//! input); everything else is fused into the loop nest of the stage that uses it. Stages run in
+//! order; a later stage reads an earlier stage's buffer exactly like an input.
+
+use crate::dtype::DType;
+use crate::ir::{Graph, NodeId, NodeKind};
+use crate::ops::ReduceOp;
+
+/// What a stage's loop nest does with the value it computes per element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StageKind {
+    /// Stores the value into the output array.
+    Map,
+    /// Folds the value into a partial of dtype `acc` with `op`.
+    Reduce {
+        node: NodeId,
+        op: ReduceOp,
+        acc: DType,
+    },
+}
+
+/// One loop nest.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Stage {
+    pub kind: StageKind,
+    /// The node computed per element.
+    pub value: NodeId,
+    /// The arrays read: inputs and earlier reductions, in node order. Operand 0 of the kernel is
+    /// the output (or partial); operand `k + 1` is `leaves[k]`.
+    pub leaves: Vec<NodeId>,
+}
+
+/// The stages of a graph, in execution order. The last stage produces the root, unless the root is
+/// itself a reduction (then the last reduction stage does).
+pub(crate) fn plan(g: &Graph) -> Vec<Stage> {
+    let mut stages: Vec<Stage> = g
+        .reductions()
+        .into_iter()
+        .map(|node| {
+            let NodeKind::Reduce { op, arg, .. } = g.node(node).kind else {
+                unreachable!("reductions() yields Reduce nodes")
+            };
+            let acc = op.acc_dtype(g.node(arg).dtype);
+            Stage {
+                kind: StageKind::Reduce { node, op, acc },
+                value: arg,
+                leaves: leaves(g, arg),
+            }
+        })
+        .collect();
+    if !matches!(g.node(g.root).kind, NodeKind::Reduce { .. }) {
+        stages.push(Stage {
+            kind: StageKind::Map,
+            value: g.root,
+            leaves: leaves(g, g.root),
+        });
+    }
+    stages
+}
+
+/// The nodes a stage computing `value` reads from memory: inputs, and reductions (materialized).
+fn leaves(g: &Graph, value: NodeId) -> Vec<NodeId> {
+    let mut seen = vec![false; g.nodes.len()];
+    let mut out = Vec::new();
+    let mut stack = vec![value];
+    while let Some(id) = stack.pop() {
+        if std::mem::replace(&mut seen[id], true) {
+            continue;
+        }
+        match g.node(id).kind {
+            // A reduction reached from here was materialized by an earlier stage.
+            NodeKind::Input(_) | NodeKind::Reduce { .. } => out.push(id),
+            _ => stack.extend(g.args(id)),
+        }
+    }
+    out.sort_unstable();
+    out
+}

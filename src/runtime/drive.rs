@@ -1,0 +1,365 @@
+//! Runs a kernel over an iteration space: chunking, threads, and deterministic reductions.
+//!
+//! Elementwise: the (collapsed) space is cut into work items of about [`CHUNK`] elements, run in
+//! parallel. Reductions: every output element reduces its values through a fixed pairwise tree
+//! whose leaves are blocks of [`BLOCK`] consecutive elements (each summed by the kernel with eight
+//! accumulators, NumPy's pairwise base case). The tree depends only on the shape, never on the
+//! thread count, so results are bit-identical for any number of threads; threads only decide who
+//! computes which subtree.
+
+use rayon::prelude::*;
+
+use super::layout::Space;
+use crate::codegen::KernelFn;
+use crate::dtype::{DType, Element};
+use crate::ops::{scalar::float, ReduceOp};
+
+/// Elements per parallel work item: large enough that a kernel call's fixed cost (~10 ns)
+/// vanishes, small enough (128 KiB of f64) to balance 2–8 threads on 10⁶-element arrays.
+pub(crate) const CHUNK: usize = 16 * 1024;
+
+/// Below this many elements an evaluation stays on the calling thread: waking the pool costs
+/// a few microseconds, more than computing this many elements.
+pub(crate) const SERIAL_CUTOFF: usize = 64 * 1024;
+
+/// Elements per reduction leaf: NumPy's pairwise-summation block.
+pub(crate) const BLOCK: usize = 128;
+
+/// Leaves computed per kernel call in a reduction (their partials live on the stack).
+const LEAF_BATCH: usize = 32;
+
+/// Operand base addresses, shareable with worker threads.
+///
+/// Stored as integers: the pointees are arrays the caller keeps borrowed for the whole call, and
+/// each work item touches a disjoint part of the output, so sharing the addresses is sound.
+#[derive(Clone)]
+pub(crate) struct Bases(pub Vec<usize>);
+
+/// Calls `kernel` on an `n0 × n1` box.
+fn call(kernel: KernelFn, n0: usize, n1: usize, ptrs: &[usize], strides: &[i64]) {
+    debug_assert_eq!(ptrs.len() * 2, strides.len());
+    // SAFETY: `ptrs` hold one address per operand of the kernel's stage and `strides` two byte
+    // steps per operand; the runtime derived both from live arrays whose extents contain every
+    // element of the box, and the output elements of distinct calls never overlap.
+    unsafe {
+        kernel(
+            n0 as i64,
+            n1 as i64,
+            ptrs.as_ptr() as *const *mut u8,
+            strides.as_ptr(),
+        )
+    }
+}
+
+/// Offsets of the element with flat index `flat` in the dimensions `dims` (C order), per operand.
+fn offsets(flat: usize, dims: &[usize], strides: &[Vec<isize>], out: &mut [isize]) {
+    out.iter_mut().for_each(|o| *o = 0);
+    let mut rest = flat;
+    for d in (0..dims.len()).rev() {
+        let i = rest % dims[d];
+        rest /= dims[d];
+        for (o, s) in out.iter_mut().zip(strides) {
+            *o += i as isize * s[d];
+        }
+    }
+}
+
+fn shifted(bases: &[usize], offsets: &[isize]) -> Vec<usize> {
+    bases
+        .iter()
+        .zip(offsets)
+        .map(|(b, o)| (*b as isize + o) as usize)
+        .collect()
+}
+
+/// Runs an elementwise (or one-block-per-row reduction) kernel over `space`, whose last
+/// dimension is the kernel's inner loop and second-to-last its outer loop.
+pub(crate) fn run_map(
+    kernel: KernelFn,
+    space: &Space,
+    bases: &Bases,
+    split_inner: bool,
+    parallel: bool,
+) {
+    let space = space.clone().pad_to(2);
+    let r = space.dims.len();
+    let (mid, inner) = (space.dims[r - 2], space.dims[r - 1]);
+    let outer_dims = &space.dims[..r - 2];
+    let outer_strides: Vec<Vec<isize>> =
+        space.strides.iter().map(|s| s[..r - 2].to_vec()).collect();
+    let n_outer: usize = outer_dims.iter().product();
+    if n_outer * mid * inner == 0 {
+        return;
+    }
+    let strides: Vec<i64> = space
+        .strides
+        .iter()
+        .flat_map(|s| [s[r - 2] as i64, s[r - 1] as i64])
+        .collect();
+    // A work item is (outer index, rows m0..m1, columns j0..j1).
+    let (rows_per, cols_per) = if split_inner && inner >= CHUNK {
+        (1, CHUNK)
+    } else {
+        ((CHUNK / inner).max(1), inner)
+    };
+    let row_pieces = mid.div_ceil(rows_per);
+    let col_pieces = inner.div_ceil(cols_per);
+    let items = n_outer * row_pieces * col_pieces;
+    let run = |item: usize| {
+        let (outer, rest) = (
+            item / (row_pieces * col_pieces),
+            item % (row_pieces * col_pieces),
+        );
+        let (m0, j0) = (
+            (rest / col_pieces) * rows_per,
+            (rest % col_pieces) * cols_per,
+        );
+        let (rows, cols) = (rows_per.min(mid - m0), cols_per.min(inner - j0));
+        let mut off = vec![0isize; bases.0.len()];
+        offsets(outer, outer_dims, &outer_strides, &mut off);
+        for (k, o) in off.iter_mut().enumerate() {
+            *o += m0 as isize * strides[2 * k] as isize + j0 as isize * strides[2 * k + 1] as isize;
+        }
+        call(kernel, rows, cols, &shifted(&bases.0, &off), &strides);
+    };
+    if parallel && items > 1 {
+        super::pool::pool().install(|| (0..items).into_par_iter().for_each(run));
+    } else {
+        (0..items).for_each(run);
+    }
+}
+
+/// Accumulator element types and how partials combine (the same semantics as the kernels').
+pub(crate) trait Acc: Element {
+    fn combine(op: ReduceOp, a: Self, b: Self) -> Self;
+}
+
+macro_rules! acc_float {
+    ($t:ty) => {
+        impl Acc for $t {
+            fn combine(op: ReduceOp, a: $t, b: $t) -> $t {
+                match op {
+                    ReduceOp::Sum | ReduceOp::Mean => a + b,
+                    ReduceOp::Prod => a * b,
+                    ReduceOp::Min => float::minimum(a, b),
+                    ReduceOp::Max => float::maximum(a, b),
+                    ReduceOp::Any | ReduceOp::All => {
+                        unreachable!("logical reductions accumulate bools")
+                    }
+                }
+            }
+        }
+    };
+}
+acc_float!(f32);
+acc_float!(f64);
+
+macro_rules! acc_int {
+    ($t:ty) => {
+        impl Acc for $t {
+            fn combine(op: ReduceOp, a: $t, b: $t) -> $t {
+                match op {
+                    ReduceOp::Sum | ReduceOp::Mean => a.wrapping_add(b),
+                    ReduceOp::Prod => a.wrapping_mul(b),
+                    ReduceOp::Min => a.min(b),
+                    ReduceOp::Max => a.max(b),
+                    ReduceOp::Any | ReduceOp::All => {
+                        unreachable!("logical reductions accumulate bools")
+                    }
+                }
+            }
+        }
+    };
+}
+acc_int!(i32);
+acc_int!(i64);
+
+impl Acc for bool {
+    fn combine(op: ReduceOp, a: bool, b: bool) -> bool {
+        match op {
+            ReduceOp::Any | ReduceOp::Max | ReduceOp::Sum => a | b,
+            _ => a & b,
+        }
+    }
+}
+
+/// A reduction over `space`: operand 0 is the accumulator buffer (stride 0 along reduced
+/// dimensions, pre-filled with the identity); `reduced[d]` marks the reduced dimensions.
+pub(crate) struct Reduction<'a> {
+    pub kernel: KernelFn,
+    pub op: ReduceOp,
+    pub acc: DType,
+    pub space: &'a Space,
+    pub reduced: &'a [bool],
+    pub bases: &'a Bases,
+    pub parallel: bool,
+}
+
+impl Reduction<'_> {
+    pub fn run(&self) {
+        match self.acc {
+            DType::Bool => self.run_typed::<bool>(),
+            DType::Int32 => self.run_typed::<i32>(),
+            DType::Int64 => self.run_typed::<i64>(),
+            DType::Float32 => self.run_typed::<f32>(),
+            DType::Float64 => self.run_typed::<f64>(),
+        }
+    }
+
+    fn run_typed<T: Acc>(&self) {
+        let n = self.space.dims.len();
+        let kept_dims: Vec<usize> = (0..n).filter(|&d| !self.reduced[d]).collect();
+        let red_dims: Vec<usize> = (0..n).filter(|&d| self.reduced[d]).collect();
+        let kept = self.space.select(&kept_dims).collapse();
+        let red = self.space.select(&red_dims).collapse().pad_to(1);
+        if kept.size() == 0 || red.size() == 0 {
+            return; // nothing to reduce, or only identities
+        }
+        let m = *red.dims.last().unwrap_or(&1);
+        let leaves = red.size() / m * m.div_ceil(BLOCK);
+        if leaves == 1 {
+            // One block per output element: a map over the kept dimensions whose rows each
+            // reduce `m` elements straight into their accumulator.
+            let mut dims = kept.dims.clone();
+            dims.push(m);
+            let strides = kept
+                .strides
+                .iter()
+                .zip(&red.strides)
+                .map(|(k, r)| [k.clone(), vec![r[r.len() - 1]]].concat());
+            let space = Space {
+                dims,
+                strides: strides.collect(),
+            };
+            run_map(self.kernel, &space, self.bases, false, self.parallel);
+            return;
+        }
+        let tree = Tree::<T> {
+            r: self,
+            red: &red,
+            m,
+            _t: std::marker::PhantomData,
+        };
+        let outputs = kept.size();
+        let per_output = |i: usize, parallel: bool| {
+            let mut off = vec![0isize; self.bases.0.len()];
+            offsets(i, &kept.dims, &kept.strides, &mut off);
+            let bases = shifted(&self.bases.0, &off);
+            let v = tree.reduce(&bases, 0, leaves, parallel);
+            // SAFETY: operand 0 at this offset is this output's accumulator (f64-aligned buffer
+            // owned by the runtime); each output index is written by exactly one task.
+            unsafe { *(bases[0] as *mut T) = v };
+        };
+        let threads = if self.parallel {
+            super::pool::num_threads()
+        } else {
+            1
+        };
+        if self.parallel && outputs >= 4 * threads {
+            super::pool::pool().install(|| {
+                (0..outputs)
+                    .into_par_iter()
+                    .for_each(|i| per_output(i, false))
+            });
+        } else if self.parallel {
+            super::pool::pool().install(|| (0..outputs).for_each(|i| per_output(i, true)));
+        } else {
+            (0..outputs).for_each(|i| per_output(i, false));
+        }
+    }
+}
+
+/// The pairwise tree over the leaves of one output element.
+struct Tree<'a, T> {
+    r: &'a Reduction<'a>,
+    red: &'a Space,
+    m: usize,
+    _t: std::marker::PhantomData<T>,
+}
+
+impl<T: Acc> Tree<'_, T> {
+    fn blocks_per_row(&self) -> usize {
+        self.m.div_ceil(BLOCK)
+    }
+
+    /// Reduces leaves `lo..hi`, splitting at the midpoint: the tree's shape depends on `leaves` only.
+    fn reduce(&self, bases: &[usize], lo: usize, hi: usize, parallel: bool) -> T {
+        if hi - lo <= LEAF_BATCH {
+            return self.batch(bases, lo, hi);
+        }
+        let mid = lo + (hi - lo) / 2;
+        let (a, b) = if parallel && (hi - lo) * BLOCK >= 2 * SERIAL_CUTOFF {
+            rayon::join(
+                || self.reduce(bases, lo, mid, true),
+                || self.reduce(bases, mid, hi, true),
+            )
+        } else {
+            (
+                self.reduce(bases, lo, mid, false),
+                self.reduce(bases, mid, hi, false),
+            )
+        };
+        T::combine(self.r.op, a, b)
+    }
+
+    /// Computes leaves `lo..hi` (at most [`LEAF_BATCH`]) with as few kernel calls as possible and
+    /// combines them with the same midpoint rule.
+    fn batch(&self, bases: &[usize], lo: usize, hi: usize) -> T {
+        let identity =
+            T::from_scalar(self.r.op.identity(self.r.acc)).unwrap_or_else(|| unreachable!());
+        let mut vals = [identity; LEAF_BATCH];
+        let nb = self.blocks_per_row();
+        let s_inner: Vec<isize> = self.red.strides.iter().map(|s| s[s.len() - 1]).collect();
+        let outer_dims = &self.red.dims[..self.red.dims.len() - 1];
+        let outer_strides: Vec<Vec<isize>> = self
+            .red
+            .strides
+            .iter()
+            .map(|s| s[..s.len() - 1].to_vec())
+            .collect();
+        let mut off = vec![0isize; bases.len()];
+        let mut leaf = lo;
+        while leaf < hi {
+            let (row, b0) = (leaf / nb, leaf % nb);
+            // Full blocks of this row within the batch, then (maybe) the row's short last block.
+            let row_end = hi.min((row + 1) * nb);
+            let full_end = if self.m % BLOCK == 0 {
+                row_end
+            } else {
+                row_end.min(row * nb + nb - 1)
+            };
+            offsets(row, outer_dims, &outer_strides, &mut off);
+            let slot = vals.as_mut_ptr() as usize + (leaf - lo) * std::mem::size_of::<T>();
+            let mut ptrs = shifted(bases, &off);
+            for (k, p) in ptrs.iter_mut().enumerate().skip(1) {
+                *p = (*p as isize + (b0 * BLOCK) as isize * s_inner[k]) as usize;
+            }
+            ptrs[0] = slot;
+            if full_end > leaf {
+                let mut strides = Vec::with_capacity(2 * ptrs.len());
+                strides.extend([std::mem::size_of::<T>() as i64, 0]);
+                for s in &s_inner[1..] {
+                    strides.extend([(*s * BLOCK as isize) as i64, *s as i64]);
+                }
+                call(self.r.kernel, full_end - leaf, BLOCK, &ptrs, &strides);
+                leaf = full_end;
+            } else {
+                let strides: Vec<i64> = std::iter::once([0, 0])
+                    .chain(s_inner[1..].iter().map(|s| [0, *s as i64]))
+                    .flatten()
+                    .collect();
+                call(self.r.kernel, 1, self.m - b0 * BLOCK, &ptrs, &strides);
+                leaf += 1;
+            }
+        }
+        pairwise(self.r.op, &vals[..hi - lo])
+    }
+}
+
+fn pairwise<T: Acc>(op: ReduceOp, v: &[T]) -> T {
+    if v.len() == 1 {
+        return v[0];
+    }
+    let mid = v.len() / 2;
+    T::combine(op, pairwise(op, &v[..mid]), pairwise(op, &v[mid..]))
+}

@@ -1,0 +1,144 @@
+//! Maps an n-d iteration over several operands onto as few loop dimensions as possible.
+//!
+//! Like NumPy's iterator: size-1 dimensions are dropped and neighbours `(d, d+1)` merge when every
+//! operand steps through them as one (`stride[d] == stride[d+1] * size[d+1]`). A C-contiguous
+//! expression of any rank becomes one long dimension.
+
+/// An iteration space: extents, and for every operand a byte stride per dimension.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Space {
+    pub dims: Vec<usize>,
+    /// `strides[k][d]`: operand `k`'s byte step along dimension `d`.
+    pub strides: Vec<Vec<isize>>,
+}
+
+impl Space {
+    pub fn size(&self) -> usize {
+        self.dims.iter().product()
+    }
+
+    /// Keeps only dimensions `range`, in order.
+    pub fn select(&self, dims: &[usize]) -> Space {
+        Space {
+            dims: dims.iter().map(|&d| self.dims[d]).collect(),
+            strides: self
+                .strides
+                .iter()
+                .map(|s| dims.iter().map(|&d| s[d]).collect())
+                .collect(),
+        }
+    }
+
+    /// Drops size-1 dimensions and merges mergeable neighbours.
+    pub fn collapse(&self) -> Space {
+        let mut out = Space {
+            dims: vec![],
+            strides: vec![vec![]; self.strides.len()],
+        };
+        for d in 0..self.dims.len() {
+            let n = self.dims[d];
+            if n == 1 {
+                continue;
+            }
+            let mergeable = out.dims.last().is_some()
+                && self
+                    .strides
+                    .iter()
+                    .zip(&out.strides)
+                    .all(|(s, o)| *o.last().unwrap_or(&0) == s[d] * n as isize);
+            if mergeable {
+                let last = out.dims.len() - 1;
+                out.dims[last] *= n;
+                for (o, s) in out.strides.iter_mut().zip(&self.strides) {
+                    o[last] = s[d];
+                }
+            } else {
+                out.dims.push(n);
+                for (o, s) in out.strides.iter_mut().zip(&self.strides) {
+                    o.push(s[d]);
+                }
+            }
+        }
+        out
+    }
+
+    /// Prepends size-1 dimensions until there are at least `rank`.
+    pub fn pad_to(mut self, rank: usize) -> Space {
+        while self.dims.len() < rank {
+            self.dims.insert(0, 1);
+            for s in &mut self.strides {
+                s.insert(0, 0);
+            }
+        }
+        self
+    }
+}
+
+/// Byte strides of `shape` read through a view with `strides`, broadcast to `target`
+/// (right-aligned; a stretched or missing dimension steps by 0).
+pub(crate) fn broadcast_strides(
+    shape: &[usize],
+    strides: &[isize],
+    target: &[usize],
+) -> Vec<isize> {
+    let offset = target.len() - shape.len();
+    (0..target.len())
+        .map(|d| {
+            if d < offset || shape[d - offset] == 1 {
+                0
+            } else {
+                strides[d - offset]
+            }
+        })
+        .collect()
+}
+
+/// C-contiguous byte strides of `shape` for elements of `size` bytes.
+pub(crate) fn c_strides(shape: &[usize], size: usize) -> Vec<isize> {
+    let mut s = vec![0isize; shape.len()];
+    let mut acc = size as isize;
+    for d in (0..shape.len()).rev() {
+        s[d] = acc;
+        acc *= shape[d] as isize;
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contiguous_collapses_to_one_dimension() {
+        let s = Space {
+            dims: vec![4, 5, 6],
+            strides: vec![c_strides(&[4, 5, 6], 8), c_strides(&[4, 5, 6], 4)],
+        };
+        let c = s.collapse();
+        assert_eq!(c.dims, vec![120]);
+        assert_eq!(c.strides, vec![vec![8], vec![4]]);
+    }
+
+    #[test]
+    fn broadcast_operand_blocks_merging() {
+        let target = [3, 4];
+        let row = broadcast_strides(&[4], &[8], &target);
+        assert_eq!(row, vec![0, 8]);
+        let s = Space {
+            dims: target.to_vec(),
+            strides: vec![c_strides(&target, 8), row],
+        };
+        assert_eq!(s.collapse().dims, vec![3, 4]);
+    }
+
+    #[test]
+    fn size_one_dimensions_vanish_and_padding_restores_rank() {
+        let s = Space {
+            dims: vec![1, 7, 1],
+            strides: vec![vec![56, 8, 8]],
+        };
+        let c = s.collapse().pad_to(2);
+        assert_eq!(c.dims, vec![1, 7]);
+        assert_eq!(c.strides, vec![vec![0, 8]]);
+    }
+}

@@ -1,0 +1,303 @@
+//! Executes a compiled expression: binds shapes, checks the output, runs the stages in order on
+//! numjit's thread pool and returns (or writes) the result.
+//!
+//! Every check happens before the first kernel runs, so a failed evaluation leaves `out` untouched.
+
+mod drive;
+mod layout;
+mod pool;
+
+pub use pool::{num_threads, set_num_threads};
+
+use ndarray::ArrayD;
+
+use crate::array::Array;
+use crate::codegen::Code;
+use crate::dtype::{DType, Element, Scalar};
+use crate::error::{Error, ErrorKind, Result};
+use crate::ir::{Graph, NodeId, NodeKind};
+use crate::plan::{Stage, StageKind};
+use crate::shape::{self, fmt_shape, Shape};
+use crate::vars::RawView;
+use drive::{Bases, Reduction, SERIAL_CUTOFF};
+use layout::{broadcast_strides, c_strides, Space};
+
+/// Evaluates `g` with `inputs` (indexed like `g.inputs`). With `out`, writes the result there and
+/// returns `None`; otherwise returns a new array.
+pub(crate) fn execute(
+    g: &Graph,
+    stages: &[Stage],
+    code: &Code,
+    inputs: &[RawView],
+    out: Option<&RawView>,
+) -> Result<Option<Array>> {
+    let input_shapes: Vec<Shape> = inputs.iter().map(|v| v.shape.clone()).collect();
+    let shapes = shape::infer(g, &input_shapes)?;
+    let root = g.node(g.root);
+    if let Some(out) = out {
+        if out.shape != shapes[g.root] || out.dtype != root.dtype {
+            return Err(Error::new(
+                ErrorKind::Output,
+                format!(
+                    "output has shape {} and dtype {}, but the expression gives shape {} and dtype {}",
+                    fmt_shape(&out.shape),
+                    out.dtype,
+                    fmt_shape(&shapes[g.root]),
+                    root.dtype
+                ),
+            ));
+        }
+    }
+    let mut ctx = Ctx {
+        g,
+        inputs,
+        shapes: &shapes,
+        buffers: vec![None; g.nodes.len()],
+    };
+    for (stage, kernel) in stages.iter().zip(&code.kernels) {
+        match stage.kind {
+            StageKind::Reduce { node, op, acc } => {
+                let buffer = ctx.reduce(stage, *kernel, node, op, acc);
+                ctx.buffers[node] = Some(buffer);
+            }
+            StageKind::Map => {
+                return match out {
+                    Some(out) => {
+                        ctx.map(stage, *kernel, out);
+                        Ok(None)
+                    }
+                    None => Ok(Some(ctx.map_new(
+                        stage,
+                        *kernel,
+                        root.dtype,
+                        &shapes[g.root],
+                    ))),
+                };
+            }
+        }
+    }
+    // The root is a reduction: its buffer is the result.
+    let result = ctx.buffers[g.root]
+        .take()
+        .ok_or_else(|| Error::new(ErrorKind::Internal, "no stage produced the result"))?;
+    match out {
+        Some(out) => {
+            copy_into(&result, out);
+            Ok(None)
+        }
+        None => Ok(Some(result)),
+    }
+}
+
+struct Ctx<'a> {
+    g: &'a Graph,
+    inputs: &'a [RawView],
+    shapes: &'a [Shape],
+    /// Materialized reductions, by node.
+    buffers: Vec<Option<Array>>,
+}
+
+impl Ctx<'_> {
+    /// The memory a leaf node reads.
+    fn leaf_view(&self, leaf: NodeId) -> RawView {
+        match self.g.node(leaf).kind {
+            NodeKind::Input(i) => self.inputs[i].clone(),
+            _ => view_of(
+                self.buffers[leaf]
+                    .as_ref()
+                    .unwrap_or_else(|| unreachable!("reductions run before their users")),
+            ),
+        }
+    }
+
+    /// The iteration space of a stage over `shape`, operand 0 being `out`.
+    fn space(
+        &self,
+        stage: &Stage,
+        shape: &[usize],
+        out_strides: Vec<isize>,
+    ) -> (Space, Vec<RawView>) {
+        let leaves: Vec<RawView> = stage.leaves.iter().map(|&l| self.leaf_view(l)).collect();
+        let mut strides = vec![out_strides];
+        strides.extend(
+            leaves
+                .iter()
+                .map(|v| broadcast_strides(&v.shape, &v.strides, shape)),
+        );
+        (
+            Space {
+                dims: shape.to_vec(),
+                strides,
+            },
+            leaves,
+        )
+    }
+
+    fn map(&self, stage: &Stage, kernel: crate::codegen::KernelFn, out: &RawView) {
+        let shape = &self.shapes[stage.value];
+        let (space, leaves) = self.space(stage, shape, out.strides.clone());
+        let mut bases = vec![out.ptr as usize];
+        bases.extend(leaves.iter().map(|v| v.ptr as usize));
+        let space = space.collapse();
+        let parallel = space.size() >= SERIAL_CUTOFF;
+        drive::run_map(kernel, &space, &Bases(bases), true, parallel);
+    }
+
+    fn map_new(
+        &self,
+        stage: &Stage,
+        kernel: crate::codegen::KernelFn,
+        dtype: DType,
+        shape: &[usize],
+    ) -> Array {
+        macro_rules! alloc_run {
+            ($t:ty, $v:ident) => {{
+                let mut a = ArrayD::<$t>::uninit(shape);
+                let view = RawView {
+                    dtype,
+                    ptr: a.as_mut_ptr() as *const u8,
+                    shape: shape.to_vec(),
+                    strides: c_strides(shape, dtype.size()),
+                };
+                self.map(stage, kernel, &view);
+                // SAFETY: the map stage wrote every element of `a` (its space is exactly `shape`).
+                Array::$v(unsafe { a.assume_init() })
+            }};
+        }
+        match dtype {
+            DType::Bool => alloc_run!(bool, Bool),
+            DType::Int32 => alloc_run!(i32, Int32),
+            DType::Int64 => alloc_run!(i64, Int64),
+            DType::Float32 => alloc_run!(f32, Float32),
+            DType::Float64 => alloc_run!(f64, Float64),
+        }
+    }
+
+    /// Runs a reduction stage and returns its finalized result (the node's dtype and shape).
+    fn reduce(
+        &self,
+        stage: &Stage,
+        kernel: crate::codegen::KernelFn,
+        node: NodeId,
+        op: crate::ops::ReduceOp,
+        acc: DType,
+    ) -> Array {
+        let NodeKind::Reduce { axis, .. } = self.g.node(node).kind else {
+            unreachable!("reduce stage of a Reduce node")
+        };
+        let in_shape = &self.shapes[stage.value];
+        let out_shape = &self.shapes[node];
+        let accs = filled(acc, out_shape, op.identity(acc));
+        let acc_view = view_of(&accs);
+        let reduced: Vec<bool> = (0..in_shape.len())
+            .map(|d| axis.is_none_or(|a| a == d))
+            .collect();
+        // The accumulator steps along kept dimensions only.
+        let mut acc_strides = Vec::with_capacity(in_shape.len());
+        let mut kept = acc_view.strides.iter();
+        for r in &reduced {
+            acc_strides.push(if *r { 0 } else { *kept.next().unwrap_or(&0) });
+        }
+        let (space, leaves) = self.space(stage, in_shape, acc_strides);
+        let mut bases = vec![acc_view.ptr as usize];
+        bases.extend(leaves.iter().map(|v| v.ptr as usize));
+        Reduction {
+            kernel,
+            op,
+            acc,
+            space: &space,
+            reduced: &reduced,
+            bases: &Bases(bases),
+            parallel: shape::size(in_shape) >= SERIAL_CUTOFF,
+        }
+        .run();
+        let count: usize = in_shape
+            .iter()
+            .zip(&reduced)
+            .filter(|(_, r)| **r)
+            .map(|(d, _)| *d)
+            .product();
+        finalize(accs, op, self.g.node(node).dtype, count)
+    }
+}
+
+/// Turns accumulators into results: means divide by the count, float32 sums round back to float32.
+fn finalize(accs: Array, op: crate::ops::ReduceOp, dtype: DType, count: usize) -> Array {
+    use crate::ops::ReduceOp;
+    match (op, accs) {
+        (ReduceOp::Mean, Array::Float64(a)) => {
+            let mean = a.mapv(|s| s / count as f64);
+            if dtype == DType::Float32 {
+                Array::Float32(mean.mapv(|v| v as f32))
+            } else {
+                Array::Float64(mean)
+            }
+        }
+        (_, Array::Float64(a)) if dtype == DType::Float32 => Array::Float32(a.mapv(|v| v as f32)),
+        (_, a) => a,
+    }
+}
+
+fn filled(dtype: DType, shape: &[usize], value: Scalar) -> Array {
+    fn fill<T: Element>(shape: &[usize], v: Scalar) -> ArrayD<T> {
+        ArrayD::from_elem(
+            shape,
+            T::from_scalar(v).unwrap_or_else(|| unreachable!("identity has the acc dtype")),
+        )
+    }
+    match dtype {
+        DType::Bool => Array::Bool(fill(shape, value)),
+        DType::Int32 => Array::Int32(fill(shape, value)),
+        DType::Int64 => Array::Int64(fill(shape, value)),
+        DType::Float32 => Array::Float32(fill(shape, value)),
+        DType::Float64 => Array::Float64(fill(shape, value)),
+    }
+}
+
+/// A view of an owned (C-ordered) result array.
+pub(crate) fn view_of(a: &Array) -> RawView {
+    macro_rules! v {
+        ($x:expr) => {{
+            let size = a.dtype().size() as isize;
+            RawView {
+                dtype: a.dtype(),
+                ptr: $x.as_ptr() as *const u8,
+                shape: $x.shape().to_vec(),
+                strides: $x.strides().iter().map(|s| s * size).collect(),
+            }
+        }};
+    }
+    match a {
+        Array::Bool(x) => v!(x),
+        Array::Int32(x) => v!(x),
+        Array::Int64(x) => v!(x),
+        Array::Float32(x) => v!(x),
+        Array::Float64(x) => v!(x),
+    }
+}
+
+/// Copies a result into a caller's output view (same shape and dtype, any strides).
+fn copy_into(src: &Array, out: &RawView) {
+    let view = view_of(src);
+    let size = src.dtype().size();
+    let n = shape::size(&out.shape);
+    for flat in 0..n {
+        let (mut so, mut oo) = (0isize, 0isize);
+        let mut rest = flat;
+        for d in (0..out.shape.len()).rev() {
+            let i = (rest % out.shape[d]) as isize;
+            rest /= out.shape[d];
+            so += i * view.strides[d];
+            oo += i * out.strides[d];
+        }
+        // SAFETY: both offsets address element `flat` inside arrays of this shape and dtype;
+        // `out` is the caller's exclusive borrow and `src` is owned here, so they do not overlap.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                view.ptr.offset(so),
+                (out.ptr as *mut u8).offset(oo),
+                size,
+            )
+        };
+    }
+}

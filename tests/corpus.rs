@@ -1,0 +1,566 @@
+//! The shared expression corpus (`tests/data/*.toml`, format in `tests/data/README.md`).
+//!
+//! Every case runs through the reference interpreter, the JIT on one thread and the JIT on seven
+//! threads. The JIT results must be bit-identical across thread counts; all three must match the
+//! NumPy-computed expectation within the case's tolerance (ULP- and NaN-aware), or fail with the
+//! expected error kind and span.
+
+use std::collections::BTreeMap;
+
+use ndarray::{ArrayD, IxDyn, ShapeBuilder, SliceInfo, SliceInfoElem};
+use numjit::{Array, DType, Engine, Scalar, Vars};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct File {
+    case: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+struct Case {
+    name: String,
+    expr: String,
+    #[serde(default)]
+    vars: BTreeMap<String, VarSpec>,
+    expected: Option<Expected>,
+    error: Option<ExpectedError>,
+    #[serde(default)]
+    ulps: u64,
+    rtol: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct VarSpec {
+    dtype: String,
+    #[serde(default)]
+    shape: Option<Vec<usize>>,
+    data: Option<toml::Value>,
+    gen: Option<String>,
+    view: Option<String>,
+    order: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Expected {
+    dtype: String,
+    #[serde(default)]
+    shape: Vec<usize>,
+    data: toml::Value,
+}
+
+#[derive(Deserialize)]
+struct ExpectedError {
+    kind: String,
+    span: Option<[usize; 2]>,
+}
+
+/// An owned input array of any dtype.
+enum Owned {
+    Bool(ArrayD<bool>),
+    I32(ArrayD<i32>),
+    I64(ArrayD<i64>),
+    F32(ArrayD<f32>),
+    F64(ArrayD<f64>),
+}
+
+fn flat_values(v: &toml::Value) -> Vec<toml::Value> {
+    match v {
+        toml::Value::Array(items) => items.iter().flat_map(flat_values).collect(),
+        other => vec![other.clone()],
+    }
+}
+
+fn as_f64(v: &toml::Value) -> f64 {
+    match v {
+        toml::Value::Float(f) => *f,
+        toml::Value::Integer(i) => *i as f64,
+        toml::Value::Boolean(b) => *b as u8 as f64,
+        other => panic!("not a number: {other}"),
+    }
+}
+
+fn as_i64(v: &toml::Value) -> i64 {
+    match v {
+        toml::Value::Integer(i) => *i,
+        toml::Value::Boolean(b) => *b as i64,
+        toml::Value::Float(f) => *f as i64,
+        other => panic!("not an integer: {other}"),
+    }
+}
+
+/// `linspace(a, b, n)` or `arange(n)` as float64 values (then cast like NumPy's `astype`).
+fn generate(spec: &str) -> Vec<f64> {
+    let (name, args) = spec.split_once('(').expect("gen looks like name(args)");
+    let args: Vec<f64> = args
+        .trim_end_matches(')')
+        .split(',')
+        .map(|a| a.trim().parse().expect("numeric gen argument"))
+        .collect();
+    match name.trim() {
+        "linspace" => {
+            let (a, b, n) = (args[0], args[1], args[2] as usize);
+            let step = if n > 1 { (b - a) / (n - 1) as f64 } else { 0.0 };
+            // NumPy: a + i*step, with the last point exactly b.
+            (0..n)
+                .map(|i| {
+                    if i + 1 == n && n > 1 {
+                        b
+                    } else {
+                        a + i as f64 * step
+                    }
+                })
+                .collect()
+        }
+        "arange" => (0..args[0] as usize).map(|i| i as f64).collect(),
+        other => panic!("unknown generator {other}"),
+    }
+}
+
+fn build(spec: &VarSpec) -> Owned {
+    let (values, shape): (Vec<toml::Value>, Vec<usize>) = match (&spec.data, &spec.gen) {
+        (Some(d), _) => {
+            let vals = flat_values(d);
+            let shape = spec.shape.clone().unwrap_or_else(|| {
+                if matches!(d, toml::Value::Array(_)) {
+                    vec![vals.len()]
+                } else {
+                    vec![]
+                }
+            });
+            (vals, shape)
+        }
+        (None, Some(g)) => {
+            let vals: Vec<toml::Value> = generate(g).into_iter().map(toml::Value::Float).collect();
+            let n = vals.len();
+            (vals, spec.shape.clone().unwrap_or(vec![n]))
+        }
+        _ => panic!("a var needs data or gen"),
+    };
+    let fortran = spec.order.as_deref() == Some("F");
+    fn make<T: Clone>(shape: &[usize], v: Vec<T>, fortran: bool) -> ArrayD<T> {
+        let c = ArrayD::from_shape_vec(IxDyn(shape), v).expect("data matches shape");
+        if fortran {
+            ArrayD::from_shape_fn(IxDyn(shape).f(), |i| c[i].clone())
+        } else {
+            c
+        }
+    }
+    match DType::from_name(&spec.dtype).expect("known dtype") {
+        DType::Bool => Owned::Bool(make(
+            &shape,
+            values.iter().map(|v| as_f64(v) != 0.0).collect(),
+            fortran,
+        )),
+        DType::Int32 => Owned::I32(make(
+            &shape,
+            values.iter().map(|v| as_i64(v) as i32).collect(),
+            fortran,
+        )),
+        DType::Int64 => Owned::I64(make(&shape, values.iter().map(as_i64).collect(), fortran)),
+        DType::Float32 => Owned::F32(make(
+            &shape,
+            values.iter().map(|v| as_f64(v) as f32).collect(),
+            fortran,
+        )),
+        DType::Float64 => Owned::F64(make(&shape, values.iter().map(as_f64).collect(), fortran)),
+    }
+}
+
+/// Parses `"1:-1, ::2"` into ndarray slice elements with NumPy's meaning.
+///
+/// ndarray's `Slice { start, end, step }` with a negative step walks the range `start..end` from
+/// its end, while NumPy's `a[start:stop:step]` starts at `start`; so each slice is first resolved
+/// like Python's `slice.indices(len)` and then re-expressed as the range it selects.
+fn slice_info(view: &str, shape: &[usize]) -> SliceInfo<Vec<SliceInfoElem>, IxDyn, IxDyn> {
+    let mut elems: Vec<SliceInfoElem> = view
+        .split(',')
+        .enumerate()
+        .map(|(axis, part)| {
+            let p: Vec<&str> = part.trim().split(':').collect();
+            let num = |s: &str| {
+                if s.trim().is_empty() {
+                    None
+                } else {
+                    Some(s.trim().parse::<isize>().expect("integer in view"))
+                }
+            };
+            if p.len() == 1 {
+                return SliceInfoElem::Index(num(p[0]).expect("index"));
+            }
+            let len = shape[axis] as isize;
+            let step = p.get(2).and_then(|s| num(s)).unwrap_or(1);
+            let (first, stop) = python_indices(num(p[0]), num(p[1]), step, len);
+            let count = if step > 0 {
+                (stop - first + step - 1).max(0) / step
+            } else {
+                (first - stop - step - 1).max(0) / -step
+            };
+            if count == 0 {
+                return SliceInfoElem::Slice {
+                    start: 0,
+                    end: Some(0),
+                    step: 1,
+                };
+            }
+            let last = first + (count - 1) * step;
+            let (lo, hi) = if step > 0 {
+                (first, last + 1)
+            } else {
+                (last, first + 1)
+            };
+            SliceInfoElem::Slice {
+                start: lo,
+                end: Some(hi),
+                step,
+            }
+        })
+        .collect();
+    while elems.len() < shape.len() {
+        elems.push(SliceInfoElem::Slice {
+            start: 0,
+            end: None,
+            step: 1,
+        });
+    }
+    SliceInfo::try_from(elems).expect("valid slice")
+}
+
+/// Python's `slice(start, stop, step).indices(len)`: the first index and the exclusive stop.
+fn python_indices(
+    start: Option<isize>,
+    stop: Option<isize>,
+    step: isize,
+    len: isize,
+) -> (isize, isize) {
+    let clamp = |v: isize, lo: isize, hi: isize| v.max(lo).min(hi);
+    let resolve = |v: isize, lo: isize, hi: isize| clamp(if v < 0 { v + len } else { v }, lo, hi);
+    if step > 0 {
+        (
+            start.map_or(0, |v| resolve(v, 0, len)),
+            stop.map_or(len, |v| resolve(v, 0, len)),
+        )
+    } else {
+        (
+            start.map_or(len - 1, |v| resolve(v, -1, len - 1)),
+            stop.map_or(-1, |v| resolve(v, -1, len - 1)),
+        )
+    }
+}
+
+macro_rules! with_views {
+    ($owned:expr, $specs:expr, |$vars:ident| $body:expr) => {{
+        let views: Vec<(String, ViewAny)> = $owned
+            .iter()
+            .zip($specs)
+            .map(|((name, o), spec)| (name.clone(), ViewAny::of(o, spec.view.as_deref())))
+            .collect();
+        let mut $vars = Vars::new();
+        for (name, v) in &views {
+            match v {
+                ViewAny::Bool(a) => $vars.insert(name, a),
+                ViewAny::I32(a) => $vars.insert(name, a),
+                ViewAny::I64(a) => $vars.insert(name, a),
+                ViewAny::F32(a) => $vars.insert(name, a),
+                ViewAny::F64(a) => $vars.insert(name, a),
+            }
+        }
+        $body
+    }};
+}
+
+enum ViewAny<'a> {
+    Bool(ndarray::ArrayViewD<'a, bool>),
+    I32(ndarray::ArrayViewD<'a, i32>),
+    I64(ndarray::ArrayViewD<'a, i64>),
+    F32(ndarray::ArrayViewD<'a, f32>),
+    F64(ndarray::ArrayViewD<'a, f64>),
+}
+
+impl<'a> ViewAny<'a> {
+    fn of(o: &'a Owned, view: Option<&str>) -> ViewAny<'a> {
+        macro_rules! v {
+            ($a:expr, $variant:ident) => {{
+                let full = $a.view();
+                ViewAny::$variant(match view {
+                    Some(spec) => full.slice_move(slice_info(spec, $a.shape())),
+                    None => full,
+                })
+            }};
+        }
+        match o {
+            Owned::Bool(a) => v!(a, Bool),
+            Owned::I32(a) => v!(a, I32),
+            Owned::I64(a) => v!(a, I64),
+            Owned::F32(a) => v!(a, F32),
+            Owned::F64(a) => v!(a, F64),
+        }
+    }
+}
+
+/// Distance in units in the last place between two floats of one dtype (0 for equal bits).
+fn ulp_distance(a: f64, b: f64, f32_: bool) -> u64 {
+    fn ordered(bits: i64) -> i64 {
+        if bits < 0 {
+            i64::MIN - bits
+        } else {
+            bits
+        }
+    }
+    if f32_ {
+        let (x, y) = (
+            ordered((a as f32).to_bits() as i32 as i64),
+            ordered((b as f32).to_bits() as i32 as i64),
+        );
+        // f32 bits sign-extended keep the order after mapping the negative half.
+        let (x, y) = (
+            if x < 0 {
+                i32::MIN as i64 - (a as f32).to_bits() as i32 as i64
+            } else {
+                x
+            },
+            if y < 0 {
+                i32::MIN as i64 - (b as f32).to_bits() as i32 as i64
+            } else {
+                y
+            },
+        );
+        (x - y).unsigned_abs()
+    } else {
+        ordered(a.to_bits() as i64)
+            .wrapping_sub(ordered(b.to_bits() as i64))
+            .unsigned_abs()
+    }
+}
+
+fn close(got: Scalar, want: Scalar, ulps: u64, rtol: Option<f64>) -> bool {
+    match (got, want) {
+        (Scalar::F64(_), Scalar::F64(_)) | (Scalar::F32(_), Scalar::F32(_)) => {
+            let (g, w) = (got.as_f64(), want.as_f64());
+            if g.is_nan() || w.is_nan() {
+                return g.is_nan() && w.is_nan();
+            }
+            if g == w && g.is_sign_negative() == w.is_sign_negative() {
+                return true;
+            }
+            if let Some(rt) = rtol {
+                if (g - w).abs() <= rt * w.abs().max(f64::MIN_POSITIVE) {
+                    return true;
+                }
+            }
+            ulps > 0 && ulp_distance(g, w, matches!(got, Scalar::F32(_))) <= ulps
+        }
+        _ => got == want,
+    }
+}
+
+fn expected_array(e: &Expected) -> Array {
+    let spec = VarSpec {
+        dtype: e.dtype.clone(),
+        shape: Some(e.shape.clone()),
+        data: Some(e.data.clone()),
+        gen: None,
+        view: None,
+        order: None,
+    };
+    match build(&spec) {
+        Owned::Bool(a) => Array::Bool(a),
+        Owned::I32(a) => Array::Int32(a),
+        Owned::I64(a) => Array::Int64(a),
+        Owned::F32(a) => Array::Float32(a),
+        Owned::F64(a) => Array::Float64(a),
+    }
+}
+
+/// Compares `got` to `want`; returns a description of the first difference.
+fn compare(
+    what: &str,
+    got: &Array,
+    want: &Array,
+    ulps: u64,
+    rtol: Option<f64>,
+) -> Result<(), String> {
+    if got.dtype() != want.dtype() {
+        return Err(format!(
+            "{what}: dtype {} but expected {}",
+            got.dtype(),
+            want.dtype()
+        ));
+    }
+    if got.shape() != want.shape() {
+        return Err(format!(
+            "{what}: shape {:?} but expected {:?}",
+            got.shape(),
+            want.shape()
+        ));
+    }
+    let n: usize = want.shape().iter().product();
+    for i in 0..n {
+        let (g, w) = (
+            got.get_flat(i).unwrap_or(Scalar::Bool(false)),
+            want.get_flat(i).unwrap_or(Scalar::Bool(false)),
+        );
+        if !close(g, w, ulps, rtol) {
+            return Err(format!(
+                "{what}: element {i} is {g} but expected {w} (ulps {ulps}, rtol {rtol:?})"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn bit_identical(a: &Array, b: &Array) -> bool {
+    let n: usize = a.shape().iter().product();
+    a.dtype() == b.dtype()
+        && a.shape() == b.shape()
+        && (0..n).all(|i| match (a.get_flat(i), b.get_flat(i)) {
+            (Some(x), Some(y)) => {
+                let (x, y) = (x.as_f64(), y.as_f64());
+                x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan())
+            }
+            _ => false,
+        })
+}
+
+fn run_case(engine: &Engine, case: &Case) -> Result<(), String> {
+    let owned: Vec<(String, Owned)> = case
+        .vars
+        .iter()
+        .map(|(n, s)| (n.clone(), build(s)))
+        .collect();
+    with_views!(owned, case.vars.values(), |vars| {
+        let kernel = engine.compile(&case.expr, &vars.signature());
+        let eval = |threads: usize| {
+            numjit::set_num_threads(threads);
+            kernel
+                .as_ref()
+                .map_err(|e| e.clone())
+                .and_then(|k| k.eval(&vars))
+        };
+        let (jit1, jit7) = (eval(1), eval(7));
+        let interp = kernel
+            .as_ref()
+            .map_err(|e| e.clone())
+            .and_then(|k| k.eval_reference(&vars));
+        match (&case.expected, &case.error) {
+            (Some(exp), None) => {
+                let want = expected_array(exp);
+                let (jit1, jit7, interp) = (
+                    jit1.map_err(|e| format!("jit: unexpected error {e}"))?,
+                    jit7.map_err(|e| format!("jit 7 threads: unexpected error {e}"))?,
+                    interp.map_err(|e| format!("interpreter: unexpected error {e}"))?,
+                );
+                if !bit_identical(&jit1, &jit7) {
+                    return Err("jit results differ between 1 and 7 threads".into());
+                }
+                compare("interpreter", &interp, &want, case.ulps, case.rtol)?;
+                compare("jit", &jit1, &want, case.ulps, case.rtol)
+            }
+            (None, Some(err)) => {
+                for (what, r) in [
+                    ("jit", jit1.map(|_| ())),
+                    ("interpreter", interp.map(|_| ())),
+                ] {
+                    let e = match r {
+                        Ok(()) => {
+                            return Err(format!(
+                                "{what}: succeeded but expected a {} error",
+                                err.kind
+                            ))
+                        }
+                        Err(e) => e,
+                    };
+                    if e.kind().name() != err.kind {
+                        return Err(format!(
+                            "{what}: {} error but expected {}: {e}",
+                            e.kind().name(),
+                            err.kind
+                        ));
+                    }
+                    if let Some([s, t]) = err.span {
+                        if e.span() != Some(numjit::Span::new(s, t)) {
+                            return Err(format!(
+                                "{what}: span {:?} but expected {s}..{t}: {e}",
+                                e.span()
+                            ));
+                        }
+                    }
+                }
+                Ok(())
+            }
+            (None, None) => {
+                // No independent expectation (big generated inputs): the backends must agree.
+                let (jit1, jit7, interp) = (
+                    jit1.map_err(|e| e.to_string())?,
+                    jit7.map_err(|e| e.to_string())?,
+                    interp.map_err(|e| e.to_string())?,
+                );
+                if !bit_identical(&jit1, &jit7) {
+                    return Err("jit results differ between 1 and 7 threads".into());
+                }
+                compare(
+                    "jit vs interpreter",
+                    &jit1,
+                    &interp,
+                    case.ulps.max(2),
+                    case.rtol,
+                )
+            }
+            (Some(_), Some(_)) => Err("a case has either expected or error, not both".into()),
+        }
+    })
+}
+
+#[test]
+fn corpus() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/data exists")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    let engine = Engine::default();
+    let threads_before = numjit::num_threads();
+    let (mut total, mut failures) = (0, Vec::new());
+    let mut names = std::collections::HashSet::new();
+    for path in &files {
+        let text = std::fs::read_to_string(path).expect("readable");
+        let file: File =
+            toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for case in &file.case {
+            total += 1;
+            assert!(
+                names.insert(case.name.clone()),
+                "duplicate case name {}",
+                case.name
+            );
+            let result =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_case(&engine, case)));
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(msg)) => failures.push(format!("{} `{}`: {msg}", case.name, case.expr)),
+                Err(_) => failures.push(format!("{} `{}`: panicked", case.name, case.expr)),
+            }
+        }
+    }
+    numjit::set_num_threads(threads_before);
+    for f in &failures {
+        eprintln!("FAIL {f}");
+    }
+    eprintln!(
+        "corpus: {} cases in {} files, {} failed",
+        total,
+        files.len(),
+        failures.len()
+    );
+    assert!(
+        total >= 300,
+        "the corpus should hold at least 300 cases, found {total}"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {total} corpus cases failed",
+        failures.len()
+    );
+}

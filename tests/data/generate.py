@@ -1,0 +1,1934 @@
+#!/usr/bin/env python3
+"""Generates numjit's data-driven test corpus, tests/data/*.toml, from the case definitions below.
+
+    python tests/data/generate.py              # rewrite every TOML file (deterministic)
+    python tests/data/generate.py --check      # generate in memory, fail if a file on disk differs
+    python tests/data/generate.py --findings   # print where NumPy itself departs from numjit's stated rules
+
+Needs Python >= 3.11 and NumPy 2.4 (the project's venv: /work/venv/bin/python).
+
+Every expected value comes from NumPy, never from numjit: each case's expression is parsed with
+Python's `ast` (numjit uses Python's operator precedence) and evaluated node by node with NumPy
+ufuncs and reductions, with Python scalars for literals so that NEP 50 "weak scalar" promotion
+applies. Along the way the generator checks numjit's stated type rules independently:
+
+* the dtype NumPy returns must equal the dtype numjit's rules give, except for the documented
+  numjit deviations (float functions of bool, bool // % ** bool, round(bool), integer ** negative
+  array values); a case that hits a deviation must say `dev=True`, and the TOML gets a
+  `deviation = "..."` line naming what NumPy does instead;
+* an error case must be an error by the rules (kind and span), and NumPy is asked too;
+* a case whose meaning the rules leave open (e.g. shifts of bool) is refused (`Unspecified`);
+* tolerances are checked: each float result is recomputed with libm (Python's math module) in
+  place of NumPy's transcendental functions, and with exact (fsum) and naive sequential
+  summation in place of NumPy's pairwise sums; NumPy's answer must lie within half the
+  tolerance written into the case, so any correct implementation passes.
+
+Spans of error cases are computed from substrings (`at=`), never counted by hand.
+"""
+
+import ast
+import math
+import os
+import re
+import sys
+import warnings
+from functools import reduce
+from pathlib import Path
+
+# NumPy picks SIMD code paths (AVX-512 SVML for float64 sin/exp/log/...) by CPU at import time.
+# Pin it to the AVX2 level so the last bits of transcendental results do not depend on the
+# machine the generator runs on. Must happen before numpy is imported.
+os.environ.setdefault("NPY_DISABLE_CPU_FEATURES", "X86_V4 AVX512_ICL AVX512_SPR")
+
+import numpy as np  # noqa: E402
+
+if not np.__version__.startswith("2.4"):
+    sys.exit(f"generate.py needs NumPy 2.4 (the oracle numjit follows), found {np.__version__}")
+
+warnings.simplefilter("ignore", RuntimeWarning)
+
+HERE = Path(__file__).resolve().parent
+
+DTYPES = ["bool", "int32", "int64", "float32", "float64"]
+NPDT = {d: np.dtype(d) for d in DTYPES}
+INTS = ("int32", "int64")
+FLOATS = ("float32", "float64")
+I32MIN, I32MAX = -(2**31), 2**31 - 1
+I64MIN, I64MAX = -(2**63), 2**63 - 1
+nan, inf = math.nan, math.inf
+
+
+class GenError(Exception):
+    """A case definition is wrong (bad expression, NumPy disagrees with a stated rule, ...)."""
+
+
+class Unspecified(Exception):
+    """The stated rules do not say what numjit does here: such a case must not be written."""
+
+
+class NjError(Exception):
+    """The error numjit must report: a kind and a byte span."""
+
+    def __init__(self, kind, span, msg=""):
+        super().__init__(f"{kind} at {span}: {msg}")
+        self.kind, self.span, self.msg = kind, tuple(span), msg
+
+
+# Places where NumPy itself departs from the rules numjit states; printed with --findings.
+FINDINGS = {}
+
+
+def finding(key, text):
+    FINDINGS.setdefault(key, text)
+
+
+# ----------------------------------------------------------------------------------------------
+# Variables
+# ----------------------------------------------------------------------------------------------
+
+_GEN_RE = re.compile(r"^\s*(linspace|arange)\s*\(([^)]*)\)\s*$")
+
+
+def gen_array(spec):
+    m = _GEN_RE.match(spec)
+    if not m:
+        raise GenError(f"bad gen spec {spec!r}")
+    args = [a.strip() for a in m.group(2).split(",")]
+    if m.group(1) == "linspace":
+        if len(args) != 3:
+            raise GenError(f"linspace needs (start, stop, n): {spec!r}")
+        return np.linspace(float(args[0]), float(args[1]), int(args[2]), dtype=np.float64)
+    if len(args) != 1:
+        raise GenError(f"arange needs (n): {spec!r}")
+    return np.arange(int(args[0]), dtype=np.int64)
+
+
+def parse_view(view, ndim):
+    parts = [p.strip() for p in view.split(",")]
+    if len(parts) != ndim:
+        raise GenError(f"view {view!r} must give one slice per axis ({ndim})")
+    out = []
+    for p in parts:
+        fields = p.split(":")
+        if not (2 <= len(fields) <= 3):
+            raise GenError(f"view component {p!r} must be start:stop[:step]")
+        vals = [int(f) if f.strip() else None for f in fields]
+        if len(vals) == 3 and vals[2] == 0:
+            raise GenError("slice step 0")
+        out.append(slice(*vals))
+    return tuple(out)
+
+
+class Var:
+    """One input array: literal data (flattened C order) or a `gen` spec, plus view and order."""
+
+    def __init__(self, dtype, data=None, shape=None, view=None, order=None, gen=None):
+        if dtype not in DTYPES:
+            raise GenError(f"unknown dtype {dtype}")
+        self.dtype, self.view, self.order, self.gen = dtype, view, order, gen
+        if gen is not None:
+            base = gen_array(gen).astype(NPDT[dtype])
+            self.gen_shape = list(shape) if shape is not None else None
+            if shape is not None:
+                base = base.reshape(shape)
+        else:
+            if isinstance(data, np.ndarray):
+                base = data.astype(NPDT[dtype]) if data.dtype != NPDT[dtype] else data.copy()
+            else:
+                if dtype == "bool":
+                    for v in np.ravel(np.array(data, dtype=object)):
+                        if not isinstance(v, (bool, np.bool_)):
+                            raise GenError(f"bool data must be True/False, got {v!r}")
+                base = np.array(data, dtype=NPDT[dtype])
+            if shape is not None:
+                base = base.reshape(shape)
+        if order not in (None, "F"):
+            raise GenError("order must be None or 'F'")
+        # (np.ascontiguousarray would turn a 0-d array into shape (1,))
+        self.logical = np.array(base, order="F" if order == "F" else "C", copy=True)
+        assert self.logical.shape == base.shape
+        self.value = self.logical[parse_view(view, self.logical.ndim)] if view else self.logical
+
+    def toml_lines(self, name):
+        lines = [f"[case.vars.{name}]", f'dtype = "{self.dtype}"']
+        if self.gen is not None:
+            lines.append(f"gen = {tstr(self.gen)}")
+            if self.gen_shape is not None:
+                lines.append(f"shape = {list(self.gen_shape)}")
+        else:
+            lines.append(f"shape = {list(self.logical.shape)}")
+            lines.append("data = " + fmt_data(self.logical, self.dtype))
+        if self.view:
+            lines.append(f"view = {tstr(self.view)}")
+        if self.order:
+            lines.append(f'order = "{self.order}"')
+        return lines
+
+
+def _mk(dtype):
+    def f(data, shape=None, view=None, order=None):
+        return Var(dtype, data, shape=shape, view=view, order=order)
+
+    return f
+
+
+B, I32, I64, F32, F64 = (_mk(d) for d in DTYPES)
+MK = {"bool": B, "int32": I32, "int64": I64, "float32": F32, "float64": F64}
+
+
+def G(gen, dtype="float64", shape=None, view=None):
+    return Var(dtype, gen=gen, shape=shape, view=view)
+
+
+def S(dtype, value):
+    """A 0-d array variable."""
+    return Var(dtype, value, shape=[])
+
+
+# ----------------------------------------------------------------------------------------------
+# TOML output
+# ----------------------------------------------------------------------------------------------
+
+
+def tstr(s):
+    out = ['"']
+    for ch in s:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def fmt_float(v):
+    v = float(v)
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    r = repr(v)  # shortest round-trip form; float32 values are written as their exact double
+    assert float(r) == v and ("." in r or "e" in r)
+    return r
+
+
+def fmt_scalar(v, dtype):
+    if dtype == "bool":
+        return "true" if bool(v) else "false"
+    if dtype in INTS:
+        return str(int(v))
+    return fmt_float(v)
+
+
+def fmt_data(arr, dtype):
+    arr = np.asarray(arr)
+    if arr.ndim == 0:
+        return fmt_scalar(arr[()], dtype)
+    items = [fmt_scalar(v, dtype) for v in arr.ravel(order="C")]
+    one = "[" + ", ".join(items) + "]"
+    if len(one) <= 100:
+        return one
+    lines, cur = [], []
+    for it in items:
+        if cur and len(", ".join(cur + [it])) > 96:
+            lines.append("  " + ", ".join(cur) + ",")
+            cur = []
+        cur.append(it)
+    if cur:
+        lines.append("  " + ", ".join(cur) + ",")
+    return "[\n" + "\n".join(lines) + "\n]"
+
+
+# ----------------------------------------------------------------------------------------------
+# dtype rules (numjit's, written independently of NumPy and compared against it)
+# ----------------------------------------------------------------------------------------------
+
+WEAK_KINDS = ["bool", "int", "float"]
+
+
+def promote_strong(a, b):
+    if a == b:
+        return a
+    if a == "bool":
+        return b
+    if b == "bool":
+        return a
+    if a in INTS and b in INTS:
+        return "int64"
+    if a in FLOATS and b in FLOATS:
+        return "float64"
+    return "float64"  # int32/int64 with float32 or float64: float64 (NumPy's safe casting)
+
+
+def promote_weak(d, kind):
+    if kind == "bool":
+        return d
+    if kind == "int":
+        return "int64" if d == "bool" else d
+    return "float64" if d in ("bool",) + INTS else d
+
+
+DEFAULT_OF_KIND = {"bool": "bool", "int": "int64", "float": "float64"}
+
+
+def common(ts):
+    """ts: list of ('s', dtype) / ('w', kind). Returns the operands' common dtype name."""
+    strong = [d for k, d in ts if k == "s"]
+    weak = [d for k, d in ts if k == "w"]
+    if not strong:
+        return DEFAULT_OF_KIND[max(weak, key=WEAK_KINDS.index)]
+    d = reduce(promote_strong, strong)
+    for w in weak:
+        d = promote_weak(d, w)
+    return d
+
+
+# ----------------------------------------------------------------------------------------------
+# The evaluator: numjit expression -> NumPy value, checking the rules on the way
+# ----------------------------------------------------------------------------------------------
+
+CONSTANTS = {"pi": math.pi, "e": math.e, "inf": math.inf, "nan": math.nan}
+
+F1 = {
+    "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos, "tan": np.tan, "arcsin": np.arcsin,
+    "arccos": np.arccos, "arctan": np.arctan, "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh,
+    "arcsinh": np.arcsinh, "arccosh": np.arccosh, "arctanh": np.arctanh, "exp": np.exp,
+    "expm1": np.expm1, "log": np.log, "log10": np.log10, "log2": np.log2, "log1p": np.log1p,
+    "radians": np.radians, "degrees": np.degrees,
+}
+F2 = {"arctan2": np.arctan2, "hypot": np.hypot, "copysign": np.copysign}
+K1 = {"abs": np.abs, "ceil": np.ceil, "floor": np.floor, "trunc": np.trunc, "round": np.round,
+      "sign": np.sign}
+P1 = {"isnan": np.isnan, "isfinite": np.isfinite, "isinf": np.isinf, "signbit": np.signbit}
+B2 = {"fmod": np.fmod, "maximum": np.maximum, "minimum": np.minimum}
+RED = {"sum": np.sum, "prod": np.prod, "min": np.min, "max": np.max, "mean": np.mean,
+       "any": np.any, "all": np.all}
+ARITY = {**{k: 1 for k in F1}, **{k: 2 for k in F2}, **{k: 1 for k in K1}, **{k: 1 for k in P1},
+         **{k: 2 for k in B2}, "where": 3, **{k: 1 for k in RED}}
+
+# libm stand-ins used by the tolerance check (mode "exact"/"seq")
+ALT1 = {
+    "sin": math.sin, "cos": math.cos, "tan": math.tan, "arcsin": math.asin, "arccos": math.acos,
+    "arctan": math.atan, "sinh": math.sinh, "cosh": math.cosh, "tanh": math.tanh,
+    "arcsinh": math.asinh, "arccosh": math.acosh, "arctanh": math.atanh, "exp": math.exp,
+    "expm1": math.expm1, "log": math.log, "log10": math.log10, "log2": math.log2,
+    "log1p": math.log1p,
+}
+ALT2 = {"arctan2": math.atan2, "hypot": math.hypot}
+TRANSCENDENTAL = set(ALT1) | set(ALT2)
+
+BINOPS = {
+    ast.Add: ("add", "+", np.add), ast.Sub: ("sub", "-", np.subtract),
+    ast.Mult: ("mul", "*", np.multiply), ast.Div: ("div", "/", np.true_divide),
+    ast.FloorDiv: ("floordiv", "//", np.floor_divide), ast.Mod: ("mod", "%", np.remainder),
+    ast.Pow: ("pow", "**", np.power), ast.LShift: ("shl", "<<", np.left_shift),
+    ast.RShift: ("shr", ">>", np.right_shift), ast.BitAnd: ("and", "&", np.bitwise_and),
+    ast.BitXor: ("xor", "^", np.bitwise_xor), ast.BitOr: ("or", "|", np.bitwise_or),
+}
+CMPOPS = {
+    ast.Lt: ("<", np.less), ast.LtE: ("<=", np.less_equal), ast.Eq: ("==", np.equal),
+    ast.NotEq: ("!=", np.not_equal), ast.GtE: (">=", np.greater_equal), ast.Gt: (">", np.greater),
+}
+PYOPS = {
+    "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b, "floordiv": lambda a, b: a // b, "mod": lambda a, b: a % b,
+    "pow": lambda a, b: a**b, "shl": lambda a, b: a << b, "shr": lambda a, b: a >> b,
+    "and": lambda a, b: a & b, "xor": lambda a, b: a ^ b, "or": lambda a, b: a | b,
+}
+
+
+def weak_kind(x):
+    return "bool" if isinstance(x, bool) else "int" if isinstance(x, int) else "float"
+
+
+class Val:
+    """An evaluated node: a NumPy array (strong) or a Python scalar (weak, NEP 50)."""
+
+    def __init__(self, x, span, from_func=False):
+        self.x, self.span, self.from_func = x, span, from_func
+
+    @property
+    def weak(self):
+        return not isinstance(self.x, np.ndarray)
+
+    @property
+    def t(self):
+        return ("w", weak_kind(self.x)) if self.weak else ("s", self.x.dtype.name)
+
+    @property
+    def dtype(self):
+        return None if self.weak else self.x.dtype.name
+
+
+def span_of(node):
+    return (node.col_offset, node.end_col_offset)
+
+
+def as_float64(x):
+    return x.astype(np.float64) if isinstance(x, np.ndarray) else float(x)
+
+
+def as_int64(x):
+    return x.astype(np.int64) if isinstance(x, np.ndarray) else int(x)
+
+
+def same_values(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return False
+    if a.dtype.kind == "f" or b.dtype.kind == "f":
+        a, b = a.astype(np.float64), b.astype(np.float64)
+        return bool(np.all((a == b) | (np.isnan(a) & np.isnan(b))))
+    return bool(np.all(a == b))
+
+
+def alt_map(f, res_dtype, *args):
+    """Elementwise libm f over float64 copies of args, rounded to res_dtype; domain/overflow
+    exceptions keep NumPy's answer (returned as None entries to be filled by the caller)."""
+    arrs = np.broadcast_arrays(*[np.asarray(a, dtype=np.float64) for a in args])
+    shape = arrs[0].shape
+    flat = [a.ravel() for a in arrs]
+    out = np.empty(int(np.prod(shape)), dtype=np.float64)
+    ok = np.ones(out.shape, dtype=bool)
+    for i in range(out.size):
+        try:
+            out[i] = f(*(float(a[i]) for a in flat))
+        except (ValueError, OverflowError):
+            ok[i] = False
+    return out.reshape(shape).astype(res_dtype), ok.reshape(shape)
+
+
+class Ev:
+    """Evaluates one expression. mode: 'np' (the oracle), 'exact' or 'seq' (tolerance checks)."""
+
+    def __init__(self, expr, vars, mode="np"):
+        self.expr, self.vars, self.mode = expr, vars, mode
+        self.devs = []
+        self.ulps = 0
+        self.has_float_reduction = False
+
+    def dev(self, text):
+        if text not in self.devs:
+            self.devs.append(text)
+
+    def run(self):
+        try:
+            tree = ast.parse(self.expr, mode="eval")
+        except SyntaxError as exc:
+            raise GenError(f"{self.expr!r} is not a Python expression: {exc}") from None
+        v = self.ev(tree.body)
+        if v.weak:
+            return np.asarray(v.x, dtype=NPDT[DEFAULT_OF_KIND[weak_kind(v.x)]])
+        if v.x.dtype.name not in DTYPES:
+            raise GenError(f"{self.expr!r}: result dtype {v.x.dtype} is not a numjit dtype")
+        return v.x
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def expect(self, res, rule, what):
+        res = np.asarray(res)
+        if res.dtype.name != rule:
+            raise GenError(f"{self.expr!r}: NumPy gives {res.dtype} for {what}, the stated rules "
+                           f"say {rule}")
+        return res
+
+    def type_error(self, span, npfn, what):
+        try:
+            with np.errstate(all="ignore"):
+                r = np.asarray(npfn())
+            finding(f"type:{what}", f"NumPy allows {what} (result dtype {r.dtype}); the stated rules "
+                                    f"make it a type error")
+        except (TypeError, ValueError, OverflowError):
+            pass
+        raise NjError("type", span, what)
+
+    def check_broadcast(self, span, vals):
+        shapes = [v.x.shape for v in vals if not v.weak]
+        try:
+            np.broadcast_shapes(*shapes)
+        except ValueError:
+            raise NjError("broadcast", span, f"shapes {shapes}") from None
+
+    def check_fit(self, vals, what, npfn):
+        """An int literal that does not fit the (int32) dtype it meets is a type error."""
+        strong = [v.dtype for v in vals if not v.weak]
+        if not strong or reduce(promote_strong, strong) != "int32":
+            return
+        for v in vals:
+            if v.weak and weak_kind(v.x) == "int" and not (I32MIN <= v.x <= I32MAX):
+                try:
+                    with np.errstate(all="ignore"):
+                        npfn()
+                    finding(f"fit:{what}", f"NumPy accepts {what} with an int32 array and an int "
+                                           f"literal outside int32 (no OverflowError); the stated "
+                                           f"rules make it a type error")
+                except OverflowError:
+                    pass
+                else:
+                    raise Unspecified(f"NumPy accepts an out-of-range literal in {what}")
+                raise NjError("type", v.span, f"literal {v.x} does not fit int32")
+
+    def check_func_weak(self, vals):
+        # A function of literals is a Python-like scalar for numjit but a strong np.float64 for
+        # NumPy: refuse cases where that would change the result dtype.
+        for v in vals:
+            if v.weak and v.from_func:
+                strong = [w.dtype for w in vals if not w.weak]
+                if strong and any(d in ("bool", "int32", "float32") for d in strong):
+                    raise Unspecified("function of literals combined with a narrow array")
+
+    # --- nodes --------------------------------------------------------------------------------
+
+    def ev(self, node):
+        if isinstance(node, ast.Constant):
+            if type(node.value) not in (int, float, bool):
+                raise GenError(f"literal {node.value!r} is not numjit")
+            if type(node.value) is int and not (I64MIN <= node.value <= I64MAX):
+                raise Unspecified("int literal outside int64")
+            return Val(node.value, span_of(node))
+        if isinstance(node, ast.Name):
+            if node.id in self.vars:
+                return Val(self.vars[node.id].value, span_of(node))
+            if node.id in CONSTANTS:
+                return Val(CONSTANTS[node.id], span_of(node))
+            raise NjError("unknown_name", span_of(node), node.id)
+        if isinstance(node, ast.UnaryOp):
+            return self.unary(node)
+        if isinstance(node, ast.BinOp):
+            name, sym, uf = BINOPS[type(node.op)] if type(node.op) in BINOPS else (None, None, None)
+            if name is None:
+                raise GenError(f"operator {type(node.op).__name__} is not numjit")
+            return self.binop(node, name, sym, uf, self.ev(node.left), self.ev(node.right))
+        if isinstance(node, ast.Compare):
+            if len(node.ops) != 1:
+                raise NjError("syntax", span_of(node), "chained comparison")
+            sym, uf = CMPOPS[type(node.ops[0])] if type(node.ops[0]) in CMPOPS else (None, None)
+            if sym is None:
+                raise GenError("comparison operator is not numjit")
+            return self.binop(node, "cmp", sym, uf, self.ev(node.left), self.ev(node.comparators[0]))
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        raise GenError(f"{type(node).__name__} is not numjit syntax")
+
+    def unary(self, node):
+        A = self.ev(node.operand)
+        sp = span_of(node)
+        op = {ast.USub: "neg", ast.UAdd: "pos", ast.Invert: "invert"}.get(type(node.op))
+        if op is None:
+            raise GenError("`not` is not numjit")
+        if A.weak:
+            if isinstance(A.x, bool):
+                raise Unspecified("unary operator on a bool literal")
+            if op == "invert":
+                if isinstance(A.x, float):
+                    raise NjError("type", sp, "~ on float literal")
+                return Val(~A.x, sp)
+            return Val(-A.x if op == "neg" else +A.x, sp, A.from_func)
+        x, d = A.x, A.dtype
+        if op == "neg":
+            if d == "bool":
+                self.type_error(sp, lambda: np.negative(x), "-bool")
+            uf = np.negative
+        elif op == "pos":
+            if d == "bool":
+                self.type_error(sp, lambda: np.positive(x), "+bool")
+            uf = np.positive
+        else:
+            if d in FLOATS:
+                self.type_error(sp, lambda: np.invert(x), f"~{d}")
+            uf = np.invert
+        with np.errstate(all="ignore"):
+            return Val(self.expect(uf(x), d, f"{op} {d}"), sp)
+
+    def lit_binop(self, node, name, sym, uf, A, B):
+        """Both operands are Python scalars: Python semantics (must agree with NumPy's)."""
+        a, b = A.x, B.x
+        sp = span_of(node)
+        if name in ("shl", "shr", "and", "or", "xor") and (isinstance(a, float) or isinstance(b, float)):
+            raise NjError("type", sp, f"float literal {sym}")
+        if name != "cmp" and name not in ("and", "or", "xor") and (isinstance(a, bool) or isinstance(b, bool)):
+            raise Unspecified("arithmetic on bool literals (Python gives int, NumPy bool)")
+        if name == "pow" and isinstance(a, int) and isinstance(b, int) and b < 0:
+            raise Unspecified("int literal ** negative int literal")
+        try:
+            r = uf(a, b) if name == "cmp" else PYOPS[name](a, b)
+        except (ZeroDivisionError, OverflowError, ValueError):
+            raise Unspecified(f"Python raises for {a!r} {sym} {b!r}") from None
+        if isinstance(r, complex) or (type(r) is int and not (I64MIN <= r <= I64MAX)):
+            raise Unspecified("literal arithmetic leaves int64/real")
+        if name == "cmp":
+            r = bool(r)
+        with np.errstate(all="ignore"):
+            na = np.asarray(a, NPDT[DEFAULT_OF_KIND[weak_kind(a)]])
+            nb = np.asarray(b, NPDT[DEFAULT_OF_KIND[weak_kind(b)]])
+            n = uf(na, nb)
+        if not same_values(n, r) or np.asarray(n).dtype.name != DEFAULT_OF_KIND[weak_kind(r)]:
+            raise Unspecified(f"Python and NumPy disagree on {a!r} {sym} {b!r}")
+        return Val(r, sp, A.from_func or B.from_func)
+
+    def binop(self, node, name, sym, uf, A, B):
+        if A.weak and B.weak:
+            return self.lit_binop(node, name, sym, uf, A, B)
+        sp = span_of(node)
+        a, b = A.x, B.x
+        c = common([A.t, B.t])
+        what = f"{A.dtype or weak_kind(a) + ' literal'} {sym} {B.dtype or weak_kind(b) + ' literal'}"
+        self.check_func_weak([A, B])
+        if name == "sub" and c == "bool":
+            self.type_error(sp, lambda: uf(a, b), "bool - bool")
+        if name in ("shl", "shr", "and", "or", "xor") and c in FLOATS:
+            self.type_error(sp, lambda: uf(a, b), f"{sym} with {c} operands")
+        if name in ("shl", "shr") and c == "bool":
+            raise Unspecified("shift of bool operands (NumPy: int8)")
+        self.check_fit([A, B], f"`{sym}`", lambda: uf(a, b))
+        if name == "pow" and c in INTS and B.weak and not isinstance(b, bool) and b < 0:
+            try:
+                uf(a, b)
+                finding("negpow", "NumPy accepts int ** negative literal")
+            except ValueError:
+                pass
+            raise NjError("negative_power", sp, "integer to a negative power")
+        self.check_broadcast(sp, [A, B])
+        if (name == "pow" and c in FLOATS and B.weak and b == 0.5 and not A.weak
+                and np.any((a == -np.inf) | ((a == 0) & np.signbit(a)))):
+            finding("pow-half", "NumPy's `x ** 0.5` (scalar exponent) is sqrt(x): (-inf)**0.5 = nan "
+                    "and (-0.0)**0.5 = -0.0, while with an array exponent of 0.5 NumPy gives C "
+                    "pow()'s inf and +0.0")
+            raise Unspecified("** 0.5 of -inf or -0.0 (NumPy is inconsistent)")
+        with np.errstate(all="ignore"):
+            if name in ("floordiv", "mod", "pow") and c == "bool":
+                npres = uf(a, b)
+                res = uf(as_int64(a), as_int64(b))
+                self.dev(f"bool {sym} bool gives int64 (NumPy 2.4: {np.asarray(npres).dtype})")
+                return Val(self.expect(res, "int64", what), sp)
+            if name == "pow" and c in INTS and np.any(np.asarray(b) < 0):
+                try:
+                    uf(a, b)
+                    finding("negpow-arr", "NumPy accepts int ** negative array values")
+                except ValueError:
+                    pass
+                self.dev("integer ** negative array values gives 0 (1 for base 1, +-1 for base -1); "
+                         "NumPy 2.4 raises ValueError")
+                return Val(int_pow_rule(a, b, c), sp)
+            res = np.asarray(uf(a, b))
+            if name == "cmp":
+                rule = "bool"
+            elif name == "div":
+                rule = c if c in FLOATS else "float64"
+            else:
+                rule = c
+            res = self.expect(res, rule, what)
+            if name == "pow" and rule in FLOATS:
+                self.ulps = max(self.ulps, 4)
+                if self.mode != "np":
+                    alt, ok = alt_map(math.pow, res.dtype, a, b)
+                    res = np.where(ok, alt, res)
+            return Val(res, sp)
+
+    def call(self, node):
+        if not isinstance(node.func, ast.Name):
+            raise GenError("only plain function names can be called")
+        name, sp = node.func.id, span_of(node)
+        if name not in ARITY:
+            raise NjError("unknown_function", span_of(node.func), name)
+        for kw in node.keywords:
+            if kw.arg is None:
+                raise GenError("**kwargs is not numjit")
+            if name not in RED or kw.arg != "axis":
+                raise NjError("arity", (kw.col_offset, kw.col_offset + len(kw.arg)), f"keyword {kw.arg}")
+        if len(node.args) != ARITY[name]:
+            raise NjError("arity", sp, f"{name} takes {ARITY[name]} arguments")
+        args = [self.ev(a) for a in node.args]
+        if name in RED:
+            return self.reduction(node, name, args[0])
+        if name == "where":
+            return self.where(node, *args)
+        self.check_func_weak(args)
+        if all(a.weak for a in args):
+            return self.lit_call(node, name, args)
+        self.check_fit(args, f"{name}()", lambda: (F2 | B2 | K1 | P1 | F1)[name](*[a.x for a in args]))
+        self.check_broadcast(sp, args)
+        xs = [a.x for a in args]
+        c = common([a.t for a in args])
+        with np.errstate(all="ignore"):
+            if name in F1 or name in F2:
+                uf = F1.get(name) or F2.get(name)
+                if c == "bool":
+                    npres = np.asarray(uf(*xs))
+                    res = np.asarray(uf(*[as_float64(x) for x in xs]))
+                    self.dev(f"{name} of bool gives float64 (NumPy 2.4: {npres.dtype})")
+                    rule = "float64"
+                else:
+                    res = np.asarray(uf(*xs))
+                    rule = c if c in FLOATS else "float64"
+                res = self.expect(res, rule, f"{name}({c})")
+                if name in TRANSCENDENTAL:
+                    self.ulps = max(self.ulps, 4)
+                elif name in ("radians", "degrees"):
+                    self.ulps = max(self.ulps, 2)
+                if self.mode != "np" and name in (ALT1.keys() | ALT2.keys()):
+                    alt, ok = alt_map((ALT1 | ALT2)[name], res.dtype, *xs)
+                    res = np.where(ok, alt, res)
+                return Val(res, sp)
+            if name in K1:
+                d = c
+                if d == "bool" and name == "sign":
+                    self.type_error(sp, lambda: np.sign(xs[0]), "sign(bool)")
+                if d == "bool" and name == "round":
+                    npres = np.asarray(np.round(xs[0]))
+                    self.dev(f"round of bool gives bool (NumPy 2.4: {npres.dtype})")
+                    return Val(xs[0].copy(), sp)
+                return Val(self.expect(K1[name](xs[0]), d, f"{name}({d})"), sp)
+            if name in P1:
+                return Val(self.expect(P1[name](xs[0]), "bool", f"{name}({c})"), sp)
+            if name in B2:
+                if name == "fmod" and c == "bool":
+                    raise Unspecified("fmod of bool operands (NumPy: int8)")
+                return Val(self.expect(B2[name](*xs), c, f"{name}({c})"), sp)
+        raise GenError(f"unhandled function {name}")
+
+    def lit_call(self, node, name, args):
+        sp = span_of(node)
+        xs = [a.x for a in args]
+        if any(isinstance(x, bool) for x in xs):
+            raise Unspecified("function of a bool literal")
+        fn = (F1 | F2 | K1 | P1 | B2)[name]
+        with np.errstate(all="ignore"):
+            r = np.asarray(fn(*[np.asarray(x, NPDT[DEFAULT_OF_KIND[weak_kind(x)]]) for x in xs]))
+        if name in TRANSCENDENTAL:
+            self.ulps = max(self.ulps, 4)
+        py = r.item()
+        return Val(py, sp, from_func=True)
+
+    def where(self, node, C, X, Y):
+        sp = span_of(node)
+        self.check_func_weak([X, Y])
+        if C.weak and X.weak and Y.weak:
+            raise Unspecified("where of literals only")
+        self.check_fit([X, Y], "where()", lambda: np.where(True, X.x, Y.x))
+        self.check_broadcast(sp, [C, X, Y])
+        cond = C.x if (not C.weak and C.dtype == "bool") else (np.asarray(C.x) != 0)
+        rule = common([X.t, Y.t])
+        with np.errstate(all="ignore"):
+            res = np.asarray(np.where(cond, X.x, Y.x))
+        return Val(self.expect(res, rule, f"where(_, {X.t}, {Y.t})"), sp)
+
+    def reduction(self, node, name, A):
+        sp = span_of(node)
+        axis = None
+        if node.keywords:
+            kv = node.keywords[0].value
+            axis = literal_int(kv)
+            if axis is None:
+                raise Unspecified("axis must be an integer literal")
+        if A.weak:
+            raise Unspecified("reduction of a literal")
+        x = A.x
+        d = x.dtype.name
+        if axis is not None and not (-x.ndim <= axis < x.ndim):
+            try:
+                RED[name](x, axis=axis)
+                finding(f"axis0d:{name}", f"NumPy's {name} accepts axis={axis} on a {x.ndim}-d array "
+                        f"(ufunc.reduce quirk for 0-d); the stated rules make it an axis error")
+                raise Unspecified("NumPy accepts this out-of-range axis")
+            except np.exceptions.AxisError:
+                pass
+            raise NjError("axis", span_of(node.keywords[0].value), f"axis {axis}")
+        with np.errstate(all="ignore"):
+            try:
+                res = np.asarray(RED[name](x, axis=axis))
+            except ValueError:
+                raise NjError("value", sp, f"{name} of an empty array") from None
+        if name in ("sum", "prod"):
+            rule = "int64" if d in ("bool",) + INTS else d
+        elif name == "mean":
+            rule = "float64" if d in ("bool",) + INTS else d
+        elif name in ("min", "max"):
+            rule = d
+        else:
+            rule = "bool"
+        res = self.expect(res, rule, f"{name}({d})")
+        if name in ("sum", "prod", "mean") and rule in FLOATS:
+            self.has_float_reduction = True
+            if self.mode != "np":
+                res = alt_reduce(name, x, axis, self.mode).astype(res.dtype)
+        return Val(res, sp)
+
+
+def literal_int(node):
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    if (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+            and isinstance(node.operand, ast.Constant) and type(node.operand.value) is int):
+        return -node.operand.value
+    return None
+
+
+def int_pow_rule(a, b, dtype):
+    """numjit's integer power with negative exponents: 0, except base 1 -> 1, base -1 -> +-1."""
+    base, exp = np.broadcast_arrays(np.asarray(a, NPDT[dtype]), np.asarray(b, NPDT[dtype]))
+    neg = exp < 0
+    with np.errstate(all="ignore"):
+        res = np.power(base, np.where(neg, 0, exp).astype(NPDT[dtype]))
+    odd = (exp % 2) != 0
+    negval = np.where(base == 1, 1, np.where(base == -1, np.where(odd, -1, 1), 0))
+    return np.where(neg, negval, res).astype(NPDT[dtype])
+
+
+def alt_reduce(name, x, axis, mode):
+    """sum/prod/mean with float64 accumulation: exact (fsum) or naive sequential."""
+    x64 = x.astype(np.float64)
+    if axis is None:
+        x64 = x64.reshape(-1)
+        axis = 0
+    axis = axis % x64.ndim
+    moved = np.moveaxis(x64, axis, -1)
+    outer, n = moved.shape[:-1], moved.shape[-1]
+    rows = moved.reshape(int(np.prod(outer, dtype=np.int64)), n)
+    out = np.empty(rows.shape[0], dtype=np.float64)
+    for i, v in enumerate(rows):
+        if name == "prod":
+            acc = 1.0
+            for t in v:
+                acc *= t
+            out[i] = acc
+        elif mode == "exact" and np.all(np.isfinite(v)):
+            out[i] = math.fsum(v)
+        elif mode == "exact":
+            out[i] = np.sum(v)  # inf/nan: any order gives the same
+        else:
+            acc = 0.0
+            for t in v.tolist():
+                acc += t
+            out[i] = acc
+    out = out.reshape(outer)
+    if name == "mean":
+        out = out / n if n else np.full(outer, np.nan)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Tolerances
+# ----------------------------------------------------------------------------------------------
+
+
+def ulp_index(a):
+    """Monotonic integer index of floats (so that |i - j| counts ULPs); -0.0 and 0.0 coincide."""
+    a = np.asarray(a)
+    if a.dtype == np.float32:
+        i = a.view(np.int32).astype(np.int64)
+        return np.where(i < 0, -(i & 0x7FFFFFFF), i)
+    i = a.astype(np.float64).view(np.int64).astype(object)
+    return np.array([-(v & 0x7FFFFFFFFFFFFFFF) if v < 0 else v for v in i.ravel()],
+                    dtype=object).reshape(a.shape)
+
+
+def within(exp, got, ulps, rtol):
+    exp, got = np.asarray(exp), np.asarray(got)
+    if exp.shape != got.shape:
+        return False, "shape"
+    if exp.dtype.kind != "f":
+        return bool(np.all(exp == got)), "exact"
+    en, gn = np.isnan(exp), np.isnan(got)
+    if np.any(en != gn):
+        return False, "nan pattern"
+    m = ~en
+    e, g = exp[m], got[m]
+    if np.any(np.isinf(e) != np.isinf(g)) or np.any(e[np.isinf(e)] != g[np.isinf(e)]):
+        return False, "inf"
+    if rtol is not None:
+        tiny = np.finfo(exp.dtype).tiny
+        bad = np.abs(g.astype(np.float64) - e.astype(np.float64)) > rtol * np.maximum(
+            np.abs(e.astype(np.float64)), tiny)
+        return not bool(np.any(bad)), f"rtol {rtol}"
+    d = np.abs(ulp_index(g.astype(exp.dtype)) - ulp_index(e))
+    worst = int(np.max(d)) if d.size else 0
+    return worst <= (ulps or 0), f"{worst} ulps (allowed {ulps or 0})"
+
+
+# ----------------------------------------------------------------------------------------------
+# Cases and files
+# ----------------------------------------------------------------------------------------------
+
+FILES = {}  # stem -> {"title": str, "cases": [dict]}
+NAMES = set()
+END = object()  # `at=END`: the empty span at the end of the expression
+
+
+def span_at(expr, at, nth=0):
+    """Byte span of the nth occurrence of substring `at` in expr (END: empty span at the end)."""
+    if at is END:
+        n = len(expr.encode())
+        return (n, n)
+    start = -1
+    for _ in range(nth + 1):
+        start = expr.find(at, start + 1)
+        if start < 0:
+            raise GenError(f"{at!r} (occurrence {nth}) not in {expr!r}")
+    b = len(expr[:start].encode())
+    return (b, b + len(at.encode()))
+
+
+def begin_file(stem, title):
+    FILES[stem] = {"title": title, "cases": []}
+    return stem
+
+
+def case(file, name, expr, vars=None, *, ulps=None, rtol=None, dev=False, error=None, at=None,
+         nth=0, note=None):
+    """Defines one case. error: kind (str) for error cases, with `at` = the substring (or END)
+    the span covers. ulps/rtol default to what the expression needs (0 for exact operations,
+    4 ULPs after a transcendental function or float **, 2 after radians/degrees, a relative
+    tolerance after a float sum/prod/mean)."""
+    full = f"{file}/{name}"
+    if full in NAMES:
+        raise GenError(f"duplicate case name {full}")
+    if not re.fullmatch(r"[a-z0-9_]+", name):
+        raise GenError(f"case name {name!r} must be [a-z0-9_]+")
+    NAMES.add(full)
+    vars = vars or {}
+    rec = {"name": full, "expr": expr, "vars": vars, "note": note}
+    try:
+        if error is not None:
+            span = span_at(expr, at, nth)
+            rec["error"] = (error, span)
+            if error != "syntax":
+                try:
+                    Ev(expr, vars).run()
+                except NjError as e:
+                    if (e.kind, e.span) != (error, span):
+                        raise GenError(f"{full}: rules give {e.kind} at {e.span}, case says "
+                                       f"{error} at {span}") from None
+                else:
+                    raise GenError(f"{full}: no error by the rules, case says {error}")
+            else:
+                try:
+                    Ev(expr, vars).run()
+                    raise GenError(f"{full}: syntax case evaluates fine")
+                except (NjError, GenError):
+                    pass
+        else:
+            ev = Ev(expr, vars)
+            try:
+                res = ev.run()
+            except NjError as e:
+                raise GenError(f"{full}: the rules make this an error ({e})") from None
+            if ulps is not None and ulps < ev.ulps:
+                raise GenError(f"{full}: ulps={ulps} but the expression needs {ev.ulps}")
+            if bool(ev.devs) != bool(dev):
+                raise GenError(f"{full}: deviations {ev.devs} but dev={dev}")
+            rec["deviation"] = "; ".join(ev.devs) if ev.devs else None
+            rec["expected"] = res
+            if res.dtype.kind == "f":
+                if ulps is None and rtol is None:
+                    if ev.has_float_reduction:
+                        rtol = 1e-12 if res.dtype == np.float64 else 1e-5
+                    else:
+                        ulps = ev.ulps
+                for mode in ("exact", "seq"):
+                    alt = Ev(expr, vars, mode).run()
+                    ok, how = within(res, alt, None if ulps is None else ulps // 2,
+                                     None if rtol is None else rtol / 2)
+                    if not ok:
+                        raise GenError(f"{full}: tolerance too tight vs {mode} recomputation "
+                                       f"({how}); NumPy {res.ravel()[:8]} vs {alt.ravel()[:8]}")
+                rec["ulps"], rec["rtol"] = ulps, rtol
+            else:
+                if ulps or rtol:
+                    raise GenError(f"{full}: tolerance on a non-float result")
+                rec["ulps"], rec["rtol"] = None, None
+    except Unspecified as u:
+        raise GenError(f"{full}: {u}") from None
+    FILES[file]["cases"].append(rec)
+
+
+def case_toml(rec):
+    out = [f"# {line}" for line in (rec.get("note") or "").splitlines()]
+    out += ["[[case]]", f"name = {tstr(rec['name'])}", f"expr = {tstr(rec['expr'])}"]
+    if rec.get("ulps"):
+        out.append(f"ulps = {rec['ulps']}")
+    if rec.get("rtol") is not None:
+        out.append(f"rtol = {rec['rtol']!r}")
+    if rec.get("deviation"):
+        out.append(f"deviation = {tstr(rec['deviation'])}")
+    for vn, v in rec["vars"].items():
+        out.extend(v.toml_lines(vn))
+    if "error" in rec:
+        kind, span = rec["error"]
+        out += ["[case.error]", f'kind = "{kind}"', f"span = [{span[0]}, {span[1]}]"]
+    else:
+        res = rec["expected"]
+        out += ["[case.expected]", f'dtype = "{res.dtype.name}"', f"shape = {list(res.shape)}",
+                "data = " + fmt_data(res, res.dtype.name)]
+    return "\n".join(out)
+
+
+def render(stem):
+    f = FILES[stem]
+    head = [f"# {stem}.toml: {f['title']}",
+            "# GENERATED by tests/data/generate.py from NumPy " + np.__version__ +
+            " -- do not edit; change the script and rerun it.", ""]
+    return "\n".join(head) + "\n\n".join(case_toml(c) for c in f["cases"]) + "\n"
+
+
+# ==============================================================================================
+# Case definitions
+# ==============================================================================================
+
+SHORT = {"bool": "b", "int32": "i32", "int64": "i64", "float32": "f32", "float64": "f64"}
+
+# Two sample sets per dtype (6 values, shape [2, 3]) for operator matrices.
+SA = {
+    "bool": [True, False, True, False, True, True],
+    "int32": [7, -7, 3, 0, I32MIN, I32MAX],
+    "int64": [5, -12, 4, 0, I64MAX, I64MIN],
+    "float32": [1.5, -2.25, 0.1, 3e38, -0.0, 7.0],
+    "float64": [0.5, -3.75, 0.1, 1e300, -0.0, 2.0],
+}
+SB = {
+    "bool": [True, True, False, False, True, False],
+    "int32": [2, 3, -3, 5, -1, 2],
+    "int64": [3, -5, 0, -7, 1, 2],
+    "float32": [0.5, 4.0, -0.3, 2e38, 1.0, -0.0],
+    "float64": [2.0, 0.25, -3.0, 1e10, nan, -inf],
+}
+
+
+def pair(da, db, shape=(2, 3)):
+    return {"a": MK[da](SA[da], list(shape)), "b": MK[db](SB[db], list(shape))}
+
+
+# ---------------------------------------------------------------------------------------------- arith
+def define_arith():
+    f = begin_file("arith", "arithmetic operators + - * / // % ** and unary - +, literals, "
+                   "precedence, integer wrap-around")
+    for sym, nm in (("+", "add"), ("*", "mul"), ("/", "div")):
+        for da in DTYPES:
+            for db in DTYPES:
+                case(f, f"{nm}_{SHORT[da]}_{SHORT[db]}", f"a {sym} b", pair(da, db))
+    for d in DTYPES[1:]:
+        case(f, f"sub_{SHORT[d]}_{SHORT[d]}", "a - b", pair(d, d))
+    for da, db in (("bool", "int32"), ("int32", "bool"), ("int32", "int64"), ("int32", "float32"),
+                   ("int64", "float32"), ("float32", "float64"), ("bool", "float64"),
+                   ("int64", "float64")):
+        case(f, f"sub_{SHORT[da]}_{SHORT[db]}", "a - b", pair(da, db))
+
+    # floor division and remainder: floor semantics, division by zero, INT_MIN // -1
+    ia = [7, -7, 7, -7, 0, 5, -5, 1]
+    ib = [2, 2, -2, -2, 3, 0, 0, -1]
+    for sym, nm in (("//", "floordiv"), ("%", "mod")):
+        case(f, f"{nm}_i32_i32", f"a {sym} b",
+             {"a": I32(ia + [I32MIN, I32MIN]), "b": I32(ib + [-1, 1])})
+        case(f, f"{nm}_i64_i64", f"a {sym} b",
+             {"a": I64(ia + [I64MIN, I64MAX]), "b": I64(ib + [-1, -1])})
+        fa = [7.5, -7.5, 7.5, -7.5, 1.0, -1.0, 0.0, -0.0, 5.0, 0.75, 6.0, -6.0]
+        fb = [2.0, 2.0, -2.0, -2.0, 0.0, 0.0, 0.0, 3.0, 0.5, 0.25, 3.0, 3.0]
+        case(f, f"{nm}_f64_f64", f"a {sym} b", {"a": F64(fa), "b": F64(fb)})
+        case(f, f"{nm}_f32_f32", f"a {sym} b", {"a": F32(fa), "b": F32(fb)})
+        case(f, f"{nm}_b_b", f"a {sym} b",
+             {"a": B([True, True, False, False]), "b": B([True, False, True, False])}, dev=True)
+        case(f, f"{nm}_i32_i64", f"a {sym} b", {"a": I32([7, -7, 100, -100, 9]),
+                                                 "b": I64([-3, -3, 7, 7, 0])})
+        case(f, f"{nm}_i32_f64", f"a {sym} b", {"a": I32([7, -7, 100, -100, 9]),
+                                                 "b": F64([-2.5, -2.5, 0.75, 0.75, 0.0])})
+        case(f, f"{nm}_f32_i32", f"a {sym} b", {"a": F32([7.5, -7.5, 1.25, -0.5]),
+                                                 "b": I32([2, 2, -1, 3])})
+        case(f, f"{nm}_b_i32", f"a {sym} b", {"a": B([True, False, True]), "b": I32([2, 2, -1])})
+        case(f, f"{nm}_i32_weak", f"a {sym} 3", {"a": I32([10, -10, 3, -3, 0, I32MIN])})
+        case(f, f"{nm}_f64_weak", f"a {sym} 2.5", {"a": F64([10.0, -10.0, 2.5, -2.5, 0.0, 7.25])})
+
+    # powers
+    case(f, "pow_i32_i32", "a ** b", {"a": I32([2, -3, 0, 1, -1, 7, 3, 0]),
+                                       "b": I32([3, 3, 0, 5, 7, 11, 21, 0])},
+         note="3**21 wraps around in int32")
+    case(f, "pow_i64_i64", "a ** b", {"a": I64([2, -3, 10, 1, -1, 3, 0, 7]),
+                                       "b": I64([62, 5, 18, 100, 99, 41, 5, 0])},
+         note="3**41 wraps around in int64")
+    pa = [2.0, 0.5, 9.0, 1.5, -2.0, 10.0, 0.0, 1.0, -8.0, 4.0]
+    pb = [0.5, -2.0, 0.5, 3.25, 3.0, -300.0, 0.0, nan, 0.5, -0.5]
+    case(f, "pow_f64_f64", "a ** b", {"a": F64(pa), "b": F64(pb)})
+    case(f, "pow_f32_f32", "a ** b", {"a": F32(pa[:5] + [10.0, 0.0, 1.0, -8.0, 4.0]),
+                                       "b": F32(pb[:5] + [-30.0, 0.0, nan, 0.5, -0.5])})
+    case(f, "pow_b_b", "a ** b", {"a": B([True, True, False, False]),
+                                   "b": B([True, False, True, False])}, dev=True)
+    case(f, "pow_i32_negative_array_exponents", "a ** b",
+         {"a": I32([2, 1, 1, -1, -1, 0, 5, 3]), "b": I32([-1, -3, -2, -3, -2, -1, 0, 2])}, dev=True)
+    case(f, "pow_i64_negative_array_exponents", "a ** b",
+         {"a": I64([7, 1, -1, -1, -2, 2]), "b": I64([-2, -7, -7, -8, -1, 3])}, dev=True)
+    case(f, "pow_weak_base_negative_array_exponents", "2 ** a", {"a": I64([-1, 0, 1, 10, -5])},
+         dev=True)
+    case(f, "pow_i32_weak_int", "a ** 2", {"a": I32([3, -4, 0, 46341, 65536])},
+         note="46341**2 and 65536**2 wrap around in int32")
+    case(f, "pow_i64_weak_int", "a ** 3", {"a": I64([3, -4, 0, 2097152, 1000000])})
+    case(f, "pow_i32_weak_float", "a ** 2.0", {"a": I32([3, -4, 0, 46341])})
+    case(f, "pow_f64_weak_half", "a ** 0.5", {"a": F64([4.0, 2.0, 0.0, 1e300, inf, -1.0, nan])},
+         note="no -inf or -0.0 here: NumPy's scalar-exponent 0.5 fast path (sqrt) differs from\n"
+              "pow() there, and from NumPy's own array-exponent results")
+    case(f, "pow_f32_weak_int", "a ** 3", {"a": F32([1.5, -2.0, 0.1, 1e13])})
+    case(f, "pow_f64_weak_neg_int", "a ** -2", {"a": F64([2.0, -4.0, 0.0, -0.0, inf, 0.1])})
+    case(f, "pow_weak_base_i32", "2 ** a", {"a": I32([0, 1, 10, 30, 31, 32])},
+         note="2**31 wraps to INT_MIN, 2**32 to 0 in int32")
+    case(f, "pow_weak_float_base_f32", "2.0 ** a", {"a": F32([0.0, 1.0, -1.0, 0.5, 100.0, 200.0])})
+    case(f, "pow_i32_i64", "a ** b", {"a": I32([2, 3, -2]), "b": I64([40, 3, 63])})
+    case(f, "pow_i32_f32", "a ** b", {"a": I32([2, 3, -2]), "b": F32([0.5, 2.0, 3.0])})
+    case(f, "pow_f32_f64", "a ** b", {"a": F32([2.0, 3.0, 0.5]), "b": F64([0.5, 2.0, -3.0])})
+
+    # unary operators
+    case(f, "neg_i32", "-a", {"a": I32([1, -1, 0, I32MAX, I32MIN])}, note="-INT_MIN wraps")
+    case(f, "neg_i64", "-a", {"a": I64([1, -1, 0, I64MAX, I64MIN])})
+    case(f, "neg_f32", "-a", {"a": F32([1.5, -0.0, 0.0, inf, nan])})
+    case(f, "neg_f64", "-a", {"a": F64([1.5, -0.0, 0.0, -inf, 5e-324])})
+    case(f, "pos_i32", "+a", {"a": I32([1, -1, 0, I32MIN])})
+    case(f, "pos_i64", "+a", {"a": I64([1, -1, 0, I64MIN])})
+    case(f, "pos_f32", "+a", {"a": F32([1.5, -0.0, nan])})
+    case(f, "pos_f64", "+a", {"a": F64([1.5, -0.0, -inf])})
+    case(f, "double_neg", "--a", {"a": I32([5, -5])})
+    case(f, "neg_pos", "-+a", {"a": F64([5.0, -0.0])})
+    case(f, "neg_0d", "-x", {"x": S("float32", 2.5)})
+
+    # integer wrap-around
+    case(f, "i32_add_wraps", "a + 1", {"a": I32([I32MAX, -1, I32MIN])})
+    case(f, "i32_sub_wraps", "a - 1", {"a": I32([I32MIN, 0])})
+    case(f, "i32_mul_wraps", "a * 65536", {"a": I32([65536, 32768, -32768, 3])})
+    case(f, "i64_add_wraps", "a + b", {"a": I64([I64MAX, I64MIN]), "b": I64([1, -1])})
+    case(f, "i64_mul_wraps", "a * a", {"a": I64([4294967296, 3037000500, -3037000500])})
+
+    # literals and constants only: Python scalars -> 0-d int64 / float64 / bool
+    lits = [
+        ("lit_int_arith", "1 + 2 * 3"), ("lit_underscore", "1_000_000 * 3"),
+        ("lit_float_forms", ".25 + 1e-3"), ("lit_true_div", "7 / 2"), ("lit_floordiv", "7 // 2"),
+        ("lit_floordiv_neg", "-7 // 2"), ("lit_mod_neg", "-7 % 3"), ("lit_mod_neg_divisor", "7 % -3"),
+        ("lit_pow_int", "2 ** 10"), ("lit_pow_float", "2 ** 0.5"), ("lit_neg_pow", "-2 ** 2"),
+        ("lit_pow_right_assoc", "2 ** 3 ** 2"), ("lit_paren_pow", "(-2) ** 2"), ("lit_pi", "pi"),
+        ("lit_two_pi", "2 * pi"), ("lit_e", "e"), ("lit_inf", "inf"), ("lit_neg_inf", "-inf"),
+        ("lit_nan", "nan"), ("lit_inf_minus_inf", "inf - inf"), ("lit_true", "True"),
+        ("lit_false", "False"), ("lit_cmp", "1 < 2"), ("lit_cmp_float", "2.5 == 2.5"),
+        ("lit_float_overflow", "1e308 * 10"), ("lit_big_int", "3000000000 * 3"),
+        ("lit_mixed", "5 - 7.5"), ("lit_float_mod", "10 % 3.5"), ("lit_float_floordiv", "1.5e3 // 7"),
+        ("lit_invert", "~5"), ("lit_bitand", "6 & 3"), ("lit_bitor", "6 | 3"), ("lit_bitxor", "6 ^ 3"),
+        ("lit_shl", "1 << 40"), ("lit_shr_neg", "-16 >> 2"), ("lit_bool_and", "True & False"),
+        ("lit_bool_or", "True | False"), ("lit_sqrt", "sqrt(2)"), ("lit_abs", "abs(-3)"),
+        ("lit_round_half_even", "round(2.5)"), ("lit_floor", "floor(-2.5)"),
+        ("lit_sin", "sin(pi / 6)"), ("lit_maximum_mixed", "maximum(1, 2.5)"),
+        ("lit_precedence", "2 * 3 + 4.5 * 2 - 8 / 4"), ("lit_int64_max", "9223372036854775807"),
+        ("lit_exp_notation", "1E3 + 2.5e-1"),
+    ]
+    for nm, ex in lits:
+        case(f, nm, ex)
+
+    # precedence and associativity (Python's)
+    x = {"a": F64([1.5, -2.0, 3.0]), "b": F64([2.0, 0.5, -1.0]), "c": F64([0.25, 3.0, 2.0])}
+    case(f, "prec_neg_pow", "-a**2", x)
+    case(f, "prec_sub_left_assoc", "a - b - c", x)
+    case(f, "prec_div_left_assoc", "a / b / c", x)
+    case(f, "prec_pow_right_assoc", "c ** b ** 2", x)
+    case(f, "prec_mul_over_add", "a + b * c - a / b", x)
+    case(f, "prec_parens", "(a + b) * c", x)
+    case(f, "prec_mul_neg", "a * -b", x)
+    case(f, "prec_pow_neg_exponent", "b ** -a", x)
+    case(f, "prec_neg_pow_mul", "-a ** 2 * 3", x)
+    ix = {"a": I32([17, -17, 9]), "b": I32([5, 5, -4]), "c": I32([3, 2, 2])}
+    case(f, "prec_floordiv_mul_left_assoc", "a // b * c", ix)
+    case(f, "prec_mod_pow", "a % b ** 2", ix)
+    case(f, "prec_mul_mod", "2 * a % 3", ix)
+    case(f, "prec_pow_of_neg_literal", "a ** 2 - (-3) ** 2", ix)
+    case(f, "course_horner", "((.25*x + .75)*x - 1.5)*x - 2", {"x": F64([0.0, 1.0, -2.5, 0.1, 3.0])},
+         note="course problem P2")
+    case(f, "course_quadratic", "a**2 + b**2 + 2*a*b",
+         {"a": F64([1.0, 2.5, -3.0]), "b": F64([2.0, 0.5, 4.0])}, note="course problem P3")
+    case(f, "add_0d_0d", "a + b", {"a": S("int32", 7), "b": S("float32", 0.5)})
+    case(f, "mul_0d_array", "a * b", {"a": S("int64", -3), "b": I64([1, 2, 3])})
+
+
+# ---------------------------------------------------------------------------------------------- dtypes
+def define_dtypes():
+    f = begin_file("dtypes", "result dtypes: weak Python scalars (NEP 50), 0-d arrays, "
+                   "mixed promotion")
+    data = {"bool": [True, False, True], "int32": [7, -7, 0], "int64": [7, -7, 0],
+            "float32": [1.5, -0.25, 0.1], "float64": [1.5, -0.25, 0.1]}
+    for d in DTYPES:
+        a = {"a": MK[d](data[d])}
+        case(f, f"weak_int_{SHORT[d]}", "a + 1", a)
+        case(f, f"weak_float_{SHORT[d]}", "a * 2.5", a)
+        case(f, f"weak_bool_{SHORT[d]}", "a + True", a)
+        case(f, f"weak_pi_{SHORT[d]}", "a * pi", a)
+        case(f, f"div_weak_int_{SHORT[d]}", "a / 2", a)
+    i32 = {"a": I32([7, -7, 0, I32MAX])}
+    case(f, "i32_plus_int32_max_literal", "a + 2147483647", i32)
+    case(f, "i32_plus_negative_literal_fits", "a - 1 + -2147483647", i32)
+    case(f, "i64_times_big_literal", "a * 3000000000", {"a": I64([1, -2, 3])})
+    case(f, "bool_plus_big_literal", "a + 3000000000", {"a": B([True, False])})
+    case(f, "i32_floordiv_weak_float", "a // 2.0", i32)
+    case(f, "f32_mod_weak_float", "a % 2.5", {"a": F32([7.0, -7.0, 2.5])})
+    case(f, "i32_pow_weak_int", "a ** 2", {"a": I32([3, -4])})
+    case(f, "i32_pow_weak_float", "a ** 2.0", {"a": I32([3, -4])})
+    case(f, "bool_pow_weak_int", "a ** 2", {"a": B([True, False])})
+    case(f, "f32_plus_inf", "a + inf", {"a": F32([1.0, -inf])})
+    case(f, "i64_plus_nan", "a + nan", {"a": I64([1, 2])})
+    case(f, "i32_times_e", "a * e", {"a": I32([1, 2])})
+    case(f, "f32_times_literal_expr", "a * (2 * pi)", {"a": F32([1.0, 0.25])})
+    case(f, "i32_times_int_literal_expr", "a * (1 + 2)", {"a": I32([1, -5])})
+    case(f, "f32_weak_float_overflows_to_inf", "a + 1e40", {"a": F32([1.0, -1.0])},
+         note="NEP 50: the Python float is converted to float32 (inf)")
+    case(f, "f32_lt_weak_point_one", "a < 0.1", {"a": F32([0.1, 0.09, 0.2])},
+         note="0.1 is compared as float32(0.1): equal, not less")
+    case(f, "f32_eq_weak_point_one", "a == 0.1", {"a": F32([0.1, 0.2])})
+    case(f, "f32_eq_weak_int_rounds", "a == 16777217", {"a": F32([16777216.0, 16777218.0])},
+         note="16777217 becomes float32 16777216")
+    case(f, "i32_plus_weak_int_stays_i32", "a + 16777217", {"a": I32([1, -16777217])})
+    case(f, "f32_plus_0d_f64_is_f64", "a + b", {"a": F32([0.1, 1.5]), "b": S("float64", 0.1)})
+    case(f, "i32_plus_0d_i64_is_i64", "a + b", {"a": I32([I32MAX, 1]), "b": S("int64", 1)})
+    case(f, "b_plus_0d_b", "a + b", {"a": B([True, False]), "b": S("bool", False)})
+    case(f, "i32_plus_0d_f32_is_f64", "a + b", {"a": I32([16777217, 1]), "b": S("float32", 0.5)})
+    case(f, "i32_plus_f32_is_f64", "a + b", {"a": I32([16777217]), "b": F32([0.5])})
+    case(f, "i64_plus_f32_is_f64", "a + b", {"a": I64([2**53 + 1]), "b": F32([0.5])})
+    case(f, "i64_plus_weak_float_rounds", "a + 0.5", {"a": I64([2**53 + 1, 3])})
+    case(f, "i32_plus_i64", "a + b", {"a": I32([I32MAX]), "b": I64([1])})
+    case(f, "i32_div_i32_is_f64", "a / b", {"a": I32([1, 7]), "b": I32([3, 2])})
+    case(f, "b_div_b_is_f64", "a / b", {"a": B([True, False]), "b": B([True, True])})
+    # functions
+    case(f, "arctan2_i32_f32", "arctan2(a, b)", {"a": I32([1, -1]), "b": F32([2.0, 0.5])})
+    case(f, "arctan2_f32_weak_int", "arctan2(a, 1)", {"a": F32([1.0, -0.5])})
+    case(f, "hypot_f32_weak_int", "hypot(a, 2)", {"a": F32([1.5, -3.0])})
+    case(f, "hypot_b_weak_int", "hypot(a, 1)", {"a": B([True, False])},
+         note="bool with a Python int is int64: float64 by NumPy too (no deviation)")
+    case(f, "maximum_i32_weak_float", "maximum(a, 2.5)", {"a": I32([1, 7])})
+    case(f, "minimum_b_weak_int", "minimum(a, 1)", {"a": B([True, False])})
+    case(f, "fmod_i32_weak_int", "fmod(a, 3)", {"a": I32([7, -7])})
+    case(f, "copysign_i32_weak_float", "copysign(a, -1.0)", {"a": I32([1, -2, 0])})
+    case(f, "sqrt_i32_is_f64", "sqrt(a)", {"a": I32([4, 2])})
+    case(f, "abs_i32_keeps", "abs(a)", {"a": I32([-4, I32MIN])})
+    case(f, "ceil_i64_keeps", "ceil(a)", {"a": I64([-4, I64MAX])})
+    case(f, "round_i32_keeps", "round(a)", {"a": I32([-4, 5])})
+    case(f, "where_i32_f32_is_f64", "where(c, a, b)",
+         {"c": B([True, False]), "a": I32([1, 2]), "b": F32([0.5, 0.25])})
+    case(f, "where_f32_weak_float", "where(c, a, 0.5)", {"c": B([True, False]), "a": F32([0.1, 0.2])})
+    case(f, "where_i32_weak_int", "where(c, a, 2)", {"c": B([True, False]), "a": I32([5, 6])})
+    case(f, "where_i32_weak_float", "where(c, a, 2.5)", {"c": B([True, False]), "a": I32([5, 6])})
+    case(f, "where_weak_int_weak_float", "where(c, 1, 2.5)", {"c": B([True, False])})
+    case(f, "where_weak_ints", "where(c, 1, 2)", {"c": B([True, False])})
+    case(f, "where_weak_bools", "where(c, True, False)", {"c": I32([3, 0])})
+    case(f, "where_b_weak_int", "where(c, a, 1)", {"c": B([True, False]), "a": B([False, False])})
+    # reductions inside expressions keep their own (strong) dtype
+    case(f, "i32_plus_sum_i32_is_i64", "a + sum(a)", {"a": I32([I32MAX, 1])})
+    case(f, "f32_minus_mean_f32_is_f32", "a - mean(a)", {"a": F32([1.0, 2.0, 4.5])})
+    case(f, "i32_times_mean_i32_is_f64", "a * mean(a)", {"a": I32([1, 2])})
+    case(f, "f32_plus_max_f64", "a + max(b)", {"a": F32([1.0]), "b": F64([0.5, 0.25])})
+    case(f, "lit_int_is_i64", "1")
+    case(f, "lit_float_is_f64", "1.0")
+    case(f, "lit_bool_is_bool", "True")
+    case(f, "lit_int_plus_float", "1 + 1.0")
+
+
+# ---------------------------------------------------------------------------------------------- compare/logic
+def define_compare_logic():
+    f = begin_file("compare_logic", "comparisons, & | ^ ~ (logical on bool, bitwise on ints), "
+                   "shifts, where")
+    for da in DTYPES:
+        for db in DTYPES:
+            case(f, f"lt_{SHORT[da]}_{SHORT[db]}", "a < b", pair(da, db))
+    cdata = {
+        "bool": ([True, False, True, False], [True, True, False, False]),
+        "int32": ([1, 2, 3, I32MIN, I32MAX], [2, 2, 2, I32MAX, I32MIN]),
+        "int64": ([1, 2, 3, I64MIN, I64MAX], [2, 2, 2, I64MAX, I64MIN]),
+        "float32": ([1.0, 2.0, nan, -0.0, inf, nan], [2.0, 2.0, 1.0, 0.0, inf, nan]),
+        "float64": ([1.0, 2.0, nan, -0.0, -inf, nan], [2.0, 2.0, 1.0, 0.0, -inf, nan]),
+    }
+    for sym, nm in (("<=", "le"), ("==", "eq"), ("!=", "ne"), (">=", "ge"), (">", "gt")):
+        for d in DTYPES:
+            a, b = cdata[d]
+            case(f, f"{nm}_{SHORT[d]}", f"a {sym} b", {"a": MK[d](a), "b": MK[d](b)})
+    case(f, "eq_i64_f64_rounding", "a == b", {"a": I64([I64MAX, 2**53 + 1]),
+                                              "b": F64([9.223372036854776e18, 9007199254740992.0])},
+         note="int64 and float64 compare as float64")
+    case(f, "gt_i32_weak_float", "a > 2.5", {"a": I32([2, 3])})
+    case(f, "eq_b_weak_int", "a == 1", {"a": B([True, False])})
+    case(f, "ne_f64_weak_nan", "a != nan", {"a": F64([1.0, nan])})
+    case(f, "lt_weak_left", "0 < a", {"a": F32([-1.0, 1.0, -0.0])})
+    case(f, "le_0d", "a <= b", {"a": S("int32", 3), "b": I32([2, 3, 4])})
+
+    for d, (x, y) in {
+        "bool": ([True, True, False, False], [True, False, True, False]),
+        "int32": ([12, -1, I32MIN, 0x5555], [10, 7, -1, 0x3333]),
+        "int64": ([12, -1, I64MIN, 2**40 + 5], [10, 7, -1, 2**40 + 3]),
+    }.items():
+        for sym, nm in (("&", "and"), ("|", "or"), ("^", "xor")):
+            case(f, f"{nm}_{SHORT[d]}", f"a {sym} b", {"a": MK[d](x), "b": MK[d](y)})
+        case(f, f"invert_{SHORT[d]}", "~a", {"a": MK[d](x)})
+    case(f, "and_b_i32", "a & b", {"a": B([True, False, True]), "b": I32([3, 3, 2])})
+    case(f, "or_i32_i64", "a | b", {"a": I32([1, -1]), "b": I64([2**40, 0])})
+    case(f, "xor_i64_b", "a ^ b", {"a": I64([5, 5]), "b": B([True, False])})
+    case(f, "and_i32_weak", "a & 255", {"a": I32([1000, -1, 255])})
+    case(f, "xor_b_weak_true", "a ^ True", {"a": B([True, False])})
+    case(f, "logic_combo", "(a > 0) & (b < 0) | ~(a == b)",
+         {"a": F64([1.0, -1.0, 2.0, 0.0]), "b": F64([-1.0, -1.0, 2.0, 0.0])})
+    case(f, "bitwise_precedence", "a | b ^ c & d",
+         {"a": I32([1]), "b": I32([6]), "c": I32([12]), "d": I32([10])},
+         note="& binds tighter than ^, ^ tighter than |")
+    case(f, "bitand_before_compare", "a & b == c",
+         {"a": I32([6, 7]), "b": I32([3, 3]), "c": I32([2, 2])},
+         note="Python precedence: (a & b) == c")
+    case(f, "compare_of_sums", "a + 1 < b * 2", {"a": F64([1.0, 5.0]), "b": F64([1.0, 3.0])})
+    case(f, "neg_before_compare", "-a < b", {"a": I32([1, -5]), "b": I32([0, 0])})
+    case(f, "shift_precedence", "a << 1 + 1", {"a": I32([1, 3])}, note="a << (1 + 1)")
+
+    sh32 = [0, 1, 31, 32, 33, -1, 100]
+    case(f, "shl_i32", "a << b", {"a": I32([1, 1, 1, 1, 3, 1, -1]), "b": I32(sh32)},
+         note="shift counts >= 32 or negative give 0 (NumPy)")
+    case(f, "shr_i32", "a >> b", {"a": I32([-8, 8, -8, 8, -8, -8, 8]), "b": I32(sh32)},
+         note="shift counts >= 32 or negative give 0 or -1 (NumPy)")
+    sh64 = [0, 1, 63, 64, 65, -1, 1000]
+    case(f, "shl_i64", "a << b", {"a": I64([1, 1, 1, 1, 3, 1, -1]), "b": I64(sh64)})
+    case(f, "shr_i64", "a >> b", {"a": I64([-8, 8, -8, 8, -8, -8, 8]), "b": I64(sh64)})
+    case(f, "shl_i32_i64", "a << b", {"a": I32([1, 5]), "b": I64([40, 2])})
+    case(f, "shl_i32_weak", "a << 3", {"a": I32([1, -1, 2**28])})
+    case(f, "shr_i64_weak", "a >> 1", {"a": I64([-1, -3, 3])})
+    case(f, "shl_weak_left", "1 << a", {"a": I32([0, 30, 31, 32])})
+    case(f, "shl_i32_b", "a << b", {"a": I32([3, 3]), "b": B([True, False])})
+
+    case(f, "where_cond_b", "where(c, a, b)", {"c": B([True, False, True]), "a": F64([1.0, 2.0, 3.0]),
+                                               "b": F64([-1.0, -2.0, -3.0])})
+    case(f, "where_cond_i32", "where(c, a, b)", {"c": I32([0, 5, -1]), "a": F64([1.0, 2.0, 3.0]),
+                                                 "b": F64([-1.0, -2.0, -3.0])})
+    case(f, "where_cond_i64", "where(c, a, b)", {"c": I64([I64MIN, 0, 1]), "a": I64([1, 2, 3]),
+                                                 "b": I64([-1, -2, -3])})
+    case(f, "where_cond_f32", "where(c, a, b)", {"c": F32([0.0, -0.0, nan, 0.5]), "a": I32([1, 2, 3, 4]),
+                                                 "b": I32([-1, -2, -3, -4])},
+         note="nan is nonzero (true); -0.0 is zero (false)")
+    case(f, "where_cond_f64", "where(c, a, b)", {"c": F64([5e-324, 0.0, -inf]), "a": B([True, True, True]),
+                                                 "b": B([False, False, False])})
+    case(f, "where_compare_cond", "where(a > 0, a, -a)", {"a": F64([1.5, -2.5, 0.0, -0.0])})
+    case(f, "where_nested", "where(a > 1, 1, where(a < -1, -1, 0))", {"a": F32([2.0, -2.0, 0.5])})
+    case(f, "where_weak_true_cond", "where(True, a, b)", {"a": I32([1, 2]), "b": I32([3, 4])})
+
+
+# ---------------------------------------------------------------------------------------------- functions
+FDATA = {
+    "sqrt": [0.0, 0.25, 2.0, 9.0, 1e-300, 1e300, 123.456, -1.0],
+    "sin": [0.0, 0.5, -1.25, 3.0, 10.0, -100.0, 12345.678, 0.7853981633974483],
+    "arcsin": [0.0, 0.5, -0.5, 0.99, -0.99, 1.0, -1.0, 1.5],
+    "arctan": [0.0, 0.5, -2.0, 10.0, 1e10, -1e-10, 1.0, -1.0],
+    "sinh": [0.0, 0.5, -1.25, 3.0, 20.0, -20.0, 710.0, -0.001],
+    "arcsinh": [0.0, 0.5, -2.0, 10.0, 1e10, -1e-10, 1e300, -3.0],
+    "arccosh": [1.0, 1.5, 2.0, 10.0, 1e10, 0.5, 100.0, 1e300],
+    "exp": [0.0, 0.5, -1.0, 10.0, -10.0, 1e-10, 700.0, -740.0],
+    "log": [1.0, 0.5, 2.0, 10.0, 1e-300, 1e300, 0.0, -1.0],
+    "log1p": [0.0, 1e-10, -0.5, 1.0, 100.0, 1e300, -1.0, -2.0],
+    "radians": [0.0, 180.0, -90.0, 45.0, 360.0, 1e300, 0.5, 57.29577951308232],
+    "degrees": [0.0, math.pi, -math.pi / 2, 1.0, 1e300, 0.5, -3.0, 1e-300],
+}
+for _k, _src in (("cos", "sin"), ("tan", "sin"), ("arccos", "arcsin"), ("arctanh", "arcsin"),
+                 ("cosh", "sinh"), ("tanh", "sinh"), ("expm1", "exp"), ("log10", "log"),
+                 ("log2", "log")):
+    FDATA[_k] = FDATA[_src]
+IDATA32 = [0, 1, -1, 2, 10, -7, 100, -30000]
+IDATA64 = [0, 1, -1, 3, -10, 1000, 123456, -54321]
+K1DATA = {
+    "float64": [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, -0.0, 0.0, 3.7, -3.7, 1e300, nan, inf, -inf,
+                4503599627370497.0, 0.49999999999999994],
+    "float32": [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, -0.0, 0.0, 3.7, -3.7, 3e38, nan, inf, -inf,
+                8388609.0, 0.49999997],
+    "int32": [I32MIN, -7, -1, 0, 1, 7, I32MAX],
+    "int64": [I64MIN, -7, -1, 0, 1, 7, I64MAX],
+    "bool": [True, False],
+}
+P1DATA = {
+    "float64": [nan, inf, -inf, 0.0, -0.0, 1.0, -1.0, 5e-324, -5e-324, 1e308],
+    "float32": [nan, inf, -inf, 0.0, -0.0, 1.0, -1.0, 1e-45, -1e-45, 3e38],
+    "int32": [I32MIN, -1, 0, 1, I32MAX],
+    "int64": [I64MIN, -1, 0, 1, I64MAX],
+    "bool": [True, False],
+}
+B2DATA = {  # name -> dtype -> (a, b)
+    "arctan2": {
+        "float": ([0.0, -0.0, 1.0, -1.0, 1.0, -1.0, 2.0, 0.0, 3.0, -3.0],
+                  [1.0, 1.0, 0.0, 0.0, -1.0, -1.0, 2.0, -0.0, 4.0, -4.0]),
+        "int": ([1, -1, 0, 0, 5, -7, 0], [1, 1, 1, -1, 0, -3, 0]),
+    },
+    "hypot": {
+        "float": ([3.0, -5.0, 0.0, 1.5, 1e-3, -0.0, 7.0], [4.0, 12.0, 0.0, 2.5, 1e-3, 2.0, -24.0]),
+        "int": ([3, 5, -8, 0, 1000000], [4, 12, 15, 0, 1]),
+    },
+    "copysign": {
+        "float": ([1.0, 1.0, -2.5, 0.0, inf, 3.0, -0.0, nan], [-0.0, 0.0, 1.0, -1.0, -2.0, -inf, 5.0, -1.0]),
+        "int": ([1, -2, 3, 0, 7], [-1, 1, 0, -5, -7]),
+    },
+    "fmod": {
+        "float": ([5.5, -5.5, 5.5, -5.5, 1.0, 0.0, 3.0, -0.0, 1e30, 7.0],
+                  [2.0, 2.0, -2.0, -2.0, 0.0, 1.0, inf, 2.0, 3.0, 0.75]),
+        "int": ([7, -7, 7, -7, 5, 0, 1], [3, 3, -3, -3, 0, 5, -1]),
+    },
+    "maximum": {
+        "float": ([1.0, nan, 2.0, -0.0, 0.0, inf, -inf, 3.0, nan],
+                  [2.0, 1.0, nan, 0.0, -0.0, 1.0, -1.0, 3.0, nan]),
+        "int": ([1, -5, 7, 0], [2, -7, 7, -1]),
+    },
+}
+B2DATA["minimum"] = B2DATA["maximum"]
+BOOL_PAIR = ([True, True, False, False], [True, False, True, False])
+
+
+def define_functions():
+    f = begin_file("functions", "every function on every dtype where it is defined")
+    for name in F1:
+        case(f, f"{name}_f64", f"{name}(a)", {"a": F64(FDATA[name])})
+        case(f, f"{name}_f32", f"{name}(a)", {"a": F32(FDATA[name])})
+        case(f, f"{name}_i32", f"{name}(a)", {"a": I32(IDATA32)})
+        case(f, f"{name}_i64", f"{name}(a)", {"a": I64(IDATA64)})
+        case(f, f"{name}_b", f"{name}(a)", {"a": B([True, False])}, dev=True)
+    for name in K1:
+        for d in DTYPES:
+            if d == "bool" and name == "sign":
+                continue  # a type error: errors.toml
+            case(f, f"{name}_{SHORT[d]}", f"{name}(a)", {"a": MK[d](K1DATA[d])},
+                 dev=(d == "bool" and name == "round"))
+    for name in P1:
+        for d in DTYPES:
+            case(f, f"{name}_{SHORT[d]}", f"{name}(a)", {"a": MK[d](P1DATA[d])})
+    for name in ("arctan2", "hypot", "copysign", "fmod", "maximum", "minimum"):
+        fa, fb = B2DATA[name]["float"]
+        ia, ib = B2DATA[name]["int"]
+        case(f, f"{name}_f64", f"{name}(a, b)", {"a": F64(fa), "b": F64(fb)})
+        case(f, f"{name}_f32", f"{name}(a, b)", {"a": F32(fa), "b": F32(fb)})
+        i32a = [I32MIN if v == 1000000 and name != "hypot" else v for v in ia]
+        case(f, f"{name}_i32", f"{name}(a, b)", {"a": I32(i32a), "b": I32(ib)})
+        case(f, f"{name}_i64", f"{name}(a, b)", {"a": I64(ia), "b": I64(ib)})
+        if name != "fmod":
+            case(f, f"{name}_b", f"{name}(a, b)", {"a": B(BOOL_PAIR[0]), "b": B(BOOL_PAIR[1])},
+                 dev=name in F2)
+    case(f, "fmod_i32_int_min_by_minus_one", "fmod(a, b)", {"a": I32([I32MIN, I32MIN, 7]),
+                                                            "b": I32([-1, 0, 0])})
+    case(f, "fmod_i64_int_min_by_minus_one", "fmod(a, b)", {"a": I64([I64MIN, I64MIN]),
+                                                            "b": I64([-1, 0])})
+    case(f, "arctan2_i32_f32", "arctan2(a, b)", {"a": I32([1, -2]), "b": F32([0.5, -0.5])})
+    case(f, "hypot_f32_f64", "hypot(a, b)", {"a": F32([3.0, 0.1]), "b": F64([4.0, 0.2])})
+    case(f, "maximum_i32_i64", "maximum(a, b)", {"a": I32([I32MAX, -1]), "b": I64([0, -2**40])})
+    case(f, "minimum_b_i32", "minimum(a, b)", {"a": B([True, False]), "b": I32([0, -1])})
+    case(f, "copysign_f32_i32", "copysign(a, b)", {"a": F32([1.5, 2.5]), "b": I32([-1, 0])})
+    case(f, "where_f64", "where(c, a, b)", {"c": B([True, False]), "a": F64([1.0, 2.0]),
+                                           "b": F64([3.0, 4.0])})
+    case(f, "where_i32_i64", "where(c, a, b)", {"c": B([True, False]), "a": I32([1, 2]),
+                                                "b": I64([3, 4])})
+    case(f, "where_b_f32", "where(c, a, b)", {"c": B([True, False]), "a": B([True, True]),
+                                              "b": F32([3.5, 4.5])})
+    # compositions, including the course problems
+    a01 = F64([0.0, 0.1, 0.25, 0.3, 0.5, 0.77, 0.999])
+    case(f, "course_trig_identity", "sin(2*pi*a)**2 + cos(2*pi*a)**2", {"a": a01},
+         note="course problem P1")
+    case(f, "course_x3_plus_4siny", "x**3 + 4*sin(y)", {"x": F64([1.0, -2.0, 0.5]),
+                                                       "y": F64([0.0, 1.0, -3.0])},
+         note="course problem P13")
+    case(f, "course_temporaries", "(2.0*a - 4.5*b) + (sin(a) + cos(b))",
+         {"a": F64([0.5, 1.5, -2.0]), "b": F64([1.0, -0.25, 3.0])}, note="course problem P4")
+    case(f, "course_tent", "1 - abs(1 - 4*abs((x-(x1+x2)/2)/(x2-x1)))",
+         {"x": F64([-10.0, -5.0, -2.5, 0.0, 2.5, 5.0, 10.0]), "x1": S("float64", -10.0),
+          "x2": S("float64", 10.0)}, note="course problem P5 initial condition")
+    case(f, "course_velocity_x", "-sinlon*vlon - sinlat*coslon*vlat + coslat*coslon*vrad",
+         {"sinlon": F64([0.0, 1.0]), "coslon": F64([1.0, 0.0]), "sinlat": F64([0.5], [1, 1]),
+          "coslat": F64([0.8660254037844386], [1, 1]), "vlon": F64([1.0, 2.0, 3.0, 4.0], [2, 2]),
+          "vlat": F64([0.5, -0.5, 1.5, -1.5], [2, 2]), "vrad": F64([2.0, 2.0, 1.0, 1.0], [2, 2])},
+         note="course problem P7 (vx), small")
+    case(f, "hypot_plus_sqrt", "sqrt(a**2 + b**2) + hypot(a, b)",
+         {"a": F64([3.0, 5.0, 8.0]), "b": F64([4.0, 12.0, 15.0])})
+    case(f, "exp_log_roundtrip", "exp(log(a))", {"a": F64([1.0, 2.0, 10.0, 0.5])})
+    case(f, "arctan2_of_sin_cos", "arctan2(sin(a), cos(a))", {"a": F64([0.5, -1.0, 2.5, -3.0])})
+    case(f, "degrees_of_radians", "degrees(radians(a))", {"a": F64([0.0, 90.0, -45.0, 360.0])}, ulps=4)
+    case(f, "where_sqrt_signed", "where(a >= 0, sqrt(abs(a)), -sqrt(abs(a)))",
+         {"a": F64([4.0, -9.0, 0.0, 2.0])})
+    case(f, "funcs_of_f32_stay_f32", "sqrt(a) * exp(-a) + log1p(a)", {"a": F32([0.5, 1.0, 2.0])})
+    case(f, "mixed_int_float_funcs", "sqrt(i) + floor(f)", {"i": I32([4, 9]), "f": F32([1.5, -1.5])})
+    case(f, "round_abs_sign_chain", "sign(a) * round(abs(a))", {"a": F64([-2.5, 2.5, -0.0, 3.5])})
+    case(f, "isnan_or_isinf", "isnan(a) | isinf(a)", {"a": F64([nan, inf, 1.0, -inf])})
+    case(f, "maximum_minimum_clip", "minimum(maximum(a, 0), 1)", {"a": F64([-0.5, 0.5, 1.5, nan])})
+    case(f, "signbit_of_neg_zero_product", "signbit(a * b)", {"a": F64([-0.0, 0.0, -1.0]),
+                                                             "b": F64([1.0, -1.0, 0.0])})
+    case(f, "funcs_in_0d", "sin(x) + cos(x)", {"x": S("float64", 0.5)})
+
+
+# ---------------------------------------------------------------------------------------------- edge values
+def edge64(extra=()):
+    return [nan, inf, -inf, 0.0, -0.0, 5e-324, -5e-324, 2.2250738585072014e-308,
+            -2.2250738585072014e-308, 1.0, -1.0, 0.5] + list(extra)
+
+
+def edge32(extra=()):
+    return [nan, inf, -inf, 0.0, -0.0, 1e-45, -1e-45, 1.1754943508222875e-38,
+            -1.1754943508222875e-38, 1.0, -1.0, 0.5] + list(extra)
+
+
+EDGE_EXTRA = {  # name -> (f64 extras, f32 extras)
+    "sqrt": ([1e308, 4.0], [3e38, 4.0]),
+    "exp": ([709.0, 710.0, -745.0, -746.0], [88.0, 89.0, -103.0, -104.0]),
+    "expm1": ([709.0, 710.0, -40.0, 1e-300], [88.0, 89.0, -20.0, 1e-30]),
+    "log": ([1e308], [3e38]), "log10": ([1e308, 1000.0], [3e38, 1000.0]),
+    "log2": ([1e308, 1024.0], [3e38, 1024.0]), "log1p": ([1e308, -0.5], [3e38, -0.5]),
+    "sinh": ([710.0, -711.0], [89.0, -90.0]), "cosh": ([710.0, -711.0], [89.0, -90.0]),
+    "tanh": ([20.0, -20.0], [10.0, -10.0]), "arcsinh": ([1e308, -1e308], [3e38, -3e38]),
+    "arccosh": ([1e308], [3e38]), "arctan": ([1e308, -1e308], [3e38, -3e38]),
+    "radians": ([1e308], [3e38]), "degrees": ([1e308, 1e306], [3e38, 1e36]),
+}
+
+
+def define_edge_values():
+    f = begin_file("edge_values", "nan, +-0, +-inf, subnormals, extremes for each function and "
+                   "operator, float64 and float32")
+    for name in F1:
+        x64, x32 = EDGE_EXTRA.get(name, ((), ()))
+        case(f, f"{name}_f64", f"{name}(a)", {"a": F64(edge64(x64))})
+        case(f, f"{name}_f32", f"{name}(a)", {"a": F32(edge32(x32))})
+    for name in ("sin", "cos", "tan"):
+        case(f, f"{name}_f64_huge_args", f"{name}(a)",
+             {"a": F64([1e22, -1e22, 1.7976931348623157e308, 2.0**60, 1e6 * math.pi])},
+             note="needs full-range argument reduction (as libm)")
+        case(f, f"{name}_f32_huge_args", f"{name}(a)",
+             {"a": F32([1e22, -1e22, 3.4028234663852886e38, 2.0**60, 1e6])})
+    for name in K1:
+        case(f, f"{name}_f64", f"{name}(a)", {"a": F64(edge64([1e308, -1e308, 2.5, -2.5, 0.5000000000000001]))})
+        case(f, f"{name}_f32", f"{name}(a)", {"a": F32(edge32([3e38, -3e38, 2.5, -2.5, 8388607.5]))})
+    for name in P1:
+        case(f, f"{name}_f64", f"{name}(a)", {"a": F64(edge64([1.7976931348623157e308]))})
+        case(f, f"{name}_f32", f"{name}(a)", {"a": F32(edge32([3.4028234663852886e38]))})
+    # binary functions and operators over a grid of special values
+    sp = [nan, inf, -inf, 0.0, -0.0, 1.0, -1.0, 5e-324]
+    sp32 = [nan, inf, -inf, 0.0, -0.0, 1.0, -1.0, 1e-45]
+    ga = [x for x in sp for _ in sp]
+    gb = [y for _ in sp for y in sp]
+    ga32 = [x for x in sp32 for _ in sp32]
+    gb32 = [y for _ in sp32 for y in sp32]
+    for ex, nm in (("a + b", "add"), ("a - b", "sub"), ("a * b", "mul"), ("a / b", "div"),
+                   ("a // b", "floordiv"), ("a % b", "mod"), ("a ** b", "pow"),
+                   ("arctan2(a, b)", "arctan2"), ("hypot(a, b)", "hypot"), ("fmod(a, b)", "fmod"),
+                   ("maximum(a, b)", "maximum"), ("minimum(a, b)", "minimum"),
+                   ("a < b", "lt"), ("a == b", "eq"), ("a >= b", "ge"), ("a != b", "ne")):
+        case(f, f"{nm}_f64_grid", ex, {"a": F64(ga, [8, 8]), "b": F64(gb, [8, 8])})
+        case(f, f"{nm}_f32_grid", ex, {"a": F32(ga32, [8, 8]), "b": F32(gb32, [8, 8])})
+    case(f, "copysign_f64_grid", "copysign(a, b)",
+         {"a": F64([x for x in sp[1:] for _ in sp[1:]], [7, 7]),
+          "b": F64([y for _ in sp[1:] for y in sp[1:]], [7, 7])},
+         note="no nan sign operands: a nan's sign bit is not portable through TOML")
+    case(f, "mod_tiny_negative_rounds_to_divisor", "a % b", {"a": F64([-1e-20, 1e-20, -5.0, 5.0]),
+                                                            "b": F64([1.0, -1.0, inf, -inf])},
+         note="NumPy/Python floor-mod: -1e-20 % 1.0 == 1.0, -5 % inf == inf")
+    case(f, "floordiv_by_inf", "a // b", {"a": F64([5.0, -5.0, inf, 0.0]),
+                                         "b": F64([inf, inf, 1.0, -inf])})
+    case(f, "div_f32_subnormal_results", "a / b", {"a": F32([1e-38, 1.0, 3e38]),
+                                                  "b": F32([1e5, 3e38, 1e-5])})
+    case(f, "mul_f64_underflow_to_subnormal", "a * b", {"a": F64([1e-300, 1e-300, -1e-160]),
+                                                       "b": F64([1e-10, 1e-30, 1e-160])})
+    case(f, "add_f64_overflow", "a + b", {"a": F64([1.7976931348623157e308, -1.7976931348623157e308]),
+                                         "b": F64([1.7976931348623157e308, -1e292])})
+    case(f, "round_f64_half_even_large", "round(a)", {"a": F64([0.5, 1.5, 2.5, 3.5, -0.5, -1.5, 2**52 + 0.5 - 0.5, 1e16 + 2])})
+    case(f, "sign_f64_specials", "sign(a)", {"a": F64([nan, -0.0, 0.0, -inf, 5e-324, -5e-324])})
+    case(f, "sign_f32_specials", "sign(a)", {"a": F32([nan, -0.0, 0.0, inf, 1e-45, -1e-45])})
+    case(f, "maximum_zero_ties", "maximum(a, b)", {"a": F64([-0.0, 0.0]), "b": F64([0.0, -0.0])},
+         note="ties of signed zeros give the second operand (NumPy)")
+    case(f, "minimum_zero_ties", "minimum(a, b)", {"a": F64([-0.0, 0.0]), "b": F64([0.0, -0.0])})
+    case(f, "maximum_zero_ties_f32", "maximum(a, b)", {"a": F32([-0.0, 0.0]), "b": F32([0.0, -0.0])})
+    case(f, "abs_int_min", "abs(a)", {"a": I32([I32MIN, -1])}, note="abs(INT_MIN) wraps to INT_MIN")
+    case(f, "abs_int64_min", "abs(a)", {"a": I64([I64MIN, -1])})
+    case(f, "int64_to_f64_conversion", "sqrt(a)", {"a": I64([2**53 + 1, I64MAX, I64MIN])})
+    case(f, "nan_literal_propagates", "a + nan * 0", {"a": F32([1.0, inf])})
+    case(f, "inf_times_zero", "a * 0", {"a": F64([inf, -inf, 1.0, -1.0])})
+
+
+# ---------------------------------------------------------------------------------------------- broadcast
+def define_broadcast():
+    f = begin_file("broadcast", "broadcasting between ranks 0..8 and empty arrays")
+    ar = lambda d, shape: MK[d](np.arange(1, int(np.prod(shape)) + 1).tolist() if d != "bool" else
+                                [bool(i % 2) for i in range(int(np.prod(shape)))], list(shape))
+    case(f, "0d_plus_2d", "a + b", {"a": S("float64", 0.5), "b": F64([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [2, 3])})
+    case(f, "2d_times_0d", "a * b", {"a": I32([1, 2, 3, 4, 5, 6], [2, 3]), "b": S("int32", -2)})
+    case(f, "0d_plus_0d", "a + b", {"a": S("int64", 5), "b": S("int64", 6)})
+    case(f, "col_plus_row", "a + b", {"a": F64([1.0, 2.0, 3.0], [3, 1]), "b": F64([10.0, 20.0, 30.0, 40.0], [1, 4])})
+    case(f, "row_times_col", "a * b", {"a": I64([1, 2, 3, 4], [4]), "b": I64([1, 10, 100], [3, 1])})
+    case(f, "rank3_plus_rank2", "a + b", {"a": ar("float32", (2, 1, 3)), "b": ar("float32", (4, 3))})
+    case(f, "ones_broadcast_1", "a - b", {"a": F64([1.0], [1]), "b": F64([1.0, 2.0, 3.0, 4.0, 5.0])})
+    case(f, "ones_broadcast_2", "a - b", {"a": F64([1.0, 2.0, 3.0, 4.0, 5.0]), "b": F64([1.0], [1])})
+    case(f, "rank5_with_ones", "a * b", {"a": ar("int32", (2, 1, 3, 1, 2)), "b": ar("int32", (1, 4, 1, 5, 1))})
+    case(f, "rank8_outer", "a * b + c", {"a": ar("float64", (1, 2, 1, 2, 1, 2, 1, 2)),
+                                         "b": ar("float64", (2, 1, 2, 1, 2, 1, 2, 1)),
+                                         "c": S("float64", 0.5)})
+    case(f, "rank8_reduce_last_axis", "sum(a * b, axis=-1)",
+         {"a": ar("int64", (2, 1, 2, 1, 2, 1, 2, 3)), "b": ar("int64", (1, 2, 1, 2, 1, 2, 1, 3))})
+    case(f, "rank8_plus_rank1", "a + b", {"a": ar("int32", (1, 1, 1, 1, 1, 1, 2, 3)), "b": ar("int32", (3,))})
+    case(f, "rank4_bool_and", "a & b", {"a": ar("bool", (2, 1, 3, 1)), "b": ar("bool", (1, 2, 1, 2))})
+    case(f, "where_three_shapes", "where(c, x, y)", {"c": B([True, False, True], [3, 1]),
+                                                     "x": F64([1.0, 2.0, 3.0, 4.0], [1, 4]),
+                                                     "y": S("float64", -1.0)})
+    case(f, "where_cond_0d", "where(c, x, y)", {"c": S("bool", False), "x": I32([1, 2]), "y": I32([3, 4])})
+    case(f, "arctan2_col_row", "arctan2(a, b)", {"a": F64([1.0, -1.0, 0.5], [3, 1]), "b": F64([1.0, -2.0])},
+         note="(3,1) with (2,)")
+    case(f, "maximum_rank3_rank1", "maximum(a, b)", {"a": ar("int64", (2, 1, 3)), "b": I64([2, 4, 6])})
+    case(f, "minus_mean_axis0", "a - mean(a, axis=0)", {"a": F64([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0], [3, 4])})
+    case(f, "sum_axis1_over_max", "sum(a, axis=1) / max(a)", {"a": F64([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [2, 3])})
+    case(f, "col_minus_row_compare", "a - b < 0", {"a": I32([1, 2, 3], [3, 1]), "b": I32([2, 2], [2])})
+    case(f, "empty_plus_empty", "a + b", {"a": F64([], [0]), "b": F64([], [0])})
+    case(f, "empty_plus_0d", "a + b", {"a": I32([], [0]), "b": S("int32", 1)})
+    case(f, "empty_2d_plus_col", "a * b", {"a": F64([], [3, 0]), "b": F64([1.0, 2.0, 3.0], [3, 1])})
+    case(f, "empty_2d_plus_empty_row", "a * b", {"a": F32([], [3, 0]), "b": F32([], [0])})
+    case(f, "empty_row_with_col", "a + b", {"a": I64([], [1, 0]), "b": I64([1, 2, 3], [3, 1])})
+    case(f, "sin_of_empty", "sin(a)", {"a": F64([], [0])})
+    case(f, "where_of_empty", "where(a > 0, a, b)", {"a": F64([], [2, 0]), "b": S("float64", 1.0)})
+    case(f, "compare_empty", "a < b", {"a": I32([], [0, 3]), "b": I32([1, 2, 3])})
+    case(f, "empty_sum", "sum(a)", {"a": F64([], [0])})
+    case(f, "empty_prod", "prod(a)", {"a": I32([], [3, 0])})
+    case(f, "empty_any", "any(a)", {"a": B([], [0])})
+    case(f, "empty_all", "all(a)", {"a": B([], [0])})
+    case(f, "empty_mean_is_nan", "mean(a)", {"a": F64([], [0])})
+    case(f, "empty_sum_axis1", "sum(a, axis=1)", {"a": F64([], [3, 0])})
+    case(f, "empty_sum_axis0", "sum(a, axis=0)", {"a": F64([], [3, 0])})
+    case(f, "empty_mean_axis1", "mean(a, axis=1)", {"a": F32([], [3, 0])})
+    case(f, "empty_min_axis0_ok", "min(a, axis=0)", {"a": I32([], [3, 0])},
+         note="reduces the length-3 axis: an empty result, not an error")
+    case(f, "empty_max_axis0_ok", "max(a, axis=0)", {"a": F64([], [3, 0])})
+    case(f, "empty_any_axis1", "any(a, axis=1)", {"a": F64([], [2, 0])})
+    case(f, "empty_all_axis1", "all(a, axis=1)", {"a": I64([], [2, 0])})
+
+
+# ---------------------------------------------------------------------------------------------- strides
+def define_strides():
+    f = begin_file("strides", "strided, negative-stride and Fortran-order inputs (views of the "
+                   "given data)")
+    r12 = list(range(12))
+    f12 = [float(v) for v in r12]
+    case(f, "step2_plus_reversed", "a + b", {"a": F64(f12, view="::2"), "b": F64(f12[:6], view="::-1")})
+    case(f, "range_step", "a * 10", {"a": I32(r12, view="1:9:3")})
+    case(f, "negative_step_with_bounds", "a - 1", {"a": I64(r12, view="9:2:-2")},
+         note="NumPy slicing: a negative step with explicit bounds. ndarray's Slice{start, end, step}\n"
+              "means something else; the harness must convert (see README)")
+    case(f, "negative_start", "a + 0.5", {"a": F64(f12, view="-1::-3")},
+         note="NumPy slicing: a negative step with explicit bounds. ndarray's Slice{start, end, step}\n"
+              "means something else; the harness must convert (see README)")
+    case(f, "negative_start_stop", "a * 2", {"a": F32(f12, view="-5:-1")})
+    case(f, "stop_only", "-a", {"a": I32(r12, view=":-7")})
+    case(f, "step_larger_than_extent", "a + 1", {"a": F64(f12, view="::20")})
+    case(f, "empty_view", "a + 1", {"a": F64(f12, view="3:3")})
+    case(f, "empty_view_2d", "a * 2", {"a": I32(r12, [3, 4], view="2:2, :")})
+    case(f, "2d_step_reverse", "a * 2", {"a": F64(list(map(float, range(24))), [4, 6], view="::2, ::-1")})
+    case(f, "2d_reverse_both", "a - b", {"a": I32(r12, [3, 4], view="::-1, ::-1"), "b": I32(r12, [3, 4])})
+    case(f, "2d_inner_slice", "a + b", {"a": F32(list(map(float, range(20))), [4, 5], view="1:3, 1:4"),
+                                        "b": F32([0.5] * 6, [2, 3])})
+    case(f, "3d_mixed_view", "a * 3", {"a": I64(list(range(60)), [3, 4, 5], view="::-1, 1:, ::2")})
+    case(f, "3d_view_plus_view", "a + b",
+         {"a": F64(list(map(float, range(24))), [2, 3, 4], view=":, ::-1, 1:3"),
+          "b": F64(list(map(float, range(100, 124))), [2, 3, 4], view="::-1, :, ::2")})
+    case(f, "fortran_2d", "a * 2 + 1", {"a": F64(list(map(float, range(6))), [2, 3], order="F")})
+    case(f, "fortran_plus_c", "a - b", {"a": I32(list(range(12)), [3, 4], order="F"),
+                                        "b": I32(list(range(12)), [3, 4])})
+    case(f, "fortran_3d", "sqrt(a)", {"a": F64(list(map(float, range(24))), [2, 3, 4], order="F")})
+    case(f, "fortran_with_view", "a + 1", {"a": I64(list(range(20)), [4, 5], order="F", view="1:, ::-2")})
+    case(f, "fortran_broadcast_row", "a * b", {"a": F32(list(map(float, range(12))), [3, 4], order="F"),
+                                               "b": F32([1.0, 10.0, 100.0, 1000.0])})
+    case(f, "view_broadcast", "a + b", {"a": F64(list(map(float, range(24))), [4, 6], view="::2, :"),
+                                        "b": F64(list(map(float, range(6))), [6], view="::-1")})
+    case(f, "view_col_broadcast", "a * b", {"a": I32(r12, [12, 1], view="::4, :"),
+                                            "b": I32([1, 2, 3])})
+    case(f, "bool_view", "a & b", {"a": B([bool(i % 3) for i in range(12)], view="::-2"),
+                                   "b": B([bool(i % 2) for i in range(6)])})
+    case(f, "where_views", "where(c, x, y)", {"c": B([True, False] * 4, view="::-1"),
+                                              "x": F64(list(map(float, range(16))), view="::2"),
+                                              "y": F64(list(map(float, range(8))), view="::-1")})
+    case(f, "same_var_twice", "a * a + a", {"a": I32(r12, [3, 4], view="::-1, 1::2")})
+    case(f, "sum_axis0_of_view", "sum(a, axis=0)", {"a": F64(list(map(float, range(24))), [4, 6], view="::-1, ::2")})
+    case(f, "sum_axis1_of_view", "sum(a, axis=1)", {"a": I32(list(range(24)), [4, 6], view="1:, ::-1")})
+    case(f, "mean_fortran_axis1", "mean(a, axis=1)", {"a": F64(list(map(float, range(12))), [3, 4], order="F")})
+    case(f, "min_negative_stride", "min(a)", {"a": I64([5, 3, 9, -4, 7, 1], view="::-1")})
+    case(f, "max_axis_neg1_view", "max(a, axis=-1)", {"a": F32(list(map(float, range(30))), [5, 6], view="::2, 4:0:-1")},
+         note="NumPy slicing: a negative step with explicit bounds. ndarray's Slice{start, end, step}\n"
+              "means something else; the harness must convert (see README)")
+    case(f, "any_view", "any(a > 10, axis=0)", {"a": I32(r12, [3, 4], view=":, ::-1")})
+    case(f, "prod_view_3d", "prod(a, axis=1)", {"a": I64(list(range(1, 25)), [2, 3, 4], view=":, ::-1, ::3")})
+
+
+# ---------------------------------------------------------------------------------------------- reductions
+def define_reductions():
+    f = begin_file("reductions", "sum prod min max mean any all: dtypes, every axis, NaN, "
+                   "use inside expressions")
+    rdata = {
+        "bool": [True, False, True, True, False, True],
+        "int32": [3, -1, 4, 1, -5, 9],
+        "int64": [3, -1, 4, 1, -5, 9],
+        "float32": [0.5, -1.25, 4.0, 1.0, -5.5, 9.0],
+        "float64": [0.5, -1.25, 4.0, 1.0, -5.5, 9.0],
+    }
+    for name in RED:
+        for d in DTYPES:
+            case(f, f"{name}_{SHORT[d]}", f"{name}(a)", {"a": MK[d](rdata[d], [2, 3])})
+    case(f, "mean_f32_inexact", "mean(a)", {"a": F32([0.1, 0.2, 0.3, 0.7, 1e-3])})
+    case(f, "sum_f64_inexact", "sum(a)", {"a": F64([0.1, 0.2, 0.3, 1e-17, 3.3, -0.7, 1e3])})
+    case(f, "sum_i32_to_i64_no_wrap", "sum(a)", {"a": I32([I32MAX, I32MAX, I32MAX])})
+    case(f, "sum_i64_wraps", "sum(a)", {"a": I64([I64MAX, 1, 1])})
+    case(f, "prod_i64_wraps", "prod(a)", {"a": I64([2**40, 2**30, 3])})
+    case(f, "prod_i32_to_i64", "prod(a)", {"a": I32([65536, 65536, 3])})
+
+    a1 = {"a": F64([3.0, -1.0, 4.0, 1.0, -5.0])}
+    for name in RED:
+        case(f, f"{name}_1d_axis0", f"{name}(a, axis=0)", a1)
+        case(f, f"{name}_1d_axis_neg1", f"{name}(a, axis=-1)", a1)
+    a2 = {"a": I32([3, -1, 4, 1, -5, 9, 2, -6, 5, 3, 0, 8], [3, 4])}
+    for name in RED:
+        for ax in (0, 1, -1, -2):
+            case(f, f"{name}_2d_axis{ax}".replace("-", "neg"), f"{name}(a, axis={ax})", a2)
+    a3 = {"a": F64([float((i * 7) % 11 - 5) for i in range(24)], [2, 3, 4])}
+    for name in ("sum", "prod", "min", "max", "mean", "any", "all"):
+        for ax in (0, 1, 2, -1, -3):
+            case(f, f"{name}_3d_axis{ax}".replace("-", "neg"), f"{name}(a, axis={ax})", a3)
+    case(f, "sum_3d_all", "sum(a)", a3)
+    case(f, "any_3d_bool_axis1", "any(a, axis=1)", {"a": B([bool((i * 5) % 7 == 0) for i in range(24)], [2, 3, 4])})
+    case(f, "all_3d_bool_axis_neg1", "all(a, axis=-1)", {"a": B([(i % 5) != 0 for i in range(24)], [2, 3, 4])})
+
+    nanv = {"a": F64([1.0, nan, 3.0, -inf, 2.0, 0.0], [2, 3])}
+    case(f, "max_propagates_nan", "max(a)", nanv)
+    case(f, "min_propagates_nan", "min(a)", nanv)
+    case(f, "max_nan_axis0", "max(a, axis=0)", nanv)
+    case(f, "min_nan_axis1", "min(a, axis=1)", nanv)
+    case(f, "sum_nan_axis1", "sum(a, axis=1)", nanv)
+    case(f, "mean_nan_axis0", "mean(a, axis=0)", nanv)
+    case(f, "any_nan_is_true", "any(a)", {"a": F64([0.0, nan, -0.0])})
+    case(f, "all_with_neg_zero", "all(a)", {"a": F32([1.0, -0.0, nan])})
+    case(f, "sum_inf_minus_inf", "sum(a)", {"a": F64([inf, -inf, 1.0])})
+    case(f, "max_f32_inf", "max(a)", {"a": F32([-inf, -3e38, -inf])})
+    case(f, "min_i64_extremes", "min(a)", {"a": I64([I64MAX, I64MIN, 0])})
+    case(f, "max_bool", "max(a, axis=0)", {"a": B([False, False, True, False], [2, 2])})
+    case(f, "sum_0d", "sum(x)", {"x": S("float64", 2.5)})
+    case(f, "max_0d", "max(x)", {"x": S("int32", -3)})
+    case(f, "mean_0d", "mean(x)", {"x": S("int32", 7)})
+    case(f, "any_0d", "any(x)", {"x": S("float32", 0.0)})
+
+    m = {"a": F64([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.5], [3, 4])}
+    case(f, "center_columns", "a - mean(a, axis=0)", m)
+    case(f, "neg_sum", "-sum(a)", m)
+    case(f, "norm", "sqrt(sum(x**2))", {"x": F64([3.0, 4.0, 12.0])})
+    case(f, "sum_axis1_over_max", "sum(a, axis=1) / max(a)", m)
+    case(f, "range_per_row", "max(a, axis=1) - min(a, axis=1)", m)
+    case(f, "nested_sums", "sum(sum(a, axis=0))", m)
+    case(f, "mean_of_bool", "mean(a > 4)", m)
+    case(f, "sum_of_bool_is_count", "sum(a > 4)", m)
+    case(f, "dot_rows", "sum(a * b, axis=-1)", {"a": F64([1.0, 2.0, 3.0, 4.0], [2, 2]),
+                                                "b": F64([0.5, 0.25, -1.0, 2.0], [2, 2])})
+    case(f, "any_isnan_axis0", "any(isnan(a), axis=0)", {"a": F64([1.0, nan, 3.0, 4.0], [2, 2])})
+    case(f, "all_positive_axis1", "all(a > 0, axis=1)", {"a": I32([1, 2, -3, 4], [2, 2])})
+    case(f, "sum_where", "sum(where(a > 0, a, 0))", {"a": I64([3, -1, 4, -1, 5])})
+    case(f, "prod_plus_one_axis0", "prod(a + 1, axis=0)", {"a": I32([1, 2, 3, 4, 5, 6], [2, 3])})
+    case(f, "mean_times_two", "mean(a, axis=0) * 2", {"a": F32([1.0, 2.0, 3.0, 4.0], [2, 2])})
+    case(f, "two_sums", "sum(a) + sum(b)", {"a": I32([1, 2]), "b": F64([0.5, 0.25])})
+    case(f, "min_equals", "min(a) == a", {"a": I32([4, 2, 2, 7])})
+    case(f, "max_abs_diff", "max(abs(a - b))", {"a": F64([1.0, 5.0, -3.0]), "b": F64([1.5, 2.0, -3.0])})
+    case(f, "sum_over_count_equals_mean", "sum(a) / 4 - mean(a)", {"a": F64([1.0, 2.0, 3.0, 6.0])})
+    case(f, "area_under_curve", "sum((0.7*x**3 - 2*x**2 + 4)*dx)",
+         {"x": F64([i * 0.3 for i in range(10)]), "dx": S("float64", 0.3)}, note="course problem P9, small")
+    case(f, "axis_sums_course", "sum(c, axis=0) + sum(c, axis=1)",
+         {"c": F64([float(i) for i in range(9)], [3, 3])}, note="course problem P11, small")
+    case(f, "sum_f32_axis0", "sum(a, axis=0)", {"a": F32([0.1, 0.2, 0.3, 0.4, 0.5, 0.6], [3, 2])})
+    case(f, "prod_f64_axis1", "prod(a, axis=1)", {"a": F64([1.5, 2.0, -0.5, 1e200, 1e200, 1.0], [2, 3])})
+    case(f, "reduction_of_broadcast", "sum(a + b, axis=0)", {"a": F64([1.0, 2.0, 3.0], [3, 1]),
+                                                             "b": F64([10.0, 20.0])})
+    case(f, "mean_i64_large", "mean(a)", {"a": I64([I64MAX, I64MAX])},
+         note="mean converts to float64 before summing (NumPy): no wrap")
+
+
+# ---------------------------------------------------------------------------------------------- errors
+def define_errors():
+    f = begin_file("errors", "error kinds and spans")
+    abc = {"a": F64([1.0, 2.0]), "b": F64([3.0, 4.0]), "c": F64([5.0, 6.0])}
+    E = lambda name, expr, kind, at, vars=abc, nth=0, note=None: case(
+        f, name, expr, vars, error=kind, at=at, nth=nth, note=note)
+    # syntax: only clear situations
+    E("syntax_trailing_operator", "1 +", "syntax", END)
+    E("syntax_trailing_operator_var", "a *", "syntax", END)
+    E("syntax_chained_comparison", "a < b < c", "syntax", "a < b < c")
+    E("syntax_chained_comparison_mixed", "a < b == c", "syntax", "a < b == c")
+    E("syntax_unclosed_paren", "(a + 1", "syntax", "(")
+    E("syntax_unclosed_outer_paren", "2 * (a - (b + 1)", "syntax", "(", nth=0)
+    E("syntax_unknown_char_dollar", "a $ b", "syntax", "$")
+    E("syntax_unknown_char_question", "a + ?b", "syntax", "?")
+    E("syntax_keyword_if", "if", "syntax", "if")
+    E("syntax_keyword_after_operator", "1 + if", "syntax", "if")
+    # unknown names and functions
+    E("unknown_name", "b + 1", "unknown_name", "b", {"a": F64([1.0])})
+    E("unknown_name_near_constant", "a * pi2", "unknown_name", "pi2", {"a": F64([1.0])})
+    E("unknown_name_in_call", "sin(x) + a", "unknown_name", "x", {"a": F64([1.0])})
+    E("unknown_name_case_sensitive", "a + Pi", "unknown_name", "Pi", {"a": F64([1.0])})
+    E("unknown_function", "foo(a)", "unknown_function", "foo")
+    E("unknown_function_nested", "2 * sine(a)", "unknown_function", "sine")
+    E("unknown_function_cbrt", "sqrt(a) + cbrt(a)", "unknown_function", "cbrt")
+    E("unknown_function_median", "median(a, axis=0)", "unknown_function", "median")
+    # arity and keywords
+    E("arity_too_many", "sin(a, b)", "arity", "sin(a, b)")
+    E("arity_too_few", "1 + arctan2(a)", "arity", "arctan2(a)")
+    E("arity_where_two", "where(a > 0, a)", "arity", "where(a > 0, a)")
+    E("arity_sum_empty", "sum()", "arity", "sum()")
+    E("arity_hypot_three", "hypot(a, b, c)", "arity", "hypot(a, b, c)")
+    E("unknown_keyword", "sum(a, axes=0)", "arity", "axes")
+    E("keyword_on_elementwise", "sin(a, axis=0)", "arity", "axis")
+    E("unknown_keyword_keepdims", "max(a, keepdims=1)", "arity", "keepdims")
+    # type errors: one per (op, dtype) where undefined
+    bb = {"a": B([True, False]), "b": B([True, True])}
+    E("type_sub_bool_bool", "a - b", "type", "a - b", bb)
+    E("type_sub_bool_literal", "a - True", "type", "a - True", bb)
+    E("type_neg_bool", "-a", "type", "-a", bb)
+    E("type_pos_bool", "+a", "type", "+a", bb, note="NumPy has no positive loop for bool")
+    E("type_sign_bool", "sign(a)", "type", "sign(a)", bb)
+    E("type_sign_bool_nested", "2 * sign(a)", "type", "sign(a)", bb)
+    for d in FLOATS:
+        v = {"a": MK[d]([1.0, 2.0]), "b": MK[d]([3.0, 4.0]), "i": I32([1, 2])}
+        s = SHORT[d]
+        E(f"type_invert_{s}", "~a", "type", "~a", v)
+        E(f"type_and_{s}", "a & b", "type", "a & b", v)
+        E(f"type_or_{s}", "a | b", "type", "a | b", v)
+        E(f"type_xor_{s}", "a ^ b", "type", "a ^ b", v)
+        E(f"type_shl_{s}", "a << b", "type", "a << b", v)
+        E(f"type_shr_{s}", "a >> b", "type", "a >> b", v)
+        E(f"type_shl_int_by_{s}", "i << a", "type", "i << a", v)
+        E(f"type_and_int_{s}", "i & a", "type", "i & a", v)
+    iv = {"a": I32([1, 2]), "b": F64([1.0, 2.0])}
+    E("type_shl_float_literal", "a << 1.5", "type", "a << 1.5", iv)
+    E("type_and_float_literal", "a & 1.5", "type", "a & 1.5", iv)
+    E("type_invert_inside", "sqrt(a) + ~b", "type", "~b", iv)
+    E("type_shr_weak_int_by_float", "1 >> b", "type", "1 >> b", iv)
+    E("type_literal_too_big_for_i32", "a + 3000000000", "type", "3000000000", iv)
+    E("type_literal_too_big_mul", "a * 2147483648", "type", "2147483648", iv)
+    E("type_literal_too_big_mod", "a % 4294967296", "type", "4294967296", iv)
+    E("type_literal_too_big_in_call", "maximum(a, 3000000000)", "type", "3000000000", iv)
+    # broadcast
+    E("broadcast_1d", "a + b", "broadcast", "a + b", {"a": F64([1.0, 2.0, 3.0]), "b": F64([1.0] * 4)})
+    E("broadcast_2d", "a * b", "broadcast", "a * b",
+      {"a": F64([1.0] * 6, [2, 3]), "b": F64([1.0] * 6, [3, 2])})
+    E("broadcast_inner", "a + b * c", "broadcast", "b * c",
+      {"a": F64([1.0] * 3), "b": F64([1.0] * 3), "c": F64([1.0] * 2)})
+    E("broadcast_outer", "a + b * c", "broadcast", "a + b * c",
+      {"a": F64([1.0] * 2), "b": F64([1.0] * 3), "c": F64([1.0] * 3)})
+    E("broadcast_in_function_arg", "sin(a + b)", "broadcast", "a + b",
+      {"a": F64([1.0] * 3), "b": F64([1.0] * 2)})
+    E("broadcast_where", "where(c, a, b)", "broadcast", "where(c, a, b)",
+      {"c": B([True] * 3), "a": F64([1.0] * 3), "b": F64([1.0] * 4)})
+    E("broadcast_maximum", "maximum(a, b)", "broadcast", "maximum(a, b)",
+      {"a": I32([1] * 6, [2, 3]), "b": I32([1, 2])})
+    E("broadcast_row_mean", "a - mean(a, axis=1)", "broadcast", "a - mean(a, axis=1)",
+      {"a": F64([1.0] * 12, [3, 4])}, note="(3,4) - (3,): the reduced axis must be kept by hand")
+    E("broadcast_empty_vs_two", "a + b", "broadcast", "a + b", {"a": F64([], [0]), "b": F64([1.0, 2.0])})
+    # axis
+    m2 = {"a": F64([1.0] * 6, [2, 3])}
+    E("axis_too_large", "sum(a, axis=2)", "axis", "2", m2)
+    E("axis_too_negative", "mean(a, axis=-3)", "axis", "-3", m2)
+    E("axis_1d", "max(a, axis=1)", "axis", "1", {"a": F64([1.0, 2.0])})
+    E("axis_3d", "any(a > 0, axis=3)", "axis", "3", {"a": F64([1.0] * 8, [2, 2, 2])})
+    E("axis_0d_sum", "sum(x, axis=1)", "axis", "1", {"x": S("float64", 1.0)})
+    E("axis_0d_mean", "mean(x, axis=0)", "axis", "0", {"x": S("float64", 1.0)})
+    E("axis_inside_expression", "1 + prod(a, axis=-5)", "axis", "-5", m2)
+    # negative power
+    E("negative_power_i32", "a ** -1", "negative_power", "a ** -1", {"a": I32([1, 2])})
+    E("negative_power_i64_nested", "2 * a ** -3", "negative_power", "a ** -3", {"a": I64([1, 2])})
+    E("negative_power_in_sum", "sum(a ** -2) + 1", "negative_power", "a ** -2", {"a": I32([1, 2])})
+    # value
+    E("min_of_empty", "min(a)", "value", "min(a)", {"a": F64([], [0])})
+    E("max_of_empty_i32", "max(a)", "value", "max(a)", {"a": I32([], [0])})
+    E("min_of_empty_inside", "1 + min(a)", "value", "min(a)", {"a": F64([], [0])})
+    E("max_of_empty_axis1", "max(a, axis=1)", "value", "max(a, axis=1)", {"a": F64([], [3, 0])})
+    E("min_of_empty_view", "min(a)", "value", "min(a)", {"a": F64([1.0, 2.0, 3.0], view="2:1")})
+
+
+# ---------------------------------------------------------------------------------------------- big
+def define_big():
+    f = begin_file("big", "large generated inputs (>= 100 000 elements): chunking across threads")
+    lin = lambda n, shape=None, view=None, dtype="float64", lo=0, hi=1: G(
+        f"linspace({lo}, {hi}, {n})", dtype, shape, view)
+    case(f, "sum_linspace", "sum(a)", {"a": lin(100001)})
+    case(f, "sum_sin_times_arange", "sum(sin(a)*b)", {"a": lin(100001), "b": G("arange(100001)")})
+    case(f, "trig_identity_sum", "sum(sin(2*pi*a)**2 + cos(2*pi*a)**2)", {"a": lin(200000)})
+    case(f, "mean_arange_i64", "mean(a)", {"a": G("arange(200000)", "int64")})
+    case(f, "sum_arange_i32_to_i64", "sum(a * 3)", {"a": G("arange(700000)", "int32", view="::-7")})
+    case(f, "max_mod_axis1", "max(a % 997, axis=1)", {"a": G("arange(300000)", "int64", [300, 1000])})
+    case(f, "min_cos_axis0", "min(cos(a), axis=0)", {"a": lin(120000, [400, 300], lo=-10, hi=10)})
+    case(f, "sum_3d_axis_neg1", "sum(a, axis=-1)", {"a": lin(120000, [50, 40, 60], lo=-1, hi=1)})
+    case(f, "sum_3d_axis1_view", "sum(a, axis=1)",
+         {"a": G("arange(240000)", "float32", [60, 40, 100], view="::2, :, ::-1")})
+    case(f, "any_all_thresholds", "any(a > 0.99999) & all(a >= 0) & ~all(a < 1)", {"a": lin(100001)})
+    case(f, "sum_strided_view", "sum(a)", {"a": G("arange(300001)", "float64", view="::3")})
+    case(f, "sum_alternating_where", "sum(where(a % 2 == 0, a, -a))", {"a": G("arange(100001)", "int64")})
+    case(f, "prod_wraps_i64", "prod(a % 7 + 1)", {"a": G("arange(100003)", "int64")})
+    case(f, "sum_f32", "sum(a)", {"a": lin(100001, dtype="float32")})
+    case(f, "variance_axis0", "sum((a - mean(a, axis=0))**2)", {"a": lin(100000, [1000, 100], lo=-3, hi=5)})
+    case(f, "norm", "sqrt(sum(x**2))", {"x": lin(100000, lo=-2, hi=2)})
+    case(f, "count_bool", "sum(a >= 50000)", {"a": G("arange(100000)", "int32")})
+    case(f, "any_nan_sqrt", "any(isnan(sqrt(a - 50000)))", {"a": G("arange(100000)", "float64")})
+    case(f, "min_axis_neg1_2d", "min(a - 50000, axis=-1)", {"a": G("arange(100000)", "int64", [100, 1000])})
+    case(f, "mean_axis0_2d_f32", "mean(a, axis=0)", {"a": lin(100000, [1000, 100], dtype="float32", lo=0.5, hi=1.5)},
+         rtol=1e-4, note="NumPy sums float32 rows one after another in float32 along axis 0")
+    case(f, "broadcast_big_with_row", "sum(a * b)", {"a": lin(100000, [1000, 100]),
+                                                     "b": G("linspace(-1, 1, 100)")})
+    case(f, "area_under_curve", "sum((0.7*x**3 - 2*x**2 + 4)*dx)",
+         {"x": G("linspace(0, 3, 100001)"), "dx": S("float64", 3e-5)}, note="course problem P9")
+
+
+# ==============================================================================================
+# Findings probe and main
+# ==============================================================================================
+
+
+def probe_findings():
+    """Re-checks, with NumPy, the places where NumPy departs from numjit's stated rules."""
+    out = []
+    with np.errstate(all="ignore"):
+        x = np.array([-np.inf, -0.0])
+        out.append(f"scalar exponent 0.5: {x ** 0.5} vs array exponent: {np.power(x, np.full(2, 0.5))}")
+        out.append(f"int32 < 3000000000 -> {np.array([1], np.int32) < 3000000000} (no OverflowError)")
+        out.append(f"where(True, int32, 3000000000) -> {np.where(True, np.array([1], np.int32), 3000000000)}")
+        out.append(f"sum(0-d, axis=0) -> {np.sum(np.array(3.0), axis=0)}; mean raises AxisError")
+        out.append(f"bool << bool -> {np.left_shift(np.array([True]), np.array([True])).dtype}; "
+                   f"fmod(bool, bool) -> {np.fmod(np.array([True]), np.array([True])).dtype}")
+        b = np.array([True])
+        try:
+            +b
+        except TypeError as exc:
+            out.append(f"+bool raises TypeError: {exc}")
+        for k in ("sin", "sqrt", "radians"):
+            out.append(f"{k}(bool) -> {getattr(np, k)(b).dtype}")
+        out.append(f"round(bool) -> {np.round(b).dtype}; bool//bool -> {(b // b).dtype}; "
+                   f"bool%bool -> {(b % b).dtype}; bool**bool -> {(b ** b).dtype}")
+        out.append(f"max([-0.0, 0.0]) -> {np.max(np.array([-0.0, 0.0]))}, "
+                   f"max([0.0, -0.0]) -> {np.max(np.array([0.0, -0.0]))} (order-dependent)")
+    return out
+
+
+DEFINERS = [define_arith, define_dtypes, define_compare_logic, define_functions, define_edge_values,
+            define_broadcast, define_strides, define_reductions, define_errors, define_big]
+
+
+def main(argv):
+    for d in DEFINERS:
+        d()
+    total = 0
+    outputs = {}
+    for stem, fd in FILES.items():
+        outputs[HERE / f"{stem}.toml"] = render(stem)
+        total += len(fd["cases"])
+    if "--check" in argv:
+        stale = [p.name for p, text in outputs.items() if not p.exists() or p.read_text() != text]
+        if stale:
+            sys.exit(f"out of date: {', '.join(stale)} (run tests/data/generate.py)")
+    else:
+        for p, text in outputs.items():
+            p.write_text(text)
+        for old in HERE.glob("*.toml"):
+            if old not in outputs:
+                old.unlink()
+    for stem, fd in FILES.items():
+        cases = fd["cases"]
+        n_err = sum(1 for c in cases if "error" in c)
+        n_dev = sum(1 for c in cases if c.get("deviation"))
+        print(f"{stem + '.toml':20s} {len(cases):4d} cases ({n_err} errors, {n_dev} deviations)")
+    print(f"{'total':20s} {total:4d} cases")
+    if "--findings" in argv:
+        print("\nNumPy departs from the stated rules (found while generating):")
+        for k in sorted(FINDINGS):
+            print(" -", FINDINGS[k])
+        print("\nProbes:")
+        for line in probe_findings():
+            print(" -", line)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
