@@ -24,6 +24,7 @@ mod codegen;
 mod dtype;
 mod engine;
 mod error;
+mod ffi;
 mod interp;
 mod ir;
 mod lower;
@@ -42,3 +43,16 @@ pub use engine::{evaluate, Engine, Kernel};
 pub use error::{Error, ErrorKind, Result, Span};
 pub use runtime::{num_threads, set_num_threads};
 pub use vars::{InputSig, IntoOut, IntoVar, Signature, Vars};
+
+/// Pipeline stages for the REPL's `:ast` and for fuzzers. Not a stable API.
+#[cfg(feature = "internals")]
+pub mod internals {
+    /// The syntax tree of `expr`, pretty-printed.
+    ///
+    /// ```
+    /// assert!(numjit::internals::ast("1 + a").unwrap().contains("Binary"));
+    /// ```
+    pub fn ast(expr: &str) -> crate::Result<String> {
+        crate::parse::parse_expr(expr).map(|e| format!("{e:#?}")).map_err(|e| e.with_source(expr))
+    }
+}
