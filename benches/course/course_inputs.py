@@ -19,10 +19,13 @@ P5_X1, P5_X2 = -10.0, 10.0
 
 
 def golden(n, g):
-    """frac(i * g) for i < n, built in place to keep the input's footprint at 8n bytes."""
+    """(i * g) % 1.0 for i < n, built in place to keep the input's footprint at 8n bytes.
+
+    For x >= 0, x - floor(x) is exact and equals x % 1.0; it is just faster.
+    """
     x = np.arange(n, dtype=np.float64)
     x *= g
-    np.remainder(x, 1.0, out=x)
+    x -= np.floor(x)
     return x
 
 
