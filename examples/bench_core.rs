@@ -24,7 +24,10 @@ fn median_ns<F: FnMut()>(mut f: F) -> f64 {
 }
 
 fn main() -> Result<(), numjit::Error> {
-    let n: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(10_000_000);
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000_000);
     let x = Array1::from_shape_fn(n, |i| (i as f64 * 0.618_033_988_749_894_9) % 1.0);
     let b = Array1::from_shape_fn(n, |i| (i as f64 * 0.754_877_666_246_692_7) % 1.0);
     let mut out = Array1::<f64>::zeros(n);
@@ -65,20 +68,37 @@ fn main() -> Result<(), numjit::Error> {
                 black_box(&o);
             }),
         ),
-        ("sum(x)", &sum, median_ns(|| {
-            black_box(xs.iter().sum::<f64>());
-        })),
+        (
+            "sum(x)",
+            &sum,
+            median_ns(|| {
+                black_box(xs.iter().sum::<f64>());
+            }),
+        ),
     ] {
         let mut times = [0.0; 2];
         for (slot, threads) in times.iter_mut().zip([1, 2]) {
             numjit::set_num_threads(threads);
             *slot = if name == "sum(x)" {
-                median_ns(|| kernel.eval_into(&vars, &mut sum_out).unwrap_or_else(|e| panic!("{e}")))
+                median_ns(|| {
+                    kernel
+                        .eval_into(&vars, &mut sum_out)
+                        .unwrap_or_else(|e| panic!("{e}"))
+                })
             } else {
-                median_ns(|| kernel.eval_into(&vars, &mut out).unwrap_or_else(|e| panic!("{e}")))
+                median_ns(|| {
+                    kernel
+                        .eval_into(&vars, &mut out)
+                        .unwrap_or_else(|e| panic!("{e}"))
+                })
             };
         }
-        println!("| `{name}` | {:.2} | {:.2} | {:.2} |", per(times[0]), per(times[1]), per(loop_ns));
+        println!(
+            "| `{name}` | {:.2} | {:.2} | {:.2} |",
+            per(times[0]),
+            per(times[1]),
+            per(loop_ns)
+        );
     }
     Ok(())
 }

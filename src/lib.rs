@@ -53,6 +53,8 @@ pub mod internals {
     /// assert!(numjit::internals::ast("1 + a").unwrap().contains("Binary"));
     /// ```
     pub fn ast(expr: &str) -> crate::Result<String> {
-        crate::parse::parse_expr(expr).map(|e| format!("{e:#?}")).map_err(|e| e.with_source(expr))
+        crate::parse::parse_expr(expr)
+            .map(|e| format!("{e:#?}"))
+            .map_err(|e| e.with_source(expr))
     }
 }
