@@ -35,6 +35,7 @@ mod plan;
 mod runtime;
 mod shape;
 mod vars;
+mod vmath;
 
 pub use array::Array;
 pub use cache::CacheStats;

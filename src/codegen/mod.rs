@@ -3,6 +3,7 @@
 //! `jit.rs` owns the target and JIT memory; `translate.rs` turns one stage into one function.
 
 mod jit;
+mod staging;
 mod translate;
 
 pub(crate) use translate::KernelFn;
@@ -19,9 +20,24 @@ use jit::{internal, CodeOwner};
 /// The native code of one expression: a kernel per stage, and the memory they live in.
 pub(crate) struct Code {
     /// `kernels[i]` runs `stages[i]`.
-    pub kernels: Vec<KernelFn>,
+    pub kernels: Vec<StageKernel>,
     // Declared after `kernels` and never read: it keeps the code alive and frees it on drop.
     _owner: CodeOwner,
+}
+
+/// One stage's native code and the per-thread scratch it needs.
+#[derive(Clone, Copy)]
+pub(crate) struct StageKernel {
+    pub f: KernelFn,
+    pub scratch_bytes: usize,
+}
+
+fn staging_of(g: &Graph, stage: &Stage) -> Option<staging::Staging> {
+    match stage.kind {
+        crate::plan::StageKind::Map => staging::plan(g, stage),
+        // Reductions call the scalar helpers: staging inside the accumulator loop is future work.
+        crate::plan::StageKind::Reduce { .. } => None,
+    }
 }
 
 /// Compiles every stage of `g` into one fresh module.
@@ -30,9 +46,12 @@ pub(crate) fn compile(g: &Graph, stages: &[Stage]) -> Result<Code> {
     let mut ctx = module.make_context();
     let mut fctx = FunctionBuilderContext::new();
     let mut ids = Vec::with_capacity(stages.len());
+    let mut scratch = Vec::with_capacity(stages.len());
     for (i, stage) in stages.iter().enumerate() {
         ctx.func.signature = translate::kernel_signature(&module);
-        translate::translate(g, stage, &mut module, &mut ctx.func, &mut fctx)?;
+        let staging = staging_of(g, stage);
+        scratch.push(staging.as_ref().map_or(0, |s| s.scratch_bytes));
+        translate::translate(g, stage, &mut module, &mut ctx.func, &mut fctx, staging.as_ref())?;
         let id = module
             .declare_function(&format!("stage{i}"), Linkage::Local, &ctx.func.signature)
             .map_err(|e| internal("declare kernel", e))?;
@@ -47,11 +66,13 @@ pub(crate) fn compile(g: &Graph, stages: &[Stage]) -> Result<Code> {
         .map_err(|e| internal("finalize kernels", e))?;
     let kernels = ids
         .iter()
-        .map(|id| {
+        .zip(scratch)
+        .map(|(id, scratch_bytes)| {
             let ptr = module.get_finalized_function(*id);
-            // SAFETY: the function was built with `kernel_signature`, i.e. four i64 parameters
+            // SAFETY: the function was built with `kernel_signature`, i.e. five i64 parameters
             // and no results in the host's C calling convention, which is `KernelFn`.
-            unsafe { std::mem::transmute::<*const u8, KernelFn>(ptr) }
+            let f = unsafe { std::mem::transmute::<*const u8, KernelFn>(ptr) };
+            StageKernel { f, scratch_bytes }
         })
         .collect();
     Ok(Code {
@@ -68,7 +89,7 @@ pub(crate) fn clif_text(g: &Graph, stages: &[Stage]) -> Result<String> {
     for (i, stage) in stages.iter().enumerate() {
         let mut ctx = Context::new();
         ctx.func.signature = translate::kernel_signature(&module);
-        translate::translate(g, stage, &mut module, &mut ctx.func, &mut fctx)?;
+        translate::translate(g, stage, &mut module, &mut ctx.func, &mut fctx, staging_of(g, stage).as_ref())?;
         text.push_str(&format!(
             "; stage {i}: {:?}\n{}\n",
             stage.kind,

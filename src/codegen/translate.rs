@@ -16,15 +16,17 @@ use cranelift_jit::JITModule;
 use cranelift_module::{Linkage, Module};
 
 use super::jit::internal;
+use super::staging::{Slot, Staging, VectorFn};
 use crate::dtype::{DType, Scalar};
 use crate::error::Result;
 use crate::ir::{Graph, NodeId, NodeKind};
 use crate::ops::{scalar, Op, ReduceOp};
 use crate::plan::{Stage, StageKind};
 
-/// The machine signature of every kernel.
+/// The machine signature of every kernel. `scratch` is per-thread memory of at least the
+/// stage's `scratch_bytes`, 64-byte aligned (used by block staging).
 pub(crate) type KernelFn =
-    unsafe extern "C" fn(n0: i64, n1: i64, ptrs: *const *mut u8, strides: *const i64);
+    unsafe extern "C" fn(n0: i64, n1: i64, ptrs: *const *mut u8, strides: *const i64, scratch: *mut u8);
 
 /// Independent accumulators per reduction row. Eight, combined as
 /// `((a0+a1)+(a2+a3))+((a4+a5)+(a6+a7))` with the tail added after, is NumPy's pairwise-sum
@@ -43,7 +45,7 @@ pub(crate) fn clif_type(d: DType) -> Type {
 
 pub(crate) fn kernel_signature(module: &JITModule) -> Signature {
     let mut sig = module.make_signature();
-    for _ in 0..4 {
+    for _ in 0..5 {
         sig.params.push(AbiParam::new(types::I64));
     }
     sig
@@ -56,6 +58,7 @@ pub(crate) fn translate(
     module: &mut JITModule,
     func: &mut cranelift_codegen::ir::Function,
     fctx: &mut FunctionBuilderContext,
+    staging: Option<&Staging>,
 ) -> Result<()> {
     let b = FunctionBuilder::new(func, fctx);
     let mut t = Translator {
@@ -74,6 +77,10 @@ pub(crate) fn translate(
         ptr: Vec::new(),
         s0: Vec::new(),
         s1: Vec::new(),
+        staging,
+        loaded: HashMap::new(),
+        scratch: None,
+        index: None,
     };
     t.body()?;
     let config = t.module.target_config();
@@ -96,6 +103,13 @@ struct Translator<'a, 'f> {
     /// Per-operand outer and inner strides in bytes.
     s0: Vec<Value>,
     s1: Vec<Value>,
+    staging: Option<&'a Staging>,
+    /// Staged nodes whose block of values is already in scratch (read them from there).
+    loaded: HashMap<NodeId, Slot>,
+    /// The scratch base address.
+    scratch: Option<Value>,
+    /// The element index within the current block (addresses scratch).
+    index: Option<Variable>,
 }
 
 const FLAGS: MemFlagsData = MemFlagsData::trusted();
@@ -109,6 +123,7 @@ impl Translator<'_, '_> {
         self.b.seal_block(entry);
         let params = self.b.block_params(entry).to_vec();
         let (n0, n1, ptrs, strides) = (params[0], params[1], params[2], params[3]);
+        self.scratch = Some(params[4]);
 
         let operands = self.stage.leaves.len() + 1;
         let mut row = Vec::with_capacity(operands);
@@ -150,7 +165,10 @@ impl Translator<'_, '_> {
             self.b.def_var(self.ptr[k], r);
         }
         match self.stage.kind {
-            StageKind::Map => self.map_row(n1)?,
+            StageKind::Map => match self.staging {
+                Some(staging) => self.staged_map_row(n1, staging)?,
+                None => self.map_row(n1)?,
+            },
             StageKind::Reduce { op, acc, .. } => self.reduce_row(n1, op, acc, row[0])?,
         }
         for k in 0..operands {
@@ -185,6 +203,125 @@ impl Translator<'_, '_> {
         self.b.seal_block(body);
         self.b.switch_to_block(done);
         self.b.seal_block(done);
+        Ok(())
+    }
+
+    /// A map row in blocks: per phase, one loop computing the arguments of that phase's vector
+    /// functions into scratch and one vector call per function; then the loop storing the result.
+    fn staged_map_row(&mut self, n1: Value, staging: &Staging) -> Result<()> {
+        let block_start: Vec<Variable> = self
+            .ptr
+            .clone()
+            .into_iter()
+            .map(|p| {
+                let v = self.b.declare_var(types::I64);
+                let cur = self.b.use_var(p);
+                self.b.def_var(v, cur);
+                v
+            })
+            .collect();
+        let (head, done) = (self.b.create_block(), self.b.create_block());
+        let j0 = self.counter();
+        self.b.ins().jump(head, &[]);
+        self.b.switch_to_block(head);
+        let j0v = self.b.use_var(j0);
+        let rest = self.b.ins().isub(n1, j0v);
+        let full = self.b.ins().iconst(types::I64, staging.block as i64);
+        let nb = self.b.ins().smin(rest, full);
+        for phase in &staging.phases {
+            self.element_loop(nb, &block_start, |t| {
+                let mut memo = HashMap::new();
+                for &s in phase {
+                    for a in t.g.args(s) {
+                        if let Some(slot) = staging.slots.get(&a).filter(|_| !t.loaded.contains_key(&a)) {
+                            let v = t.value(a, &mut memo)?;
+                            let at = t.scratch_address(*slot);
+                            t.b.ins().store(FLAGS, v, at, slot.offset);
+                        }
+                    }
+                }
+                Ok(())
+            })?;
+            for &s in phase {
+                self.call_vector(s, nb, staging)?;
+                self.loaded.insert(s, staging.slots[&s]);
+            }
+        }
+        self.element_loop(nb, &block_start, |t| {
+            let v = t.element()?;
+            let out = t.b.use_var(t.ptr[0]);
+            t.b.ins().store(FLAGS, v, out, 0);
+            Ok(())
+        })?;
+        self.loaded.clear();
+        for (k, bs) in block_start.iter().enumerate() {
+            let p = self.b.use_var(self.ptr[k]);
+            self.b.def_var(*bs, p);
+        }
+        let j0v = self.b.use_var(j0);
+        let jn = self.b.ins().iadd(j0v, nb);
+        self.b.def_var(j0, jn);
+        let more = self.b.ins().icmp(IntCC::SignedLessThan, jn, n1);
+        self.b.ins().brif(more, head, &[], done, &[]);
+        self.b.seal_block(head);
+        self.b.switch_to_block(done);
+        self.b.seal_block(done);
+        Ok(())
+    }
+
+    /// A loop over the `nb ≥ 1` elements of a block from `block_start`, with the block index in
+    /// `self.index`, running `body` per element.
+    fn element_loop(
+        &mut self,
+        nb: Value,
+        block_start: &[Variable],
+        mut body: impl FnMut(&mut Self) -> Result<()>,
+    ) -> Result<()> {
+        for (k, bs) in block_start.iter().enumerate() {
+            let v = self.b.use_var(*bs);
+            self.b.def_var(self.ptr[k], v);
+        }
+        let (lp, done) = (self.b.create_block(), self.b.create_block());
+        let j = self.counter();
+        self.index = Some(j);
+        self.b.ins().jump(lp, &[]);
+        self.b.switch_to_block(lp);
+        body(self)?;
+        self.advance_inner();
+        self.count_and_branch(j, 1, nb, lp, done);
+        self.b.seal_block(lp);
+        self.b.switch_to_block(done);
+        self.b.seal_block(done);
+        self.index = None;
+        Ok(())
+    }
+
+    /// Address of the current element's row in scratch (add `slot.offset` when accessing).
+    fn scratch_address(&mut self, slot: Slot) -> Value {
+        let (Some(j), Some(scratch)) = (self.index, self.scratch) else { unreachable!("inside an element loop") };
+        let jv = self.b.use_var(j);
+        let bytes = self.b.ins().imul_imm_s(jv, slot.size as i64);
+        self.b.ins().iadd(scratch, bytes)
+    }
+
+    /// `fn(nb, args..., out)` on the block's scratch slots.
+    fn call_vector(&mut self, node: NodeId, nb: Value, staging: &Staging) -> Result<()> {
+        let NodeKind::Apply(op, args) = &self.g.node(node).kind else { unreachable!("staged nodes are applies") };
+        let f = VectorFn::of(*op).ok_or_else(|| internal("codegen", "staged op without a vector kernel"))?;
+        let dtype = self.g.node(node).dtype;
+        let mut sig = self.module.make_signature();
+        for _ in 0..args.len() + 2 {
+            sig.params.push(AbiParam::new(types::I64));
+        }
+        let sigref = self.b.import_signature(sig);
+        let scratch = self.scratch.unwrap_or_else(|| unreachable!("scratch is a parameter"));
+        let mut call_args = vec![nb];
+        for a in args.iter().chain([&node]) {
+            let slot = staging.slots[a];
+            call_args.push(self.b.ins().iadd_imm_s(scratch, slot.offset as i64));
+        }
+        let callee = self.b.ins().iconst(types::I64, f.address(dtype) as i64);
+        self.b.ins().call_indirect(sigref, callee, &call_args);
         Ok(())
     }
 
@@ -341,7 +478,10 @@ impl Translator<'_, '_> {
             return Ok(*v);
         }
         let node = self.g.node(id);
-        let v = if let Some(&k) = self.operand_of.get(&id) {
+        let v = if let Some(&slot) = self.loaded.get(&id) {
+            let at = self.scratch_address(slot);
+            self.b.ins().load(clif_type(node.dtype), FLAGS, at, slot.offset)
+        } else if let Some(&k) = self.operand_of.get(&id) {
             let p = self.b.use_var(self.ptr[k]);
             self.b.ins().load(clif_type(node.dtype), FLAGS, p, 0)
         } else {

@@ -10,7 +10,9 @@
 use rayon::prelude::*;
 
 use super::layout::Space;
-use crate::codegen::KernelFn;
+use std::cell::RefCell;
+
+use crate::codegen::StageKernel;
 use crate::dtype::{DType, Element};
 use crate::ops::{scalar::float, ReduceOp};
 
@@ -35,20 +37,29 @@ const LEAF_BATCH: usize = 32;
 #[derive(Clone)]
 pub(crate) struct Bases(pub Vec<usize>);
 
+thread_local! {
+    /// Per-thread scratch for block-staged kernels, grown to the largest stage's need.
+    static SCRATCH: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+}
+
 /// Calls `kernel` on an `n0 × n1` box.
-fn call(kernel: KernelFn, n0: usize, n1: usize, ptrs: &[usize], strides: &[i64]) {
+fn call(kernel: &StageKernel, n0: usize, n1: usize, ptrs: &[usize], strides: &[i64]) {
     debug_assert_eq!(ptrs.len() * 2, strides.len());
-    // SAFETY: `ptrs` hold one address per operand of the kernel's stage and `strides` two byte
-    // steps per operand; the runtime derived both from live arrays whose extents contain every
-    // element of the box, and the output elements of distinct calls never overlap.
-    unsafe {
-        kernel(
-            n0 as i64,
-            n1 as i64,
-            ptrs.as_ptr() as *const *mut u8,
-            strides.as_ptr(),
-        )
-    }
+    SCRATCH.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        // u64 words plus 8 spare: room to round the start up to a 64-byte boundary.
+        let words = kernel.scratch_bytes.div_ceil(8) + 8;
+        if buf.len() < words {
+            buf.resize(words, 0);
+        }
+        let aligned = (buf.as_mut_ptr() as usize).next_multiple_of(64) as *mut u8;
+        // SAFETY: `ptrs` hold one address per operand of the kernel's stage and `strides` two
+        // byte steps per operand; the runtime derived both from live arrays whose extents contain
+        // every element of the box, and the output elements of distinct calls never overlap.
+        // `aligned` starts `scratch_bytes` bytes of this thread's scratch, which no other call
+        // uses meanwhile (kernels never call back into the runtime).
+        unsafe { (kernel.f)(n0 as i64, n1 as i64, ptrs.as_ptr() as *const *mut u8, strides.as_ptr(), aligned) }
+    })
 }
 
 /// Offsets of the element with flat index `flat` in the dimensions `dims` (C order), per operand.
@@ -75,7 +86,7 @@ fn shifted(bases: &[usize], offsets: &[isize]) -> Vec<usize> {
 /// Runs an elementwise (or one-block-per-row reduction) kernel over `space`, whose last
 /// dimension is the kernel's inner loop and second-to-last its outer loop.
 pub(crate) fn run_map(
-    kernel: KernelFn,
+    kernel: &StageKernel,
     space: &Space,
     bases: &Bases,
     split_inner: bool,
@@ -186,7 +197,7 @@ impl Acc for bool {
 /// A reduction over `space`: operand 0 is the accumulator buffer (stride 0 along reduced
 /// dimensions, pre-filled with the identity); `reduced[d]` marks the reduced dimensions.
 pub(crate) struct Reduction<'a> {
-    pub kernel: KernelFn,
+    pub kernel: &'a StageKernel,
     pub op: ReduceOp,
     pub acc: DType,
     pub space: &'a Space,

@@ -12,7 +12,7 @@ pub use pool::{num_threads, set_num_threads};
 use ndarray::ArrayD;
 
 use crate::array::Array;
-use crate::codegen::Code;
+use crate::codegen::{Code, StageKernel};
 use crate::dtype::{DType, Element, Scalar};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ir::{Graph, NodeId, NodeKind};
@@ -57,18 +57,18 @@ pub(crate) fn execute(
     for (stage, kernel) in stages.iter().zip(&code.kernels) {
         match stage.kind {
             StageKind::Reduce { node, op, acc } => {
-                let buffer = ctx.reduce(stage, *kernel, node, op, acc);
+                let buffer = ctx.reduce(stage, kernel, node, op, acc);
                 ctx.buffers[node] = Some(buffer);
             }
             StageKind::Map => {
                 return match out {
                     Some(out) => {
-                        ctx.map(stage, *kernel, out);
+                        ctx.map(stage, kernel, out);
                         Ok(None)
                     }
                     None => Ok(Some(ctx.map_new(
                         stage,
-                        *kernel,
+                        kernel,
                         root.dtype,
                         &shapes[g.root],
                     ))),
@@ -133,7 +133,7 @@ impl Ctx<'_> {
         )
     }
 
-    fn map(&self, stage: &Stage, kernel: crate::codegen::KernelFn, out: &RawView) {
+    fn map(&self, stage: &Stage, kernel: &StageKernel, out: &RawView) {
         let shape = &self.shapes[stage.value];
         let (space, leaves) = self.space(stage, shape, out.strides.clone());
         let mut bases = vec![out.ptr as usize];
@@ -146,7 +146,7 @@ impl Ctx<'_> {
     fn map_new(
         &self,
         stage: &Stage,
-        kernel: crate::codegen::KernelFn,
+        kernel: &StageKernel,
         dtype: DType,
         shape: &[usize],
     ) -> Array {
@@ -177,7 +177,7 @@ impl Ctx<'_> {
     fn reduce(
         &self,
         stage: &Stage,
-        kernel: crate::codegen::KernelFn,
+        kernel: &StageKernel,
         node: NodeId,
         op: crate::ops::ReduceOp,
         acc: DType,

@@ -11,7 +11,7 @@
 //! Lg1..Lg7 approximate 2·atanh(s) to 2^-59.5 relative, re-measured with mpmath), with hfsq and the
 //! final additions carried as double-doubles so the result is rounded once.
 
-use super::simd::{fast_two_sum, horner, Simd, SHIFTER};
+use super::simd::{fast_two_sum, horner, two_sum, Simd, SHIFTER};
 
 const LOG2E: f64 = core::f64::consts::LOG2_E;
 /// ln2 = LN2_1 + LN2_2 + O(2^-110), each part correctly rounded (mpmath).
@@ -127,19 +127,54 @@ const LN2_LO: f64 = 1.9082149292705877e-10;
 
 #[inline(always)]
 pub(crate) fn log<S: Simd>(x: S) -> S {
-    // Fast path: every lane positive, normal and finite.
+    log_guarded::<S, LN>(x)
+}
+
+/// Which logarithm `log_guarded` computes. (A const parameter rather than a function argument:
+/// a function passed as `impl Fn` is called through a shim that is not compiled with the
+/// tier's target features, which made it ~100x slower.)
+const LN: u8 = 0;
+const LOG2: u8 = 1;
+const LOG10: u8 = 2;
+
+#[inline(always)]
+fn log_base<S: Simd, const BASE: u8>(x: S, eadj: S) -> S {
+    match BASE {
+        LN => log_normal(x, eadj),
+        LOG2 => log2_normal(x, eadj),
+        _ => log10_normal(x, eadj),
+    }
+}
+
+/// Applies the `BASE` logarithm of a positive normal x (exponent adjusted by `eadj`) with the
+/// IEEE cases around it: subnormals are prescaled by 2^52, log(±0)
+/// is -inf, negative x is NaN, log(+inf) = +inf, NaN propagates. The fast path (every lane
+/// positive, normal, finite) costs two compares.
+#[inline(always)]
+pub(crate) fn log_guarded<S: Simd, const BASE: u8>(x: S) -> S {
     let ok = S::m_and(
         S::splat(f64::MIN_POSITIVE).le(x),
         x.lt(S::splat(f64::INFINITY)),
     );
-    if S::any(S::m_not(ok)) {
-        return log_special(x);
+    if !S::any(S::m_not(ok)) {
+        return log_base::<S, BASE>(x, S::splat(0.0));
     }
-    log_normal(x, S::splat(0.0))
+    let sub = x.lt(S::splat(f64::MIN_POSITIVE));
+    let xs = S::select(sub, x * S::splat(4503599627370496.0), x); // 2^52
+    let xs = S::select(
+        S::m_and(S::splat(0.0).lt(xs), xs.lt(S::splat(f64::INFINITY))),
+        xs,
+        S::splat(1.0),
+    );
+    let eadj = S::select(sub, S::splat(-52.0), S::splat(0.0));
+    let v = log_base::<S, BASE>(xs, eadj);
+    let v = S::select(x.eq(S::splat(0.0)), S::splat(f64::NEG_INFINITY), v);
+    let v = S::select(x.lt(S::splat(0.0)), S::splat(f64::NAN), v);
+    let v = S::select(x.eq(S::splat(f64::INFINITY)), x, v);
+    S::select(x.is_nan(), x, v)
 }
 
-/// log(x) + ebias·ln2·... for positive normal x: `eadj` is added to the exponent (used to undo the
-/// 2^52 prescaling of subnormals).
+/// log(x) for positive normal x, exponent adjusted by `eadj`.
 #[inline(always)]
 fn log_normal<S: Simd>(x: S, eadj: S) -> S {
     let (e, m) = split_exponent(x);
@@ -150,15 +185,106 @@ fn log_normal<S: Simd>(x: S, eadj: S) -> S {
     hi + (lo + e.mul_add(S::splat(LN2_LO), bl))
 }
 
-/// log for vectors with a zero, negative, subnormal, infinite or NaN lane.
+/// expm1(x) = 2^k·(hi + lo) - 1 with the subtraction of 1 done exactly, for |x| <= 708.
 #[inline(always)]
-fn log_special<S: Simd>(x: S) -> S {
-    let sub = x.lt(S::splat(f64::MIN_POSITIVE));
-    let xs = S::select(sub, x * S::splat(4503599627370496.0), x); // 2^52
-    let eadj = S::select(sub, S::splat(-52.0), S::splat(0.0));
-    let v = log_normal(xs, eadj);
-    let v = S::select(x.eq(S::splat(0.0)), S::splat(f64::NEG_INFINITY), v);
-    let v = S::select(x.lt(S::splat(0.0)), S::splat(f64::NAN), v);
+fn expm1_inner<S: Simd>(x: S) -> S {
+    let (hi, lo, _, ks) = exp_core(x, S::splat(0.0));
+    let s = S::pow2_from_shifted(ks);
+    let (a, b) = two_sum(hi * s, S::splat(-1.0));
+    let v = a + lo.mul_add(s, b);
+    // expm1(-0) = -0 (the sum above would give +0).
+    S::select(x.eq(S::splat(0.0)), x, v)
+}
+
+#[inline(always)]
+pub(crate) fn expm1<S: Simd>(x: S) -> S {
+    if S::any(S::m_not(x.abs().le(S::splat(EXP_FAST_MAX)))) {
+        // Below -708 the result is -1 (clamping keeps 2^k normal); above 708 the -1 is lost in
+        // the rounding of exp(x); NaN stays NaN.
+        let v = expm1_inner(x.max(S::splat(-EXP_FAST_MAX)).min(S::splat(EXP_FAST_MAX)));
+        let v = S::select(S::splat(EXP_FAST_MAX).lt(x), exp_wide(x), v);
+        return S::select(x.is_nan(), x, v);
+    }
+    expm1_inner(x)
+}
+
+/// 1/ln2, 1/ln10 and log10(2) as double-doubles (mpmath).
+const IVLN2_HI: f64 = core::f64::consts::LOG2_E;
+const IVLN2_LO: f64 = 2.0355273740931033e-17;
+const IVLN10_HI: f64 = core::f64::consts::LOG10_E;
+const IVLN10_LO: f64 = 1.098319650216765e-17;
+const LG2_HI: f64 = core::f64::consts::LOG10_2;
+const LG2_LO: f64 = -2.8037281277851704e-18;
+
+#[inline(always)]
+pub(crate) fn log2<S: Simd>(x: S) -> S {
+    log_guarded::<S, LOG2>(x)
+}
+
+#[inline(always)]
+fn log2_normal<S: Simd>(x: S, eadj: S) -> S {
+    {
+        let (e, m) = split_exponent(x);
+        let e = e + eadj;
+        let (b, bl) = log1p_core(m - S::splat(1.0));
+        // (b + bl)/ln2 as p + lo, then + e (exact, and larger than |p| when e != 0).
+        let (p, pe) = b.two_prod(S::splat(IVLN2_HI));
+        let lo = pe + b.mul_add(S::splat(IVLN2_LO), bl * S::splat(IVLN2_HI));
+        let (h, l) = fast_two_sum(e, p);
+        h + (l + lo)
+    }
+}
+
+#[inline(always)]
+pub(crate) fn log10<S: Simd>(x: S) -> S {
+    log_guarded::<S, LOG10>(x)
+}
+
+#[inline(always)]
+fn log10_normal<S: Simd>(x: S, eadj: S) -> S {
+    {
+        let (e, m) = split_exponent(x);
+        let e = e + eadj;
+        let (b, bl) = log1p_core(m - S::splat(1.0));
+        // e·log10(2) + (b + bl)/ln10, each product error-free, summed once.
+        let (p1, pe1) = e.two_prod(S::splat(LG2_HI));
+        let (p2, pe2) = b.two_prod(S::splat(IVLN10_HI));
+        let (h, l) = fast_two_sum(p1, p2);
+        let lo = (pe1 + pe2)
+            + e.mul_add(
+                S::splat(LG2_LO),
+                b.mul_add(S::splat(IVLN10_LO), bl * S::splat(IVLN10_HI)),
+            );
+        h + (l + lo)
+    }
+}
+
+#[inline(always)]
+pub(crate) fn log1p<S: Simd>(x: S) -> S {
+    let ok = S::m_and(S::splat(-1.0).lt(x), x.lt(S::splat(f64::INFINITY)));
+    if !S::any(S::m_not(ok)) {
+        return log1p_inner(x);
+    }
+    let v = log1p_inner(S::select(ok, x, S::splat(0.0)));
+    let v = S::select(x.eq(S::splat(-1.0)), S::splat(f64::NEG_INFINITY), v);
+    let v = S::select(x.lt(S::splat(-1.0)), S::splat(f64::NAN), v);
     let v = S::select(x.eq(S::splat(f64::INFINITY)), x, v);
     S::select(x.is_nan(), x, v)
+}
+
+/// log1p for -1 < x < inf.
+#[inline(always)]
+fn log1p_inner<S: Simd>(x: S) -> S {
+    // u + c = 1 + x exactly; u >= 2^-53 is normal.
+    let (u, c) = two_sum(S::splat(1.0), x);
+    let (e, m) = split_exponent(u);
+    // When e = 0, m - 1 = u - 1 and x itself is the exact f; otherwise log(u) + c/u.
+    let e0 = e.eq(S::splat(0.0));
+    let f = S::select(e0, x, m - S::splat(1.0));
+    let corr = S::select(e0, S::splat(0.0), c / u);
+    let (b, bl) = log1p_core(f);
+    let (hi, lo) = fast_two_sum(e * S::splat(LN2_HI), b);
+    let v = hi + (lo + e.mul_add(S::splat(LN2_LO), bl + corr));
+    // log1p(-0) = -0.
+    S::select(x.eq(S::splat(0.0)), x, v)
 }

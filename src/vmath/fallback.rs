@@ -30,16 +30,8 @@ macro_rules! std_unary {
         }
     )*};
 }
-std_unary!(log2, log10, asin, acos, atan, sinh, cosh, tanh);
+std_unary!(asin, acos, atan, sinh, cosh, tanh);
 
-#[inline(always)]
-pub(crate) fn log<S: Simd>(v: S) -> S {
-    per_lane(v, f64::ln)
-}
-#[inline(always)]
-pub(crate) fn log1p<S: Simd>(v: S) -> S {
-    per_lane(v, f64::ln_1p)
-}
 #[inline(always)]
 pub(crate) fn atan2<S: Simd>(y: S, x: S) -> S {
     per_lane2(y, x, f64::atan2)
@@ -51,10 +43,6 @@ pub(crate) fn pow<S: Simd>(x: S, y: S) -> S {
 #[inline(always)]
 pub(crate) fn hypot<S: Simd>(x: S, y: S) -> S {
     per_lane2(x, y, f64::hypot)
-}
-#[inline(always)]
-pub(crate) fn expm1<S: Simd>(v: S) -> S {
-    per_lane(v, f64::exp_m1)
 }
 
 // Rust's own f64::asinh/acosh/atanh overflow for huge arguments; these are the FreeBSD msun
