@@ -5,6 +5,7 @@
 mod jit;
 mod staging;
 mod translate;
+mod vector;
 
 pub(crate) use translate::KernelFn;
 
@@ -51,7 +52,14 @@ pub(crate) fn compile(g: &Graph, stages: &[Stage]) -> Result<Code> {
         ctx.func.signature = translate::kernel_signature(&module);
         let staging = staging_of(g, stage);
         scratch.push(staging.as_ref().map_or(0, |s| s.scratch_bytes));
-        translate::translate(g, stage, &mut module, &mut ctx.func, &mut fctx, staging.as_ref())?;
+        translate::translate(
+            g,
+            stage,
+            &mut module,
+            &mut ctx.func,
+            &mut fctx,
+            staging.as_ref(),
+        )?;
         let id = module
             .declare_function(&format!("stage{i}"), Linkage::Local, &ctx.func.signature)
             .map_err(|e| internal("declare kernel", e))?;
@@ -89,7 +97,14 @@ pub(crate) fn clif_text(g: &Graph, stages: &[Stage]) -> Result<String> {
     for (i, stage) in stages.iter().enumerate() {
         let mut ctx = Context::new();
         ctx.func.signature = translate::kernel_signature(&module);
-        translate::translate(g, stage, &mut module, &mut ctx.func, &mut fctx, staging_of(g, stage).as_ref())?;
+        translate::translate(
+            g,
+            stage,
+            &mut module,
+            &mut ctx.func,
+            &mut fctx,
+            staging_of(g, stage).as_ref(),
+        )?;
         text.push_str(&format!(
             "; stage {i}: {:?}\n{}\n",
             stage.kind,
@@ -97,4 +112,41 @@ pub(crate) fn clif_text(g: &Graph, stages: &[Stage]) -> Result<String> {
         ));
     }
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dtype::DType;
+    use crate::ir::InputDecl;
+
+    fn clif_of(src: &str, dtype: DType) -> String {
+        let inputs = vec![InputDecl {
+            name: "a".into(),
+            dtype,
+            rank: 1,
+        }];
+        let g = crate::opt::optimize(
+            &crate::lower::lower(&crate::parse::parse_expr(src).unwrap(), &inputs).unwrap(),
+        );
+        clif_text(&g, &crate::plan::plan(&g)).unwrap()
+    }
+
+    #[test]
+    fn float_arithmetic_runs_as_vectors() {
+        assert!(clif_of("((.25*a + .75)*a - 1.5)*a - 2", DType::Float64).contains("f64x2"));
+        assert!(clif_of("a * 2.5 + 1", DType::Float32).contains("f32x4"));
+    }
+
+    #[test]
+    fn transcendentals_are_block_staged() {
+        let clif = clif_of("sin(2*pi*a)**2 + cos(2*pi*a)**2", DType::Float64);
+        assert_eq!(clif.matches("call_indirect").count(), 2, "{clif}");
+        assert!(clif.contains("f64x2"));
+    }
+
+    #[test]
+    fn mixed_dtypes_and_masks_stay_scalar() {
+        assert!(!clif_of("where(a > 0, a, 0.0)", DType::Float64).contains("x2"));
+    }
 }

@@ -112,12 +112,25 @@ pub(crate) fn plan(g: &Graph, stage: &Stage) -> Option<Staging> {
     let mut offset = 0usize;
     for &n in &slot_nodes {
         let size = g.node(n).dtype.size();
-        slots.insert(n, Slot { offset: offset as i32, size: size as u8 });
+        slots.insert(
+            n,
+            Slot {
+                offset: offset as i32,
+                size: size as u8,
+            },
+        );
         // Keep every block 64-byte aligned (the scratch base is), for aligned vector loads.
         offset += (block * size).div_ceil(64) * 64;
     }
-    let phases = (1..=max_level).map(|l| staged.iter().copied().filter(|n| level[n] == l).collect()).collect();
-    Some(Staging { block, phases, slots, scratch_bytes: offset })
+    let phases = (1..=max_level)
+        .map(|l| staged.iter().copied().filter(|n| level[n] == l).collect())
+        .collect();
+    Some(Staging {
+        block,
+        phases,
+        slots,
+        scratch_bytes: offset,
+    })
 }
 
 fn is_staged(g: &Graph, id: NodeId) -> bool {
@@ -125,14 +138,24 @@ fn is_staged(g: &Graph, id: NodeId) -> bool {
 }
 
 /// Post-order walk of the stage's expression (stopping at its leaves), computing levels.
-fn visit(g: &Graph, stage: &Stage, id: NodeId, level: &mut HashMap<NodeId, usize>, order: &mut Vec<NodeId>) -> usize {
+fn visit(
+    g: &Graph,
+    stage: &Stage,
+    id: NodeId,
+    level: &mut HashMap<NodeId, usize>,
+    order: &mut Vec<NodeId>,
+) -> usize {
     if let Some(&l) = level.get(&id) {
         return l;
     }
     let below = if stage.leaves.contains(&id) {
         0
     } else {
-        g.args(id).into_iter().map(|a| visit(g, stage, a, level, order)).max().unwrap_or(0)
+        g.args(id)
+            .into_iter()
+            .map(|a| visit(g, stage, a, level, order))
+            .max()
+            .unwrap_or(0)
     };
     let l = below + usize::from(!stage.leaves.contains(&id) && is_staged(g, id));
     level.insert(id, l);

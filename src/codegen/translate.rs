@@ -17,6 +17,7 @@ use cranelift_module::{Linkage, Module};
 
 use super::jit::internal;
 use super::staging::{Slot, Staging, VectorFn};
+use super::vector::VectorPlan;
 use crate::dtype::{DType, Scalar};
 use crate::error::Result;
 use crate::ir::{Graph, NodeId, NodeKind};
@@ -25,8 +26,13 @@ use crate::plan::{Stage, StageKind};
 
 /// The machine signature of every kernel. `scratch` is per-thread memory of at least the
 /// stage's `scratch_bytes`, 64-byte aligned (used by block staging).
-pub(crate) type KernelFn =
-    unsafe extern "C" fn(n0: i64, n1: i64, ptrs: *const *mut u8, strides: *const i64, scratch: *mut u8);
+pub(crate) type KernelFn = unsafe extern "C" fn(
+    n0: i64,
+    n1: i64,
+    ptrs: *const *mut u8,
+    strides: *const i64,
+    scratch: *mut u8,
+);
 
 /// Independent accumulators per reduction row. Eight, combined as
 /// `((a0+a1)+(a2+a3))+((a4+a5)+(a6+a7))` with the tail added after, is NumPy's pairwise-sum
@@ -60,6 +66,10 @@ pub(crate) fn translate(
     fctx: &mut FunctionBuilderContext,
     staging: Option<&Staging>,
 ) -> Result<()> {
+    let vector = match stage.kind {
+        StageKind::Map => VectorPlan::of(g, stage, staging),
+        StageKind::Reduce { .. } => None,
+    };
     let b = FunctionBuilder::new(func, fctx);
     let mut t = Translator {
         g,
@@ -81,6 +91,11 @@ pub(crate) fn translate(
         loaded: HashMap::new(),
         scratch: None,
         index: None,
+        vector,
+        contiguous: None,
+        vector_mode: false,
+        lane_offset: 0,
+        vconsts: HashMap::new(),
     };
     t.body()?;
     let config = t.module.target_config();
@@ -110,6 +125,16 @@ struct Translator<'a, 'f> {
     scratch: Option<Value>,
     /// The element index within the current block (addresses scratch).
     index: Option<Variable>,
+    /// How this stage's elements run as vectors, when they can.
+    vector: Option<VectorPlan>,
+    /// True (nonzero) when every operand's inner stride is its element size, in this call.
+    contiguous: Option<Value>,
+    /// Emitting the vector body: values are vectors of `vector.lanes` elements.
+    vector_mode: bool,
+    /// Byte offset of the current vector within an unrolled group (0 in scalar code).
+    lane_offset: i32,
+    /// Splatted constants, materialized in the entry block.
+    vconsts: HashMap<NodeId, Value>,
 }
 
 const FLAGS: MemFlagsData = MemFlagsData::trusted();
@@ -147,6 +172,17 @@ impl Translator<'_, '_> {
             self.ptr.push(pv);
         }
         self.hoist_constants()?;
+        if let Some(plan) = self.vector {
+            let mut all = self.b.ins().iconst(types::I8, 1);
+            for k in 0..operands {
+                let ok = self
+                    .b
+                    .ins()
+                    .icmp_imm_s(IntCC::Equal, self.s1[k], plan.elem_size as i64);
+                all = self.b.ins().band(all, ok);
+            }
+            self.contiguous = Some(all);
+        }
 
         let outer = self.b.create_block();
         let exit = self.b.create_block();
@@ -191,18 +227,13 @@ impl Translator<'_, '_> {
 
     /// `out[j] = value(j)` for `j < n1` (n1 ≥ 1 is guaranteed by the guard).
     fn map_row(&mut self, n1: Value) -> Result<()> {
-        let (body, done) = (self.b.create_block(), self.b.create_block());
-        let j = self.counter();
-        self.b.ins().jump(body, &[]);
-        self.b.switch_to_block(body);
+        self.element_loop(n1, None, Self::store_result)
+    }
+
+    fn store_result(&mut self) -> Result<()> {
         let v = self.element()?;
         let out = self.b.use_var(self.ptr[0]);
-        self.b.ins().store(FLAGS, v, out, 0);
-        self.advance_inner();
-        self.count_and_branch(j, 1, n1, body, done);
-        self.b.seal_block(body);
-        self.b.switch_to_block(done);
-        self.b.seal_block(done);
+        self.b.ins().store(FLAGS, v, out, self.lane_offset);
         Ok(())
     }
 
@@ -229,14 +260,16 @@ impl Translator<'_, '_> {
         let full = self.b.ins().iconst(types::I64, staging.block as i64);
         let nb = self.b.ins().smin(rest, full);
         for phase in &staging.phases {
-            self.element_loop(nb, &block_start, |t| {
+            self.element_loop(nb, Some(&block_start), |t| {
                 let mut memo = HashMap::new();
                 for &s in phase {
                     for a in t.g.args(s) {
-                        if let Some(slot) = staging.slots.get(&a).filter(|_| !t.loaded.contains_key(&a)) {
+                        if let Some(slot) =
+                            staging.slots.get(&a).filter(|_| !t.loaded.contains_key(&a))
+                        {
                             let v = t.value(a, &mut memo)?;
                             let at = t.scratch_address(*slot);
-                            t.b.ins().store(FLAGS, v, at, slot.offset);
+                            t.b.ins().store(FLAGS, v, at, slot.offset + t.lane_offset);
                         }
                     }
                 }
@@ -247,12 +280,7 @@ impl Translator<'_, '_> {
                 self.loaded.insert(s, staging.slots[&s]);
             }
         }
-        self.element_loop(nb, &block_start, |t| {
-            let v = t.element()?;
-            let out = t.b.use_var(t.ptr[0]);
-            t.b.ins().store(FLAGS, v, out, 0);
-            Ok(())
-        })?;
+        self.element_loop(nb, Some(&block_start), Self::store_result)?;
         self.loaded.clear();
         for (k, bs) in block_start.iter().enumerate() {
             let p = self.b.use_var(self.ptr[k]);
@@ -269,27 +297,70 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
-    /// A loop over the `nb ≥ 1` elements of a block from `block_start`, with the block index in
-    /// `self.index`, running `body` per element.
+    /// A loop over `n ≥ 1` elements (from `start` if given, else from the current pointers),
+    /// with the element index in `self.index`, running `body` per element. With a vector plan
+    /// and every operand contiguous in this call, whole groups of `lanes × unroll` elements run
+    /// as vectors first (`body` then sees `self.lanes` set and one `lane_offset` per vector),
+    /// and the scalar loop finishes the tail.
     fn element_loop(
         &mut self,
-        nb: Value,
-        block_start: &[Variable],
+        n: Value,
+        start: Option<&[Variable]>,
         mut body: impl FnMut(&mut Self) -> Result<()>,
     ) -> Result<()> {
-        for (k, bs) in block_start.iter().enumerate() {
-            let v = self.b.use_var(*bs);
-            self.b.def_var(self.ptr[k], v);
+        if let Some(start) = start {
+            for (k, bs) in start.iter().enumerate() {
+                let v = self.b.use_var(*bs);
+                self.b.def_var(self.ptr[k], v);
+            }
         }
-        let (lp, done) = (self.b.create_block(), self.b.create_block());
+        let (scalar, done) = (self.b.create_block(), self.b.create_block());
         let j = self.counter();
         self.index = Some(j);
-        self.b.ins().jump(lp, &[]);
-        self.b.switch_to_block(lp);
+        if let (Some(plan), Some(contiguous)) = (self.vector, self.contiguous) {
+            let (vloop, tail) = (self.b.create_block(), self.b.create_block());
+            let step = (plan.lanes * plan.unroll) as i64;
+            let enough = self
+                .b
+                .ins()
+                .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, n, step);
+            let go = self.b.ins().band(enough, contiguous);
+            self.b.ins().brif(go, vloop, &[], tail, &[]);
+
+            self.b.switch_to_block(vloop);
+            self.vector_mode = true;
+            for u in 0..plan.unroll {
+                self.lane_offset = (u * 16) as i32;
+                body(self)?;
+            }
+            self.vector_mode = false;
+            self.lane_offset = 0;
+            for k in 0..self.ptr.len() {
+                let p = self.b.use_var(self.ptr[k]);
+                let next = self.b.ins().iadd_imm_s(p, step * plan.elem_size as i64);
+                self.b.def_var(self.ptr[k], next);
+            }
+            let jv = self.b.use_var(j);
+            let jn = self.b.ins().iadd_imm_s(jv, step);
+            self.b.def_var(j, jn);
+            let last = self.b.ins().iadd_imm_s(jn, step);
+            let again = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, last, n);
+            self.b.ins().brif(again, vloop, &[], tail, &[]);
+            self.b.seal_block(vloop);
+
+            self.b.switch_to_block(tail);
+            self.b.seal_block(tail);
+            let jv = self.b.use_var(j);
+            let rest = self.b.ins().icmp(IntCC::SignedLessThan, jv, n);
+            self.b.ins().brif(rest, scalar, &[], done, &[]);
+        } else {
+            self.b.ins().jump(scalar, &[]);
+        }
+        self.b.switch_to_block(scalar);
         body(self)?;
         self.advance_inner();
-        self.count_and_branch(j, 1, nb, lp, done);
-        self.b.seal_block(lp);
+        self.count_and_branch(j, 1, n, scalar, done);
+        self.b.seal_block(scalar);
         self.b.switch_to_block(done);
         self.b.seal_block(done);
         self.index = None;
@@ -298,7 +369,9 @@ impl Translator<'_, '_> {
 
     /// Address of the current element's row in scratch (add `slot.offset` when accessing).
     fn scratch_address(&mut self, slot: Slot) -> Value {
-        let (Some(j), Some(scratch)) = (self.index, self.scratch) else { unreachable!("inside an element loop") };
+        let (Some(j), Some(scratch)) = (self.index, self.scratch) else {
+            unreachable!("inside an element loop")
+        };
         let jv = self.b.use_var(j);
         let bytes = self.b.ins().imul_imm_s(jv, slot.size as i64);
         self.b.ins().iadd(scratch, bytes)
@@ -306,15 +379,20 @@ impl Translator<'_, '_> {
 
     /// `fn(nb, args..., out)` on the block's scratch slots.
     fn call_vector(&mut self, node: NodeId, nb: Value, staging: &Staging) -> Result<()> {
-        let NodeKind::Apply(op, args) = &self.g.node(node).kind else { unreachable!("staged nodes are applies") };
-        let f = VectorFn::of(*op).ok_or_else(|| internal("codegen", "staged op without a vector kernel"))?;
+        let NodeKind::Apply(op, args) = &self.g.node(node).kind else {
+            unreachable!("staged nodes are applies")
+        };
+        let f = VectorFn::of(*op)
+            .ok_or_else(|| internal("codegen", "staged op without a vector kernel"))?;
         let dtype = self.g.node(node).dtype;
         let mut sig = self.module.make_signature();
         for _ in 0..args.len() + 2 {
             sig.params.push(AbiParam::new(types::I64));
         }
         let sigref = self.b.import_signature(sig);
-        let scratch = self.scratch.unwrap_or_else(|| unreachable!("scratch is a parameter"));
+        let scratch = self
+            .scratch
+            .unwrap_or_else(|| unreachable!("scratch is a parameter"));
         let mut call_args = vec![nb];
         for a in args.iter().chain([&node]) {
             let slot = staging.slots[a];
@@ -455,6 +533,10 @@ impl Translator<'_, '_> {
             if let NodeKind::Const(s) = self.g.node(id).kind {
                 let v = self.scalar_const(s);
                 self.consts.insert(id, v);
+                if let Some(plan) = self.vector {
+                    let splat = self.b.ins().splat(plan.ty, v);
+                    self.vconsts.insert(id, splat);
+                }
             }
             stack.extend(self.g.args(id));
         }
@@ -474,13 +556,21 @@ impl Translator<'_, '_> {
 
     /// Emits node `id` for the current element; each node is emitted once per element (`memo`).
     fn value(&mut self, id: NodeId, memo: &mut HashMap<NodeId, Value>) -> Result<Value> {
-        if let Some(v) = memo.get(&id).or_else(|| self.consts.get(&id)) {
+        if let Some(v) = memo.get(&id) {
+            return Ok(*v);
+        }
+        if self.vector_mode {
+            return self.vector_value(id, memo);
+        }
+        if let Some(v) = self.consts.get(&id) {
             return Ok(*v);
         }
         let node = self.g.node(id);
         let v = if let Some(&slot) = self.loaded.get(&id) {
             let at = self.scratch_address(slot);
-            self.b.ins().load(clif_type(node.dtype), FLAGS, at, slot.offset)
+            self.b
+                .ins()
+                .load(clif_type(node.dtype), FLAGS, at, slot.offset)
         } else if let Some(&k) = self.operand_of.get(&id) {
             let p = self.b.use_var(self.ptr[k]);
             self.b.ins().load(clif_type(node.dtype), FLAGS, p, 0)
@@ -505,6 +595,75 @@ impl Translator<'_, '_> {
                         .map(|a| self.value(*a, memo))
                         .collect::<Result<Vec<_>>>()?;
                     self.apply(*op, &vals, operand)?
+                }
+            }
+        };
+        memo.insert(id, v);
+        Ok(v)
+    }
+
+    /// Emits node `id` for the current vector of elements (see [`VectorPlan`] for what qualifies).
+    fn vector_value(&mut self, id: NodeId, memo: &mut HashMap<NodeId, Value>) -> Result<Value> {
+        let plan = self
+            .vector
+            .unwrap_or_else(|| unreachable!("vector mode has a plan"));
+        if let Some(v) = self.vconsts.get(&id) {
+            return Ok(*v);
+        }
+        let v = if let Some(&slot) = self.loaded.get(&id) {
+            let at = self.scratch_address(slot);
+            self.b
+                .ins()
+                .load(plan.ty, FLAGS, at, slot.offset + self.lane_offset)
+        } else if let Some(&k) = self.operand_of.get(&id) {
+            let p = self.b.use_var(self.ptr[k]);
+            self.b.ins().load(plan.ty, FLAGS, p, self.lane_offset)
+        } else {
+            let NodeKind::Apply(op, args) = &self.g.node(id).kind else {
+                return Err(internal(
+                    "codegen",
+                    format!("node %{id} cannot be vectorized"),
+                ));
+            };
+            let a = args
+                .iter()
+                .map(|x| self.value(*x, memo))
+                .collect::<Result<Vec<_>>>()?;
+            let ins = self.b.ins();
+            match op {
+                Op::Neg if plan.float => ins.fneg(a[0]),
+                Op::Neg => ins.ineg(a[0]),
+                Op::Add if plan.float => ins.fadd(a[0], a[1]),
+                Op::Add => ins.iadd(a[0], a[1]),
+                Op::Sub if plan.float => ins.fsub(a[0], a[1]),
+                Op::Sub => ins.isub(a[0], a[1]),
+                Op::Mul => ins.fmul(a[0], a[1]),
+                Op::Div => ins.fdiv(a[0], a[1]),
+                Op::Sqrt => ins.sqrt(a[0]),
+                Op::Abs => ins.fabs(a[0]),
+                Op::Ceil => ins.ceil(a[0]),
+                Op::Floor => ins.floor(a[0]),
+                Op::Trunc => ins.trunc(a[0]),
+                Op::Round => ins.nearest(a[0]),
+                Op::BitAnd => ins.band(a[0], a[1]),
+                Op::BitOr => ins.bor(a[0], a[1]),
+                Op::BitXor => ins.bxor(a[0], a[1]),
+                Op::Invert => ins.bnot(a[0]),
+                Op::Radians | Op::Degrees => {
+                    let k = if *op == Op::Radians {
+                        std::f64::consts::PI / 180.0
+                    } else {
+                        180.0 / std::f64::consts::PI
+                    };
+                    let c = self.float_const(plan.dtype, k);
+                    let c = self.b.ins().splat(plan.ty, c);
+                    self.b.ins().fmul(a[0], c)
+                }
+                other => {
+                    return Err(internal(
+                        "codegen",
+                        format!("{other:?} is not vectorizable"),
+                    ))
                 }
             }
         };

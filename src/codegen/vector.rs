@@ -1,0 +1,117 @@
+//! Which map stages run as 128-bit vectors, and how wide and how unrolled.
+//!
+//! Cranelift's x86-64 backend has 128-bit vectors only (F64X2, F32X4, I64X2, I32X4) and never
+//! vectorizes or unrolls by itself, so the translator emits the vector loop. A stage qualifies
+//! when every value it computes has one dtype (no casts, no bool masks) and every op has a
+//! vector instruction; block-staged functions qualify too, since their results are read back
+//! from scratch as vectors. Lane-wise, the vector code computes exactly what the scalar code does.
+
+use cranelift_codegen::ir::{types, Type};
+
+use super::staging::Staging;
+use crate::dtype::DType;
+use crate::ir::{Graph, NodeId, NodeKind};
+use crate::ops::Op;
+use crate::plan::Stage;
+
+/// How a stage's elements run as vectors.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct VectorPlan {
+    /// The vector type (e.g. F64X2).
+    pub ty: Type,
+    /// The element dtype.
+    pub dtype: DType,
+    /// Elements per vector.
+    pub lanes: usize,
+    /// Vectors per loop trip.
+    pub unroll: usize,
+    /// Bytes per element: an operand is contiguous when its inner stride equals this.
+    pub elem_size: usize,
+    /// Float (true) or integer (false) lanes.
+    pub float: bool,
+}
+
+impl VectorPlan {
+    /// The plan for a map stage, or `None` when some value cannot be a vector.
+    pub fn of(g: &Graph, stage: &Stage, staging: Option<&Staging>) -> Option<VectorPlan> {
+        let dtype = g.node(stage.value).dtype;
+        let ty = match dtype {
+            DType::Float64 => types::F64X2,
+            DType::Float32 => types::F32X4,
+            DType::Int64 => types::I64X2,
+            DType::Int32 => types::I32X4,
+            DType::Bool => return None,
+        };
+        let staged =
+            |id: NodeId| staging.is_some_and(|s| s.phases.iter().flatten().any(|&n| n == id));
+        let mut stack = vec![stage.value];
+        let mut seen = vec![false; g.nodes.len()];
+        let mut computed = 0usize;
+        while let Some(id) = stack.pop() {
+            if std::mem::replace(&mut seen[id], true) {
+                continue;
+            }
+            let node = g.node(id);
+            if node.dtype != dtype {
+                return None;
+            }
+            if stage.leaves.contains(&id) {
+                continue;
+            }
+            match &node.kind {
+                NodeKind::Const(_) => {}
+                NodeKind::Apply(op, args) => {
+                    if !staged(id) && !has_vector_instruction(*op, dtype.is_float()) {
+                        return None;
+                    }
+                    computed += 1;
+                    stack.extend(args);
+                }
+                _ => return None,
+            }
+        }
+        // Enough independent vectors per trip to hide latency, few enough that the values of
+        // `unroll` copies of the expression stay within 16 XMM registers.
+        let unroll = match computed {
+            0..=8 => 4,
+            9..=20 => 2,
+            _ => 1,
+        };
+        let elem_size = dtype.size();
+        Some(VectorPlan {
+            ty,
+            dtype,
+            lanes: 16 / elem_size,
+            unroll,
+            elem_size,
+            float: dtype.is_float(),
+        })
+    }
+}
+
+/// Ops the translator can emit on vectors of the given kind.
+fn has_vector_instruction(op: Op, float: bool) -> bool {
+    if float {
+        matches!(
+            op,
+            Op::Neg
+                | Op::Add
+                | Op::Sub
+                | Op::Mul
+                | Op::Div
+                | Op::Sqrt
+                | Op::Abs
+                | Op::Ceil
+                | Op::Floor
+                | Op::Trunc
+                | Op::Round
+                | Op::Radians
+                | Op::Degrees
+        )
+    } else {
+        matches!(
+            op,
+            Op::Neg | Op::Add | Op::Sub | Op::BitAnd | Op::BitOr | Op::BitXor | Op::Invert
+        )
+    }
+}
