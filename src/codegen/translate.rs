@@ -196,9 +196,9 @@ impl Translator<'_, '_> {
 
         // Outer loop: reset element pointers to the row start, run the row, step the rows.
         self.b.switch_to_block(outer);
-        for k in 0..operands {
-            let r = self.b.use_var(row[k]);
-            self.b.def_var(self.ptr[k], r);
+        for (r, p) in row.iter().zip(self.ptr.clone()) {
+            let start = self.b.use_var(*r);
+            self.b.def_var(p, start);
         }
         match self.stage.kind {
             StageKind::Map => match self.staging {
@@ -207,10 +207,10 @@ impl Translator<'_, '_> {
             },
             StageKind::Reduce { op, acc, .. } => self.reduce_row(n1, op, acc, row[0])?,
         }
-        for k in 0..operands {
-            let r = self.b.use_var(row[k]);
-            let next = self.b.ins().iadd(r, self.s0[k]);
-            self.b.def_var(row[k], next);
+        for (r, s0) in row.iter().zip(self.s0.clone()) {
+            let start = self.b.use_var(*r);
+            let next = self.b.ins().iadd(start, s0);
+            self.b.def_var(*r, next);
         }
         let iv = self.b.use_var(i);
         let inext = self.b.ins().iadd_imm_s(iv, 1);

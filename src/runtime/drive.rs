@@ -334,7 +334,7 @@ impl<T: Acc> Tree<'_, T> {
             let (row, b0) = (leaf / nb, leaf % nb);
             // Full blocks of this row within the batch, then (maybe) the row's short last block.
             let row_end = hi.min((row + 1) * nb);
-            let full_end = if self.m % BLOCK == 0 {
+            let full_end = if self.m.is_multiple_of(BLOCK) {
                 row_end
             } else {
                 row_end.min(row * nb + nb - 1)

@@ -1,0 +1,135 @@
+//! Turns typed or scripted text into statements, the same way for the terminal, `-c`, `run FILE`
+//! and piped input: `;` and newlines separate statements at the top level, an unclosed bracket
+//! or a trailing `\` continues a statement on the next line, and `#` starts a comment.
+
+use crate::syntax::{scan, Kind};
+
+/// One statement and the line of the input it starts on (1-based, for error messages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    pub text: String,
+    pub line: usize,
+}
+
+/// True when `src` cannot end here: a bracket is still open, or the last line ends with `\`.
+pub fn is_incomplete(src: &str) -> bool {
+    let tokens = scan(src);
+    let mut depth = 0usize;
+    for t in &tokens {
+        match t.kind {
+            Kind::Open => depth += 1,
+            // An extra `)` is an error numjit reports; it must not hide a later `(`.
+            Kind::Close => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    depth > 0 || tokens.last().is_some_and(|t| t.kind == Kind::Backslash)
+}
+
+/// Splits complete input into statements; `first_line` is the line number of `src`'s first line.
+///
+/// Comments and line-continuing backslashes become spaces, so byte offsets in a statement still
+/// match what the user typed on that line (the caret of an error lands under the right column).
+pub fn split(src: &str, first_line: usize) -> Vec<Statement> {
+    let tokens = scan(src);
+    let mut cleaned = src.as_bytes().to_vec();
+    let mut continued_newlines = Vec::new();
+    for (i, t) in tokens.iter().enumerate() {
+        let next_is_newline = tokens.get(i + 1).is_some_and(|n| n.kind == Kind::Newline);
+        let blank = match t.kind {
+            Kind::Comment => true,
+            Kind::Backslash if next_is_newline => {
+                continued_newlines.push(i + 1);
+                true
+            }
+            _ => false,
+        };
+        if blank {
+            cleaned[t.span.clone()].fill(b' ');
+        }
+    }
+    // Whole tokens were replaced by spaces, never part of a character: still UTF-8.
+    let cleaned = String::from_utf8_lossy(&cleaned).into_owned();
+
+    let mut statements = Vec::new();
+    let mut depth = 0usize;
+    let mut start = 0;
+    for (i, t) in tokens.iter().enumerate() {
+        let separates = match t.kind {
+            Kind::Open => {
+                depth += 1;
+                false
+            }
+            Kind::Close => {
+                depth = depth.saturating_sub(1);
+                false
+            }
+            Kind::Semicolon => depth == 0,
+            Kind::Newline => depth == 0 && !continued_newlines.contains(&i),
+            _ => false,
+        };
+        if separates {
+            push_statement(&mut statements, &cleaned, start..t.span.start, first_line);
+            start = t.span.end;
+        }
+    }
+    push_statement(&mut statements, &cleaned, start..cleaned.len(), first_line);
+    statements
+}
+
+fn push_statement(
+    out: &mut Vec<Statement>,
+    cleaned: &str,
+    range: std::ops::Range<usize>,
+    first_line: usize,
+) {
+    let range = crate::syntax::trim_range(cleaned, range);
+    if range.is_empty() {
+        return;
+    }
+    let line = first_line + cleaned[..range.start].matches('\n').count();
+    out.push(Statement {
+        text: cleaned[range].to_string(),
+        line,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(src: &str) -> Vec<String> {
+        split(src, 1).into_iter().map(|s| s.text).collect()
+    }
+
+    #[test]
+    fn semicolons_and_newlines_separate() {
+        assert_eq!(texts("a = 1; b = 2\nsum(a)"), ["a = 1", "b = 2", "sum(a)"]);
+    }
+
+    #[test]
+    fn brackets_join_lines() {
+        assert!(is_incomplete("sum(a,"));
+        assert!(!is_incomplete("sum(a,\n b)"));
+        assert_eq!(texts("sum(a,\n b); 1"), ["sum(a,\n b)", "1"]);
+    }
+
+    #[test]
+    fn backslash_continues() {
+        assert!(is_incomplete("a + \\"));
+        let s = split("x = 1\na + \\\n b", 1);
+        assert_eq!(s[1].text, "a +  \n b");
+        assert_eq!(s[1].line, 2);
+    }
+
+    #[test]
+    fn comments_are_blanked() {
+        assert_eq!(texts("# setup\na = 1  # one (\n"), ["a = 1"]);
+        assert!(!is_incomplete("a = 1 # ("));
+    }
+
+    #[test]
+    fn separators_inside_strings_are_text() {
+        assert_eq!(texts("save(\"a;b.npy\", x)"), ["save(\"a;b.npy\", x)"]);
+    }
+}

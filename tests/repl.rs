@@ -1,0 +1,311 @@
+//! The `numjit` binary as a user drives it: a script on standard input, `-c`, `run FILE`, and an
+//! interactive session on a pseudo-terminal. Needs `--features repl` (the binary's feature):
+//! `cargo test --features repl`.
+#![cfg(feature = "repl")]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const NUMJIT: &str = env!("CARGO_BIN_EXE_numjit");
+
+/// A directory of its own for one test, removed afterwards.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(test: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!("numjit-repl-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        TempDir(path)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs `numjit ARGS` with `stdin` piped in, in `dir`.
+fn numjit(args: &[&str], stdin: &str, dir: &Path) -> Output {
+    let mut child = Command::new(NUMJIT)
+        .args(args)
+        .current_dir(dir)
+        .env("HOME", dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start numjit");
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("numjit runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn dash_c_runs_statements_separated_by_semicolons_and_newlines() {
+    let dir = TempDir::new("dash-c");
+    let out = numjit(&["-c", "a = arange(4); sum(a)\na * 2"], "", dir.path());
+    assert_eq!(
+        stdout(&out),
+        "6 (int64)\narray([0, 2, 4, 6], shape=(4,), dtype=int64)\n"
+    );
+    assert_eq!(stderr(&out), "");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn an_error_shows_the_line_with_a_caret_and_fails_the_script() {
+    let dir = TempDir::new("caret");
+    let out = numjit(&["-c", "x = 2 * rand(3) + nope; 1 + 1"], "", dir.path());
+    assert_eq!(
+        stderr(&out),
+        "unknown name error: unknown name `nope`\n  x = 2 * rand(3) + nope\n                    ^^^^\n"
+    );
+    assert_eq!(stdout(&out), "", "nothing after the error runs");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn stdin_script_runs_until_the_first_error_and_names_its_line() {
+    let dir = TempDir::new("stdin");
+    let script = "a = linspace(0, 1, 5)\n\
+                  mean(a)\n\
+                  b = sin(a,\n    a)\n\
+                  :vars\n";
+    let out = numjit(&[], script, dir.path());
+    assert_eq!(stdout(&out), "0.5 (float64)\n");
+    let err = stderr(&out);
+    assert!(err.starts_with("<stdin>:3: arity error:"), "{err}");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn run_file_with_comments_and_continued_lines() {
+    let dir = TempDir::new("run");
+    let script = dir.path().join("script.nj");
+    std::fs::write(
+        &script,
+        "# a script: comments, brackets and backslashes continue lines\n\
+         x = arange(1, 5)   # 1 2 3 4\n\
+         total = sum(x *\n           x)\n\
+         total + \\\n  0\n\
+         \n\
+         where(x > 2, x, -x); :quit\n\
+         this line never runs (\n",
+    )
+    .unwrap();
+    let out = numjit(&["run", script.to_str().unwrap()], "", dir.path());
+    assert_eq!(
+        stdout(&out),
+        "30 (int64)\narray([-1, -2,  3,  4], shape=(4,), dtype=int64)\n"
+    );
+    assert_eq!(stderr(&out), "");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn usage_errors_exit_with_2() {
+    let dir = TempDir::new("usage");
+    let out = numjit(&["run", "no-such-file.nj"], "", dir.path());
+    assert!(
+        stderr(&out).contains("cannot read no-such-file.nj"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let out = numjit(&["--bogus"], "", dir.path());
+    assert!(stderr(&out).starts_with("usage: numjit"));
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn vars_lists_name_shape_dtype_and_bytes() {
+    let dir = TempDir::new("vars");
+    let out = numjit(
+        &[
+            "-c",
+            "x = rand(1000, 3); n = arange(10, dtype=int32); ok = n > 4; :vars",
+        ],
+        "",
+        dir.path(),
+    );
+    assert_eq!(
+        stdout(&out),
+        "name  shape      dtype      bytes\n\
+         n     (10,)      int32       40 B\n\
+         ok    (10,)      bool        10 B\n\
+         x     (1000, 3)  float64  24.0 kB\n\
+         3 variable(s), 24.1 kB in total\n"
+    );
+}
+
+#[test]
+fn npy_files_round_trip_through_save_and_load() {
+    let dir = TempDir::new("npy");
+    let out = numjit(
+        &[
+            "-c",
+            "m = linspace(0, 1, 6) * 2\n\
+             save(\"m.npy\", m)\n\
+             save(\"i.npy\", arange(3, dtype=int32))\n\
+             save(\"b.npy\", load(\"m.npy\") > 1)\n\
+             all(load(\"m.npy\") == m)\n\
+             load(\"i.npy\")\n\
+             load(\"b.npy\")",
+        ],
+        "",
+        dir.path(),
+    );
+    assert_eq!(
+        stdout(&out),
+        "True (bool)\n\
+         array([0, 1, 2], shape=(3,), dtype=int32)\n\
+         array([False, False, False,  True,  True,  True], shape=(6,), dtype=bool)\n",
+        "{}",
+        stderr(&out)
+    );
+    // A real .npy file, readable by NumPy: magic string, then a header naming the dtype.
+    let bytes = std::fs::read(dir.path().join("m.npy")).unwrap();
+    assert!(bytes.starts_with(b"\x93NUMPY"));
+    assert!(String::from_utf8_lossy(&bytes[..128]).contains("'descr': '<f8'"));
+
+    let out = numjit(&["-c", "y = load(\"missing.npy\")"], "", dir.path());
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("io error: cannot read `missing.npy`"),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("  y = load(\"missing.npy\")\n           ^^^^^^^^^^^^^\n"),
+        "{err}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn random_arrays_are_reproducible_and_seedable() {
+    let dir = TempDir::new("seed");
+    let run = |lines: &str| stdout(&numjit(&["-c", lines], "", dir.path()));
+    let first = run("rand(3); randn(2)");
+    assert_eq!(first, run("rand(3); randn(2)"));
+    assert_ne!(first, run(":seed 1; rand(3); randn(2)"));
+    // :reset forgets the variables and restarts the sequence from the current seed.
+    let again = run(":seed 1; rand(2); :reset; rand(2)");
+    let lines: Vec<&str> = again.lines().collect();
+    assert_eq!(lines.len(), 3, "{again}");
+    assert_eq!(lines[0], lines[2]);
+    assert_eq!(lines[0], run(":seed 1; rand(2)").trim_end());
+}
+
+#[test]
+fn pipeline_stages_threads_and_timing() {
+    let dir = TempDir::new("stages");
+    let out = numjit(
+        &[
+            "-c",
+            "a = linspace(0, 1, 1000)\n\
+             :ast 1 + a\n\
+             :ir 2 * a + 1\n\
+             :clif 2 * a + 1\n\
+             :threads 1\n\
+             :threads\n\
+             :time sin(a) + 1",
+        ],
+        "",
+        dir.path(),
+    );
+    let text = stdout(&out);
+    assert!(text.contains("Binary"), "{text}");
+    assert!(text.contains("<- result"), "{text}");
+    assert!(text.contains("fadd"), "{text}");
+    assert!(text.contains("threads: 1 (was"), "{text}");
+    assert!(text.contains("\nthreads: 1\n"), "{text}");
+    assert!(text.contains("runs over 1000 elements"), "{text}");
+    assert!(
+        text.contains("ns/element") && text.contains("GB/s (8.0 kB read + 8.0 kB written)"),
+        "{text}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn interactive_session_on_a_terminal() {
+    use rexpect::reader::Options;
+    use rexpect::session::spawn_with_options;
+
+    let dir = TempDir::new("pty");
+    let mut command = Command::new(NUMJIT);
+    command
+        .current_dir(dir.path())
+        .env("HOME", dir.path())
+        .env("TERM", "xterm");
+    let options = Options::new()
+        .timeout_ms(Some(60_000))
+        .strip_ansi_escape_codes(true);
+    let mut p = spawn_with_options(command, options).expect("spawn numjit on a pty");
+
+    p.exp_string(":help for help").unwrap();
+    p.exp_string(">>> ").unwrap();
+    p.send_line("a = arange(5)").unwrap();
+    p.exp_string(">>> ").unwrap();
+    p.send_line("sum(a * 2)").unwrap();
+    p.exp_string("20 (int64)").unwrap();
+
+    // An error shows the line and a caret under the unknown name; the session goes on.
+    p.send_line("a + nope").unwrap();
+    p.exp_string("unknown name error: unknown name `nope`")
+        .unwrap();
+    p.exp_string("  a + nope").unwrap();
+    p.exp_string("      ^^^^").unwrap();
+    p.send_line("a * 10").unwrap();
+    p.exp_string("array([ 0, 10, 20, 30, 40], shape=(5,), dtype=int64)")
+        .unwrap();
+
+    // An open bracket continues the statement on the next line.
+    p.send_line("sum(a,").unwrap();
+    p.send_line("    axis=0)").unwrap();
+    p.exp_string("10 (int64)").unwrap();
+
+    // Tab completes a generator name, then a variable name.
+    p.send("signal = lins").unwrap();
+    p.send("\t").unwrap();
+    p.send_line("(0, 1, 3)").unwrap();
+    p.exp_string(">>> ").unwrap();
+    p.send("sig").unwrap();
+    p.send("\t").unwrap();
+    p.exp_string("sign").unwrap(); // extended to the prefix common to sign, signal, signbit
+    p.send("al * 2").unwrap();
+    p.send_line("").unwrap();
+    p.exp_string("array([0.0, 1.0, 2.0], shape=(3,), dtype=float64)")
+        .unwrap();
+
+    p.send_line(":vars").unwrap();
+    p.exp_string("a       (5,)   int64     40 B").unwrap();
+    p.exp_string("signal  (3,)   float64   24 B").unwrap();
+    p.send_line(":quit").unwrap();
+    p.exp_eof().unwrap();
+    assert!(matches!(
+        p.process().wait(),
+        Ok(rexpect::process::WaitStatus::Exited(_, 0))
+    ));
+    let history = std::fs::read_to_string(dir.path().join(".numjit_history")).unwrap();
+    assert!(history.contains("sum(a * 2)"), "{history}");
+}
