@@ -52,3 +52,39 @@ fn every_length_and_layout_agrees_with_the_interpreter() {
         }
     }
 }
+
+#[test]
+fn vector_and_scalar_reductions_are_bit_identical() {
+    // The same values, once contiguous (vector loop) and once every other element of a larger
+    // array (scalar loop): the pairwise tree and the accumulator of every element are the same.
+    for n in [7, 8, 9, 127, 128, 129, 1000, 4097, 100_003] {
+        let spread = Array1::from_shape_fn(2 * n, |i| {
+            if i % 2 == 0 {
+                ((i / 2) as f64 * 0.37).sin() * 1e3
+            } else {
+                f64::NAN
+            }
+        });
+        let dense = spread.slice(s![..;2]).to_owned();
+        for expr in [
+            "sum(x)",
+            "sum(x * x + 1.5)",
+            "mean(x)",
+            "prod(x / 1000 + 1)",
+        ] {
+            let a = numjit::evaluate(expr, &Vars::new().with("x", &dense))
+                .unwrap()
+                .to_f64();
+            let b = numjit::evaluate(expr, &Vars::new().with("x", &spread.slice(s![..;2])))
+                .unwrap()
+                .to_f64();
+            assert_eq!(
+                a[[]].to_bits(),
+                b[[]].to_bits(),
+                "{expr}, n = {n}: {} vs {}",
+                a[[]],
+                b[[]]
+            );
+        }
+    }
+}

@@ -146,6 +146,17 @@ mod tests {
     }
 
     #[test]
+    fn float64_sums_accumulate_in_vectors() {
+        let clif = clif_of("sum(a * a)", DType::Float64);
+        assert!(
+            clif.contains("extractlane") && clif.contains("f64x2"),
+            "{clif}"
+        );
+        // float32 sums accumulate in float64: mixed widths stay scalar.
+        assert!(!clif_of("sum(a)", DType::Float32).contains("x4"));
+    }
+
+    #[test]
     fn mixed_dtypes_and_masks_stay_scalar() {
         assert!(!clif_of("where(a > 0, a, 0.0)", DType::Float64).contains("x2"));
     }

@@ -68,7 +68,7 @@ pub(crate) fn translate(
 ) -> Result<()> {
     let vector = match stage.kind {
         StageKind::Map => VectorPlan::of(g, stage, staging),
-        StageKind::Reduce { .. } => None,
+        StageKind::Reduce { op, acc, .. } => VectorPlan::of_reduction(g, stage, op, acc),
     };
     let b = FunctionBuilder::new(func, fctx);
     let mut t = Translator {
@@ -174,7 +174,9 @@ impl Translator<'_, '_> {
         self.hoist_constants()?;
         if let Some(plan) = self.vector {
             let mut all = self.b.ins().iconst(types::I8, 1);
-            for k in 0..operands {
+            // A reduction's partial (operand 0) stays put along the row: only its inputs count.
+            let first = usize::from(matches!(self.stage.kind, StageKind::Reduce { .. }));
+            for k in first..operands {
                 let ok = self
                     .b
                     .ins()
@@ -428,6 +430,71 @@ impl Translator<'_, '_> {
             self.b
                 .ins()
                 .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, n1, ACCUMULATORS as i64);
+        if let (Some(plan), Some(contiguous)) = (self.vector, self.contiguous) {
+            // Vector accumulators: accumulator `u` is lane `u % lanes` of vector `u / lanes`, so
+            // every element meets the same accumulator as in the scalar loop below and the
+            // merged result is bit-identical whichever loop ran.
+            let init = self.scalar_const(identity);
+            let init = self.b.ins().splat(plan.ty, init);
+            let vaccs: Vec<Variable> = (0..ACCUMULATORS / plan.lanes)
+                .map(|_| {
+                    let v = self.b.declare_var(plan.ty);
+                    self.b.def_var(v, init);
+                    v
+                })
+                .collect();
+            let (vloop, vexit, scalar_entry) = (
+                self.b.create_block(),
+                self.b.create_block(),
+                self.b.create_block(),
+            );
+            let go = self.b.ins().band(enough, contiguous);
+            self.b.ins().brif(go, vloop, &[], scalar_entry, &[]);
+
+            self.b.switch_to_block(vloop);
+            self.vector_mode = true;
+            for (v, vacc) in vaccs.iter().enumerate() {
+                self.lane_offset = (v * 16) as i32;
+                let x = self.element()?;
+                let cur = self.b.use_var(*vacc);
+                let next = match (combine, plan.float) {
+                    (Op::Add, true) => self.b.ins().fadd(cur, x),
+                    (Op::Add, false) => self.b.ins().iadd(cur, x),
+                    _ => self.b.ins().fmul(cur, x),
+                };
+                self.b.def_var(*vacc, next);
+            }
+            self.vector_mode = false;
+            self.lane_offset = 0;
+            // Operand 0 (the partial) does not move along the row.
+            for k in 1..self.ptr.len() {
+                let p = self.b.use_var(self.ptr[k]);
+                let next = self
+                    .b
+                    .ins()
+                    .iadd_imm_s(p, (ACCUMULATORS * plan.elem_size) as i64);
+                self.b.def_var(self.ptr[k], next);
+            }
+            let jv = self.b.use_var(j);
+            let jn = self.b.ins().iadd_imm_s(jv, ACCUMULATORS as i64);
+            self.b.def_var(j, jn);
+            let last = self.b.ins().iadd_imm_s(jn, ACCUMULATORS as i64);
+            let again = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, last, n1);
+            self.b.ins().brif(again, vloop, &[], vexit, &[]);
+            self.b.seal_block(vloop);
+
+            self.b.switch_to_block(vexit);
+            self.b.seal_block(vexit);
+            for (u, a) in accs.iter().enumerate() {
+                let vacc = self.b.use_var(vaccs[u / plan.lanes]);
+                let lane = self.b.ins().extractlane(vacc, (u % plan.lanes) as u8);
+                self.b.def_var(*a, lane);
+            }
+            self.b.ins().jump(merge, &[]);
+
+            self.b.switch_to_block(scalar_entry);
+            self.b.seal_block(scalar_entry);
+        }
         self.b.ins().brif(enough, unrolled, &[], merge, &[]);
 
         // Unrolled: element u of each group of eight goes to accumulator u.

@@ -11,7 +11,7 @@ use cranelift_codegen::ir::{types, Type};
 use super::staging::Staging;
 use crate::dtype::DType;
 use crate::ir::{Graph, NodeId, NodeKind};
-use crate::ops::Op;
+use crate::ops::{Op, ReduceOp};
 use crate::plan::Stage;
 
 /// How a stage's elements run as vectors.
@@ -86,6 +86,20 @@ impl VectorPlan {
             elem_size,
             float: dtype.is_float(),
         })
+    }
+}
+
+impl VectorPlan {
+    /// The plan for a reduction stage: as for a map, and the accumulator has the element dtype
+    /// and combines with a vector instruction (sums of float64 or int64, products of float64).
+    pub fn of_reduction(g: &Graph, stage: &Stage, op: ReduceOp, acc: DType) -> Option<VectorPlan> {
+        let plan = VectorPlan::of(g, stage, None)?;
+        let combines = match op {
+            ReduceOp::Sum | ReduceOp::Mean => true,
+            ReduceOp::Prod => plan.float,
+            _ => false,
+        };
+        (plan.dtype == acc && combines).then_some(plan)
     }
 }
 
