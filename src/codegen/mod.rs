@@ -11,11 +11,12 @@ pub(crate) use translate::KernelFn;
 
 use cranelift_codegen::Context;
 use cranelift_frontend::FunctionBuilderContext;
-use cranelift_module::{Linkage, Module};
+use cranelift_jit::JITModule;
+use cranelift_module::{FuncId, Linkage, Module};
 
 use crate::error::Result;
-use crate::ir::Graph;
-use crate::plan::Stage;
+use crate::ir::{Graph, NodeKind};
+use crate::plan::{Stage, StageKind};
 use jit::{internal, CodeOwner};
 
 /// The native code of one expression: a kernel per stage, and the memory they live in.
@@ -31,13 +32,26 @@ pub(crate) struct Code {
 pub(crate) struct StageKernel {
     pub f: KernelFn,
     pub scratch_bytes: usize,
+    /// For a reduction over a non-innermost axis: the column kernel (see `translate`).
+    pub columns: Option<KernelFn>,
 }
 
 fn staging_of(g: &Graph, stage: &Stage) -> Option<staging::Staging> {
     match stage.kind {
-        crate::plan::StageKind::Map => staging::plan(g, stage),
+        StageKind::Map => staging::plan(g, stage),
         // Reductions call the scalar helpers: staging inside the accumulator loop is future work.
-        crate::plan::StageKind::Reduce { .. } => None,
+        StageKind::Reduce { .. } => None,
+    }
+}
+
+/// True for a reduction over one axis that is not the last: it also gets a column kernel.
+fn has_columns(g: &Graph, stage: &Stage) -> bool {
+    match stage.kind {
+        StageKind::Reduce { node, .. } => matches!(
+            g.node(node).kind,
+            NodeKind::Reduce { axis: Some(ax), arg, .. } if ax + 1 < g.node(arg).rank
+        ),
+        StageKind::Map => false,
     }
 }
 
@@ -47,40 +61,48 @@ pub(crate) fn compile(g: &Graph, stages: &[Stage]) -> Result<Code> {
     let mut ctx = module.make_context();
     let mut fctx = FunctionBuilderContext::new();
     let mut ids = Vec::with_capacity(stages.len());
-    let mut scratch = Vec::with_capacity(stages.len());
-    for (i, stage) in stages.iter().enumerate() {
-        ctx.func.signature = translate::kernel_signature(&module);
-        let staging = staging_of(g, stage);
-        scratch.push(staging.as_ref().map_or(0, |s| s.scratch_bytes));
-        translate::translate(
-            g,
-            stage,
-            &mut module,
-            &mut ctx.func,
-            &mut fctx,
-            staging.as_ref(),
-        )?;
+    let mut n = 0;
+    let mut define = |module: &mut JITModule,
+                      stage: &Stage,
+                      staging: Option<&staging::Staging>,
+                      columns: bool| {
+        ctx.func.signature = translate::kernel_signature(module);
+        translate::translate(g, stage, module, &mut ctx.func, &mut fctx, staging, columns)?;
+        n += 1;
         let id = module
-            .declare_function(&format!("stage{i}"), Linkage::Local, &ctx.func.signature)
+            .declare_function(&format!("kernel{n}"), Linkage::Local, &ctx.func.signature)
             .map_err(|e| internal("declare kernel", e))?;
         module
             .define_function(id, &mut ctx)
             .map_err(|e| internal("compile kernel", format!("{e:?}")))?;
         module.clear_context(&mut ctx);
-        ids.push(id);
+        Ok::<FuncId, crate::Error>(id)
+    };
+    for stage in stages {
+        let staging = staging_of(g, stage);
+        let main = define(&mut module, stage, staging.as_ref(), false)?;
+        let columns = if has_columns(g, stage) {
+            Some(define(&mut module, stage, None, true)?)
+        } else {
+            None
+        };
+        ids.push((main, columns, staging.map_or(0, |s| s.scratch_bytes)));
     }
     module
         .finalize_definitions()
         .map_err(|e| internal("finalize kernels", e))?;
+    let address = |id: FuncId| {
+        let ptr = module.get_finalized_function(id);
+        // SAFETY: every function was built with `kernel_signature`, i.e. five i64 parameters and
+        // no results in the host's C calling convention, which is `KernelFn`.
+        unsafe { std::mem::transmute::<*const u8, KernelFn>(ptr) }
+    };
     let kernels = ids
-        .iter()
-        .zip(scratch)
-        .map(|(id, scratch_bytes)| {
-            let ptr = module.get_finalized_function(*id);
-            // SAFETY: the function was built with `kernel_signature`, i.e. five i64 parameters
-            // and no results in the host's C calling convention, which is `KernelFn`.
-            let f = unsafe { std::mem::transmute::<*const u8, KernelFn>(ptr) };
-            StageKernel { f, scratch_bytes }
+        .into_iter()
+        .map(|(main, columns, scratch_bytes)| StageKernel {
+            f: address(main),
+            scratch_bytes,
+            columns: columns.map(address),
         })
         .collect();
     Ok(Code {
@@ -104,6 +126,7 @@ pub(crate) fn clif_text(g: &Graph, stages: &[Stage]) -> Result<String> {
             &mut ctx.func,
             &mut fctx,
             staging_of(g, stage).as_ref(),
+            false,
         )?;
         text.push_str(&format!(
             "; stage {i}: {:?}\n{}\n",

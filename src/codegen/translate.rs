@@ -65,6 +65,7 @@ pub(crate) fn translate(
     func: &mut cranelift_codegen::ir::Function,
     fctx: &mut FunctionBuilderContext,
     staging: Option<&Staging>,
+    columns: bool,
 ) -> Result<()> {
     let vector = match stage.kind {
         StageKind::Map => VectorPlan::of(g, stage, staging),
@@ -96,6 +97,7 @@ pub(crate) fn translate(
         vector_mode: false,
         lane_offset: 0,
         vconsts: HashMap::new(),
+        columns,
     };
     t.body()?;
     let config = t.module.target_config();
@@ -135,6 +137,8 @@ struct Translator<'a, 'f> {
     lane_offset: i32,
     /// Splatted constants, materialized in the entry block.
     vconsts: HashMap<NodeId, Value>,
+    /// A reduction compiled as a column kernel: `partial[j] ⊕= value(j)` along the row.
+    columns: bool,
 }
 
 const FLAGS: MemFlagsData = MemFlagsData::trusted();
@@ -175,7 +179,8 @@ impl Translator<'_, '_> {
         if let Some(plan) = self.vector {
             let mut all = self.b.ins().iconst(types::I8, 1);
             // A reduction's partial (operand 0) stays put along the row: only its inputs count.
-            let first = usize::from(matches!(self.stage.kind, StageKind::Reduce { .. }));
+            let first =
+                usize::from(matches!(self.stage.kind, StageKind::Reduce { .. }) && !self.columns);
             for k in first..operands {
                 let ok = self
                     .b
@@ -207,6 +212,7 @@ impl Translator<'_, '_> {
                 Some(staging) => self.staged_map_row(n1, staging)?,
                 None => self.map_row(n1)?,
             },
+            StageKind::Reduce { op, acc, .. } if self.columns => self.column_row(n1, op, acc)?,
             StageKind::Reduce { op, acc, .. } => self.reduce_row(n1, op, acc, row[0])?,
         }
         for (r, s0) in row.iter().zip(self.s0.clone()) {
@@ -457,11 +463,7 @@ impl Translator<'_, '_> {
                 self.lane_offset = (v * 16) as i32;
                 let x = self.element()?;
                 let cur = self.b.use_var(*vacc);
-                let next = match (combine, plan.float) {
-                    (Op::Add, true) => self.b.ins().fadd(cur, x),
-                    (Op::Add, false) => self.b.ins().iadd(cur, x),
-                    _ => self.b.ins().fmul(cur, x),
-                };
+                let next = self.vector_combine(combine, plan, cur, x);
                 self.b.def_var(*vacc, next);
             }
             self.vector_mode = false;
@@ -553,6 +555,38 @@ impl Translator<'_, '_> {
         let new = self.apply(combine, &[old, r], acc)?;
         self.b.ins().store(FLAGS, new, at, 0);
         Ok(())
+    }
+
+    /// `acc ⊕ x` on vectors, for the combiners a [`VectorPlan`] of a reduction admits.
+    fn vector_combine(&mut self, combine: Op, plan: VectorPlan, acc: Value, x: Value) -> Value {
+        match (combine, plan.float) {
+            (Op::Add, true) => self.b.ins().fadd(acc, x),
+            (Op::Add, false) => self.b.ins().iadd(acc, x),
+            _ => self.b.ins().fmul(acc, x),
+        }
+    }
+
+    /// A column-kernel row: `partial[j] = partial[j] ⊕ value(j)` for `j < n1`. Rows of a
+    /// reduction over a non-innermost axis (`sum(c, axis=0)`) are contiguous in memory; folding
+    /// each into a row of partials reads them at full bandwidth.
+    fn column_row(&mut self, n1: Value, op: ReduceOp, acc: DType) -> Result<()> {
+        let combine = op.combiner();
+        self.element_loop(n1, None, |t| {
+            let v = t.element_as(acc)?;
+            let p = t.b.use_var(t.ptr[0]);
+            let new = match t.vector.filter(|_| t.vector_mode) {
+                Some(plan) => {
+                    let old = t.b.ins().load(plan.ty, FLAGS, p, t.lane_offset);
+                    t.vector_combine(combine, plan, old, v)
+                }
+                None => {
+                    let old = t.b.ins().load(clif_type(acc), FLAGS, p, 0);
+                    t.apply(combine, &[old, v], acc)?
+                }
+            };
+            t.b.ins().store(FLAGS, new, p, t.lane_offset);
+            Ok(())
+        })
     }
 
     fn counter(&mut self) -> Variable {

@@ -143,13 +143,7 @@ impl Ctx<'_> {
         drive::run_map(kernel, &space, &Bases(bases), true, parallel);
     }
 
-    fn map_new(
-        &self,
-        stage: &Stage,
-        kernel: &StageKernel,
-        dtype: DType,
-        shape: &[usize],
-    ) -> Array {
+    fn map_new(&self, stage: &Stage, kernel: &StageKernel, dtype: DType, shape: &[usize]) -> Array {
         macro_rules! alloc_run {
             ($t:ty, $v:ident) => {{
                 let mut a = ArrayD::<$t>::uninit(shape);
