@@ -33,8 +33,17 @@ pub struct CacheStats {
 pub(crate) struct Cache<V> {
     capacity: usize,
     tick: u64,
-    map: HashMap<(String, Signature), (Arc<V>, u64)>,
+    /// By source text, then by signature (usually one): a lookup borrows both, allocating
+    /// nothing, which matters for small arrays where the whole call takes about a microsecond.
+    map: HashMap<String, Vec<Entry<V>>>,
+    len: usize,
     pub stats: CacheStats,
+}
+
+struct Entry<V> {
+    sig: Signature,
+    value: Arc<V>,
+    used: u64,
 }
 
 impl<V> Cache<V> {
@@ -43,38 +52,64 @@ impl<V> Cache<V> {
             capacity: capacity.max(1),
             tick: 0,
             map: HashMap::new(),
+            len: 0,
             stats: CacheStats::default(),
         }
     }
 
     pub fn get(&mut self, src: &str, sig: &Signature) -> Option<Arc<V>> {
         self.tick += 1;
-        let tick = self.tick;
-        // The key owns its strings; a lookup by borrowed parts would need a custom Borrow impl
-        // for the tuple, which costs more code than this clone of a short string.
-        let entry = self.map.get_mut(&(src.to_string(), sig.clone()))?;
-        entry.1 = tick;
+        let entry = self.map.get_mut(src)?.iter_mut().find(|e| e.sig == *sig)?;
+        entry.used = self.tick;
         self.stats.hits += 1;
-        Some(entry.0.clone())
+        Some(entry.value.clone())
     }
 
     pub fn insert(&mut self, src: &str, sig: &Signature, value: Arc<V>) {
         self.tick += 1;
         self.stats.compiled += 1;
-        self.map
-            .insert((src.to_string(), sig.clone()), (value, self.tick));
-        while self.map.len() > self.capacity {
-            let oldest = self
-                .map
-                .iter()
-                .min_by_key(|(_, (_, t))| *t)
-                .map(|(k, _)| k.clone());
-            if let Some(k) = oldest {
-                self.map.remove(&k);
-                self.stats.evictions += 1;
+        let entries = self.map.entry(src.to_string()).or_default();
+        match entries.iter_mut().find(|e| e.sig == *sig) {
+            // Two threads compiled the same expression at once: keep the newer, count it once.
+            Some(e) => {
+                *e = Entry {
+                    sig: sig.clone(),
+                    value,
+                    used: self.tick,
+                }
+            }
+            None => {
+                entries.push(Entry {
+                    sig: sig.clone(),
+                    value,
+                    used: self.tick,
+                });
+                self.len += 1;
             }
         }
-        self.stats.len = self.map.len();
+        while self.len > self.capacity {
+            self.evict_oldest();
+        }
+        self.stats.len = self.len;
+    }
+
+    fn evict_oldest(&mut self) {
+        let oldest = self
+            .map
+            .iter()
+            .flat_map(|(src, es)| es.iter().enumerate().map(move |(i, e)| (e.used, src, i)))
+            .min_by_key(|(used, _, _)| *used)
+            .map(|(_, src, i)| (src.clone(), i));
+        if let Some((src, i)) = oldest {
+            if let Some(es) = self.map.get_mut(&src) {
+                es.swap_remove(i);
+                if es.is_empty() {
+                    self.map.remove(&src);
+                }
+            }
+            self.len -= 1;
+            self.stats.evictions += 1;
+        }
     }
 }
 

@@ -118,6 +118,8 @@ pub(crate) struct Compiled {
     graph: Graph,
     stages: Vec<Stage>,
     code: Code,
+    /// `used[i]`: the expression reads input `i` (the others need not be bound).
+    used: Vec<bool>,
 }
 
 impl Compiled {
@@ -126,27 +128,23 @@ impl Compiled {
         let graph = opt::optimize(&lower::lower(&ast, &sig.decls())?);
         let stages = plan::plan(&graph);
         let code = codegen::compile(&graph, &stages)?;
+        let used = (0..graph.inputs.len())
+            .map(|i| graph.nodes.iter().any(|n| n.kind == NodeKind::Input(i)))
+            .collect();
         Ok(Compiled {
             source: expr.to_string(),
             sig: sig.clone(),
             graph,
             stages,
             code,
+            used,
         })
     }
 
     /// The views of the inputs the expression reads, checked against the signature.
     fn bind(&self, vars: &Vars) -> Result<Vec<RawView>> {
-        let used: Vec<bool> = (0..self.graph.inputs.len())
-            .map(|i| {
-                self.graph
-                    .nodes
-                    .iter()
-                    .any(|n| n.kind == NodeKind::Input(i))
-            })
-            .collect();
         let mut views = Vec::with_capacity(self.graph.inputs.len());
-        for (decl, used) in self.graph.inputs.iter().zip(used) {
+        for (decl, &used) in self.graph.inputs.iter().zip(&self.used) {
             let view = match vars.view(&decl.name) {
                 Some(v) => v.clone(),
                 None if !used => RawView {
