@@ -48,7 +48,7 @@ where
 }
 
 /// Something that can be bound to a name in [`Vars`]: a reference to any ndarray array or view
-/// of `bool`, `i32`, `i64`, `f32` or `f64`, or one such scalar (a 0-d array).
+/// of `bool`, `i32`, `i64`, `f32` or `f64`, a view by value, or one such scalar (a 0-d array).
 ///
 /// ```
 /// let a = ndarray::arr1(&[1.0, 2.0]);
@@ -79,6 +79,17 @@ where
     fn into_var(self) -> VarValue<'a> {
         VarValue {
             view: raw_view(self),
+            _owned: None,
+            _borrow: PhantomData,
+        }
+    }
+}
+
+/// A view by value: `vars.with("u", u.slice(s![1.., ..]))` needs no named temporary.
+impl<'a, T: Element, D: Dimension> IntoVar<'a> for ndarray::ArrayView<'a, T, D> {
+    fn into_var(self) -> VarValue<'a> {
+        VarValue {
+            view: raw_view(&self),
             _owned: None,
             _borrow: PhantomData,
         }

@@ -1,0 +1,343 @@
+//! numjit's worker for the course benchmark (`benches/course/run.sh`; protocol, inputs and
+//! checksums in `benches/course/README.md`). Prints one JSON line.
+//!
+//! `bench_course --problem P2 --threads 1 --reps 5 --size 10000000 --variant out`
+
+use std::time::Instant;
+
+use ndarray::{s, Array1, Array2, Array3, Dimension, NewAxis};
+use numjit::{Engine, Kernel, Vars};
+
+const G1: f64 = 0.618_033_988_749_894_9;
+const G2: f64 = 0.754_877_666_246_692_7;
+const G3: f64 = 0.569_840_290_998_053_2;
+
+fn golden(i: usize, g: f64) -> f64 {
+    let x = i as f64 * g;
+    x - x.floor()
+}
+
+struct Args {
+    problem: String,
+    threads: usize,
+    reps: usize,
+    size: Option<usize>,
+    variant: Option<String>,
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        problem: String::new(),
+        threads: 1,
+        reps: 5,
+        size: None,
+        variant: None,
+    };
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    for pair in argv.chunks(2) {
+        let v = pair.get(1).cloned().unwrap_or_default();
+        match pair[0].as_str() {
+            "--problem" => a.problem = v,
+            "--threads" => a.threads = v.parse().unwrap_or(1),
+            "--reps" => a.reps = v.parse().unwrap_or(5),
+            "--size" => a.size = v.parse().ok(),
+            "--variant" => a.variant = Some(v),
+            other => fail(&format!("unknown argument {other}")),
+        }
+    }
+    a
+}
+
+fn fail(msg: &str) -> ! {
+    eprintln!("bench_course: {msg}");
+    std::process::exit(2)
+}
+
+/// The RSS high-water mark, KiB.
+fn vm_hwm() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse()
+                    .unwrap_or(0)
+            })
+        })
+        .unwrap_or(0)
+}
+
+/// The measured result of one problem.
+struct Run {
+    n: usize,
+    times: Vec<f64>,
+    checksum: f64,
+}
+
+/// Warm-up, then `reps` timed calls of `f`, which returns the checksum.
+fn time(reps: usize, n: usize, mut f: impl FnMut() -> f64) -> Run {
+    let mut checksum = f();
+    let times = (0..reps)
+        .map(|_| {
+            let t = Instant::now();
+            checksum = f();
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    Run { n, times, checksum }
+}
+
+fn compile(expr: &str, vars: &Vars) -> Kernel {
+    Engine::default()
+        .compile(expr, &vars.signature())
+        .unwrap_or_else(|e| fail(&e.to_string()))
+}
+
+/// Evaluates into `out` (variant `out`) or into a fresh array (`alloc`); returns the output's sum.
+fn run_map<D: Dimension>(
+    k: &Kernel,
+    vars: &Vars,
+    out: &mut ndarray::Array<f64, D>,
+    alloc: bool,
+) -> f64 {
+    if alloc {
+        let r = k.eval(vars).unwrap_or_else(|e| fail(&e.to_string()));
+        r.as_f64().map_or(f64::NAN, |a| a.sum())
+    } else {
+        k.eval_into(vars, out)
+            .unwrap_or_else(|e| fail(&e.to_string()));
+        out.sum()
+    }
+}
+
+fn elementwise(a: &Args, n: usize, inputs: &[(&str, f64)], expr: &str, alloc: bool) -> Run {
+    let arrays: Vec<Array1<f64>> = inputs
+        .iter()
+        .map(|(_, g)| Array1::from_shape_fn(n, |i| golden(i, *g)))
+        .collect();
+    let mut vars = Vars::new();
+    for ((name, _), arr) in inputs.iter().zip(&arrays) {
+        vars.insert(name, arr);
+    }
+    let k = compile(expr, &vars);
+    let mut out = Array1::<f64>::zeros(n);
+    time(a.reps, n, || run_map(&k, &vars, &mut out, alloc))
+}
+
+fn p4(a: &Args, d0: usize, alloc: bool) -> Run {
+    let shape = (d0, 1024, 50);
+    let x = Array3::from_shape_fn(shape, |(i, j, k)| golden((i * 1024 + j) * 50 + k, G1));
+    let y = Array3::from_shape_fn(shape, |(i, j, k)| golden((i * 1024 + j) * 50 + k, G2));
+    let vars = Vars::new().with("a", &x).with("b", &y);
+    let k = compile("(2.0*a - 4.5*b) + (sin(a) + cos(b))", &vars);
+    let mut out = Array3::<f64>::zeros(shape);
+    time(a.reps, d0 * 51200, || run_map(&k, &vars, &mut out, alloc))
+}
+
+/// P5: the course's diffusion, one kernel call per step into the interior of the other grid.
+fn p5(a: &Args, steps: usize) -> Run {
+    let (x1, x2, d) = (-10.0f64, 10.0f64, 1.0f64);
+    let nrows = ((x2 - x1) / 0.0667) as usize;
+    let dx = (x2 - x1) / nrows as f64;
+    let dt = 0.25 * dx * dx / d;
+    let coef = (d / (dx * dx)) * dt;
+    let f = |x: f64| 1.0 - (1.0 - 4.0 * ((x - (x1 + x2) / 2.0) / (x2 - x1)).abs()).abs();
+    let xs = |i: usize| x1 + ((i as f64 - 1.0) * (x2 - x1)) / nrows as f64;
+    let init = Array2::from_shape_fn((nrows + 2, nrows + 2), |(i, j)| {
+        if i == 0 || j == 0 || i > nrows || j > nrows {
+            0.0
+        } else {
+            f(xs(i)) * f(xs(j))
+        }
+    });
+    let expr = "c + coef*((((n + s) + e) + w) - 4*c)";
+    let sig = Vars::new()
+        .with("c", init.slice(s![1..-1, 1..-1]))
+        .with("n", init.slice(s![2.., 1..-1]))
+        .with("s", init.slice(s![..-2, 1..-1]))
+        .with("e", init.slice(s![1..-1, 2..]))
+        .with("w", init.slice(s![1..-1, ..-2]))
+        .with("coef", coef)
+        .signature();
+    let k = Engine::default()
+        .compile(expr, &sig)
+        .unwrap_or_else(|e| fail(&e.to_string()));
+    time(a.reps, nrows * nrows * steps, || {
+        let (mut dens, mut next) = (init.clone(), init.clone());
+        for _ in 0..steps {
+            let vars = Vars::new()
+                .with("c", dens.slice(s![1..-1, 1..-1]))
+                .with("n", dens.slice(s![2.., 1..-1]))
+                .with("s", dens.slice(s![..-2, 1..-1]))
+                .with("e", dens.slice(s![1..-1, 2..]))
+                .with("w", dens.slice(s![1..-1, ..-2]))
+                .with("coef", coef);
+            k.eval_into(&vars, &mut next.slice_mut(s![1..-1, 1..-1]))
+                .unwrap_or_else(|e| fail(&e.to_string()));
+            std::mem::swap(&mut dens, &mut next);
+        }
+        dens.sum()
+    })
+}
+
+fn p6(a: &Args, n: usize) -> Run {
+    let u = Array2::from_shape_fn((n, n), |(i, j)| golden(i * n + j, G1));
+    let vars = Vars::new()
+        .with("n", u.slice(s![..-2, 1..-1]))
+        .with("s", u.slice(s![2.., 1..-1]))
+        .with("w", u.slice(s![1..-1, ..-2]))
+        .with("e", u.slice(s![1..-1, 2..]));
+    let k = compile("0.25*(n + s + w + e)", &vars);
+    let mut unew = Array2::<f64>::zeros((n, n));
+    time(a.reps, n * n, || {
+        let mut interior = unew.slice_mut(s![1..-1, 1..-1]);
+        k.eval_into(&vars, &mut interior)
+            .unwrap_or_else(|e| fail(&e.to_string()));
+        interior.sum()
+    })
+}
+
+fn p7(a: &Args, nr: usize, alloc: bool) -> Run {
+    let (nlat, nlon) = (250, 400);
+    let linspace = |start: f64, stop: f64, num: usize| {
+        let step = (stop - start) / (num - 1) as f64;
+        let mut v = Array1::from_shape_fn(num, |i| i as f64 * step + start);
+        v[num - 1] = stop;
+        v
+    };
+    let (lat, lon) = (linspace(-90.0, 90.0, nlat), linspace(0.0, 360.0, nlon));
+    let shape = (nlat, nr, nlon);
+    let field = |g| Array3::from_shape_fn(shape, |(i, j, k)| golden((i * nr + j) * nlon + k, g));
+    let (vlat, vlon, vrad) = (field(G1), field(G2), field(G3));
+    let lat3 = lat.slice(s![.., NewAxis, NewAxis]);
+    let vars = Vars::new()
+        .with("lat", &lat3)
+        .with("lon", &lon)
+        .with("vlat", &vlat)
+        .with("vlon", &vlon)
+        .with("vrad", &vrad);
+    let exprs = [
+        "-sin(radians(lon))*vlon - sin(radians(lat))*cos(radians(lon))*vlat + cos(radians(lat))*cos(radians(lon))*vrad",
+        "cos(radians(lon))*vlon - sin(radians(lat))*sin(radians(lon))*vlat + cos(radians(lat))*sin(radians(lon))*vrad",
+        "cos(radians(lat))*vlat + sin(radians(lat))*vrad",
+    ];
+    let kernels: Vec<Kernel> = exprs.iter().map(|e| compile(e, &vars)).collect();
+    let mut outs: Vec<Array3<f64>> = (0..3).map(|_| Array3::zeros(shape)).collect();
+    time(a.reps, nlat * nr * nlon, || {
+        kernels
+            .iter()
+            .zip(outs.iter_mut())
+            .map(|(k, o)| run_map(k, &vars, o, alloc))
+            .sum()
+    })
+}
+
+fn p9(a: &Args, n: usize) -> Run {
+    // No index generators yet (issue 5): x is materialized, as NumExpr needs it too.
+    let dx = 3.0 / n as f64;
+    let x = Array1::from_shape_fn(n, |i| i as f64 * dx);
+    let vars = Vars::new().with("x", &x).with("dx", dx);
+    let k = compile("sum((0.7*x**3 - 2*x**2 + 4)*dx)", &vars);
+    time(a.reps, n, || {
+        k.eval(&vars)
+            .map(|r| r.to_f64()[[]])
+            .unwrap_or_else(|e| fail(&e.to_string()))
+    })
+}
+
+fn p10(a: &Args, m: usize, alloc: bool) -> Run {
+    let x = Array2::from_shape_fn((m, 3), |(i, k)| golden(3 * i + k, G1));
+    let (xi, xj) = (x.slice(s![.., NewAxis, ..]), x.slice(s![NewAxis, .., ..]));
+    let vars = Vars::new().with("xi", &xi).with("xj", &xj);
+    let k = compile("sqrt(sum((xi - xj)**2, axis=-1))", &vars);
+    let mut out = Array2::<f64>::zeros((m, m));
+    time(a.reps, m * m, || run_map(&k, &vars, &mut out, alloc))
+}
+
+fn p11(a: &Args, n: usize, axis: usize, alloc: bool) -> Run {
+    let c = Array2::from_shape_fn((n, n), |(i, j)| golden(i * n + j, G1));
+    let vars = Vars::new().with("c", &c);
+    let k = compile(&format!("sum(c, axis={axis})"), &vars);
+    let mut out = Array1::<f64>::zeros(n);
+    time(a.reps, n * n, || run_map(&k, &vars, &mut out, alloc))
+}
+
+fn json_times(t: &[f64]) -> String {
+    t.iter()
+        .map(|x| format!("{x:e}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn main() {
+    let a = parse_args();
+    numjit::set_num_threads(a.threads);
+    let variant = a.variant.clone().unwrap_or_else(|| "out".into());
+    let alloc = variant == "alloc";
+    let size = |default: usize| a.size.unwrap_or(default);
+    // Base memory: the runtime and JIT warmed up on a tiny input, before the real inputs exist.
+    let tiny = Array1::<f64>::zeros(8);
+    let _ = numjit::evaluate("sum(sin(x) * 2)", &Vars::new().with("x", &tiny));
+    let base = vm_hwm();
+    let run = match a.problem.as_str() {
+        "P1" => elementwise(
+            &a,
+            size(100_000_000),
+            &[("a", G1)],
+            "sin((2*pi)*a)**2 + cos((2*pi)*a)**2",
+            alloc,
+        ),
+        "P2" => elementwise(
+            &a,
+            size(10_000_000),
+            &[("x", G1)],
+            "((.25*x + .75)*x - 1.5)*x - 2",
+            alloc,
+        ),
+        "P3" => elementwise(
+            &a,
+            size(1_000_000),
+            &[("a", G1), ("b", G2)],
+            "a**2 + b**2 + 2*a*b",
+            alloc,
+        ),
+        "P4" => p4(&a, size(1024), alloc),
+        "P5" => p5(&a, size(13_410)),
+        "P6" => p6(&a, size(4096)),
+        "P7" => p7(&a, size(300), alloc),
+        "P9" => p9(&a, size(100_000_000)),
+        "P10" => p10(&a, size(1000), alloc),
+        "P11-axis0" => p11(&a, size(10_000), 0, alloc),
+        "P11-axis1" => p11(&a, size(10_000), 1, alloc),
+        "P13" => elementwise(
+            &a,
+            size(10_000_000),
+            &[("x", G1), ("y", G2)],
+            "x**3 + 4*sin(y)",
+            alloc,
+        ),
+        "P14-copy" => elementwise(&a, size(100_000_000), &[("a", G1)], "a", alloc),
+        "P14-triad" => elementwise(
+            &a,
+            size(100_000_000),
+            &[("a", G1), ("b", G2)],
+            "a + 3.0*b",
+            alloc,
+        ),
+        other => {
+            println!("{{\"tool\":\"numjit\",\"problem\":\"{other}\",\"unsupported\":true}}");
+            return;
+        }
+    };
+    println!(
+        "{{\"tool\":\"numjit\",\"problem\":\"{}\",\"variant\":\"{variant}\",\"threads\":{},\"n\":{},\"times_s\":[{}],\"checksum\":{:e},\"peak_rss_kib\":{},\"base_rss_kib\":{base}}}",
+        a.problem,
+        a.threads,
+        run.n,
+        json_times(&run.times),
+        run.checksum,
+        vm_hwm()
+    );
+}
