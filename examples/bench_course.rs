@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use ndarray::{s, Array1, Array2, Array3, Dimension, NewAxis};
+use ndarray::{s, Array, Array1, Array2, Array3, ArrayD, Dimension, NewAxis};
 use numjit::{Engine, Kernel, Vars};
 
 const G1: f64 = 0.618_033_988_749_894_9;
@@ -76,17 +76,21 @@ struct Run {
     checksum: f64,
 }
 
-/// Warm-up, then `reps` timed calls of `f`, which returns the checksum.
-fn time(reps: usize, n: usize, mut f: impl FnMut() -> f64) -> Run {
-    let mut checksum = f();
+/// Warm-up, then `reps` timed calls of `f`; the checksum is taken after the last call, untimed.
+fn time(reps: usize, n: usize, mut f: impl FnMut(), checksum: impl FnOnce() -> f64) -> Run {
+    f();
     let times = (0..reps)
         .map(|_| {
             let t = Instant::now();
-            checksum = f();
+            f();
             t.elapsed().as_secs_f64()
         })
         .collect();
-    Run { n, times, checksum }
+    Run {
+        n,
+        times,
+        checksum: checksum(),
+    }
 }
 
 fn compile(expr: &str, vars: &Vars) -> Kernel {
@@ -95,20 +99,45 @@ fn compile(expr: &str, vars: &Vars) -> Kernel {
         .unwrap_or_else(|e| fail(&e.to_string()))
 }
 
-/// Evaluates into `out` (variant `out`) or into a fresh array (`alloc`); returns the output's sum.
-fn run_map<D: Dimension>(
-    k: &Kernel,
-    vars: &Vars,
-    out: &mut ndarray::Array<f64, D>,
+fn eval_f64(k: &Kernel, vars: &Vars) -> ArrayD<f64> {
+    match k.eval(vars).unwrap_or_else(|e| fail(&e.to_string())) {
+        numjit::Array::Float64(a) => a,
+        other => fail(&format!("expected float64, got {}", other.dtype())),
+    }
+}
+
+/// Runs `k` into `out` (variant `out`), or into a fresh array kept in `fresh` until the next
+/// call (variant `alloc`: the call pays for new memory, as `c = expr` does).
+struct Output<D: Dimension> {
+    out: Array<f64, D>,
+    fresh: Option<ArrayD<f64>>,
     alloc: bool,
-) -> f64 {
-    if alloc {
-        let r = k.eval(vars).unwrap_or_else(|e| fail(&e.to_string()));
-        r.as_f64().map_or(f64::NAN, |a| a.sum())
-    } else {
-        k.eval_into(vars, out)
-            .unwrap_or_else(|e| fail(&e.to_string()));
-        out.sum()
+}
+
+impl<D: Dimension> Output<D> {
+    fn new(shape: D, alloc: bool) -> Self {
+        let shape = if alloc { D::zeros(shape.ndim()) } else { shape };
+        Output {
+            out: Array::zeros(shape),
+            fresh: None,
+            alloc,
+        }
+    }
+
+    fn run(&mut self, k: &Kernel, vars: &Vars) {
+        if self.alloc {
+            self.fresh = None; // the previous result is freed before the next is allocated
+            self.fresh = Some(eval_f64(k, vars));
+        } else {
+            k.eval_into(vars, &mut self.out)
+                .unwrap_or_else(|e| fail(&e.to_string()));
+        }
+    }
+
+    fn sum(&self) -> f64 {
+        self.fresh
+            .as_ref()
+            .map_or_else(|| self.out.sum(), |a| a.sum())
     }
 }
 
@@ -122,8 +151,12 @@ fn elementwise(a: &Args, n: usize, inputs: &[(&str, f64)], expr: &str, alloc: bo
         vars.insert(name, arr);
     }
     let k = compile(expr, &vars);
-    let mut out = Array1::<f64>::zeros(n);
-    time(a.reps, n, || run_map(&k, &vars, &mut out, alloc))
+    let mut out = Output::new(ndarray::Ix1(n), alloc);
+    let run = time(a.reps, n, || out.run(&k, &vars), || 0.0);
+    Run {
+        checksum: out.sum(),
+        ..run
+    }
 }
 
 fn p4(a: &Args, d0: usize, alloc: bool) -> Run {
@@ -132,8 +165,12 @@ fn p4(a: &Args, d0: usize, alloc: bool) -> Run {
     let y = Array3::from_shape_fn(shape, |(i, j, k)| golden((i * 1024 + j) * 50 + k, G2));
     let vars = Vars::new().with("a", &x).with("b", &y);
     let k = compile("(2.0*a - 4.5*b) + (sin(a) + cos(b))", &vars);
-    let mut out = Array3::<f64>::zeros(shape);
-    time(a.reps, d0 * 51200, || run_map(&k, &vars, &mut out, alloc))
+    let mut out = Output::new(ndarray::Ix3(d0, 1024, 50), alloc);
+    let run = time(a.reps, d0 * 51200, || out.run(&k, &vars), || 0.0);
+    Run {
+        checksum: out.sum(),
+        ..run
+    }
 }
 
 /// P5: the course's diffusion, one kernel call per step into the interior of the other grid.
@@ -152,34 +189,39 @@ fn p5(a: &Args, steps: usize) -> Run {
             f(xs(i)) * f(xs(j))
         }
     });
-    let expr = "c + coef*((((n + s) + e) + w) - 4*c)";
-    let sig = Vars::new()
-        .with("c", init.slice(s![1..-1, 1..-1]))
-        .with("n", init.slice(s![2.., 1..-1]))
-        .with("s", init.slice(s![..-2, 1..-1]))
-        .with("e", init.slice(s![1..-1, 2..]))
-        .with("w", init.slice(s![1..-1, ..-2]))
-        .with("coef", coef)
-        .signature();
-    let k = Engine::default()
-        .compile(expr, &sig)
-        .unwrap_or_else(|e| fail(&e.to_string()));
-    time(a.reps, nrows * nrows * steps, || {
-        let (mut dens, mut next) = (init.clone(), init.clone());
-        for _ in 0..steps {
-            let vars = Vars::new()
-                .with("c", dens.slice(s![1..-1, 1..-1]))
-                .with("n", dens.slice(s![2.., 1..-1]))
-                .with("s", dens.slice(s![..-2, 1..-1]))
-                .with("e", dens.slice(s![1..-1, 2..]))
-                .with("w", dens.slice(s![1..-1, ..-2]))
-                .with("coef", coef);
-            k.eval_into(&vars, &mut next.slice_mut(s![1..-1, 1..-1]))
-                .unwrap_or_else(|e| fail(&e.to_string()));
-            std::mem::swap(&mut dens, &mut next);
-        }
-        dens.sum()
-    })
+    fn stencil(d: &Array2<f64>, coef: f64) -> Vars<'_> {
+        Vars::new()
+            .with("c", d.slice(s![1..-1, 1..-1]))
+            .with("n", d.slice(s![2.., 1..-1]))
+            .with("s", d.slice(s![..-2, 1..-1]))
+            .with("e", d.slice(s![1..-1, 2..]))
+            .with("w", d.slice(s![1..-1, ..-2]))
+            .with("coef", coef)
+    }
+    // Summed left to right as the course does: ((((n + s) + e) + w) - 4c).
+    let k = compile(
+        "c + coef*((((n + s) + e) + w) - 4*c)",
+        &stencil(&init, coef),
+    );
+    let mut result = init.clone();
+    let run = time(
+        a.reps,
+        nrows * nrows * steps,
+        || {
+            let (mut dens, mut next) = (init.clone(), init.clone());
+            for _ in 0..steps {
+                k.eval_into(&stencil(&dens, coef), &mut next.slice_mut(s![1..-1, 1..-1]))
+                    .unwrap_or_else(|e| fail(&e.to_string()));
+                std::mem::swap(&mut dens, &mut next);
+            }
+            result = dens;
+        },
+        || 0.0,
+    );
+    Run {
+        checksum: result.sum(),
+        ..run
+    }
 }
 
 fn p6(a: &Args, n: usize) -> Run {
@@ -191,12 +233,19 @@ fn p6(a: &Args, n: usize) -> Run {
         .with("e", u.slice(s![1..-1, 2..]));
     let k = compile("0.25*(n + s + w + e)", &vars);
     let mut unew = Array2::<f64>::zeros((n, n));
-    time(a.reps, n * n, || {
-        let mut interior = unew.slice_mut(s![1..-1, 1..-1]);
-        k.eval_into(&vars, &mut interior)
-            .unwrap_or_else(|e| fail(&e.to_string()));
-        interior.sum()
-    })
+    let run = time(
+        a.reps,
+        n * n,
+        || {
+            k.eval_into(&vars, &mut unew.slice_mut(s![1..-1, 1..-1]))
+                .unwrap_or_else(|e| fail(&e.to_string()))
+        },
+        || 0.0,
+    );
+    Run {
+        checksum: unew.slice(s![1..-1, 1..-1]).sum(),
+        ..run
+    }
 }
 
 fn p7(a: &Args, nr: usize, alloc: bool) -> Run {
@@ -211,9 +260,8 @@ fn p7(a: &Args, nr: usize, alloc: bool) -> Run {
     let shape = (nlat, nr, nlon);
     let field = |g| Array3::from_shape_fn(shape, |(i, j, k)| golden((i * nr + j) * nlon + k, g));
     let (vlat, vlon, vrad) = (field(G1), field(G2), field(G3));
-    let lat3 = lat.slice(s![.., NewAxis, NewAxis]);
     let vars = Vars::new()
-        .with("lat", &lat3)
+        .with("lat", lat.slice(s![.., NewAxis, NewAxis]))
         .with("lon", &lon)
         .with("vlat", &vlat)
         .with("vlon", &vlon)
@@ -224,14 +272,24 @@ fn p7(a: &Args, nr: usize, alloc: bool) -> Run {
         "cos(radians(lat))*vlat + sin(radians(lat))*vrad",
     ];
     let kernels: Vec<Kernel> = exprs.iter().map(|e| compile(e, &vars)).collect();
-    let mut outs: Vec<Array3<f64>> = (0..3).map(|_| Array3::zeros(shape)).collect();
-    time(a.reps, nlat * nr * nlon, || {
-        kernels
-            .iter()
-            .zip(outs.iter_mut())
-            .map(|(k, o)| run_map(k, &vars, o, alloc))
-            .sum()
-    })
+    let mut outs: Vec<Output<ndarray::Ix3>> = (0..3)
+        .map(|_| Output::new(ndarray::Ix3(nlat, nr, nlon), alloc))
+        .collect();
+    let run = time(
+        a.reps,
+        nlat * nr * nlon,
+        || {
+            kernels
+                .iter()
+                .zip(outs.iter_mut())
+                .for_each(|(k, o)| o.run(k, &vars))
+        },
+        || 0.0,
+    );
+    Run {
+        checksum: outs.iter().map(|o| o.sum()).sum(),
+        ..run
+    }
 }
 
 fn p9(a: &Args, n: usize) -> Run {
@@ -240,28 +298,38 @@ fn p9(a: &Args, n: usize) -> Run {
     let x = Array1::from_shape_fn(n, |i| i as f64 * dx);
     let vars = Vars::new().with("x", &x).with("dx", dx);
     let k = compile("sum((0.7*x**3 - 2*x**2 + 4)*dx)", &vars);
-    time(a.reps, n, || {
-        k.eval(&vars)
-            .map(|r| r.to_f64()[[]])
-            .unwrap_or_else(|e| fail(&e.to_string()))
-    })
+    let mut total = 0.0;
+    let run = time(a.reps, n, || total = eval_f64(&k, &vars)[[]], || 0.0);
+    Run {
+        checksum: total,
+        ..run
+    }
 }
 
 fn p10(a: &Args, m: usize, alloc: bool) -> Run {
     let x = Array2::from_shape_fn((m, 3), |(i, k)| golden(3 * i + k, G1));
-    let (xi, xj) = (x.slice(s![.., NewAxis, ..]), x.slice(s![NewAxis, .., ..]));
-    let vars = Vars::new().with("xi", &xi).with("xj", &xj);
+    let vars = Vars::new()
+        .with("xi", x.slice(s![.., NewAxis, ..]))
+        .with("xj", x.slice(s![NewAxis, .., ..]));
     let k = compile("sqrt(sum((xi - xj)**2, axis=-1))", &vars);
-    let mut out = Array2::<f64>::zeros((m, m));
-    time(a.reps, m * m, || run_map(&k, &vars, &mut out, alloc))
+    let mut out = Output::new(ndarray::Ix2(m, m), alloc);
+    let run = time(a.reps, m * m, || out.run(&k, &vars), || 0.0);
+    Run {
+        checksum: out.sum(),
+        ..run
+    }
 }
 
 fn p11(a: &Args, n: usize, axis: usize, alloc: bool) -> Run {
     let c = Array2::from_shape_fn((n, n), |(i, j)| golden(i * n + j, G1));
     let vars = Vars::new().with("c", &c);
     let k = compile(&format!("sum(c, axis={axis})"), &vars);
-    let mut out = Array1::<f64>::zeros(n);
-    time(a.reps, n * n, || run_map(&k, &vars, &mut out, alloc))
+    let mut out = Output::new(ndarray::Ix1(n), alloc);
+    let run = time(a.reps, n * n, || out.run(&k, &vars), || 0.0);
+    Run {
+        checksum: out.sum(),
+        ..run
+    }
 }
 
 fn json_times(t: &[f64]) -> String {

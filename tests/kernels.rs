@@ -83,7 +83,7 @@ fn vector_and_scalar_reductions_are_bit_identical() {
             let a = numjit::evaluate(expr, &Vars::new().with("x", &dense))
                 .unwrap()
                 .to_f64();
-            let b = numjit::evaluate(expr, &Vars::new().with("x", &spread.slice(s![..;2])))
+            let b = numjit::evaluate(expr, &Vars::new().with("x", spread.slice(s![..;2])))
                 .unwrap()
                 .to_f64();
             assert_eq!(
@@ -119,7 +119,7 @@ fn axis_reductions_agree_with_the_interpreter_in_every_layout() {
             ("reversed", c.slice(s![..;-1, ..])),
         ];
         for (what, v) in views {
-            let vars = Vars::new().with("c", &v);
+            let vars = Vars::new().with("c", v);
             for expr in [
                 "sum(c, axis=0)",
                 "sum(c, axis=1)",

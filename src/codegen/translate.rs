@@ -182,6 +182,9 @@ impl Translator<'_, '_> {
             let first =
                 usize::from(matches!(self.stage.kind, StageKind::Reduce { .. }) && !self.columns);
             for k in first..operands {
+                if k > 0 && self.g.node(self.stage.leaves[k - 1]).rank == 0 {
+                    continue; // loaded once in the entry block
+                }
                 let ok = self
                     .b
                     .ins()
@@ -628,11 +631,23 @@ impl Translator<'_, '_> {
         let mut stack = vec![self.stage.value];
         let mut seen = vec![false; self.g.nodes.len()];
         while let Some(id) = stack.pop() {
-            if std::mem::replace(&mut seen[id], true) || self.operand_of.contains_key(&id) {
+            if std::mem::replace(&mut seen[id], true) {
                 continue;
             }
-            if let NodeKind::Const(s) = self.g.node(id).kind {
-                let v = self.scalar_const(s);
+            let node = self.g.node(id);
+            let invariant = match (node.kind.clone(), self.operand_of.get(&id)) {
+                // A 0-d operand (a scalar variable, a full reduction) is the same for every
+                // element: load it once here, so it neither costs a load per element nor keeps
+                // the loop from running as vectors.
+                (_, Some(&k)) if node.rank == 0 => {
+                    let base = self.b.use_var(self.ptr[k]);
+                    Some(self.b.ins().load(clif_type(node.dtype), FLAGS, base, 0))
+                }
+                (_, Some(_)) => continue,
+                (NodeKind::Const(s), None) => Some(self.scalar_const(s)),
+                _ => None,
+            };
+            if let Some(v) = invariant {
                 self.consts.insert(id, v);
                 if let Some(plan) = self.vector {
                     let splat = self.b.ins().splat(plan.ty, v);
