@@ -1,0 +1,97 @@
+"""numjit's exceptions: one class per Python exception family, all under ``NumjitError``.
+
+Each class also derives from the builtin exception NumExpr (and NumPy) raise in the same
+situation, so ``except KeyError`` / ``except ValueError`` code written for ``numexpr`` keeps
+working, while ``except numjit.NumjitError`` catches everything numjit reports. The message is
+numjit's: the expression with a caret under the offending part.
+"""
+
+import ctypes
+
+import numpy as np
+
+from ._lib import lib
+
+
+class NumjitError(Exception):
+    """Base class of the errors numjit reports.
+
+    Attributes: ``kind`` (the stable name of the C status, e.g. ``"broadcast"``), ``span``
+    (``(start, end)`` byte offsets into the expression, or ``None``) and ``expression``.
+    """
+
+    kind = "unknown"
+    span = None
+    expression = None
+
+    def __str__(self):
+        # KeyError's default __str__ shows repr(message), which would print "\n" literally.
+        return str(self.args[0]) if self.args else ""
+
+
+class NumjitSyntaxError(NumjitError, SyntaxError):
+    """The text is not an expression (status ``syntax``)."""
+
+
+class NumjitKeyError(NumjitError, KeyError):
+    """A name that is neither a variable nor a constant (status ``unknown_name``)."""
+
+
+class NumjitTypeError(NumjitError, TypeError):
+    """Wrong function, argument count or operand types (``unknown_function``, ``arity``,
+    ``type``, ``signature``), or an array dtype numjit cannot take."""
+
+
+class NumjitValueError(NumjitError, ValueError):
+    """Shapes, outputs or values the expression cannot work with (``broadcast``, ``output``,
+    ``value``, ``negative_power``, ``limit``, ``invalid_argument``)."""
+
+
+class NumjitAxisError(NumjitError, np.exceptions.AxisError):
+    """A reduction axis outside the operand's rank (``axis``); a ValueError and an IndexError,
+    like NumPy's own AxisError."""
+
+
+class NumjitRuntimeError(NumjitError, RuntimeError):
+    """A bug in numjit (``internal``, ``panic``, ``null_argument``)."""
+
+
+# Status code → exception class; the numbers are include/numjit.h's numjit_status.
+_BY_STATUS = {
+    1: NumjitSyntaxError,  # syntax
+    2: NumjitKeyError,  # unknown_name: NumExpr raises KeyError from its dict lookup
+    3: NumjitTypeError,  # unknown_function: calling something that is not a function
+    4: NumjitTypeError,  # arity: Python's own error for a wrong argument count
+    5: NumjitTypeError,  # type: an operation undefined for the operand types
+    6: NumjitValueError,  # broadcast: as NumPy and NumExpr
+    7: NumjitAxisError,  # axis: NumPy's AxisError
+    8: NumjitValueError,  # negative_power: NumPy raises ValueError for int ** negative int
+    9: NumjitValueError,  # output: wrong out= shape or dtype
+    10: NumjitTypeError,  # signature: re_evaluate with arrays of other dtypes or ranks
+    11: NumjitValueError,  # value: e.g. min() of an empty array, as NumPy
+    12: NumjitValueError,  # limit: too many dimensions or too deep nesting
+    13: NumjitRuntimeError,  # internal
+    100: NumjitRuntimeError,  # null_argument: the wrapper passed NULL, a bug here
+    101: NumjitValueError,  # invalid_argument: e.g. an out= whose elements overlap
+    102: NumjitRuntimeError,  # panic
+}
+
+
+def make(cls, message, kind, expression=None, span=None):
+    """An exception of ``cls`` with numjit's attributes set."""
+    e = cls(message)
+    e.kind, e.expression, e.span = kind, expression, span
+    return e
+
+
+def take(status, handle, expression=None):
+    """Turns a failed call's status and error object into an exception, freeing the object."""
+    kind = lib.numjit_status_name(status).decode()
+    try:
+        message = lib.numjit_error_message(handle).decode("utf-8", "replace") if handle else kind
+        start, end = ctypes.c_size_t(), ctypes.c_size_t()
+        has_span = bool(handle) and lib.numjit_error_span(handle, ctypes.byref(start), ctypes.byref(end))
+    finally:
+        lib.numjit_error_free(handle)
+    span = (start.value, end.value) if has_span else None
+    return make(_BY_STATUS.get(status, NumjitRuntimeError), message, kind, expression, span)

@@ -1,0 +1,363 @@
+"""``evaluate``, ``validate`` and ``re_evaluate``: NumExpr's entry points over numjit's C ABI.
+
+One call goes: expression → variable names (cached) → values from the dicts or the caller's
+frame → arrays numjit can read in place (``_convert``) → compiled kernel (cached by expression
+and signature) → one C call that reads the inputs in place and returns a numjit-owned result,
+handed to NumPy without a copy, or writes into ``out``.
+"""
+
+import ctypes
+import struct
+import sys
+import threading
+import weakref
+
+import numpy as np
+
+from . import _convert, _errors
+from ._lib import Array, lib
+
+_ORDERS = ("C", "F", "A", "K")
+_CASTINGS = ("no", "equiv", "safe", "same_kind", "unsafe")
+_CACHE_SIZE = 256  # expressions (and kernels) remembered, like NumExpr's caches
+_INVALID_ARGUMENT = 101
+
+# One engine for the process; compiled kernels are cached here and, per signature, in _kernels.
+_ENGINE = lib.numjit_engine_new(0)
+
+
+def _forget_oldest(cache):
+    """Makes room in a cache (oldest entry first, as dicts keep insertion order)."""
+    if len(cache) >= _CACHE_SIZE:
+        try:
+            cache.pop(next(iter(cache)), None)
+        except (RuntimeError, StopIteration):
+            pass  # another thread changed the cache meanwhile; it is only a cache
+
+
+# --- names -----------------------------------------------------------------------------------
+
+class _Names:
+    """An expression's text for C and its variable names, with the C addresses of the names
+    (the bytes objects live here, so the addresses stay valid as long as this does)."""
+
+    __slots__ = ("source", "names", "_bytes", "addresses")
+
+    def __init__(self, source, names):
+        self.source, self.names = source, names
+        self._bytes = [n.encode() for n in names]
+        self.addresses = {n: _convert.name_address(b) for n, b in zip(names, self._bytes)}
+
+
+_names = {}
+
+
+def _names_of(ex):
+    """The parsed names of ``ex`` (numjit parses it; syntax errors are raised here)."""
+    if not isinstance(ex, str):
+        raise ValueError("must specify expression as a string")
+    hit = _names.get(ex)
+    if hit is not None:
+        return hit
+    if "\0" in ex:
+        # C strings end at NUL: numjit would see only the text before it.
+        raise _errors.make(
+            _errors.NumjitSyntaxError, "syntax error: the expression contains a NUL character",
+            "syntax", ex,
+        )
+    source = ex.encode()
+    size = 256
+    while True:
+        buf = ctypes.create_string_buffer(size)
+        needed, err = ctypes.c_size_t(), ctypes.c_void_p()
+        status = lib.numjit_expr_names(source, buf, size, ctypes.byref(needed), ctypes.byref(err))
+        if status == _INVALID_ARGUMENT and needed.value > size:
+            lib.numjit_error_free(err)
+            size = needed.value
+            continue
+        if status:
+            raise _errors.take(status, err, ex)
+        break
+    entry = _Names(source, tuple(buf.value.decode().split()))
+    _forget_oldest(_names)
+    _names[ex] = entry
+    return entry
+
+
+def _lookup(names, local_dict, global_dict, frame):
+    """The values of ``names`` found in ``local_dict`` then ``global_dict`` (default: the
+    caller's frame), as NumExpr looks them up. Names found in neither are left to numjit: the
+    constants ``pi e inf nan`` then mean themselves, anything else is an unknown-name error
+    with a caret under it."""
+    clear = False
+    if local_dict is None:
+        local_dict = frame.f_locals
+        # As NumExpr (pydata/numexpr#310): before Python 3.13, f_locals is a snapshot dict that
+        # keeps the caller's arrays referenced (blocking e.g. ndarray.resize) until cleared.
+        # From 3.13 it is a live view, and clearing it would delete the caller's variables.
+        clear = sys.version_info < (3, 13) and local_dict is not frame.f_globals
+    if global_dict is None:
+        global_dict = frame.f_globals
+    try:
+        found = []
+        for name in names:
+            if name in local_dict:
+                found.append((name, local_dict[name]))
+            elif name in global_dict:
+                found.append((name, global_dict[name]))
+        return found
+    finally:
+        if clear:
+            local_dict.clear()
+
+
+def _operands(found, addresses):
+    """Name addresses and arrays for the C call, and the signature that picks the kernel."""
+    names, arrays, sig = [], [], []
+    for name, value in found:
+        a = _convert.operand(name, value)
+        names.append(addresses[name])
+        arrays.append(a)
+        sig.append((name, _convert.CODES[a.dtype], a.ndim, a.flags.c_contiguous))
+    return names, arrays, tuple(sig)
+
+
+# --- kernels ---------------------------------------------------------------------------------
+
+
+class _Kernel:
+    """A compiled expression: owns a ``numjit_kernel`` handle."""
+
+    __slots__ = ("handle", "expression", "dtype")
+
+    def __init__(self, source, expression, names, arrays):
+        handle, err = ctypes.c_void_p(), ctypes.c_void_p()
+        keep = []
+        vars_ = _convert.variables(names, arrays, keep)
+        status = lib.numjit_compile(
+            _ENGINE, source, vars_, len(names), ctypes.byref(handle), ctypes.byref(err)
+        )
+        if status:
+            raise _errors.take(status, err, expression)
+        self.handle, self.expression = handle.value, expression
+        code = ctypes.c_uint32()
+        lib.numjit_kernel_dtype(self.handle, ctypes.byref(code))
+        self.dtype = _convert.DTYPES[code.value]
+
+    def __del__(self, _free=lib.numjit_kernel_free):
+        # `_free` is bound at definition: module globals may be gone at interpreter exit.
+        if getattr(self, "handle", None):
+            _free(self.handle)
+
+
+_kernels = {}
+
+
+def _kernel(ex, source, names, arrays, sig):
+    key = (ex, sig)
+    k = _kernels.get(key)
+    if k is None:
+        k = _Kernel(source, ex, names, arrays)
+        _forget_oldest(_kernels)
+        _kernels[key] = k
+    return k
+
+
+# --- running ---------------------------------------------------------------------------------
+
+
+_RESULT = struct.Struct(_convert.ARRAY_FMT)
+
+
+class _Owner:
+    """Keeps a ``numjit_result`` alive for the NumPy array that views its memory (its base)."""
+
+    __slots__ = ("handle", "__array_interface__")
+
+    def __init__(self, handle):
+        self.handle = handle
+        desc = Array()
+        status = lib.numjit_result_array(handle, ctypes.byref(desc))
+        if status:
+            raise _errors.take(status, None)
+        code, data, nd, shape, strides = _RESULT.unpack_from(desc)
+        vector = ctypes.c_ssize_t * nd
+        self.__array_interface__ = {
+            "version": 3,
+            "typestr": _convert.TYPESTRS[code],
+            "data": (data, False),
+            "shape": tuple(vector.from_address(shape)) if nd else (),
+            "strides": tuple(vector.from_address(strides)) if nd else None,
+        }
+
+    def __del__(self, _free=lib.numjit_result_free):
+        _free(self.handle)
+
+
+def _ordered(result, order, arrays):
+    """numjit returns C order; 'F', and 'A' with all inputs in Fortran order, get a copy."""
+    if order == "F" or (
+        order == "A"
+        and any(a.ndim > 1 for a in arrays)
+        and all(a.flags.f_contiguous for a in arrays if a.ndim > 1)
+    ):
+        return np.asfortranarray(result)
+    return result
+
+
+class _Call:
+    """A validated expression with its options: what ``re_evaluate`` repeats."""
+
+    __slots__ = ("kernel", "names", "out", "order", "casting")
+
+    def __init__(self, kernel, names, out, order, casting):
+        # `names` is the _Names entry: it keeps the name addresses valid for re_evaluate.
+        self.kernel, self.names, self.order, self.casting = kernel, names, order, casting
+        if out is not None:
+            _check_out(out, kernel.dtype, casting)
+        # Held weakly, as NumExpr does, so re_evaluate's memory does not keep `out` alive.
+        self.out = None if out is None else weakref.ref(out)
+
+    def run(self, names, arrays):
+        out = None if self.out is None else self.out()
+        kernel = self.kernel
+        keep = []
+        vars_ = _convert.variables(names, arrays, keep)
+        err = ctypes.c_void_p()
+        if out is not None and out.dtype == kernel.dtype:
+            target = _convert.output(out, keep)
+            status = lib.numjit_kernel_eval_into(
+                kernel.handle, vars_, len(names), ctypes.byref(target), ctypes.byref(err)
+            )
+            if status:
+                raise _errors.take(status, err, kernel.expression)
+            return out
+        handle = ctypes.c_void_p()
+        status = lib.numjit_kernel_eval(
+            kernel.handle, vars_, len(names), ctypes.byref(handle), ctypes.byref(err)
+        )
+        if status:
+            raise _errors.take(status, err, kernel.expression)
+        result = np.asarray(_Owner(handle.value))
+        if out is None:
+            return _ordered(result, self.order, arrays)
+        # A different out dtype: allowed by `casting` (checked in _check_out), at the cost of
+        # one copy; numjit itself only writes results of its own dtype.
+        if result.shape != out.shape:
+            raise _errors.make(
+                _errors.NumjitValueError,
+                f"output error: output has shape {out.shape}, but the expression gives shape "
+                f"{result.shape}",
+                "output",
+                kernel.expression,
+            )
+        np.copyto(out, result, casting=self.casting)
+        return out
+
+
+def _check_out(out, dtype, casting):
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a NumPy array, not {type(out).__name__}")
+    if not out.flags.writeable:
+        raise ValueError("out is read-only")
+    if out.dtype != dtype and not np.can_cast(dtype, out.dtype, casting):
+        raise _errors.make(
+            _errors.NumjitValueError,
+            f"output error: the result has dtype {dtype}, which cannot be written to out of "
+            f"dtype {out.dtype} with casting={casting!r}",
+            "output",
+        )
+
+
+def _prepare(ex, local_dict, global_dict, frame, out, order, casting):
+    if order not in _ORDERS:
+        raise ValueError(f"order must be one of 'C', 'F', 'A', or 'K' (got {order!r})")
+    if casting not in _CASTINGS:
+        raise ValueError(
+            "casting must be one of 'no', 'equiv', 'safe', 'same_kind', 'unsafe' "
+            f"(got {casting!r})"
+        )
+    names = _names_of(ex)
+    found = _lookup(names.names, local_dict, global_dict, frame)
+    addresses, arrays, sig = _operands(found, names.addresses)
+    kernel = _kernel(ex, names.source, addresses, arrays, sig)
+    return _Call(kernel, names, out, order, casting), addresses, arrays
+
+
+# The last validated expression of each thread, for re_evaluate (NumExpr keeps it per thread
+# too, so threads evaluating different expressions do not disturb each other).
+_last = threading.local()
+
+
+# --- the public functions --------------------------------------------------------------------
+
+
+def evaluate(ex, local_dict=None, global_dict=None, out=None, order="K", casting="safe"):
+    """Evaluates the array expression ``ex`` and returns the result, like ``numexpr.evaluate``.
+
+    Variables are looked up in ``local_dict`` and then ``global_dict``; either left ``None``
+    means the caller's locals / globals. Arrays are read in place whatever their strides.
+
+    ``out``: an array to write the result into (same shape; same dtype, or one ``casting``
+    allows, which costs a copy); it is returned. ``order``: numjit produces C-ordered results;
+    ``'F'`` (and ``'A'`` when all inputs are Fortran-ordered) returns a Fortran-ordered copy.
+    ``casting`` applies to ``out`` only (inputs are never cast unsafely).
+
+    Raises ``NumjitError`` subclasses that are also ``SyntaxError``, ``KeyError``,
+    ``TypeError`` or ``ValueError`` (see the package documentation for the mapping).
+    """
+    frame = sys._getframe(1)
+    try:
+        call, names, arrays = _prepare(ex, local_dict, global_dict, frame, out, order, casting)
+    finally:
+        del frame
+    _last.call = call
+    return call.run(names, arrays)
+
+
+def validate(ex, local_dict=None, global_dict=None, out=None, order="K", casting="safe"):
+    """Checks and compiles ``ex`` for the current variables without evaluating it; returns
+    ``None`` on success or the exception ``evaluate`` would raise (NumExpr's contract). A
+    successful ``validate`` can be followed directly by ``re_evaluate``."""
+    frame = sys._getframe(1)
+    try:
+        call, _, _ = _prepare(ex, local_dict, global_dict, frame, out, order, casting)
+    except Exception as e:  # noqa: BLE001 -- returning the exception is the point
+        return e
+    finally:
+        del frame
+    _last.call = call
+    return None
+
+
+def re_evaluate(local_dict=None, global_dict=None):
+    """Evaluates this thread's last ``evaluate``/``validate`` expression again with the current
+    values of its variables (which must have the same dtypes and ranks; sizes may differ), and
+    the same ``out``, ``order`` and ``casting``. Skips parsing, lookup of the kernel and checks
+    of the options."""
+    call = getattr(_last, "call", None)
+    if call is None:
+        raise RuntimeError(
+            "A previous evaluate() execution was not found, please call `validate` or "
+            "`evaluate` once before `re_evaluate`"
+        )
+    frame = sys._getframe(1)
+    try:
+        found = _lookup(call.names.names, local_dict, global_dict, frame)
+    finally:
+        del frame
+    addresses, arrays, _ = _operands(found, call.names.addresses)
+    return call.run(addresses, arrays)
+
+
+def set_num_threads(nthreads):
+    """Sets the number of threads numjit evaluates with and returns the previous number."""
+    n = int(nthreads)
+    if n < 1:
+        raise ValueError(f"the number of threads must be at least 1, not {n}")
+    return lib.numjit_set_num_threads(n)
+
+
+def get_num_threads():
+    """The number of threads numjit evaluates with."""
+    return lib.numjit_get_num_threads()

@@ -1,0 +1,395 @@
+"""NumExpr's documented behaviours, checked against NumPy and, where both libraries define the
+same result, against ``numexpr`` itself: name lookup, scalars, dtypes, broadcasting, ``out=``,
+strides, 0-d and empty arrays, threads, ``validate``/``re_evaluate`` and error classes."""
+
+import gc
+import sys
+import threading
+
+import numexpr
+import numpy as np
+import pytest
+
+import numjit as ne
+
+GLOBAL_ARRAY = np.arange(4.0)
+
+
+# --- name lookup -------------------------------------------------------------------------------
+
+
+def test_names_come_from_the_callers_frame():
+    a = np.arange(5.0)
+    b = 2
+    np.testing.assert_array_equal(ne.evaluate("a * b"), a * b)
+    # Globals of the calling module are found too.
+    np.testing.assert_array_equal(ne.evaluate("GLOBAL_ARRAY + 1"), GLOBAL_ARRAY + 1)
+
+
+def test_locals_shadow_globals():
+    GLOBAL_ARRAY = np.ones(2)  # noqa: N806 -- shadows the module's on purpose
+    np.testing.assert_array_equal(ne.evaluate("GLOBAL_ARRAY * 2"), [2.0, 2.0])
+    np.testing.assert_array_equal(ne.evaluate("GLOBAL_ARRAY * 2"), numexpr.evaluate("GLOBAL_ARRAY * 2"))
+
+
+def helper_evaluating_its_own_locals():
+    x = np.arange(3.0)  # noqa: F841 -- looked up by name
+    return ne.evaluate("x + 1")
+
+
+def test_names_come_from_the_immediate_caller():
+    x = np.zeros(3)  # noqa: F841 -- must not be seen by the helper
+    np.testing.assert_array_equal(helper_evaluating_its_own_locals(), [1.0, 2.0, 3.0])
+
+
+def test_local_dict_replaces_locals_and_global_dict_globals():
+    a = np.ones(3)  # noqa: F841 -- must be ignored when local_dict is given
+    r = ne.evaluate("a + 1", local_dict={"a": np.full(3, 5.0)})
+    np.testing.assert_array_equal(r, [6.0, 6.0, 6.0])
+    r = ne.evaluate("a + g", local_dict={"a": np.zeros(2)}, global_dict={"g": 7.0})
+    np.testing.assert_array_equal(r, [7.0, 7.0])
+    with pytest.raises(KeyError):
+        ne.evaluate("GLOBAL_ARRAY", local_dict={}, global_dict={})
+
+
+def test_constants_unless_shadowed():
+    assert ne.evaluate("pi", local_dict={}, global_dict={}) == np.pi
+    assert ne.evaluate("pi", local_dict={"pi": 3}, global_dict={}) == 3
+
+
+def test_lookup_does_not_keep_the_callers_arrays_referenced():
+    # NumExpr clears its f_locals snapshot (pydata/numexpr#310) so that e.g. resize() works.
+    a = np.arange(10.0)
+    ne.evaluate("a + 1")
+    a.resize(20, refcheck=True)
+    assert a.shape == (20,)
+
+
+# --- values and dtypes -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, dtype",
+    [(1, np.int64), (1.5, np.float64), (True, np.bool_), (np.float32(2), np.float32)],
+)
+def test_python_scalars_are_0d_arrays_like_numexpr(value, dtype):
+    got = ne.evaluate("x", local_dict={"x": value})
+    assert isinstance(got, np.ndarray) and got.shape == () and got.dtype == dtype
+    assert got.dtype == numexpr.evaluate("x", local_dict={"x": value}).dtype
+
+
+@pytest.mark.parametrize(
+    "dtype, computes_as",
+    [(np.int8, np.int32), (np.int16, np.int32), (np.uint8, np.int32), (np.uint16, np.int32),
+     (np.uint32, np.int64), (np.float16, np.float32)],
+)
+def test_small_dtypes_are_upcast_like_numexpr(dtype, computes_as):
+    x = np.arange(6).astype(dtype)
+    got = ne.evaluate("x * 2")
+    assert got.dtype == computes_as == numexpr.evaluate("x * 2").dtype
+    np.testing.assert_array_equal(got, x.astype(computes_as) * 2)
+
+
+@pytest.mark.parametrize(
+    "value", [np.arange(3, dtype=np.uint64), np.ones(2, complex), np.array(["a"]), np.array([None]),
+              np.array(["2020-01-01"], dtype="M8[D]"), 2**64],
+)
+def test_unsupported_dtypes_raise_type_error_naming_them(value):
+    with pytest.raises(TypeError) as info:
+        ne.evaluate("x + 1", local_dict={"x": value})
+    assert "x" in str(info.value) and str(np.asarray(value).dtype) in str(info.value)
+
+
+def test_lists_are_arrays():
+    np.testing.assert_array_equal(ne.evaluate("x * 2", local_dict={"x": [1, 2, 3]}), [2, 4, 6])
+
+
+def test_byteswapped_and_misaligned_inputs():
+    x = np.arange(5, dtype=">f8")
+    np.testing.assert_array_equal(ne.evaluate("x * 2"), x * 2)
+    raw = np.zeros(8 * 5 + 1, np.uint8)
+    y = raw[1:].view(np.float64)  # data pointer not a multiple of 8
+    y[:] = np.arange(5)
+    assert not y.flags.aligned
+    np.testing.assert_array_equal(ne.evaluate("y + 1"), y + 1)
+
+
+@pytest.mark.parametrize(
+    "expr", ["a + b", "a * 2.5", "a < b", "where(a > 1, a, b)", "sqrt(a)", "a ** 2", "sum(a * b)"]
+)
+def test_results_agree_with_numexpr(expr):
+    a = np.linspace(0.0, 3.0, 7)
+    b = np.linspace(3.0, 0.0, 7)
+    got, want = ne.evaluate(expr), numexpr.evaluate(expr)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-15)
+
+
+# --- shapes ------------------------------------------------------------------------------------
+
+
+def test_broadcasting_like_numpy():
+    col, row = np.arange(3.0).reshape(3, 1), np.arange(4.0).reshape(1, 4)
+    np.testing.assert_array_equal(ne.evaluate("col * 10 + row"), col * 10 + row)
+    k = np.float64(3)
+    np.testing.assert_array_equal(ne.evaluate("col + k"), col + k)
+    with pytest.raises(ValueError):
+        ne.evaluate("a + b", local_dict={"a": np.ones(3), "b": np.ones(4)})
+
+
+def test_zero_d_and_empty_arrays():
+    z = np.array(2.5)
+    got = ne.evaluate("z * 2")
+    assert got.shape == () and got == 5.0
+    e = np.ones((0, 3))
+    got = ne.evaluate("e * 2")
+    assert got.shape == (0, 3) and got.dtype == np.float64
+    assert ne.evaluate("sum(e)") == 0.0
+
+
+@pytest.mark.parametrize(
+    "view",
+    [lambda m: m[::2, ::-1], lambda m: m.T, lambda m: np.asfortranarray(m), lambda m: m[1:, 3:1:-1],
+     lambda m: np.broadcast_to(m[0], (5, 6)), lambda m: m[:, 2]],
+)
+def test_strided_inputs_are_read_in_place(view):
+    m = np.arange(30.0).reshape(5, 6)
+    v = view(m)
+    np.testing.assert_array_equal(ne.evaluate("v * 2 + 1"), v * 2 + 1)
+    np.testing.assert_array_equal(ne.evaluate("v * 2 + 1"), numexpr.evaluate("v * 2 + 1"))
+
+
+def test_order():
+    f = np.asfortranarray(np.ones((3, 4)))
+    assert ne.evaluate("f * 2", order="F").flags.f_contiguous
+    assert ne.evaluate("f * 2", order="A").flags.f_contiguous
+    assert ne.evaluate("f * 2", order="C").flags.c_contiguous
+    with pytest.raises(ValueError):
+        ne.evaluate("f", order="Z")
+    with pytest.raises(ValueError):
+        ne.evaluate("f", casting="nope")
+
+
+# --- out= --------------------------------------------------------------------------------------
+
+
+def test_out_is_written_in_place_and_returned():
+    a = np.arange(5.0)
+    out = np.empty(5)
+    assert ne.evaluate("a * 2", out=out) is out
+    np.testing.assert_array_equal(out, a * 2)
+
+
+def test_strided_out():
+    a = np.arange(5.0)
+    buf = np.full(10, -1.0)
+    ne.evaluate("a + 1", out=buf[::2])
+    np.testing.assert_array_equal(buf, [1, -1, 2, -1, 3, -1, 4, -1, 5, -1])
+    rev = np.zeros(5)
+    ne.evaluate("a + 1", out=rev[::-1])
+    np.testing.assert_array_equal(rev, [5, 4, 3, 2, 1])
+
+
+def test_out_may_be_an_input():
+    a = np.arange(5.0)
+    b = a.copy()
+    ne.evaluate("a * 2 + 1", out=a)
+    numexpr.evaluate("b * 2 + 1", out=b)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_out_dtype_casting_like_numexpr():
+    a = np.arange(5, dtype=np.int32)
+    out = np.empty(5, np.float64)
+    ne.evaluate("a * 2", out=out)  # int32 → float64 is a safe cast, as numexpr allows
+    np.testing.assert_array_equal(out, a * 2)
+    with pytest.raises(ValueError):
+        ne.evaluate("a * 2.5", out=np.empty(5, np.int32))  # float64 → int32 is not safe
+    out = np.empty(5, np.int32)
+    ne.evaluate("a * 2.5", out=out, casting="unsafe")
+    np.testing.assert_array_equal(out, (a * 2.5).astype(np.int32))
+
+
+def test_bad_out_raises_value_error():
+    a = np.arange(5.0)
+    with pytest.raises(ValueError, match="shape"):
+        ne.evaluate("a * 2", out=np.empty(4))
+    with pytest.raises(ValueError):
+        ne.evaluate("a * 2", out=np.broadcast_to(np.empty(1), (5,)))  # read-only
+    overlapping = np.lib.stride_tricks.as_strided(np.empty(5), (5,), (0,), writeable=True)
+    with pytest.raises(ValueError, match="share memory"):
+        ne.evaluate("a * 2", out=overlapping)
+    with pytest.raises(TypeError, match="out must be a NumPy array"):
+        ne.evaluate("a * 2", out=[0.0] * 5)
+
+
+def test_failed_evaluation_leaves_out_untouched():
+    a, b = np.ones(3), np.ones(4)
+    out = np.full(3, 7.0)
+    with pytest.raises(ValueError):
+        ne.evaluate("a + b", out=out)
+    np.testing.assert_array_equal(out, [7.0, 7.0, 7.0])
+
+
+# --- validate / re_evaluate --------------------------------------------------------------------
+
+
+def test_re_evaluate_with_new_arrays():
+    a = np.arange(3.0)
+    ne.evaluate("a * 10")
+    a = np.arange(5.0)  # same dtype and rank, another size
+    np.testing.assert_array_equal(ne.re_evaluate(), a * 10)
+    np.testing.assert_array_equal(ne.re_evaluate({"a": np.ones(2)}), [10.0, 10.0])
+    with pytest.raises(TypeError):
+        ne.re_evaluate({"a": np.ones(2, np.float32)})  # another signature
+
+
+def test_re_evaluate_reuses_out():
+    a = np.arange(4.0)
+    out = np.empty(4)
+    ne.evaluate("a + 1", out=out)
+    a = a * 2
+    assert ne.re_evaluate() is out
+    np.testing.assert_array_equal(out, a + 1)
+
+
+def test_validate_returns_the_exception():
+    a = np.arange(3.0)  # noqa: F841 -- looked up by name
+    assert ne.validate("a + 1") is None
+    np.testing.assert_array_equal(ne.re_evaluate(), [1.0, 2.0, 3.0])
+    e = ne.validate("a + nope")
+    assert isinstance(e, KeyError) and "nope" in str(e)
+    assert isinstance(ne.validate("a +"), SyntaxError)
+
+
+def test_re_evaluate_without_a_previous_call_in_this_thread():
+    caught = []
+
+    def run():
+        try:
+            ne.re_evaluate({})
+        except RuntimeError as e:
+            caught.append(e)
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    assert len(caught) == 1
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "expr, exc, kind",
+    [
+        ("a +", SyntaxError, "syntax"),
+        ("a + nope", KeyError, "unknown_name"),
+        ("foo(a)", TypeError, "unknown_function"),
+        ("sin(a, a)", TypeError, "arity"),
+        ("~a", TypeError, "type"),
+        ("sum(a, axis=3)", np.exceptions.AxisError, "axis"),
+        ("i ** -1", ValueError, "negative_power"),
+        ("min(empty)", ValueError, "value"),
+    ],
+)
+def test_error_classes_and_caret_messages(expr, exc, kind):
+    variables = {"a": np.ones(3), "i": np.arange(3), "empty": np.ones(0)}
+    with pytest.raises(exc) as info:
+        ne.evaluate(expr, local_dict=variables)
+    e = info.value
+    assert isinstance(e, ne.NumjitError) and e.kind == kind
+    lines = str(e).splitlines()
+    assert lines[1].strip() == expr and set(lines[2].strip()) == {"^"}, str(e)
+
+
+# --- threads -----------------------------------------------------------------------------------
+
+
+def test_set_num_threads_returns_the_previous_number():
+    before = ne.get_num_threads()
+    try:
+        assert ne.set_num_threads(1) == before
+        assert ne.get_num_threads() == 1
+        assert ne.set_num_threads(3) == 1
+        assert ne.get_num_threads() == 3
+        with pytest.raises(ValueError):
+            ne.set_num_threads(0)
+    finally:
+        ne.set_num_threads(before)
+
+
+def test_results_do_not_depend_on_the_thread_count():
+    a = np.linspace(0, 1, 300_001)
+    before = ne.set_num_threads(1)
+    try:
+        one = ne.evaluate("sum(sin(a) * a)"), ne.evaluate("exp(a) - a")
+        ne.set_num_threads(4)
+        four = ne.evaluate("sum(sin(a) * a)"), ne.evaluate("exp(a) - a")
+    finally:
+        ne.set_num_threads(before)
+    assert one[0] == four[0]
+    np.testing.assert_array_equal(one[1], four[1])
+
+
+def test_python_threads_evaluate_concurrently():
+    results, errors = {}, []
+
+    def work(i):
+        try:
+            x = np.full(10_000, float(i))
+            for _ in range(20):
+                r = ne.evaluate("x * 2 + 1")
+            results[i] = r
+        except Exception as e:  # noqa: BLE001 -- reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for i, r in results.items():
+        np.testing.assert_array_equal(r, np.full(10_000, 2.0 * i + 1))
+
+
+# --- memory ------------------------------------------------------------------------------------
+
+
+def test_results_own_their_memory():
+    a = np.arange(1000.0)
+    r = ne.evaluate("a * 2")
+    base = r.base
+    assert base is not None  # numjit's buffer, freed with the array
+    del r
+    gc.collect()
+    assert sys.getrefcount(base) == 2  # only `base` here: nothing else holds the buffer
+    r = ne.evaluate("a * 2")
+    r[0] = 99.0  # results are writable, like NumExpr's
+    assert r[0] == 99.0
+
+
+def test_misaligned_out_is_refused():
+    raw = np.zeros(8 * 5 + 1, np.uint8)
+    out = raw[1:].view(np.float64)
+    with pytest.raises(ValueError, match="not aligned"):
+        ne.evaluate("a + 1", local_dict={"a": np.ones(5)}, out=out)
+
+
+def test_nul_in_expression_is_a_syntax_error():
+    with pytest.raises(SyntaxError):
+        ne.evaluate("1\0 + nope")
+
+
+def test_portable_layout_path(monkeypatch):
+    # The array-interface path used when the object-layout probe fails must give the same results.
+    from numjit import _convert
+
+    monkeypatch.setattr(_convert, "FAST_LAYOUT", False)
+    m = np.arange(30.0).reshape(5, 6)
+    v, z = m[::2, ::-1], np.array(3.0)
+    np.testing.assert_array_equal(ne.evaluate("v * z + 1"), v * z + 1)
+    out = np.zeros((6, 3)).T
+    ne.evaluate("v - 1", out=out)
+    np.testing.assert_array_equal(out, v - 1)

@@ -1,0 +1,502 @@
+//! Arrays across the boundary: the C descriptions (`numjit_array`, `numjit_array_mut`,
+//! `numjit_var`), the checks that make a description safe to turn into an ndarray view, and the
+//! views themselves.
+//!
+//! A description is (dtype, pointer to the element at index (0, …, 0), ndim, shape, byte
+//! strides), NumPy's own model, so a NumPy array passes through without a copy. Checking happens
+//! in [`layout`] before any view exists; building views is then mechanical.
+
+use std::ffi::{c_char, c_void};
+use std::ptr::NonNull;
+
+use ndarray::{ArrayViewD, ArrayViewMutD, Axis, IxDyn, ShapeBuilder};
+
+use super::error::Failure;
+use super::guard;
+use crate::dtype::{DType, Element};
+use crate::engine::Kernel;
+use crate::error::Result;
+use crate::vars::Vars;
+
+/// Element types, with the codes used in `numjit_array.dtype`.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum numjit_dtype {
+    /// `bool`: one byte holding 0 or 1 (any other byte value gives unspecified results).
+    Bool = 0,
+    /// `int32_t`.
+    Int32 = 1,
+    /// `int64_t`.
+    Int64 = 2,
+    /// `float` (IEEE binary32).
+    Float32 = 3,
+    /// `double` (IEEE binary64).
+    Float64 = 4,
+}
+
+impl From<DType> for numjit_dtype {
+    fn from(d: DType) -> numjit_dtype {
+        match d {
+            DType::Bool => numjit_dtype::Bool,
+            DType::Int32 => numjit_dtype::Int32,
+            DType::Int64 => numjit_dtype::Int64,
+            DType::Float32 => numjit_dtype::Float32,
+            DType::Float64 => numjit_dtype::Float64,
+        }
+    }
+}
+
+/// The dtype for a code from C, which may be any number.
+fn dtype_of(code: u32) -> Option<DType> {
+    DType::ALL
+        .into_iter()
+        .find(|d| numjit_dtype::from(*d) as u32 == code)
+}
+
+/// A read-only n-d array described by the caller (inputs) or by numjit (results).
+///
+/// `data` points to the element at index (0, …, 0). The byte offset of element
+/// (i0, …, in-1) is `i0*strides[0] + … + in-1*strides[n-1]`; strides may be negative (reversed
+/// axes) or 0 (broadcast axes) and must be multiples of the element size. `data` must be aligned
+/// for the element type. `shape` and `strides` point to `ndim` entries each; `strides` may be
+/// NULL for a C-contiguous array, and both may be NULL when `ndim` is 0 (a scalar). `data` may be
+/// NULL when the array has no elements.
+///
+/// Borrowed: numjit reads the memory only during the call it is passed to.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct numjit_array {
+    /// The element type, a `numjit_dtype` value. (A plain integer so that a wrong value from C
+    /// is reported as `NUMJIT_STATUS_INVALID_ARGUMENT` instead of being undefined behaviour.)
+    pub dtype: u32,
+    /// The element at index (0, …, 0).
+    pub data: *const c_void,
+    /// The number of dimensions (0 for a scalar).
+    pub ndim: usize,
+    /// `ndim` non-negative lengths.
+    pub shape: *const isize,
+    /// `ndim` byte strides, or NULL for C-contiguous.
+    pub strides: *const isize,
+}
+
+/// A writable n-d array described by the caller: where `numjit_kernel_eval_into` writes.
+///
+/// Same rules as `numjit_array`, and additionally no two indices may address the same memory
+/// (no zero strides on axes longer than 1, no overlapping strides). It may be the very same
+/// memory as an input with the same shape and strides (an in-place update like `a = 2*a + 1`);
+/// any other overlap with an input gives unspecified results.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct numjit_array_mut {
+    /// The element type, a `numjit_dtype` value.
+    pub dtype: u32,
+    /// The element at index (0, …, 0).
+    pub data: *mut c_void,
+    /// The number of dimensions (0 for a scalar).
+    pub ndim: usize,
+    /// `ndim` non-negative lengths.
+    pub shape: *const isize,
+    /// `ndim` byte strides, or NULL for C-contiguous.
+    pub strides: *const isize,
+}
+
+/// A named input: the variable `name` of the expression is `array`.
+///
+/// `name` is a NUL-terminated UTF-8 string, borrowed for the call. Names must be distinct within
+/// one call.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct numjit_var {
+    /// The variable's name as it appears in expressions.
+    pub name: *const c_char,
+    /// Its value.
+    pub array: numjit_array,
+}
+
+/// More dimensions than any real array has: rejected before `shape` is read, so a garbage
+/// `ndim` cannot make numjit read far past the caller's shape array. (The engine's own limit
+/// is lower and reported as `NUMJIT_STATUS_LIMIT`.)
+const MAX_NDIM: usize = 64;
+
+/// A checked description: every view built from it satisfies ndarray's invariants.
+#[derive(Debug)]
+pub(super) struct Layout {
+    dtype: DType,
+    /// The lowest address any element occupies (an aligned dangling pointer when empty).
+    low: NonNull<u8>,
+    shape: Vec<usize>,
+    /// Element (not byte) strides; 0 on axes of length ≤ 1, where NumPy leaves arbitrary values.
+    strides: Vec<isize>,
+}
+
+/// The raw fields shared by `numjit_array` and `numjit_array_mut`.
+pub(super) struct Raw {
+    pub dtype: u32,
+    pub data: *const c_void,
+    pub ndim: usize,
+    pub shape: *const isize,
+    pub strides: *const isize,
+}
+
+impl From<&numjit_array> for Raw {
+    fn from(a: &numjit_array) -> Raw {
+        Raw {
+            dtype: a.dtype,
+            data: a.data,
+            ndim: a.ndim,
+            shape: a.shape,
+            strides: a.strides,
+        }
+    }
+}
+
+impl From<&numjit_array_mut> for Raw {
+    fn from(a: &numjit_array_mut) -> Raw {
+        Raw {
+            dtype: a.dtype,
+            data: a.data as *const c_void,
+            ndim: a.ndim,
+            shape: a.shape,
+            strides: a.strides,
+        }
+    }
+}
+
+/// What messages call an array; formatted only when there is a message.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Subject<'a> {
+    /// An input: "variable `x`".
+    Variable(&'a str),
+    /// The output of `numjit_kernel_eval_into`.
+    Output,
+}
+
+impl std::fmt::Display for Subject<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Subject::Variable(name) => write!(f, "variable `{name}`"),
+            Subject::Output => f.write_str("the output"),
+        }
+    }
+}
+
+/// Checks a description (`what` names it in messages).
+///
+/// # Safety
+/// `raw.shape` and `raw.strides` are NULL or point to `raw.ndim` readable `isize`s.
+pub(super) unsafe fn layout(raw: &Raw, what: Subject, writable: bool) -> Result<Layout, Failure> {
+    let invalid = |m: String| Failure::invalid(format!("{what}: {m}"));
+    let dtype = dtype_of(raw.dtype).ok_or_else(|| {
+        invalid(format!(
+            "dtype code {} is not a numjit_dtype (0 bool, 1 int32, 2 int64, 3 float32, 4 float64)",
+            raw.dtype
+        ))
+    })?;
+    if raw.ndim > MAX_NDIM {
+        return Err(invalid(format!(
+            "ndim {} is more than {MAX_NDIM}",
+            raw.ndim
+        )));
+    }
+    // SAFETY: NULL or `ndim` readable entries, by this function's contract.
+    let dims = unsafe { guard::slice(raw.shape, raw.ndim, format_args!("the shape of {what}")) }?;
+    let shape: Vec<usize> = dims
+        .iter()
+        .enumerate()
+        .map(|(i, &d)| {
+            usize::try_from(d).map_err(|_| invalid(format!("shape[{i}] is {d}, a negative length")))
+        })
+        .collect::<Result<_, _>>()?;
+    let item = dtype.size();
+    let nbytes = shape
+        .iter()
+        .try_fold(item, |acc, &d| acc.checked_mul(d))
+        .filter(|&n| n <= isize::MAX as usize);
+    if nbytes.is_none() {
+        return Err(invalid(format!(
+            "shape {shape:?} of {item}-byte elements is larger than memory can hold"
+        )));
+    }
+    if shape.contains(&0) {
+        // No element is ever read or written: no pointer, alignment or stride requirements.
+        return Ok(Layout {
+            dtype,
+            low: dangling(dtype),
+            shape: shape.clone(),
+            strides: vec![0; shape.len()],
+        });
+    }
+    let byte_strides: Vec<isize> = if raw.strides.is_null() {
+        c_contiguous(&shape, item)
+    } else {
+        // SAFETY: non-NULL and `ndim` readable entries, by this function's contract.
+        unsafe { guard::slice(raw.strides, raw.ndim, format_args!("the strides of {what}")) }?
+            .to_vec()
+    };
+    if raw.data.is_null() {
+        return Err(Failure::null(&format_args!("the data of {what}")));
+    }
+    let addr = raw.data as usize;
+    if !addr.is_multiple_of(align(dtype)) {
+        return Err(invalid(format!(
+            "data at {addr:#x} is not aligned for {dtype} (needs a multiple of {})",
+            align(dtype)
+        )));
+    }
+    let mut strides = Vec::with_capacity(shape.len());
+    // Bytes from the element at index 0 down to the lowest and up to the highest element.
+    let (mut below, mut above) = (0usize, 0usize);
+    let overflow = || {
+        invalid(format!(
+            "strides {byte_strides:?} with shape {shape:?} reach outside the address space"
+        ))
+    };
+    for (axis, (&d, &s)) in shape.iter().zip(&byte_strides).enumerate() {
+        if d <= 1 {
+            strides.push(0);
+            continue;
+        }
+        if s % item as isize != 0 {
+            return Err(invalid(format!(
+                "strides[{axis}] is {s} bytes, not a multiple of the {item}-byte {dtype} element"
+            )));
+        }
+        strides.push(s / item as isize);
+        let reach = (d - 1).checked_mul(s.unsigned_abs()).ok_or_else(overflow)?;
+        let side = if s < 0 { &mut below } else { &mut above };
+        *side = side.checked_add(reach).ok_or_else(overflow)?;
+    }
+    let low = addr.checked_sub(below).ok_or_else(overflow)?;
+    let high = addr
+        .checked_add(above)
+        .and_then(|h| h.checked_add(item))
+        .ok_or_else(overflow)?;
+    if high - low > isize::MAX as usize {
+        return Err(overflow());
+    }
+    if writable && overlaps(&shape, &strides) {
+        return Err(invalid(format!(
+            "strides {byte_strides:?} make different indices of shape {shape:?} share memory; \
+             an output needs a distinct place for every element"
+        )));
+    }
+    Ok(Layout {
+        dtype,
+        low: NonNull::new((raw.data as *mut u8).wrapping_sub(below)).ok_or_else(overflow)?,
+        shape,
+        strides,
+    })
+}
+
+/// Byte strides of a C-contiguous array (the shape's byte size is known to fit in `isize`).
+fn c_contiguous(shape: &[usize], item: usize) -> Vec<isize> {
+    let mut strides = vec![0isize; shape.len()];
+    let mut step = item as isize;
+    for (s, &d) in strides.iter_mut().zip(shape).rev() {
+        *s = step;
+        step *= d.max(1) as isize;
+    }
+    strides
+}
+
+/// ndarray's rule for views that may be written: walking axes from the smallest stride up, each
+/// stride must step past everything the smaller ones reach (checked here, because ndarray only
+/// checks it in debug builds, by panicking).
+fn overlaps(shape: &[usize], strides: &[isize]) -> bool {
+    let mut axes: Vec<(usize, usize)> = shape
+        .iter()
+        .zip(strides)
+        .filter(|(&d, _)| d > 1)
+        .map(|(&d, &s)| (s.unsigned_abs(), d))
+        .collect();
+    axes.sort_unstable();
+    let mut reach = 0usize;
+    for (s, d) in axes {
+        if s <= reach {
+            return true;
+        }
+        // Cannot overflow: the whole extent was checked to fit in `isize`.
+        reach += (d - 1) * s;
+    }
+    false
+}
+
+fn align(dtype: DType) -> usize {
+    match dtype {
+        DType::Bool => std::mem::align_of::<bool>(),
+        DType::Int32 => std::mem::align_of::<i32>(),
+        DType::Int64 => std::mem::align_of::<i64>(),
+        DType::Float32 => std::mem::align_of::<f32>(),
+        DType::Float64 => std::mem::align_of::<f64>(),
+    }
+}
+
+/// A non-NULL pointer aligned for `dtype`, for arrays without elements.
+fn dangling(dtype: DType) -> NonNull<u8> {
+    // An address equal to the alignment is aligned and never dereferenced.
+    NonNull::new(align(dtype) as *mut u8).unwrap_or(NonNull::dangling())
+}
+
+impl Layout {
+    /// The shape and strides as ndarray wants them (non-negative element strides) and the axes
+    /// to invert afterwards: ndarray 0.16's `from_shape_ptr` requires non-negative strides and a
+    /// pointer to the lowest element, so a reversed axis is built forward and then inverted,
+    /// which moves the pointer back to index 0 and negates the stride.
+    fn forward(&self) -> (ndarray::StrideShape<IxDyn>, Vec<Axis>) {
+        let abs: Vec<usize> = self.strides.iter().map(|s| s.unsigned_abs()).collect();
+        let reversed = (0..self.strides.len())
+            .filter(|&i| self.strides[i] < 0)
+            .map(Axis)
+            .collect();
+        (IxDyn(&self.shape).strides(IxDyn(&abs)), reversed)
+    }
+
+    /// A read-only view.
+    ///
+    /// # Safety
+    /// The described memory holds valid `T`s, is not written during `'a` except through an
+    /// output that numjit itself writes, and `T` is the layout's dtype.
+    unsafe fn view<'a, T: Element>(&self) -> ArrayViewD<'a, T> {
+        debug_assert_eq!(T::DTYPE, self.dtype);
+        let (shape, reversed) = self.forward();
+        // SAFETY: `layout` checked everything `from_shape_ptr` requires: non-NULL, aligned,
+        // non-negative strides from the lowest element, extent and size within `isize`; the
+        // memory's validity for `'a` is this function's contract.
+        let mut v = unsafe { ArrayViewD::from_shape_ptr(shape, self.low.as_ptr() as *const T) };
+        for axis in reversed {
+            v.invert_axis(axis);
+        }
+        v
+    }
+
+    /// A writable view.
+    ///
+    /// # Safety
+    /// As for `view`, and the memory is writable and not read or written by anyone else
+    /// during `'a` (numjit's own reads of an identical input view aside).
+    unsafe fn view_mut<'a, T: Element>(&self) -> ArrayViewMutD<'a, T> {
+        debug_assert_eq!(T::DTYPE, self.dtype);
+        let (shape, reversed) = self.forward();
+        // SAFETY: as in `view`; `layout(.., writable = true)` also checked that no two indices
+        // share memory, which `ArrayViewMut` requires.
+        let mut v = unsafe { ArrayViewMutD::from_shape_ptr(shape, self.low.as_ptr() as *mut T) };
+        for axis in reversed {
+            v.invert_axis(axis);
+        }
+        v
+    }
+}
+
+/// A read-only view of any dtype.
+pub(super) enum InputView<'a> {
+    Bool(ArrayViewD<'a, bool>),
+    Int32(ArrayViewD<'a, i32>),
+    Int64(ArrayViewD<'a, i64>),
+    Float32(ArrayViewD<'a, f32>),
+    Float64(ArrayViewD<'a, f64>),
+}
+
+impl<'a> InputView<'a> {
+    /// # Safety
+    /// As for `Layout::view`.
+    pub unsafe fn new(l: &Layout) -> InputView<'a> {
+        // SAFETY: each arm's `T` is the layout's dtype; the rest is this function's contract.
+        unsafe {
+            match l.dtype {
+                DType::Bool => InputView::Bool(l.view()),
+                DType::Int32 => InputView::Int32(l.view()),
+                DType::Int64 => InputView::Int64(l.view()),
+                DType::Float32 => InputView::Float32(l.view()),
+                DType::Float64 => InputView::Float64(l.view()),
+            }
+        }
+    }
+
+    fn bind<'v>(&'v self, vars: &mut Vars<'v>, name: &str) {
+        match self {
+            InputView::Bool(a) => vars.insert(name, a),
+            InputView::Int32(a) => vars.insert(name, a),
+            InputView::Int64(a) => vars.insert(name, a),
+            InputView::Float32(a) => vars.insert(name, a),
+            InputView::Float64(a) => vars.insert(name, a),
+        }
+    }
+}
+
+/// A writable view of any dtype.
+pub(super) enum OutView<'a> {
+    Bool(ArrayViewMutD<'a, bool>),
+    Int32(ArrayViewMutD<'a, i32>),
+    Int64(ArrayViewMutD<'a, i64>),
+    Float32(ArrayViewMutD<'a, f32>),
+    Float64(ArrayViewMutD<'a, f64>),
+}
+
+impl<'a> OutView<'a> {
+    /// # Safety
+    /// As for `Layout::view_mut`.
+    pub unsafe fn new(l: &Layout) -> OutView<'a> {
+        // SAFETY: each arm's `T` is the layout's dtype; the rest is this function's contract.
+        unsafe {
+            match l.dtype {
+                DType::Bool => OutView::Bool(l.view_mut()),
+                DType::Int32 => OutView::Int32(l.view_mut()),
+                DType::Int64 => OutView::Int64(l.view_mut()),
+                DType::Float32 => OutView::Float32(l.view_mut()),
+                DType::Float64 => OutView::Float64(l.view_mut()),
+            }
+        }
+    }
+
+    /// `kernel.eval_into` with this view as the output.
+    pub fn eval_into(&mut self, kernel: &Kernel, vars: &Vars) -> Result<()> {
+        match self {
+            OutView::Bool(a) => kernel.eval_into(vars, a),
+            OutView::Int32(a) => kernel.eval_into(vars, a),
+            OutView::Int64(a) => kernel.eval_into(vars, a),
+            OutView::Float32(a) => kernel.eval_into(vars, a),
+            OutView::Float64(a) => kernel.eval_into(vars, a),
+        }
+    }
+}
+
+/// The caller's named inputs, checked and viewed. Bind them with [`Inputs::vars`].
+pub(super) struct Inputs<'a> {
+    views: Vec<(&'a str, InputView<'a>)>,
+}
+
+impl<'a> Inputs<'a> {
+    /// Checks `vars[..n]`: names non-NULL, UTF-8 and distinct; arrays valid.
+    ///
+    /// # Safety
+    /// `vars` is NULL (only when `n` is 0) or points to `n` readable `numjit_var`s whose names
+    /// and arrays satisfy their documented requirements for `'a`.
+    pub unsafe fn new(vars: *const numjit_var, n: usize) -> Result<Inputs<'a>, Failure> {
+        // SAFETY: NULL or `n` readable vars, by this function's contract.
+        let vars = unsafe { guard::slice(vars, n, "`vars`") }?;
+        let mut views: Vec<(&'a str, InputView<'a>)> = Vec::with_capacity(n);
+        for (i, var) in vars.iter().enumerate() {
+            // SAFETY: NULL or NUL-terminated and unchanged for `'a`, by contract.
+            let name = unsafe { guard::text(var.name, format_args!("`vars[{i}].name`")) }?;
+            if views.iter().any(|(n, _)| *n == name) {
+                return Err(Failure::invalid(format!(
+                    "variable `{name}` is given twice"
+                )));
+            }
+            // SAFETY: shape/strides NULL or `ndim` entries, by contract.
+            let l = unsafe { layout(&Raw::from(&var.array), Subject::Variable(name), false) }?;
+            // SAFETY: the memory holds valid elements of its dtype for `'a`, by contract.
+            views.push((name, unsafe { InputView::new(&l) }));
+        }
+        Ok(Inputs { views })
+    }
+
+    /// The inputs as [`Vars`] for the engine.
+    pub fn vars(&self) -> Vars<'_> {
+        let mut vars = Vars::new();
+        for (name, view) in &self.views {
+            view.bind(&mut vars, name);
+        }
+        vars
+    }
+}

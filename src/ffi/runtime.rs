@@ -1,0 +1,113 @@
+//! Process-wide settings and expression introspection: threads, version, variable names.
+
+use std::ffi::c_char;
+
+use super::error::{numjit_error, numjit_status, Failure};
+use super::guard;
+use crate::parse::ast::{Expr, ExprKind};
+
+/// Sets the number of worker threads later evaluations use (0 is taken as 1) and returns the
+/// previous number. Evaluations already running finish on the old threads. Thread-safe.
+/// Returns 0 only if numjit panicked (a bug).
+///
+/// The initial number is `NUMJIT_NUM_THREADS` from the environment, or the number of cores.
+#[no_mangle]
+pub extern "C" fn numjit_set_num_threads(n: usize) -> usize {
+    guard::value(0, || crate::runtime::set_num_threads(n))
+}
+
+/// The number of worker threads evaluations use. Thread-safe. Returns 0 only if numjit
+/// panicked (a bug).
+#[no_mangle]
+pub extern "C" fn numjit_get_num_threads() -> usize {
+    guard::value(0, crate::runtime::num_threads)
+}
+
+/// The library's version (`"0.1.0"`), a static string.
+#[no_mangle]
+pub extern "C" fn numjit_version() -> *const c_char {
+    static VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+    VERSION.as_ptr() as *const c_char
+}
+
+/// Lists the variable names `expr` uses, so a caller can look up values before compiling.
+///
+/// Writes the names in order of first appearance, each once, separated by single spaces and
+/// NUL-terminated, into `buf[0..buf_len]`, and the number of bytes that needs (including the NUL)
+/// into `*needed_out`. Every bare name counts, including `pi`, `e`, `inf` and `nan` (a variable of
+/// that name takes the place of the constant); function names and keywords do not.
+///
+/// With `buf` NULL and `buf_len` 0 it only reports the size. A `buf_len` smaller than needed is
+/// `INVALID_ARGUMENT` (nothing but an empty string is written). A malformed expression gives its
+/// `SYNTAX` or `LIMIT` error.
+///
+/// # Safety
+/// `expr` is a NUL-terminated string; `buf` is NULL or points to `buf_len` writable bytes;
+/// `needed_out` points to a writable `size_t`; `error` is NULL or points to a writable
+/// `numjit_error *`.
+#[no_mangle]
+pub unsafe extern "C" fn numjit_expr_names(
+    expr: *const c_char,
+    buf: *mut c_char,
+    buf_len: usize,
+    needed_out: *mut usize,
+    error: *mut *mut numjit_error,
+) -> numjit_status {
+    let body = || {
+        // SAFETY: each pointer meets this function's contract (NULLs are reported).
+        let needed = unsafe { guard::out(needed_out, "`needed_out`") }?;
+        // SAFETY: as above.
+        let expr = unsafe { guard::text(expr, "`expr`") }?;
+        let tree = crate::parse::parse_expr(expr).map_err(|e| e.with_source(expr))?;
+        let text = names(&tree).join(" ");
+        *needed = text.len() + 1;
+        if buf.is_null() && buf_len == 0 {
+            return Ok(());
+        }
+        if buf.is_null() {
+            return Err(Failure::null(&"`buf`"));
+        }
+        // SAFETY: non-NULL with `buf_len` writable bytes, by contract.
+        let out = unsafe { std::slice::from_raw_parts_mut(buf as *mut u8, buf_len) };
+        if buf_len < *needed {
+            if let Some(first) = out.first_mut() {
+                *first = 0;
+            }
+            return Err(Failure::invalid(format!(
+                "buf_len is {buf_len}, but the names need {} bytes",
+                *needed
+            )));
+        }
+        out[..text.len()].copy_from_slice(text.as_bytes());
+        out[text.len()] = 0;
+        Ok(())
+    };
+    // SAFETY: `error` is NULL or writable, by this function's contract.
+    unsafe { guard::run(error, body) }
+}
+
+/// The distinct bare names of `tree` in source order.
+fn names(tree: &Expr) -> Vec<&str> {
+    let mut found: Vec<(usize, &str)> = Vec::new();
+    let mut stack = vec![tree];
+    while let Some(e) = stack.pop() {
+        match &e.kind {
+            ExprKind::Name(n) => found.push((e.span.start, n.as_str())),
+            ExprKind::Unary { arg, .. } => stack.push(arg),
+            ExprKind::Binary { lhs, rhs, .. } => stack.extend([&**lhs, &**rhs]),
+            ExprKind::Call { args, kwargs, .. } => {
+                stack.extend(args.iter());
+                stack.extend(kwargs.iter().map(|k| &k.value));
+            }
+            ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Bool(_) => {}
+        }
+    }
+    found.sort_by_key(|&(start, _)| start);
+    let mut names: Vec<&str> = Vec::new();
+    for (_, n) in found {
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    names
+}

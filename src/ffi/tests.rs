@@ -1,0 +1,340 @@
+//! The C ABI called from Rust as a C program would: argument checks, ownership, errors.
+
+use std::ffi::{c_char, c_void, CStr};
+use std::ptr::{null, null_mut};
+
+use super::array::{numjit_array, numjit_array_mut, numjit_dtype, numjit_var};
+use super::engine::*;
+use super::error::*;
+use super::result::*;
+use super::runtime::*;
+
+const F64: u32 = numjit_dtype::Float64 as u32;
+
+fn array(
+    dtype: u32,
+    data: *const c_void,
+    shape: &[isize],
+    strides: Option<&[isize]>,
+) -> numjit_array {
+    numjit_array {
+        dtype,
+        data,
+        ndim: shape.len(),
+        shape: shape.as_ptr(),
+        strides: strides.map_or(null(), |s| s.as_ptr()),
+    }
+}
+
+/// Compiles and evaluates `expr` with one variable `x`; returns the status, the result's values
+/// read through its strides (as f64) and the error message.
+fn eval_x(expr: &CStr, x: numjit_array) -> (numjit_status, Vec<f64>, String) {
+    let vars = [numjit_var {
+        name: c"x".as_ptr(),
+        array: x,
+    }];
+    let mut result = null_mut();
+    let mut error = null_mut();
+    // SAFETY: all pointers are live locals; `x` describes memory the caller keeps alive.
+    let status =
+        unsafe { numjit_evaluate(expr.as_ptr(), vars.as_ptr(), 1, &mut result, &mut error) };
+    let message = take_message(error);
+    let mut values = Vec::new();
+    if status == numjit_status::Ok {
+        let mut a = array(0, null(), &[], None);
+        // SAFETY: `result` is live until freed below.
+        assert_eq!(
+            unsafe { numjit_result_array(result, &mut a) },
+            numjit_status::Ok
+        );
+        assert_eq!(a.dtype, F64);
+        // SAFETY: `a` describes the result's own C-contiguous buffer (checked via strides).
+        unsafe {
+            let n: isize = (0..a.ndim).map(|i| *a.shape.add(i)).product();
+            for i in 0..n {
+                values.push(*(a.data as *const f64).offset(i));
+            }
+            numjit_result_free(result);
+        }
+    } else {
+        assert!(result.is_null());
+    }
+    (status, values, message)
+}
+
+fn take_message(error: *mut numjit_error) -> String {
+    if error.is_null() {
+        return String::new();
+    }
+    // SAFETY: a live error from numjit, freed right after reading.
+    unsafe {
+        let m = CStr::from_ptr(numjit_error_message(error))
+            .to_string_lossy()
+            .into_owned();
+        numjit_error_free(error);
+        m
+    }
+}
+
+#[test]
+fn negative_and_zero_strides_are_read_in_place() {
+    let data = [1.0f64, 2.0, 3.0, 4.0];
+    // x[::-1]: pointer at the last element, stride -8.
+    let rev = array(F64, data[3..].as_ptr() as *const c_void, &[4], Some(&[-8]));
+    let (status, values, _) = eval_x(c"x * 10", rev);
+    assert_eq!(status, numjit_status::Ok);
+    assert_eq!(values, [40.0, 30.0, 20.0, 10.0]);
+    // A broadcast input: every row is the same memory.
+    let bcast = array(F64, data.as_ptr() as *const c_void, &[2, 4], Some(&[0, 8]));
+    let (status, values, _) = eval_x(c"sum(x)", bcast);
+    assert_eq!((status, values), (numjit_status::Ok, vec![20.0]));
+}
+
+#[test]
+fn malformed_arrays_are_rejected_with_messages() {
+    let data = [0.0f64; 4];
+    let p = data.as_ptr() as *const c_void;
+    let cases: [(numjit_array, numjit_status, &str); 7] = [
+        (
+            array(9, p, &[4], None),
+            numjit_status::InvalidArgument,
+            "dtype code 9",
+        ),
+        (
+            array(F64, p, &[-1], None),
+            numjit_status::InvalidArgument,
+            "negative length",
+        ),
+        (
+            array(F64, null(), &[4], None),
+            numjit_status::NullArgument,
+            "data",
+        ),
+        (
+            array(F64, p, &[isize::MAX / 4, 4], None),
+            numjit_status::InvalidArgument,
+            "larger than memory",
+        ),
+        (
+            array(F64, p, &[2, 2], Some(&[isize::MAX / 8 * 8, 8])),
+            numjit_status::InvalidArgument,
+            "address space",
+        ),
+        (
+            array(F64, (p as usize + 1) as *const c_void, &[2], None),
+            numjit_status::InvalidArgument,
+            "not aligned",
+        ),
+        (
+            array(F64, p, &[2], Some(&[12])),
+            numjit_status::InvalidArgument,
+            "not a multiple",
+        ),
+    ];
+    for (a, want, text) in cases {
+        let (status, _, message) = eval_x(c"x + 1", a);
+        assert_eq!(status, want, "{message}");
+        assert!(
+            message.contains(text) && message.contains("`x`"),
+            "{message}"
+        );
+    }
+    // An empty array needs no data pointer.
+    let (status, values, _) = eval_x(c"x + 1", array(F64, null(), &[0, 3], None));
+    assert_eq!((status, values.len()), (numjit_status::Ok, 0));
+}
+
+#[test]
+fn expression_errors_carry_status_span_and_caret() {
+    let x = 1.0f64;
+    let (status, _, message) = eval_x(
+        c"2*y + x",
+        array(F64, &x as *const f64 as *const c_void, &[], None),
+    );
+    assert_eq!(status, numjit_status::UnknownName);
+    assert!(message.ends_with("  2*y + x\n    ^"), "{message}");
+    let mut error = null_mut();
+    let mut result = null_mut();
+    // SAFETY: live locals; no vars.
+    let status = unsafe { numjit_evaluate(c"1 +".as_ptr(), null(), 0, &mut result, &mut error) };
+    assert_eq!(status, numjit_status::Syntax);
+    let (mut start, mut end) = (0, 0);
+    // SAFETY: `error` is live until freed.
+    unsafe {
+        assert!(numjit_error_span(error, &mut start, &mut end));
+        assert_eq!(numjit_error_status(error), numjit_status::Syntax);
+        numjit_error_free(error);
+    }
+    assert_eq!((start, end), (3, 3));
+}
+
+#[test]
+fn null_arguments_are_reported() {
+    let mut error = null_mut();
+    // SAFETY: NULL is what is being tested; `error` is a live local.
+    let status = unsafe { numjit_evaluate(null(), null(), 0, null_mut(), &mut error) };
+    assert_eq!(status, numjit_status::NullArgument);
+    assert!(take_message(error).contains("result_out"));
+    // SAFETY: as above.
+    let status = unsafe { numjit_evaluate(c"1".as_ptr(), null(), 3, &mut null_mut(), null_mut()) };
+    assert_eq!(status, numjit_status::NullArgument);
+    // SAFETY: NULL handles are documented no-ops / errors.
+    unsafe {
+        numjit_engine_free(null_mut());
+        numjit_kernel_free(null_mut());
+        numjit_result_free(null_mut());
+        numjit_error_free(null_mut());
+        assert_eq!(numjit_error_status(null()), numjit_status::NullArgument);
+    }
+}
+
+#[test]
+fn eval_into_a_strided_output_and_rejects_overlap() {
+    let x = [1.0f64, 2.0, 3.0];
+    let vars = [numjit_var {
+        name: c"x".as_ptr(),
+        array: array(F64, x.as_ptr() as *const c_void, &[3], None),
+    }];
+    let engine = numjit_engine_new(0);
+    let (mut kernel, mut error) = (null_mut(), null_mut());
+    // SAFETY: live locals and handles throughout; every handle is freed once.
+    unsafe {
+        let status = numjit_compile(
+            engine,
+            c"x * x".as_ptr(),
+            vars.as_ptr(),
+            1,
+            &mut kernel,
+            &mut error,
+        );
+        assert_eq!(status, numjit_status::Ok, "{}", take_message(error));
+        let mut dtype = numjit_dtype::Bool;
+        assert_eq!(numjit_kernel_dtype(kernel, &mut dtype), numjit_status::Ok);
+        assert_eq!(dtype, numjit_dtype::Float64);
+        let mut buf = [0.0f64; 6];
+        let shape = [3isize];
+        let every_other = numjit_array_mut {
+            dtype: F64,
+            data: buf.as_mut_ptr() as *mut c_void,
+            ndim: 1,
+            shape: shape.as_ptr(),
+            strides: [16isize].as_ptr(),
+        };
+        let status = numjit_kernel_eval_into(kernel, vars.as_ptr(), 1, &every_other, &mut error);
+        assert_eq!(status, numjit_status::Ok, "{}", take_message(error));
+        assert_eq!(buf, [1.0, 0.0, 4.0, 0.0, 9.0, 0.0]);
+        let overlapping = numjit_array_mut {
+            strides: [0isize].as_ptr(),
+            ..every_other
+        };
+        let status = numjit_kernel_eval_into(kernel, vars.as_ptr(), 1, &overlapping, &mut error);
+        assert_eq!(status, numjit_status::InvalidArgument);
+        assert!(take_message(error).contains("share memory"));
+        let wrong_shape = numjit_array_mut {
+            shape: [2isize].as_ptr(),
+            ..every_other
+        };
+        let status = numjit_kernel_eval_into(kernel, vars.as_ptr(), 1, &wrong_shape, &mut error);
+        assert_eq!(status, numjit_status::Output);
+        take_message(error);
+        numjit_kernel_free(kernel);
+        numjit_engine_free(engine);
+    }
+}
+
+#[test]
+fn duplicate_names_are_rejected() {
+    let x = 1.0f64;
+    let a = array(F64, &x as *const f64 as *const c_void, &[], None);
+    let vars = [
+        numjit_var {
+            name: c"x".as_ptr(),
+            array: a,
+        },
+        numjit_var {
+            name: c"x".as_ptr(),
+            array: a,
+        },
+    ];
+    let (mut result, mut error) = (null_mut(), null_mut());
+    // SAFETY: live locals.
+    let status =
+        unsafe { numjit_evaluate(c"x".as_ptr(), vars.as_ptr(), 2, &mut result, &mut error) };
+    assert_eq!(status, numjit_status::InvalidArgument);
+    assert!(take_message(error).contains("given twice"));
+}
+
+fn names_of(expr: &CStr) -> (numjit_status, String) {
+    let mut needed = 0usize;
+    let mut error = null_mut();
+    // SAFETY: size query with live locals.
+    let status =
+        unsafe { numjit_expr_names(expr.as_ptr(), null_mut(), 0, &mut needed, &mut error) };
+    if status != numjit_status::Ok {
+        take_message(error);
+        return (status, String::new());
+    }
+    let mut buf = vec![1 as c_char; needed];
+    // SAFETY: `buf` has `needed` writable bytes.
+    let status = unsafe {
+        numjit_expr_names(
+            expr.as_ptr(),
+            buf.as_mut_ptr(),
+            needed,
+            &mut needed,
+            null_mut(),
+        )
+    };
+    // SAFETY: numjit NUL-terminated it.
+    let text = unsafe { CStr::from_ptr(buf.as_ptr()) }
+        .to_string_lossy()
+        .into_owned();
+    (status, text)
+}
+
+#[test]
+fn expression_names_in_source_order() {
+    assert_eq!(
+        names_of(c"where(b > 0, sum(a, axis=0), b) + a * pi"),
+        (numjit_status::Ok, "b a pi".to_string())
+    );
+    assert_eq!(names_of(c"1 + 2"), (numjit_status::Ok, String::new()));
+    assert_eq!(names_of(c"1 +").0, numjit_status::Syntax);
+    let mut needed = 0;
+    let mut small = [0 as c_char; 2];
+    // SAFETY: `small` has 2 writable bytes.
+    let status = unsafe {
+        numjit_expr_names(
+            c"abc".as_ptr(),
+            small.as_mut_ptr(),
+            2,
+            &mut needed,
+            null_mut(),
+        )
+    };
+    assert_eq!(
+        (status, needed, small[0]),
+        (numjit_status::InvalidArgument, 4, 0)
+    );
+}
+
+#[test]
+fn status_names_and_threads() {
+    // SAFETY: static strings.
+    let name = |s: u32| {
+        unsafe { CStr::from_ptr(numjit_status_name(s)) }
+            .to_str()
+            .unwrap_or("")
+    };
+    assert_eq!(name(numjit_status::NegativePower as u32), "negative_power");
+    assert_eq!(name(101), "invalid_argument");
+    assert_eq!(name(77), "unknown");
+    let before = numjit_get_num_threads();
+    assert!(before >= 1);
+    assert_eq!(numjit_set_num_threads(before), before);
+    // SAFETY: a static NUL-terminated string.
+    assert_eq!(
+        unsafe { CStr::from_ptr(numjit_version()) }.to_str().ok(),
+        Some(env!("CARGO_PKG_VERSION"))
+    );
+}

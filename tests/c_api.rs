@@ -1,0 +1,173 @@
+//! The C ABI as C sees it: `include/numjit.h` is exactly what the pinned cbindgen generates from
+//! `src/ffi/`, and the program in `examples/c/` compiles against it with warnings as errors,
+//! links the library `cargo test` just built (shared and static) and passes its own checks.
+//!
+//! Regenerate the header after changing `src/ffi/`: `NUMJIT_BLESS=1 cargo test --test c_api`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn generate_header() -> String {
+    let config = cbindgen::Config::from_file(root().join("cbindgen.toml"))
+        .unwrap_or_else(|e| panic!("cbindgen.toml: {e}"));
+    // Only the ffi module is parsed: the rest of the crate is not part of the C ABI, and parsing
+    // it would make the header depend on code cbindgen does not need to understand.
+    let bindings = cbindgen::Builder::new()
+        .with_config(config)
+        .with_src(root().join("src/ffi/mod.rs"))
+        .generate()
+        .unwrap_or_else(|e| panic!("cbindgen could not generate the header: {e}"));
+    let mut out = Vec::new();
+    bindings.write(&mut out);
+    String::from_utf8(out).unwrap_or_else(|e| panic!("header is not UTF-8: {e}"))
+}
+
+#[test]
+fn header_is_fresh() {
+    let path = root().join("include/numjit.h");
+    let fresh = generate_header();
+    if std::env::var_os("NUMJIT_BLESS").is_some() {
+        std::fs::create_dir_all(root().join("include")).expect("create include/");
+        std::fs::write(&path, &fresh).expect("write include/numjit.h");
+        return;
+    }
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    if current != fresh {
+        let line = current
+            .lines()
+            .zip(fresh.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(current.lines().count().min(fresh.lines().count()));
+        panic!(
+            "include/numjit.h is stale (first difference at line {}: {:?} should be {:?}).\n\
+             Regenerate it with: NUMJIT_BLESS=1 cargo test --test c_api",
+            line + 1,
+            current.lines().nth(line).unwrap_or("<end of file>"),
+            fresh.lines().nth(line).unwrap_or("<end of file>"),
+        );
+    }
+}
+
+/// `target/<profile>/`, where cargo put the library next to this test's `deps/` directory.
+fn lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("the test runs from target/<profile>/deps")
+        .to_path_buf()
+}
+
+fn cc() -> String {
+    std::env::var("CC").unwrap_or_else(|_| "cc".to_string())
+}
+
+/// Compiles the example with `link` arguments, runs it and checks what it printed.
+fn build_and_run(name: &str, link: &[String]) {
+    let exe = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let status = Command::new(cc())
+        .args([
+            "-std=c11",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-pedantic",
+            "-O1",
+        ])
+        .arg("-I")
+        .arg(root().join("include"))
+        .arg(root().join("examples/c/numjit_example.c"))
+        .arg("-o")
+        .arg(&exe)
+        .args(link)
+        .status()
+        .unwrap_or_else(|e| panic!("could not run {}: {e}", cc()));
+    assert!(
+        status.success(),
+        "compiling examples/c/numjit_example.c failed"
+    );
+    let out = Command::new(&exe)
+        .output()
+        .unwrap_or_else(|e| panic!("could not run {}: {e}", exe.display()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the C example failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    // The error it provokes is printed with the caret under the unknown name.
+    assert!(
+        stdout.contains("unknown name `y`\n  2*x + y\n        ^"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("all checks passed"), "{stdout}");
+}
+
+#[cfg(unix)]
+#[test]
+fn c_example_links_the_shared_library() {
+    let dir = lib_dir();
+    let so = if cfg!(target_os = "macos") {
+        "libnumjit.dylib"
+    } else {
+        "libnumjit.so"
+    };
+    assert!(
+        dir.join(so).exists(),
+        "{} not found: cargo builds it with the crate (crate-type cdylib)",
+        dir.join(so).display()
+    );
+    let d = dir.display();
+    build_and_run(
+        "numjit_example_shared",
+        &[
+            format!("-L{d}"),
+            "-lnumjit".into(),
+            format!("-Wl,-rpath,{d}"),
+            "-lm".into(),
+        ],
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn c_example_links_the_static_library() {
+    let a = lib_dir().join("libnumjit.a");
+    assert!(
+        a.exists(),
+        "{} not found (crate-type staticlib)",
+        a.display()
+    );
+    // What the Rust standard library needs from the system when linked statically.
+    let sys = ["-lpthread", "-ldl", "-lm", "-lgcc_s", "-lc"].map(String::from);
+    let mut link = vec![a.display().to_string()];
+    link.extend(sys);
+    build_and_run("numjit_example_static", &link);
+}
+
+/// The header is also valid C++ (cbindgen's `cpp_compat` guards), checked when a C++ compiler
+/// is installed.
+#[test]
+fn header_compiles_as_cpp() {
+    let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".to_string());
+    let src = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("numjit_header_check.cpp");
+    std::fs::write(
+        &src,
+        "#include \"numjit.h\"\nint main() { return numjit_get_num_threads() == 0; }\n",
+    )
+    .expect("write the C++ check");
+    let status = Command::new(&cxx)
+        .args(["-fsyntax-only", "-Wall", "-Wextra", "-Werror", "-pedantic"])
+        .arg("-I")
+        .arg(root().join("include"))
+        .arg(&src)
+        .status();
+    match status {
+        Ok(s) => assert!(s.success(), "include/numjit.h does not compile as C++"),
+        Err(e) => eprintln!("skipped: no C++ compiler `{cxx}` ({e})"),
+    }
+}
