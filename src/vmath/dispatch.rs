@@ -5,7 +5,7 @@
 //! (`avx512`, `avx2` or `scalar`) caps the choice, e.g. to test or time a lower tier; asking for
 //! a tier the CPU lacks falls back to the best available one below it.
 
-use super::tiers::{self, BinaryFn, UnaryFn};
+use super::tiers::{self, BinaryFn, BinaryFn32, UnaryFn, UnaryFn32};
 use super::{VBinary, VUnary};
 use core::sync::atomic::{AtomicU8, Ordering};
 
@@ -68,6 +68,32 @@ impl Tier {
             #[cfg(target_arch = "x86_64")]
             Tier::Avx2 => tiers::avx2::BINARY[op as usize],
             _ => tiers::scalar::BINARY[op as usize],
+        }
+    }
+
+    /// The tier's f32 block function for `op` (widened to f64 per vector, rounded once).
+    ///
+    /// Calling the result is only sound if `self.supported()`.
+    pub(crate) fn unary32(self, op: VUnary) -> UnaryFn32 {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Tier::Avx512 => tiers::avx512::UNARY32[op as usize],
+            #[cfg(target_arch = "x86_64")]
+            Tier::Avx2 => tiers::avx2::UNARY32[op as usize],
+            _ => tiers::scalar::UNARY32[op as usize],
+        }
+    }
+
+    /// The tier's f32 block function for `op` (widened to f64 per vector, rounded once).
+    ///
+    /// Calling the result is only sound if `self.supported()`.
+    pub(crate) fn binary32(self, op: VBinary) -> BinaryFn32 {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Tier::Avx512 => tiers::avx512::BINARY32[op as usize],
+            #[cfg(target_arch = "x86_64")]
+            Tier::Avx2 => tiers::avx2::BINARY32[op as usize],
+            _ => tiers::scalar::BINARY32[op as usize],
         }
     }
 
@@ -169,5 +195,45 @@ fn agrees_with(a: Tier, b: Tier) -> bool {
             return false;
         }
     }
+    // The f32 paths add only the widening loads and narrowing stores; check those too.
+    let p32: Vec<f32> = PROBE.iter().map(|&v| v as f32).collect();
+    let (mut u32, mut v32) = (vec![0.0f32; n], vec![0.0f32; n]);
+    for op in VUnary::ALL {
+        // SAFETY: as above.
+        unsafe {
+            a.unary32(op)(n, p32.as_ptr(), u32.as_mut_ptr());
+            b.unary32(op)(n, p32.as_ptr(), v32.as_mut_ptr());
+        }
+        if !u32
+            .iter()
+            .zip(&v32)
+            .all(|(p, q)| p.to_bits() == q.to_bits() || (p.is_nan() && q.is_nan()))
+        {
+            return false;
+        }
+    }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiers_are_ordered_and_the_active_one_is_supported() {
+        assert!(Tier::Scalar < Tier::Avx2 && Tier::Avx2 < Tier::Avx512);
+        assert!(Tier::Scalar.supported());
+        assert!(active().supported());
+        assert_eq!(Tier::available().last(), Some(&Tier::Scalar));
+    }
+
+    #[test]
+    fn every_available_tier_agrees_with_itself_and_fma_tiers_with_each_other() {
+        for t in Tier::available() {
+            assert!(agrees_with(t, t));
+        }
+        if Tier::Avx512.supported() {
+            assert!(agrees_with(Tier::Avx512, Tier::Avx2));
+        }
+    }
 }

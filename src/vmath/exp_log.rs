@@ -263,28 +263,68 @@ fn log10_normal<S: Simd>(x: S, eadj: S) -> S {
 pub(crate) fn log1p<S: Simd>(x: S) -> S {
     let ok = S::m_and(S::splat(-1.0).lt(x), x.lt(S::splat(f64::INFINITY)));
     if !S::any(S::m_not(ok)) {
-        return log1p_inner(x);
+        return log1p_dd(x, S::splat(0.0));
     }
-    let v = log1p_inner(S::select(ok, x, S::splat(0.0)));
+    let v = log1p_dd(S::select(ok, x, S::splat(0.0)), S::splat(0.0));
     let v = S::select(x.eq(S::splat(-1.0)), S::splat(f64::NEG_INFINITY), v);
     let v = S::select(x.lt(S::splat(-1.0)), S::splat(f64::NAN), v);
     let v = S::select(x.eq(S::splat(f64::INFINITY)), x, v);
     S::select(x.is_nan(), x, v)
 }
 
-/// log1p for -1 < x < inf.
+/// log1p(x + xl) for -1 < x < inf, |xl| <= ulp(x) (xl = 0 for plain log1p).
 #[inline(always)]
-fn log1p_inner<S: Simd>(x: S) -> S {
+pub(crate) fn log1p_dd<S: Simd>(x: S, xl: S) -> S {
     // u + c = 1 + x exactly; u >= 2^-53 is normal.
     let (u, c) = two_sum(S::splat(1.0), x);
     let (e, m) = split_exponent(u);
     // When e = 0, m - 1 = u - 1 and x itself is the exact f; otherwise log(u) + c/u.
     let e0 = e.eq(S::splat(0.0));
     let f = S::select(e0, x, m - S::splat(1.0));
-    let corr = S::select(e0, S::splat(0.0), c / u);
+    let corr = (S::select(e0, S::splat(0.0), c) + xl) / u;
     let (b, bl) = log1p_core(f);
     let (hi, lo) = fast_two_sum(e * S::splat(LN2_HI), b);
     let v = hi + (lo + e.mul_add(S::splat(LN2_LO), bl + corr));
     // log1p(-0) = -0.
     S::select(x.eq(S::splat(0.0)), x, v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_exponent_puts_the_mantissa_in_sqrt_half_to_sqrt_two() {
+        for (x, e, m) in [
+            (1.0f64, 0.0, 1.0),
+            (1.5, 1.0, 0.75),
+            (0.75, 0.0, 0.75),
+            (0.7, -1.0, 1.4),
+            (1024.0, 10.0, 1.0),
+            (f64::MIN_POSITIVE, -1022.0, 1.0),
+        ] {
+            assert_eq!(split_exponent(x), (e, m), "x = {x}");
+        }
+    }
+
+    #[test]
+    fn wide_scaling_rounds_once_into_the_subnormals() {
+        // 1.5·2^-1074 rounds to even (2^-1073); 1.25·2^-1074 rounds to 2^-1074.
+        assert_eq!(scale_wide(1.5, -1074.0), f64::from_bits(2));
+        assert_eq!(scale_wide(1.25, -1074.0), f64::from_bits(1));
+        assert_eq!(scale_wide(1.0, 1024.0), f64::INFINITY);
+        assert_eq!(scale_wide(0.75, 1024.0), 0.75 * 2f64.powi(1023) * 2.0);
+    }
+
+    #[test]
+    fn exp_and_log_spot_values() {
+        assert_eq!(exp(0.0f64), 1.0);
+        assert_eq!(exp(1.0f64), core::f64::consts::E);
+        assert_eq!(log(core::f64::consts::E), 1.0);
+        assert_eq!(log2(8.0f64), 3.0);
+        assert_eq!(log10(1000.0f64), 3.0);
+        assert_eq!(expm1(1e-300f64), 1e-300);
+        assert_eq!(log1p(-1e-300f64), -1e-300);
+        assert!(log1p(-2.0f64).is_nan());
+    }
 }

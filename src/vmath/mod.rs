@@ -7,9 +7,9 @@
 //!
 //! Each algorithm is written once over the small SIMD trait in `simd` and compiled per ISA
 //! tier (`tiers`); `dispatch` picks AVX-512, AVX2+FMA or the portable scalar tier at first use
-//! (`NUMJIT_VMATH_TIER=avx512|avx2|scalar` caps it). The f32 entry points widen a chunk to f64,
-//! run the f64 kernel and round once, which is accurate (f64 error ≤ 1 ulp ⇒ f32 error ≤ 0.5 ulp
-//! plus 2^-29) and still fast.
+//! (`NUMJIT_VMATH_TIER=avx512|avx2|scalar` caps it). The f32 entry points widen each vector to
+//! f64, run the f64 kernel and round once, which is accurate (f64 error ≤ 1 ulp ⇒ f32 error
+//! ≤ 0.5 ulp plus 2^-29) and costs only the two conversions.
 //!
 //! Semantics follow C99 Annex F / glibc: NaN propagates, `sin(±inf)` is NaN, `exp(-inf) = 0`,
 //! `log(0) = -inf`, `log(-1)` is NaN, signed zeros are kept where C99 keeps them, subnormal
@@ -18,50 +18,58 @@
 //!
 //! # Measured accuracy and speed
 //!
-//! Max error in ulps against MPFR (256-bit, via `rug`) over 60 000–180 000 points per op:
-//! uniform and log-uniform over the whole domain, subnormals, near-overflow/underflow ranges and,
-//! for sin/cos/tan, the nearest doubles to multiples of π/2 up to 2^62 plus |x| up to 1.8e308.
-//! "Vector kernel" ops are held to ≤ 1 ulp by the unit tests (mpmath reference points in
-//! `testdata/`); "libm per lane" ops are not vectorized yet and inherit the platform's accuracy.
-//! Speed: one core, 1024-element blocks (the JIT's block size), best of 7 runs, on a 2-core AMD
-//! EPYC (Zen 3) VM without AVX-512 at ~1.6 GHz effective (timings drift ±30 % on this shared
-//! machine). The AVX-512 tier runs the same algorithms with the same fused operations, so its
-//! results are bit-identical to AVX2's (checked at start-up by `dispatch`; it falls back to AVX2
-//! otherwise); it was not timed here.
+//! Every op has a vector kernel, and every op is ≤ 1 ulp on every tier.
+//! Max error in ulps against MPFR (256-bit, via `rug`, in the development crate), over the
+//! given number of points per op: uniform and log-uniform over the whole domain, subnormals,
+//! the overflow/underflow edges, 30 000 random bit patterns (every class of double, NaN payloads
+//! included) and, for sin/cos/tan, the nearest doubles to multiples of π/2 (multipliers up to
+//! 2^62) plus |x| up to 1.8e308. No special value (NaN, ±inf, ±0, domain error) disagreed.
+//! The unit tests (`tests.rs`) hold every tier to ≤ 1 ulp on the mpmath reference points in
+//! `testdata/`.
+//! Speed: one core, 1024-element blocks (the JIT's block size), best of 25 runs of 100 blocks,
+//! on a 2-core AMD EPYC (Zen 3) VM *without* AVX-512 that was shared with other builds (load
+//! average 3–5; on a quiet machine sin/cos/exp measured 1.64/1.62/1.52 ns). The AVX-512 tier
+//! runs the same algorithms with the same fused operations, so its results are bit-identical to
+//! AVX2's — `dispatch` checks that at start-up and falls back to AVX2 otherwise — but it could
+//! not be run or timed here; expect roughly half the AVX2 time per element.
 //!
-//! | op | implementation | max ulp, AVX2 (= AVX-512) | max ulp, scalar tier | ns/elem AVX2 f64 | AVX2 f32 | scalar f64 |
-//! |---|---|---|---|---|---|---|
-//! | sin | vector kernel | 0.793 | 0.793 | 1.74 | 2.17 | 12.58 |
-//! | cos | vector kernel | 0.776 | 0.802 | 1.72 | 2.30 | 12.49 |
-//! | tan | vector kernel | 0.972 | 1.088 | 2.97 | 3.24 | 40.55 |
-//! | exp | vector kernel | 0.750 | 0.750 | 1.58 | 2.00 | 15.09 |
-//! | expm1 | libm per lane | 0.803 | 0.803 | 9.43 | 29.65 | 9.62 |
-//! | log | vector kernel | 0.589 | 0.589 | 2.12 | 2.65 | 10.14 |
-//! | log1p | libm per lane | 0.790 | 0.790 | 8.06 | 8.43 | 8.02 |
-//! | log2 | libm per lane | 0.530 | 0.530 | 4.07 | 4.37 | 4.29 |
-//! | log10 | libm per lane | 1.561 | 1.561 | 7.69 | 8.36 | 8.12 |
-//! | arcsin | libm per lane | 0.510 | 0.510 | 5.46 | 5.88 | 5.46 |
-//! | arccos | libm per lane | 0.517 | 0.517 | 5.97 | 6.41 | 6.02 |
-//! | arctan | libm per lane | 0.514 | 0.514 | 9.36 | 9.87 | 9.43 |
-//! | sinh | libm per lane | 1.643 | 1.643 | 16.32 | 26.57 | 21.73 |
-//! | cosh | libm per lane | 1.320 | 1.320 | 7.26 | 7.64 | 7.51 |
-//! | tanh | libm per lane | 2.010 | 2.010 | 15.10 | 15.56 | 15.20 |
-//! | arcsinh | libm per lane (FreeBSD formulas) | 1.438 | 1.438 | 11.41 | 11.70 | 11.59 |
-//! | arccosh | libm per lane (FreeBSD formulas) | 1.664 | 1.664 | 9.64 | 10.16 | 9.53 |
-//! | arctanh | libm per lane (FreeBSD formulas) | 1.404 | 1.404 | 13.20 | 25.65 | 12.53 |
-//! | arctan2 | libm per lane | 0.508 | 0.508 | 16.36 | 26.81 | 17.08 |
-//! | pow | vector kernel | 0.590 | 0.590 | 7.59 | 8.22 | 71.11 |
-//! | hypot | libm per lane | 0.555 | 0.555 | 6.67 | 7.24 | 6.63 |
+//! | op | kernel | points | max ulp AVX2 (= AVX-512) | max ulp scalar tier | AVX2 f64 ns/elem | AVX2 f32 | scalar f64 |
+//! |---|---|---|---|---|---|---|---|
+//! | sin | `trig` | 210000 | 0.675 | 0.706 | 2.15 | 2.23 | 17.89 |
+//! | cos | `trig` | 210000 | 0.677 | 0.697 | 1.99 | 2.38 | 17.88 |
+//! | tan | `trig` | 210000 | 0.882 | 0.882 | 2.93 | 3.25 | 34.60 |
+//! | exp | `exp_log` | 150000 | 0.742 | 0.742 | 1.89 | 2.06 | 16.88 |
+//! | expm1 | `exp_log` | 120000 | 0.872 | 0.872 | 2.06 | 2.19 | 25.52 |
+//! | log | `exp_log` | 150000 | 0.581 | 0.581 | 2.19 | 2.39 | 12.04 |
+//! | log1p | `exp_log` | 120000 | 0.609 | 0.609 | 2.89 | 3.17 | 15.78 |
+//! | log2 | `exp_log` | 150000 | 0.689 | 0.689 | 2.38 | 2.61 | 16.32 |
+//! | log10 | `exp_log` | 150000 | 0.611 | 0.611 | 2.71 | 3.11 | 16.94 |
+//! | arcsin | `atrig` | 120000 | 0.720 | 0.724 | 2.19 | 2.34 | 7.83 |
+//! | arccos | `atrig` | 120000 | 0.668 | 0.668 | 2.58 | 2.79 | 9.09 |
+//! | arctan | `atrig` | 120000 | 0.580 | 0.580 | 3.76 | 4.02 | 14.82 |
+//! | sinh | `hyper` | 120000 | 0.731 | 0.731 | 4.48 | 4.72 | 33.62 |
+//! | cosh | `hyper` | 120000 | 0.585 | 0.585 | 4.37 | 4.85 | 33.74 |
+//! | tanh | `hyper` | 120000 | 0.686 | 0.686 | 4.12 | 4.38 | 21.27 |
+//! | arcsinh | `hyper` | 120000 | 0.578 | 0.578 | 4.46 | 4.64 | 31.36 |
+//! | arccosh | `hyper` | 90000 | 0.556 | 0.556 | 4.80 | 5.11 | 31.73 |
+//! | arctanh | `hyper` | 120000 | 0.604 | 0.604 | 5.20 | 4.61 | 14.87 |
+//! | arctan2 | `atrig` | 120000 | 0.625 | 0.625 | 6.04 | 6.24 | 21.79 |
+//! | pow | `pow` | 180000 | 0.676 | 0.676 | 7.10 | 7.36 | 61.75 |
+//! | hypot | `hypot` | 120000 | 0.500 | 0.500 | 1.96 | 2.18 | 10.34 |
 //!
-//! f32 ops widen to f64, so their error is ≤ 0.5 ulp + 2^-29 whenever the f64 op is ≤ 1 ulp.
+//! f32 ops widen each vector to f64, so their error is ≤ 0.5 ulp + 2^-29, i.e. the f64 result
+//! rounded once. The scalar tier (no FMA: exact products via Dekker splitting) exists for CPUs
+//! without AVX2+FMA and non-x86 targets; it is correct but not fast.
 
-// Nothing here is called from numjit until the JIT wires the block functions in; keep the
-// module warning-free meanwhile.
+// Nothing here is called from numjit until the JIT and the interpreter use the API; keep the
+// module warning-free meanwhile (remove this once they do).
 #![allow(dead_code)]
 
+mod atrig;
 mod dispatch;
 mod exp_log;
-mod fallback;
+mod hyper;
+mod hypot;
 mod pow;
 mod reduce;
 mod simd;
@@ -74,23 +82,41 @@ mod tests;
 /// A unary elementwise function with a vector kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum VUnary {
+    /// sin(x)
     Sin,
+    /// cos(x)
     Cos,
+    /// tan(x)
     Tan,
+    /// e^x
     Exp,
+    /// e^x - 1, accurate near 0
     Expm1,
+    /// natural logarithm
     Log,
+    /// log(1 + x), accurate near 0
     Log1p,
+    /// base-2 logarithm
     Log2,
+    /// base-10 logarithm
     Log10,
+    /// inverse sine, in [-π/2, π/2]
     Arcsin,
+    /// inverse cosine, in [0, π]
     Arccos,
+    /// inverse tangent, in [-π/2, π/2]
     Arctan,
+    /// hyperbolic sine
     Sinh,
+    /// hyperbolic cosine
     Cosh,
+    /// hyperbolic tangent
     Tanh,
+    /// inverse hyperbolic sine
     Arcsinh,
+    /// inverse hyperbolic cosine (NaN below 1)
     Arccosh,
+    /// inverse hyperbolic tangent (±inf at ±1)
     Arctanh,
 }
 
@@ -148,9 +174,6 @@ const UNARY_NAMES: [&str; 18] = [
     "sin", "cos", "tan", "exp", "expm1", "log", "log1p", "log2", "log10", "arcsin", "arccos",
     "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh",
 ];
-
-/// f32 elements are widened into chunks of this many f64 (4 KiB of stack: stays in L1).
-const F32_CHUNK: usize = 512;
 
 /// `out[i] = op(x[i])`. Panics if the lengths differ.
 pub fn apply_unary(op: VUnary, x: &[f64], out: &mut [f64]) {
@@ -223,58 +246,30 @@ unsafe fn run_binary_f64(op: VBinary, n: usize, x: *const f64, y: *const f64, ou
 
 /// # Safety
 /// `x` readable and `out` writable for `n` values; identical or disjoint ranges.
+#[inline]
 unsafe fn run_unary_f32(op: VUnary, n: usize, x: *const f32, out: *mut f32) {
-    let f = dispatch::active().unary(op);
-    let mut buf = [0.0f64; F32_CHUNK];
-    let mut i = 0;
-    while i < n {
-        let m = F32_CHUNK.min(n - i);
-        // SAFETY: i + m <= n; each chunk is read completely before any of it is written, so an
-        // exactly aliased `out` is fine; the active tier is supported by this CPU.
-        unsafe {
-            for (j, b) in buf[..m].iter_mut().enumerate() {
-                *b = f64::from(*x.add(i + j));
-            }
-            f(m, buf.as_ptr(), buf.as_mut_ptr());
-            for (j, b) in buf[..m].iter().enumerate() {
-                *out.add(i + j) = *b as f32;
-            }
-        }
-        i += m;
-    }
+    // SAFETY: the active tier is supported by this CPU; the caller's contract is forwarded.
+    unsafe { dispatch::active().unary32(op)(n, x, out) }
 }
 
 /// # Safety
 /// As for [`run_unary_f32`], for each of `x` and `y`.
+#[inline]
 unsafe fn run_binary_f32(op: VBinary, n: usize, x: *const f32, y: *const f32, out: *mut f32) {
-    let f = dispatch::active().binary(op);
-    let (mut a, mut b) = ([0.0f64; F32_CHUNK], [0.0f64; F32_CHUNK]);
-    let mut i = 0;
-    while i < n {
-        let m = F32_CHUNK.min(n - i);
-        // SAFETY: as in `run_unary_f32`.
-        unsafe {
-            for j in 0..m {
-                a[j] = f64::from(*x.add(i + j));
-                b[j] = f64::from(*y.add(i + j));
-            }
-            f(m, a.as_ptr(), b.as_ptr(), a.as_mut_ptr());
-            for (j, v) in a[..m].iter().enumerate() {
-                *out.add(i + j) = *v as f32;
-            }
-        }
-        i += m;
-    }
+    // SAFETY: the active tier is supported by this CPU; the caller's contract is forwarded.
+    unsafe { dispatch::active().binary32(op)(n, x, y, out) }
 }
 
 /// Declares the `extern "C"` block functions and the address tables, in `VUnary`/`VBinary` order.
 macro_rules! extern_fns {
-    (unary: [$(($f64:ident, $f32:ident, $op:ident)),*]; binary: [$(($bf64:ident, $bf32:ident, $bop:ident)),*]) => {
+    (unary: [$(($f64:ident, $f32:ident, $op:ident)),*];
+     binary: [$(($bf64:ident, $bf32:ident, $bop:ident)),*]) => {
         $(
             #[doc = concat!("Block function: `out[i] = ", stringify!($op), "(x[i])` on f64.")]
             ///
             /// # Safety
-            /// `x` must be readable and `out` writable for `n` elements; the ranges are identical or disjoint.
+            /// `x` must be readable and `out` writable for `n` elements; the ranges are identical
+            /// or disjoint.
             pub unsafe extern "C" fn $f64(n: usize, x: *const f64, out: *mut f64) {
                 // SAFETY: forwarded caller contract.
                 unsafe { run_unary_f64(VUnary::$op, n, x, out) }
@@ -282,7 +277,8 @@ macro_rules! extern_fns {
             #[doc = concat!("Block function: `out[i] = ", stringify!($op), "(x[i])` on f32.")]
             ///
             /// # Safety
-            /// `x` must be readable and `out` writable for `n` elements; the ranges are identical or disjoint.
+            /// `x` must be readable and `out` writable for `n` elements; the ranges are identical
+            /// or disjoint.
             pub unsafe extern "C" fn $f32(n: usize, x: *const f32, out: *mut f32) {
                 // SAFETY: forwarded caller contract.
                 unsafe { run_unary_f32(VUnary::$op, n, x, out) }
@@ -292,7 +288,8 @@ macro_rules! extern_fns {
             #[doc = concat!("Block function: `out[i] = ", stringify!($bop), "(x[i], y[i])` on f64.")]
             ///
             /// # Safety
-            /// `x`, `y` must be readable and `out` writable for `n` elements; `out` is identical to or disjoint from each input.
+            /// `x`, `y` must be readable and `out` writable for `n` elements; `out` is identical
+            /// to or disjoint from each input.
             pub unsafe extern "C" fn $bf64(n: usize, x: *const f64, y: *const f64, out: *mut f64) {
                 // SAFETY: forwarded caller contract.
                 unsafe { run_binary_f64(VBinary::$bop, n, x, y, out) }
@@ -300,7 +297,8 @@ macro_rules! extern_fns {
             #[doc = concat!("Block function: `out[i] = ", stringify!($bop), "(x[i], y[i])` on f32.")]
             ///
             /// # Safety
-            /// `x`, `y` must be readable and `out` writable for `n` elements; `out` is identical to or disjoint from each input.
+            /// `x`, `y` must be readable and `out` writable for `n` elements; `out` is identical
+            /// to or disjoint from each input.
             pub unsafe extern "C" fn $bf32(n: usize, x: *const f32, y: *const f32, out: *mut f32) {
                 // SAFETY: forwarded caller contract.
                 unsafe { run_binary_f32(VBinary::$bop, n, x, y, out) }

@@ -87,6 +87,8 @@ pub(crate) fn pow<S: Simd>(x: S, y: S) -> S {
 #[inline(always)]
 fn exp_dd_wide<S: Simd>(p: S, pl: S) -> S {
     let pc = p.max(S::splat(-746.0)).min(S::splat(710.0));
+    // A clamped p may come with a huge low part (y·log x far out of range): drop it.
+    let pl = S::select(pc.eq(p), pl, S::splat(0.0));
     let (hi, lo, k, _) = exp_core(pc, pl);
     scale_wide(hi + lo, k)
 }
@@ -170,4 +172,61 @@ fn pow_special<S: Simd>(x: S, y: S) -> S {
     let v = S::select(S::m_or(x.is_nan(), y.is_nan()), x + y, v);
     let v = S::select(x.eq(one), one, v);
     S::select(y.eq(S::splat(0.0)), one, v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_dd_carries_about_66_bits() {
+        // (value, log as a double-double from mpmath)
+        for (x, hi, lo) in [
+            (3.0f64, 1.0986122886681098, -9.07129723500153e-17),
+            (1e300, 690.7755278982137, 2.3747660028800243e-14),
+        ] {
+            let (h, l) = log_dd(x, 0.0);
+            let err = ((h - hi) + (l - lo)).abs() / hi;
+            assert!(err < 2f64.powi(-64), "log({x}): rel err {err:e}");
+        }
+    }
+
+    #[test]
+    fn annex_f_special_cases() {
+        let nan = f64::NAN;
+        let inf = f64::INFINITY;
+        assert_eq!(pow(nan, 0.0f64), 1.0);
+        assert_eq!(pow(1.0, nan), 1.0);
+        assert_eq!(pow(-1.0, inf), 1.0);
+        assert_eq!(pow(-0.0, -3.0), -inf);
+        assert_eq!(pow(-0.0, -2.0), inf);
+        assert_eq!(pow(-0.0, 3.0).to_bits(), (-0.0f64).to_bits());
+        assert_eq!(pow(-inf, -3.0).to_bits(), (-0.0f64).to_bits());
+        assert_eq!(pow(-inf, 3.0), -inf);
+        assert_eq!(pow(0.5, -inf), inf);
+        assert_eq!(pow(2.0, -inf), 0.0);
+        assert!(pow(-2.0, 0.5).is_nan());
+        assert_eq!(pow(-2.0, 3.0), -8.0);
+        assert_eq!(pow(2.0, -1074.0), f64::from_bits(1));
+    }
+
+    /// Regression: when y·log x was far out of range, the clamped head kept its (huge) low
+    /// part, giving garbage such as pow(-6.5e178, -1.9e236) = -7.2e-102 and
+    /// pow(-4.97e279, 5.6e186) = -inf (random bit patterns against MPFR found them).
+    #[test]
+    fn far_out_of_range_products_saturate() {
+        assert_eq!(pow(-6.513913109885398e178f64, -1.9020942883535624e236), 0.0);
+        assert_eq!(
+            pow(-4.969933973311375e279f64, 5.636683694413071e186),
+            f64::INFINITY
+        );
+        assert_eq!(
+            pow(-7.426755699865768e-255f64, -5.389141108430672e15),
+            f64::INFINITY
+        );
+        assert_eq!(pow(1.3398491252483597e-193f64, 2.35995663477314e37), 0.0);
+        assert_eq!(pow(0.5f64, -1e300), f64::INFINITY);
+        assert_eq!(pow(1.0f64, 1e300), 1.0);
+        assert_eq!(pow(1.0f64, f64::MAX), 1.0);
+    }
 }

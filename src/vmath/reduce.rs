@@ -58,9 +58,10 @@ fn window64(k: usize) -> u64 {
 pub(crate) fn payne_hanek(x: f64) -> (u64, f64, f64) {
     let bits = x.to_bits();
     let m = (bits & ((1u64 << 52) - 1)) | (1u64 << 52);
-    let e = ((bits >> 52) & 0x7ff) as i64 - 1075; // x = m·2^e, e >= -22
-                                                  // Bits of 2/π of weight >= 2^-(e-2) only add multiples of 4 to x·2/π: start one after.
-                                                  // In table coordinates (64 leading zeros) bit 2^-j of 2/π sits at index j + 63.
+    // x = m·2^e, e >= -22.
+    let e = ((bits >> 52) & 0x7ff) as i64 - 1075;
+    // Bits of 2/π of weight >= 2^-(e-2) only add multiples of 4 to x·2/π: start one after.
+    // In table coordinates (64 leading zeros) bit 2^-j of 2/π sits at index j + 63.
     let k0 = (e + 62) as usize;
     let (c0, c1, c2) = (window64(k0), window64(k0 + 64), window64(k0 + 128));
     // P = m·C, a 245-bit product with 190 fractional bits; limbs p0 (low) .. p3.
@@ -72,8 +73,9 @@ pub(crate) fn payne_hanek(x: f64) -> (u64, f64, f64) {
     let p1 = t as u64;
     let t2 = (t >> 64) + (b >> 64) + (c as u64 as u128);
     let p2 = t2 as u64;
-    let quadrant = (p2 >> 62) & 3; // bits 190, 191
-                                   // Top 128 fractional bits (bits 62..189), read as a signed fraction in [-1/2, 1/2).
+    // Bits 190 and 191: the quadrant.
+    let quadrant = (p2 >> 62) & 3;
+    // Top 128 fractional bits (bits 62..189), read as a signed fraction in [-1/2, 1/2).
     let frac = ((p2 as u128) << 66) | ((p1 as u128) << 2) | ((p0 >> 62) as u128);
     let f = frac as i128;
     let q = (quadrant + (f < 0) as u64) & 3;

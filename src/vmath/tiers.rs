@@ -11,32 +11,83 @@ use super::simd::{Simd, MAX_LANES};
 pub(crate) type UnaryFn = unsafe fn(usize, *const f64, *mut f64);
 /// A block function for a binary op on f64: `out[i] = f(x[i], y[i])` for `i < n`.
 pub(crate) type BinaryFn = unsafe fn(usize, *const f64, *const f64, *mut f64);
+/// The f32 variants: elements are widened to f64 per vector and the result rounded once.
+pub(crate) type UnaryFn32 = unsafe fn(usize, *const f32, *mut f32);
+pub(crate) type BinaryFn32 = unsafe fn(usize, *const f32, *const f32, *mut f32);
+
+/// An element type the drivers can load into / store from an f64 vector.
+pub(crate) trait Elem: Copy {
+    const PAD: Self;
+    /// # Safety
+    /// `p` valid for reading `S::LANES` elements.
+    unsafe fn load<S: Simd>(p: *const Self) -> S;
+    /// # Safety
+    /// `p` valid for writing `S::LANES` elements.
+    unsafe fn store<S: Simd>(v: S, p: *mut Self);
+}
+
+impl Elem for f64 {
+    const PAD: f64 = PAD;
+    #[inline(always)]
+    unsafe fn load<S: Simd>(p: *const f64) -> S {
+        // SAFETY: forwarded caller contract.
+        unsafe { S::load(p) }
+    }
+    #[inline(always)]
+    unsafe fn store<S: Simd>(v: S, p: *mut f64) {
+        // SAFETY: forwarded caller contract.
+        unsafe { v.store(p) }
+    }
+}
+
+impl Elem for f32 {
+    const PAD: f32 = PAD as f32;
+    #[inline(always)]
+    unsafe fn load<S: Simd>(p: *const f32) -> S {
+        // SAFETY: forwarded caller contract.
+        unsafe { S::load_f32(p) }
+    }
+    #[inline(always)]
+    unsafe fn store<S: Simd>(v: S, p: *mut f32) {
+        // SAFETY: forwarded caller contract.
+        unsafe { v.store_f32(p) }
+    }
+}
 
 /// Value used to fill the unused lanes of a tail vector: harmless for every kernel.
 const PAD: f64 = 1.0;
 
 /// Applies `k` elementwise. `out` may be exactly `x` (each vector is loaded before it is stored).
 ///
+/// The kernel has a single call site (the tail goes through the same loop body via a padded
+/// stack buffer), so LLVM always inlines it into the tier's `#[target_feature]` function.
+///
 /// # Safety
 /// `x` must be valid for reading and `out` for writing `n` f64 values; the two ranges are
 /// either identical or disjoint.
 #[inline(always)]
-pub(crate) unsafe fn map1<S: Simd>(n: usize, x: *const f64, out: *mut f64, k: impl Fn(S) -> S) {
+pub(crate) unsafe fn map1<S: Simd, T: Elem>(
+    n: usize,
+    x: *const T,
+    out: *mut T,
+    k: impl Fn(S) -> S,
+) {
+    let mut buf = [T::PAD; MAX_LANES];
     let mut i = 0;
-    while i + S::LANES <= n {
-        // SAFETY: i + LANES <= n, so the loads and stores stay inside the caller's ranges.
-        unsafe { k(S::load(x.add(i))).store(out.add(i)) };
-        i += S::LANES;
-    }
-    if i < n {
-        let m = n - i;
-        let mut buf = [PAD; MAX_LANES];
-        // SAFETY: m < LANES <= MAX_LANES elements remain at x + i / out + i; `buf` is local.
+    while i < n {
+        let m = (n - i).min(S::LANES);
+        // SAFETY: full vectors stay inside the caller's ranges (i + LANES <= n); a partial one is
+        // staged through `buf` (m < LANES <= MAX_LANES elements copied each way).
         unsafe {
-            core::ptr::copy_nonoverlapping(x.add(i), buf.as_mut_ptr(), m);
-            k(S::load(buf.as_ptr())).store(buf.as_mut_ptr());
-            core::ptr::copy_nonoverlapping(buf.as_ptr(), out.add(i), m);
+            if m == S::LANES {
+                T::store(k(T::load(x.add(i))), out.add(i));
+            } else {
+                core::ptr::copy_nonoverlapping(x.add(i), buf.as_mut_ptr(), m);
+                T::store(k(T::load(buf.as_ptr())), buf.as_mut_ptr());
+                core::ptr::copy_nonoverlapping(buf.as_ptr(), out.add(i), m);
+            }
         }
+        i += m;
     }
 }
 
@@ -45,29 +96,32 @@ pub(crate) unsafe fn map1<S: Simd>(n: usize, x: *const f64, out: *mut f64, k: im
 /// # Safety
 /// As for [`map1`], for each of `x` and `y`.
 #[inline(always)]
-pub(crate) unsafe fn map2<S: Simd>(
+pub(crate) unsafe fn map2<S: Simd, T: Elem>(
     n: usize,
-    x: *const f64,
-    y: *const f64,
-    out: *mut f64,
+    x: *const T,
+    y: *const T,
+    out: *mut T,
     k: impl Fn(S, S) -> S,
 ) {
+    let (mut a, mut b) = ([T::PAD; MAX_LANES], [T::PAD; MAX_LANES]);
     let mut i = 0;
-    while i + S::LANES <= n {
-        // SAFETY: i + LANES <= n, so the loads and stores stay inside the caller's ranges.
-        unsafe { k(S::load(x.add(i)), S::load(y.add(i))).store(out.add(i)) };
-        i += S::LANES;
-    }
-    if i < n {
-        let m = n - i;
-        let (mut a, mut b) = ([PAD; MAX_LANES], [PAD; MAX_LANES]);
-        // SAFETY: m < LANES <= MAX_LANES elements remain at x/y/out + i; `a`, `b` are local.
+    while i < n {
+        let m = (n - i).min(S::LANES);
+        // SAFETY: as in `map1`.
         unsafe {
-            core::ptr::copy_nonoverlapping(x.add(i), a.as_mut_ptr(), m);
-            core::ptr::copy_nonoverlapping(y.add(i), b.as_mut_ptr(), m);
-            k(S::load(a.as_ptr()), S::load(b.as_ptr())).store(a.as_mut_ptr());
-            core::ptr::copy_nonoverlapping(a.as_ptr(), out.add(i), m);
+            let (px, py, po) = if m == S::LANES {
+                (x.add(i), y.add(i), out.add(i))
+            } else {
+                core::ptr::copy_nonoverlapping(x.add(i), a.as_mut_ptr(), m);
+                core::ptr::copy_nonoverlapping(y.add(i), b.as_mut_ptr(), m);
+                (a.as_ptr(), b.as_ptr(), a.as_mut_ptr())
+            };
+            T::store(k(T::load(px), T::load(py)), po);
+            if m < S::LANES {
+                core::ptr::copy_nonoverlapping(a.as_ptr(), out.add(i), m);
+            }
         }
+        i += m;
     }
 }
 
@@ -75,24 +129,36 @@ pub(crate) unsafe fn map2<S: Simd>(
 /// `VBinary` order).
 macro_rules! emit_tier {
     ($S:ty, $attr:meta;
-     unary: [$($u:ident => $uk:path),* $(,)?];
-     binary: [$($b:ident => $bk:path),* $(,)?];) => {
+     unary: [$($u:ident / $u32:ident => $uk:path),* $(,)?];
+     binary: [$($b:ident / $b32:ident => $bk:path),* $(,)?];) => {
         $(
             #[$attr]
             pub(crate) unsafe fn $u(n: usize, x: *const f64, out: *mut f64) {
                 // SAFETY: the caller upholds `map1`'s contract and has checked the tier's features.
-                unsafe { super::map1::<$S>(n, x, out, |v| $uk(v)) }
+                unsafe { super::map1::<$S, f64>(n, x, out, #[inline(always)] |v| $uk(v)) }
+            }
+            #[$attr]
+            pub(crate) unsafe fn $u32(n: usize, x: *const f32, out: *mut f32) {
+                // SAFETY: the caller upholds `map1`'s contract and has checked the tier's features.
+                unsafe { super::map1::<$S, f32>(n, x, out, #[inline(always)] |v| $uk(v)) }
             }
         )*
         $(
             #[$attr]
             pub(crate) unsafe fn $b(n: usize, x: *const f64, y: *const f64, out: *mut f64) {
                 // SAFETY: the caller upholds `map2`'s contract and has checked the tier's features.
-                unsafe { super::map2::<$S>(n, x, y, out, |a, b| $bk(a, b)) }
+                unsafe { super::map2::<$S, f64>(n, x, y, out, #[inline(always)] |a, b| $bk(a, b)) }
+            }
+            #[$attr]
+            pub(crate) unsafe fn $b32(n: usize, x: *const f32, y: *const f32, out: *mut f32) {
+                // SAFETY: the caller upholds `map2`'s contract and has checked the tier's features.
+                unsafe { super::map2::<$S, f32>(n, x, y, out, #[inline(always)] |a, b| $bk(a, b)) }
             }
         )*
         pub(crate) const UNARY: [super::UnaryFn; super::super::VUnary::ALL.len()] = [$($u),*];
+        pub(crate) const UNARY32: [super::UnaryFn32; super::super::VUnary::ALL.len()] = [$($u32),*];
         pub(crate) const BINARY: [super::BinaryFn; super::super::VBinary::ALL.len()] = [$($b),*];
+        pub(crate) const BINARY32: [super::BinaryFn32; super::super::VBinary::ALL.len()] = [$($b32),*];
     };
 }
 
@@ -101,29 +167,29 @@ macro_rules! with_ops {
     ($S:ty, $attr:meta) => {
         emit_tier! { $S, $attr;
             unary: [
-                sin => super::super::trig::sin,
-                cos => super::super::trig::cos,
-                tan => super::super::trig::tan,
-                exp => super::super::exp_log::exp,
-                expm1 => super::super::exp_log::expm1,
-                log => super::super::exp_log::log,
-                log1p => super::super::exp_log::log1p,
-                log2 => super::super::exp_log::log2,
-                log10 => super::super::exp_log::log10,
-                arcsin => super::super::fallback::asin,
-                arccos => super::super::fallback::acos,
-                arctan => super::super::fallback::atan,
-                sinh => super::super::fallback::sinh,
-                cosh => super::super::fallback::cosh,
-                tanh => super::super::fallback::tanh,
-                arcsinh => super::super::fallback::asinh,
-                arccosh => super::super::fallback::acosh,
-                arctanh => super::super::fallback::atanh,
+                sin / sin_f32 => super::super::trig::sin,
+                cos / cos_f32 => super::super::trig::cos,
+                tan / tan_f32 => super::super::trig::tan,
+                exp / exp_f32 => super::super::exp_log::exp,
+                expm1 / expm1_f32 => super::super::exp_log::expm1,
+                log / log_f32 => super::super::exp_log::log,
+                log1p / log1p_f32 => super::super::exp_log::log1p,
+                log2 / log2_f32 => super::super::exp_log::log2,
+                log10 / log10_f32 => super::super::exp_log::log10,
+                arcsin / arcsin_f32 => super::super::atrig::asin,
+                arccos / arccos_f32 => super::super::atrig::acos,
+                arctan / arctan_f32 => super::super::atrig::atan,
+                sinh / sinh_f32 => super::super::hyper::sinh,
+                cosh / cosh_f32 => super::super::hyper::cosh,
+                tanh / tanh_f32 => super::super::hyper::tanh,
+                arcsinh / arcsinh_f32 => super::super::hyper::asinh,
+                arccosh / arccosh_f32 => super::super::hyper::acosh,
+                arctanh / arctanh_f32 => super::super::hyper::atanh,
             ];
             binary: [
-                arctan2 => super::super::fallback::atan2,
-                pow => super::super::pow::pow,
-                hypot => super::super::fallback::hypot,
+                arctan2 / arctan2_f32 => super::super::atrig::atan2,
+                pow / pow_f32 => super::super::pow::pow,
+                hypot / hypot_f32 => super::super::hypot::hypot,
             ];
         }
     };

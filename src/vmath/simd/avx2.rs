@@ -78,6 +78,16 @@ impl Simd for F64x4 {
         unsafe { _mm256_storeu_pd(p, self.0) }
     }
     #[inline(always)]
+    unsafe fn load_f32(p: *const f32) -> Self {
+        // SAFETY: the caller guarantees 4 readable f32 at `p`; AVX per module invariant.
+        F64x4(unsafe { _mm256_cvtps_pd(_mm_loadu_ps(p)) })
+    }
+    #[inline(always)]
+    unsafe fn store_f32(self, p: *mut f32) {
+        // SAFETY: the caller guarantees 4 writable f32 at `p`; AVX per module invariant.
+        unsafe { _mm_storeu_ps(p, _mm256_cvtpd_ps(self.0)) }
+    }
+    #[inline(always)]
     fn mul_add(self, b: Self, c: Self) -> Self {
         // SAFETY: FMA is available (module invariant).
         F64x4(unsafe { _mm256_fmadd_pd(self.0, b.0, c.0) })

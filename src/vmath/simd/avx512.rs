@@ -84,6 +84,16 @@ impl Simd for F64x8 {
         unsafe { _mm512_storeu_pd(p, self.0) }
     }
     #[inline(always)]
+    unsafe fn load_f32(p: *const f32) -> Self {
+        // SAFETY: the caller guarantees 8 readable f32 at `p`; AVX-512F per module invariant.
+        F64x8(unsafe { _mm512_cvtps_pd(_mm256_loadu_ps(p)) })
+    }
+    #[inline(always)]
+    unsafe fn store_f32(self, p: *mut f32) {
+        // SAFETY: the caller guarantees 8 writable f32 at `p`; AVX-512F per module invariant.
+        unsafe { _mm256_storeu_ps(p, _mm512_cvtpd_ps(self.0)) }
+    }
+    #[inline(always)]
     fn mul_add(self, b: Self, c: Self) -> Self {
         // SAFETY: AVX-512F is available (module invariant).
         F64x8(unsafe { _mm512_fmadd_pd(self.0, b.0, c.0) })

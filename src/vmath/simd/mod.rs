@@ -43,6 +43,17 @@ pub(crate) trait Simd:
     /// `p` must be valid for writing `LANES` f64 values (no alignment needed).
     unsafe fn store(self, p: *mut f64);
 
+    /// Loads `LANES` f32 values and widens them (exactly).
+    ///
+    /// # Safety
+    /// `p` must be valid for reading `LANES` f32 values (no alignment needed).
+    unsafe fn load_f32(p: *const f32) -> Self;
+    /// Rounds to f32 (to nearest) and stores `LANES` values.
+    ///
+    /// # Safety
+    /// `p` must be valid for writing `LANES` f32 values (no alignment needed).
+    unsafe fn store_f32(self, p: *mut f32);
+
     /// `self * b + c`, fused (single rounding) iff `Self::FMA`.
     fn mul_add(self, b: Self, c: Self) -> Self;
     fn sqrt(self) -> Self;
@@ -114,11 +125,15 @@ pub(crate) trait Simd:
         if Self::FMA {
             (p, self.mul_add(b, -p))
         } else {
-            // Dekker's product with Veltkamp splitting (exact without FMA for |values| < 2^996).
-            let (ah, al) = split(self);
-            let (bh, bl) = split(b);
-            let e = ((ah * bh - p) + ah * bl + al * bh) + al * bl;
-            (p, e)
+            // Dekker's product with Veltkamp splitting (exact without FMA unless a·b overflows
+            // or the low part underflows), on factors scaled below 2^996 by powers of two.
+            let (sa, ua) = scale_down(self);
+            let (sb, ub) = scale_down(b);
+            let ps = sa * sb;
+            let (ah, al) = split(sa);
+            let (bh, bl) = split(sb);
+            let e = ((ah * bh - ps) + ah * bl + al * bh) + al * bl;
+            (p, e * ua * ub)
         }
     }
     /// `c - self*b` computed exactly, *given that the exact result is representable*
@@ -145,12 +160,22 @@ pub(crate) trait Simd:
     }
 }
 
-/// Veltkamp split of `a` into a 26-bit high part and the exact remainder.
+/// Veltkamp split of `a` (|a| <= 2^996) into a 26-bit high part and the exact remainder.
 #[inline(always)]
 fn split<S: Simd>(a: S) -> (S, S) {
     let c = a * S::splat(134217729.0); // 2^27 + 1
     let h = c - (c - a);
     (h, a - h)
+}
+
+/// `a·2^-60` and `2^60` for |a| > 2^995 (so `split` cannot overflow), else `a` and 1.
+#[inline(always)]
+fn scale_down<S: Simd>(a: S) -> (S, S) {
+    let big = S::splat(2f64.powi(995)).lt(a.abs());
+    (
+        S::select(big, a * S::splat(2f64.powi(-60)), a),
+        S::select(big, S::splat(2f64.powi(60)), S::splat(1.0)),
+    )
 }
 
 /// Error-free sum (Knuth): `s = fl(a+b)`, `s + e == a + b` exactly.
@@ -180,23 +205,45 @@ pub(crate) fn horner<S: Simd, const N: usize>(x: S, c: &[f64; N]) -> S {
     acc
 }
 
-/// Estrin-style evaluation (same polynomial as `horner`, shorter dependency chain); `x2 = x*x`.
-#[inline(always)]
-pub(crate) fn estrin<S: Simd, const N: usize>(x: S, x2: S, c: &[f64; N]) -> S {
-    // Pair up coefficients: q_j = c[2j] + x*c[2j+1]; then Horner in x2 over the pairs.
-    let pairs = N.div_ceil(2);
-    let pair = |j: usize| -> S {
-        if 2 * j + 1 < N {
-            S::splat(c[2 * j + 1]).mul_add(x, S::splat(c[2 * j]))
-        } else {
-            S::splat(c[2 * j])
-        }
-    };
-    let mut acc = pair(pairs - 1);
-    let mut j = pairs - 1;
-    while j > 0 {
-        j -= 1;
-        acc = acc.mul_add(x2, pair(j));
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_free_transforms_are_exact_on_the_scalar_tier() {
+        let (a, b) = (0.1f64, 3.0e-17);
+        let (s, e) = two_sum(a, b);
+        assert_eq!(s, a + b);
+        assert_eq!(e, b - ((a + b) - a));
+        let (s2, e2) = fast_two_sum(1.0, 1e-17);
+        assert_eq!((s2, e2), (1.0, 1e-17));
+        // 1/3 * 3 = 1 - 2^-54 exactly, which rounds to 1.
+        let (p, pe) = (1.0f64 / 3.0).two_prod(3.0);
+        assert_eq!(p, 1.0);
+        assert_eq!(pe, -(2f64.powi(-54)));
+        // Splitting must not overflow for huge factors (the scalar tier's pow(1, 1e300) was NaN).
+        let (p, pe) = 1e300f64.two_prod(1e-300);
+        assert!(p.is_finite() && pe.is_finite() && (p - 1.0).abs() < 1e-15);
+        let (p, pe) = 0.0f64.two_prod(f64::MAX);
+        assert_eq!((p, pe), (0.0, 0.0));
     }
-    acc
+
+    #[test]
+    fn shifter_rounding_and_powers_of_two() {
+        let (n, t) = 2.5f64.round_shift();
+        assert_eq!(n, 2.0); // ties to even
+        assert_eq!(f64::pow2_from_shifted(t), 4.0);
+        let (_, t) = (-1022.0f64).round_shift();
+        assert_eq!(f64::pow2_from_shifted(t), f64::MIN_POSITIVE);
+        let (_, t) = 1023.0f64.round_shift();
+        assert_eq!(f64::pow2_from_shifted(t), 2f64.powi(1023));
+    }
+
+    #[test]
+    fn horner_evaluates_the_polynomial() {
+        let c = [1.0, -0.5, 0.25, 0.125, -2.0];
+        let x = 0.3f64;
+        let want = c.iter().rev().fold(0.0, |acc, &k| acc * x + k);
+        assert!((horner(x, &c) - want).abs() < 1e-15);
+    }
 }

@@ -26,6 +26,16 @@ impl Simd for f64 {
         unsafe { p.write_unaligned(self) }
     }
     #[inline(always)]
+    unsafe fn load_f32(p: *const f32) -> Self {
+        // SAFETY: the caller guarantees `p` is valid for reading one f32.
+        f64::from(unsafe { p.read_unaligned() })
+    }
+    #[inline(always)]
+    unsafe fn store_f32(self, p: *mut f32) {
+        // SAFETY: the caller guarantees `p` is valid for writing one f32.
+        unsafe { p.write_unaligned(self as f32) }
+    }
+    #[inline(always)]
     fn mul_add(self, b: Self, c: Self) -> Self {
         self * b + c
     }

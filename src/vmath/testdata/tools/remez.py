@@ -98,3 +98,10 @@ if __name__ == "__main__":
         basis = [(lambda k: (lambda s: s**(2 * k + 5)))(k) for k in range(deg + 1)]
         cd, md = fit(f, basis, mpf("1e-6"), sm, w=lambda s: 1 / (2 * atanh(s)))
         show("log dd Q(z)", cd, md)
+    if which == "asin":
+        # asin(x) = x + x^3·R(x^2) on [0, 1/2], fitted relative to asin(x).
+        deg = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+        f = lambda x: asin(x) - x
+        basis = [(lambda k: (lambda x: x**(2 * k + 3)))(k) for k in range(deg + 1)]
+        cd, md = fit(f, basis, mpf("1e-6"), mpf("0.5000001"), w=lambda x: 1 / asin(x))
+        show("asin R(z)", cd, md)
