@@ -112,12 +112,15 @@ pub(crate) fn run_map(
     split_inner: bool,
     parallel: bool,
 ) {
-    let space = space.clone().pad_to(2);
+    // The kernel's two loops take the last two dimensions; a missing one has extent 1 (stride 0).
     let r = space.dims.len();
-    let (mid, inner) = (space.dims[r - 2], space.dims[r - 1]);
-    let outer_dims = &space.dims[..r - 2];
+    let dim = |back: usize| if r >= back { space.dims[r - back] } else { 1 };
+    let stride = |s: &[isize], back: usize| if r >= back { s[r - back] as i64 } else { 0 };
+    let (mid, inner) = (dim(2), dim(1));
+    let outer = r.saturating_sub(2);
+    let outer_dims = &space.dims[..outer];
     let outer_strides: Vec<Vec<isize>> =
-        space.strides.iter().map(|s| s[..r - 2].to_vec()).collect();
+        space.strides.iter().map(|s| s[..outer].to_vec()).collect();
     let n_outer: usize = outer_dims.iter().product();
     if n_outer * mid * inner == 0 {
         return;
@@ -125,7 +128,7 @@ pub(crate) fn run_map(
     let strides: Vec<i64> = space
         .strides
         .iter()
-        .flat_map(|s| [s[r - 2] as i64, s[r - 1] as i64])
+        .flat_map(|s| [stride(s, 2), stride(s, 1)])
         .collect();
     // A work item is (outer index, rows m0..m1, columns j0..j1).
     let (rows_per, cols_per) = if split_inner && inner >= CHUNK {

@@ -63,14 +63,26 @@ impl Space {
     }
 
     /// Prepends size-1 dimensions until there are at least `rank`.
-    pub fn pad_to(mut self, rank: usize) -> Space {
-        while self.dims.len() < rank {
-            self.dims.insert(0, 1);
-            for s in &mut self.strides {
-                s.insert(0, 0);
-            }
+    pub fn pad_to(self, rank: usize) -> Space {
+        let pad = rank.saturating_sub(self.dims.len());
+        if pad == 0 {
+            return self;
         }
-        self
+        // Built at full size in one go: inserting at the front reallocates (this is per call).
+        let front = |fill: usize, rest: &[usize]| {
+            std::iter::repeat_n(fill, pad)
+                .chain(rest.iter().copied())
+                .collect()
+        };
+        let front_i = |rest: &[isize]| {
+            std::iter::repeat_n(0, pad)
+                .chain(rest.iter().copied())
+                .collect()
+        };
+        Space {
+            dims: front(1, &self.dims),
+            strides: self.strides.iter().map(|s| front_i(s)).collect(),
+        }
     }
 }
 
