@@ -263,18 +263,42 @@ fn p7(a: &Args, nr: usize, alloc: bool) -> Run {
     let shape = (nlat, nr, nlon);
     let field = |g| Array3::from_shape_fn(shape, |(i, j, k)| golden((i * nr + j) * nlon + k, g));
     let (vlat, vlon, vrad) = (field(G1), field(G2), field(G3));
-    let vars = Vars::new()
-        .with("lat", lat.slice(s![.., NewAxis, NewAxis]))
-        .with("lon", &lon)
-        .with("vlat", &vlat)
-        .with("vlon", &vlon)
-        .with("vrad", &vrad);
+    // As the course writes it: the trigonometry of the coordinates once, on the small arrays
+    // (inside the timed call), then three arithmetic kernels over the fields. numjit does not
+    // yet hoist broadcast subexpressions out of the loop by itself (issue 3).
+    let trig = compile("sin(radians(x))", &Vars::new().with("x", &lat));
+    let trig_cos = compile("cos(radians(x))", &Vars::new().with("x", &lat));
     let exprs = [
-        "-sin(radians(lon))*vlon - sin(radians(lat))*cos(radians(lon))*vlat + cos(radians(lat))*cos(radians(lon))*vrad",
-        "cos(radians(lon))*vlon - sin(radians(lat))*sin(radians(lon))*vlat + cos(radians(lat))*sin(radians(lon))*vrad",
-        "cos(radians(lat))*vlat + sin(radians(lat))*vrad",
+        "-sinlon*vlon - sinlat*coslon*vlat + coslat*coslon*vrad",
+        "coslon*vlon - sinlat*sinlon*vlat + coslat*sinlon*vrad",
+        "coslat*vlat + sinlat*vrad",
     ];
-    let kernels: Vec<Kernel> = exprs.iter().map(|e| compile(e, &vars)).collect();
+    let small = |k: &Kernel, x: &Array1<f64>| {
+        eval_f64(k, &Vars::new().with("x", x))
+            .into_dimensionality::<ndarray::Ix1>()
+            .unwrap_or_else(|e| fail(&e.to_string()))
+    };
+    let (sinlat, coslat, sinlon, coslon) = (
+        small(&trig, &lat),
+        small(&trig_cos, &lat),
+        small(&trig, &lon),
+        small(&trig_cos, &lon),
+    );
+    fn fields<'a>(
+        [sl, cl, so, co]: [&'a Array1<f64>; 4],
+        [vlat, vlon, vrad]: [&'a Array3<f64>; 3],
+    ) -> Vars<'a> {
+        Vars::new()
+            .with("sinlat", sl.slice(s![.., NewAxis, NewAxis]))
+            .with("coslat", cl.slice(s![.., NewAxis, NewAxis]))
+            .with("sinlon", so)
+            .with("coslon", co)
+            .with("vlat", vlat)
+            .with("vlon", vlon)
+            .with("vrad", vrad)
+    }
+    let sig = fields([&sinlat, &coslat, &sinlon, &coslon], [&vlat, &vlon, &vrad]);
+    let kernels: Vec<Kernel> = exprs.iter().map(|e| compile(e, &sig)).collect();
     let mut outs: Vec<Output<ndarray::Ix3>> = (0..3)
         .map(|_| Output::new(ndarray::Ix3(nlat, nr, nlon), alloc))
         .collect();
@@ -282,10 +306,17 @@ fn p7(a: &Args, nr: usize, alloc: bool) -> Run {
         a.reps,
         nlat * nr * nlon,
         || {
+            let (sl, cl, so, co) = (
+                small(&trig, &lat),
+                small(&trig_cos, &lat),
+                small(&trig, &lon),
+                small(&trig_cos, &lon),
+            );
+            let vars = fields([&sl, &cl, &so, &co], [&vlat, &vlon, &vrad]);
             kernels
                 .iter()
                 .zip(outs.iter_mut())
-                .for_each(|(k, o)| o.run(k, &vars))
+                .for_each(|(k, o)| o.run(k, &vars));
         },
         || 0.0,
     );
