@@ -143,3 +143,36 @@ fn axis_reductions_agree_with_the_interpreter_in_every_layout() {
         check(&engine, expr, &vars, "3-d");
     }
 }
+
+#[test]
+fn broadcast_operands_agree_in_the_vector_loop() {
+    // `lat` constant along the inner dimensions (splatted in the vector loop), `lon` contiguous,
+    // `v` a full field: the P7 pattern, at sizes with and without vector tails.
+    let engine = Engine::default();
+    for (a, b, c) in [
+        (3, 5, 17),
+        (2, 4, 64),
+        (5, 3, 1),
+        (1, 1, 40),
+        (0, 2, 9),
+        (4, 0, 8),
+    ] {
+        let lat = Array1::from_shape_fn(a, |i| i as f64 * 0.5 - 1.0);
+        let lon = Array1::from_shape_fn(c, |k| k as f64 * 0.25);
+        let v = ndarray::Array3::from_shape_fn((a, b, c), |(i, j, k)| {
+            (i * 7 + j * 3 + k) as f64 * 0.01
+        });
+        let vars = Vars::new()
+            .with("lat", lat.slice(s![.., ndarray::NewAxis, ndarray::NewAxis]))
+            .with("lon", &lon)
+            .with("v", &v);
+        for expr in [
+            "lat*v + lon",
+            "-lon*v - lat*lon*v + lat",
+            "sum(lat*v + lon, axis=2)",
+            "sum(lat*v, axis=0)",
+        ] {
+            check(&engine, expr, &vars, &format!("{a}x{b}x{c}"));
+        }
+    }
+}

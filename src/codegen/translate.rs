@@ -98,6 +98,8 @@ pub(crate) fn translate(
         lane_offset: 0,
         vconsts: HashMap::new(),
         columns,
+        invariant: HashMap::new(),
+        vector_step: HashMap::new(),
     };
     t.body()?;
     let config = t.module.target_config();
@@ -139,6 +141,10 @@ struct Translator<'a, 'f> {
     vconsts: HashMap<NodeId, Value>,
     /// A reduction compiled as a column kernel: `partial[j] ⊕= value(j)` along the row.
     columns: bool,
+    /// Per leaf operand: "constant for this call" (both strides 0) and its value splatted.
+    invariant: HashMap<usize, (Value, Value)>,
+    /// Per operand: bytes to advance per vector-loop trip (`s1 × lanes × unroll`).
+    vector_step: HashMap<usize, Value>,
 }
 
 const FLAGS: MemFlagsData = MemFlagsData::trusted();
@@ -185,11 +191,43 @@ impl Translator<'_, '_> {
                 if k > 0 && self.g.node(self.stage.leaves[k - 1]).rank == 0 {
                     continue; // loaded once in the entry block
                 }
-                let ok = self
+                let contiguous =
+                    self.b
+                        .ins()
+                        .icmp_imm_s(IntCC::Equal, self.s1[k], plan.elem_size as i64);
+                let ok = if k > 0 {
+                    // A leaf that both strides leave in place (a broadcast like `lat[:, None, None]`
+                    // within one call) is one value for the whole call: splat it.
+                    let still0 = self.b.ins().icmp_imm_s(IntCC::Equal, self.s0[k], 0);
+                    let still1 = self.b.ins().icmp_imm_s(IntCC::Equal, self.s1[k], 0);
+                    let invariant = self.b.ins().band(still0, still1);
+                    // The entry block runs before the empty-box check, and an empty array's
+                    // pointer may dangle: read scratch then (the splat is unused anyway).
+                    let base = self.b.use_var(self.ptr[k]);
+                    let scratch = params[4];
+                    let has0 = self
+                        .b
+                        .ins()
+                        .icmp_imm_s(IntCC::SignedGreaterThan, params[0], 0);
+                    let has1 = self
+                        .b
+                        .ins()
+                        .icmp_imm_s(IntCC::SignedGreaterThan, params[1], 0);
+                    let nonempty = self.b.ins().band(has0, has1);
+                    let at = self.b.ins().select(nonempty, base, scratch);
+                    let first_value = self.b.ins().load(clif_type(plan.dtype), FLAGS, at, 0);
+                    let splat = self.b.ins().splat(plan.ty, first_value);
+                    self.invariant.insert(k, (invariant, splat));
+                    self.b.ins().bor(contiguous, invariant)
+                } else {
+                    contiguous
+                };
+                all = self.b.ins().band(all, ok);
+                let step = self
                     .b
                     .ins()
-                    .icmp_imm_s(IntCC::Equal, self.s1[k], plan.elem_size as i64);
-                all = self.b.ins().band(all, ok);
+                    .imul_imm_s(self.s1[k], (plan.lanes * plan.unroll) as i64);
+                self.vector_step.insert(k, step);
             }
             self.contiguous = Some(all);
         }
@@ -347,9 +385,12 @@ impl Translator<'_, '_> {
             self.vector_mode = false;
             self.lane_offset = 0;
             for k in 0..self.ptr.len() {
-                let p = self.b.use_var(self.ptr[k]);
-                let next = self.b.ins().iadd_imm_s(p, step * plan.elem_size as i64);
-                self.b.def_var(self.ptr[k], next);
+                // s1 × (lanes × unroll): contiguous operands move on, invariant ones stay put.
+                if let Some(&advance) = self.vector_step.get(&k) {
+                    let p = self.b.use_var(self.ptr[k]);
+                    let next = self.b.ins().iadd(p, advance);
+                    self.b.def_var(self.ptr[k], next);
+                }
             }
             let jv = self.b.use_var(j);
             let jn = self.b.ins().iadd_imm_s(jv, step);
@@ -473,12 +514,13 @@ impl Translator<'_, '_> {
             self.lane_offset = 0;
             // Operand 0 (the partial) does not move along the row.
             for k in 1..self.ptr.len() {
-                let p = self.b.use_var(self.ptr[k]);
-                let next = self
-                    .b
-                    .ins()
-                    .iadd_imm_s(p, (ACCUMULATORS * plan.elem_size) as i64);
-                self.b.def_var(self.ptr[k], next);
+                if self.vector_step.contains_key(&k) {
+                    // Eight elements per trip, whatever the lanes: s1 × 8 (0 for invariant ones).
+                    let p = self.b.use_var(self.ptr[k]);
+                    let group = self.b.ins().imul_imm_s(self.s1[k], ACCUMULATORS as i64);
+                    let next = self.b.ins().iadd(p, group);
+                    self.b.def_var(self.ptr[k], next);
+                }
             }
             let jv = self.b.use_var(j);
             let jn = self.b.ins().iadd_imm_s(jv, ACCUMULATORS as i64);
@@ -733,7 +775,19 @@ impl Translator<'_, '_> {
                 .load(plan.ty, FLAGS, at, slot.offset + self.lane_offset)
         } else if let Some(&k) = self.operand_of.get(&id) {
             let p = self.b.use_var(self.ptr[k]);
-            self.b.ins().load(plan.ty, FLAGS, p, self.lane_offset)
+            match self.invariant.get(&k).copied() {
+                Some((invariant, splat)) => {
+                    // Never read past an invariant operand's one element: load from scratch
+                    // (always 64 readable bytes) instead and keep the splat.
+                    let scratch = self
+                        .scratch
+                        .unwrap_or_else(|| unreachable!("scratch is a parameter"));
+                    let at = self.b.ins().select(invariant, scratch, p);
+                    let loaded = self.b.ins().load(plan.ty, FLAGS, at, self.lane_offset);
+                    self.b.ins().select(invariant, splat, loaded)
+                }
+                None => self.b.ins().load(plan.ty, FLAGS, p, self.lane_offset),
+            }
         } else {
             let NodeKind::Apply(op, args) = &self.g.node(id).kind else {
                 return Err(internal(
