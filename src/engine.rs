@@ -10,7 +10,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::ir::{Graph, NodeKind};
 use crate::plan::{self, Stage};
 use crate::vars::{IntoOut, RawView, Signature, Vars};
-use crate::{interp, lower, opt, parse, runtime};
+use crate::{index, interp, lower, opt, parse, runtime};
 
 /// Compiles expressions into [`Kernel`]s and caches them.
 ///
@@ -128,9 +128,15 @@ impl Compiled {
         let graph = opt::optimize(&lower::lower(&ast, &sig.decls())?);
         let stages = plan::plan(&graph);
         let code = codegen::compile(&graph, &stages)?;
-        let used = (0..graph.inputs.len())
+        let mut used: Vec<bool> = (0..graph.inputs.len())
             .map(|i| graph.nodes.iter().any(|n| n.kind == NodeKind::Input(i)))
             .collect();
+        // A variable read only through a subscript must still be bound.
+        for i in (0..graph.inputs.len()).rev() {
+            if let (true, Some(v)) = (used[i], &graph.inputs[i].view) {
+                used[v.base] = true;
+            }
+        }
         Ok(Compiled {
             source: expr.to_string(),
             sig: sig.clone(),
@@ -143,15 +149,20 @@ impl Compiled {
 
     /// The views of the inputs the expression reads, checked against the signature.
     fn bind(&self, vars: &Vars) -> Result<Vec<RawView>> {
-        let mut views = Vec::with_capacity(self.graph.inputs.len());
+        let mut views: Vec<RawView> = Vec::with_capacity(self.graph.inputs.len());
         for (decl, &used) in self.graph.inputs.iter().zip(&self.used) {
+            // Derived inputs (`u[1:-1]`) come after their base, which is bound by then.
+            if let Some(v) = &decl.view {
+                views.push(index::apply(&views[v.base], &v.items, v.span)?);
+                continue;
+            }
             let view = match vars.view(&decl.name) {
                 Some(v) => v.clone(),
                 None if !used => RawView {
                     dtype: decl.dtype,
                     ptr: std::ptr::null(),
-                    shape: vec![],
-                    strides: vec![],
+                    shape: vec![0; decl.rank],
+                    strides: vec![0; decl.rank],
                 },
                 None => {
                     return Err(Error::new(

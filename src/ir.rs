@@ -49,6 +49,18 @@ pub(crate) struct InputDecl {
     pub name: String,
     pub dtype: DType,
     pub rank: usize,
+    /// For `u[1:-1, ::2]`: a view of input `base`, made when the inputs are bound. The rest
+    /// of the pipeline sees an ordinary input, so a slice costs nothing per element.
+    pub view: Option<InputView>,
+}
+
+/// How a derived input is made from another: basic indexing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct InputView {
+    pub base: usize,
+    pub items: Vec<crate::parse::ast::IndexItem>,
+    /// The subscript expression, for errors found when the shape is known.
+    pub span: Span,
 }
 
 /// A lowered expression.

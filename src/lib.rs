@@ -25,6 +25,7 @@ mod dtype;
 mod engine;
 mod error;
 mod ffi;
+mod index;
 mod interp;
 mod ir;
 mod lower;

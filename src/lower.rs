@@ -6,9 +6,9 @@
 
 use crate::dtype::{DType, Scalar, Ty};
 use crate::error::{Error, ErrorKind, Result, Span};
-use crate::ir::{Graph, InputDecl, Node, NodeId, NodeKind};
+use crate::ir::{Graph, InputDecl, InputView, Node, NodeId, NodeKind};
 use crate::ops::{self, Op, ReduceOp};
-use crate::parse::ast::{Expr, ExprKind, Kwarg, UnOp};
+use crate::parse::ast::{Expr, ExprKind, IndexItem, IndexKind, Kwarg, UnOp};
 
 /// The most dimensions an array may have (NumPy's historical limit is 32; ours is 8).
 pub(crate) const MAX_RANK: usize = 8;
@@ -96,7 +96,103 @@ impl Lowerer {
                 args,
                 kwargs,
             } => self.call(func, *func_span, args, kwargs, e.span),
+            ExprKind::Index { base, items } => self.index(base, items, e.span),
         }
+    }
+
+    /// `u[items]` becomes a derived input (a view made at bind time); the same subscript of the
+    /// same variable written twice is one input.
+    fn index(&mut self, base: &Expr, items: &[IndexItem], span: Span) -> Result<(NodeId, Ty)> {
+        let found = match &base.kind {
+            ExprKind::Name(n) => self
+                .g
+                .inputs
+                .iter()
+                .position(|d| d.name == *n && d.view.is_none()),
+            _ => None,
+        };
+        let Some(b) = found else {
+            return Err(Error::at(
+                ErrorKind::Type,
+                base.span,
+                "only a variable can be indexed (for now)",
+            ));
+        };
+        if let Some(second) = items
+            .iter()
+            .filter(|i| i.kind == IndexKind::Ellipsis)
+            .nth(1)
+        {
+            return Err(Error::at(
+                ErrorKind::Syntax,
+                second.span,
+                "an index can only have a single ellipsis (`...`)",
+            ));
+        }
+        if let Some(zero) = items
+            .iter()
+            .find(|i| matches!(i.kind, IndexKind::Slice { step: Some(0), .. }))
+        {
+            return Err(Error::at(
+                ErrorKind::Value,
+                zero.span,
+                "slice step cannot be zero",
+            ));
+        }
+        let (dtype, rank) = (self.g.inputs[b].dtype, self.g.inputs[b].rank);
+        let count = |f: fn(&IndexKind) -> bool| items.iter().filter(|i| f(&i.kind)).count();
+        let consumed = count(|k| matches!(k, IndexKind::Index(_) | IndexKind::Slice { .. }));
+        if consumed > rank {
+            return Err(Error::at(
+                ErrorKind::Axis,
+                span,
+                format!(
+                    "too many indices: `{}` has {rank} dimensions, but {consumed} were indexed",
+                    self.g.inputs[b].name
+                ),
+            ));
+        }
+        let out_rank = rank - count(|k| matches!(k, IndexKind::Index(_)))
+            + count(|k| *k == IndexKind::NewAxis);
+        if out_rank > MAX_RANK {
+            return Err(Error::at(
+                ErrorKind::Limit,
+                span,
+                format!("the view has {out_rank} dimensions; at most {MAX_RANK} are supported"),
+            ));
+        }
+        let kinds: Vec<IndexKind> = items.iter().map(|i| i.kind).collect();
+        let same = |d: &InputDecl| {
+            d.view.as_ref().is_some_and(|v| {
+                v.base == b && v.items.iter().map(|i| i.kind).eq(kinds.iter().copied())
+            })
+        };
+        let i = match self.g.inputs.iter().position(same) {
+            Some(i) => i,
+            None => {
+                let name = format!(
+                    "{}[{}]",
+                    self.g.inputs[b].name,
+                    kinds.iter().map(fmt_item).collect::<Vec<_>>().join(", ")
+                );
+                let view = Some(InputView {
+                    base: b,
+                    items: items.to_vec(),
+                    span,
+                });
+                self.g.inputs.push(InputDecl {
+                    name,
+                    dtype,
+                    rank: out_rank,
+                    view,
+                });
+                self.g.inputs.len() - 1
+            }
+        };
+        Ok((
+            self.push(NodeKind::Input(i), dtype, out_rank, span),
+            Ty::strong(dtype),
+        ))
     }
 
     fn name(&mut self, name: &str, span: Span) -> Result<(NodeId, Ty)> {
@@ -349,6 +445,24 @@ fn normalize_axis(e: &Expr, rank: usize) -> Result<usize> {
     Ok(if v < 0 { (v + r) as usize } else { v as usize })
 }
 
+/// A subscript item as written: `1`, `1:-1`, `::2`, `None`, `...`.
+fn fmt_item(k: &IndexKind) -> String {
+    let opt = |v: Option<i64>| v.map_or(String::new(), |v| v.to_string());
+    match *k {
+        IndexKind::Index(i) => i.to_string(),
+        IndexKind::Slice {
+            start,
+            stop,
+            step: None,
+        } => format!("{}:{}", opt(start), opt(stop)),
+        IndexKind::Slice { start, stop, step } => {
+            format!("{}:{}:{}", opt(start), opt(stop), opt(step))
+        }
+        IndexKind::NewAxis => "None".into(),
+        IndexKind::Ellipsis => "...".into(),
+    }
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""
@@ -395,6 +509,7 @@ mod tests {
             name: name.into(),
             dtype,
             rank,
+            view: None,
         }
     }
 

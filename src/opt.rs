@@ -203,6 +203,7 @@ mod tests {
             name: "a".into(),
             dtype: DType::Float64,
             rank: 1,
+            view: None,
         }];
         optimize(&crate::lower::lower(&parse_expr(src).unwrap(), &inputs).unwrap())
     }

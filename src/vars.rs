@@ -318,6 +318,7 @@ impl Signature {
                 name: i.name.clone(),
                 dtype: i.dtype,
                 rank: i.rank,
+                view: None,
             })
             .collect()
     }

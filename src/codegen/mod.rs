@@ -148,6 +148,7 @@ mod tests {
             name: "a".into(),
             dtype,
             rank: 1,
+            view: None,
         }];
         let g = crate::opt::optimize(
             &crate::lower::lower(&crate::parse::parse_expr(src).unwrap(), &inputs).unwrap(),

@@ -94,6 +94,7 @@ fn names(tree: &Expr) -> Vec<&str> {
         match &e.kind {
             ExprKind::Name(n) => found.push((e.span.start, n.as_str())),
             ExprKind::Unary { arg, .. } => stack.push(arg),
+            ExprKind::Index { base, .. } => stack.push(base),
             ExprKind::Binary { lhs, rhs, .. } => stack.extend([&**lhs, &**rhs]),
             ExprKind::Call { args, kwargs, .. } => {
                 stack.extend(args.iter());

@@ -42,6 +42,13 @@ pub enum ExprKind {
         /// Right operand.
         rhs: Box<Expr>,
     },
+    /// Basic indexing `base[items]` (NumPy's view-producing subset).
+    Index {
+        /// What is indexed (lowering accepts a variable name).
+        base: Box<Expr>,
+        /// The items between the brackets, in order.
+        items: Vec<IndexItem>,
+    },
     /// A function call `name(args, key=value)`.
     Call {
         /// The function's name as written.
@@ -153,4 +160,33 @@ impl UnOp {
             UnOp::Invert => "~",
         }
     }
+}
+
+/// One item of a subscript `a[...]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IndexItem {
+    /// What it selects.
+    pub kind: IndexKind,
+    /// Where it stands.
+    pub span: Span,
+}
+
+/// The kinds of subscript items: integers only, as in NumPy basic indexing with literals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IndexKind {
+    /// `i` (negative counts from the end): selects one position and drops the dimension.
+    Index(i64),
+    /// `start:stop:step`, each optional; clipped to the dimension like NumPy.
+    Slice {
+        /// First index (default: the start in the step's direction).
+        start: Option<i64>,
+        /// Exclusive end (default: past the end in the step's direction).
+        stop: Option<i64>,
+        /// Step (default 1; 0 is an error).
+        step: Option<i64>,
+    },
+    /// `None`: a new dimension of size 1.
+    NewAxis,
+    /// `...`: as many full slices as the dimensions not otherwise indexed.
+    Ellipsis,
 }

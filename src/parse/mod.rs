@@ -59,6 +59,7 @@ mod tests {
             ExprKind::Binary { op, lhs, rhs, .. } => {
                 format!("({} {} {})", op.symbol(), sexp(lhs), sexp(rhs))
             }
+            ExprKind::Index { base, items } => format!("(index {} {})", sexp(base), items.len()),
             ExprKind::Call {
                 func, args, kwargs, ..
             } => {
@@ -114,6 +115,7 @@ mod tests {
     fn depth(e: &Expr) -> usize {
         match &e.kind {
             ExprKind::Unary { arg, .. } => 1 + depth(arg),
+            ExprKind::Index { base, .. } => 1 + depth(base),
             ExprKind::Binary { lhs, rhs, .. } => 1 + depth(lhs).max(depth(rhs)),
             ExprKind::Call { args, kwargs, .. } => {
                 1 + args
@@ -155,6 +157,7 @@ mod tests {
         ),
         ("1E+5 * 1_0.5e1_0", "(* 100000.0 105000000000.0)"),
         ("True & ~False", "(& True (~ False))"),
+        ("u[1:-1, ::2] + X[:, None, ...]", "(+ (index u 2) (index X 3))"),
     ];
 
     #[test]
