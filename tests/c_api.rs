@@ -52,13 +52,42 @@ fn header_is_fresh() {
     }
 }
 
-/// `target/<profile>/`, where cargo put the library next to this test's `deps/` directory.
+/// Where `libnumjit.so` and `libnumjit.a` are: `target/<profile>/`, next to this test's `deps/`
+/// directory, when a `cargo build` made them (`.ci/run` does). `cargo test` alone builds only the
+/// rlib, so on a fresh checkout this builds the library once, into a target directory of its own
+/// (the outer cargo holds the lock on the usual one while tests run).
 fn lib_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("the test runs from target/<profile>/deps")
-        .to_path_buf()
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test executable path");
+        let dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("the test runs from target/<profile>/deps")
+            .to_path_buf();
+        let built = |d: &Path| {
+            d.join("libnumjit.a").exists()
+                && (d.join("libnumjit.so").exists() || d.join("libnumjit.dylib").exists())
+        };
+        if built(&dir) {
+            return dir;
+        }
+        let own = dir
+            .parent()
+            .map_or_else(|| dir.join("c-api-build"), |t| t.join("c-api-build"));
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--lib", "--target-dir"])
+            .arg(&own)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo runs");
+        assert!(
+            status.success(),
+            "cargo build --lib for the C example failed"
+        );
+        own.join("debug")
+    })
+    .clone()
 }
 
 fn cc() -> String {
