@@ -22,7 +22,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 BUILD = HERE / "build"
-NUMJIT_BIN = REPO / "target" / "release" / "examples" / "bench_course"
+# NUMJIT_BENCH_BIN points the runner at another numjit worker (another build, a test double).
+NUMJIT_BIN = Path(os.environ.get("NUMJIT_BENCH_BIN",
+                                 REPO / "target" / "release" / "examples" / "bench_course"))
 
 ARRAY_VARIANTS = ("alloc", "out")
 
@@ -123,6 +125,12 @@ class Tool:
         return [sys.executable, str(HERE / "peers_py.py"), "--tool", self.name]
 
 
+def resolve_commands(tools):
+    """Each (tool, threads) worker's argv prefix, or None, decided once at the start:
+    a binary that a concurrent build creates mid-run must not join half the problems."""
+    return {(t.name, n): t.command(n) for t in tools for n in t.threads}
+
+
 TOOLS = [
     Tool("numjit", (1, 2), peer=False),
     Tool("numpy", (1,)),  # single-threaded by design
@@ -170,7 +178,7 @@ def run_worker(argv, threads, timeout):
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
                               env=worker_env(threads), cwd=REPO, check=False)
     except subprocess.TimeoutExpired:
-        raise WorkerError(f"timed out after {timeout} s")
+        raise WorkerError(f"timed out after {timeout} s") from None
     lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
     if proc.returncode != 0 or not lines:
         err = (proc.stderr.strip().splitlines() or ["no output"])[-1]
@@ -178,11 +186,11 @@ def run_worker(argv, threads, timeout):
     try:
         return json.loads(lines[-1])
     except json.JSONDecodeError:
-        raise WorkerError(f"bad JSON: {lines[-1][:160]}")
+        raise WorkerError(f"bad JSON: {lines[-1][:160]}") from None
 
 
-def measure_once(row, case, size, reps, timeout):
-    argv = row_command(row) + ["--problem", worker_problem(case), "--threads", str(row.threads),
+def measure_once(row, command, case, size, reps, timeout):
+    argv = command + ["--problem", worker_problem(case), "--threads", str(row.threads),
                                "--reps", str(reps), "--size", str(size), "--variant", row.variant]
     try:
         out = run_worker(argv, row.threads, timeout)
@@ -192,8 +200,12 @@ def measure_once(row, case, size, reps, timeout):
     if out.get("unsupported"):
         row.status = "unsupported"
         return
-    if out.get("n") != size:
-        row.status, row.error = "failed", f"worker ran size {out.get('n')}, not {size}"
+    missing = [k for k in ("n", "times_s", "checksum", "peak_rss_kib") if k not in out]
+    if missing:
+        row.status, row.error = "failed", f"JSON lacks {', '.join(missing)}"
+        return
+    if out["n"] != size:
+        row.status, row.error = "failed", f"worker ran size {out['n']}, not {size}"
         return
     row.times += out["times_s"]
     row.checksums.append(out["checksum"])
@@ -202,15 +214,11 @@ def measure_once(row, case, size, reps, timeout):
     row.version = out.get("version", "")
 
 
-def row_command(row):
-    return next(t for t in TOOLS if t.name == row.tool).command(row.threads)
-
-
-def plan_rows(case, tools):
+def plan_rows(case, tools, commands):
     rows = []
     for tool in tools:
         for threads in tool.threads:
-            if tool.command(threads) is None:
+            if commands[tool.name, threads] is None:
                 rows.append(Row(tool.name, "—", threads, status="not built"))
                 continue
             extra = tuple(v for t, v in case.extra if t == tool.name)
@@ -226,12 +234,12 @@ def rotated(items, round_index, rounds):
     return items[shift:] + items[:shift]
 
 
-def measure_case(case, tools, size, rounds, reps, timeout, log):
-    rows = plan_rows(case, tools)
+def measure_case(case, tools, commands, size, rounds, reps, timeout, log):
+    rows = plan_rows(case, tools, commands)
     for r in range(rounds):
         for row in rotated([x for x in rows if x.status == "ok"], r, rounds):
             t0 = time.monotonic()
-            measure_once(row, case, size, reps, timeout)
+            measure_once(row, commands[row.tool, row.threads], case, size, reps, timeout)
             log(f"  round {r + 1}/{rounds} {row.tool:8} {row.variant:16} {row.threads}t  "
                 f"{describe(row)}  ({time.monotonic() - t0:.1f} s wall)")
     return rows
@@ -276,20 +284,25 @@ def checksum_error(row, ref):
 
 
 def stream_limits(results):
-    """GB/s of the C copy and triad at each thread count: the memory limit."""
+    """GB/s of the C copy and triad at each thread count: the memory limit.
+
+    Like STREAM itself, the best of the timed calls, not the median: the limit
+    is what the machine can do, and other work on it only ever slows a call.
+    """
     limits = {}
     for res in results:
         if res.case.problem != "P14":
             continue
         for r in res.rows:
             if r.tool == "c" and r.status == "ok":
-                gbs = res.case.traffic * res.case.elements(res.size) / r.median / 1e9
+                gbs = res.case.traffic * res.case.elements(res.size) / min(r.times) / 1e9
                 limits[r.threads] = max(limits.get(r.threads, 0.0), gbs)
     return limits
 
 
 def best_peer(rows, threads):
-    times = [r.median for r in rows if r.status == "ok" and r.tool != "numjit"
+    peers = {t.name for t in TOOLS if t.peer}
+    times = [r.median for r in rows if r.status == "ok" and r.tool in peers
              and r.threads == threads]
     return min(times) if times else None
 
@@ -311,8 +324,10 @@ def fmt_mib(kib):
 
 def render_row(case, size, row, ref, peer_best, limits):
     if row.status != "ok":
-        msg = {"unsupported": "unsupported", "not built": "not built"}.get(row.status, row.error)
-        return f"| {row.tool} | {row.variant} | {row.threads} | {msg} |" + " — |" * 8
+        # An unsupported row is shown only when no variant of the tool runs.
+        variant = "—" if row.status == "unsupported" else row.variant
+        msg = f"failed ({row.error})" if row.status == "failed" else row.status
+        return f"| {row.tool} | {variant} | {row.threads} | {msg} |" + " — |" * 8
     t = row.median
     spread = f"{fmt_time(min(row.times))} – {fmt_time(max(row.times))}"
     ns = t / case.elements(size) * 1e9
@@ -391,13 +406,16 @@ def machine_description():
 
 
 def tool_versions(results):
+    """What each tool's workers said they are; "not built" for a tool that never ran."""
     versions = {}
     for res in results:
         for r in res.rows:
+            seen = versions.setdefault(r.tool, set())
             if r.version:
-                versions.setdefault(r.tool, r.version)
-    return "; ".join(versions.get(t.name, f"{t.name}: not built" if t.command(1) is None
-                                  else f"{t.name}: —") for t in TOOLS)
+                seen.add(r.version)
+    built = {r.tool for res in results for r in res.rows if r.status != "not built"}
+    return "; ".join(f"{tool}: {', '.join(sorted(v)) or ('no version given' if tool in built else 'not built')}"
+                     for tool, v in versions.items())
 
 
 def render_report(results, args, rounds, reps, loads, started):
@@ -414,7 +432,7 @@ def render_report(results, args, rounds, reps, loads, started):
         f"- Other work on the machine: {loads[0]} at start; {loads[1]} at end",
         f"- Tools: {tool_versions(results)}",
         f"- Method: {mode}; median of all timed calls; see README.md",
-        f"- STREAM limit (max of C copy and triad, this run): {stream}", "",
+        f"- STREAM limit (best C copy or triad call, this run): {stream}", "",
         "## Summary: median time, best variant of each tool", "",
         render_summary(results), "## Per problem", ""]
     parts += [render_case(res, limits) for res in results]
@@ -455,11 +473,12 @@ def main(argv):
     rounds, reps = (1, 3) if args.quick else (args.rounds, 1)
     started = datetime.datetime.now(datetime.UTC)
     load_start = machine_load()
+    commands = resolve_commands(TOOLS)
     results = []
     for case, size, tools in plan(args):
         load = machine_load()
         print(f"{case.id} ({case.size_name} = {size:,}; {load})", flush=True)
-        rows = measure_case(case, tools, size, rounds, reps, args.timeout,
+        rows = measure_case(case, tools, commands, size, rounds, reps, args.timeout,
                             lambda msg: print(msg, flush=True))
         results.append(CaseResult(case, size, rows, load))
     report = render_report(results, args, rounds, reps, (load_start, machine_load()), started)
@@ -468,7 +487,26 @@ def main(argv):
     output.write_text(report)
     print("\n" + report)
     print(f"written to {output}")
+    passed, failed, skipped = tally(results)
+    # The closing line CI reads; a failed worker or a wrong checksum fails the run.
+    print(f"course: {passed} passed, {failed} failed, {skipped} skipped")
+    return 1 if failed else 0
+
+
+def tally(results):
+    """Rows whose checksum agrees, rows that failed or disagree, rows not run."""
+    passed = failed = skipped = 0
+    for res in results:
+        ref = reference_checksum(res.rows)
+        for row in res.rows:
+            if row.status in ("unsupported", "not built"):
+                skipped += 1
+            elif row.status == "failed" or checksum_error(row, ref) > res.case.rel_tol:
+                failed += 1
+            else:
+                passed += 1
+    return passed, failed, skipped
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))
