@@ -119,7 +119,11 @@ impl Array {
     /// # Ok::<(), numjit::Error>(())
     /// ```
     pub fn get_flat(&self, i: usize) -> Option<Scalar> {
-        each!(self, a => a.iter().nth(i).map(|v| v.to_scalar()))
+        // Results are C-ordered, so this is a slice index; other layouts walk the iterator.
+        each!(self, a => match a.as_slice() {
+            Some(s) => s.get(i).map(|v| v.to_scalar()),
+            None => a.iter().nth(i).map(|v| v.to_scalar()),
+        })
     }
 }
 

@@ -243,10 +243,7 @@ impl Lowerer {
             ExprKind::Int(v) => *v < 0,
             _ => false,
         };
-        if negative_literal
-            && !base.dtype.is_float()
-            && !(base.weak && base.dtype == DType::Float64)
-        {
+        if negative_literal && !base.dtype.is_float() {
             return Err(Error::at(
                 ErrorKind::NegativePower,
                 span,

@@ -299,37 +299,28 @@ impl<'a> ViewAny<'a> {
 
 /// Distance in units in the last place between two floats of one dtype (0 for equal bits).
 fn ulp_distance(a: f64, b: f64, f32_: bool) -> u64 {
-    fn ordered(bits: i64) -> i64 {
-        if bits < 0 {
-            i64::MIN - bits
+    // Maps the bits to integers ordered like the floats (-0.0 and 0.0 both to 0: `close` checks
+    // the sign of zero itself).
+    fn ordered(bits: i64, sign: i64) -> i64 {
+        if bits & sign != 0 {
+            sign - bits
         } else {
             bits
         }
     }
-    if f32_ {
-        let (x, y) = (
-            ordered((a as f32).to_bits() as i32 as i64),
-            ordered((b as f32).to_bits() as i32 as i64),
-        );
-        // f32 bits sign-extended keep the order after mapping the negative half.
-        let (x, y) = (
-            if x < 0 {
-                i32::MIN as i64 - (a as f32).to_bits() as i32 as i64
-            } else {
-                x
-            },
-            if y < 0 {
-                i32::MIN as i64 - (b as f32).to_bits() as i32 as i64
-            } else {
-                y
-            },
-        );
-        (x - y).unsigned_abs()
+    let (x, y) = if f32_ {
+        let sign = 1i64 << 31;
+        (
+            ordered((a as f32).to_bits() as i64, sign),
+            ordered((b as f32).to_bits() as i64, sign),
+        )
     } else {
-        ordered(a.to_bits() as i64)
-            .wrapping_sub(ordered(b.to_bits() as i64))
-            .unsigned_abs()
-    }
+        (
+            ordered(a.to_bits() as i64, i64::MIN),
+            ordered(b.to_bits() as i64, i64::MIN),
+        )
+    };
+    x.wrapping_sub(y).unsigned_abs()
 }
 
 fn close(got: Scalar, want: Scalar, ulps: u64, rtol: Option<f64>) -> bool {
@@ -562,5 +553,20 @@ fn corpus() {
         failures.is_empty(),
         "{} of {total} corpus cases failed",
         failures.len()
+    );
+}
+
+#[test]
+fn ulp_distance_counts_representable_steps() {
+    let up = |x: f64| f64::from_bits(x.to_bits() + 1);
+    assert_eq!(ulp_distance(1.0, up(1.0), false), 1);
+    assert_eq!(ulp_distance(-1.0, -up(1.0), false), 1);
+    let tiny = f64::from_bits(1);
+    assert_eq!(ulp_distance(-tiny, tiny, false), 2); // across both zeros
+    let up32 = |x: f32| f32::from_bits(x.to_bits() + 3) as f64;
+    assert_eq!(ulp_distance(1.0, up32(1.0), true), 3);
+    assert_eq!(
+        ulp_distance(-(f32::from_bits(1) as f64), f32::from_bits(2) as f64, true),
+        3
     );
 }

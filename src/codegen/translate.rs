@@ -820,11 +820,7 @@ impl Translator<'_, '_> {
                 Op::BitXor => ins.bxor(a[0], a[1]),
                 Op::Invert => ins.bnot(a[0]),
                 Op::Radians | Op::Degrees => {
-                    let k = if *op == Op::Radians {
-                        std::f64::consts::PI / 180.0
-                    } else {
-                        180.0 / std::f64::consts::PI
-                    };
+                    let k = scalar::angle_factor(*op);
                     let c = self.float_const(plan.dtype, k);
                     let c = self.b.ins().splat(plan.ty, c);
                     self.b.ins().fmul(a[0], c)
@@ -958,11 +954,7 @@ impl Translator<'_, '_> {
                 self.b.ins().icmp_imm_s(IntCC::SignedLessThan, bits, 0)
             }
             Op::Radians | Op::Degrees => {
-                let k = if op == Op::Radians {
-                    std::f64::consts::PI / 180.0
-                } else {
-                    180.0 / std::f64::consts::PI
-                };
+                let k = scalar::angle_factor(op);
                 let c = self.float_const(d, k);
                 self.b.ins().fmul(a[0], c)
             }

@@ -137,8 +137,7 @@ macro_rules! unary_float {
             Op::Trunc => a.trunc(),
             Op::Sign => float::sign(a as f64) as $t,
             // Same operation order as the JIT (one multiply by a constant), so both round alike.
-            Op::Radians => a * (core::f64::consts::PI / 180.0) as $t,
-            Op::Degrees => a * (180.0 / core::f64::consts::PI) as $t,
+            Op::Radians | Op::Degrees => a * angle_factor($op) as $t,
             Op::IsNan => return Scalar::Bool(a.is_nan()),
             Op::IsInf => return Scalar::Bool(a.is_infinite()),
             Op::IsFinite => return Scalar::Bool(a.is_finite()),
@@ -179,6 +178,16 @@ macro_rules! binary_float {
     }};
 }
 use binary_float;
+
+/// The factor `radians`/`degrees` multiply by: one constant for the interpreter and both JIT
+/// paths, so they round alike.
+pub(crate) fn angle_factor(op: Op) -> f64 {
+    if op == Op::Radians {
+        core::f64::consts::PI / 180.0
+    } else {
+        180.0 / core::f64::consts::PI
+    }
+}
 
 /// Integer semantics where Rust's operators trap or differ from NumPy's.
 pub(crate) mod int {
