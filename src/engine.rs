@@ -8,7 +8,9 @@ use crate::cache::{Cache, CacheStats};
 use crate::codegen::{self, Code};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ir::{Graph, NodeKind};
+use crate::parse::ast::{Expr, StmtKind};
 use crate::plan::{self, Stage};
+use crate::program::{Program, SlotKind};
 use crate::vars::{IntoOut, RawView, Signature, Vars};
 use crate::{index, interp, lower, opt, parse, runtime};
 
@@ -104,6 +106,35 @@ pub fn evaluate(expr: &str, vars: &Vars) -> Result<Array> {
         .eval(vars)
 }
 
+/// Runs a program (or an expression) with `vars` on a process-wide engine: the short form of
+/// `Engine::compile(src, &vars.signature())?.run(vars)`. Outputs are arrays bound with
+/// [`Vars::with_out`]; the result is the value of a final expression statement, if any.
+///
+/// ```
+/// let x = ndarray::Array1::linspace(0.0, 1.0, 5);
+/// let (mut lo, mut hi) = (ndarray::Array1::zeros(5), ndarray::Array1::zeros(5));
+/// let vars = numjit::Vars::new().with("x", &x).with_out("lo", &mut lo).with_out("hi", &mut hi);
+/// // Two outputs in one fused pass; `m` is computed inline, never stored.
+/// numjit::run("m = 0.5 * x\nlo = m - 1\nhi = m + 1", &vars)?;
+/// drop(vars);
+/// assert_eq!((lo[4], hi[4]), (-0.5, 1.5));
+/// # Ok::<(), numjit::Error>(())
+/// ```
+pub fn run(src: &str, vars: &Vars) -> Result<Option<Array>> {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE
+        .get_or_init(Engine::default)
+        .compile(src, &vars.signature())?
+        .run(vars)
+}
+
+fn no_result() -> Error {
+    Error::new(
+        ErrorKind::Output,
+        "the program ends with an assignment, so it has no value: call Kernel::run (or end it with an expression)",
+    )
+}
+
 /// A compiled expression, ready to evaluate any number of times, from any thread.
 ///
 /// Cloning is cheap (the code is shared).
@@ -120,12 +151,30 @@ pub(crate) struct Compiled {
     code: Code,
     /// `used[i]`: the expression reads input `i` (the others need not be bound).
     used: Vec<bool>,
+    /// For a program of several statements: the program (`graph` and `code` are then those of
+    /// an empty expression and unused).
+    program: Option<Program>,
 }
 
 impl Compiled {
-    fn new(expr: &str, sig: &Signature) -> Result<Compiled> {
-        let ast = parse::parse_expr(expr)?;
-        let graph = opt::optimize(&lower::lower(&ast, &sig.decls())?);
+    fn new(src: &str, sig: &Signature) -> Result<Compiled> {
+        let mut ast = parse::parse_program(src)?;
+        let single = matches!(&ast.stmts[..], [s] if matches!(s.kind, StmtKind::Expr(_)));
+        if single {
+            let Some(StmtKind::Expr(e)) = ast.stmts.pop().map(|s| s.kind) else {
+                unreachable!("checked above")
+            };
+            return Compiled::expression(src, sig, &e);
+        }
+        let program = Program::compile(&ast, sig)?;
+        let mut empty = Compiled::expression(src, &Signature::new(), &parse::parse_expr("0")?)?;
+        empty.sig = sig.clone();
+        empty.program = Some(program);
+        Ok(empty)
+    }
+
+    fn expression(expr: &str, sig: &Signature, ast: &Expr) -> Result<Compiled> {
+        let graph = opt::optimize(&lower::lower(ast, &sig.decls())?);
         let stages = plan::plan(&graph);
         let code = codegen::compile(&graph, &stages)?;
         let mut used: Vec<bool> = (0..graph.inputs.len())
@@ -144,7 +193,45 @@ impl Compiled {
             stages,
             code,
             used,
+            program: None,
         })
+    }
+
+    /// The caller's views for a program, in slot order, checked against the signature.
+    fn bind_program(&self, p: &Program, vars: &Vars) -> Result<Vec<RawView>> {
+        p.caller_slots()
+            .map(|(name, dtype, rank, kind)| {
+                let view = vars.view(name).ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Signature,
+                        format!("variable `{name}` is not bound"),
+                    )
+                })?;
+                if view.dtype != dtype || view.shape.len() != rank {
+                    return Err(Error::new(
+                        ErrorKind::Signature,
+                        format!(
+                            "`{name}` is {} with {} dimensions, but the program was compiled for {dtype} with {rank}",
+                            view.dtype,
+                            view.shape.len()
+                        ),
+                    ));
+                }
+                if kind == (SlotKind::Caller { writable: true }) && !vars.is_writable(name) {
+                    return Err(Error::new(
+                        ErrorKind::Signature,
+                        format!("`{name}` was compiled as an output: bind it with Vars::with_out"),
+                    ));
+                }
+                Ok(view.clone())
+            })
+            .collect()
+    }
+
+    /// Runs a program (checks, then writes) and returns its result, if it has one.
+    fn run_program(&self, p: &Program, vars: &Vars, reference: bool) -> Result<Option<Array>> {
+        let views = self.bind_program(p, vars)?;
+        p.run(views, reference)
     }
 
     /// The views of the inputs the expression reads, checked against the signature.
@@ -204,6 +291,13 @@ impl Kernel {
     /// ```
     pub fn eval(&self, vars: &Vars) -> Result<Array> {
         let c = &self.inner;
+        if let Some(p) = &c.program {
+            return match c.run_program(p, vars, false) {
+                Ok(Some(a)) => Ok(a),
+                Ok(None) => Err(no_result()),
+                Err(e) => Err(e.with_source(&c.source)),
+            };
+        }
         let run = || {
             let views = c.bind(vars)?;
             runtime::execute(&c.graph, &c.stages, &c.code, &views, None)
@@ -235,6 +329,12 @@ impl Kernel {
     /// ```
     pub fn eval_into(&self, vars: &Vars, out: &mut impl IntoOut) -> Result<()> {
         let c = &self.inner;
+        if c.program.is_some() {
+            return Err(Error::new(
+                ErrorKind::Output,
+                "eval_into takes a single expression; a program writes its outputs itself (Kernel::run)",
+            ));
+        }
         let out = out.out_view();
         let run = || {
             let views = c.bind(vars)?;
@@ -255,6 +355,13 @@ impl Kernel {
     /// ```
     pub fn eval_reference(&self, vars: &Vars) -> Result<Array> {
         let c = &self.inner;
+        if let Some(p) = &c.program {
+            return match c.run_program(p, vars, true) {
+                Ok(Some(a)) => Ok(a),
+                Ok(None) => Err(no_result()),
+                Err(e) => Err(e.with_source(&c.source)),
+            };
+        }
         c.bind(vars)
             .and_then(|views| interp::interpret(&c.graph, &views))
             .map_err(|e| e.with_source(&c.source))
@@ -268,7 +375,59 @@ impl Kernel {
     /// # Ok::<(), numjit::Error>(())
     /// ```
     pub fn dtype(&self) -> crate::DType {
-        self.inner.graph.node(self.inner.graph.root).dtype
+        match &self.inner.program {
+            Some(p) => p.result_dtype().unwrap_or(crate::DType::Bool),
+            None => self.inner.graph.node(self.inner.graph.root).dtype,
+        }
+    }
+
+    /// Runs a program: writes its outputs (arrays bound with [`Vars::with_out`]) and returns
+    /// the value of its last statement when that is an expression. Every shape is checked
+    /// before the first write, so a failing program leaves the outputs untouched. A single
+    /// expression runs as with [`Kernel::eval`].
+    ///
+    /// ```
+    /// use numjit::{Engine, Vars};
+    /// let mut u = ndarray::Array1::<f64>::zeros(5);
+    /// let mut v = ndarray::Array1::<f64>::zeros(5);
+    /// let src = "u[2] = 1\nfor step in range(3):\n    v[1:-1] = (u[:-2] + u[2:]) / 2\n    swap(u, v)";
+    /// let vars = Vars::new().with_out("u", &mut u).with_out("v", &mut v);
+    /// let k = Engine::default().compile(src, &vars.signature())?;
+    /// k.run(&vars)?;
+    /// drop(vars);
+    /// assert_eq!(u.to_vec(), vec![0.0, 0.25, 0.0, 0.25, 0.0]);
+    /// # Ok::<(), numjit::Error>(())
+    /// ```
+    pub fn run(&self, vars: &Vars) -> Result<Option<Array>> {
+        let c = &self.inner;
+        match &c.program {
+            Some(p) => c
+                .run_program(p, vars, false)
+                .map_err(|e| e.with_source(&c.source)),
+            None => self.eval(vars).map(Some),
+        }
+    }
+
+    /// [`Kernel::run`] with the reference interpreter computing every value (slow, for tests).
+    ///
+    /// ```
+    /// use numjit::{Engine, Vars};
+    /// let mut y = ndarray::Array1::<f64>::zeros(2);
+    /// let x = ndarray::arr1(&[1.0, 2.0]);
+    /// let vars = Vars::new().with("x", &x).with_out("y", &mut y);
+    /// Engine::default().compile("t = x * x; y = t + 1", &vars.signature())?.run_reference(&vars)?;
+    /// drop(vars);
+    /// assert_eq!(y.to_vec(), vec![2.0, 5.0]);
+    /// # Ok::<(), numjit::Error>(())
+    /// ```
+    pub fn run_reference(&self, vars: &Vars) -> Result<Option<Array>> {
+        let c = &self.inner;
+        match &c.program {
+            Some(p) => c
+                .run_program(p, vars, true)
+                .map_err(|e| e.with_source(&c.source)),
+            None => self.eval_reference(vars).map(Some),
+        }
     }
 
     /// The expression this kernel computes.
@@ -301,7 +460,10 @@ impl Kernel {
     /// # Ok::<(), numjit::Error>(())
     /// ```
     pub fn ir(&self) -> String {
-        self.inner.graph.to_string()
+        match &self.inner.program {
+            Some(p) => p.ir(),
+            None => self.inner.graph.to_string(),
+        }
     }
 
     /// The Cranelift IR of every stage before Cranelift's own optimizations (the REPL's `:clif`).
@@ -313,6 +475,9 @@ impl Kernel {
     /// # Ok::<(), numjit::Error>(())
     /// ```
     pub fn clif(&self) -> Result<String> {
-        codegen::clif_text(&self.inner.graph, &self.inner.stages)
+        match &self.inner.program {
+            Some(p) => p.clif(),
+            None => codegen::clif_text(&self.inner.graph, &self.inner.stages),
+        }
     }
 }

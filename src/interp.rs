@@ -17,6 +17,21 @@ use crate::vars::RawView;
 
 /// Evaluates `g` with `inputs` (indexed like `g.inputs`).
 pub(crate) fn interpret(g: &Graph, inputs: &[RawView]) -> Result<Array> {
+    let values = values(g, inputs)?;
+    Ok(to_array(&values[g.root], g.node(g.root).dtype))
+}
+
+/// Evaluates the roots of a statement group (`g.roots`), in order.
+pub(crate) fn interpret_roots(g: &Graph, inputs: &[RawView]) -> Result<Vec<Array>> {
+    let values = values(g, inputs)?;
+    Ok(g.roots
+        .iter()
+        .map(|&r| to_array(&values[r], g.node(r).dtype))
+        .collect())
+}
+
+/// The value of every node.
+fn values(g: &Graph, inputs: &[RawView]) -> Result<Vec<ArrayD<Scalar>>> {
     let input_shapes: Vec<Shape> = inputs.iter().map(|v| v.shape.clone()).collect();
     let shapes = shape::infer(g, &input_shapes)?;
     let mut values: Vec<ArrayD<Scalar>> = Vec::with_capacity(g.nodes.len());
@@ -53,7 +68,7 @@ pub(crate) fn interpret(g: &Graph, inputs: &[RawView]) -> Result<Array> {
         };
         values.push(v);
     }
-    Ok(to_array(&values[g.root], g.node(g.root).dtype))
+    Ok(values)
 }
 
 /// Reads a view element by element.

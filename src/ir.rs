@@ -69,6 +69,9 @@ pub(crate) struct Graph {
     pub nodes: Vec<Node>,
     pub inputs: Vec<InputDecl>,
     pub root: NodeId,
+    /// For a group of program statements: the values stored, one per target, in statement
+    /// order (`root` is the first). Empty for a single expression, whose value is `root`.
+    pub roots: Vec<NodeId>,
 }
 
 impl Graph {
@@ -77,6 +80,7 @@ impl Graph {
             nodes: Vec::new(),
             inputs,
             root: 0,
+            roots: Vec::new(),
         }
     }
 
@@ -138,7 +142,11 @@ impl fmt::Display for Graph {
                 "  : {}[rank {}]{}",
                 n.dtype,
                 n.rank,
-                if id == self.root { "  <- result" } else { "" }
+                if id == self.root || self.roots.contains(&id) {
+                    "  <- result"
+                } else {
+                    ""
+                }
             )?;
         }
         Ok(())

@@ -24,16 +24,18 @@ pub(crate) fn lower(expr: &Expr, inputs: &[InputDecl]) -> Result<Graph> {
             ),
         ));
     }
-    let mut l = Lowerer {
-        g: Graph::new(inputs.to_vec()),
-    };
+    let mut l = Lowerer::new(inputs.to_vec());
     // A result made only of literals keeps its Python-scalar default dtype (int64, float64, bool).
     l.g.root = l.expr(expr)?.0;
     Ok(l.g)
 }
 
-struct Lowerer {
-    g: Graph,
+/// Lowers expressions into one graph. Programs lower several statements into one graph per
+/// fused group, with `locals` naming values computed earlier in the same graph.
+pub(crate) struct Lowerer {
+    pub g: Graph,
+    /// Names bound to nodes of `g` (a program's intermediates); they shadow inputs and constants.
+    pub locals: std::collections::HashMap<String, (NodeId, Ty)>,
 }
 
 /// Constants available by name, unless a variable of the same name shadows them.
@@ -48,6 +50,13 @@ fn constant(name: &str) -> Option<f64> {
 }
 
 impl Lowerer {
+    pub fn new(inputs: Vec<InputDecl>) -> Lowerer {
+        Lowerer {
+            g: Graph::new(inputs),
+            locals: Default::default(),
+        }
+    }
+
     fn push(&mut self, kind: NodeKind, dtype: DType, rank: usize, span: Span) -> NodeId {
         self.g.push(Node {
             kind,
@@ -65,7 +74,7 @@ impl Lowerer {
         self.push(NodeKind::Const(s), s.dtype(), 0, span)
     }
 
-    fn expr(&mut self, e: &Expr) -> Result<(NodeId, Ty)> {
+    pub fn expr(&mut self, e: &Expr) -> Result<(NodeId, Ty)> {
         match &e.kind {
             ExprKind::Int(v) => Ok((
                 self.constant(Scalar::I64(*v), e.span),
@@ -196,6 +205,9 @@ impl Lowerer {
     }
 
     fn name(&mut self, name: &str, span: Span) -> Result<(NodeId, Ty)> {
+        if let Some(&local) = self.locals.get(name) {
+            return Ok(local);
+        }
         if let Some(i) = self.g.inputs.iter().position(|d| d.name == name) {
             let d = &self.g.inputs[i];
             let (dtype, rank) = (d.dtype, d.rank);
@@ -277,7 +289,7 @@ impl Lowerer {
     }
 
     /// Converts `id` to dtype `to`. A weak integer literal must fit the integer dtype it joins.
-    fn cast(&mut self, id: NodeId, ty: Ty, to: DType) -> Result<NodeId> {
+    pub fn cast(&mut self, id: NodeId, ty: Ty, to: DType) -> Result<NodeId> {
         let node = self.g.node(id).clone();
         if node.dtype == to {
             return Ok(id);

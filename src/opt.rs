@@ -52,6 +52,7 @@ pub(crate) fn optimize(g: &Graph) -> Graph {
         });
     }
     b.out.root = map[g.root];
+    b.out.roots = g.roots.iter().map(|r| map[*r]).collect();
     compact(&b.out)
 }
 
@@ -79,13 +80,17 @@ fn compact(g: &Graph) -> Graph {
         });
     }
     out.root = map[g.root];
+    out.roots = g.roots.iter().map(|r| map[*r]).collect();
     out
 }
 
-/// Marks the nodes reachable from the root.
+/// Marks the nodes reachable from the root (and the roots of a statement group).
 fn live_nodes(g: &Graph) -> Vec<bool> {
     let mut live = vec![false; g.nodes.len()];
     live[g.root] = true;
+    for r in &g.roots {
+        live[*r] = true;
+    }
     for id in (0..g.nodes.len()).rev() {
         if live[id] {
             for a in g.args(id) {

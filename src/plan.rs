@@ -25,11 +25,32 @@ pub(crate) enum StageKind {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Stage {
     pub kind: StageKind,
-    /// The node computed per element.
+    /// The node computed per element (for a map, the first of `stores`).
     pub value: NodeId,
-    /// The arrays read: inputs and earlier reductions, in node order. Operand 0 of the kernel is
-    /// the output (or partial); operand `k + 1` is `leaves[k]`.
+    /// A map's values, each stored into its own output: operand `i` of the kernel is the
+    /// output of `stores[i]` (one for an expression, one per target for a statement group).
+    /// Empty for a reduction, whose operand 0 is its row of partials.
+    pub stores: Vec<NodeId>,
+    /// The arrays read: inputs and earlier reductions, in node order. Operand
+    /// `self.heads() + k` of the kernel is `leaves[k]`.
     pub leaves: Vec<NodeId>,
+}
+
+impl Stage {
+    /// How many operands come before the leaves: the outputs of a map, the partials of a
+    /// reduction.
+    pub fn heads(&self) -> usize {
+        self.stores.len().max(1)
+    }
+
+    /// The values the loop nest computes per element: the stores, or the reduced value.
+    pub fn values(&self) -> &[NodeId] {
+        if self.stores.is_empty() {
+            std::slice::from_ref(&self.value)
+        } else {
+            &self.stores
+        }
+    }
 }
 
 /// The stages of a graph, in execution order. The last stage produces the root, unless the root is
@@ -46,25 +67,35 @@ pub(crate) fn plan(g: &Graph) -> Vec<Stage> {
             Stage {
                 kind: StageKind::Reduce { node, op, acc },
                 value: arg,
-                leaves: leaves(g, arg),
+                stores: Vec::new(),
+                leaves: leaves(g, &[arg]),
             }
         })
         .collect();
-    if !matches!(g.node(g.root).kind, NodeKind::Reduce { .. }) {
+    if !g.roots.is_empty() {
+        // A statement group stores every root, reductions and plain inputs included.
+        stages.push(Stage {
+            kind: StageKind::Map,
+            value: g.roots[0],
+            stores: g.roots.clone(),
+            leaves: leaves(g, &g.roots),
+        });
+    } else if !matches!(g.node(g.root).kind, NodeKind::Reduce { .. }) {
         stages.push(Stage {
             kind: StageKind::Map,
             value: g.root,
-            leaves: leaves(g, g.root),
+            stores: vec![g.root],
+            leaves: leaves(g, &[g.root]),
         });
     }
     stages
 }
 
-/// The nodes a stage computing `value` reads from memory: inputs, and reductions (materialized).
-fn leaves(g: &Graph, value: NodeId) -> Vec<NodeId> {
+/// The nodes a stage computing `values` reads from memory: inputs, and reductions (materialized).
+fn leaves(g: &Graph, values: &[NodeId]) -> Vec<NodeId> {
     let mut seen = vec![false; g.nodes.len()];
     let mut out = Vec::new();
-    let mut stack = vec![value];
+    let mut stack = values.to_vec();
     while let Some(id) = stack.pop() {
         if std::mem::replace(&mut seen[id], true) {
             continue;

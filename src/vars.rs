@@ -65,6 +65,8 @@ pub trait IntoVar<'a> {
 #[doc(hidden)]
 pub struct VarValue<'a> {
     view: RawView,
+    /// Bound with [`Vars::with_out`]: a program may write it.
+    writable: bool,
     /// Storage for scalars bound by value (8 bytes, aligned for every dtype).
     _owned: Option<Box<u64>>,
     _borrow: PhantomData<&'a ()>,
@@ -79,6 +81,7 @@ where
     fn into_var(self) -> VarValue<'a> {
         VarValue {
             view: raw_view(self),
+            writable: false,
             _owned: None,
             _borrow: PhantomData,
         }
@@ -90,6 +93,7 @@ impl<'a, T: Element, D: Dimension> IntoVar<'a> for ndarray::ArrayView<'a, T, D> 
     fn into_var(self) -> VarValue<'a> {
         VarValue {
             view: raw_view(&self),
+            writable: false,
             _owned: None,
             _borrow: PhantomData,
         }
@@ -115,6 +119,7 @@ impl<'a, T: Element> IntoVar<'a> for T {
                 shape: vec![],
                 strides: vec![],
             },
+            writable: false,
             _owned: Some(owned),
             _borrow: PhantomData,
         }
@@ -179,6 +184,42 @@ impl<'a> Vars<'a> {
         }
     }
 
+    /// Binds `name` to an array a program may write (`name = ...`, `name[1:-1] = ...`,
+    /// `swap(name, other)`), and returns `self`. The array stays borrowed mutably as long as
+    /// the `Vars` lives.
+    ///
+    /// ```
+    /// let x = ndarray::arr1(&[1.0, 2.0, 3.0]);
+    /// let mut y = ndarray::Array1::<f64>::zeros(3);
+    /// let vars = numjit::Vars::new().with("x", &x).with_out("y", &mut y);
+    /// numjit::run("y = 2 * x + 1", &vars)?;
+    /// drop(vars);
+    /// assert_eq!(y.to_vec(), vec![3.0, 5.0, 7.0]);
+    /// # Ok::<(), numjit::Error>(())
+    /// ```
+    pub fn with_out<S, D>(mut self, name: &str, array: &'a mut ArrayBase<S, D>) -> Vars<'a>
+    where
+        S: DataMut,
+        S::Elem: Element,
+        D: Dimension,
+    {
+        let view = raw_view(array);
+        let value = VarValue {
+            view: RawView {
+                ptr: array.as_mut_ptr() as *const u8,
+                ..view
+            },
+            writable: true,
+            _owned: None,
+            _borrow: PhantomData,
+        };
+        match self.entries.iter_mut().find(|(n, _)| n == name) {
+            Some(slot) => slot.1 = value,
+            None => self.entries.push((name.to_string(), value)),
+        }
+        self
+    }
+
     /// Number of bound names.
     ///
     /// ```
@@ -214,9 +255,15 @@ impl<'a> Vars<'a> {
                     dtype: v.view.dtype,
                     rank: v.view.shape.len(),
                     contiguous: v.view.is_c_contiguous(),
+                    writable: v.writable,
                 })
                 .collect(),
         }
+    }
+
+    /// True when `name` is bound with [`Vars::with_out`].
+    pub(crate) fn is_writable(&self, name: &str) -> bool {
+        self.entries.iter().any(|(n, v)| n == name && v.writable)
     }
 
     pub(crate) fn view(&self, name: &str) -> Option<&RawView> {
@@ -243,6 +290,8 @@ pub struct InputSig {
     pub rank: usize,
     /// Whether it is C-contiguous (kernels may specialize on it; strided inputs still work).
     pub contiguous: bool,
+    /// Whether a program may write it (bound with [`Vars::with_out`]).
+    pub writable: bool,
 }
 
 /// The inputs a kernel is compiled for: names with dtype, rank and layout. Sizes are not part of
@@ -284,10 +333,25 @@ impl Signature {
             dtype,
             rank,
             contiguous: true,
+            writable: false,
         };
         match self.inputs.iter_mut().find(|i| i.name == name) {
             Some(slot) => *slot = input,
             None => self.inputs.push(input),
+        }
+        self
+    }
+
+    /// Adds an output `name` (an array a program writes) of `dtype` and `rank`.
+    ///
+    /// ```
+    /// let sig = numjit::Signature::new().with_out("u", numjit::DType::Float64, 2);
+    /// assert!(sig.get("u").unwrap().writable);
+    /// ```
+    pub fn with_out(mut self, name: &str, dtype: DType, rank: usize) -> Signature {
+        self = self.with(name, dtype, rank);
+        if let Some(i) = self.inputs.iter_mut().find(|i| i.name == name) {
+            i.writable = true;
         }
         self
     }

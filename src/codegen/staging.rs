@@ -89,7 +89,9 @@ pub(crate) struct Staging {
 pub(crate) fn plan(g: &Graph, stage: &Stage) -> Option<Staging> {
     let mut level: HashMap<NodeId, usize> = HashMap::new();
     let mut order = Vec::new();
-    visit(g, stage, stage.value, &mut level, &mut order);
+    for &v in stage.values() {
+        visit(g, stage, v, &mut level, &mut order);
+    }
     let max_level = order.iter().map(|n| level[n]).max().unwrap_or(0);
     let staged: Vec<NodeId> = order.iter().copied().filter(|&n| is_staged(g, n)).collect();
     if staged.is_empty() {

@@ -83,7 +83,7 @@ pub(crate) fn translate(
             .leaves
             .iter()
             .enumerate()
-            .map(|(k, &leaf)| (leaf, k + 1))
+            .map(|(k, &leaf)| (leaf, k + stage.heads()))
             .collect(),
         ptr: Vec::new(),
         s0: Vec::new(),
@@ -160,7 +160,8 @@ impl Translator<'_, '_> {
         let (n0, n1, ptrs, strides) = (params[0], params[1], params[2], params[3]);
         self.scratch = Some(params[4]);
 
-        let operands = self.stage.leaves.len() + 1;
+        let heads = self.stage.heads();
+        let operands = self.stage.leaves.len() + heads;
         let mut row = Vec::with_capacity(operands);
         for k in 0..operands {
             let base = self.b.ins().load(types::I64, FLAGS, ptrs, (8 * k) as i32);
@@ -188,14 +189,14 @@ impl Translator<'_, '_> {
             let first =
                 usize::from(matches!(self.stage.kind, StageKind::Reduce { .. }) && !self.columns);
             for k in first..operands {
-                if k > 0 && self.g.node(self.stage.leaves[k - 1]).rank == 0 {
+                if k >= heads && self.g.node(self.stage.leaves[k - heads]).rank == 0 {
                     continue; // loaded once in the entry block
                 }
                 let contiguous =
                     self.b
                         .ins()
                         .icmp_imm_s(IntCC::Equal, self.s1[k], plan.elem_size as i64);
-                let ok = if k > 0 {
+                let ok = if k >= heads {
                     // A leaf that both strides leave in place (a broadcast like `lat[:, None, None]`
                     // within one call) is one value for the whole call: splat it.
                     let still0 = self.b.ins().icmp_imm_s(IntCC::Equal, self.s0[k], 0);
@@ -279,10 +280,21 @@ impl Translator<'_, '_> {
         self.element_loop(n1, None, Self::store_result)
     }
 
+    /// Stores every value of the element into its output, after computing all of them: an
+    /// output may be the memory an operand reads (`u = u + 1`), which must not change before
+    /// the element's last read.
     fn store_result(&mut self) -> Result<()> {
-        let v = self.element()?;
-        let out = self.b.use_var(self.ptr[0]);
-        self.b.ins().store(FLAGS, v, out, self.lane_offset);
+        let mut memo = HashMap::new();
+        let values = self
+            .stage
+            .stores
+            .iter()
+            .map(|&s| self.value(s, &mut memo))
+            .collect::<Result<Vec<_>>>()?;
+        for (k, v) in values.into_iter().enumerate() {
+            let out = self.b.use_var(self.ptr[k]);
+            self.b.ins().store(FLAGS, v, out, self.lane_offset);
+        }
         Ok(())
     }
 
@@ -670,7 +682,7 @@ impl Translator<'_, '_> {
     }
 
     fn hoist_constants(&mut self) -> Result<()> {
-        let mut stack = vec![self.stage.value];
+        let mut stack = self.stage.values().to_vec();
         let mut seen = vec![false; self.g.nodes.len()];
         while let Some(id) = stack.pop() {
             if std::mem::replace(&mut seen[id], true) {

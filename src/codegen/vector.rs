@@ -44,7 +44,7 @@ impl VectorPlan {
         };
         let staged =
             |id: NodeId| staging.is_some_and(|s| s.phases.iter().flatten().any(|&n| n == id));
-        let mut stack = vec![stage.value];
+        let mut stack = stage.values().to_vec();
         let mut seen = vec![false; g.nodes.len()];
         let mut computed = 0usize;
         while let Some(id) = stack.pop() {

@@ -190,3 +190,64 @@ pub enum IndexKind {
     /// `...`: as many full slices as the dimensions not otherwise indexed.
     Ellipsis,
 }
+
+/// A program: statements run in order (see `grammar/numjit.ebnf`, `Program`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Program {
+    /// The top-level statements.
+    pub stmts: Vec<Stmt>,
+}
+
+/// One statement with the span of its text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stmt {
+    /// What the statement does.
+    pub kind: StmtKind,
+    /// Where it stands (a `for` spans its header only).
+    pub span: Span,
+}
+
+/// The kinds of statements.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StmtKind {
+    /// `target = value`; `target op= value` arrives here as `target = target op (value)`.
+    Assign {
+        /// What is written.
+        target: Target,
+        /// The value.
+        value: Expr,
+    },
+    /// An expression: the program's result when it is the last statement.
+    Expr(Expr),
+    /// `for var in range(args): body`.
+    For {
+        /// The loop variable.
+        var: String,
+        /// Its span.
+        var_span: Span,
+        /// The `range(...)` arguments: `stop`, `start, stop` or `start, stop, step`.
+        range: Vec<Expr>,
+        /// The body (at least one statement).
+        body: Vec<Stmt>,
+    },
+    /// `swap(a, b)`: exchanges what two array names refer to.
+    Swap {
+        /// The first name and its span.
+        a: (String, Span),
+        /// The second name and its span.
+        b: (String, Span),
+    },
+}
+
+/// The left side of an assignment: a name, optionally subscripted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// The variable written.
+    pub name: String,
+    /// The name's span.
+    pub name_span: Span,
+    /// `Some` for `name[items] = ...` (writes part of the array).
+    pub items: Option<Vec<IndexItem>>,
+    /// The whole target's span.
+    pub span: Span,
+}

@@ -23,8 +23,15 @@ use crate::error::{Error, ErrorKind, Result, Span};
 
 /// Parses a whole expression (`Input` in the grammar) into its tree.
 pub(super) fn parse(src: &str) -> Result<Expr> {
+    parse_range(src, 0..src.len())
+}
+
+/// Parses `src[range]` as a whole expression; spans (and errors) count from the start of `src`,
+/// so a statement of a program reports positions in the program.
+pub(super) fn parse_range(src: &str, range: std::ops::Range<usize>) -> Result<Expr> {
     let mut parser = Stacks {
         src,
+        input: &src[range],
         operands: Vec::new(),
         operators: Vec::new(),
         groups: Vec::new(),
@@ -109,7 +116,10 @@ enum After<'a> {
 
 /// The explicit stacks of the operator-precedence parser.
 struct Stacks<'a> {
+    /// The whole source text: spans are offsets into it.
     src: &'a str,
+    /// The part of `src` being parsed.
+    input: &'a str,
     /// Finished subexpressions, innermost last.
     operands: Vec<Sub>,
     /// Operators waiting for operands, and group markers.
@@ -121,10 +131,10 @@ struct Stacks<'a> {
 impl<'a> Stacks<'a> {
     /// Alternates between the two positions until the end of input.
     fn run(&mut self) -> Result<Expr, Diag<'a>> {
-        if skip_ws(self.src).is_empty() {
-            return Err(Diag::syntax(self.src, "empty expression"));
+        if skip_ws(self.input).is_empty() {
+            return Err(Diag::syntax(self.input, "empty expression"));
         }
-        let (mut i, mut prev) = (self.src, Prev::Start);
+        let (mut i, mut prev) = (self.input, Prev::Start);
         loop {
             i = self.operand_position(i, prev)?;
             match self.operator_position(i)? {
@@ -267,7 +277,7 @@ impl<'a> Stacks<'a> {
     fn index_item(&self, i: &'a str) -> Result<(&'a str, IndexItem), Diag<'a>> {
         let item = |kind, from: &'a str, rest: &'a str| {
             let start = self.span(from).start;
-            let end = self.src.len() - rest.len();
+            let end = self.src.offset(rest);
             (
                 rest,
                 IndexItem {
@@ -324,7 +334,7 @@ impl<'a> Stacks<'a> {
             _ => return Err(internal(i, "subscript item")),
         };
         // The item's span ends at its last character, not after trailing blanks.
-        let end_trim = self.src.len() - rest_trimmed.len();
+        let end_trim = self.src.offset(rest_trimmed);
         let used = &i[..end_trim - self.span(i).start];
         let (r, mut it) = item(kind, i, rest_trimmed);
         it.span.end = self.span(i).start + used.trim_end().len();

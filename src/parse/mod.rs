@@ -26,6 +26,7 @@
 pub mod ast;
 mod expr;
 mod lexeme;
+mod program;
 
 use crate::error::Result;
 
@@ -40,6 +41,12 @@ pub const MAX_DEPTH: usize = 256;
 /// Parses a whole expression; trailing input, reserved keywords and chained comparisons are errors.
 pub fn parse_expr(src: &str) -> Result<ast::Expr> {
     expr::parse(src)
+}
+
+/// Parses a program: statements separated by newlines or `;`, `for` loops with indented bodies
+/// (see `program.rs` for the layout rules). A single expression is a program of one statement.
+pub fn parse_program(src: &str) -> Result<ast::Program> {
+    program::parse(src)
 }
 
 #[cfg(test)]

@@ -56,14 +56,11 @@ pub(crate) fn execute(
     };
     for (stage, kernel) in stages.iter().zip(&code.kernels) {
         match stage.kind {
-            StageKind::Reduce { node, op, acc } => {
-                let buffer = ctx.reduce(stage, kernel, node, op, acc);
-                ctx.buffers[node] = Some(buffer);
-            }
+            StageKind::Reduce { node, op, acc } => ctx.materialize(stage, kernel, node, op, acc),
             StageKind::Map => {
                 return match out {
                     Some(out) => {
-                        ctx.map(stage, kernel, out);
+                        ctx.map(stage, kernel, std::slice::from_ref(out));
                         Ok(None)
                     }
                     None => Ok(Some(ctx.map_new(
@@ -89,6 +86,43 @@ pub(crate) fn execute(
     }
 }
 
+/// Runs the stages of a statement group (`g.roots` non-empty), storing root `i` into `outs[i]`.
+/// The caller has inferred `shapes` and checked that the outputs share one shape to which every
+/// root broadcasts, and that no output overlaps what the stages read.
+pub(crate) fn execute_stores(
+    g: &Graph,
+    stages: &[Stage],
+    code: &Code,
+    inputs: &[RawView],
+    shapes: &[Shape],
+    outs: &[RawView],
+) {
+    let mut ctx = Ctx {
+        g,
+        inputs,
+        shapes,
+        buffers: vec![None; g.nodes.len()],
+    };
+    for (stage, kernel) in stages.iter().zip(&code.kernels) {
+        match stage.kind {
+            StageKind::Reduce { node, op, acc } => ctx.materialize(stage, kernel, node, op, acc),
+            StageKind::Map => ctx.map(stage, kernel, outs),
+        }
+    }
+}
+
+/// Copies `src` into `dst` element by element, broadcasting `src` to `dst`'s shape (same
+/// dtype). The views must not overlap.
+pub(crate) fn copy_broadcast(src: &RawView, dst: &RawView) {
+    let strides = broadcast_strides(&src.shape, &src.strides, &dst.shape);
+    let view = RawView {
+        strides,
+        shape: dst.shape.clone(),
+        ..src.clone()
+    };
+    copy_view(&view, dst);
+}
+
 struct Ctx<'a> {
     g: &'a Graph,
     inputs: &'a [RawView],
@@ -98,6 +132,19 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Runs a reduction stage and keeps its result for the stages after it.
+    fn materialize(
+        &mut self,
+        stage: &Stage,
+        kernel: &StageKernel,
+        node: NodeId,
+        op: crate::ops::ReduceOp,
+        acc: DType,
+    ) {
+        let buffer = self.reduce(stage, kernel, node, op, acc);
+        self.buffers[node] = Some(buffer);
+    }
+
     /// The memory a leaf node reads.
     fn leaf_view(&self, leaf: NodeId) -> RawView {
         match self.g.node(leaf).kind {
@@ -110,15 +157,15 @@ impl Ctx<'_> {
         }
     }
 
-    /// The iteration space of a stage over `shape`, operand 0 being `out`.
+    /// The iteration space of a stage over `shape`, the first operands being its outputs.
     fn space(
         &self,
         stage: &Stage,
         shape: &[usize],
-        out_strides: Vec<isize>,
+        out_strides: Vec<Vec<isize>>,
     ) -> (Space, Vec<RawView>) {
         let leaves: Vec<RawView> = stage.leaves.iter().map(|&l| self.leaf_view(l)).collect();
-        let mut strides = vec![out_strides];
+        let mut strides = out_strides;
         strides.extend(
             leaves
                 .iter()
@@ -133,10 +180,13 @@ impl Ctx<'_> {
         )
     }
 
-    fn map(&self, stage: &Stage, kernel: &StageKernel, out: &RawView) {
-        let shape = &self.shapes[stage.value];
-        let (space, leaves) = self.space(stage, shape, out.strides.clone());
-        let mut bases = vec![out.ptr as usize];
+    /// Runs a map stage into `outs` (one per store, all of one shape, to which every stored
+    /// value broadcasts).
+    fn map(&self, stage: &Stage, kernel: &StageKernel, outs: &[RawView]) {
+        let shape = &outs[0].shape;
+        let out_strides = outs.iter().map(|o| o.strides.clone()).collect();
+        let (space, leaves) = self.space(stage, shape, out_strides);
+        let mut bases: Vec<usize> = outs.iter().map(|o| o.ptr as usize).collect();
         bases.extend(leaves.iter().map(|v| v.ptr as usize));
         let space = space.collapse();
         let parallel = worth_parallel(space.size());
@@ -154,7 +204,7 @@ impl Ctx<'_> {
                     shape: shape.to_vec(),
                     strides: c_strides(shape, dtype.size()),
                 };
-                self.map(stage, kernel, &view);
+                self.map(stage, kernel, std::slice::from_ref(&view));
                 // SAFETY: the map stage wrote every element of `a` (its space is exactly `shape`).
                 Array::$v(unsafe { a.assume_init() })
             }};
@@ -193,7 +243,7 @@ impl Ctx<'_> {
         for r in &reduced {
             acc_strides.push(if *r { 0 } else { *kept.next().unwrap_or(&0) });
         }
-        let (space, leaves) = self.space(stage, in_shape, acc_strides);
+        let (space, leaves) = self.space(stage, in_shape, vec![acc_strides]);
         let mut bases = vec![acc_view.ptr as usize];
         bases.extend(leaves.iter().map(|v| v.ptr as usize));
         Reduction {
@@ -263,6 +313,11 @@ fn finalize(accs: Array, op: crate::ops::ReduceOp, dtype: DType, count: usize) -
     }
 }
 
+/// A new zero-filled C-ordered array (a program's temporary or result).
+pub(crate) fn alloc(dtype: DType, shape: &[usize]) -> Array {
+    filled(dtype, shape, Scalar::I64(0).cast(dtype))
+}
+
 fn filled(dtype: DType, shape: &[usize], value: Scalar) -> Array {
     fn fill<T: Element>(shape: &[usize], v: Scalar) -> ArrayD<T> {
         ArrayD::from_elem(
@@ -303,26 +358,52 @@ pub(crate) fn view_of(a: &Array) -> RawView {
 
 /// Copies a result into a caller's output view (same shape and dtype, any strides).
 fn copy_into(src: &Array, out: &RawView) {
-    let view = view_of(src);
-    let size = src.dtype().size();
-    let n = shape::size(&out.shape);
-    for flat in 0..n {
+    copy_view(&view_of(src), out)
+}
+
+/// Copies between views of one shape and dtype (any strides; `view` may have zero strides).
+/// Row by row: a row whose elements are contiguous in both is one `memcpy`.
+fn copy_view(view: &RawView, out: &RawView) {
+    let size = view.dtype.size();
+    if shape::size(&out.shape) == 0 {
+        return;
+    }
+    let rank = out.shape.len();
+    let (width, s_in, s_out) = match rank {
+        0 => (1, 0, 0),
+        _ => (
+            out.shape[rank - 1],
+            view.strides[rank - 1],
+            out.strides[rank - 1],
+        ),
+    };
+    let rows = shape::size(&out.shape) / width;
+    let contiguous = s_in == size as isize && s_out == size as isize;
+    for row in 0..rows {
         let (mut so, mut oo) = (0isize, 0isize);
-        let mut rest = flat;
-        for d in (0..out.shape.len()).rev() {
+        let mut rest = row;
+        for d in (0..rank.saturating_sub(1)).rev() {
             let i = (rest % out.shape[d]) as isize;
             rest /= out.shape[d];
             so += i * view.strides[d];
             oo += i * out.strides[d];
         }
-        // SAFETY: both offsets address element `flat` inside arrays of this shape and dtype;
-        // `out` is the caller's exclusive borrow and `src` is owned here, so they do not overlap.
+        // SAFETY: the offsets address elements inside arrays of this shape and dtype; callers
+        // pass views that do not overlap (an owned result into a caller's output, or a
+        // program's temporary into its target).
         unsafe {
-            std::ptr::copy_nonoverlapping(
-                view.ptr.offset(so),
-                (out.ptr as *mut u8).offset(oo),
-                size,
-            )
-        };
+            let (src, dst) = (view.ptr.offset(so), (out.ptr as *mut u8).offset(oo));
+            if contiguous {
+                std::ptr::copy_nonoverlapping(src, dst, width * size);
+            } else {
+                for j in 0..width as isize {
+                    std::ptr::copy_nonoverlapping(
+                        src.offset(j * s_in),
+                        dst.offset(j * s_out),
+                        size,
+                    );
+                }
+            }
+        }
     }
 }

@@ -48,6 +48,13 @@ pub fn split(src: &str, first_line: usize) -> Vec<Statement> {
             cleaned[t.span.clone()].fill(b' ');
         }
     }
+    // The engine reads a newline outside brackets as the end of a statement: a continued
+    // line's newline becomes a space too (same byte offsets).
+    for &i in &continued_newlines {
+        if let Some(t) = tokens.get(i) {
+            cleaned[t.span.clone()].fill(b' ');
+        }
+    }
     // Whole tokens were replaced by spaces, never part of a character: still UTF-8.
     let cleaned = String::from_utf8_lossy(&cleaned).into_owned();
 
@@ -118,7 +125,7 @@ mod tests {
     fn backslash_continues() {
         assert!(is_incomplete("a + \\"));
         let s = split("x = 1\na + \\\n b", 1);
-        assert_eq!(s[1].text, "a +  \n b");
+        assert_eq!(s[1].text, "a +    b");
         assert_eq!(s[1].line, 2);
     }
 

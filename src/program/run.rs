@@ -1,0 +1,369 @@
+//! Runs a compiled program: binds slots, checks every shape before the first write (a dry run
+//! over the same steps), then executes groups, loops and swaps.
+//!
+//! A group's targets are written by its fused kernel directly when they share one shape and
+//! none overlaps memory the kernel reads in another arrangement; otherwise every value is
+//! computed into a temporary first and then copied ("evaluate fully, then write", NumPy's
+//! result for `u[1:] = u[:-1] + 1`).
+
+use crate::array::Array;
+use crate::error::{Error, ErrorKind, Result};
+use crate::index;
+use crate::interp;
+use crate::opt;
+use crate::runtime::{self, alloc, copy_broadcast, view_of};
+use crate::shape::{self, fmt_shape, Shape};
+use crate::vars::RawView;
+
+use super::build::{SlotKind, TargetKind};
+use super::{Group, Program, Step, Unit};
+
+struct State<'p> {
+    p: &'p Program,
+    views: Vec<RawView>,
+    /// Temporaries' storage (by slot).
+    owned: Vec<Option<Array>>,
+    /// Loop variables' storage (by slot; never resized, so views may point into it).
+    cells: Vec<i64>,
+    result: Option<Array>,
+    /// Checking shapes only: no kernel runs and nothing is written.
+    dry: bool,
+    reference: bool,
+}
+
+pub(super) fn run(p: &Program, caller: Vec<RawView>, reference: bool) -> Result<Option<Array>> {
+    let originals = caller.clone();
+    let mut cells: Vec<i64> = vec![0; p.slots.len()];
+    let mut views = caller;
+    for (i, slot) in p.slots.iter().enumerate().skip(views.len()) {
+        let ptr = match slot.kind {
+            SlotKind::LoopVar => &mut cells[i] as *mut i64 as *const u8,
+            _ => std::ptr::null(),
+        };
+        views.push(RawView {
+            dtype: slot.dtype,
+            ptr,
+            shape: vec![0; slot.rank],
+            strides: vec![0; slot.rank],
+        });
+    }
+    // Shapes first: a program that fails does so before writing anything.
+    let mut dry = State {
+        p,
+        views: views.clone(),
+        owned: (0..p.slots.len()).map(|_| None).collect(),
+        cells: Vec::new(),
+        result: None,
+        dry: true,
+        reference,
+    };
+    std::mem::swap(&mut dry.cells, &mut cells);
+    dry.steps(&p.steps)?;
+    let mut state = State {
+        views,
+        result: None,
+        dry: false,
+        owned: (0..p.slots.len()).map(|_| None).collect(),
+        cells: std::mem::take(&mut dry.cells),
+        ..dry
+    };
+    state.steps(&p.steps)?;
+    state.restore(&originals);
+    Ok(state.result)
+}
+
+impl State<'_> {
+    fn steps(&mut self, steps: &[Step]) -> Result<()> {
+        for step in steps {
+            match step {
+                Step::Group(g) => self.group(g)?,
+                Step::Swap { a, b, span } => {
+                    let (va, vb) = (&self.views[*a], &self.views[*b]);
+                    if va.shape != vb.shape {
+                        return Err(Error::at(
+                            ErrorKind::Broadcast,
+                            *span,
+                            format!(
+                                "cannot swap `{}` of shape {} and `{}` of shape {}",
+                                self.p.slots[*a].name,
+                                fmt_shape(&va.shape),
+                                self.p.slots[*b].name,
+                                fmt_shape(&vb.shape)
+                            ),
+                        ));
+                    }
+                    self.views.swap(*a, *b);
+                }
+                Step::Loop {
+                    var,
+                    range,
+                    body,
+                    span,
+                } => {
+                    let args = range
+                        .iter()
+                        .map(|g| self.scalar(g))
+                        .collect::<Result<Vec<i64>>>()?;
+                    let (start, stop, step) = match args[..] {
+                        [stop] => (0, stop, 1),
+                        [start, stop] => (start, stop, 1),
+                        [start, stop, step] => (start, stop, step),
+                        _ => unreachable!("the parser allows 1 to 3 arguments"),
+                    };
+                    if step == 0 {
+                        return Err(Error::at(
+                            ErrorKind::Value,
+                            *span,
+                            "range() step must not be zero",
+                        ));
+                    }
+                    let mut i = start;
+                    while (step > 0 && i < stop) || (step < 0 && i > stop) {
+                        self.cells[*var] = i;
+                        self.steps(body)?;
+                        if self.dry {
+                            break; // every iteration has the same shapes
+                        }
+                        i += step;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The value of a 0-d integer graph (a `range` argument).
+    fn scalar(&self, g: &crate::ir::Graph) -> Result<i64> {
+        let views = self.bind(g)?;
+        match interp::interpret(g, &views)? {
+            Array::Int64(a) => Ok(a.iter().next().copied().unwrap_or(0)),
+            _ => Err(Error::new(ErrorKind::Internal, "range argument not int64")),
+        }
+    }
+
+    /// The views of a graph's inputs: slots, then views of them.
+    fn bind(&self, g: &crate::ir::Graph) -> Result<Vec<RawView>> {
+        let mut views: Vec<RawView> = Vec::with_capacity(g.inputs.len());
+        for (i, decl) in g.inputs.iter().enumerate() {
+            let v = match &decl.view {
+                Some(v) => index::apply(&views[v.base], &v.items, v.span)?,
+                None => self.views[i].clone(),
+            };
+            views.push(v);
+        }
+        Ok(views)
+    }
+
+    fn group(&mut self, grp: &Group) -> Result<()> {
+        let g = &grp.unit.graph;
+        let inputs = self.bind(g)?;
+        let input_shapes: Vec<Shape> = inputs.iter().map(|v| v.shape.clone()).collect();
+        let shapes = shape::infer(g, &input_shapes)?;
+        // Where each value goes; temporaries and the result are made to the value's shape.
+        let mut targets = Vec::with_capacity(grp.targets.len());
+        let mut fresh = Vec::new();
+        for (t, &root) in grp.targets.iter().zip(&g.roots) {
+            let value_shape = &shapes[root];
+            let dtype = g.node(root).dtype;
+            let view = match &t.kind {
+                TargetKind::Whole(s) => self.views[*s].clone(),
+                TargetKind::Slice(s, items) => index::apply(&self.views[*s], items, t.span)?,
+                TargetKind::Temp(_) | TargetKind::Result => {
+                    if self.dry {
+                        RawView {
+                            dtype,
+                            ptr: std::ptr::null(),
+                            shape: value_shape.clone(),
+                            strides: vec![0; value_shape.len()],
+                        }
+                    } else {
+                        let a = alloc(dtype, value_shape);
+                        let v = view_of(&a);
+                        fresh.push((targets.len(), a));
+                        v
+                    }
+                }
+            };
+            if shape::broadcast(value_shape, &view.shape).as_ref() != Some(&view.shape) {
+                return Err(Error::at(
+                    ErrorKind::Broadcast,
+                    t.span,
+                    format!(
+                        "could not broadcast a value of shape {} into a target of shape {}",
+                        fmt_shape(value_shape),
+                        fmt_shape(&view.shape)
+                    ),
+                ));
+            }
+            targets.push(view);
+        }
+        if !self.dry {
+            if self.reference {
+                let values = interp::interpret_roots(g, &inputs)?;
+                for (v, target) in values.iter().zip(&targets) {
+                    copy_broadcast(&view_of(v), target);
+                }
+            } else {
+                self.execute(grp, &inputs, &shapes, &targets)?;
+            }
+        }
+        // Temporaries and the result now hold their values.
+        let mut fresh = fresh.into_iter().peekable();
+        for (i, t) in grp.targets.iter().enumerate() {
+            let owned = match fresh.peek() {
+                Some((j, _)) if *j == i => fresh.next().map(|(_, a)| a),
+                _ => None,
+            };
+            match (&t.kind, owned) {
+                (TargetKind::Temp(s), Some(a)) => {
+                    self.views[*s] = view_of(&a);
+                    self.owned[*s] = Some(a);
+                }
+                (TargetKind::Temp(s), None) => self.views[*s] = targets[i].clone(),
+                (TargetKind::Result, a) => self.result = a,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn execute(
+        &self,
+        grp: &Group,
+        inputs: &[RawView],
+        shapes: &[Shape],
+        targets: &[RawView],
+    ) -> Result<()> {
+        let unit = &grp.unit;
+        let fused = |outs: &[RawView]| {
+            runtime::execute_stores(&unit.graph, &unit.stages, &unit.code, inputs, shapes, outs)
+        };
+        let same_shape = targets.iter().all(|t| t.shape == targets[0].shape);
+        if same_shape && !aliased(unit, inputs, targets) {
+            fused(targets);
+            return Ok(());
+        }
+        // Evaluate fully, then write.
+        let mut temps = Vec::with_capacity(targets.len());
+        if same_shape {
+            let owned: Vec<Array> = targets.iter().map(|t| alloc(t.dtype, &t.shape)).collect();
+            let views: Vec<RawView> = owned.iter().map(view_of).collect();
+            fused(&views);
+            temps = owned;
+        } else {
+            let singles = grp
+                .single
+                .get_or_init(|| {
+                    unit.graph
+                        .roots
+                        .iter()
+                        .map(|&r| {
+                            let mut g = unit.graph.clone();
+                            g.root = r;
+                            g.roots = vec![r];
+                            Unit::compile(opt::optimize(&g))
+                        })
+                        .collect()
+                })
+                .as_ref()
+                .map_err(|e| e.clone())?;
+            for single in singles {
+                let input_shapes: Vec<Shape> = inputs.iter().map(|v| v.shape.clone()).collect();
+                let shapes = shape::infer(&single.graph, &input_shapes)?;
+                let root = single.graph.root;
+                let a = alloc(single.graph.node(root).dtype, &shapes[root]);
+                runtime::execute_stores(
+                    &single.graph,
+                    &single.stages,
+                    &single.code,
+                    inputs,
+                    &shapes,
+                    &[view_of(&a)],
+                );
+                temps.push(a);
+            }
+        }
+        for (a, t) in temps.iter().zip(targets) {
+            copy_broadcast(&view_of(a), t);
+        }
+        Ok(())
+    }
+
+    /// After swaps, a caller name may refer to another caller array: copy values back so
+    /// that each of the caller's arrays holds the value of its own name.
+    fn restore(&mut self, originals: &[RawView]) {
+        let moved: Vec<usize> = (0..originals.len())
+            .filter(|&i| self.views[i].ptr != originals[i].ptr)
+            .collect();
+        let values: Vec<Array> = moved
+            .iter()
+            .map(|&i| {
+                let v = &self.views[i];
+                let a = alloc(v.dtype, &v.shape);
+                copy_broadcast(v, &view_of(&a));
+                a
+            })
+            .collect();
+        for (&i, a) in moved.iter().zip(&values) {
+            copy_broadcast(&view_of(a), &originals[i]);
+        }
+    }
+}
+
+/// True when a target overlaps memory the group's kernel reads through a different view (the
+/// same element read and written by the same element is fine).
+fn aliased(unit: &Unit, inputs: &[RawView], targets: &[RawView]) -> bool {
+    let g = &unit.graph;
+    let read: Vec<&RawView> = g
+        .nodes
+        .iter()
+        .filter_map(|n| match n.kind {
+            crate::ir::NodeKind::Input(i) => Some(&inputs[i]),
+            _ => None,
+        })
+        .collect();
+    targets.iter().any(|t| {
+        read.iter().any(|r| {
+            overlaps(t, r)
+                && !(r.ptr == t.ptr
+                    && r.dtype.size() == t.dtype.size()
+                    && broadcast_strides(r, &t.shape) == t.strides)
+        })
+    })
+}
+
+fn broadcast_strides(v: &RawView, shape: &[usize]) -> Vec<isize> {
+    let offset = shape.len().saturating_sub(v.shape.len());
+    (0..shape.len())
+        .map(|d| {
+            if d < offset || v.shape[d - offset] == 1 {
+                0
+            } else {
+                v.strides[d - offset]
+            }
+        })
+        .collect()
+}
+
+/// Byte ranges intersect.
+fn overlaps(a: &RawView, b: &RawView) -> bool {
+    let range = |v: &RawView| {
+        if v.shape.contains(&0) || v.ptr.is_null() {
+            return None;
+        }
+        let (mut lo, mut hi) = (v.ptr as isize, v.ptr as isize);
+        for (&d, &s) in v.shape.iter().zip(&v.strides) {
+            let span = (d as isize - 1) * s;
+            if span < 0 {
+                lo += span;
+            } else {
+                hi += span;
+            }
+        }
+        Some((lo, hi + v.dtype.size() as isize))
+    };
+    match (range(a), range(b)) {
+        (Some((a0, a1)), Some((b0, b1))) => a0 < b1 && b0 < a1,
+        _ => false,
+    }
+}

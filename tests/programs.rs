@@ -1,0 +1,264 @@
+//! Programs through the public API: statements, intermediates, fused outputs, slice outputs,
+//! aliasing, loops with swap, and their errors. Every program runs compiled and through the
+//! reference interpreter; both must match a plain Rust loop.
+
+// ndarray's `s![1..-1]` counts -1 from the end; clippy reads it as an empty Rust range.
+#![allow(clippy::reversed_empty_ranges)]
+
+use ndarray::{s, Array1, Array2};
+use numjit::{Engine, ErrorKind, Vars};
+
+fn golden(n: usize, g: f64) -> Array1<f64> {
+    Array1::from_shape_fn(n, |i| (i as f64 * g).fract())
+}
+
+/// Runs `src` compiled (1 and 3 threads) and interpreted on copies of `outs`; all must agree
+/// bit for bit on elementwise programs. Returns the compiled outputs.
+fn run_all(
+    src: &str,
+    inputs: &[(&str, &Array1<f64>)],
+    outs: &[(&str, Array1<f64>)],
+) -> Vec<Array1<f64>> {
+    let mut results: Vec<Vec<Array1<f64>>> = Vec::new();
+    for mode in 0..3 {
+        let mut arrays: Vec<Array1<f64>> = outs.iter().map(|(_, a)| a.clone()).collect();
+        {
+            let mut vars = Vars::new();
+            for (n, a) in inputs {
+                vars.insert(n, *a);
+            }
+            for ((n, _), a) in outs.iter().zip(arrays.iter_mut()) {
+                vars = vars.with_out(n, a);
+            }
+            let k = Engine::default()
+                .compile(src, &vars.signature())
+                .unwrap_or_else(|e| panic!("{src}: {e}"));
+            match mode {
+                0 => k.run_reference(&vars),
+                1 => {
+                    numjit::set_num_threads(1);
+                    k.run(&vars)
+                }
+                _ => {
+                    numjit::set_num_threads(3);
+                    k.run(&vars)
+                }
+            }
+            .unwrap_or_else(|e| panic!("{src}: {e}"));
+        }
+        results.push(arrays);
+    }
+    assert_eq!(results[0], results[1], "{src}: interpreter vs JIT");
+    assert_eq!(results[1], results[2], "{src}: 1 vs 3 threads");
+    results.pop().unwrap_or_default()
+}
+
+#[test]
+fn intermediates_fuse_into_several_outputs() {
+    let x = golden(1000, 0.618);
+    let out = run_all(
+        "r = x * 2 + 1\nlo = r - 1; hi = r * r",
+        &[("x", &x)],
+        &[("lo", Array1::zeros(1000)), ("hi", Array1::zeros(1000))],
+    );
+    for i in 0..1000 {
+        let r = x[i] * 2.0 + 1.0;
+        assert_eq!((out[0][i], out[1][i]), (r - 1.0, r * r));
+    }
+    let k = Engine::default()
+        .compile(
+            "r = x * 2 + 1\nlo = r - 1; hi = r * r",
+            &numjit::Signature::new()
+                .with("x", numjit::DType::Float64, 1)
+                .with_out("lo", numjit::DType::Float64, 1)
+                .with_out("hi", numjit::DType::Float64, 1),
+        )
+        .unwrap();
+    // One fused group computing both outputs.
+    assert_eq!(k.ir().matches("group").count(), 1, "{}", k.ir());
+}
+
+#[test]
+fn a_name_written_whole_means_its_new_value() {
+    let x = golden(100, 0.7548);
+    let out = run_all(
+        "y = x + 1\nz = y * 2\ny = y * 10",
+        &[("x", &x)],
+        &[("y", Array1::zeros(100)), ("z", Array1::zeros(100))],
+    );
+    for i in 0..100 {
+        assert_eq!(out[0][i], (x[i] + 1.0) * 10.0);
+        assert_eq!(out[1][i], (x[i] + 1.0) * 2.0);
+    }
+}
+
+#[test]
+fn slice_targets_and_aliasing_follow_numpy() {
+    let u0 = golden(50, 0.5698);
+    // Reads overlap the written slice: NumPy evaluates the right side fully first.
+    let out = run_all("u[1:-1] = u[:-2] + u[2:]", &[], &[("u", u0.clone())]);
+    let mut expect = u0.clone();
+    let rhs: Vec<f64> = (1..49).map(|i| u0[i - 1] + u0[i + 1]).collect();
+    expect.slice_mut(s![1..-1]).assign(&Array1::from(rhs));
+    assert_eq!(out[0], expect);
+    // Same element read and written: runs in place.
+    let out = run_all("u = u * 2 + 1", &[], &[("u", u0.clone())]);
+    assert_eq!(out[0], u0.mapv(|v| v * 2.0 + 1.0));
+    // Reversed view of itself.
+    let out = run_all("u = u[::-1] + 0", &[], &[("u", u0.clone())]);
+    assert_eq!(out[0], u0.slice(s![..;-1]).to_owned());
+    // Augmented assignment to a slice, scalar broadcast.
+    let out = run_all("u[::2] += 1; u[-1] = 7", &[], &[("u", u0.clone())]);
+    let mut expect = u0.clone();
+    expect.slice_mut(s![..;2]).mapv_inplace(|v| v + 1.0);
+    expect[49] = 7.0;
+    assert_eq!(out[0], expect);
+}
+
+#[test]
+fn loops_with_swap_match_a_rust_loop() {
+    let n = 64;
+    let mut u0 = Array1::<f64>::zeros(n);
+    u0[n / 2] = 1.0;
+    let src = "for step in range(nsteps):\n    v[1:-1] = u[1:-1] + 0.25 * (u[:-2] - 2*u[1:-1] + u[2:])\n    swap(u, v)";
+    for nsteps in [0i64, 1, 2, 7] {
+        let mut u = u0.clone();
+        let mut v = u0.clone();
+        {
+            let vars = Vars::new()
+                .with("nsteps", nsteps)
+                .with_out("u", &mut u)
+                .with_out("v", &mut v);
+            numjit::run(src, &vars).unwrap();
+        }
+        let (mut a, mut b) = (u0.clone(), u0.clone());
+        for _ in 0..nsteps {
+            for i in 1..n - 1 {
+                b[i] = a[i] + 0.25 * (a[i - 1] - 2.0 * a[i] + a[i + 1]);
+            }
+            std::mem::swap(&mut a, &mut b);
+        }
+        assert_eq!(u, a, "nsteps = {nsteps}");
+        assert_eq!(v, b, "nsteps = {nsteps}");
+    }
+}
+
+#[test]
+fn intermediates_keep_their_value_when_memory_changes() {
+    let x = golden(20, 0.618);
+    // `t` reads `u`, which is overwritten before `t` is used: t is kept as it was.
+    let out = run_all(
+        "t = u * 2\nu = x\nw = t + u",
+        &[("x", &x)],
+        &[("u", Array1::ones(20)), ("w", Array1::zeros(20))],
+    );
+    assert_eq!(out[0], x);
+    assert_eq!(out[1], x.mapv(|v| 2.0 + v));
+    // An intermediate bound before a loop that writes what it reads.
+    let out = run_all(
+        "t = u + 1\nfor i in range(3): u = u * 2; w = t + i",
+        &[],
+        &[("u", Array1::ones(20)), ("w", Array1::zeros(20))],
+    );
+    assert_eq!(out[0], Array1::from_elem(20, 8.0));
+    assert_eq!(out[1], Array1::from_elem(20, 4.0));
+}
+
+#[test]
+fn a_program_ends_with_its_result() {
+    let x = golden(10, 0.618);
+    let vars = Vars::new().with("x", &x);
+    let r = numjit::evaluate("s = sum(x)\nm = s / 10\nx - m", &vars).unwrap();
+    let m = x.sum() / 10.0;
+    let r = r.as_f64().unwrap();
+    for i in 0..10 {
+        assert!((r[[i]] - (x[i] - m)).abs() < 1e-15);
+    }
+}
+
+#[test]
+fn two_dimensional_stencil_in_place_and_double_buffered() {
+    let n = 40;
+    let u0 = Array2::from_shape_fn((n, n), |(i, j)| ((i * 7 + j * 3) % 11) as f64);
+    let mut u = u0.clone();
+    let mut un = u0.clone();
+    {
+        let vars = Vars::new().with_out("u", &mut u).with_out("un", &mut un);
+        numjit::run(
+            "for k in range(5):\n  un[1:-1, 1:-1] = 0.25*(u[:-2, 1:-1] + u[2:, 1:-1] + u[1:-1, :-2] + u[1:-1, 2:])\n  swap(u, un)",
+            &vars,
+        )
+        .unwrap();
+    }
+    let (mut a, mut b) = (u0.clone(), u0.clone());
+    for _ in 0..5 {
+        for i in 1..n - 1 {
+            for j in 1..n - 1 {
+                b[[i, j]] = 0.25 * (a[[i - 1, j]] + a[[i + 1, j]] + a[[i, j - 1]] + a[[i, j + 1]]);
+            }
+        }
+        std::mem::swap(&mut a, &mut b);
+    }
+    assert_eq!(u, a);
+    assert_eq!(un, b);
+}
+
+#[test]
+fn errors_point_at_the_statement() {
+    let x = golden(4, 0.5);
+    let mut y = Array1::<f64>::zeros(3);
+    let vars = Vars::new().with("x", &x).with_out("y", &mut y);
+    let cases: &[(&str, ErrorKind, &str)] = &[
+        ("x = 1", ErrorKind::Type, "it is an input"),
+        (
+            "y = x",
+            ErrorKind::Broadcast,
+            "shape (4,) into a target of shape (3,)",
+        ),
+        ("y[5] = 1", ErrorKind::Value, "out of bounds"),
+        (
+            "z[0] = 1",
+            ErrorKind::UnknownName,
+            "not an array bound as an output",
+        ),
+        (
+            "y + 1\ny = 1",
+            ErrorKind::Syntax,
+            "must be the program's last statement",
+        ),
+        (
+            "for i in range(2):\ny = 1",
+            ErrorKind::Syntax,
+            "expected an indented block",
+        ),
+        ("y = 1\n  y = 2", ErrorKind::Syntax, "unexpected indent"),
+        (
+            "for i in range(2): t = y\nz = t",
+            ErrorKind::UnknownName,
+            "inside a loop",
+        ),
+        ("swap(x, y)", ErrorKind::Type, "it is an input"),
+        (
+            "for i in range(1.5): y = 1",
+            ErrorKind::Type,
+            "integer scalar",
+        ),
+        ("x + 1 = y", ErrorKind::Syntax, "cannot assign"),
+    ];
+    for (src, kind, msg) in cases {
+        let err = numjit::run(src, &vars).unwrap_err();
+        assert_eq!(err.kind(), *kind, "{src}: {err}");
+        assert!(err.message().contains(msg), "{src}: {err}");
+        assert!(
+            err.span().is_some() || *kind == ErrorKind::Signature,
+            "{src}: {err}"
+        );
+    }
+    drop(vars);
+    // A failing program writes nothing, even after a statement that would have succeeded.
+    assert_eq!(y, Array1::<f64>::zeros(3));
+    let vars = Vars::new().with("x", &x).with_out("y", &mut y);
+    assert!(numjit::run("y = 5\ny = x", &vars).is_err());
+    drop(vars);
+    assert_eq!(y, Array1::<f64>::zeros(3));
+}
