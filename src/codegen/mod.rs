@@ -86,7 +86,9 @@ pub(crate) fn compile(g: &Graph, stages: &[Stage]) -> Result<Code> {
         } else {
             None
         };
-        ids.push((main, columns, staging.map_or(0, |s| s.scratch_bytes)));
+        let scratch = staging.map_or(0, |s| s.scratch_bytes.next_multiple_of(64))
+            + translate::invariant_scratch(stage.leaves.len());
+        ids.push((main, columns, scratch));
     }
     module
         .finalize_definitions()

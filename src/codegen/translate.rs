@@ -24,6 +24,17 @@ use crate::ir::{Graph, NodeId, NodeKind};
 use crate::ops::{scalar, Op, ReduceOp};
 use crate::plan::{Stage, StageKind};
 
+/// Scratch bytes a stage needs beyond block staging: one 64-byte region per leaf operand for
+/// the splatted value of an operand that is invariant in a call.
+pub(crate) fn invariant_scratch(leaves: usize) -> usize {
+    64 * leaves
+}
+
+/// Byte offset of leaf `leaf`'s invariant region in scratch (after the staging blocks).
+fn invariant_region(staging: Option<&Staging>, leaf: usize) -> usize {
+    staging.map_or(0, |s| s.scratch_bytes.next_multiple_of(64)) + 64 * leaf
+}
+
 /// The machine signature of every kernel. `scratch` is per-thread memory of at least the
 /// stage's `scratch_bytes`, 64-byte aligned (used by block staging).
 pub(crate) type KernelFn = unsafe extern "C" fn(
@@ -141,7 +152,8 @@ struct Translator<'a, 'f> {
     vconsts: HashMap<NodeId, Value>,
     /// A reduction compiled as a column kernel: `partial[j] ⊕= value(j)` along the row.
     columns: bool,
-    /// Per leaf operand: "constant for this call" (both strides 0) and its value splatted.
+    /// Per leaf operand: "constant for this call" (both strides 0), and a scratch region holding
+    /// its value splatted over a whole unrolled group (see [`invariant_region`]).
     invariant: HashMap<usize, (Value, Value)>,
     /// Per operand: bytes to advance per vector-loop trip (`s1 × lanes × unroll`).
     vector_step: HashMap<usize, Value>,
@@ -218,7 +230,16 @@ impl Translator<'_, '_> {
                     let at = self.b.ins().select(nonempty, base, scratch);
                     let first_value = self.b.ins().load(clif_type(plan.dtype), FLAGS, at, 0);
                     let splat = self.b.ins().splat(plan.ty, first_value);
-                    self.invariant.insert(k, (invariant, splat));
+                    // Its value, splatted over one unrolled group, in this operand's region of
+                    // scratch: vector loads read there, with no per-load select.
+                    let region = self
+                        .b
+                        .ins()
+                        .iadd_imm_s(scratch, invariant_region(self.staging, k - heads) as i64);
+                    for u in 0..4 {
+                        self.b.ins().store(FLAGS, splat, region, 16 * u);
+                    }
+                    self.invariant.insert(k, (invariant, region));
                     self.b.ins().bor(contiguous, invariant)
                 } else {
                     contiguous
@@ -386,6 +407,7 @@ impl Translator<'_, '_> {
                 .ins()
                 .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, n, step);
             let go = self.b.ins().band(enough, contiguous);
+            self.redirect_invariant();
             self.b.ins().brif(go, vloop, &[], tail, &[]);
 
             self.b.switch_to_block(vloop);
@@ -429,6 +451,20 @@ impl Translator<'_, '_> {
         self.b.seal_block(done);
         self.index = None;
         Ok(())
+    }
+
+    /// Before a vector loop: an operand invariant in this call reads from its splatted region
+    /// instead (never past its one element; its strides are 0, so the pointer stays there, and
+    /// the scalar tail reads the same value from the region's first element).
+    fn redirect_invariant(&mut self) {
+        let mut invariant: Vec<(usize, (Value, Value))> =
+            self.invariant.iter().map(|(k, v)| (*k, *v)).collect();
+        invariant.sort_unstable_by_key(|(k, _)| *k);
+        for (k, (is_invariant, region)) in invariant {
+            let p = self.b.use_var(self.ptr[k]);
+            let redirected = self.b.ins().select(is_invariant, region, p);
+            self.b.def_var(self.ptr[k], redirected);
+        }
     }
 
     /// Address of the current element's row in scratch (add `slot.offset` when accessing).
@@ -511,6 +547,7 @@ impl Translator<'_, '_> {
                 self.b.create_block(),
             );
             let go = self.b.ins().band(enough, contiguous);
+            self.redirect_invariant();
             self.b.ins().brif(go, vloop, &[], scalar_entry, &[]);
 
             self.b.switch_to_block(vloop);
@@ -786,20 +823,9 @@ impl Translator<'_, '_> {
                 .ins()
                 .load(plan.ty, FLAGS, at, slot.offset + self.lane_offset)
         } else if let Some(&k) = self.operand_of.get(&id) {
+            // An invariant operand's pointer is its splatted region here (`redirect_invariant`).
             let p = self.b.use_var(self.ptr[k]);
-            match self.invariant.get(&k).copied() {
-                Some((invariant, splat)) => {
-                    // Never read past an invariant operand's one element: load from scratch
-                    // (always 64 readable bytes) instead and keep the splat.
-                    let scratch = self
-                        .scratch
-                        .unwrap_or_else(|| unreachable!("scratch is a parameter"));
-                    let at = self.b.ins().select(invariant, scratch, p);
-                    let loaded = self.b.ins().load(plan.ty, FLAGS, at, self.lane_offset);
-                    self.b.ins().select(invariant, splat, loaded)
-                }
-                None => self.b.ins().load(plan.ty, FLAGS, p, self.lane_offset),
-            }
+            self.b.ins().load(plan.ty, FLAGS, p, self.lane_offset)
         } else {
             let NodeKind::Apply(op, args) = &self.g.node(id).kind else {
                 return Err(internal(

@@ -381,7 +381,14 @@ impl Reduction<'_> {
                 for k in 1..ptrs.len() {
                     strides.extend([l.row_strides[k] as i64, l.post_strides[k] as i64]);
                 }
-                call_fn(columns, 0, BLOCK.min(l.rows - row0), width, &ptrs, &strides);
+                call_fn(
+                    columns,
+                    self.kernel.scratch_bytes,
+                    BLOCK.min(l.rows - row0),
+                    width,
+                    &ptrs,
+                    &strides,
+                );
                 partial
             };
             let result = column_tree(self.op, 0, blocks, &leaf);
