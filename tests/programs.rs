@@ -262,3 +262,54 @@ fn errors_point_at_the_statement() {
     drop(vars);
     assert_eq!(y, Array1::<f64>::zeros(3));
 }
+
+#[test]
+fn targets_of_different_shapes_and_dtypes_in_one_group() {
+    let x = golden(12, 0.618);
+    let mut m = Array2::<f64>::zeros((3, 12));
+    let mut s = Array1::<f64>::zeros(1);
+    let mut k = Array1::<i64>::zeros(12);
+    {
+        let vars = Vars::new()
+            .with("x", &x)
+            .with_out("m", &mut m)
+            .with_out("s", &mut s)
+            .with_out("k", &mut k);
+        // Three targets of three shapes (the value broadcasts into each) and an int64 target
+        // that truncates like NumPy's `k[...] = values`.
+        numjit::run("m = x * 2; s = sum(x); k = x * 10", &vars).unwrap();
+    }
+    for r in 0..3 {
+        assert_eq!(m.row(r), x.mapv(|v| v * 2.0));
+    }
+    assert!((s[0] - x.sum()).abs() < 1e-12);
+    assert_eq!(k, x.mapv(|v| (v * 10.0) as i64));
+}
+
+#[test]
+fn loop_variables_nested_loops_and_ranges() {
+    let mut acc = Array1::<f64>::zeros(4);
+    {
+        let vars = Vars::new().with_out("acc", &mut acc);
+        numjit::run(
+            "for i in range(1, 4):\n    for j in range(10, 0, -5):\n        acc += i * j\nacc[0] = -1",
+            &vars,
+        )
+        .unwrap();
+    }
+    // Σ_{i=1..3} Σ_{j∈{10,5}} i·j = 6 · 15 = 90.
+    assert_eq!(acc.to_vec(), vec![-1.0, 90.0, 90.0, 90.0]);
+}
+
+#[test]
+fn swapping_arrays_of_different_shapes_is_an_error_before_any_write() {
+    let mut a = Array1::<f64>::zeros(3);
+    let mut b = Array1::<f64>::zeros(4);
+    {
+        let vars = Vars::new().with_out("a", &mut a).with_out("b", &mut b);
+        let err = numjit::run("a = 1\nswap(a, b)", &vars).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Broadcast, "{err}");
+        assert!(err.message().contains("cannot swap"), "{err}");
+    }
+    assert_eq!(a.to_vec(), vec![0.0; 3]);
+}
