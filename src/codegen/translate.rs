@@ -111,6 +111,7 @@ pub(crate) fn translate(
         columns,
         invariant: HashMap::new(),
         vector_step: HashMap::new(),
+        fast_offset: None,
     };
     t.body()?;
     let config = t.module.target_config();
@@ -157,6 +158,9 @@ struct Translator<'a, 'f> {
     invariant: HashMap<usize, (Value, Value)>,
     /// Per operand: bytes to advance per vector-loop trip (`s1 × lanes × unroll`).
     vector_step: HashMap<usize, Value>,
+    /// In the fast vector loop (every operand contiguous): the byte offset of the current
+    /// group from the operands' pointers.
+    fast_offset: Option<Value>,
 }
 
 const FLAGS: MemFlagsData = MemFlagsData::trusted();
@@ -313,7 +317,7 @@ impl Translator<'_, '_> {
             .map(|&s| self.value(s, &mut memo))
             .collect::<Result<Vec<_>>>()?;
         for (k, v) in values.into_iter().enumerate() {
-            let out = self.b.use_var(self.ptr[k]);
+            let out = self.operand_address(k);
             self.b.ins().store(FLAGS, v, out, self.lane_offset);
         }
         Ok(())
@@ -408,7 +412,49 @@ impl Translator<'_, '_> {
                 .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, n, step);
             let go = self.b.ins().band(enough, contiguous);
             self.redirect_invariant();
-            self.b.ins().brif(go, vloop, &[], tail, &[]);
+            let (dispatch, fast, fast_exit) = (
+                self.b.create_block(),
+                self.b.create_block(),
+                self.b.create_block(),
+            );
+            self.b.ins().brif(go, dispatch, &[], tail, &[]);
+            self.b.switch_to_block(dispatch);
+            self.b.seal_block(dispatch);
+            let any_invariant = self.any_invariant();
+            self.b.ins().brif(any_invariant, vloop, &[], fast, &[]);
+
+            // Every operand contiguous: one byte offset addresses them all, so a trip advances
+            // one register instead of one pointer per operand (which would spill).
+            self.b.switch_to_block(fast);
+            let jv = self.b.use_var(j);
+            self.fast_offset = Some(self.b.ins().imul_imm_s(jv, plan.elem_size as i64));
+            self.vector_mode = true;
+            for u in 0..plan.unroll {
+                self.lane_offset = (u * 16) as i32;
+                body(self)?;
+            }
+            self.vector_mode = false;
+            self.lane_offset = 0;
+            self.fast_offset = None;
+            let jv = self.b.use_var(j);
+            let jn = self.b.ins().iadd_imm_s(jv, step);
+            self.b.def_var(j, jn);
+            let last = self.b.ins().iadd_imm_s(jn, step);
+            let again = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, last, n);
+            self.b.ins().brif(again, fast, &[], fast_exit, &[]);
+            self.b.seal_block(fast);
+            self.b.switch_to_block(fast_exit);
+            self.b.seal_block(fast_exit);
+            let jv = self.b.use_var(j);
+            let done_bytes = self.b.ins().imul_imm_s(jv, plan.elem_size as i64);
+            for k in 0..self.ptr.len() {
+                if self.vector_step.contains_key(&k) {
+                    let p = self.b.use_var(self.ptr[k]);
+                    let next = self.b.ins().iadd(p, done_bytes);
+                    self.b.def_var(self.ptr[k], next);
+                }
+            }
+            self.b.ins().jump(tail, &[]);
 
             self.b.switch_to_block(vloop);
             self.vector_mode = true;
@@ -451,6 +497,28 @@ impl Translator<'_, '_> {
         self.b.seal_block(done);
         self.index = None;
         Ok(())
+    }
+
+    /// True (nonzero) when some operand is invariant in this call.
+    fn any_invariant(&mut self) -> Value {
+        let mut any = self.b.ins().iconst(types::I8, 0);
+        let mut flags: Vec<(usize, Value)> =
+            self.invariant.iter().map(|(k, (f, _))| (*k, *f)).collect();
+        flags.sort_unstable_by_key(|(k, _)| *k);
+        for (_, f) in flags {
+            any = self.b.ins().bor(any, f);
+        }
+        any
+    }
+
+    /// The address of operand `k`'s current element (vector loops on the fast path add the
+    /// common byte offset).
+    fn operand_address(&mut self, k: usize) -> Value {
+        let p = self.b.use_var(self.ptr[k]);
+        match self.fast_offset {
+            Some(off) if self.vector_mode => self.b.ins().iadd(p, off),
+            _ => p,
+        }
     }
 
     /// Before a vector loop: an operand invariant in this call reads from its splatted region
@@ -667,7 +735,7 @@ impl Translator<'_, '_> {
         let combine = op.combiner();
         self.element_loop(n1, None, |t| {
             let v = t.element_as(acc)?;
-            let p = t.b.use_var(t.ptr[0]);
+            let p = t.operand_address(0);
             let new = match t.vector.filter(|_| t.vector_mode) {
                 Some(plan) => {
                     let old = t.b.ins().load(plan.ty, FLAGS, p, t.lane_offset);
@@ -824,7 +892,7 @@ impl Translator<'_, '_> {
                 .load(plan.ty, FLAGS, at, slot.offset + self.lane_offset)
         } else if let Some(&k) = self.operand_of.get(&id) {
             // An invariant operand's pointer is its splatted region here (`redirect_invariant`).
-            let p = self.b.use_var(self.ptr[k]);
+            let p = self.operand_address(k);
             self.b.ins().load(plan.ty, FLAGS, p, self.lane_offset)
         } else {
             let NodeKind::Apply(op, args) = &self.g.node(id).kind else {
