@@ -12,8 +12,7 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use ndarray::{s, Array2};
-use numjit::{Kernel, Vars};
+use ndarray::Array2;
 
 /// The course's setup, computed as its Python does.
 struct Problem {
@@ -56,23 +55,6 @@ impl Problem {
 const STEP: &str =
     "d[1:-1, 1:-1] + coef*(d[2:, 1:-1] + d[:-2, 1:-1] + d[1:-1, 2:] + d[1:-1, :-2] - 4*d[1:-1, 1:-1])";
 
-// ---- The per-step part: one kernel call per time step. ----------------------------------------
-// A program-level time loop in numjit will replace `step` and the Rust loop that calls it
-// (`support::march`) with one compiled program; nothing else here needs to change.
-
-/// One time step: the interior of `next` from `dens`.
-fn step(
-    kernel: &Kernel,
-    coef: f64,
-    dens: &Array2<f64>,
-    next: &mut Array2<f64>,
-) -> numjit::Result<()> {
-    let vars = Vars::new().with("d", dens).with("coef", coef);
-    kernel.eval_into(&vars, &mut next.slice_mut(s![1..-1, 1..-1]))
-}
-
-// ------------------------------------------------------------------------------------------------
-
 /// The same step as a plain loop, with the additions in the kernel's order.
 fn step_loop(coef: f64, d: &Array2<f64>, next: &mut Array2<f64>) -> numjit::Result<()> {
     let (rows, cols) = d.dim();
@@ -90,13 +72,9 @@ fn main() -> numjit::Result<()> {
     let args = support::Args::parse(true);
     let mut p = Problem::new(if args.small { 0.667 } else { 0.0667 });
     p.nsteps = args.size.unwrap_or(p.nsteps);
-    let sig = Vars::new()
-        .with("d", &p.init)
-        .with("coef", p.coef)
-        .signature();
-    let kernel = numjit::Engine::default().compile(STEP, &sig)?;
+    // The whole run is one compiled program: a time loop with a swap, no call per step.
     let (dens, t) = support::timed(|| {
-        support::march(&p.init, p.nsteps, |d, next| step(&kernel, p.coef, d, next))
+        support::march_program(STEP, "d", &p.init, p.nsteps, &[("coef", p.coef)])
     });
     let dens = dens?;
 
@@ -105,7 +83,9 @@ fn main() -> numjit::Result<()> {
         "P5 2-D diffusion: {n}² interior points, {} steps",
         p.nsteps
     ));
-    println!("  densnext[1:-1, 1:-1] = {STEP}");
+    for line in support::time_loop(STEP, "d").lines() {
+        println!("  {line}");
+    }
     support::print_time(t, 1, p.nsteps * n * n);
     println!(
         "  final density: sum {:.6e}, max {:.6e}, centre {:.6e}",

@@ -14,8 +14,7 @@ mod support;
 
 use std::f64::consts::PI;
 
-use ndarray::{s, Array2};
-use numjit::{Kernel, Vars};
+use ndarray::Array2;
 
 /// The grid spacing, the time step and the diffusivity.
 #[derive(Clone, Copy)]
@@ -30,26 +29,6 @@ struct Params {
 const STEP: &str = "u[1:-1, 1:-1] + dt*alpha*(\
     (u[1:-1, 2:] - 2*u[1:-1, 1:-1] + u[1:-1, :-2])/dx**2 + \
     (u[2:, 1:-1] - 2*u[1:-1, 1:-1] + u[:-2, 1:-1])/dy**2)";
-
-fn bind<'a>(u: &'a Array2<f64>, p: Params) -> Vars<'a> {
-    Vars::new()
-        .with("u", u)
-        .with("dt", p.dt)
-        .with("alpha", p.alpha)
-        .with("dx", p.dx)
-        .with("dy", p.dy)
-}
-
-// ---- The per-step part: one kernel call per time step. ----------------------------------------
-// A program-level time loop in numjit will replace `step` and the Rust loop that calls it
-// (`support::march`) with one compiled program; nothing else here needs to change.
-
-/// One time step: the interior of `next` from `u`.
-fn step(kernel: &Kernel, p: Params, u: &Array2<f64>, next: &mut Array2<f64>) -> numjit::Result<()> {
-    kernel.eval_into(&bind(u, p), &mut next.slice_mut(s![1..-1, 1..-1]))
-}
-
-// ------------------------------------------------------------------------------------------------
 
 /// The same step as a plain loop, in the kernel's order of operations (`dx**2` is `dx*dx`).
 fn step_loop(p: Params, u: &Array2<f64>, next: &mut Array2<f64>) -> numjit::Result<()> {
@@ -86,13 +65,15 @@ fn main() -> numjit::Result<()> {
         }
     };
     let init = Array2::from_shape_fn((n, n), |(i, j)| mode(i) * mode(j));
-    let kernel = numjit::Engine::default().compile(STEP, &bind(&init, p).signature())?;
-    let (u, t) =
-        support::timed(|| support::march(&init, nsteps, |u, next| step(&kernel, p, u, next)));
+    // The whole run is one compiled program: a time loop with a swap, no call per step.
+    let scalars = [("dt", p.dt), ("alpha", p.alpha), ("dx", p.dx), ("dy", p.dy)];
+    let (u, t) = support::timed(|| support::march_program(STEP, "u", &init, nsteps, &scalars));
     let u = u?;
 
     support::banner(format!("P5b heat equation: {n}² grid, {nsteps} steps"));
-    println!("  unext[1:-1, 1:-1] = {STEP}");
+    for line in support::time_loop(STEP, "u").lines() {
+        println!("  {line}");
+    }
     support::print_time(t, 1, nsteps * (n - 2) * (n - 2));
     // Each step multiplies sin(πx)·sin(πy) by g: the discrete second differences of sin(πx)
     // are -4 sin²(πdx/2)/dx² times it.

@@ -12,13 +12,14 @@ use std::time::SystemTime;
 mod png;
 
 /// Every course example; each test below runs one.
-const EXAMPLES: [&str; 9] = [
+const EXAMPLES: [&str; 10] = [
     "trig_identity",
     "poly",
     "temporaries",
     "diffusion",
     "heat",
     "laplace",
+    "velocity",
     "area",
     "pairwise",
     "axis_sums",
@@ -147,6 +148,19 @@ fn trig_identity() {
         &[],
         1,
         &["P1 trig identity: n = 100000", "every element is 1"],
+    );
+}
+
+#[test]
+fn velocity() {
+    small(
+        "velocity",
+        &[],
+        1,
+        &[
+            "P7 velocity conversion: nlat, nr, nlon = 25, 30, 40",
+            "vx, vy, vz agree with a Rust loop",
+        ],
     );
 }
 

@@ -200,6 +200,35 @@ pub fn march<E>(
     Ok(current)
 }
 
+/// Runs `nsteps` steps of a double-buffered stencil from `init` as ONE numjit program (a
+/// compiled time loop, no call per step): `next[1:-1, 1:-1] = update` (which reads the current
+/// field as `var`), then `swap(var, next)`. Both buffers start as copies of `init`, so the
+/// boundary keeps its initial values; `scalars` are bound by name for `update`.
+pub fn march_program(
+    update: &str,
+    var: &str,
+    init: &Array2<f64>,
+    nsteps: usize,
+    scalars: &[(&str, f64)],
+) -> numjit::Result<Array2<f64>> {
+    let program = time_loop(update, var);
+    let (mut current, mut next) = (init.clone(), init.clone());
+    {
+        let mut vars = numjit::Vars::new().with("nsteps", nsteps as i64);
+        for (name, value) in scalars {
+            vars.insert(name, *value);
+        }
+        let vars = vars.with_out(var, &mut current).with_out("next", &mut next);
+        numjit::run(&program, &vars)?;
+    }
+    Ok(current)
+}
+
+/// The program [`march_program`] runs.
+pub fn time_loop(update: &str, var: &str) -> String {
+    format!("for step in range(nsteps):\n    next[1:-1, 1:-1] = {update}\n    swap({var}, next)")
+}
+
 /// Writes `field` as a heatmap PNG to `--plot`'s path, if one was given.
 pub fn plot(args: &Args, field: ndarray::ArrayView2<f64>) {
     if let Some(path) = &args.plot {
