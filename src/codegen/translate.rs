@@ -669,34 +669,42 @@ impl Translator<'_, '_> {
         Ok(self.convert(v, self.g.node(self.stage.value).dtype, acc))
     }
 
+    /// Computes every 0-d node of the stage once, here in the entry block: constants, 0-d
+    /// operands (a scalar variable, a full reduction) and expressions of them (`(stop - start) /
+    /// (n - 1)`). They are the same for every element, so they neither cost work per element nor
+    /// keep the loop from running as vectors (those of the vector dtype are splatted too).
     fn hoist_constants(&mut self) -> Result<()> {
         let mut stack = vec![self.stage.value];
         let mut seen = vec![false; self.g.nodes.len()];
+        let mut invariant = Vec::new();
         while let Some(id) = stack.pop() {
             if std::mem::replace(&mut seen[id], true) {
                 continue;
             }
-            let node = self.g.node(id);
-            let invariant = match (node.kind.clone(), self.operand_of.get(&id)) {
-                // A 0-d operand (a scalar variable, a full reduction) is the same for every
-                // element: load it once here, so it neither costs a load per element nor keeps
-                // the loop from running as vectors.
-                (_, Some(&k)) if node.rank == 0 => {
-                    let base = self.b.use_var(self.ptr[k]);
-                    Some(self.b.ins().load(clif_type(node.dtype), FLAGS, base, 0))
-                }
-                (_, Some(_)) => continue,
-                (NodeKind::Const(s), None) => Some(self.scalar_const(s)),
-                _ => None,
-            };
-            if let Some(v) = invariant {
-                self.consts.insert(id, v);
-                if let Some(plan) = self.vector {
-                    let splat = self.b.ins().splat(plan.ty, v);
-                    self.vconsts.insert(id, splat);
-                }
+            let leaf = self.operand_of.contains_key(&id);
+            if self.g.node(id).rank == 0 {
+                invariant.push(id);
             }
-            stack.extend(self.g.args(id));
+            if !leaf {
+                stack.extend(self.g.args(id));
+            }
+        }
+        // Node order puts arguments first, so each value below finds its arguments hoisted.
+        invariant.sort_unstable();
+        for id in invariant {
+            let dtype = self.g.node(id).dtype;
+            let v = match self.operand_of.get(&id) {
+                Some(&k) => {
+                    let base = self.b.use_var(self.ptr[k]);
+                    self.b.ins().load(clif_type(dtype), FLAGS, base, 0)
+                }
+                None => self.value(id, &mut HashMap::new())?,
+            };
+            self.consts.insert(id, v);
+            if let Some(plan) = self.vector.filter(|p| p.dtype == dtype) {
+                let splat = self.b.ins().splat(plan.ty, v);
+                self.vconsts.insert(id, splat);
+            }
         }
         Ok(())
     }
@@ -795,6 +803,9 @@ impl Translator<'_, '_> {
                     format!("node %{id} cannot be vectorized"),
                 ));
             };
+            if *op == Op::Where {
+                return self.vector_where(id, args, plan, memo);
+            }
             let a = args
                 .iter()
                 .map(|x| self.value(*x, memo))
@@ -833,6 +844,34 @@ impl Translator<'_, '_> {
                 }
             }
         };
+        memo.insert(id, v);
+        Ok(v)
+    }
+
+    /// `where(x ⋈ y, a, b)` on vectors: the comparison gives a lane mask (all ones or zeros),
+    /// which selects bits from `a` or `b` (`VectorPlan` admits only this form).
+    fn vector_where(
+        &mut self,
+        id: NodeId,
+        args: &[NodeId],
+        plan: VectorPlan,
+        memo: &mut HashMap<NodeId, Value>,
+    ) -> Result<Value> {
+        let NodeKind::Apply(cmp, operands) = &self.g.node(args[0]).kind else {
+            return Err(internal("codegen", "vector where without a comparison"));
+        };
+        let x = self.value(operands[0], memo)?;
+        let y = self.value(operands[1], memo)?;
+        let a = self.value(args[1], memo)?;
+        let b = self.value(args[2], memo)?;
+        // The scalar `compare` picks the condition codes; on vectors they give lane masks.
+        let mask = self.compare(*cmp, x, y, plan.dtype);
+        let mask = if plan.float {
+            self.b.ins().bitcast(plan.ty, MemFlagsData::new(), mask)
+        } else {
+            mask
+        };
+        let v = self.b.ins().bitselect(mask, a, b);
         memo.insert(id, v);
         Ok(v)
     }
