@@ -27,8 +27,9 @@ pub(crate) struct Stage {
     pub kind: StageKind,
     /// The node computed per element.
     pub value: NodeId,
-    /// The arrays read: inputs and earlier reductions, in node order. Operand 0 of the kernel is
-    /// the output (or partial); operand `k + 1` is `leaves[k]`.
+    /// The arrays read: inputs, earlier reductions and iotas (which read no memory but move
+    /// like inputs), in node order. Operand 0 of the kernel is the output (or partial); operand
+    /// `k + 1` is `leaves[k]`.
     pub leaves: Vec<NodeId>,
 }
 
@@ -60,7 +61,8 @@ pub(crate) fn plan(g: &Graph) -> Vec<Stage> {
     stages
 }
 
-/// The nodes a stage computing `value` reads from memory: inputs, and reductions (materialized).
+/// The nodes a stage computing `value` reads as operands: inputs, reductions (materialized) and
+/// iotas (whose lengths were computed when the inputs were bound).
 fn leaves(g: &Graph, value: NodeId) -> Vec<NodeId> {
     let mut seen = vec![false; g.nodes.len()];
     let mut out = Vec::new();
@@ -71,7 +73,7 @@ fn leaves(g: &Graph, value: NodeId) -> Vec<NodeId> {
         }
         match g.node(id).kind {
             // A reduction reached from here was materialized by an earlier stage.
-            NodeKind::Input(_) | NodeKind::Reduce { .. } => out.push(id),
+            NodeKind::Input(_) | NodeKind::Reduce { .. } | NodeKind::Iota { .. } => out.push(id),
             _ => stack.extend(g.args(id)),
         }
     }

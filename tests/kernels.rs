@@ -207,3 +207,50 @@ fn vector_where_matches_the_scalar_select_bit_for_bit() {
         }
     }
 }
+
+#[test]
+fn generators_agree_with_the_interpreter_at_every_length_and_thread_count() {
+    // One kernel per expression, compiled once and run for every `n` (the length is bound with
+    // the inputs): every length up to 40, reduction blocks, chunks and the parallel cutoff.
+    let engine = Engine::default();
+    let exprs = [
+        "arange(n)",
+        "arange(3, n, 2) * 1.5",
+        "arange(n, 0, -3)",
+        "arange(0.5, n, 0.75)",
+        "linspace(-1, 2, n)",
+        "linspace(2, -1, n) * x",
+        "sin(linspace(0, pi, n)) + x",
+        "where(arange(n) % 3 == 0, linspace(0, 1, n), -1.0)",
+        "sum(arange(n))",
+        "sum(0.7*linspace(0, 3, n)**3 - 2*linspace(0, 3, n)**2 + 4)",
+        "max(arange(n) * 2.5 - x)",
+        "mean(arange(n) % 7)",
+    ];
+    let threads_before = numjit::num_threads();
+    let lengths = (0..=40).chain([127, 128, 129, 16_383, 16_385, 65_535, 65_537, 100_003]);
+    for n in lengths {
+        let x = Array1::from_shape_fn(2 * n, |i| (i as f64 * 0.618_033_988_749_894_9) % 1.0);
+        for (what, xv) in [
+            ("contiguous", x.slice(s![..n])),
+            ("reversed", x.slice(s![..;-2])),
+        ] {
+            let vars = Vars::new().with("x", xv).with("n", n as i64);
+            for expr in exprs {
+                let k = engine.compile(expr, &vars.signature()).unwrap();
+                let mut results = Vec::new();
+                for threads in [1, 4] {
+                    numjit::set_num_threads(threads);
+                    results.push(k.eval(&vars).map(|a| a.to_f64().mapv(f64::to_bits)));
+                }
+                let (one, four) = (&results[0], &results[1]);
+                assert_eq!(one.is_ok(), four.is_ok(), "{expr}, n = {n}");
+                if let (Ok(a), Ok(b)) = (one, four) {
+                    assert_eq!(a, b, "{expr}, n = {n}: 1 vs 4 threads");
+                }
+                check(&engine, expr, &vars, &format!("{what}, n = {n}"));
+            }
+        }
+    }
+    numjit::set_num_threads(threads_before);
+}

@@ -197,6 +197,29 @@ mod tests {
     }
 
     #[test]
+    fn generators_run_as_vectors() {
+        // P9 on a linspace with a 0-d length: the index becomes float64 lanes [i, i+1], the
+        // per-call step is hoisted, the last element is a lane select.
+        let inputs = vec![InputDecl {
+            name: "n".into(),
+            dtype: DType::Int64,
+            rank: 0,
+            view: None,
+        }];
+        for src in [
+            "sum(0.7*x**3 - 2*x**2 + 4)".replace('x', "linspace(0, 3, n)"),
+            "sum((0.7*x**3 - 2*x**2 + 4) * 3e-8)".replace('x', "(arange(n) * 3e-8)"),
+            "arange(n) - arange(2, n + 2)".into(),
+        ] {
+            let g = crate::opt::optimize(
+                &crate::lower::lower(&crate::parse::parse_expr(&src).unwrap(), &inputs).unwrap(),
+            );
+            let clif = clif_text(&g, &crate::plan::plan(&g)).unwrap();
+            assert!(clif.contains("x2"), "{src}: {clif}");
+        }
+    }
+
+    #[test]
     fn scalar_subexpressions_are_computed_once_per_call() {
         let inputs = vec![
             InputDecl {

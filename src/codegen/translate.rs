@@ -100,6 +100,7 @@ pub(crate) fn translate(
         columns,
         invariant: HashMap::new(),
         vector_step: HashMap::new(),
+        iotas: HashMap::new(),
     };
     t.body()?;
     let config = t.module.target_config();
@@ -145,6 +146,17 @@ struct Translator<'a, 'f> {
     invariant: HashMap<usize, (Value, Value)>,
     /// Per operand: bytes to advance per vector-loop trip (`s1 × lanes × unroll`).
     vector_step: HashMap<usize, Value>,
+    /// Iota operands, which read no memory: their address is `index << shift`.
+    iotas: HashMap<usize, IotaOperand>,
+}
+
+/// An iota operand of a kernel.
+struct IotaOperand {
+    /// log2 of the element size: `address >> shift` is the index.
+    shift: i64,
+    /// With a vector plan: per vector `v` of an unrolled group, the lane offsets
+    /// `[(v·lanes + l) · d]` (`d` the inner stride in elements), in the vector type.
+    offsets: Vec<Value>,
 }
 
 const FLAGS: MemFlagsData = MemFlagsData::trusted();
@@ -182,6 +194,17 @@ impl Translator<'_, '_> {
             self.ptr.push(pv);
         }
         self.hoist_constants()?;
+        for (k, &leaf) in self.stage.leaves.iter().enumerate() {
+            let node = self.g.node(leaf);
+            if matches!(node.kind, NodeKind::Iota { .. }) {
+                let shift = node.dtype.size().trailing_zeros() as i64;
+                let offsets = match self.vector {
+                    Some(plan) => self.iota_offsets(plan, self.s1[k + 1], shift),
+                    None => Vec::new(),
+                };
+                self.iotas.insert(k + 1, IotaOperand { shift, offsets });
+            }
+        }
         if let Some(plan) = self.vector {
             let mut all = self.b.ins().iconst(types::I8, 1);
             // A reduction's partial (operand 0) stays put along the row: only its inputs count.
@@ -190,6 +213,15 @@ impl Translator<'_, '_> {
             for k in first..operands {
                 if k > 0 && self.g.node(self.stage.leaves[k - 1]).rank == 0 {
                     continue; // loaded once in the entry block
+                }
+                if self.iotas.contains_key(&k) {
+                    // Computed, never loaded: any stride runs as vectors.
+                    let step = self
+                        .b
+                        .ins()
+                        .imul_imm_s(self.s1[k], (plan.lanes * plan.unroll) as i64);
+                    self.vector_step.insert(k, step);
+                    continue;
                 }
                 let contiguous =
                     self.b
@@ -669,6 +701,29 @@ impl Translator<'_, '_> {
         Ok(self.convert(v, self.g.node(self.stage.value).dtype, acc))
     }
 
+    /// The lane offsets of an iota operand with inner stride `s1` bytes, one vector for each
+    /// vector of an unrolled group (map loops unroll `plan.unroll` vectors, vector reductions
+    /// use [`ACCUMULATORS`] lanes).
+    fn iota_offsets(&mut self, plan: VectorPlan, s1: Value, shift: i64) -> Vec<Value> {
+        let vectors = plan.unroll.max(ACCUMULATORS / plan.lanes);
+        let d = self.b.ins().sshr_imm_s(s1, shift);
+        (0..vectors)
+            .map(|v| {
+                let lane = |t: &mut Self, l: usize| {
+                    let off = t.b.ins().imul_imm_s(d, (v * plan.lanes + l) as i64);
+                    t.convert(off, DType::Int64, plan.dtype)
+                };
+                let first = lane(self, 0);
+                let mut vec = self.b.ins().splat(plan.ty, first);
+                for l in 1..plan.lanes {
+                    let x = lane(self, l);
+                    vec = self.b.ins().insertlane(vec, x, l as u8);
+                }
+                vec
+            })
+            .collect()
+    }
+
     /// Computes every 0-d node of the stage once, here in the entry block: constants, 0-d
     /// operands (a scalar variable, a full reduction) and expressions of them (`(stop - start) /
     /// (n - 1)`). They are the same for every element, so they neither cost work per element nor
@@ -739,10 +794,16 @@ impl Translator<'_, '_> {
                 .load(clif_type(node.dtype), FLAGS, at, slot.offset)
         } else if let Some(&k) = self.operand_of.get(&id) {
             let p = self.b.use_var(self.ptr[k]);
-            self.b.ins().load(clif_type(node.dtype), FLAGS, p, 0)
+            match self.iotas.get(&k) {
+                Some(iota) => {
+                    let index = self.b.ins().sshr_imm_s(p, iota.shift);
+                    self.convert(index, DType::Int64, node.dtype)
+                }
+                None => self.b.ins().load(clif_type(node.dtype), FLAGS, p, 0),
+            }
         } else {
             match &node.kind {
-                NodeKind::Input(_) | NodeKind::Reduce { .. } => {
+                NodeKind::Input(_) | NodeKind::Reduce { .. } | NodeKind::Iota { .. } => {
                     return Err(internal(
                         "codegen",
                         format!("node %{id} is read but is not an operand"),
@@ -781,6 +842,20 @@ impl Translator<'_, '_> {
             self.b
                 .ins()
                 .load(plan.ty, FLAGS, at, slot.offset + self.lane_offset)
+        } else if let Some(iota) = self.operand_of.get(&id).and_then(|k| self.iotas.get(k)) {
+            // Lanes `[i, i+d, …]` of the vector `lane_offset / 16` of the group: the current
+            // index (from the address), splatted, plus that vector's offsets.
+            let (shift, offsets) = (iota.shift, iota.offsets[self.lane_offset as usize / 16]);
+            let k = self.operand_of[&id];
+            let p = self.b.use_var(self.ptr[k]);
+            let index = self.b.ins().sshr_imm_s(p, shift);
+            let first = self.convert(index, DType::Int64, plan.dtype);
+            let lanes = self.b.ins().splat(plan.ty, first);
+            if plan.float {
+                self.b.ins().fadd(lanes, offsets)
+            } else {
+                self.b.ins().iadd(lanes, offsets)
+            }
         } else if let Some(&k) = self.operand_of.get(&id) {
             let p = self.b.use_var(self.ptr[k]);
             match self.invariant.get(&k).copied() {

@@ -57,7 +57,7 @@ impl VectorPlan {
             if node.dtype != dtype {
                 return None;
             }
-            // Leaves are loaded per vector; 0-d nodes are computed once
+            // Leaves are loaded (or computed, for iotas) per vector; 0-d nodes are computed once
             // per call and splatted, whatever their arguments.
             if stage.leaves.contains(&id) || node.rank == 0 {
                 continue;

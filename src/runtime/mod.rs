@@ -31,8 +31,7 @@ pub(crate) fn execute(
     inputs: &[RawView],
     out: Option<&RawView>,
 ) -> Result<Option<Array>> {
-    let input_shapes: Vec<Shape> = inputs.iter().map(|v| v.shape.clone()).collect();
-    let shapes = shape::infer(g, &input_shapes)?;
+    let shapes = shape::infer(g, inputs)?;
     let root = g.node(g.root);
     if let Some(out) = out {
         if out.shape != shapes[g.root] || out.dtype != root.dtype {
@@ -100,8 +99,22 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     /// The memory a leaf node reads.
     fn leaf_view(&self, leaf: NodeId) -> RawView {
-        match self.g.node(leaf).kind {
+        let node = self.g.node(leaf);
+        match node.kind {
             NodeKind::Input(i) => self.inputs[i].clone(),
+            // An iota reads no memory: its "address" is `index × element size` (from a null
+            // base), which the kernel turns back into the index. Chunking, collapsing and
+            // broadcasting then move it exactly like an input.
+            NodeKind::Iota { axis, .. } => {
+                let mut strides = vec![0; node.rank];
+                strides[axis] = node.dtype.size() as isize;
+                RawView {
+                    dtype: node.dtype,
+                    ptr: std::ptr::null(),
+                    shape: self.shapes[leaf].clone(),
+                    strides,
+                }
+            }
             _ => view_of(
                 self.buffers[leaf]
                     .as_ref()
