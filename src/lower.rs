@@ -4,6 +4,8 @@
 //! Shapes are not known here (they bind per evaluation in `shape.rs`); everything that depends only
 //! on dtypes and ranks is checked now, so a compiled kernel fails early and with a span.
 
+use std::collections::HashMap;
+
 use crate::dtype::{DType, Scalar, Ty};
 use crate::error::{Error, ErrorKind, Result, Span};
 use crate::interp::scalar_value;
@@ -102,8 +104,9 @@ impl Lowerer {
         }
     }
 
-    /// `u[items]` becomes a derived input (a view made at bind time); the same subscript of the
-    /// same variable written twice is one input.
+    /// `u[items]` on a variable becomes a derived input (a view made at bind time); the same
+    /// subscript of the same variable written twice is one input. On any other expression the
+    /// subscript may only add axes (see [`Lowerer::expand`]).
     fn index(&mut self, base: &Expr, items: &[IndexItem], span: Span) -> Result<(NodeId, Ty)> {
         let found = match &base.kind {
             ExprKind::Name(n) => self
@@ -114,23 +117,10 @@ impl Lowerer {
             _ => None,
         };
         let Some(b) = found else {
-            return Err(Error::at(
-                ErrorKind::Type,
-                base.span,
-                "only a variable can be indexed (for now)",
-            ));
+            let (id, ty) = self.expr(base)?;
+            return Ok((self.expand(id, items, span)?, ty));
         };
-        if let Some(second) = items
-            .iter()
-            .filter(|i| i.kind == IndexKind::Ellipsis)
-            .nth(1)
-        {
-            return Err(Error::at(
-                ErrorKind::Syntax,
-                second.span,
-                "an index can only have a single ellipsis (`...`)",
-            ));
-        }
+        check_one_ellipsis(items)?;
         if let Some(zero) = items
             .iter()
             .find(|i| matches!(i.kind, IndexKind::Slice { step: Some(0), .. }))
@@ -156,45 +146,196 @@ impl Lowerer {
         }
         let out_rank = rank - count(|k| matches!(k, IndexKind::Index(_)))
             + count(|k| *k == IndexKind::NewAxis);
-        if out_rank > MAX_RANK {
-            return Err(Error::at(
-                ErrorKind::Limit,
-                span,
-                format!("the view has {out_rank} dimensions; at most {MAX_RANK} are supported"),
-            ));
-        }
-        let kinds: Vec<IndexKind> = items.iter().map(|i| i.kind).collect();
-        let same = |d: &InputDecl| {
-            d.view.as_ref().is_some_and(|v| {
-                v.base == b && v.items.iter().map(|i| i.kind).eq(kinds.iter().copied())
-            })
-        };
-        let i = match self.g.inputs.iter().position(same) {
-            Some(i) => i,
-            None => {
-                let name = format!(
-                    "{}[{}]",
-                    self.g.inputs[b].name,
-                    kinds.iter().map(fmt_item).collect::<Vec<_>>().join(", ")
-                );
-                let view = Some(InputView {
-                    base: b,
-                    items: items.to_vec(),
-                    span,
-                });
-                self.g.inputs.push(InputDecl {
-                    name,
-                    dtype,
-                    rank: out_rank,
-                    view,
-                });
-                self.g.inputs.len() - 1
-            }
-        };
+        check_rank(out_rank, span)?;
+        let i = self.view_input(b, items, out_rank, span);
         Ok((
             self.push(NodeKind::Input(i), dtype, out_rank, span),
             Ty::strong(dtype),
         ))
+    }
+
+    /// The input `base[items]` (of rank `rank`), made when the inputs are bound; an existing one
+    /// with the same subscript is reused.
+    fn view_input(&mut self, base: usize, items: &[IndexItem], rank: usize, span: Span) -> usize {
+        let same = |d: &InputDecl| {
+            d.view.as_ref().is_some_and(|v| {
+                v.base == base
+                    && v.items
+                        .iter()
+                        .map(|i| i.kind)
+                        .eq(items.iter().map(|i| i.kind))
+            })
+        };
+        if let Some(i) = self.g.inputs.iter().position(same) {
+            return i;
+        }
+        let name = format!(
+            "{}[{}]",
+            self.g.inputs[base].name,
+            items
+                .iter()
+                .map(|i| fmt_item(&i.kind))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let dtype = self.g.inputs[base].dtype;
+        self.g.inputs.push(InputDecl {
+            name,
+            dtype,
+            rank,
+            view: Some(InputView {
+                base,
+                items: items.to_vec(),
+                span,
+            }),
+        });
+        self.g.inputs.len() - 1
+    }
+
+    /// `node[items]` where `items` are only `None`, `...` and full slices `:`: the value of
+    /// `node` with new axes of size 1. Nothing is reshaped at run time: the axes are pushed down
+    /// to the leaves, since an elementwise op commutes with adding axes once its operands are
+    /// aligned as broadcasting aligns them. Variables become views (`a[None, :]`), iotas move
+    /// their axis, 0-d nodes stay as they are.
+    pub(crate) fn expand(
+        &mut self,
+        node: NodeId,
+        items: &[IndexItem],
+        span: Span,
+    ) -> Result<NodeId> {
+        check_one_ellipsis(items)?;
+        let full_slice = |k: IndexKind| {
+            matches!(
+                k,
+                IndexKind::Slice {
+                    start: None,
+                    stop: None,
+                    step: None | Some(1)
+                }
+            )
+        };
+        if let Some(bad) = items.iter().find(|i| {
+            !matches!(i.kind, IndexKind::NewAxis | IndexKind::Ellipsis) && !full_slice(i.kind)
+        }) {
+            return Err(Error::at(
+                ErrorKind::Type,
+                bad.span,
+                "only a variable can take integer indices or slices (for now); index the variables instead",
+            ));
+        }
+        let rank = self.rank(node);
+        let kept = items.iter().filter(|i| full_slice(i.kind)).count();
+        if kept > rank {
+            return Err(Error::at(
+                ErrorKind::Axis,
+                span,
+                format!("too many indices: the expression has {rank} dimensions, but {kept} were indexed"),
+            ));
+        }
+        // Output axis j shows axis `placement[j]` of `node`, or is new (`None`).
+        let mut placement: Vec<Option<usize>> = Vec::new();
+        let mut axis = 0;
+        for item in items {
+            let take = match item.kind {
+                IndexKind::NewAxis => {
+                    placement.push(None);
+                    0
+                }
+                IndexKind::Ellipsis => rank - kept,
+                _ => 1,
+            };
+            for _ in 0..take {
+                placement.push(Some(axis));
+                axis += 1;
+            }
+        }
+        placement.extend((axis..rank).map(Some));
+        check_rank(placement.len(), span)?;
+        if placement.len() == rank {
+            return Ok(node); // `x[:]`, `x[...]`
+        }
+        if rank == 0 {
+            let what = if matches!(self.g.node(node).kind, NodeKind::Reduce { .. }) {
+                "a reduction result"
+            } else {
+                "a 0-d expression"
+            };
+            return Err(Error::at(
+                ErrorKind::Type,
+                span,
+                format!("cannot add axes to {what} yet"),
+            ));
+        }
+        self.push_axes(node, &placement, span, &mut HashMap::new())
+    }
+
+    /// [`Lowerer::expand`] of one node, after the subscript was checked.
+    fn push_axes(
+        &mut self,
+        id: NodeId,
+        placement: &[Option<usize>],
+        span: Span,
+        memo: &mut HashMap<(NodeId, Vec<Option<usize>>), NodeId>,
+    ) -> Result<NodeId> {
+        let node = self.g.node(id).clone();
+        if node.rank == 0 {
+            return Ok(id); // broadcasts to any shape as it is
+        }
+        if let Some(&done) = memo.get(&(id, placement.to_vec())) {
+            return Ok(done);
+        }
+        let kind = match node.kind {
+            NodeKind::Input(i) => {
+                let items: Vec<IndexItem> = placement
+                    .iter()
+                    .map(|p| IndexItem {
+                        kind: match p {
+                            Some(_) => IndexKind::Slice {
+                                start: None,
+                                stop: None,
+                                step: None,
+                            },
+                            None => IndexKind::NewAxis,
+                        },
+                        span,
+                    })
+                    .collect();
+                NodeKind::Input(self.view_input(i, &items, placement.len(), span))
+            }
+            NodeKind::Iota { axis, len } => NodeKind::Iota {
+                axis: placement
+                    .iter()
+                    .position(|p| *p == Some(axis))
+                    .unwrap_or_else(|| unreachable!("adding axes keeps every axis")),
+                len,
+            },
+            NodeKind::Cast(a) => NodeKind::Cast(self.push_axes(a, placement, span, memo)?),
+            NodeKind::Apply(op, args) => {
+                let mut moved = Vec::with_capacity(args.len());
+                for a in args {
+                    // Broadcasting aligns an operand of lower rank to the right: its axis
+                    // `k - offset` is the node's axis `k`, and the node's first axes are new.
+                    let offset = node.rank - self.rank(a);
+                    let inner: Vec<Option<usize>> = placement
+                        .iter()
+                        .map(|p| p.and_then(|k| k.checked_sub(offset)))
+                        .collect();
+                    moved.push(self.push_axes(a, &inner, span, memo)?);
+                }
+                NodeKind::Apply(op, moved)
+            }
+            NodeKind::Reduce { .. } => {
+                return Err(Error::at(
+                    ErrorKind::Type,
+                    node.span,
+                    "cannot add axes to a reduction result yet",
+                ))
+            }
+            NodeKind::Const(_) => unreachable!("constants are 0-d"),
+        };
+        let out = self.push(kind, node.dtype, placement.len(), node.span);
+        memo.insert((id, placement.to_vec()), out);
+        Ok(out)
     }
 
     fn name(&mut self, name: &str, span: Span) -> Result<(NodeId, Ty)> {
@@ -647,6 +788,33 @@ impl Lowerer {
     }
 }
 
+/// At most one `...` in a subscript.
+fn check_one_ellipsis(items: &[IndexItem]) -> Result<()> {
+    match items
+        .iter()
+        .filter(|i| i.kind == IndexKind::Ellipsis)
+        .nth(1)
+    {
+        Some(second) => Err(Error::at(
+            ErrorKind::Syntax,
+            second.span,
+            "an index can only have a single ellipsis (`...`)",
+        )),
+        None => Ok(()),
+    }
+}
+
+fn check_rank(rank: usize, span: Span) -> Result<()> {
+    if rank > MAX_RANK {
+        return Err(Error::at(
+            ErrorKind::Limit,
+            span,
+            format!("the view has {rank} dimensions; at most {MAX_RANK} are supported"),
+        ));
+    }
+    Ok(())
+}
+
 /// Reads an `axis=` value (an integer literal, possibly negative) and checks it against `rank`.
 fn normalize_axis(e: &Expr, rank: usize) -> Result<usize> {
     let value = match &e.kind {
@@ -841,6 +1009,52 @@ mod tests {
         assert_eq!(selects("linspace(0, 3, 48)"), 1); // 47 * (3/47) == 2.9999999999999996
         assert_eq!(selects("linspace(0, 3, n)"), 1);
         assert_eq!(selects("linspace(0, 3, 1)"), 0);
+    }
+
+    #[test]
+    fn new_axes_are_pushed_to_the_leaves() {
+        let vars = [decl("a", DType::Float64, 1), decl("m", DType::Float64, 2)];
+        let g = crate::opt::optimize(
+            &lower_src("(a + m)[:, None, :] * linspace(0, 1, 4)", &vars).unwrap(),
+        );
+        assert_eq!(g.node(g.root).rank, 3);
+        // Variables became views, the rank-1 `a` first aligned as `[None, :]`.
+        let views: Vec<&str> = g.inputs.iter().skip(2).map(|d| d.name.as_str()).collect();
+        assert_eq!(views, ["a[None, None, :]", "m[:, None, :]"], "{g}");
+        let g = crate::opt::optimize(&lower_src("linspace(0, 1, 4)[:, None]", &vars).unwrap());
+        assert!(
+            g.nodes
+                .iter()
+                .any(|n| matches!(n.kind, NodeKind::Iota { axis: 0, .. }) && n.rank == 2),
+            "{g}"
+        );
+        let g = crate::opt::optimize(&lower_src("arange(4)[None, :, None]", &vars).unwrap());
+        assert!(
+            g.nodes
+                .iter()
+                .any(|n| matches!(n.kind, NodeKind::Iota { axis: 1, .. }) && n.rank == 3),
+            "{g}"
+        );
+    }
+
+    #[test]
+    fn new_axes_stop_at_reductions() {
+        let vars = [decl("m", DType::Float64, 2)];
+        let e = lower_src("(m - mean(m, axis=0))[None]", &vars).unwrap_err();
+        assert_eq!(
+            (e.kind(), e.span()),
+            (ErrorKind::Type, Some(Span::new(5, 20)))
+        );
+        assert_eq!(e.message(), "cannot add axes to a reduction result yet");
+        // A 0-d reduction broadcasts as it is.
+        let g = lower_src("(m - mean(m))[None]", &vars).unwrap();
+        assert_eq!(g.node(g.root).rank, 3);
+        let e = lower_src(
+            "(m[0] + 1)[None, None, None, None, None, None, None, None]",
+            &vars,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Limit);
     }
 
     #[test]

@@ -254,3 +254,32 @@ fn generators_agree_with_the_interpreter_at_every_length_and_thread_count() {
     }
     numjit::set_num_threads(threads_before);
 }
+
+#[test]
+fn generator_grids_agree_with_the_interpreter() {
+    // Generators along either axis of a 2-d space (`[:, None]` moves the iota to axis 0): inner
+    // strides of 0 and of one element, column and row reductions, vector and scalar loops.
+    let engine = Engine::default();
+    for (n, m) in [
+        (0, 3),
+        (3, 0),
+        (1, 1),
+        (5, 17),
+        (40, 9),
+        (17, 40),
+        (300, 257),
+    ] {
+        let vars = Vars::new().with("n", n as i64).with("m", m as i64);
+        for expr in [
+            "linspace(-1, 1, n)[:, None] * arange(m)",
+            "arange(n)[:, None] - linspace(0, 2, m)[None, :]",
+            "where(arange(n)[:, None] > arange(m), 1.5, -0.5)",
+            // Column sums add rows in order (NumPy's order): exact values keep them comparable.
+            "sum(arange(n)[:, None] * arange(0.5, m), axis=0)",
+            "sum(linspace(0, 1, n)[:, None] * arange(m), axis=1)",
+            "sum(arange(n)[:, None] * arange(m))",
+        ] {
+            check(&engine, expr, &vars, &format!("{n}x{m}"));
+        }
+    }
+}
