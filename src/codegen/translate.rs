@@ -101,6 +101,7 @@ pub(crate) fn translate(
         invariant: HashMap::new(),
         vector_step: HashMap::new(),
         iotas: HashMap::new(),
+        iota_group: HashMap::new(),
     };
     t.body()?;
     let config = t.module.target_config();
@@ -148,6 +149,9 @@ struct Translator<'a, 'f> {
     vector_step: HashMap<usize, Value>,
     /// Iota operands, which read no memory: their address is `index << shift`.
     iotas: HashMap<usize, IotaOperand>,
+    /// Per iota operand, the first index of the current vector group, splatted (emitted in the
+    /// group's block by its first vector; cleared when a group starts).
+    iota_group: HashMap<usize, Value>,
 }
 
 /// An iota operand of a kernel.
@@ -410,6 +414,7 @@ impl Translator<'_, '_> {
 
             self.b.switch_to_block(vloop);
             self.vector_mode = true;
+            self.iota_group.clear();
             for u in 0..plan.unroll {
                 self.lane_offset = (u * 16) as i32;
                 body(self)?;
@@ -535,6 +540,7 @@ impl Translator<'_, '_> {
 
             self.b.switch_to_block(vloop);
             self.vector_mode = true;
+            self.iota_group.clear();
             for (v, vacc) in vaccs.iter().enumerate() {
                 self.lane_offset = (v * 16) as i32;
                 let x = self.element()?;
@@ -843,14 +849,22 @@ impl Translator<'_, '_> {
                 .ins()
                 .load(plan.ty, FLAGS, at, slot.offset + self.lane_offset)
         } else if let Some(iota) = self.operand_of.get(&id).and_then(|k| self.iotas.get(k)) {
-            // Lanes `[i, i+d, …]` of the vector `lane_offset / 16` of the group: the current
-            // index (from the address), splatted, plus that vector's offsets.
+            // Lanes `[i, i+d, …]` of the vector `lane_offset / 16` of the group: the group's
+            // first index (from the address, converted once per group), splatted, plus that
+            // vector's offsets.
             let (shift, offsets) = (iota.shift, iota.offsets[self.lane_offset as usize / 16]);
             let k = self.operand_of[&id];
-            let p = self.b.use_var(self.ptr[k]);
-            let index = self.b.ins().sshr_imm_s(p, shift);
-            let first = self.convert(index, DType::Int64, plan.dtype);
-            let lanes = self.b.ins().splat(plan.ty, first);
+            let lanes = match self.iota_group.get(&k) {
+                Some(&lanes) => lanes,
+                None => {
+                    let p = self.b.use_var(self.ptr[k]);
+                    let index = self.b.ins().sshr_imm_s(p, shift);
+                    let first = self.convert(index, DType::Int64, plan.dtype);
+                    let lanes = self.b.ins().splat(plan.ty, first);
+                    self.iota_group.insert(k, lanes);
+                    lanes
+                }
+            };
             if plan.float {
                 self.b.ins().fadd(lanes, offsets)
             } else {
