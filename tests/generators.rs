@@ -84,6 +84,15 @@ fn lengths_from_variables_are_checked_when_bound() {
     assert!(e.message().contains("step cannot be zero"), "{e}");
     let big = Vars::new().with("n", 1e300f64);
     assert_eq!(err("arange(n)", &big).0, ErrorKind::Limit);
+    // A result too large to allocate is an error, not an abort.
+    let huge = Vars::new().with("n", 1i64 << 52);
+    assert_eq!(err("arange(n) * 2", &huge).0, ErrorKind::Limit);
+    let grid = Vars::new().with("n", 1i64 << 40);
+    assert_eq!(
+        err("arange(n)[:, None] + arange(n)", &grid).0,
+        ErrorKind::Limit
+    );
+    assert!(evaluate("sum(arange(n) % 3)", &Vars::new().with("n", 1i64 << 20)).is_ok());
     // An empty generator is fine; a reduction that needs elements is not.
     let zero = Vars::new().with("n", 0i64);
     assert_eq!(
