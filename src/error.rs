@@ -70,7 +70,8 @@ pub enum ErrorKind {
     UnknownFunction,
     /// A call with the wrong number of arguments or an unknown keyword: `sin(a, b)`, `sum(a, axes=0)`.
     Arity,
-    /// An operation that is not defined for the operand types: `~a` on float64, `a << 1.5`.
+    /// An operation that is not defined for the operand types: `~a` on float64, `a << 1.5`,
+    /// `linspace(0, a, 5)` with an array `a`, `(a + 1)[0]` (index the variable instead).
     Type,
     /// Operand shapes that do not broadcast: `(3,)` with `(4,)`.
     Broadcast,
@@ -82,9 +83,11 @@ pub enum ErrorKind {
     Output,
     /// Variables that do not match the signature a kernel was compiled for.
     Signature,
-    /// A value that makes the operation undefined at run time: `min(a)` of an empty `a`.
+    /// A value that makes the operation undefined: `min(a)` of an empty `a`, `arange(0, 1, 0)`,
+    /// `linspace(0, 1, n)` with `n = -1`.
     Value,
-    /// A limit of the engine was exceeded: more than 8 dimensions, nesting too deep.
+    /// A limit of the engine was exceeded: more than 8 dimensions, nesting too deep,
+    /// `arange(0, inf)`.
     Limit,
     /// A bug in numjit (code generation failed); please report it with the expression.
     Internal,

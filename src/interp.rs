@@ -10,9 +10,9 @@ use ndarray::{ArrayD, Axis, IxDyn};
 use crate::array::Array;
 use crate::dtype::{DType, Scalar};
 use crate::error::Result;
-use crate::ir::{Graph, NodeKind};
+use crate::ir::{Graph, NodeId, NodeKind};
 use crate::ops::{scalar, ReduceOp};
-use crate::shape::{self, Shape};
+use crate::shape;
 use crate::vars::RawView;
 
 /// Evaluates `g` with `inputs` (indexed like `g.inputs`).
@@ -32,8 +32,7 @@ pub(crate) fn interpret_roots(g: &Graph, inputs: &[RawView]) -> Result<Vec<Array
 
 /// The value of every node.
 fn values(g: &Graph, inputs: &[RawView]) -> Result<Vec<ArrayD<Scalar>>> {
-    let input_shapes: Vec<Shape> = inputs.iter().map(|v| v.shape.clone()).collect();
-    let shapes = shape::infer(g, &input_shapes)?;
+    let shapes = shape::infer(g, inputs)?;
     let mut values: Vec<ArrayD<Scalar>> = Vec::with_capacity(g.nodes.len());
     for (id, node) in g.nodes.iter().enumerate() {
         let shape = IxDyn(&shapes[id]);
@@ -65,10 +64,36 @@ fn values(g: &Graph, inputs: &[RawView]) -> Result<Vec<ArrayD<Scalar>>> {
                 ArrayD::from_shape_vec(shape, out)
                     .unwrap_or_else(|_| unreachable!("lane count is the output size"))
             }
+            NodeKind::Iota { axis, .. } => {
+                ArrayD::from_shape_fn(shape, |idx| Scalar::I64(idx[*axis] as i64).cast(node.dtype))
+            }
         };
         values.push(v);
     }
     Ok(values)
+}
+
+/// The value of the 0-d node `id` when it depends only on constants and, given `inputs`, on
+/// 0-d inputs; `None` otherwise. Generator lengths are computed with this when the inputs are
+/// bound (and, from constants alone, checked when the expression is lowered).
+pub(crate) fn scalar_value(g: &Graph, id: NodeId, inputs: Option<&[RawView]>) -> Option<Scalar> {
+    let node = g.node(id);
+    if node.rank != 0 {
+        return None;
+    }
+    match &node.kind {
+        NodeKind::Const(s) => Some(*s),
+        NodeKind::Input(i) => inputs.map(|views| element(&views[*i], 0)),
+        NodeKind::Cast(a) => scalar_value(g, *a, inputs).map(|s| s.cast(node.dtype)),
+        NodeKind::Apply(op, args) => {
+            let xs = args
+                .iter()
+                .map(|a| scalar_value(g, *a, inputs))
+                .collect::<Option<Vec<_>>>()?;
+            Some(scalar::eval(*op, &xs))
+        }
+        NodeKind::Reduce { .. } | NodeKind::Iota { .. } => None,
+    }
 }
 
 /// Reads a view element by element.
@@ -77,19 +102,24 @@ fn read(v: &RawView) -> ArrayD<Scalar> {
         let offset: isize = (0..v.shape.len())
             .map(|d| idx[d] as isize * v.strides[d])
             .sum();
-        // SAFETY: `offset` addresses an element inside the view (index < shape on every axis),
-        // whose array the caller keeps borrowed for the evaluation.
-        unsafe {
-            let p = v.ptr.offset(offset);
-            match v.dtype {
-                DType::Bool => Scalar::Bool(*p != 0),
-                DType::Int32 => Scalar::I32((p as *const i32).read_unaligned()),
-                DType::Int64 => Scalar::I64((p as *const i64).read_unaligned()),
-                DType::Float32 => Scalar::F32((p as *const f32).read_unaligned()),
-                DType::Float64 => Scalar::F64((p as *const f64).read_unaligned()),
-            }
-        }
+        element(v, offset)
     })
+}
+
+/// The element `offset` bytes from the view's first element, which must lie inside the view.
+fn element(v: &RawView, offset: isize) -> Scalar {
+    // SAFETY: callers pass the offset of an element inside the view (index < shape on every
+    // axis; 0 for a 0-d view), whose array the caller keeps borrowed for the evaluation.
+    unsafe {
+        let p = v.ptr.offset(offset);
+        match v.dtype {
+            DType::Bool => Scalar::Bool(*p != 0),
+            DType::Int32 => Scalar::I32((p as *const i32).read_unaligned()),
+            DType::Int64 => Scalar::I64((p as *const i64).read_unaligned()),
+            DType::Float32 => Scalar::F32((p as *const f32).read_unaligned()),
+            DType::Float64 => Scalar::F64((p as *const f64).read_unaligned()),
+        }
+    }
 }
 
 /// One reduction lane, with NumPy's result dtype `out`.

@@ -31,6 +31,47 @@ pub(crate) enum NodeKind {
         arg: NodeId,
         axis: Option<usize>,
     },
+    /// The element index `0, 1, …, len−1` along `axis`, as the node's dtype (int64 or float64),
+    /// with size 1 along the node's other axes: what `arange` and `linspace` are made of. The
+    /// length is computed from `len` when the inputs are bound; nothing is ever stored.
+    Iota { axis: usize, len: Extent },
+}
+
+/// How long an [`NodeKind::Iota`] is. Its nodes are 0-d and known when the inputs are bound
+/// (constants and 0-d inputs only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Extent {
+    /// `count` (an int64 node) elements; a negative count is an error (`linspace`'s `num`).
+    Count(NodeId),
+    /// `ceil((stop − start) / step)` elements, at least 0 (`arange`); a zero step is an error.
+    /// The three nodes have one dtype, int64 or float64.
+    Range {
+        start: NodeId,
+        stop: NodeId,
+        step: NodeId,
+    },
+}
+
+impl Extent {
+    /// Its nodes, in order.
+    pub fn nodes(self) -> Vec<NodeId> {
+        match self {
+            Extent::Count(n) => vec![n],
+            Extent::Range { start, stop, step } => vec![start, stop, step],
+        }
+    }
+
+    /// The same extent over other node ids (`f` maps each id).
+    pub fn map(self, f: impl Fn(NodeId) -> NodeId) -> Extent {
+        match self {
+            Extent::Count(n) => Extent::Count(f(n)),
+            Extent::Range { start, stop, step } => Extent::Range {
+                start: f(start),
+                stop: f(stop),
+                step: f(step),
+            },
+        }
+    }
 }
 
 /// One IR node.
@@ -101,6 +142,7 @@ impl Graph {
             NodeKind::Cast(a) => vec![*a],
             NodeKind::Apply(_, args) => args.clone(),
             NodeKind::Reduce { arg, .. } => vec![*arg],
+            NodeKind::Iota { len, .. } => len.nodes(),
         }
     }
 
@@ -135,6 +177,13 @@ impl fmt::Display for Graph {
                 NodeKind::Reduce { op, arg, axis } => match axis {
                     Some(ax) => write!(f, "{} %{arg}, axis={ax}", op.name())?,
                     None => write!(f, "{} %{arg}", op.name())?,
+                },
+                NodeKind::Iota { axis, len } => match len {
+                    Extent::Count(n) => write!(f, "iota axis={axis}, len=%{n}")?,
+                    Extent::Range { start, stop, step } => write!(
+                        f,
+                        "iota axis={axis}, len=ceil((%{stop} - %{start}) / %{step})"
+                    )?,
                 },
             }
             writeln!(

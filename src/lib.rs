@@ -11,6 +11,10 @@
 //! assert!(b.as_f64().unwrap().iter().all(|v| (v - 1.0).abs() < 1e-15));
 //! let s = numjit::evaluate("sum(a) / 10_000 - mean(a)", &vars)?;   // reductions anywhere
 //! assert!(s.as_f64().unwrap()[[]].abs() < 1e-15);
+//! // arange and linspace are computed where they are used, never stored: no memory for any n.
+//! let n = numjit::Vars::new().with("n", 1_000_000_i64);
+//! let m = numjit::evaluate("sum(linspace(0, 1, n)**2) / n", &n)?;
+//! assert!((m.as_f64().unwrap()[[]] - 1.0 / 3.0).abs() < 1e-6);
 //! # Ok::<(), numjit::Error>(())
 //! ```
 //!

@@ -4,11 +4,15 @@
 //! Shapes are not known here (they bind per evaluation in `shape.rs`); everything that depends only
 //! on dtypes and ranks is checked now, so a compiled kernel fails early and with a span.
 
+use std::collections::HashMap;
+
 use crate::dtype::{DType, Scalar, Ty};
 use crate::error::{Error, ErrorKind, Result, Span};
-use crate::ir::{Graph, InputDecl, InputView, Node, NodeId, NodeKind};
-use crate::ops::{self, Op, ReduceOp};
+use crate::interp::scalar_value;
+use crate::ir::{Extent, Graph, InputDecl, InputView, Node, NodeId, NodeKind};
+use crate::ops::{self, Generator, Op, ReduceOp};
 use crate::parse::ast::{Expr, ExprKind, IndexItem, IndexKind, Kwarg, UnOp};
+use crate::shape::iota_len;
 
 /// The most dimensions an array may have (NumPy's historical limit is 32; ours is 8).
 pub(crate) const MAX_RANK: usize = 8;
@@ -109,8 +113,9 @@ impl Lowerer {
         }
     }
 
-    /// `u[items]` becomes a derived input (a view made at bind time); the same subscript of the
-    /// same variable written twice is one input.
+    /// `u[items]` on a variable becomes a derived input (a view made at bind time); the same
+    /// subscript of the same variable written twice is one input. On any other expression the
+    /// subscript may only add axes (see [`Lowerer::expand`]).
     fn index(&mut self, base: &Expr, items: &[IndexItem], span: Span) -> Result<(NodeId, Ty)> {
         let found = match &base.kind {
             ExprKind::Name(n) => self
@@ -121,23 +126,10 @@ impl Lowerer {
             _ => None,
         };
         let Some(b) = found else {
-            return Err(Error::at(
-                ErrorKind::Type,
-                base.span,
-                "only a variable can be indexed (for now)",
-            ));
+            let (id, ty) = self.expr(base)?;
+            return Ok((self.expand(id, items, span)?, ty));
         };
-        if let Some(second) = items
-            .iter()
-            .filter(|i| i.kind == IndexKind::Ellipsis)
-            .nth(1)
-        {
-            return Err(Error::at(
-                ErrorKind::Syntax,
-                second.span,
-                "an index can only have a single ellipsis (`...`)",
-            ));
-        }
+        check_one_ellipsis(items)?;
         if let Some(zero) = items
             .iter()
             .find(|i| matches!(i.kind, IndexKind::Slice { step: Some(0), .. }))
@@ -163,45 +155,196 @@ impl Lowerer {
         }
         let out_rank = rank - count(|k| matches!(k, IndexKind::Index(_)))
             + count(|k| *k == IndexKind::NewAxis);
-        if out_rank > MAX_RANK {
-            return Err(Error::at(
-                ErrorKind::Limit,
-                span,
-                format!("the view has {out_rank} dimensions; at most {MAX_RANK} are supported"),
-            ));
-        }
-        let kinds: Vec<IndexKind> = items.iter().map(|i| i.kind).collect();
-        let same = |d: &InputDecl| {
-            d.view.as_ref().is_some_and(|v| {
-                v.base == b && v.items.iter().map(|i| i.kind).eq(kinds.iter().copied())
-            })
-        };
-        let i = match self.g.inputs.iter().position(same) {
-            Some(i) => i,
-            None => {
-                let name = format!(
-                    "{}[{}]",
-                    self.g.inputs[b].name,
-                    kinds.iter().map(fmt_item).collect::<Vec<_>>().join(", ")
-                );
-                let view = Some(InputView {
-                    base: b,
-                    items: items.to_vec(),
-                    span,
-                });
-                self.g.inputs.push(InputDecl {
-                    name,
-                    dtype,
-                    rank: out_rank,
-                    view,
-                });
-                self.g.inputs.len() - 1
-            }
-        };
+        check_rank(out_rank, span)?;
+        let i = self.view_input(b, items, out_rank, span);
         Ok((
             self.push(NodeKind::Input(i), dtype, out_rank, span),
             Ty::strong(dtype),
         ))
+    }
+
+    /// The input `base[items]` (of rank `rank`), made when the inputs are bound; an existing one
+    /// with the same subscript is reused.
+    fn view_input(&mut self, base: usize, items: &[IndexItem], rank: usize, span: Span) -> usize {
+        let same = |d: &InputDecl| {
+            d.view.as_ref().is_some_and(|v| {
+                v.base == base
+                    && v.items
+                        .iter()
+                        .map(|i| i.kind)
+                        .eq(items.iter().map(|i| i.kind))
+            })
+        };
+        if let Some(i) = self.g.inputs.iter().position(same) {
+            return i;
+        }
+        let name = format!(
+            "{}[{}]",
+            self.g.inputs[base].name,
+            items
+                .iter()
+                .map(|i| fmt_item(&i.kind))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let dtype = self.g.inputs[base].dtype;
+        self.g.inputs.push(InputDecl {
+            name,
+            dtype,
+            rank,
+            view: Some(InputView {
+                base,
+                items: items.to_vec(),
+                span,
+            }),
+        });
+        self.g.inputs.len() - 1
+    }
+
+    /// `node[items]` where `items` are only `None`, `...` and full slices `:`: the value of
+    /// `node` with new axes of size 1. Nothing is reshaped at run time: the axes are pushed down
+    /// to the leaves, since an elementwise op commutes with adding axes once its operands are
+    /// aligned as broadcasting aligns them. Variables become views (`a[None, :]`), iotas move
+    /// their axis, 0-d nodes stay as they are.
+    pub(crate) fn expand(
+        &mut self,
+        node: NodeId,
+        items: &[IndexItem],
+        span: Span,
+    ) -> Result<NodeId> {
+        check_one_ellipsis(items)?;
+        let full_slice = |k: IndexKind| {
+            matches!(
+                k,
+                IndexKind::Slice {
+                    start: None,
+                    stop: None,
+                    step: None | Some(1)
+                }
+            )
+        };
+        if let Some(bad) = items.iter().find(|i| {
+            !matches!(i.kind, IndexKind::NewAxis | IndexKind::Ellipsis) && !full_slice(i.kind)
+        }) {
+            return Err(Error::at(
+                ErrorKind::Type,
+                bad.span,
+                "only a variable can take integer indices or slices (for now); index the variables instead",
+            ));
+        }
+        let rank = self.rank(node);
+        let kept = items.iter().filter(|i| full_slice(i.kind)).count();
+        if kept > rank {
+            return Err(Error::at(
+                ErrorKind::Axis,
+                span,
+                format!("too many indices: the expression has {rank} dimensions, but {kept} were indexed"),
+            ));
+        }
+        // Output axis j shows axis `placement[j]` of `node`, or is new (`None`).
+        let mut placement: Vec<Option<usize>> = Vec::new();
+        let mut axis = 0;
+        for item in items {
+            let take = match item.kind {
+                IndexKind::NewAxis => {
+                    placement.push(None);
+                    0
+                }
+                IndexKind::Ellipsis => rank - kept,
+                _ => 1,
+            };
+            for _ in 0..take {
+                placement.push(Some(axis));
+                axis += 1;
+            }
+        }
+        placement.extend((axis..rank).map(Some));
+        check_rank(placement.len(), span)?;
+        if placement.len() == rank {
+            return Ok(node); // `x[:]`, `x[...]`
+        }
+        if rank == 0 {
+            let what = if matches!(self.g.node(node).kind, NodeKind::Reduce { .. }) {
+                "a reduction result"
+            } else {
+                "a 0-d expression"
+            };
+            return Err(Error::at(
+                ErrorKind::Type,
+                span,
+                format!("cannot add axes to {what} yet"),
+            ));
+        }
+        self.push_axes(node, &placement, span, &mut HashMap::new())
+    }
+
+    /// [`Lowerer::expand`] of one node, after the subscript was checked.
+    fn push_axes(
+        &mut self,
+        id: NodeId,
+        placement: &[Option<usize>],
+        span: Span,
+        memo: &mut HashMap<(NodeId, Vec<Option<usize>>), NodeId>,
+    ) -> Result<NodeId> {
+        let node = self.g.node(id).clone();
+        if node.rank == 0 {
+            return Ok(id); // broadcasts to any shape as it is
+        }
+        if let Some(&done) = memo.get(&(id, placement.to_vec())) {
+            return Ok(done);
+        }
+        let kind = match node.kind {
+            NodeKind::Input(i) => {
+                let items: Vec<IndexItem> = placement
+                    .iter()
+                    .map(|p| IndexItem {
+                        kind: match p {
+                            Some(_) => IndexKind::Slice {
+                                start: None,
+                                stop: None,
+                                step: None,
+                            },
+                            None => IndexKind::NewAxis,
+                        },
+                        span,
+                    })
+                    .collect();
+                NodeKind::Input(self.view_input(i, &items, placement.len(), span))
+            }
+            NodeKind::Iota { axis, len } => NodeKind::Iota {
+                axis: placement
+                    .iter()
+                    .position(|p| *p == Some(axis))
+                    .unwrap_or_else(|| unreachable!("adding axes keeps every axis")),
+                len,
+            },
+            NodeKind::Cast(a) => NodeKind::Cast(self.push_axes(a, placement, span, memo)?),
+            NodeKind::Apply(op, args) => {
+                let mut moved = Vec::with_capacity(args.len());
+                for a in args {
+                    // Broadcasting aligns an operand of lower rank to the right: its axis
+                    // `k - offset` is the node's axis `k`, and the node's first axes are new.
+                    let offset = node.rank - self.rank(a);
+                    let inner: Vec<Option<usize>> = placement
+                        .iter()
+                        .map(|p| p.and_then(|k| k.checked_sub(offset)))
+                        .collect();
+                    moved.push(self.push_axes(a, &inner, span, memo)?);
+                }
+                NodeKind::Apply(op, moved)
+            }
+            NodeKind::Reduce { .. } => {
+                return Err(Error::at(
+                    ErrorKind::Type,
+                    node.span,
+                    "cannot add axes to a reduction result yet",
+                ))
+            }
+            NodeKind::Const(_) => unreachable!("constants are 0-d"),
+        };
+        let out = self.push(kind, node.dtype, placement.len(), node.span);
+        memo.insert((id, placement.to_vec()), out);
+        Ok(out)
     }
 
     fn name(&mut self, name: &str, span: Span) -> Result<(NodeId, Ty)> {
@@ -331,6 +474,9 @@ impl Lowerer {
         if let Some(rop) = ReduceOp::from_name(func) {
             return self.reduce(rop, args, kwargs, span);
         }
+        if let Some(generator) = Generator::from_name(func) {
+            return self.generator(generator, args, kwargs, span);
+        }
         let Some(def) = Op::function(func) else {
             return Err(Error::at(
                 ErrorKind::UnknownFunction,
@@ -424,6 +570,261 @@ impl Lowerer {
             },
         ))
     }
+}
+
+impl Lowerer {
+    /// `arange(...)`, `linspace(...)`: an iota along a new axis, and the arithmetic that gives
+    /// its values exactly as NumPy computes them. Only the length waits for the inputs.
+    fn generator(
+        &mut self,
+        generator: Generator,
+        args: &[Expr],
+        kwargs: &[Kwarg],
+        span: Span,
+    ) -> Result<(NodeId, Ty)> {
+        let name = generator.name();
+        if let Some(kw) = kwargs.first() {
+            return Err(Error::at(
+                ErrorKind::Arity,
+                kw.name_span,
+                format!("`{name}` takes no keyword arguments, got `{}`", kw.name),
+            ));
+        }
+        let (fewest, most) = generator.arity();
+        if args.len() < fewest || args.len() > most {
+            return Err(Error::at(
+                ErrorKind::Arity,
+                span,
+                format!(
+                    "`{name}` takes {fewest} to {most} arguments, got {}",
+                    args.len()
+                ),
+            ));
+        }
+        let mut lowered = Vec::with_capacity(args.len());
+        for a in args {
+            lowered.push(self.generator_arg(name, a)?);
+        }
+        match generator {
+            Generator::Arange => self.arange(&lowered, args, span),
+            Generator::Linspace => self.linspace(&lowered, args, span),
+        }
+    }
+
+    /// A generator argument: a 0-d expression of constants and 0-d variables, whose value is
+    /// known when the inputs are bound.
+    fn generator_arg(&mut self, name: &str, e: &Expr) -> Result<(NodeId, Ty)> {
+        let (id, ty) = self.expr(e)?;
+        let rank = self.rank(id);
+        if rank > 0 {
+            return Err(Error::at(
+                ErrorKind::Type,
+                e.span,
+                format!(
+                    "`{name}` takes scalars known when the inputs are bound, but this has {rank} dimension{}",
+                    plural(rank)
+                ),
+            ));
+        }
+        let mut stack = vec![id];
+        while let Some(n) = stack.pop() {
+            if matches!(self.g.node(n).kind, NodeKind::Reduce { .. }) {
+                return Err(Error::at(
+                    ErrorKind::Type,
+                    e.span,
+                    format!(
+                        "`{name}` takes scalars known when the inputs are bound, not a reduction"
+                    ),
+                ));
+            }
+            stack.extend(self.g.args(n));
+        }
+        Ok((id, ty))
+    }
+
+    /// A strong binary op of the generator's arithmetic (operands of one dtype).
+    fn op2(&mut self, op: Op, a: NodeId, b: NodeId, span: Span) -> Result<NodeId> {
+        let ta = Ty::strong(self.g.node(a).dtype);
+        let tb = Ty::strong(self.g.node(b).dtype);
+        Ok(self.apply(op, &[(a, ta), (b, tb)], span)?.0)
+    }
+
+    /// True when `id` is a constant expression equal to `v` (`+0.0` for 0, not `-0.0`).
+    fn is_const(&self, id: NodeId, v: f64) -> bool {
+        scalar_value(&self.g, id, None).is_some_and(|s| s.as_f64().to_bits() == v.to_bits())
+    }
+
+    /// `arange([start,] stop[, step])`: element `i` is `start + i*step` for integers; for floats
+    /// NumPy's `start + i*delta` with `delta = (start + step) - start` (its `fill` loop).
+    fn arange(&mut self, a: &[(NodeId, Ty)], exprs: &[Expr], span: Span) -> Result<(NodeId, Ty)> {
+        let int = a.iter().all(|(_, t)| !t.dtype.is_float());
+        let dtype = if int { DType::Int64 } else { DType::Float64 };
+        let mut v = Vec::with_capacity(3);
+        for &(id, ty) in a {
+            v.push(self.cast(id, ty, dtype)?);
+        }
+        let zero = self.constant(Scalar::I64(0).cast(dtype), span);
+        let one = self.constant(Scalar::I64(1).cast(dtype), span);
+        let (start, stop, step) = match v[..] {
+            [stop] => (zero, stop, one),
+            [start, stop] => (start, stop, one),
+            [start, stop, step] => (start, stop, step),
+            _ => unreachable!("arity was checked"),
+        };
+        let zero_step = scalar_value(&self.g, step, None).is_some_and(|s| s.as_f64() == 0.0);
+        if a.len() == 3 && zero_step {
+            return Err(Error::at(
+                ErrorKind::Value,
+                exprs[2].span,
+                "arange step cannot be zero",
+            ));
+        }
+        let len = Extent::Range { start, stop, step };
+        self.check_len(len, span)?;
+        let iota = self.push(NodeKind::Iota { axis: 0, len }, dtype, 1, span);
+        let value = if int {
+            let scaled = if self.is_const(step, 1.0) {
+                iota
+            } else {
+                self.op2(Op::Mul, iota, step, span)?
+            };
+            if self.is_const(start, 0.0) {
+                scaled
+            } else {
+                self.op2(Op::Add, start, scaled, span)?
+            }
+        } else {
+            let next = self.op2(Op::Add, start, step, span)?;
+            let delta = self.op2(Op::Sub, next, start, span)?;
+            let scaled = if self.is_const(delta, 1.0) {
+                iota
+            } else {
+                self.op2(Op::Mul, iota, delta, span)?
+            };
+            // `+0.0 + x` is `x` unless x is -0.0, which `i*delta` is not when delta > 0.
+            let positive = scalar_value(&self.g, delta, None).is_some_and(|d| d.as_f64() > 0.0);
+            if positive && self.is_const(start, 0.0) {
+                scaled
+            } else {
+                self.op2(Op::Add, start, scaled, span)?
+            }
+        };
+        Ok((value, Ty::strong(dtype)))
+    }
+
+    /// `linspace(start, stop[, num])`: NumPy's `i*step + start` with `step = (stop - start) /
+    /// (num - 1)`, and the last of `num > 1` elements exactly `stop` (a select, left out when the
+    /// arguments are constants whose last element comes out as `stop` anyway).
+    fn linspace(&mut self, a: &[(NodeId, Ty)], exprs: &[Expr], span: Span) -> Result<(NodeId, Ty)> {
+        let f64_ = DType::Float64;
+        let start = self.cast(a[0].0, a[0].1, f64_)?;
+        let stop = self.cast(a[1].0, a[1].1, f64_)?;
+        let num = match a.get(2) {
+            Some(&(_, ty)) if ty.dtype.is_float() => {
+                return Err(Error::at(
+                    ErrorKind::Type,
+                    exprs[2].span,
+                    format!(
+                        "`linspace` takes an integer number of samples, not {}",
+                        ty.dtype
+                    ),
+                ))
+            }
+            Some(&(id, ty)) => self.cast(id, ty, DType::Int64)?,
+            None => self.constant(Scalar::I64(50), span),
+        };
+        if let Some(n) = scalar_value(&self.g, num, None).filter(|n| n.as_i64() < 0) {
+            return Err(Error::at(
+                ErrorKind::Value,
+                exprs[2].span,
+                format!("number of samples, {}, must be non-negative", n.as_i64()),
+            ));
+        }
+        let len = Extent::Count(num);
+        self.check_len(len, span)?;
+        let iota = self.push(NodeKind::Iota { axis: 0, len }, f64_, 1, span);
+        let n = self.cast(num, Ty::strong(DType::Int64), f64_)?;
+        let one = self.constant(Scalar::F64(1.0), span);
+        // With one sample NumPy multiplies by `stop - start` itself: divide by 1, not 0.
+        let n1 = self.op2(Op::Sub, n, one, span)?;
+        let div = self.op2(Op::Maximum, n1, one, span)?;
+        let delta = self.op2(Op::Sub, stop, start, span)?;
+        let step = self.op2(Op::Div, delta, div, span)?;
+        let scaled = self.op2(Op::Mul, iota, step, span)?;
+        // `x + 0.0` is `x` unless x is -0.0, which `i*step` is not when stop >= start = +0.0.
+        let rising = scalar_value(&self.g, delta, None).is_some_and(|d| d.as_f64() >= 0.0);
+        let value = if rising && self.is_const(start, 0.0) {
+            scaled
+        } else {
+            self.op2(Op::Add, scaled, start, span)?
+        };
+        let constants = [num, n1, step, start, stop].map(|id| scalar_value(&self.g, id, None));
+        let exact_end = match constants {
+            [Some(num), Some(n1), Some(step), Some(start), Some(stop)] => {
+                num.as_i64() <= 1 || n1.as_f64() * step.as_f64() + start.as_f64() == stop.as_f64()
+            }
+            _ => false,
+        };
+        if exact_end {
+            return Ok((value, Ty::strong(f64_)));
+        }
+        // The last index, or -1 (no index) when there are fewer than two samples.
+        let two = self.constant(Scalar::F64(2.0), span);
+        let several = self.op2(Op::Ge, n, two, span)?;
+        let none = self.constant(Scalar::F64(-1.0), span);
+        let b = Ty::strong(DType::Bool);
+        let f = Ty::strong(f64_);
+        let last = self
+            .apply(Op::Where, &[(several, b), (n1, f), (none, f)], span)?
+            .0;
+        let at_end = self.op2(Op::Eq, iota, last, span)?;
+        let value = self
+            .apply(Op::Where, &[(at_end, b), (stop, f), (value, f)], span)?
+            .0;
+        Ok((value, Ty::strong(f64_)))
+    }
+
+    /// Checks a generator length that is already known (constant arguments) now, not at bind.
+    fn check_len(&self, len: Extent, span: Span) -> Result<()> {
+        let values: Option<Vec<Scalar>> = len
+            .nodes()
+            .into_iter()
+            .map(|n| scalar_value(&self.g, n, None))
+            .collect();
+        match values {
+            Some(v) => iota_len(len, &v)
+                .map(|_| ())
+                .map_err(|(kind, msg)| Error::at(kind, span, msg)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// At most one `...` in a subscript.
+fn check_one_ellipsis(items: &[IndexItem]) -> Result<()> {
+    match items
+        .iter()
+        .filter(|i| i.kind == IndexKind::Ellipsis)
+        .nth(1)
+    {
+        Some(second) => Err(Error::at(
+            ErrorKind::Syntax,
+            second.span,
+            "an index can only have a single ellipsis (`...`)",
+        )),
+        None => Ok(()),
+    }
+}
+
+fn check_rank(rank: usize, span: Span) -> Result<()> {
+    if rank > MAX_RANK {
+        return Err(Error::at(
+            ErrorKind::Limit,
+            span,
+            format!("the view has {rank} dimensions; at most {MAX_RANK} are supported"),
+        ));
+    }
+    Ok(())
 }
 
 /// Reads an `axis=` value (an integer literal, possibly negative) and checks it against `rank`.
@@ -551,6 +952,121 @@ mod tests {
         assert_eq!(err("sum(a, axes=0)").span(), Some(Span::new(7, 11)));
         assert_eq!(err("a << 1.5").kind(), ErrorKind::Type);
         assert!(err("sin + 1").message().contains("is a function"));
+    }
+
+    #[test]
+    fn generators_have_numpy_dtypes() {
+        let n = [decl("n", DType::Int32, 0), decl("x", DType::Float32, 0)];
+        let dtype = |src: &str| {
+            let g = lower_src(src, &n).unwrap();
+            (g.node(g.root).dtype, g.node(g.root).rank)
+        };
+        assert_eq!(dtype("arange(5)"), (DType::Int64, 1));
+        assert_eq!(dtype("arange(n, 2*n, True)"), (DType::Int64, 1));
+        assert_eq!(dtype("arange(0.5, n)"), (DType::Float64, 1));
+        assert_eq!(dtype("arange(x)"), (DType::Float64, 1));
+        assert_eq!(dtype("linspace(0, 1, n)"), (DType::Float64, 1));
+        assert_eq!(dtype("linspace(x, 1)"), (DType::Float64, 1));
+        // A generator is a strong array: a float32 variable meets float64.
+        let g = lower_src("arange(3) * x", &n).unwrap();
+        assert_eq!(g.node(g.root).dtype, DType::Float64);
+    }
+
+    #[test]
+    fn generator_errors_point_at_the_argument() {
+        let vars = [decl("a", DType::Float64, 1), decl("n", DType::Int64, 0)];
+        let err = |src: &str| {
+            let e = lower_src(src, &vars).unwrap_err();
+            (e.kind(), e.span().map(|s| (s.start, s.end)))
+        };
+        assert_eq!(err("arange(0, 5, 0)"), (ErrorKind::Value, Some((13, 14))));
+        assert_eq!(
+            err("linspace(0, 1, -3)"),
+            (ErrorKind::Value, Some((15, 17)))
+        );
+        assert_eq!(
+            err("linspace(0, 1, 2.5)"),
+            (ErrorKind::Type, Some((15, 18)))
+        );
+        assert_eq!(err("1 + arange(a)"), (ErrorKind::Type, Some((11, 12))));
+        assert_eq!(err("arange(sum(a))"), (ErrorKind::Type, Some((7, 13))));
+        assert_eq!(err("arange()"), (ErrorKind::Arity, Some((0, 8))));
+        assert_eq!(
+            err("linspace(0, 1, 2, 3)"),
+            (ErrorKind::Arity, Some((0, 20)))
+        );
+        assert_eq!(
+            err("linspace(0, 1, num=3)"),
+            (ErrorKind::Arity, Some((15, 18)))
+        );
+        assert_eq!(err("arange(0, inf)"), (ErrorKind::Limit, Some((0, 14))));
+        assert_eq!(err("arange(nan)"), (ErrorKind::Value, Some((0, 11))));
+        assert_eq!(
+            lower_src("linspce(0, 1)", &vars).unwrap_err().message(),
+            "unknown function `linspce`; did you mean `linspace`?"
+        );
+    }
+
+    #[test]
+    fn linspace_pins_its_end_only_when_needed() {
+        let n = [decl("n", DType::Int64, 0)];
+        let selects = |src: &str| {
+            let g = crate::opt::optimize(&lower_src(src, &n).unwrap());
+            g.nodes
+                .iter()
+                .filter(|x| matches!(x.kind, NodeKind::Apply(Op::Where, _)) && x.rank == 1)
+                .count()
+        };
+        assert_eq!(selects("linspace(0, 1, 5)"), 0); // 4 * 0.25 + 0 == 1 exactly
+        assert_eq!(selects("linspace(0, 3, 48)"), 1); // 47 * (3/47) == 2.9999999999999996
+        assert_eq!(selects("linspace(0, 3, n)"), 1);
+        assert_eq!(selects("linspace(0, 3, 1)"), 0);
+    }
+
+    #[test]
+    fn new_axes_are_pushed_to_the_leaves() {
+        let vars = [decl("a", DType::Float64, 1), decl("m", DType::Float64, 2)];
+        let g = crate::opt::optimize(
+            &lower_src("(a + m)[:, None, :] * linspace(0, 1, 4)", &vars).unwrap(),
+        );
+        assert_eq!(g.node(g.root).rank, 3);
+        // Variables became views, the rank-1 `a` first aligned as `[None, :]`.
+        let views: Vec<&str> = g.inputs.iter().skip(2).map(|d| d.name.as_str()).collect();
+        assert_eq!(views, ["a[None, None, :]", "m[:, None, :]"], "{g}");
+        let g = crate::opt::optimize(&lower_src("linspace(0, 1, 4)[:, None]", &vars).unwrap());
+        assert!(
+            g.nodes
+                .iter()
+                .any(|n| matches!(n.kind, NodeKind::Iota { axis: 0, .. }) && n.rank == 2),
+            "{g}"
+        );
+        let g = crate::opt::optimize(&lower_src("arange(4)[None, :, None]", &vars).unwrap());
+        assert!(
+            g.nodes
+                .iter()
+                .any(|n| matches!(n.kind, NodeKind::Iota { axis: 1, .. }) && n.rank == 3),
+            "{g}"
+        );
+    }
+
+    #[test]
+    fn new_axes_stop_at_reductions() {
+        let vars = [decl("m", DType::Float64, 2)];
+        let e = lower_src("(m - mean(m, axis=0))[None]", &vars).unwrap_err();
+        assert_eq!(
+            (e.kind(), e.span()),
+            (ErrorKind::Type, Some(Span::new(5, 20)))
+        );
+        assert_eq!(e.message(), "cannot add axes to a reduction result yet");
+        // A 0-d reduction broadcasts as it is.
+        let g = lower_src("(m - mean(m))[None]", &vars).unwrap();
+        assert_eq!(g.node(g.root).rank, 3);
+        let e = lower_src(
+            "(m[0] + 1)[None, None, None, None, None, None, None, None]",
+            &vars,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Limit);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! IR → IR: constant folding, common-subexpression elimination, integer-power strength
-//! reduction, and removal of nodes the result does not use.
+//! reduction, float iotas for converted integer iotas, and removal of nodes the result does not
+//! use.
 //!
 //! One forward pass rebuilds the graph through a hash-consing table: a node whose key (kind,
 //! dtype, arguments after rewriting) was seen before is the earlier node. `sin(2*pi*a)` written
@@ -8,7 +9,7 @@
 use std::collections::HashMap;
 
 use crate::dtype::{DType, Scalar};
-use crate::ir::{Graph, Node, NodeId, NodeKind};
+use crate::ir::{Extent, Graph, Node, NodeId, NodeKind};
 use crate::ops::{scalar, Op, ReduceOp};
 
 /// What makes two nodes the same computation (spans do not count; constants compare by bits).
@@ -19,6 +20,7 @@ enum Key {
     Cast(NodeId, DType),
     Apply(Op, DType, Vec<NodeId>),
     Reduce(ReduceOp, NodeId, Option<usize>),
+    Iota(DType, usize, usize, Extent),
 }
 
 /// Returns the optimized graph.
@@ -44,6 +46,10 @@ pub(crate) fn optimize(g: &Graph) -> Graph {
                 op: *op,
                 arg: map[*arg],
                 axis: *axis,
+            },
+            NodeKind::Iota { axis, len } => NodeKind::Iota {
+                axis: *axis,
+                len: len.map(|n| map[n]),
             },
         };
         map[id] = b.add(Node {
@@ -71,6 +77,10 @@ fn compact(g: &Graph) -> Graph {
                 op: *op,
                 arg: map[*arg],
                 axis: *axis,
+            },
+            NodeKind::Iota { axis, len } => NodeKind::Iota {
+                axis: *axis,
+                len: len.map(|n| map[n]),
             },
             other => other.clone(),
         };
@@ -110,6 +120,7 @@ impl Builder {
     /// Adds a node after folding and strength reduction, reusing an identical earlier node.
     fn add(&mut self, node: Node) -> NodeId {
         let node = self.fold(node);
+        let node = self.float_iota(node);
         let node = match self.strength_reduce(&node) {
             Some(rewritten) => return rewritten,
             None => node,
@@ -123,6 +134,7 @@ impl Builder {
             NodeKind::Cast(a) => Key::Cast(*a, node.dtype),
             NodeKind::Apply(op, args) => Key::Apply(*op, node.dtype, args.clone()),
             NodeKind::Reduce { op, arg, axis } => Key::Reduce(*op, *arg, *axis),
+            NodeKind::Iota { axis, len } => Key::Iota(node.dtype, node.rank, *axis, *len),
         };
         if let Some(&id) = self.seen.get(&key) {
             return id;
@@ -159,6 +171,21 @@ impl Builder {
             },
             None => node,
         }
+    }
+
+    /// `float64(iota)` of an integer iota is the float64 iota, exactly: lengths are at most
+    /// 2**53 (`shape::MAX_GENERATED`). So `arange(n) * dx` computes in one dtype and vectorizes.
+    fn float_iota(&self, node: Node) -> Node {
+        if let NodeKind::Cast(a) = node.kind {
+            let arg = self.out.node(a);
+            if let (NodeKind::Iota { .. }, DType::Float64) = (&arg.kind, node.dtype) {
+                return Node {
+                    kind: arg.kind.clone(),
+                    ..node
+                };
+            }
+        }
+        node
     }
 
     /// `x**2 → x*x`, `x**3 → x*x*x`, `x**1 → x`, `x**0.5 → sqrt(x)`, `x**-1.0 → 1/x` (floats).
@@ -227,6 +254,19 @@ mod tests {
         ); // 2πa, sin², cos²
         assert_eq!(count(&g, |k| matches!(k, NodeKind::Input(_))), 1);
         assert_eq!(count(&g, |k| matches!(k, NodeKind::Apply(Op::Pow, _))), 0);
+    }
+
+    #[test]
+    fn integer_iotas_convert_for_free() {
+        // `arange(8) * a`: the int64 iota cast to float64 is the float64 iota.
+        let g = opt("arange(8) * a");
+        assert_eq!(count(&g, |k| matches!(k, NodeKind::Cast(_))), 0, "{g}");
+        let iota = g
+            .nodes
+            .iter()
+            .find(|n| matches!(n.kind, NodeKind::Iota { .. }))
+            .unwrap();
+        assert_eq!(iota.dtype, DType::Float64);
     }
 
     #[test]

@@ -31,8 +31,8 @@ pub(crate) struct Stage {
     /// output of `stores[i]` (one for an expression, one per target for a statement group).
     /// Empty for a reduction, whose operand 0 is its row of partials.
     pub stores: Vec<NodeId>,
-    /// The arrays read: inputs and earlier reductions, in node order. Operand
-    /// `self.heads() + k` of the kernel is `leaves[k]`.
+    /// The arrays read: inputs, earlier reductions and iotas (which read no memory but move
+    /// like inputs), in node order. Operand `self.heads() + k` of the kernel is `leaves[k]`.
     pub leaves: Vec<NodeId>,
 }
 
@@ -91,7 +91,8 @@ pub(crate) fn plan(g: &Graph) -> Vec<Stage> {
     stages
 }
 
-/// The nodes a stage computing `values` reads from memory: inputs, and reductions (materialized).
+/// The nodes a stage computing `values` reads as operands: inputs, reductions (materialized)
+/// and iotas (whose lengths were computed when the inputs were bound).
 fn leaves(g: &Graph, values: &[NodeId]) -> Vec<NodeId> {
     let mut seen = vec![false; g.nodes.len()];
     let mut out = Vec::new();
@@ -102,7 +103,7 @@ fn leaves(g: &Graph, values: &[NodeId]) -> Vec<NodeId> {
         }
         match g.node(id).kind {
             // A reduction reached from here was materialized by an earlier stage.
-            NodeKind::Input(_) | NodeKind::Reduce { .. } => out.push(id),
+            NodeKind::Input(_) | NodeKind::Reduce { .. } | NodeKind::Iota { .. } => out.push(id),
             _ => stack.extend(g.args(id)),
         }
     }

@@ -1,10 +1,14 @@
 //! Broadcasting: binds concrete shapes to every IR node for one evaluation.
 //!
-//! Lowering fixes ranks; the sizes arrive with the arrays. Every mismatch is reported against the
-//! span of the node that combines the operands, naming both shapes, before anything is computed.
+//! Lowering fixes ranks; the sizes arrive with the arrays, and generator lengths with the 0-d
+//! inputs they depend on. Every mismatch is reported against the span of the node that combines
+//! the operands, naming both shapes, before anything is computed.
 
+use crate::dtype::Scalar;
 use crate::error::{Error, ErrorKind, Result};
-use crate::ir::{Graph, NodeKind};
+use crate::interp::scalar_value;
+use crate::ir::{Extent, Graph, NodeKind};
+use crate::vars::RawView;
 
 /// A concrete shape.
 pub(crate) type Shape = Vec<usize>;
@@ -49,12 +53,95 @@ pub(crate) fn size(s: &[usize]) -> usize {
     s.iter().product()
 }
 
-/// Binds the shape of every node given the input shapes (indexed like `graph.inputs`).
-pub(crate) fn infer(graph: &Graph, inputs: &[Shape]) -> Result<Vec<Shape>> {
+/// The most elements a generator may have: its indices stay exact in float64.
+pub(crate) const MAX_GENERATED: u64 = 1 << 53;
+
+/// The number of elements of an iota whose extent nodes have the values `v` (in
+/// [`Extent::nodes`] order), with NumPy's rules; or the error kind and message.
+pub(crate) fn iota_len(
+    len: Extent,
+    v: &[Scalar],
+) -> std::result::Result<usize, (ErrorKind, String)> {
+    let too_big = |n: &dyn std::fmt::Display| {
+        (
+            ErrorKind::Limit,
+            format!("maximum allowed size exceeded: {n} elements (at most 2**53)"),
+        )
+    };
+    let count: u64 = match (len, v) {
+        (Extent::Count(_), [n]) => {
+            let n = n.as_i64();
+            if n < 0 {
+                return Err((
+                    ErrorKind::Value,
+                    format!("number of samples, {n}, must be non-negative"),
+                ));
+            }
+            n as u64
+        }
+        (Extent::Range { .. }, [start, stop, step]) if !step.dtype().is_float() => {
+            // Exact in i128: `stop - start` of two extreme int64 values does not overflow.
+            let (span, step) = (
+                stop.as_i64() as i128 - start.as_i64() as i128,
+                step.as_i64() as i128,
+            );
+            if step == 0 {
+                return Err((ErrorKind::Value, "arange step cannot be zero".into()));
+            }
+            if span == 0 || (span > 0) != (step > 0) {
+                0
+            } else {
+                let n = (span.abs() + step.abs() - 1) / step.abs();
+                u64::try_from(n).map_err(|_| too_big(&n))?
+            }
+        }
+        (Extent::Range { .. }, [start, stop, step]) => {
+            let step = step.as_f64();
+            if step == 0.0 {
+                return Err((ErrorKind::Value, "arange step cannot be zero".into()));
+            }
+            let n = ((stop.as_f64() - start.as_f64()) / step).ceil();
+            if n.is_nan() {
+                return Err((
+                    ErrorKind::Value,
+                    "arange: cannot compute length (NaN bounds or step)".into(),
+                ));
+            }
+            if n > MAX_GENERATED as f64 {
+                return Err(too_big(&n));
+            }
+            n.max(0.0) as u64
+        }
+        _ => unreachable!("one value per extent node"),
+    };
+    if count > MAX_GENERATED {
+        return Err(too_big(&count));
+    }
+    Ok(count as usize)
+}
+
+/// Binds the shape of every node given the inputs (indexed like `graph.inputs`).
+pub(crate) fn infer(graph: &Graph, inputs: &[RawView]) -> Result<Vec<Shape>> {
     let mut shapes: Vec<Shape> = Vec::with_capacity(graph.nodes.len());
     for node in &graph.nodes {
         let shape = match &node.kind {
-            NodeKind::Input(i) => inputs[*i].clone(),
+            NodeKind::Input(i) => inputs[*i].shape.clone(),
+            NodeKind::Iota { axis, len } => {
+                let values = len
+                    .nodes()
+                    .into_iter()
+                    .map(|n| {
+                        scalar_value(graph, n, Some(inputs)).ok_or_else(|| {
+                            Error::new(ErrorKind::Internal, "a generator length is not a scalar")
+                        })
+                    })
+                    .collect::<Result<Vec<Scalar>>>()?;
+                let n = iota_len(*len, &values)
+                    .map_err(|(kind, msg)| Error::at(kind, node.span, msg))?;
+                let mut shape = vec![1; node.rank];
+                shape[*axis] = n;
+                shape
+            }
             NodeKind::Const(_) => vec![],
             NodeKind::Cast(a) => shapes[*a].clone(),
             NodeKind::Apply(_, args) => {
@@ -120,6 +207,35 @@ mod tests {
         assert_eq!(broadcast(&[0], &[1]), Some(vec![0]));
         assert_eq!(broadcast(&[3], &[4]), None);
         assert_eq!(broadcast(&[0], &[2]), None);
+    }
+
+    #[test]
+    fn generator_lengths_follow_numpy() {
+        let range = Extent::Range {
+            start: 0,
+            stop: 1,
+            step: 2,
+        };
+        let i = |v: [i64; 3]| iota_len(range, &v.map(Scalar::I64));
+        let f = |v: [f64; 3]| iota_len(range, &v.map(Scalar::F64));
+        assert_eq!(i([0, 10, 3]), Ok(4)); // 0 3 6 9
+        assert_eq!(i([10, 0, -3]), Ok(4)); // 10 7 4 1
+        assert_eq!(i([5, 1, 1]), Ok(0));
+        assert_eq!(i([i64::MIN, i64::MAX, i64::MAX]), Ok(3)); // no overflow
+        assert_eq!(i([0, 1, 0]).unwrap_err().0, ErrorKind::Value);
+        assert_eq!(f([0.5, 3.0, 0.5]), Ok(5));
+        assert_eq!(f([0.0, -1.0, 0.5]), Ok(0));
+        assert_eq!(f([0.0, 1.0, -0.0]).unwrap_err().0, ErrorKind::Value);
+        assert_eq!(f([0.0, f64::NAN, 1.0]).unwrap_err().0, ErrorKind::Value);
+        assert_eq!(
+            f([0.0, f64::INFINITY, 1.0]).unwrap_err().0,
+            ErrorKind::Limit
+        );
+        assert_eq!(f([0.0, 1e300, 1.0]).unwrap_err().0, ErrorKind::Limit);
+        let count = |n: i64| iota_len(Extent::Count(0), &[Scalar::I64(n)]);
+        assert_eq!(count(0), Ok(0));
+        assert_eq!(count(7), Ok(7));
+        assert_eq!(count(-1).unwrap_err().0, ErrorKind::Value);
     }
 
     #[test]

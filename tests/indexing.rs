@@ -1,5 +1,6 @@
-//! Basic indexing in expressions: `u[1:-1, ::2]`, `a[0]`, `X[:, None, :]`, `...`. Views are
-//! checked against the same views made by ndarray, and the course stencils against Rust loops.
+//! Basic indexing in expressions: `u[1:-1, ::2]`, `a[0]`, `X[:, None, :]`, `...`, and new axes on
+//! any expression (`(a + b)[None, ...]`). Views are checked against the same views made by
+//! ndarray, and the course stencils against Rust loops.
 
 // ndarray's `s![1..-1]` counts -1 from the end; clippy reads it as an empty Rust range.
 #![allow(clippy::reversed_empty_ranges)]
@@ -101,19 +102,91 @@ fn pairwise_distances_match_a_loop() {
 }
 
 #[test]
+fn new_axes_on_expressions_match_ndarray() {
+    let a = Array1::from_shape_fn(3, |i| i as f64 + 0.5);
+    let m = Array2::from_shape_fn((2, 3), |(i, j)| (10 * i + j) as f64);
+    let u = Array1::from_shape_fn(6, |i| (i * i) as f64);
+    let vars = Vars::new()
+        .with("a", &a)
+        .with("m", &m)
+        .with("u", &u)
+        .with("k", 2.0);
+    let outer = |x: &Array1<f64>, y: &Array1<f64>| {
+        Array2::from_shape_fn((x.len(), y.len()), |(i, j)| x[i] * y[j]).into_dyn()
+    };
+    let lin = Array1::from_vec(vec![-1.0, -0.5, 0.0, 0.5, 1.0]);
+    let cases: Vec<(&str, ndarray::ArrayD<f64>)> = vec![
+        (
+            "(a + m)[None, ...]",
+            (&a + &m).slice(s![NewAxis, .., ..]).into_dyn().to_owned(),
+        ),
+        (
+            "(a * k)[:, None] - a",
+            (&(&a * 2.0).slice(s![.., NewAxis]) - &a).into_dyn(),
+        ),
+        (
+            "sin(a)[:, None, None]",
+            f64s("sin(a)", &vars)
+                .into_shape_with_order(vec![3, 1, 1])
+                .unwrap(),
+        ),
+        (
+            "(u[1:-1] + 1)[:, None]",
+            (&u.slice(s![1..-1]) + 1.0)
+                .slice(s![.., NewAxis])
+                .into_dyn()
+                .to_owned(),
+        ),
+        (
+            "(m + 1)[:, None, :]",
+            (&m + 1.0).slice(s![.., NewAxis, ..]).into_dyn().to_owned(),
+        ),
+        (
+            "(m + 1)[:, :, None][None, ...]",
+            (&m + 1.0)
+                .slice(s![NewAxis, .., .., NewAxis])
+                .into_dyn()
+                .to_owned(),
+        ),
+        ("linspace(-1, 1, 5)[:, None] * a", outer(&lin, &a)),
+        (
+            "arange(3)[:, None] + 10 * arange(4.0)",
+            Array2::from_shape_fn((3, 4), |(i, j)| (i + 10 * j) as f64).into_dyn(),
+        ),
+        (
+            "sum(linspace(-1, 1, 5)[:, None] * a, axis=0)",
+            outer(&lin, &a).sum_axis(Axis(0)),
+        ),
+        ("(a + 1)[...]", (&a + 1.0).into_dyn()),
+        (
+            "(a + sum(a))[None]",
+            (&a + a.sum()).slice(s![NewAxis, ..]).into_dyn().to_owned(),
+        ),
+    ];
+    for (expr, want) in cases {
+        assert_eq!(f64s(expr, &vars), want, "{expr}");
+    }
+}
+
+#[test]
 fn bad_subscripts_are_errors_with_spans() {
     let a = Array1::from_shape_fn(5, |i| i as f64);
     let vars = Vars::new().with("a", &a);
     let err = |src: &str| evaluate(src, &vars).unwrap_err();
-    let cases: [(&str, ErrorKind, (usize, usize)); 8] = [
+    let cases: [(&str, ErrorKind, (usize, usize)); 13] = [
         ("a[5] + 1", ErrorKind::Value, (2, 3)),
         ("1 + a[-6]", ErrorKind::Value, (6, 8)),
         ("a[::0]", ErrorKind::Value, (2, 5)),
         ("a[1, 2]", ErrorKind::Axis, (0, 7)),
-        ("(a + 1)[0]", ErrorKind::Type, (0, 7)),
+        ("(a + 1)[0]", ErrorKind::Type, (8, 9)),
+        ("(a + 1)[None, 1:]", ErrorKind::Type, (14, 16)),
+        ("(a + 1)[:, :]", ErrorKind::Axis, (0, 13)),
+        ("sum(a)[None]", ErrorKind::Type, (0, 12)),
+        ("2 * (a + 1)[..., None, ...]", ErrorKind::Syntax, (23, 26)),
         ("a[1.5]", ErrorKind::Syntax, (2, 5)),
         ("a[]", ErrorKind::Syntax, (2, 3)),
         ("a[..., ...]", ErrorKind::Syntax, (7, 10)),
+        ("pi[None]", ErrorKind::Type, (0, 8)),
     ];
     for (src, kind, (start, end)) in cases {
         let e = err(src);

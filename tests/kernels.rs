@@ -176,3 +176,110 @@ fn broadcast_operands_agree_in_the_vector_loop() {
         }
     }
 }
+
+#[test]
+fn vector_where_matches_the_scalar_select_bit_for_bit() {
+    // `where` of a comparison runs as lane masks; NaN, ±0 and ties must pick what the scalar
+    // select picks, for every comparison and every vector dtype, in the vector loop and its tail.
+    let specials = [f64::NAN, -0.0, 0.0, 1.5, -1.5, f64::INFINITY, 2.0, 2.0];
+    let engine = Engine::default();
+    for n in [0, 1, 7, 8, 9, 16, 17, 40] {
+        let x = Array1::from_shape_fn(n, |i| specials[i % 8]);
+        let y = Array1::from_shape_fn(n, |i| specials[(i * 3 + 1) % 8]);
+        let xi = x.mapv(|v| if v.is_finite() { (v * 2.0) as i64 } else { 7 });
+        let yi = y.mapv(|v| if v.is_finite() { (v * 2.0) as i64 } else { -7 });
+        let (x32, y32) = (x.mapv(|v| v as f32), y.mapv(|v| v as f32));
+        let (xi32, yi32) = (xi.mapv(|v| v as i32), yi.mapv(|v| v as i32));
+        let sets = [
+            ("f64", Vars::new().with("x", &x).with("y", &y)),
+            ("f32", Vars::new().with("x", &x32).with("y", &y32)),
+            ("i64", Vars::new().with("x", &xi).with("y", &yi)),
+            ("i32", Vars::new().with("x", &xi32).with("y", &yi32)),
+        ];
+        for (what, vars) in &sets {
+            for cmp in ["<", "<=", "==", "!=", ">=", ">"] {
+                let expr = format!("where(x {cmp} y, x - y, y + 1)");
+                let k = engine.compile(&expr, &vars.signature()).unwrap();
+                let (a, b) = (k.eval(vars).unwrap(), k.eval_reference(vars).unwrap());
+                let bits = |v: &numjit::Array| v.to_f64().mapv(f64::to_bits);
+                assert_eq!(bits(&a), bits(&b), "{expr} on {what}, n = {n}");
+            }
+        }
+    }
+}
+
+#[test]
+fn generators_agree_with_the_interpreter_at_every_length_and_thread_count() {
+    // One kernel per expression, compiled once and run for every `n` (the length is bound with
+    // the inputs): every length up to 40, reduction blocks, chunks and the parallel cutoff.
+    let engine = Engine::default();
+    let exprs = [
+        "arange(n)",
+        "arange(3, n, 2) * 1.5",
+        "arange(n, 0, -3)",
+        "arange(0.5, n, 0.75)",
+        "linspace(-1, 2, n)",
+        "linspace(2, -1, n) * x",
+        "sin(linspace(0, pi, n)) + x",
+        "where(arange(n) % 3 == 0, linspace(0, 1, n), -1.0)",
+        "sum(arange(n))",
+        "sum(0.7*linspace(0, 3, n)**3 - 2*linspace(0, 3, n)**2 + 4)",
+        "max(arange(n) * 2.5 - x)",
+        "mean(arange(n) % 7)",
+    ];
+    let threads_before = numjit::num_threads();
+    let lengths = (0..=40).chain([127, 128, 129, 16_383, 16_385, 65_535, 65_537, 100_003]);
+    for n in lengths {
+        let x = Array1::from_shape_fn(2 * n, |i| (i as f64 * 0.618_033_988_749_894_9) % 1.0);
+        for (what, xv) in [
+            ("contiguous", x.slice(s![..n])),
+            ("reversed", x.slice(s![..;-2])),
+        ] {
+            let vars = Vars::new().with("x", xv).with("n", n as i64);
+            for expr in exprs {
+                let k = engine.compile(expr, &vars.signature()).unwrap();
+                let mut results = Vec::new();
+                for threads in [1, 4] {
+                    numjit::set_num_threads(threads);
+                    results.push(k.eval(&vars).map(|a| a.to_f64().mapv(f64::to_bits)));
+                }
+                let (one, four) = (&results[0], &results[1]);
+                assert_eq!(one.is_ok(), four.is_ok(), "{expr}, n = {n}");
+                if let (Ok(a), Ok(b)) = (one, four) {
+                    assert_eq!(a, b, "{expr}, n = {n}: 1 vs 4 threads");
+                }
+                check(&engine, expr, &vars, &format!("{what}, n = {n}"));
+            }
+        }
+    }
+    numjit::set_num_threads(threads_before);
+}
+
+#[test]
+fn generator_grids_agree_with_the_interpreter() {
+    // Generators along either axis of a 2-d space (`[:, None]` moves the iota to axis 0): inner
+    // strides of 0 and of one element, column and row reductions, vector and scalar loops.
+    let engine = Engine::default();
+    for (n, m) in [
+        (0, 3),
+        (3, 0),
+        (1, 1),
+        (5, 17),
+        (40, 9),
+        (17, 40),
+        (300, 257),
+    ] {
+        let vars = Vars::new().with("n", n as i64).with("m", m as i64);
+        for expr in [
+            "linspace(-1, 1, n)[:, None] * arange(m)",
+            "arange(n)[:, None] - linspace(0, 2, m)[None, :]",
+            "where(arange(n)[:, None] > arange(m), 1.5, -0.5)",
+            // Column sums add rows in order (NumPy's order): exact values keep them comparable.
+            "sum(arange(n)[:, None] * arange(0.5, m), axis=0)",
+            "sum(linspace(0, 1, n)[:, None] * arange(m), axis=1)",
+            "sum(arange(n)[:, None] * arange(m))",
+        ] {
+            check(&engine, expr, &vars, &format!("{n}x{m}"));
+        }
+    }
+}

@@ -313,3 +313,32 @@ fn swapping_arrays_of_different_shapes_is_an_error_before_any_write() {
     }
     assert_eq!(a.to_vec(), vec![0.0; 3]);
 }
+
+#[test]
+fn generators_in_programs_never_materialize_and_can_take_computed_lengths() {
+    let mut out = Array1::<f64>::zeros(1);
+    {
+        let vars = Vars::new()
+            .with("n", 1_000_000_i64)
+            .with_out("area", &mut out);
+        numjit::run(
+            "x = linspace(0, 3, n)\ndx = 3 / n\narea = sum((0.7*x**3 - 2*x**2 + 4) * dx)",
+            &vars,
+        )
+        .unwrap();
+    }
+    assert!((out[0] - 8.175).abs() < 1e-4, "{}", out[0]);
+    // A length computed by an earlier statement and kept in a 0-d temporary (the loop
+    // rewrites `m`, so the intermediate `k` is materialized before the loop).
+    let mut m = Array1::<i64>::from_elem(1, 3);
+    let mut s = Array1::<f64>::zeros(1);
+    {
+        let vars = Vars::new().with_out("m", &mut m).with_out("s", &mut s);
+        numjit::run(
+            "k = sum(m) * 2\nfor i in range(2):\n    m = m + 1\n    s = s + sum(arange(k))",
+            &vars,
+        )
+        .unwrap();
+    }
+    assert_eq!((m[0], s[0]), (5, 30.0));
+}

@@ -184,6 +184,66 @@ mod tests {
 
     #[test]
     fn mixed_dtypes_and_masks_stay_scalar() {
-        assert!(!clif_of("where(a > 0, a, 0.0)", DType::Float64).contains("x2"));
+        assert!(!clif_of("where((a > 0) & (a < 1), a, 0.0)", DType::Float64).contains("x2"));
+        assert!(!clif_of("a * 2", DType::Int32).contains("x4")); // no i32x4 multiply
+    }
+
+    #[test]
+    fn where_of_a_comparison_runs_as_vectors() {
+        let clif = clif_of("where(a > 0, a, 0.1*a)", DType::Float64);
+        assert!(
+            clif.contains("bitselect") && clif.contains("f64x2"),
+            "{clif}"
+        );
+        assert!(clif_of("where(a != 3, a, -a)", DType::Int64).contains("bitselect"));
+    }
+
+    #[test]
+    fn generators_run_as_vectors() {
+        // P9 on a linspace with a 0-d length: the index becomes float64 lanes [i, i+1], the
+        // per-call step is hoisted, the last element is a lane select.
+        let inputs = vec![InputDecl {
+            name: "n".into(),
+            dtype: DType::Int64,
+            rank: 0,
+            view: None,
+        }];
+        for src in [
+            "sum(0.7*x**3 - 2*x**2 + 4)".replace('x', "linspace(0, 3, n)"),
+            "sum((0.7*x**3 - 2*x**2 + 4) * 3e-8)".replace('x', "(arange(n) * 3e-8)"),
+            "arange(n) - arange(2, n + 2)".into(),
+        ] {
+            let g = crate::opt::optimize(
+                &crate::lower::lower(&crate::parse::parse_expr(&src).unwrap(), &inputs).unwrap(),
+            );
+            let clif = clif_text(&g, &crate::plan::plan(&g)).unwrap();
+            assert!(clif.contains("x2"), "{src}: {clif}");
+        }
+    }
+
+    #[test]
+    fn scalar_subexpressions_are_computed_once_per_call() {
+        let inputs = vec![
+            InputDecl {
+                name: "a".into(),
+                dtype: DType::Float64,
+                rank: 1,
+                view: None,
+            },
+            InputDecl {
+                name: "n".into(),
+                dtype: DType::Int64,
+                rank: 0,
+                view: None,
+            },
+        ];
+        let src = "a * (sin(n) / (n - 1))";
+        let g = crate::opt::optimize(
+            &crate::lower::lower(&crate::parse::parse_expr(src).unwrap(), &inputs).unwrap(),
+        );
+        let clif = clif_text(&g, &crate::plan::plan(&g)).unwrap();
+        // The int64 → float64 conversions and sin(n) run once, and the loop is still vectors.
+        assert!(clif.contains("f64x2"), "{clif}");
+        assert!(!clif.contains("call_indirect"), "{clif}");
     }
 }

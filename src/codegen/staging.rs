@@ -135,8 +135,13 @@ pub(crate) fn plan(g: &Graph, stage: &Stage) -> Option<Staging> {
     })
 }
 
+/// True for a node computed by a vector kernel. 0-d nodes (`sin(theta)` of a scalar) are not:
+/// the translator computes them once per call.
 fn is_staged(g: &Graph, id: NodeId) -> bool {
-    matches!(&g.node(id).kind, NodeKind::Apply(op, _) if g.node(id).dtype.is_float() && VectorFn::of(*op).is_some())
+    let node = g.node(id);
+    node.rank > 0
+        && node.dtype.is_float()
+        && matches!(&node.kind, NodeKind::Apply(op, _) if VectorFn::of(*op).is_some())
 }
 
 /// Post-order walk of the stage's expression (stopping at its leaves), computing levels.

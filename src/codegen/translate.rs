@@ -112,6 +112,8 @@ pub(crate) fn translate(
         invariant: HashMap::new(),
         vector_step: HashMap::new(),
         fast_offset: None,
+        iotas: HashMap::new(),
+        iota_group: HashMap::new(),
     };
     t.body()?;
     let config = t.module.target_config();
@@ -161,6 +163,20 @@ struct Translator<'a, 'f> {
     /// In the fast vector loop (every operand contiguous): the byte offset of the current
     /// group from the operands' pointers.
     fast_offset: Option<Value>,
+    /// Iota operands, which read no memory: their address is `index << shift`.
+    iotas: HashMap<usize, IotaOperand>,
+    /// Per iota operand, the first index of the current vector group, splatted (emitted in the
+    /// group's block by its first vector; cleared when a group starts).
+    iota_group: HashMap<usize, Value>,
+}
+
+/// An iota operand of a kernel.
+struct IotaOperand {
+    /// log2 of the element size: `address >> shift` is the index.
+    shift: i64,
+    /// With a vector plan: per vector `v` of an unrolled group, the lane offsets
+    /// `[(v·lanes + l) · d]` (`d` the inner stride in elements), in the vector type.
+    offsets: Vec<Value>,
 }
 
 const FLAGS: MemFlagsData = MemFlagsData::trusted();
@@ -199,6 +215,17 @@ impl Translator<'_, '_> {
             self.ptr.push(pv);
         }
         self.hoist_constants()?;
+        for (k, &leaf) in self.stage.leaves.iter().enumerate() {
+            let node = self.g.node(leaf);
+            if matches!(node.kind, NodeKind::Iota { .. }) {
+                let shift = node.dtype.size().trailing_zeros() as i64;
+                let offsets = match self.vector {
+                    Some(plan) => self.iota_offsets(plan, self.s1[k + heads], shift),
+                    None => Vec::new(),
+                };
+                self.iotas.insert(k + heads, IotaOperand { shift, offsets });
+            }
+        }
         if let Some(plan) = self.vector {
             let mut all = self.b.ins().iconst(types::I8, 1);
             // A reduction's partial (operand 0) stays put along the row: only its inputs count.
@@ -207,6 +234,15 @@ impl Translator<'_, '_> {
             for k in first..operands {
                 if k >= heads && self.g.node(self.stage.leaves[k - heads]).rank == 0 {
                     continue; // loaded once in the entry block
+                }
+                if self.iotas.contains_key(&k) {
+                    // Computed, never loaded: any stride runs as vectors.
+                    let step = self
+                        .b
+                        .ins()
+                        .imul_imm_s(self.s1[k], (plan.lanes * plan.unroll) as i64);
+                    self.vector_step.insert(k, step);
+                    continue;
                 }
                 let contiguous =
                     self.b
@@ -412,52 +448,58 @@ impl Translator<'_, '_> {
                 .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, n, step);
             let go = self.b.ins().band(enough, contiguous);
             self.redirect_invariant();
-            let (dispatch, fast, fast_exit) = (
-                self.b.create_block(),
-                self.b.create_block(),
-                self.b.create_block(),
-            );
-            self.b.ins().brif(go, dispatch, &[], tail, &[]);
-            self.b.switch_to_block(dispatch);
-            self.b.seal_block(dispatch);
-            let any_invariant = self.any_invariant();
-            self.b.ins().brif(any_invariant, vloop, &[], fast, &[]);
+            // Iotas compute their lanes from their own pointers: they keep the general loop.
+            if self.iotas.is_empty() {
+                let (dispatch, fast, fast_exit) = (
+                    self.b.create_block(),
+                    self.b.create_block(),
+                    self.b.create_block(),
+                );
+                self.b.ins().brif(go, dispatch, &[], tail, &[]);
+                self.b.switch_to_block(dispatch);
+                self.b.seal_block(dispatch);
+                let any_invariant = self.any_invariant();
+                self.b.ins().brif(any_invariant, vloop, &[], fast, &[]);
 
-            // Every operand contiguous: one byte offset addresses them all, so a trip advances
-            // one register instead of one pointer per operand (which would spill).
-            self.b.switch_to_block(fast);
-            let jv = self.b.use_var(j);
-            self.fast_offset = Some(self.b.ins().imul_imm_s(jv, plan.elem_size as i64));
-            self.vector_mode = true;
-            for u in 0..plan.unroll {
-                self.lane_offset = (u * 16) as i32;
-                body(self)?;
-            }
-            self.vector_mode = false;
-            self.lane_offset = 0;
-            self.fast_offset = None;
-            let jv = self.b.use_var(j);
-            let jn = self.b.ins().iadd_imm_s(jv, step);
-            self.b.def_var(j, jn);
-            let last = self.b.ins().iadd_imm_s(jn, step);
-            let again = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, last, n);
-            self.b.ins().brif(again, fast, &[], fast_exit, &[]);
-            self.b.seal_block(fast);
-            self.b.switch_to_block(fast_exit);
-            self.b.seal_block(fast_exit);
-            let jv = self.b.use_var(j);
-            let done_bytes = self.b.ins().imul_imm_s(jv, plan.elem_size as i64);
-            for k in 0..self.ptr.len() {
-                if self.vector_step.contains_key(&k) {
-                    let p = self.b.use_var(self.ptr[k]);
-                    let next = self.b.ins().iadd(p, done_bytes);
-                    self.b.def_var(self.ptr[k], next);
+                // Every operand contiguous: one byte offset addresses them all, so a trip advances
+                // one register instead of one pointer per operand (which would spill).
+                self.b.switch_to_block(fast);
+                let jv = self.b.use_var(j);
+                self.fast_offset = Some(self.b.ins().imul_imm_s(jv, plan.elem_size as i64));
+                self.vector_mode = true;
+                for u in 0..plan.unroll {
+                    self.lane_offset = (u * 16) as i32;
+                    body(self)?;
                 }
+                self.vector_mode = false;
+                self.lane_offset = 0;
+                self.fast_offset = None;
+                let jv = self.b.use_var(j);
+                let jn = self.b.ins().iadd_imm_s(jv, step);
+                self.b.def_var(j, jn);
+                let last = self.b.ins().iadd_imm_s(jn, step);
+                let again = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, last, n);
+                self.b.ins().brif(again, fast, &[], fast_exit, &[]);
+                self.b.seal_block(fast);
+                self.b.switch_to_block(fast_exit);
+                self.b.seal_block(fast_exit);
+                let jv = self.b.use_var(j);
+                let done_bytes = self.b.ins().imul_imm_s(jv, plan.elem_size as i64);
+                for k in 0..self.ptr.len() {
+                    if self.vector_step.contains_key(&k) {
+                        let p = self.b.use_var(self.ptr[k]);
+                        let next = self.b.ins().iadd(p, done_bytes);
+                        self.b.def_var(self.ptr[k], next);
+                    }
+                }
+                self.b.ins().jump(tail, &[]);
+            } else {
+                self.b.ins().brif(go, vloop, &[], tail, &[]);
             }
-            self.b.ins().jump(tail, &[]);
 
             self.b.switch_to_block(vloop);
             self.vector_mode = true;
+            self.iota_group.clear();
             for u in 0..plan.unroll {
                 self.lane_offset = (u * 16) as i32;
                 body(self)?;
@@ -620,6 +662,7 @@ impl Translator<'_, '_> {
 
             self.b.switch_to_block(vloop);
             self.vector_mode = true;
+            self.iota_group.clear();
             for (v, vacc) in vaccs.iter().enumerate() {
                 self.lane_offset = (v * 16) as i32;
                 let x = self.element()?;
@@ -786,34 +829,65 @@ impl Translator<'_, '_> {
         Ok(self.convert(v, self.g.node(self.stage.value).dtype, acc))
     }
 
+    /// The lane offsets of an iota operand with inner stride `s1` bytes, one vector for each
+    /// vector of an unrolled group (map loops unroll `plan.unroll` vectors, vector reductions
+    /// use [`ACCUMULATORS`] lanes).
+    fn iota_offsets(&mut self, plan: VectorPlan, s1: Value, shift: i64) -> Vec<Value> {
+        let vectors = plan.unroll.max(ACCUMULATORS / plan.lanes);
+        let d = self.b.ins().sshr_imm_s(s1, shift);
+        (0..vectors)
+            .map(|v| {
+                let lane = |t: &mut Self, l: usize| {
+                    let off = t.b.ins().imul_imm_s(d, (v * plan.lanes + l) as i64);
+                    t.convert(off, DType::Int64, plan.dtype)
+                };
+                let first = lane(self, 0);
+                let mut vec = self.b.ins().splat(plan.ty, first);
+                for l in 1..plan.lanes {
+                    let x = lane(self, l);
+                    vec = self.b.ins().insertlane(vec, x, l as u8);
+                }
+                vec
+            })
+            .collect()
+    }
+
+    /// Computes every 0-d node of the stage once, here in the entry block: constants, 0-d
+    /// operands (a scalar variable, a full reduction) and expressions of them (`(stop - start) /
+    /// (n - 1)`). They are the same for every element, so they neither cost work per element nor
+    /// keep the loop from running as vectors (those of the vector dtype are splatted too).
     fn hoist_constants(&mut self) -> Result<()> {
         let mut stack = self.stage.values().to_vec();
         let mut seen = vec![false; self.g.nodes.len()];
+        let mut invariant = Vec::new();
         while let Some(id) = stack.pop() {
             if std::mem::replace(&mut seen[id], true) {
                 continue;
             }
-            let node = self.g.node(id);
-            let invariant = match (node.kind.clone(), self.operand_of.get(&id)) {
-                // A 0-d operand (a scalar variable, a full reduction) is the same for every
-                // element: load it once here, so it neither costs a load per element nor keeps
-                // the loop from running as vectors.
-                (_, Some(&k)) if node.rank == 0 => {
-                    let base = self.b.use_var(self.ptr[k]);
-                    Some(self.b.ins().load(clif_type(node.dtype), FLAGS, base, 0))
-                }
-                (_, Some(_)) => continue,
-                (NodeKind::Const(s), None) => Some(self.scalar_const(s)),
-                _ => None,
-            };
-            if let Some(v) = invariant {
-                self.consts.insert(id, v);
-                if let Some(plan) = self.vector {
-                    let splat = self.b.ins().splat(plan.ty, v);
-                    self.vconsts.insert(id, splat);
-                }
+            let leaf = self.operand_of.contains_key(&id);
+            if self.g.node(id).rank == 0 {
+                invariant.push(id);
             }
-            stack.extend(self.g.args(id));
+            if !leaf {
+                stack.extend(self.g.args(id));
+            }
+        }
+        // Node order puts arguments first, so each value below finds its arguments hoisted.
+        invariant.sort_unstable();
+        for id in invariant {
+            let dtype = self.g.node(id).dtype;
+            let v = match self.operand_of.get(&id) {
+                Some(&k) => {
+                    let base = self.b.use_var(self.ptr[k]);
+                    self.b.ins().load(clif_type(dtype), FLAGS, base, 0)
+                }
+                None => self.value(id, &mut HashMap::new())?,
+            };
+            self.consts.insert(id, v);
+            if let Some(plan) = self.vector.filter(|p| p.dtype == dtype) {
+                let splat = self.b.ins().splat(plan.ty, v);
+                self.vconsts.insert(id, splat);
+            }
         }
         Ok(())
     }
@@ -848,10 +922,16 @@ impl Translator<'_, '_> {
                 .load(clif_type(node.dtype), FLAGS, at, slot.offset)
         } else if let Some(&k) = self.operand_of.get(&id) {
             let p = self.b.use_var(self.ptr[k]);
-            self.b.ins().load(clif_type(node.dtype), FLAGS, p, 0)
+            match self.iotas.get(&k) {
+                Some(iota) => {
+                    let index = self.b.ins().sshr_imm_s(p, iota.shift);
+                    self.convert(index, DType::Int64, node.dtype)
+                }
+                None => self.b.ins().load(clif_type(node.dtype), FLAGS, p, 0),
+            }
         } else {
             match &node.kind {
-                NodeKind::Input(_) | NodeKind::Reduce { .. } => {
+                NodeKind::Input(_) | NodeKind::Reduce { .. } | NodeKind::Iota { .. } => {
                     return Err(internal(
                         "codegen",
                         format!("node %{id} is read but is not an operand"),
@@ -890,6 +970,28 @@ impl Translator<'_, '_> {
             self.b
                 .ins()
                 .load(plan.ty, FLAGS, at, slot.offset + self.lane_offset)
+        } else if let Some(iota) = self.operand_of.get(&id).and_then(|k| self.iotas.get(k)) {
+            // Lanes `[i, i+d, …]` of the vector `lane_offset / 16` of the group: the group's
+            // first index (from the address, converted once per group), splatted, plus that
+            // vector's offsets.
+            let (shift, offsets) = (iota.shift, iota.offsets[self.lane_offset as usize / 16]);
+            let k = self.operand_of[&id];
+            let lanes = match self.iota_group.get(&k) {
+                Some(&lanes) => lanes,
+                None => {
+                    let p = self.b.use_var(self.ptr[k]);
+                    let index = self.b.ins().sshr_imm_s(p, shift);
+                    let first = self.convert(index, DType::Int64, plan.dtype);
+                    let lanes = self.b.ins().splat(plan.ty, first);
+                    self.iota_group.insert(k, lanes);
+                    lanes
+                }
+            };
+            if plan.float {
+                self.b.ins().fadd(lanes, offsets)
+            } else {
+                self.b.ins().iadd(lanes, offsets)
+            }
         } else if let Some(&k) = self.operand_of.get(&id) {
             // An invariant operand's pointer is its splatted region here (`redirect_invariant`).
             let p = self.operand_address(k);
@@ -901,6 +1003,9 @@ impl Translator<'_, '_> {
                     format!("node %{id} cannot be vectorized"),
                 ));
             };
+            if *op == Op::Where {
+                return self.vector_where(id, args, plan, memo);
+            }
             let a = args
                 .iter()
                 .map(|x| self.value(*x, memo))
@@ -939,6 +1044,34 @@ impl Translator<'_, '_> {
                 }
             }
         };
+        memo.insert(id, v);
+        Ok(v)
+    }
+
+    /// `where(x ⋈ y, a, b)` on vectors: the comparison gives a lane mask (all ones or zeros),
+    /// which selects bits from `a` or `b` (`VectorPlan` admits only this form).
+    fn vector_where(
+        &mut self,
+        id: NodeId,
+        args: &[NodeId],
+        plan: VectorPlan,
+        memo: &mut HashMap<NodeId, Value>,
+    ) -> Result<Value> {
+        let NodeKind::Apply(cmp, operands) = &self.g.node(args[0]).kind else {
+            return Err(internal("codegen", "vector where without a comparison"));
+        };
+        let x = self.value(operands[0], memo)?;
+        let y = self.value(operands[1], memo)?;
+        let a = self.value(args[1], memo)?;
+        let b = self.value(args[2], memo)?;
+        // The scalar `compare` picks the condition codes; on vectors they give lane masks.
+        let mask = self.compare(*cmp, x, y, plan.dtype);
+        let mask = if plan.float {
+            self.b.ins().bitcast(plan.ty, MemFlagsData::new(), mask)
+        } else {
+            mask
+        };
+        let v = self.b.ins().bitselect(mask, a, b);
         memo.insert(id, v);
         Ok(v)
     }

@@ -2,9 +2,11 @@
 //!
 //! Cranelift's x86-64 backend has 128-bit vectors only (F64X2, F32X4, I64X2, I32X4) and never
 //! vectorizes or unrolls by itself, so the translator emits the vector loop. A stage qualifies
-//! when every value it computes has one dtype (no casts, no bool masks) and every op has a
-//! vector instruction; block-staged functions qualify too, since their results are read back
-//! from scratch as vectors. Lane-wise, the vector code computes exactly what the scalar code does.
+//! when every value it computes per element has one dtype (no casts; the one bool allowed is a
+//! comparison that is the condition of a `where`, a lane mask) and every op has a vector
+//! instruction; block-staged functions qualify too, since their results are read back from
+//! scratch as vectors. 0-d subexpressions are computed once per call and splatted, so they may
+//! have any dtype. Lane-wise, the vector code computes exactly what the scalar code does.
 
 use cranelift_codegen::ir::{types, Type};
 
@@ -55,11 +57,28 @@ impl VectorPlan {
             if node.dtype != dtype {
                 return None;
             }
-            if stage.leaves.contains(&id) {
+            // Leaves are loaded (or computed, for iotas) per vector; 0-d nodes are computed once
+            // per call and splatted, whatever their arguments.
+            if stage.leaves.contains(&id) || node.rank == 0 {
                 continue;
             }
             match &node.kind {
-                NodeKind::Const(_) => {}
+                NodeKind::Apply(Op::Where, args) => {
+                    // A comparison of two vectors of the dtype is a lane mask: `bitselect`.
+                    let NodeKind::Apply(cmp, operands) = &g.node(args[0]).kind else {
+                        return None;
+                    };
+                    if !is_comparison(*cmp)
+                        || g.node(args[0]).rank == 0
+                        || stage.leaves.contains(&args[0])
+                        || operands.iter().any(|&x| g.node(x).dtype != dtype)
+                    {
+                        return None;
+                    }
+                    computed += 2;
+                    stack.extend(operands);
+                    stack.extend(&args[1..]);
+                }
                 NodeKind::Apply(op, args) => {
                     if !staged(id) && !has_vector_instruction(*op, dtype.is_float()) {
                         return None;
@@ -101,6 +120,10 @@ impl VectorPlan {
         };
         (plan.dtype == acc && combines).then_some(plan)
     }
+}
+
+fn is_comparison(op: Op) -> bool {
+    matches!(op, Op::Lt | Op::Le | Op::Eq | Op::Ne | Op::Ge | Op::Gt)
 }
 
 /// Ops the translator can emit on vectors of the given kind.

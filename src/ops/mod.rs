@@ -399,12 +399,48 @@ impl ReduceOp {
     }
 }
 
-/// Names that are functions or reductions: for tab completion and "did you mean" hints.
+/// An index generator: an array of evenly spaced values that is computed where it is used,
+/// never stored (`lower` builds it from an iota; its arguments are scalars known when the
+/// inputs are bound).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Generator {
+    /// `arange([start,] stop[, step])`: int64 when every argument is an integer, else float64.
+    Arange,
+    /// `linspace(start, stop[, num])`: `num` (default 50) float64 values, both ends included.
+    Linspace,
+}
+
+impl Generator {
+    pub(crate) const ALL: [Generator; 2] = [Generator::Arange, Generator::Linspace];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Generator::Arange => "arange",
+            Generator::Linspace => "linspace",
+        }
+    }
+
+    pub(crate) fn from_name(name: &str) -> Option<Generator> {
+        Generator::ALL.into_iter().find(|g| g.name() == name)
+    }
+
+    /// The fewest and most positional arguments.
+    pub(crate) fn arity(self) -> (usize, usize) {
+        match self {
+            Generator::Arange => (1, 3),
+            Generator::Linspace => (2, 3),
+        }
+    }
+}
+
+/// Names that are functions, reductions or generators: for tab completion and "did you mean"
+/// hints.
 pub(crate) fn all_function_names() -> impl Iterator<Item = &'static str> {
     OPS.iter()
         .filter(|d| d.is_function)
         .map(|d| d.name)
         .chain(ReduceOp::ALL.iter().map(|r| r.name()))
+        .chain(Generator::ALL.iter().map(|g| g.name()))
 }
 
 #[cfg(test)]

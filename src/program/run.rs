@@ -157,8 +157,7 @@ impl State<'_> {
     fn group(&mut self, grp: &Group) -> Result<()> {
         let g = &grp.unit.graph;
         let inputs = self.bind(g)?;
-        let input_shapes: Vec<Shape> = inputs.iter().map(|v| v.shape.clone()).collect();
-        let shapes = shape::infer(g, &input_shapes)?;
+        let shapes = shape::infer(g, &inputs)?;
         // Where each value goes; temporaries and the result are made to the value's shape.
         let mut targets = Vec::with_capacity(grp.targets.len());
         let mut fresh = Vec::new();
@@ -169,7 +168,9 @@ impl State<'_> {
                 TargetKind::Whole(s) => self.views[*s].clone(),
                 TargetKind::Slice(s, items) => index::apply(&self.views[*s], items, t.span)?,
                 TargetKind::Temp(_) | TargetKind::Result => {
-                    if self.dry {
+                    // A 0-d temporary may give a generator its length, which shape inference
+                    // reads: the dry run allocates those (8 bytes), and only those.
+                    if self.dry && !value_shape.is_empty() {
                         RawView {
                             dtype,
                             ptr: std::ptr::null(),
@@ -197,7 +198,12 @@ impl State<'_> {
             }
             targets.push(view);
         }
-        if !self.dry {
+        // A dry run computes groups that only make 0-d temporaries: later shapes may depend on
+        // their values (generator lengths), and computing them writes nothing of the caller's.
+        let scalars_only = grp.targets.iter().zip(&g.roots).all(|(t, &r)| {
+            matches!(t.kind, TargetKind::Temp(_) | TargetKind::Result) && shapes[r].is_empty()
+        });
+        if !self.dry || scalars_only {
             if self.reference {
                 let values = interp::interpret_roots(g, &inputs)?;
                 for (v, target) in values.iter().zip(&targets) {
@@ -268,8 +274,7 @@ impl State<'_> {
                 .as_ref()
                 .map_err(|e| e.clone())?;
             for single in singles {
-                let input_shapes: Vec<Shape> = inputs.iter().map(|v| v.shape.clone()).collect();
-                let shapes = shape::infer(&single.graph, &input_shapes)?;
+                let shapes = shape::infer(&single.graph, inputs)?;
                 let root = single.graph.root;
                 let a = alloc(single.graph.node(root).dtype, &shapes[root]);
                 runtime::execute_stores(

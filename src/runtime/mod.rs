@@ -31,8 +31,7 @@ pub(crate) fn execute(
     inputs: &[RawView],
     out: Option<&RawView>,
 ) -> Result<Option<Array>> {
-    let input_shapes: Vec<Shape> = inputs.iter().map(|v| v.shape.clone()).collect();
-    let shapes = shape::infer(g, &input_shapes)?;
+    let shapes = shape::infer(g, inputs)?;
     let root = g.node(g.root);
     if let Some(out) = out {
         if out.shape != shapes[g.root] || out.dtype != root.dtype {
@@ -68,7 +67,7 @@ pub(crate) fn execute(
                         kernel,
                         root.dtype,
                         &shapes[g.root],
-                    ))),
+                    )?)),
                 };
             }
         }
@@ -147,8 +146,22 @@ impl Ctx<'_> {
 
     /// The memory a leaf node reads.
     fn leaf_view(&self, leaf: NodeId) -> RawView {
-        match self.g.node(leaf).kind {
+        let node = self.g.node(leaf);
+        match node.kind {
             NodeKind::Input(i) => self.inputs[i].clone(),
+            // An iota reads no memory: its "address" is `index × element size` (from a null
+            // base), which the kernel turns back into the index. Chunking, collapsing and
+            // broadcasting then move it exactly like an input.
+            NodeKind::Iota { axis, .. } => {
+                let mut strides = vec![0; node.rank];
+                strides[axis] = node.dtype.size() as isize;
+                RawView {
+                    dtype: node.dtype,
+                    ptr: std::ptr::null(),
+                    shape: self.shapes[leaf].clone(),
+                    strides,
+                }
+            }
             _ => view_of(
                 self.buffers[leaf]
                     .as_ref()
@@ -193,11 +206,41 @@ impl Ctx<'_> {
         drive::run_map(kernel, &space, &Bases(bases), true, parallel);
     }
 
-    fn map_new(&self, stage: &Stage, kernel: &StageKernel, dtype: DType, shape: &[usize]) -> Array {
+    /// Runs a map stage into a new array. A result too large to allocate is a `limit` error,
+    /// not an abort: `arange(2**52)` is one short expression.
+    fn map_new(
+        &self,
+        stage: &Stage,
+        kernel: &StageKernel,
+        dtype: DType,
+        shape: &[usize],
+    ) -> Result<Array> {
+        let too_big = || {
+            Error::new(
+                ErrorKind::Limit,
+                format!(
+                    "cannot allocate a result of shape {} and dtype {dtype}",
+                    fmt_shape(shape)
+                ),
+            )
+        };
+        let n = shape
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .filter(|n| {
+                n.checked_mul(dtype.size())
+                    .is_some_and(|b| b <= isize::MAX as usize)
+            })
+            .ok_or_else(too_big)?;
         macro_rules! alloc_run {
             ($t:ty, $v:ident) => {{
-                let mut a = ArrayD::<$t>::uninit(shape);
-                advise_huge_pages(a.as_mut_ptr() as *mut u8, shape::size(shape) * dtype.size());
+                let mut buf: Vec<std::mem::MaybeUninit<$t>> = Vec::new();
+                buf.try_reserve_exact(n).map_err(|_| too_big())?;
+                // SAFETY: the capacity is `n`, and `MaybeUninit` elements need no initialization.
+                unsafe { buf.set_len(n) };
+                let mut a = ArrayD::from_shape_vec(shape, buf)
+                    .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
+                advise_huge_pages(a.as_mut_ptr() as *mut u8, n * dtype.size());
                 let view = RawView {
                     dtype,
                     ptr: a.as_mut_ptr() as *const u8,
@@ -209,13 +252,13 @@ impl Ctx<'_> {
                 Array::$v(unsafe { a.assume_init() })
             }};
         }
-        match dtype {
+        Ok(match dtype {
             DType::Bool => alloc_run!(bool, Bool),
             DType::Int32 => alloc_run!(i32, Int32),
             DType::Int64 => alloc_run!(i64, Int64),
             DType::Float32 => alloc_run!(f32, Float32),
             DType::Float64 => alloc_run!(f64, Float64),
-        }
+        })
     }
 
     /// Runs a reduction stage and returns its finalized result (the node's dtype and shape).

@@ -14,7 +14,7 @@ applies. Along the way the generator checks numjit's stated type rules independe
 
 * the dtype NumPy returns must equal the dtype numjit's rules give, except for the documented
   numjit deviations (float functions of bool, bool // % ** bool, round(bool), integer ** negative
-  array values); a case that hits a deviation must say `dev=True`, and the TOML gets a
+  array values, linspace of a float32 scalar); a case that hits a deviation must say `dev=True`, and the TOML gets a
   `deviation = "..."` line naming what NumPy does instead;
 * an error case must be an error by the rules (kind and span), and NumPy is asked too;
 * a case whose meaning the rules leave open (e.g. shifts of bool) is refused (`Unspecified`);
@@ -303,6 +303,7 @@ K1 = {"abs": np.abs, "ceil": np.ceil, "floor": np.floor, "trunc": np.trunc, "rou
       "sign": np.sign}
 P1 = {"isnan": np.isnan, "isfinite": np.isfinite, "isinf": np.isinf, "signbit": np.signbit}
 B2 = {"fmod": np.fmod, "maximum": np.maximum, "minimum": np.minimum}
+GENERATORS = {"arange": (1, 3), "linspace": (2, 3)}  # name -> (fewest, most) arguments
 RED = {"sum": np.sum, "prod": np.prod, "min": np.min, "max": np.max, "mean": np.mean,
        "any": np.any, "all": np.all}
 ARITY = {**{k: 1 for k in F1}, **{k: 2 for k in F2}, **{k: 1 for k in K1}, **{k: 1 for k in P1},
@@ -510,6 +511,8 @@ class Ev:
             return self.binop(node, "cmp", sym, uf, self.ev(node.left), self.ev(node.comparators[0]))
         if isinstance(node, ast.Call):
             return self.call(node)
+        if isinstance(node, ast.Subscript):
+            return self.subscript(node)
         raise GenError(f"{type(node).__name__} is not numjit syntax")
 
     def unary(self, node):
@@ -631,6 +634,8 @@ class Ev:
         if not isinstance(node.func, ast.Name):
             raise GenError("only plain function names can be called")
         name, sp = node.func.id, span_of(node)
+        if name in GENERATORS:
+            return self.generator(node, name)
         if name not in ARITY:
             raise NjError("unknown_function", span_of(node.func), name)
         for kw in node.keywords:
@@ -688,6 +693,106 @@ class Ev:
                     raise Unspecified("fmod of bool operands (NumPy: int8)")
                 return Val(self.expect(B2[name](*xs), c, f"{name}({c})"), sp)
         raise GenError(f"unhandled function {name}")
+
+    def generator(self, node, name):
+        """arange / linspace: NumPy's array, with numjit's rules for arguments and errors. An
+        argument made of literals is checked when compiling (error at the argument); one that
+        depends on a 0-d variable when the inputs are bound (error at the whole call)."""
+        sp = span_of(node)
+        if node.keywords:
+            kw = node.keywords[0]
+            raise NjError("arity", (kw.col_offset, kw.col_offset + len(kw.arg)), f"keyword {kw.arg}")
+        lo, hi = GENERATORS[name]
+        if not lo <= len(node.args) <= hi:
+            raise NjError("arity", sp, f"{name} takes {lo} to {hi} arguments")
+        args = [self.ev(a) for a in node.args]
+        for a, an in zip(args, node.args):
+            if not a.weak and a.x.ndim > 0:
+                raise NjError("type", span_of(an), f"{name} argument with {a.x.ndim} dimensions")
+            if not a.weak and self.reduced(an):
+                raise NjError("type", span_of(an), f"{name} argument from a reduction")
+        vals = [a.x if a.weak else a.x[()] for a in args]
+        kinds = [weak_kind(a.x) if a.weak else a.dtype for a in args]
+        at = lambda i: span_of(node.args[i]) if args[i].weak else sp
+        with np.errstate(all="ignore"):
+            if name == "arange":
+                is_int = all(k in ("bool", "int") + INTS for k in kinds)
+                if len(vals) == 3 and vals[2] == 0:
+                    try:
+                        np.arange(*vals)
+                        finding("arange0", "NumPy accepts arange with step 0")
+                    except (ZeroDivisionError, ValueError):
+                        pass
+                    raise NjError("value", at(2), "arange step 0")
+                if is_int:
+                    vals = [int(v) for v in vals]
+                else:
+                    f = [float(v) for v in vals]
+                    start, stop, step = ([0.0] + f + [1.0] if len(f) == 1 else f + [1.0])[:3]
+                    q = (stop - start) / step
+                    if math.isnan(q):
+                        raise NjError("value", sp, "arange: cannot compute length")
+                    if q > 2**53:
+                        raise NjError("limit", sp, "arange: maximum size exceeded")
+                    vals = f
+                try:
+                    res = np.arange(*vals)
+                except ValueError:
+                    raise NjError("value", sp, "arange: bad arguments") from None
+                return Val(self.expect(res, "int64" if is_int else "float64", f"arange({kinds})"), sp)
+            # linspace
+            num = 50
+            if len(vals) == 3:
+                if kinds[2] in FLOATS + ("float",):
+                    self.type_error(span_of(node.args[2]), lambda: np.linspace(*vals), "float num")
+                num = int(vals[2])
+                if num < 0:
+                    raise NjError("value", at(2), f"linspace num {num}")
+            if any(k == "float32" for k in kinds[:2]):
+                npres = np.linspace(vals[0], vals[1], num)
+                self.dev(f"linspace of a float32 scalar gives float64 (NumPy 2.4: {npres.dtype})")
+            res = np.linspace(float(vals[0]), float(vals[1]), num)
+            return Val(self.expect(res, "float64", f"linspace({kinds})"), sp)
+
+    def reduced(self, node):
+        """True when the expression contains a reduction (a value known only after evaluating)."""
+        return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in RED
+                   for n in ast.walk(node))
+
+    def subscript(self, node):
+        """Basic indexing of a variable (a view), or new axes (None, ..., :) on any expression."""
+        sp = span_of(node)
+        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if sum(1 for i in items if isinstance(i, ast.Constant) and i.value is Ellipsis) > 1:
+            second = [i for i in items if isinstance(i, ast.Constant) and i.value is Ellipsis][1]
+            raise NjError("syntax", span_of(second), "two ellipses")
+        A = self.ev(node.value)
+        key = []
+        for i in items:
+            if isinstance(i, ast.Constant) and (i.value is None or i.value is Ellipsis):
+                key.append(i.value)
+            elif isinstance(i, ast.Slice):
+                parts = [literal_int(p) if p is not None else None for p in (i.lower, i.upper, i.step)]
+                key.append(slice(*parts))
+            else:
+                v = literal_int(i)
+                if v is None:
+                    raise GenError("subscripts are integer literals, slices, None or ...")
+                key.append(v)
+        if isinstance(node.value, ast.Name) and node.value.id in self.vars:
+            return Val(A.x[tuple(key)], sp)
+        full = lambda k: isinstance(k, slice) and k.start is None and k.stop is None and k.step in (None, 1)
+        for i, k in zip(items, key):
+            if not (k is None or k is Ellipsis or full(k)):
+                raise NjError("type", span_of(i), "integer index or slice on an expression")
+        ndim = 0 if A.weak else A.x.ndim
+        if sum(1 for k in key if full(k)) > ndim:
+            raise NjError("axis", sp, "too many indices")
+        if None not in key:
+            return A  # `x[:]`, `x[...]`: the value itself
+        if ndim == 0:
+            raise NjError("type", sp, "new axes on a 0-d expression")
+        return Val(A.x[tuple(key)], sp)
 
     def lit_call(self, node, name, args):
         sp = span_of(node)
@@ -1830,6 +1935,105 @@ def define_errors():
     E("min_of_empty_view", "min(a)", "value", "min(a)", {"a": F64([1.0, 2.0, 3.0], view="2:1")})
 
 
+# ---------------------------------------------------------------------------------------------- generators
+def define_generators():
+    f = begin_file("generators", "arange and linspace (never materialized), new axes on expressions")
+    n = lambda v, d="int64": {"n": S(d, v)}
+    # arange: NumPy's lengths and dtypes; floats use NumPy's fill loop start + i*((start+step)-start)
+    case(f, "arange_stop", "arange(5)")
+    case(f, "arange_start_stop", "arange(-2, 3)")
+    case(f, "arange_step", "arange(2, 10, 3)")
+    case(f, "arange_negative_step", "arange(10, 0, -3)")
+    case(f, "arange_empty", "arange(5, 1)")
+    case(f, "arange_empty_negative_stop", "arange(-3)")
+    case(f, "arange_float_stop", "arange(3.0)")
+    case(f, "arange_float_half", "arange(0.5, 3, 0.5)")
+    case(f, "arange_float_fill_loop", "arange(0.1, 2.3, 0.3)",
+         note="element i is 0.1 + i*((0.1 + 0.3) - 0.1), which differs from 0.1 + i*0.3")
+    case(f, "arange_float_tenth", "arange(1, 2, 0.1)")
+    case(f, "arange_float_negative", "arange(1.5, -1.5, -0.25)")
+    case(f, "arange_constant_expressions", "arange(-90, 2*45 + 1, 30)")
+    case(f, "arange_pi", "arange(0, 2*pi, pi/4)")
+    case(f, "arange_near_2_53", "arange(9007199254740990, 9007199254740995)")
+    case(f, "arange_near_2_53_to_float", "arange(9007199254740990, 9007199254740995) * 1.0")
+    case(f, "arange_var", "arange(n)", n(7))
+    case(f, "arange_var_zero", "arange(n)", n(0))
+    case(f, "arange_var_i32", "arange(k, 3*k, k)", {"k": S("int32", 2)})
+    case(f, "arange_var_f32_is_f64", "arange(x)", {"x": S("float32", 2.5)})
+    case(f, "arange_var_step", "arange(1, 2, s)", {"s": S("float64", 0.125)})
+    case(f, "arange_times_float", "arange(5) * 2.5")
+    case(f, "arange_floordiv", "arange(-5, 5) // 3")
+    case(f, "arange_plus_i32_array", "arange(3) + a", {"a": I32([10, 20, 30])})
+    case(f, "arange_in_where", "where(arange(8) % 3 == 0, arange(8), -1)")
+    case(f, "sum_arange_var", "sum(arange(n))", n(1001))
+    case(f, "mean_arange_var", "mean(arange(n) % 7)", n(100))
+    # linspace: i*step + start, the last of num > 1 points exactly `stop`
+    case(f, "linspace_quarters", "linspace(0, 1, 5)")
+    case(f, "linspace_end_pinned_48", "linspace(0, 3, 48)",
+         note="47 * (3/47) is 2.9999999999999996: NumPy sets the last point to 3 exactly")
+    case(f, "linspace_end_pinned_95", "linspace(0, 3, 95)")
+    case(f, "linspace_var_end_pinned", "linspace(0, 3, n)", n(48))
+    case(f, "linspace_var_i32", "linspace(0, 3, n)", n(95, "int32"))
+    case(f, "linspace_decreasing", "linspace(2, -1, 7)")
+    case(f, "linspace_tenths", "linspace(0.1, 0.7, 7)")
+    case(f, "linspace_default_num", "linspace(-1, 1)")
+    case(f, "linspace_one", "linspace(-1, 1, 1)")
+    case(f, "linspace_zero", "linspace(3, 5, 0)")
+    case(f, "linspace_constant", "linspace(5, 5, 4)")
+    case(f, "linspace_negative_zero_start", "linspace(-0.0, 1, 3)")
+    case(f, "linspace_huge_range", "linspace(-1e300, 1e300, 9)")
+    case(f, "linspace_to_inf", "linspace(0, inf, 3)")
+    case(f, "linspace_nan", "linspace(0, nan, 3)")
+    case(f, "linspace_var_bounds", "linspace(lo, hi, n)",
+         {"lo": S("float64", -0.3), "hi": S("float64", 1.7), "n": S("int64", 13)})
+    case(f, "linspace_var_one", "linspace(lo, hi, n)",
+         {"lo": S("float64", 2.5), "hi": S("float64", 4.0), "n": S("int64", 1)})
+    case(f, "linspace_f32_bound", "linspace(x, 1, 3)", {"x": S("float32", 0.1)}, dev=True,
+         note="NumPy gives float32 when a bound is a float32 scalar; numjit's generators are float64")
+    case(f, "sin_linspace", "sin(linspace(0, pi, 9))")
+    case(f, "linspace_times_array", "linspace(-1, 1, 4) * a", {"a": F32([1.0, 2.0, 3.0, 4.0])})
+    case(f, "mean_linspace", "mean(linspace(0, 1, 101))")
+    case(f, "area_under_curve", "sum((0.7*linspace(0, 3, n)**3 - 2*linspace(0, 3, n)**2 + 4)*dx)",
+         {"n": S("int64", 3001), "dx": S("float64", 0.001)}, note="course problem P9, no x array")
+    # new axes on expressions
+    ab = {"a": F64([1.0, 2.0, 3.0]), "b": F64([0.5, -1.0, 2.0, 4.0, 0.25, 8.0], [2, 3])}
+    case(f, "outer_linspace_arange", "linspace(-1, 1, 5)[:, None] * arange(3)")
+    case(f, "grid_aranges", "arange(4)[:, None] - arange(3)")
+    case(f, "grid_where", "where(arange(4)[:, None] > arange(3), 1, 0)")
+    case(f, "expand_sum", "(a + b)[None, ...]", ab)
+    case(f, "expand_trailing", "(a * 2)[..., None] + a", ab)
+    case(f, "expand_function", "sin(a)[:, None, None] + b", ab)
+    case(f, "expand_full_slices", "(b - a)[:, None, :]", ab)
+    case(f, "expand_identity", "(a + 1)[:]", ab)
+    case(f, "expand_sum_axis0", "sum(linspace(0, 1, 5)[:, None] * a, axis=0)", ab)
+    case(f, "expand_with_scalar_reduction", "(a - mean(a))[:, None] * a", ab)
+    # errors
+    E = lambda name, expr, kind, at, vars=ab, nth=0, note=None: case(
+        f, name, expr, vars, error=kind, at=at, nth=nth, note=note)
+    E("arange_step_zero", "arange(0, 5, 0)", "value", "0", nth=1)
+    E("arange_step_zero_float", "1 + arange(0.0, 5.0, 0.0)", "value", "0.0", nth=1)
+    E("arange_step_zero_var", "arange(0, 5, s)", "value", "arange(0, 5, s)", {"s": S("int64", 0)},
+      note="a step from a variable is checked when the inputs are bound: the span is the call")
+    E("arange_nan", "arange(nan)", "value", "arange(nan)")
+    E("arange_inf", "arange(0, inf)", "limit", "arange(0, inf)")
+    E("arange_array_argument", "arange(a)", "type", "a", nth=2)
+    E("arange_reduction_argument", "arange(sum(a))", "type", "sum(a)")
+    E("arange_no_arguments", "arange()", "arity", "arange()")
+    E("arange_four_arguments", "arange(1, 2, 3, 4)", "arity", "arange(1, 2, 3, 4)")
+    E("linspace_one_argument", "linspace(1)", "arity", "linspace(1)")
+    E("linspace_keyword", "linspace(0, 1, num=5)", "arity", "num")
+    E("linspace_negative_num", "linspace(0, 1, -2)", "value", "-2")
+    E("linspace_negative_num_var", "linspace(0, 1, n)", "value", "linspace(0, 1, n)", n(-2))
+    E("linspace_float_num", "linspace(0, 1, 2.5)", "type", "2.5")
+    E("linspace_float_num_var", "linspace(0, 1, x)", "type", "x", {"x": S("float64", 3.0)})
+    E("linspace_array_bound", "linspace(0, a, 3)", "type", "a", nth=1)
+    E("expand_integer_index", "(a + 1)[0]", "type", "0")
+    E("expand_slice", "(a + 1)[None, 1:]", "type", "1:")
+    E("expand_too_many", "(a + 1)[:, :]", "axis", "(a + 1)[:, :]")
+    E("expand_zero_d", "(2 * pi)[None]", "type", "(2 * pi)[None]")
+    E("expand_two_ellipses", "(a + 1)[..., None, ...]", "syntax", "...", nth=1)
+
+
 # ---------------------------------------------------------------------------------------------- big
 def define_big():
     f = begin_file("big", "large generated inputs (>= 100 000 elements): chunking across threads")
@@ -1894,7 +2098,8 @@ def probe_findings():
 
 
 DEFINERS = [define_arith, define_dtypes, define_compare_logic, define_functions, define_edge_values,
-            define_broadcast, define_strides, define_reductions, define_errors, define_big]
+            define_broadcast, define_strides, define_reductions, define_errors, define_generators,
+            define_big]
 
 
 def main(argv):
