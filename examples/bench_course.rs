@@ -190,29 +190,22 @@ fn p5(a: &Args, steps: usize) -> Run {
             f(xs(i)) * f(xs(j))
         }
     });
-    fn stencil(d: &Array2<f64>, coef: f64) -> Vars<'_> {
-        Vars::new()
-            .with("c", d.slice(s![1..-1, 1..-1]))
-            .with("n", d.slice(s![2.., 1..-1]))
-            .with("s", d.slice(s![..-2, 1..-1]))
-            .with("e", d.slice(s![1..-1, 2..]))
-            .with("w", d.slice(s![1..-1, ..-2]))
-            .with("coef", coef)
-    }
-    // Summed left to right as the course does: ((((n + s) + e) + w) - 4c).
-    let k = compile(
-        "c + coef*((((n + s) + e) + w) - 4*c)",
-        &stencil(&init, coef),
-    );
+    // The whole run is one program: the course's update (its additions left to right), a swap.
+    let program = "for step in range(nsteps):\n    \
+        next[1:-1, 1:-1] = d[1:-1, 1:-1] + coef*(d[2:, 1:-1] + d[:-2, 1:-1] + d[1:-1, 2:] + d[1:-1, :-2] - 4*d[1:-1, 1:-1])\n    \
+        swap(d, next)";
     let mut result = init.clone();
     let run = time(
         a.reps,
         || {
             let (mut dens, mut next) = (init.clone(), init.clone());
-            for _ in 0..steps {
-                k.eval_into(&stencil(&dens, coef), &mut next.slice_mut(s![1..-1, 1..-1]))
-                    .unwrap_or_else(|e| fail(&e.to_string()));
-                std::mem::swap(&mut dens, &mut next);
+            {
+                let vars = Vars::new()
+                    .with("nsteps", steps as i64)
+                    .with("coef", coef)
+                    .with_out("d", &mut dens)
+                    .with_out("next", &mut next);
+                numjit::run(program, &vars).unwrap_or_else(|e| fail(&e.to_string()));
             }
             result = dens;
         },
@@ -259,59 +252,48 @@ fn p7(a: &Args, nr: usize, alloc: bool) -> Run {
     let shape = (nlat, nr, nlon);
     let field = |g| Array3::from_shape_fn(shape, |(i, j, k)| golden((i * nr + j) * nlon + k, g));
     let (vlat, vlon, vrad) = (field(G1), field(G2), field(G3));
-    // As the course writes it: the trigonometry of the coordinates once, on the small arrays
-    // (inside the timed call), then three arithmetic kernels over the fields. numjit does not
-    // yet hoist broadcast subexpressions out of the loop by itself (issue 3).
-    let trig = compile("sin(radians(x))", &Vars::new().with("x", &lat));
-    let trig_cos = compile("cos(radians(x))", &Vars::new().with("x", &lat));
-    let exprs = [
-        "-sinlon*vlon - sinlat*coslon*vlat + coslat*coslon*vrad",
-        "coslon*vlon - sinlat*sinlon*vlat + coslat*sinlon*vrad",
-        "coslat*vlat + sinlat*vrad",
-    ];
-    let small = |k: &Kernel, x: &Array1<f64>| {
-        eval_f64(k, &Vars::new().with("x", x))
-            .into_dimensionality::<ndarray::Ix1>()
-            .unwrap_or_else(|e| fail(&e.to_string()))
-    };
-    let (sinlat, coslat, sinlon, coslon) = (
-        small(&trig, &lat),
-        small(&trig_cos, &lat),
-        small(&trig, &lon),
-        small(&trig_cos, &lon),
+    // One program: the trigonometry of the coordinates once, into small arrays (`[...] =`, so
+    // the next pass reads them), then the three outputs in one fused pass over the fields.
+    let program = "sinlat[...] = sin(radians(lat)); coslat[...] = cos(radians(lat))
+sinlon[...] = sin(radians(lon)); coslon[...] = cos(radians(lon))
+vx = -sinlon*vlon - sinlat*coslon*vlat + coslat*coslon*vrad
+vy = coslon*vlon - sinlat*sinlon*vlat + coslat*sinlon*vrad
+vz = coslat*vlat + sinlat*vrad";
+    let lat = lat
+        .into_shape_with_order((nlat, 1, 1))
+        .unwrap_or_else(|e| fail(&e.to_string()));
+    let (mut sl, mut cl) = (
+        Array3::<f64>::zeros((nlat, 1, 1)),
+        Array3::<f64>::zeros((nlat, 1, 1)),
     );
-    fn fields<'a>(
-        [sl, cl, so, co]: [&'a Array1<f64>; 4],
-        [vlat, vlon, vrad]: [&'a Array3<f64>; 3],
-    ) -> Vars<'a> {
-        Vars::new()
-            .with("sinlat", sl.slice(s![.., NewAxis, NewAxis]))
-            .with("coslat", cl.slice(s![.., NewAxis, NewAxis]))
-            .with("sinlon", so)
-            .with("coslon", co)
-            .with("vlat", vlat)
-            .with("vlon", vlon)
-            .with("vrad", vrad)
-    }
-    let sig = fields([&sinlat, &coslat, &sinlon, &coslon], [&vlat, &vlon, &vrad]);
-    let kernels: Vec<Kernel> = exprs.iter().map(|e| compile(e, &sig)).collect();
-    let mut outs: Vec<Output<ndarray::Ix3>> = (0..3)
-        .map(|_| Output::new(ndarray::Ix3(nlat, nr, nlon), alloc))
-        .collect();
+    let (mut so, mut co) = (Array1::<f64>::zeros(nlon), Array1::<f64>::zeros(nlon));
+    let zeros = || Array3::<f64>::zeros(shape);
+    let mut outs: Vec<Array3<f64>> = (0..3).map(|_| zeros()).collect();
     let run = time(
         a.reps,
         || {
-            let (sl, cl, so, co) = (
-                small(&trig, &lat),
-                small(&trig_cos, &lat),
-                small(&trig, &lon),
-                small(&trig_cos, &lon),
-            );
-            let vars = fields([&sl, &cl, &so, &co], [&vlat, &vlon, &vrad]);
-            kernels
-                .iter()
-                .zip(outs.iter_mut())
-                .for_each(|(k, o)| o.run(k, &vars));
+            if alloc {
+                // Fresh outputs per call, freed before the next are made.
+                outs.clear();
+                outs.extend((0..3).map(|_| zeros()));
+            }
+            let [vx, vy, vz] = &mut outs[..] else {
+                fail("three outputs")
+            };
+            let vars = Vars::new()
+                .with("lat", &lat)
+                .with("lon", &lon)
+                .with("vlat", &vlat)
+                .with("vlon", &vlon)
+                .with("vrad", &vrad)
+                .with_out("sinlat", &mut sl)
+                .with_out("coslat", &mut cl)
+                .with_out("sinlon", &mut so)
+                .with_out("coslon", &mut co)
+                .with_out("vx", vx)
+                .with_out("vy", vy)
+                .with_out("vz", vz);
+            numjit::run(program, &vars).unwrap_or_else(|e| fail(&e.to_string()));
         },
         || 0.0,
     );
@@ -322,11 +304,10 @@ fn p7(a: &Args, nr: usize, alloc: bool) -> Run {
 }
 
 fn p9(a: &Args, n: usize) -> Run {
-    // No index generators yet (issue 5): x is materialized, as NumExpr needs it too.
+    // x_i = i*dx from a generator: computed where used, never stored (NumExpr needs x in memory).
     let dx = 3.0 / n as f64;
-    let x = Array1::from_shape_fn(n, |i| i as f64 * dx);
-    let vars = Vars::new().with("x", &x).with("dx", dx);
-    let k = compile("sum((0.7*x**3 - 2*x**2 + 4)*dx)", &vars);
+    let vars = Vars::new().with("n", n as i64).with("dx", dx);
+    let k = compile("x = arange(n) * dx\nsum((0.7*x**3 - 2*x**2 + 4)*dx)", &vars);
     let mut total = 0.0;
     let run = time(a.reps, || total = eval_f64(&k, &vars)[[]], || 0.0);
     Run {

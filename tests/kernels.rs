@@ -108,6 +108,7 @@ fn axis_reductions_agree_with_the_interpreter_in_every_layout() {
         (130, 9),
         (257, 1030),
         (1000, 3),
+        (40, 16),
     ] {
         let c = ndarray::Array2::from_shape_fn((rows, cols), |(i, j)| {
             ((i * 31 + j * 17) % 23) as f64 - 11.5
@@ -126,6 +127,9 @@ fn axis_reductions_agree_with_the_interpreter_in_every_layout() {
                 "max(c, axis=0)",
                 "mean(c, axis=0) - c",
                 "prod(c / 11, axis=-2)",
+                // A short last axis (1000x3, 40x16) runs as a column reduction over its rows.
+                "max(c, axis=-1)",
+                "sqrt(mean(c * c, axis=1))",
             ] {
                 check(&engine, expr, &vars, &format!("{what}, {rows}x{cols}"));
             }

@@ -44,12 +44,14 @@ fn staging_of(g: &Graph, stage: &Stage) -> Option<staging::Staging> {
     }
 }
 
-/// True for a reduction over one axis that is not the last: it also gets a column kernel.
+/// True for a reduction over one axis of an array of two or more: it also gets a column kernel,
+/// used for a non-innermost axis (`sum(c, axis=0)` walks rows) and for a short innermost one
+/// (`sum(d**2, axis=-1)` with 3 elements per output folds 3 rows of outputs instead).
 fn has_columns(g: &Graph, stage: &Stage) -> bool {
     match stage.kind {
         StageKind::Reduce { node, .. } => matches!(
             g.node(node).kind,
-            NodeKind::Reduce { axis: Some(ax), arg, .. } if ax + 1 < g.node(arg).rank
+            NodeKind::Reduce { axis: Some(_), arg, .. } if g.node(arg).rank >= 2
         ),
         StageKind::Map => false,
     }
