@@ -1,9 +1,10 @@
 //! Course problem P7: spherical → Cartesian velocity, as one numjit program.
 //!
-//! The per-latitude and per-longitude trigonometry is computed once into small arrays (written
-//! with `name[...] = ...`, so later statements read them from memory instead of recomputing them
-//! inline); then the three outputs are computed in one fused pass over the
-//! (nlat, nr, nlon) fields, which is memory-bound. Checked against a plain Rust loop.
+//! Written as the course writes it: the trigonometry of the coordinates as intermediates, then
+//! three outputs. numjit computes the three outputs in one fused pass over the
+//! (nlat, nr, nlon) fields, and the subexpressions of the small coordinate arrays (the sines and
+//! cosines, and their products of shape (nlat, 1, nlon)) once, before that pass, because they
+//! have far fewer elements than the pass (`src/hoist.rs`). Checked against a plain Rust loop.
 //!
 //! `cargo run --release --example velocity [--small]` (default nlat, nlon, nr = 250, 400, 300).
 
@@ -13,8 +14,8 @@ use ndarray::{Array1, Array3};
 use numjit::{Engine, Vars};
 
 const PROGRAM: &str = "
-sinlat[...] = sin(radians(lat)); coslat[...] = cos(radians(lat))
-sinlon[...] = sin(radians(lon)); coslon[...] = cos(radians(lon))
+sinlat = sin(radians(lat)); coslat = cos(radians(lat))
+sinlon = sin(radians(lon)); coslon = cos(radians(lon))
 vx = -sinlon*vlon - sinlat*coslon*vlat + coslat*coslon*vrad
 vy = coslon*vlon - sinlat*sinlon*vlat + coslat*sinlon*vrad
 vz = coslat*vlat + sinlat*vrad
@@ -32,11 +33,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let (vlat, vlon, vrad) = (field(0.618), field(0.7548), field(0.5698));
     let mut out: Vec<Array3<f64>> = (0..3).map(|_| Array3::zeros((nlat, nr, nlon))).collect();
-    let (mut slat, mut clat) = (
-        Array3::<f64>::zeros((nlat, 1, 1)),
-        Array3::<f64>::zeros((nlat, 1, 1)),
-    );
-    let (mut slon, mut clon) = (Array1::<f64>::zeros(nlon), Array1::<f64>::zeros(nlon));
     let elapsed = {
         let [vx, vy, vz] = &mut out[..] else {
             unreachable!("three outputs")
@@ -47,10 +43,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .with("vlat", &vlat)
             .with("vlon", &vlon)
             .with("vrad", &vrad)
-            .with_out("sinlat", &mut slat)
-            .with_out("coslat", &mut clat)
-            .with_out("sinlon", &mut slon)
-            .with_out("coslon", &mut clon)
             .with_out("vx", vx)
             .with_out("vy", vy)
             .with_out("vz", vz);

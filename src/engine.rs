@@ -5,11 +5,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::array::Array;
 use crate::cache::{Cache, CacheStats};
-use crate::codegen::{self, Code};
+use crate::codegen;
 use crate::error::{Error, ErrorKind, Result};
+use crate::hoist::Kernels;
 use crate::ir::{Graph, NodeKind};
 use crate::parse::ast::{Expr, StmtKind};
-use crate::plan::{self, Stage};
 use crate::program::{Program, SlotKind};
 use crate::vars::{IntoOut, RawView, Signature, Vars};
 use crate::{index, interp, lower, opt, parse, runtime};
@@ -147,8 +147,8 @@ pub(crate) struct Compiled {
     source: String,
     sig: Signature,
     graph: Graph,
-    stages: Vec<Stage>,
-    code: Code,
+    /// The plan and code (and, per shapes, variants hoisting small subexpressions).
+    kernels: Kernels,
     /// `used[i]`: the expression reads input `i` (the others need not be bound).
     used: Vec<bool>,
     /// For a program of several statements: the program (`graph` and `code` are then those of
@@ -175,8 +175,7 @@ impl Compiled {
 
     fn expression(expr: &str, sig: &Signature, ast: &Expr) -> Result<Compiled> {
         let graph = opt::optimize(&lower::lower(ast, &sig.decls())?);
-        let stages = plan::plan(&graph);
-        let code = codegen::compile(&graph, &stages)?;
+        let kernels = Kernels::compile(&graph)?;
         let mut used: Vec<bool> = (0..graph.inputs.len())
             .map(|i| graph.nodes.iter().any(|n| n.kind == NodeKind::Input(i)))
             .collect();
@@ -190,8 +189,7 @@ impl Compiled {
             source: expr.to_string(),
             sig: sig.clone(),
             graph,
-            stages,
-            code,
+            kernels,
             used,
             program: None,
         })
@@ -300,7 +298,7 @@ impl Kernel {
         }
         let run = || {
             let views = c.bind(vars)?;
-            runtime::execute(&c.graph, &c.stages, &c.code, &views, None)
+            runtime::execute(&c.graph, &c.kernels, &views, None)
         };
         match run() {
             Ok(Some(a)) => Ok(a),
@@ -338,7 +336,7 @@ impl Kernel {
         let out = out.out_view();
         let run = || {
             let views = c.bind(vars)?;
-            runtime::execute(&c.graph, &c.stages, &c.code, &views, Some(&out.0))
+            runtime::execute(&c.graph, &c.kernels, &views, Some(&out.0))
         };
         run().map(|_| ()).map_err(|e| e.with_source(&c.source))
     }
@@ -477,7 +475,7 @@ impl Kernel {
     pub fn clif(&self) -> Result<String> {
         match &self.inner.program {
             Some(p) => p.clif(),
-            None => codegen::clif_text(&self.inner.graph, &self.inner.stages),
+            None => codegen::clif_text(&self.inner.graph, &self.inner.kernels.stages),
         }
     }
 }

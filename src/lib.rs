@@ -29,6 +29,7 @@ mod dtype;
 mod engine;
 mod error;
 mod ffi;
+mod hoist;
 mod index;
 mod interp;
 mod ir;

@@ -31,6 +31,11 @@ pub(crate) struct Stage {
     /// output of `stores[i]` (one for an expression, one per target for a statement group).
     /// Empty for a reduction, whose operand 0 is its row of partials.
     pub stores: Vec<NodeId>,
+    /// A map stage computing an interior node into a buffer of its own shape, read by the stages
+    /// after it like a reduction's result: a subexpression of few elements broadcast over many
+    /// (`sin(radians(lat))` with `lat` of shape (nlat, 1, 1)), computed once instead of per
+    /// element (chosen at run time, see `hoist.rs`).
+    pub hoisted: bool,
     /// The arrays read: inputs, earlier reductions and iotas (which read no memory but move
     /// like inputs), in node order. Operand `self.heads() + k` of the kernel is `leaves[k]`.
     pub leaves: Vec<NodeId>,
@@ -56,20 +61,37 @@ impl Stage {
 /// The stages of a graph, in execution order. The last stage produces the root, unless the root is
 /// itself a reduction (then the last reduction stage does).
 pub(crate) fn plan(g: &Graph) -> Vec<Stage> {
-    let mut stages: Vec<Stage> = g
-        .reductions()
+    plan_hoisting(g, &[])
+}
+
+/// [`plan`], with the nodes `hoisted` computed into buffers of their own by stages of their own
+/// (in node order with the reductions, so every buffer exists before a stage reads it).
+pub(crate) fn plan_hoisting(g: &Graph, hoisted: &[NodeId]) -> Vec<Stage> {
+    let mut buffered: Vec<NodeId> = g.reductions();
+    buffered.extend(hoisted);
+    buffered.sort_unstable();
+    buffered.dedup();
+    let leaves = |values: &[NodeId]| leaves(g, values, hoisted);
+    let mut stages: Vec<Stage> = buffered
         .into_iter()
-        .map(|node| {
-            let NodeKind::Reduce { op, arg, .. } = g.node(node).kind else {
-                unreachable!("reductions() yields Reduce nodes")
-            };
-            let acc = op.acc_dtype(g.node(arg).dtype);
-            Stage {
-                kind: StageKind::Reduce { node, op, acc },
-                value: arg,
-                stores: Vec::new(),
-                leaves: leaves(g, &[arg]),
+        .map(|node| match g.node(node).kind {
+            NodeKind::Reduce { op, arg, .. } => {
+                let acc = op.acc_dtype(g.node(arg).dtype);
+                Stage {
+                    kind: StageKind::Reduce { node, op, acc },
+                    value: arg,
+                    stores: Vec::new(),
+                    hoisted: false,
+                    leaves: leaves(&[arg]),
+                }
             }
+            _ => Stage {
+                kind: StageKind::Map,
+                value: node,
+                stores: vec![node],
+                hoisted: true,
+                leaves: leaves(&[node]),
+            },
         })
         .collect();
     if !g.roots.is_empty() {
@@ -78,22 +100,24 @@ pub(crate) fn plan(g: &Graph) -> Vec<Stage> {
             kind: StageKind::Map,
             value: g.roots[0],
             stores: g.roots.clone(),
-            leaves: leaves(g, &g.roots),
+            hoisted: false,
+            leaves: leaves(&g.roots),
         });
     } else if !matches!(g.node(g.root).kind, NodeKind::Reduce { .. }) {
         stages.push(Stage {
             kind: StageKind::Map,
             value: g.root,
             stores: vec![g.root],
-            leaves: leaves(g, &[g.root]),
+            hoisted: false,
+            leaves: leaves(&[g.root]),
         });
     }
     stages
 }
 
-/// The nodes a stage computing `values` reads as operands: inputs, reductions (materialized)
-/// and iotas (whose lengths were computed when the inputs were bound).
-fn leaves(g: &Graph, values: &[NodeId]) -> Vec<NodeId> {
+/// The nodes a stage computing `values` reads as operands: inputs, reductions and hoisted nodes
+/// (materialized), and iotas (whose lengths were computed when the inputs were bound).
+fn leaves(g: &Graph, values: &[NodeId], hoisted: &[NodeId]) -> Vec<NodeId> {
     let mut seen = vec![false; g.nodes.len()];
     let mut out = Vec::new();
     let mut stack = values.to_vec();
@@ -104,6 +128,8 @@ fn leaves(g: &Graph, values: &[NodeId]) -> Vec<NodeId> {
         match g.node(id).kind {
             // A reduction reached from here was materialized by an earlier stage.
             NodeKind::Input(_) | NodeKind::Reduce { .. } | NodeKind::Iota { .. } => out.push(id),
+            // A hoisted node is a leaf of every stage but its own.
+            _ if hoisted.contains(&id) && !values.contains(&id) => out.push(id),
             _ => stack.extend(g.args(id)),
         }
     }

@@ -287,3 +287,38 @@ fn generator_grids_agree_with_the_interpreter() {
         }
     }
 }
+
+#[test]
+fn hoisted_broadcast_subexpressions_agree_with_the_interpreter() {
+    // Shapes where the costly subexpressions of `lat` and `lon` have far fewer elements than
+    // the expression: they run once into buffers of their own (`src/hoist.rs`).
+    let engine = Engine::default();
+    let lat = ndarray::Array3::from_shape_fn((40, 1, 1), |(i, _, _)| i as f64 * 4.5 - 90.0);
+    let lon = ndarray::Array1::from_shape_fn(70, |i| i as f64 * 5.0);
+    let v = ndarray::Array3::from_shape_fn((40, 9, 70), |(i, j, k)| {
+        ((i * 630 + j * 70 + k) as f64 * 0.618).fract() - 0.5
+    });
+    let vars = Vars::new()
+        .with("lat", &lat)
+        .with("lon", &lon)
+        .with("v", &v);
+    for expr in [
+        "-sin(radians(lon))*v - sin(radians(lat))*cos(radians(lon))*v",
+        "cos(radians(lat)) * v + sqrt(lon + 1) / 3",
+        "sum(v * exp(lat / 100), axis=1)",
+        "sum(sin(lon) * v)",
+    ] {
+        for threads in [1, 3] {
+            numjit::set_num_threads(threads);
+            check(&engine, expr, &vars, &format!("{threads} threads"));
+        }
+    }
+    // Bit for bit across thread counts.
+    let k = engine
+        .compile("sin(radians(lat))*cos(radians(lon))*v", &vars.signature())
+        .unwrap();
+    numjit::set_num_threads(1);
+    let one = k.eval(&vars).unwrap();
+    numjit::set_num_threads(3);
+    assert_eq!(one, k.eval(&vars).unwrap());
+}

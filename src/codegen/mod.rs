@@ -36,6 +36,11 @@ pub(crate) struct StageKernel {
     pub columns: Option<KernelFn>,
 }
 
+/// True when `op` has a precompiled vector kernel (a block-staged call: the costly ops).
+pub(crate) fn has_vector_function(op: crate::ops::Op) -> bool {
+    staging::VectorFn::of(op).is_some()
+}
+
 fn staging_of(g: &Graph, stage: &Stage) -> Option<staging::Staging> {
     match stage.kind {
         StageKind::Map => staging::plan(g, stage),

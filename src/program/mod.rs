@@ -7,15 +7,15 @@
 mod build;
 mod run;
 
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex};
 
 use crate::array::Array;
-use crate::codegen::{self, Code};
+use crate::codegen;
 use crate::dtype::DType;
 use crate::error::Result;
+use crate::hoist::Kernels;
 use crate::ir::Graph;
 use crate::parse::ast;
-use crate::plan::{self, Stage};
 use crate::vars::{RawView, Signature};
 pub(crate) use build::SlotKind;
 use build::{Slot, StepSpec, TargetSpec};
@@ -30,19 +30,31 @@ pub(crate) struct Program {
 /// Native code for one graph.
 struct Unit {
     graph: Graph,
-    stages: Vec<Stage>,
-    code: Code,
+    kernels: Kernels,
 }
 
 impl Unit {
     fn compile(graph: Graph) -> Result<Unit> {
-        let stages = plan::plan(&graph);
-        let code = codegen::compile(&graph, &stages)?;
         Ok(Unit {
+            kernels: Kernels::compile(&graph)?,
             graph,
-            stages,
-            code,
         })
+    }
+}
+
+impl Group {
+    /// The unit computing the targets `part` (indices into `targets`) in one pass.
+    fn part(&self, part: &[usize]) -> Result<Arc<Unit>> {
+        let mut parts = self.parts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, u)) = parts.iter().find(|(p, _)| p == part) {
+            return Ok(u.clone());
+        }
+        let mut g = self.unit.graph.clone();
+        g.roots = part.iter().map(|&i| g.roots[i]).collect();
+        g.root = g.roots[0];
+        let u = Arc::new(Unit::compile(crate::opt::optimize(&g))?);
+        parts.push((part.to_vec(), u.clone()));
+        Ok(u)
     }
 }
 
@@ -50,9 +62,9 @@ impl Unit {
 struct Group {
     unit: Unit,
     targets: Vec<TargetSpec>,
-    /// One unit per target, compiled on first need: when the targets' shapes differ at run
-    /// time, the statements run one by one (into temporaries, then written).
-    single: OnceLock<Result<Vec<Unit>>>,
+    /// When the targets' shapes differ at run time: one unit per set of targets of one shape
+    /// (by target indices), compiled on first need.
+    parts: Mutex<Vec<(Vec<usize>, Arc<Unit>)>>,
 }
 
 enum Step {
@@ -113,7 +125,9 @@ impl Program {
         let mut stack: Vec<&Step> = self.steps.iter().rev().collect();
         while let Some(step) = stack.pop() {
             match step {
-                Step::Group(g) => out.push_str(&codegen::clif_text(&g.unit.graph, &g.unit.stages)?),
+                Step::Group(g) => {
+                    out.push_str(&codegen::clif_text(&g.unit.graph, &g.unit.kernels.stages)?)
+                }
                 Step::Loop { body, .. } => stack.extend(body.iter().rev()),
                 Step::Swap { .. } => {}
             }
@@ -153,7 +167,7 @@ fn compile_steps(specs: Vec<StepSpec>) -> Result<Vec<Step>> {
                 StepSpec::Group(g) => Step::Group(Box::new(Group {
                     unit: Unit::compile(g.graph)?,
                     targets: g.targets,
-                    single: OnceLock::new(),
+                    parts: Mutex::new(Vec::new()),
                 })),
                 StepSpec::Loop {
                     var,

@@ -10,7 +10,6 @@ use crate::array::Array;
 use crate::error::{Error, ErrorKind, Result};
 use crate::index;
 use crate::interp;
-use crate::opt;
 use crate::runtime::{self, alloc, copy_broadcast, view_of};
 use crate::shape::{self, fmt_shape, Shape};
 use crate::vars::RawView;
@@ -242,54 +241,52 @@ impl State<'_> {
     ) -> Result<()> {
         let unit = &grp.unit;
         let fused = |outs: &[RawView]| {
-            runtime::execute_stores(&unit.graph, &unit.stages, &unit.code, inputs, shapes, outs)
+            runtime::execute_stores(&unit.graph, &unit.kernels, inputs, shapes, outs)
         };
         let same_shape = targets.iter().all(|t| t.shape == targets[0].shape);
         if same_shape && !aliased(unit, inputs, targets) {
-            fused(targets);
+            return fused(targets);
+        }
+        if same_shape {
+            // Evaluate fully, then write.
+            let temps: Vec<Array> = targets.iter().map(|t| alloc(t.dtype, &t.shape)).collect();
+            let views: Vec<RawView> = temps.iter().map(view_of).collect();
+            fused(&views)?;
+            for (a, t) in temps.iter().zip(targets) {
+                copy_broadcast(&view_of(a), t);
+            }
             return Ok(());
         }
-        // Evaluate fully, then write.
-        let mut temps = Vec::with_capacity(targets.len());
-        if same_shape {
-            let owned: Vec<Array> = targets.iter().map(|t| alloc(t.dtype, &t.shape)).collect();
-            let views: Vec<RawView> = owned.iter().map(view_of).collect();
-            fused(&views);
-            temps = owned;
-        } else {
-            let singles = grp
-                .single
-                .get_or_init(|| {
-                    unit.graph
-                        .roots
-                        .iter()
-                        .map(|&r| {
-                            let mut g = unit.graph.clone();
-                            g.root = r;
-                            g.roots = vec![r];
-                            Unit::compile(opt::optimize(&g))
-                        })
-                        .collect()
-                })
-                .as_ref()
-                .map_err(|e| e.clone())?;
-            for single in singles {
-                let shapes = shape::infer(&single.graph, inputs)?;
-                let root = single.graph.root;
-                let a = alloc(single.graph.node(root).dtype, &shapes[root]);
-                runtime::execute_stores(
-                    &single.graph,
-                    &single.stages,
-                    &single.code,
-                    inputs,
-                    &shapes,
-                    &[view_of(&a)],
-                );
-                temps.push(a);
+        // Targets of several shapes: one fused pass per shape, in order of appearance. Straight
+        // into the targets when no target overlaps what the group reads; else into temporaries,
+        // all written after the last pass.
+        let mut parts: Vec<Vec<usize>> = Vec::new();
+        for (i, t) in targets.iter().enumerate() {
+            match parts.iter_mut().find(|p| targets[p[0]].shape == t.shape) {
+                Some(p) => p.push(i),
+                None => parts.push(vec![i]),
             }
         }
-        for (a, t) in temps.iter().zip(targets) {
-            copy_broadcast(&view_of(a), t);
+        let direct = !aliased(unit, inputs, targets);
+        let mut temps: Vec<(usize, Array)> = Vec::new();
+        for part in &parts {
+            let u = grp.part(part)?;
+            let shapes = shape::infer(&u.graph, inputs)?;
+            let outs: Vec<RawView> = if direct {
+                part.iter().map(|&i| targets[i].clone()).collect()
+            } else {
+                let owned: Vec<Array> = part
+                    .iter()
+                    .map(|&i| alloc(targets[i].dtype, &targets[i].shape))
+                    .collect();
+                let views = owned.iter().map(view_of).collect();
+                temps.extend(part.iter().copied().zip(owned));
+                views
+            };
+            runtime::execute_stores(&u.graph, &u.kernels, inputs, &shapes, &outs)?;
+        }
+        for (i, a) in &temps {
+            copy_broadcast(&view_of(a), &targets[*i]);
         }
         Ok(())
     }

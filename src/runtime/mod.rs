@@ -12,9 +12,10 @@ pub use pool::{num_threads, set_num_threads};
 use ndarray::ArrayD;
 
 use crate::array::Array;
-use crate::codegen::{Code, StageKernel};
+use crate::codegen::StageKernel;
 use crate::dtype::{DType, Element, Scalar};
 use crate::error::{Error, ErrorKind, Result};
+use crate::hoist::Kernels;
 use crate::ir::{Graph, NodeId, NodeKind};
 use crate::plan::{Stage, StageKind};
 use crate::shape::{self, fmt_shape, Shape};
@@ -26,8 +27,7 @@ use layout::{broadcast_strides, c_strides, Space};
 /// returns `None`; otherwise returns a new array.
 pub(crate) fn execute(
     g: &Graph,
-    stages: &[Stage],
-    code: &Code,
+    kernels: &Kernels,
     inputs: &[RawView],
     out: Option<&RawView>,
 ) -> Result<Option<Array>> {
@@ -47,6 +47,11 @@ pub(crate) fn execute(
             ));
         }
     }
+    let variant = kernels.variant(g, &shapes)?;
+    let (stages, code) = match &variant {
+        Some(v) => (&v.stages, &v.code),
+        None => (&kernels.stages, &kernels.code),
+    };
     let mut ctx = Ctx {
         g,
         inputs,
@@ -56,6 +61,7 @@ pub(crate) fn execute(
     for (stage, kernel) in stages.iter().zip(&code.kernels) {
         match stage.kind {
             StageKind::Reduce { node, op, acc } => ctx.materialize(stage, kernel, node, op, acc),
+            StageKind::Map if stage.hoisted => ctx.hoist(stage, kernel),
             StageKind::Map => {
                 return match out {
                     Some(out) => {
@@ -90,12 +96,16 @@ pub(crate) fn execute(
 /// root broadcasts, and that no output overlaps what the stages read.
 pub(crate) fn execute_stores(
     g: &Graph,
-    stages: &[Stage],
-    code: &Code,
+    kernels: &Kernels,
     inputs: &[RawView],
     shapes: &[Shape],
     outs: &[RawView],
-) {
+) -> Result<()> {
+    let variant = kernels.variant(g, shapes)?;
+    let (stages, code) = match &variant {
+        Some(v) => (&v.stages, &v.code),
+        None => (&kernels.stages, &kernels.code),
+    };
     let mut ctx = Ctx {
         g,
         inputs,
@@ -105,9 +115,11 @@ pub(crate) fn execute_stores(
     for (stage, kernel) in stages.iter().zip(&code.kernels) {
         match stage.kind {
             StageKind::Reduce { node, op, acc } => ctx.materialize(stage, kernel, node, op, acc),
+            StageKind::Map if stage.hoisted => ctx.hoist(stage, kernel),
             StageKind::Map => ctx.map(stage, kernel, outs),
         }
     }
+    Ok(())
 }
 
 /// Copies `src` into `dst` element by element, broadcasting `src` to `dst`'s shape (same
@@ -131,6 +143,14 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Runs a hoisted stage: its node into a buffer of its own shape, read by later stages.
+    fn hoist(&mut self, stage: &Stage, kernel: &StageKernel) {
+        let node = stage.value;
+        let a = alloc(self.g.node(node).dtype, &self.shapes[node]);
+        self.map(stage, kernel, &[view_of(&a)]);
+        self.buffers[node] = Some(a);
+    }
+
     /// Runs a reduction stage and keeps its result for the stages after it.
     fn materialize(
         &mut self,
