@@ -601,12 +601,8 @@ impl<'m> Builder<'m> {
     fn memory_reads(&self, expr: &Expr) -> Vec<(usize, bool)> {
         let mut out = Vec::new();
         let mut seen = HashSet::new();
-        self.collect_reads(expr, &self.scope_names(), &mut out, &mut seen);
+        self.collect_reads(expr, &self.scope, &mut out, &mut seen);
         out
-    }
-
-    fn scope_names(&self) -> HashMap<String, Binding> {
-        self.scope.clone()
     }
 
     fn collect_reads(
