@@ -128,6 +128,28 @@ pub fn run(src: &str, vars: &Vars) -> Result<Option<Array>> {
         .run(vars)
 }
 
+fn unbound(name: &str) -> Error {
+    Error::new(
+        ErrorKind::Signature,
+        format!("variable `{name}` is not bound"),
+    )
+}
+
+/// A bound view must have the dtype and rank the kernel was compiled for.
+fn check_binding(name: &str, view: &RawView, dtype: crate::DType, rank: usize) -> Result<()> {
+    if view.dtype == dtype && view.shape.len() == rank {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Signature,
+        format!(
+            "`{name}` is {} with {} dimensions, but the kernel was compiled for {dtype} with {rank}",
+            view.dtype,
+            view.shape.len()
+        ),
+    ))
+}
+
 fn no_result() -> Error {
     Error::new(
         ErrorKind::Output,
@@ -199,22 +221,8 @@ impl Compiled {
     fn bind_program(&self, p: &Program, vars: &Vars) -> Result<Vec<RawView>> {
         p.caller_slots()
             .map(|(name, dtype, rank, kind)| {
-                let view = vars.view(name).ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::Signature,
-                        format!("variable `{name}` is not bound"),
-                    )
-                })?;
-                if view.dtype != dtype || view.shape.len() != rank {
-                    return Err(Error::new(
-                        ErrorKind::Signature,
-                        format!(
-                            "`{name}` is {} with {} dimensions, but the program was compiled for {dtype} with {rank}",
-                            view.dtype,
-                            view.shape.len()
-                        ),
-                    ));
-                }
+                let view = vars.view(name).ok_or_else(|| unbound(name))?;
+                check_binding(name, view, dtype, rank)?;
                 if kind == (SlotKind::Caller { writable: true }) && !vars.is_writable(name) {
                     return Err(Error::new(
                         ErrorKind::Signature,
@@ -249,25 +257,10 @@ impl Compiled {
                     shape: vec![0; decl.rank],
                     strides: vec![0; decl.rank],
                 },
-                None => {
-                    return Err(Error::new(
-                        ErrorKind::Signature,
-                        format!("variable `{}` is not bound", decl.name),
-                    ))
-                }
+                None => return Err(unbound(&decl.name)),
             };
-            if used && (view.dtype != decl.dtype || view.shape.len() != decl.rank) {
-                return Err(Error::new(
-                    ErrorKind::Signature,
-                    format!(
-                        "`{}` is {} with {} dimensions, but the kernel was compiled for {} with {}",
-                        decl.name,
-                        view.dtype,
-                        view.shape.len(),
-                        decl.dtype,
-                        decl.rank
-                    ),
-                ));
+            if used {
+                check_binding(&decl.name, &view, decl.dtype, decl.rank)?;
             }
             views.push(view);
         }

@@ -105,6 +105,7 @@ pub(crate) fn translate(
         index: None,
         vector,
         contiguous: None,
+        any_invariant: None,
         vector_mode: false,
         lane_offset: 0,
         vconsts: HashMap::new(),
@@ -147,6 +148,8 @@ struct Translator<'a, 'f> {
     vector: Option<VectorPlan>,
     /// True (nonzero) when every operand's inner stride is its element size, in this call.
     contiguous: Option<Value>,
+    /// True (nonzero) when some operand is invariant in this call (computed once, at entry).
+    any_invariant: Option<Value>,
     /// Emitting the vector body: values are vectors of `vector.lanes` elements.
     vector_mode: bool,
     /// Byte offset of the current vector within an unrolled group (0 in scalar code).
@@ -292,6 +295,7 @@ impl Translator<'_, '_> {
                 self.vector_step.insert(k, step);
             }
             self.contiguous = Some(all);
+            self.any_invariant = Some(self.any_invariant());
         }
 
         let outer = self.b.create_block();
@@ -458,7 +462,9 @@ impl Translator<'_, '_> {
                 self.b.ins().brif(go, dispatch, &[], tail, &[]);
                 self.b.switch_to_block(dispatch);
                 self.b.seal_block(dispatch);
-                let any_invariant = self.any_invariant();
+                let any_invariant = self
+                    .any_invariant
+                    .unwrap_or_else(|| unreachable!("set with `contiguous`"));
                 self.b.ins().brif(any_invariant, vloop, &[], fast, &[]);
 
                 // Every operand contiguous: one byte offset addresses them all, so a trip advances

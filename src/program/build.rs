@@ -601,20 +601,31 @@ impl<'m> Builder<'m> {
     fn memory_reads(&self, expr: &Expr) -> Vec<(usize, bool)> {
         let mut out = Vec::new();
         let mut seen = HashSet::new();
-        self.collect_reads(expr, &self.scope, &mut out, &mut seen);
+        self.collect_reads(expr, None, &mut out, &mut seen);
         out
     }
 
+    /// The reads of `expr`: its names mean what the current scope says, or, for an
+    /// intermediate's expression (`env` its environment), its intermediates or else memory.
     fn collect_reads(
         &self,
         expr: &Expr,
-        scope: &HashMap<String, Binding>,
+        env: Option<&HashMap<String, usize>>,
         out: &mut Vec<(usize, bool)>,
         seen: &mut HashSet<usize>,
     ) {
         for (name, _, indexed) in free_names(expr) {
-            match scope.get(&name) {
-                Some(Binding::Memory(s)) => out.push((*s, indexed)),
+            let binding = match env {
+                None => self.scope.get(&name).copied(),
+                Some(env) => env.get(&name).map(|&l| Binding::Local(l)).or_else(|| {
+                    self.slots
+                        .iter()
+                        .rposition(|s| s.name == name && s.kind != SlotKind::Temp)
+                        .map(Binding::Memory)
+                }),
+            };
+            match binding {
+                Some(Binding::Memory(s)) => out.push((s, indexed)),
                 Some(Binding::Local(l)) => {
                     // A name written whole in this group means its new value: when subscripted,
                     // the subscript reads memory, which the group has not written yet.
@@ -625,31 +636,14 @@ impl<'m> Builder<'m> {
                             }
                         }
                     }
-                    if seen.insert(*l) {
-                        let local = &self.locals[*l];
-                        let env: HashMap<String, Binding> = local
-                            .env
-                            .iter()
-                            .map(|(n, l)| (n.clone(), Binding::Local(*l)))
-                            .collect();
-                        let mut inner = self.base_scope();
-                        inner.extend(env);
-                        self.collect_reads(&local.expr, &inner, out, seen);
+                    if seen.insert(l) {
+                        let local = &self.locals[l];
+                        self.collect_reads(&local.expr, Some(&local.env), out, seen);
                     }
                 }
                 _ => {}
             }
         }
-    }
-
-    /// Names as memory: what an intermediate's names mean when not in its environment.
-    fn base_scope(&self) -> HashMap<String, Binding> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.kind != SlotKind::Temp)
-            .map(|(i, s)| (s.name.clone(), Binding::Memory(i)))
-            .collect()
     }
 
     fn decls(&self) -> Vec<InputDecl> {

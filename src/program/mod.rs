@@ -98,7 +98,7 @@ impl Program {
         self.result
     }
 
-    /// The caller variable names, in slot order (slot `i` is `names()[i]`).
+    /// The caller's variables (name, dtype, rank, kind), in slot order: they are slots `0..n`.
     pub fn caller_slots(&self) -> impl Iterator<Item = (&str, DType, usize, SlotKind)> {
         self.slots
             .iter()

@@ -10,7 +10,7 @@ use crate::array::Array;
 use crate::error::{Error, ErrorKind, Result};
 use crate::index;
 use crate::interp;
-use crate::runtime::{self, alloc, copy_broadcast, view_of};
+use crate::runtime::{self, alloc, broadcast_strides, copy_broadcast, view_of};
 use crate::shape::{self, fmt_shape, Shape};
 use crate::vars::RawView;
 
@@ -46,26 +46,20 @@ pub(super) fn run(p: &Program, caller: Vec<RawView>, reference: bool) -> Result<
             strides: vec![0; slot.rank],
         });
     }
-    // Shapes first: a program that fails does so before writing anything.
-    let mut dry = State {
+    // Shapes first: a program that fails does so before writing anything. The same state runs
+    // both passes (the loop variables' views point into `cells`, moved along, never resized).
+    let fresh = |views: Vec<RawView>, cells: Vec<i64>, dry: bool| State {
         p,
-        views: views.clone(),
+        views,
         owned: (0..p.slots.len()).map(|_| None).collect(),
-        cells: Vec::new(),
+        cells,
         result: None,
-        dry: true,
+        dry,
         reference,
     };
-    std::mem::swap(&mut dry.cells, &mut cells);
+    let mut dry = fresh(views.clone(), cells, true);
     dry.steps(&p.steps)?;
-    let mut state = State {
-        views,
-        result: None,
-        dry: false,
-        owned: (0..p.slots.len()).map(|_| None).collect(),
-        cells: std::mem::take(&mut dry.cells),
-        ..dry
-    };
+    let mut state = fresh(views, dry.cells, false);
     state.steps(&p.steps)?;
     state.restore(&originals);
     Ok(state.result)
@@ -329,22 +323,12 @@ fn aliased(unit: &Unit, inputs: &[RawView], targets: &[RawView]) -> bool {
             overlaps(t, r)
                 && !(r.ptr == t.ptr
                     && r.dtype.size() == t.dtype.size()
-                    && broadcast_strides(r, &t.shape) == t.strides)
+                    // A read of more dimensions than the target (a reduction's input) cannot
+                    // map element for element.
+                    && r.shape.len() <= t.shape.len()
+                    && broadcast_strides(&r.shape, &r.strides, &t.shape) == t.strides)
         })
     })
-}
-
-fn broadcast_strides(v: &RawView, shape: &[usize]) -> Vec<isize> {
-    let offset = shape.len().saturating_sub(v.shape.len());
-    (0..shape.len())
-        .map(|d| {
-            if d < offset || v.shape[d - offset] == 1 {
-                0
-            } else {
-                v.strides[d - offset]
-            }
-        })
-        .collect()
 }
 
 /// Byte ranges intersect.

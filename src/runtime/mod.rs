@@ -7,6 +7,7 @@ mod drive;
 mod layout;
 mod pool;
 
+pub(crate) use layout::broadcast_strides;
 pub use pool::{num_threads, set_num_threads};
 
 use ndarray::ArrayD;
@@ -21,7 +22,7 @@ use crate::plan::{Stage, StageKind};
 use crate::shape::{self, fmt_shape, Shape};
 use crate::vars::RawView;
 use drive::{Bases, Reduction, SERIAL_CUTOFF};
-use layout::{broadcast_strides, c_strides, Space};
+use layout::{c_strides, Space};
 
 /// Evaluates `g` with `inputs` (indexed like `g.inputs`). With `out`, writes the result there and
 /// returns `None`; otherwise returns a new array.
