@@ -8,8 +8,8 @@
 
 use std::time::Instant;
 
-use ndarray::{s, Array, Array1, Array2, Array3, ArrayD, Dimension, NewAxis};
-use numjit::{Engine, Kernel, Vars};
+use ndarray::{s, Array, Array1, Array3, ArrayD, Dimension, NewAxis};
+use numjit::{alloc, Engine, Kernel, Vars};
 
 const G1: f64 = 0.618_033_988_749_894_9;
 const G2: f64 = 0.754_877_666_246_692_7;
@@ -119,7 +119,7 @@ impl<D: Dimension> Output<D> {
     fn new(shape: D, alloc: bool) -> Self {
         let shape = if alloc { D::zeros(shape.ndim()) } else { shape };
         Output {
-            out: Array::zeros(shape),
+            out: alloc::full(shape, 0.0),
             fresh: None,
             alloc,
         }
@@ -145,7 +145,7 @@ impl<D: Dimension> Output<D> {
 fn elementwise(a: &Args, n: usize, inputs: &[(&str, f64)], expr: &str, alloc: bool) -> Run {
     let arrays: Vec<Array1<f64>> = inputs
         .iter()
-        .map(|(_, g)| Array1::from_shape_fn(n, |i| golden(i, *g)))
+        .map(|(_, g)| alloc::from_shape_fn(n, |i| golden(i, *g)))
         .collect();
     let mut vars = Vars::new();
     for ((name, _), arr) in inputs.iter().zip(&arrays) {
@@ -162,8 +162,8 @@ fn elementwise(a: &Args, n: usize, inputs: &[(&str, f64)], expr: &str, alloc: bo
 
 fn p4(a: &Args, d0: usize, alloc: bool) -> Run {
     let shape = (d0, 1024, 50);
-    let x = Array3::from_shape_fn(shape, |(i, j, k)| golden((i * 1024 + j) * 50 + k, G1));
-    let y = Array3::from_shape_fn(shape, |(i, j, k)| golden((i * 1024 + j) * 50 + k, G2));
+    let x = alloc::from_shape_fn(shape, |(i, j, k)| golden((i * 1024 + j) * 50 + k, G1));
+    let y = alloc::from_shape_fn(shape, |(i, j, k)| golden((i * 1024 + j) * 50 + k, G2));
     let vars = Vars::new().with("a", &x).with("b", &y);
     let k = compile("(2.0*a - 4.5*b) + (sin(a) + cos(b))", &vars);
     let mut out = Output::new(ndarray::Ix3(d0, 1024, 50), alloc);
@@ -183,7 +183,7 @@ fn p5(a: &Args, steps: usize) -> Run {
     let coef = (d / (dx * dx)) * dt;
     let f = |x: f64| 1.0 - (1.0 - 4.0 * ((x - (x1 + x2) / 2.0) / (x2 - x1)).abs()).abs();
     let xs = |i: usize| x1 + ((i as f64 - 1.0) * (x2 - x1)) / nrows as f64;
-    let init = Array2::from_shape_fn((nrows + 2, nrows + 2), |(i, j)| {
+    let init = alloc::from_shape_fn((nrows + 2, nrows + 2), |(i, j)| {
         if i == 0 || j == 0 || i > nrows || j > nrows {
             0.0
         } else {
@@ -218,14 +218,14 @@ fn p5(a: &Args, steps: usize) -> Run {
 }
 
 fn p6(a: &Args, n: usize) -> Run {
-    let u = Array2::from_shape_fn((n, n), |(i, j)| golden(i * n + j, G1));
+    let u = alloc::from_shape_fn((n, n), |(i, j)| golden(i * n + j, G1));
     let vars = Vars::new()
         .with("n", u.slice(s![..-2, 1..-1]))
         .with("s", u.slice(s![2.., 1..-1]))
         .with("w", u.slice(s![1..-1, ..-2]))
         .with("e", u.slice(s![1..-1, 2..]));
     let k = compile("0.25*(n + s + w + e)", &vars);
-    let mut unew = Array2::<f64>::zeros((n, n));
+    let mut unew = alloc::full((n, n), 0.0);
     let run = time(
         a.reps,
         || {
@@ -244,13 +244,13 @@ fn p7(a: &Args, nr: usize, alloc: bool) -> Run {
     let (nlat, nlon) = (250, 400);
     let linspace = |start: f64, stop: f64, num: usize| {
         let step = (stop - start) / (num - 1) as f64;
-        let mut v = Array1::from_shape_fn(num, |i| i as f64 * step + start);
+        let mut v = alloc::from_shape_fn(num, |i| i as f64 * step + start);
         v[num - 1] = stop;
         v
     };
     let (lat, lon) = (linspace(-90.0, 90.0, nlat), linspace(0.0, 360.0, nlon));
     let shape = (nlat, nr, nlon);
-    let field = |g| Array3::from_shape_fn(shape, |(i, j, k)| golden((i * nr + j) * nlon + k, g));
+    let field = |g| alloc::from_shape_fn(shape, |(i, j, k)| golden((i * nr + j) * nlon + k, g));
     let (vlat, vlon, vrad) = (field(G1), field(G2), field(G3));
     // One program, as the course writes it: numjit computes the small trigonometry once (it
     // hoists subexpressions with far fewer elements than the pass), then the three outputs in
@@ -263,7 +263,7 @@ vz = coslat*vlat + sinlat*vrad";
     let lat = lat
         .into_shape_with_order((nlat, 1, 1))
         .unwrap_or_else(|e| fail(&e.to_string()));
-    let zeros = || Array3::<f64>::zeros(shape);
+    let zeros = || alloc::full(shape, 0.0);
     let mut outs: Vec<Array3<f64>> = (0..3).map(|_| zeros()).collect();
     let run = time(
         a.reps,
@@ -309,7 +309,7 @@ fn p9(a: &Args, n: usize) -> Run {
 }
 
 fn p10(a: &Args, m: usize, alloc: bool) -> Run {
-    let x = Array2::from_shape_fn((m, 3), |(i, k)| golden(3 * i + k, G1));
+    let x = alloc::from_shape_fn((m, 3), |(i, k)| golden(3 * i + k, G1));
     let vars = Vars::new()
         .with("xi", x.slice(s![.., NewAxis, ..]))
         .with("xj", x.slice(s![NewAxis, .., ..]));
@@ -323,7 +323,7 @@ fn p10(a: &Args, m: usize, alloc: bool) -> Run {
 }
 
 fn p11(a: &Args, n: usize, axis: usize, alloc: bool) -> Run {
-    let c = Array2::from_shape_fn((n, n), |(i, j)| golden(i * n + j, G1));
+    let c = alloc::from_shape_fn((n, n), |(i, j)| golden(i * n + j, G1));
     let vars = Vars::new().with("c", &c);
     let k = compile(&format!("sum(c, axis={axis})"), &vars);
     let mut out = Output::new(ndarray::Ix1(n), alloc);

@@ -22,6 +22,7 @@
 //! `parse` → `lower` → `opt` → `plan` → `codegen` → `runtime`, with `interp` as the oracle.
 #![deny(missing_docs)]
 
+pub mod alloc;
 mod array;
 mod cache;
 mod codegen;

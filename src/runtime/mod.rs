@@ -261,7 +261,7 @@ impl Ctx<'_> {
                 unsafe { buf.set_len(n) };
                 let mut a = ArrayD::from_shape_vec(shape, buf)
                     .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
-                advise_huge_pages(a.as_mut_ptr() as *mut u8, n * dtype.size());
+                crate::alloc::advise_huge_pages(a.as_mut_ptr() as *mut u8, n * dtype.size());
                 let view = RawView {
                     dtype,
                     ptr: a.as_mut_ptr() as *const u8,
@@ -330,30 +330,6 @@ impl Ctx<'_> {
     }
 }
 
-/// Asks the kernel to back a fresh output of 4 MiB or more with transparent huge pages, before
-/// its first touch, as NumPy does: first-touch faults dominate writing a new 10⁸-element array
-/// on these VMs, and a 2 MiB page costs one fault instead of 512. Advice only: failure is fine.
-fn advise_huge_pages(ptr: *mut u8, bytes: usize) {
-    const HUGE: usize = 2 << 20;
-    if bytes < 2 * HUGE {
-        return;
-    }
-    let start = (ptr as usize).next_multiple_of(HUGE);
-    let end = (ptr as usize + bytes) / HUGE * HUGE;
-    if end > start {
-        #[cfg(target_os = "linux")]
-        {
-            extern "C" {
-                fn madvise(addr: *mut std::ffi::c_void, len: usize, advice: i32) -> i32;
-            }
-            const MADV_HUGEPAGE: i32 = 14;
-            // SAFETY: `start..end` lies within the allocation the caller just made and owns;
-            // madvise only changes how the kernel backs those pages, not their contents.
-            unsafe { madvise(start as *mut std::ffi::c_void, end - start, MADV_HUGEPAGE) };
-        }
-    }
-}
-
 /// True when `elements` are enough to share among threads, and there is more than one thread:
 /// a one-thread pool would only add a hand-off to its worker per call.
 fn worth_parallel(elements: usize) -> bool {
@@ -383,8 +359,10 @@ pub(crate) fn alloc(dtype: DType, shape: &[usize]) -> Array {
 }
 
 fn filled(dtype: DType, shape: &[usize], value: Scalar) -> Array {
+    // On huge pages when large: a reduction's buffer (P10's 4000² distances) is new each call,
+    // and 4 KiB pages would cost a fault every 512 elements.
     fn fill<T: Element>(shape: &[usize], v: Scalar) -> ArrayD<T> {
-        ArrayD::from_elem(
+        crate::alloc::full(
             shape,
             T::from_scalar(v).unwrap_or_else(|| unreachable!("identity has the acc dtype")),
         )
