@@ -322,3 +322,44 @@ fn hoisted_broadcast_subexpressions_agree_with_the_interpreter() {
     numjit::set_num_threads(3);
     assert_eq!(one, k.eval(&vars).unwrap());
 }
+
+#[test]
+fn sin_and_cos_of_one_argument_share_a_call_bit_for_bit() {
+    // `sin(u)` and `cos(u)` of the same `u` are staged as one `sincos` call; each must still
+    // be exactly what the expression with only one of them gives, at every tail length and
+    // for huge, special and float32 arguments.
+    let engine = Engine::default();
+    let pool = [
+        0.3,
+        -1.7,
+        1e20,
+        f64::NAN,
+        0.0,
+        -0.0,
+        1e-310,
+        800.0,
+        f64::INFINITY,
+        2.5,
+    ];
+    for n in [1, 7, 33, 1030, 3000] {
+        let x = Array1::from_shape_fn(n, |i| pool[i % pool.len()] * (1.0 + i as f64 * 1e-3));
+        let x32 = x.mapv(|v| v as f32);
+        for vars in [Vars::new().with("x", &x), Vars::new().with("x", &x32)] {
+            let eval = |e: &str| {
+                let k = engine.compile(e, &vars.signature()).unwrap();
+                k.eval(&vars).unwrap().to_f64()
+            };
+            let both = eval("where(x > 0.5, sin(2*x), cos(2*x))");
+            let (s, c) = (eval("sin(2*x)"), eval("cos(2*x)"));
+            for i in 0..n {
+                let want = if x[i] > 0.5 { s[i] } else { c[i] };
+                assert!(
+                    both[i].to_bits() == want.to_bits() || (both[i].is_nan() && want.is_nan()),
+                    "n={n} i={i} x={}: {} vs {want}",
+                    x[i],
+                    both[i]
+                );
+            }
+        }
+    }
+}

@@ -83,6 +83,16 @@ pub(crate) struct Staging {
     pub slots: HashMap<NodeId, Slot>,
     /// Scratch bytes the stage needs per thread.
     pub scratch_bytes: usize,
+    /// `sin(x)` → `cos(x)` of the same `x`: one `sincos` call fills both blocks, sharing the
+    /// argument reduction (the results are bit for bit those of two calls).
+    pub sincos: HashMap<NodeId, NodeId>,
+}
+
+impl Staging {
+    /// True for a `cos` node whose block its `sin` partner's call computes.
+    pub fn computed_with_sin(&self, node: NodeId) -> bool {
+        self.sincos.values().any(|&c| c == node)
+    }
 }
 
 /// Plans staging for a map stage, or `None` when its expression has no vector function.
@@ -124,6 +134,19 @@ pub(crate) fn plan(g: &Graph, stage: &Stage) -> Option<Staging> {
         // Keep every block 64-byte aligned (the scratch base is), for aligned vector loads.
         offset += (block * size).div_ceil(64) * 64;
     }
+    let mut sincos = HashMap::new();
+    for &s in &staged {
+        let (NodeKind::Apply(Op::Sin, x), dtype) = (&g.node(s).kind, g.node(s).dtype) else {
+            continue;
+        };
+        let cos = staged.iter().copied().find(|&c| {
+            matches!(&g.node(c).kind, NodeKind::Apply(Op::Cos, y) if y == x)
+                && g.node(c).dtype == dtype
+        });
+        if let Some(c) = cos {
+            sincos.insert(s, c);
+        }
+    }
     let phases = (1..=max_level)
         .map(|l| staged.iter().copied().filter(|n| level[n] == l).collect())
         .collect();
@@ -132,6 +155,7 @@ pub(crate) fn plan(g: &Graph, stage: &Stage) -> Option<Staging> {
         phases,
         slots,
         scratch_bytes: offset,
+        sincos,
     })
 }
 

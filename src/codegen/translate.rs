@@ -402,7 +402,9 @@ impl Translator<'_, '_> {
                 Ok(())
             })?;
             for &s in phase {
-                self.call_vector(s, nb, staging)?;
+                if !staging.computed_with_sin(s) {
+                    self.call_vector(s, nb, staging)?;
+                }
                 self.loaded.insert(s, staging.slots[&s]);
             }
         }
@@ -601,8 +603,10 @@ impl Translator<'_, '_> {
         let f = VectorFn::of(*op)
             .ok_or_else(|| internal("codegen", "staged op without a vector kernel"))?;
         let dtype = self.g.node(node).dtype;
+        // `sin` with a `cos` partner: `sincos(nb, x, sin_out, cos_out)`.
+        let partner = staging.sincos.get(&node);
         let mut sig = self.module.make_signature();
-        for _ in 0..args.len() + 2 {
+        for _ in 0..args.len() + 2 + usize::from(partner.is_some()) {
             sig.params.push(AbiParam::new(types::I64));
         }
         let sigref = self.b.import_signature(sig);
@@ -610,11 +614,15 @@ impl Translator<'_, '_> {
             .scratch
             .unwrap_or_else(|| unreachable!("scratch is a parameter"));
         let mut call_args = vec![nb];
-        for a in args.iter().chain([&node]) {
+        for a in args.iter().chain([&node]).chain(partner) {
             let slot = staging.slots[a];
             call_args.push(self.b.ins().iadd_imm_s(scratch, slot.offset as i64));
         }
-        let callee = self.b.ins().iconst(types::I64, f.address(dtype) as i64);
+        let address = match partner {
+            Some(_) => crate::vmath::sincos_fn_ptr(dtype == DType::Float32),
+            None => f.address(dtype),
+        };
+        let callee = self.b.ins().iconst(types::I64, address as i64);
         self.b.ins().call_indirect(sigref, callee, &call_args);
         Ok(())
     }

@@ -5,7 +5,7 @@
 //! (`avx512`, `avx2` or `scalar`) caps the choice, e.g. to test or time a lower tier; asking for
 //! a tier the CPU lacks falls back to the best available one below it.
 
-use super::tiers::{self, BinaryFn, BinaryFn32, UnaryFn, UnaryFn32};
+use super::tiers::{self, BinaryFn, BinaryFn32, SinCosFn, SinCosFn32, UnaryFn, UnaryFn32};
 use super::{VBinary, VUnary};
 use core::sync::atomic::{AtomicU8, Ordering};
 
@@ -94,6 +94,32 @@ impl Tier {
             #[cfg(target_arch = "x86_64")]
             Tier::Avx2 => tiers::avx2::BINARY32[op as usize],
             _ => tiers::scalar::BINARY32[op as usize],
+        }
+    }
+
+    /// The tier's block function computing sin and cos together.
+    ///
+    /// Calling the result is only sound if `self.supported()`.
+    pub(crate) fn sincos(self) -> SinCosFn {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Tier::Avx512 => tiers::avx512::sincos,
+            #[cfg(target_arch = "x86_64")]
+            Tier::Avx2 => tiers::avx2::sincos,
+            _ => tiers::scalar::sincos,
+        }
+    }
+
+    /// The f32 version of [`Tier::sincos`].
+    ///
+    /// Calling the result is only sound if `self.supported()`.
+    pub(crate) fn sincos32(self) -> SinCosFn32 {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Tier::Avx512 => tiers::avx512::sincos_f32,
+            #[cfg(target_arch = "x86_64")]
+            Tier::Avx2 => tiers::avx2::sincos_f32,
+            _ => tiers::scalar::sincos_f32,
         }
     }
 
@@ -194,6 +220,15 @@ fn agrees_with(a: Tier, b: Tier) -> bool {
         if !same(&u, &v) {
             return false;
         }
+    }
+    let (mut c, mut d) = (vec![0.0; n], vec![0.0; n]);
+    // SAFETY: as above.
+    unsafe {
+        a.sincos()(n, PROBE.as_ptr(), u.as_mut_ptr(), c.as_mut_ptr());
+        b.sincos()(n, PROBE.as_ptr(), v.as_mut_ptr(), d.as_mut_ptr());
+    }
+    if !same(&u, &v) || !same(&c, &d) {
+        return false;
     }
     // The f32 paths add only the widening loads and narrowing stores; check those too.
     let p32: Vec<f32> = PROBE.iter().map(|&v| v as f32).collect();

@@ -228,6 +228,45 @@ pub fn binary_fn_ptr(op: VBinary, is_f32: bool) -> *const u8 {
     }
 }
 
+/// `(s[i], c[i]) = (sin(x[i]), cos(x[i]))` with one argument reduction per element, bit for bit
+/// what [`apply_unary`] gives for `Sin` and `Cos`. Panics if the lengths differ.
+pub fn apply_sincos(x: &[f64], s: &mut [f64], c: &mut [f64]) {
+    assert!(
+        s.len() == x.len() && c.len() == x.len(),
+        "vmath: input and output lengths differ"
+    );
+    // SAFETY: the slices are valid for x.len() elements and cannot overlap (& vs &mut).
+    unsafe { nj_vsincos_f64(x.len(), x.as_ptr(), s.as_mut_ptr(), c.as_mut_ptr()) }
+}
+
+/// The address of [`nj_vsincos_f64`] (or [`nj_vsincos_f32`]).
+pub fn sincos_fn_ptr(is_f32: bool) -> *const u8 {
+    if is_f32 {
+        nj_vsincos_f32 as *const u8
+    } else {
+        nj_vsincos_f64 as *const u8
+    }
+}
+
+/// Block function: `s[i] = sin(x[i])`, `c[i] = cos(x[i])` on f64, sharing the reduction.
+///
+/// # Safety
+/// `x` must be readable and `s`, `c` writable for `n` elements; each output is identical to or
+/// disjoint from `x`, and the outputs are disjoint.
+pub unsafe extern "C" fn nj_vsincos_f64(n: usize, x: *const f64, s: *mut f64, c: *mut f64) {
+    // SAFETY: the active tier is supported by this CPU; the caller's contract is forwarded.
+    unsafe { dispatch::active().sincos()(n, x, s, c) }
+}
+
+/// Block function: `s[i] = sin(x[i])`, `c[i] = cos(x[i])` on f32 (computed in f64, rounded once).
+///
+/// # Safety
+/// As for [`nj_vsincos_f64`].
+pub unsafe extern "C" fn nj_vsincos_f32(n: usize, x: *const f32, s: *mut f32, c: *mut f32) {
+    // SAFETY: the active tier is supported by this CPU; the caller's contract is forwarded.
+    unsafe { dispatch::active().sincos32()(n, x, s, c) }
+}
+
 /// # Safety
 /// `x` readable and `out` writable for `n` values; identical or disjoint ranges.
 #[inline]

@@ -391,3 +391,75 @@ fn c99_annex_f_spot_checks() {
             && u(VUnary::Log, f64::NAN).is_nan()
     );
 }
+
+#[test]
+fn sincos_is_sin_and_cos_bit_for_bit_on_every_tier() {
+    // The mpmath points of both functions (quadrant boundaries, huge arguments, specials) plus
+    // the mixed inputs at every tail length.
+    let mut x: Vec<f64> = cases("sin")
+        .iter()
+        .chain(&cases("cos"))
+        .map(|c| c.x)
+        .collect();
+    x.extend(mixed_inputs(37));
+    for tier in Tier::available() {
+        for n in [x.len(), 1, 2, 3, 5, 7, 9, 17] {
+            let x = &x[x.len() - n..];
+            let (mut s, mut c, mut s1, mut c1) =
+                (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+            let mut inplace = x.to_vec();
+            // SAFETY: supported tier; every buffer holds n values; `inplace` is exactly aliased
+            // with the input, which is allowed.
+            unsafe {
+                tier.sincos()(n, x.as_ptr(), s.as_mut_ptr(), c.as_mut_ptr());
+                tier.unary(VUnary::Sin)(n, x.as_ptr(), s1.as_mut_ptr());
+                tier.unary(VUnary::Cos)(n, x.as_ptr(), c1.as_mut_ptr());
+                tier.sincos()(n, inplace.as_ptr(), inplace.as_mut_ptr(), c.as_mut_ptr());
+            }
+            for i in 0..n {
+                assert!(
+                    same(s[i], s1[i]),
+                    "sin({:e}) {tier:?}: {} vs {}",
+                    x[i],
+                    s[i],
+                    s1[i]
+                );
+                assert!(
+                    same(c[i], c1[i]),
+                    "cos({:e}) {tier:?}: {} vs {}",
+                    x[i],
+                    c[i],
+                    c1[i]
+                );
+                assert!(
+                    same(inplace[i], s1[i]),
+                    "sin in place ({:e}) {tier:?}",
+                    x[i]
+                );
+            }
+            let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+            let (mut s32, mut c32, mut r32) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
+            // SAFETY: as above.
+            unsafe { tier.sincos32()(n, x32.as_ptr(), s32.as_mut_ptr(), c32.as_mut_ptr()) };
+            for (op, got) in [(VUnary::Sin, &s32), (VUnary::Cos, &c32)] {
+                // SAFETY: as above.
+                unsafe { tier.unary32(op)(n, x32.as_ptr(), r32.as_mut_ptr()) };
+                for i in 0..n {
+                    assert!(
+                        got[i].to_bits() == r32[i].to_bits()
+                            || (got[i].is_nan() && r32[i].is_nan()),
+                        "{}_f32({:e}) {tier:?}",
+                        op.name(),
+                        x32[i]
+                    );
+                }
+            }
+        }
+    }
+    let x = mixed_inputs(9);
+    let (mut s, mut c) = (vec![0.0; 9], vec![0.0; 9]);
+    apply_sincos(&x, &mut s, &mut c);
+    let mut want = vec![0.0; 9];
+    apply_unary(VUnary::Cos, &x, &mut want);
+    assert!(c.iter().zip(&want).all(|(a, b)| same(*a, *b)));
+}

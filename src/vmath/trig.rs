@@ -132,6 +132,31 @@ pub(crate) fn cos<S: Simd>(x: S) -> S {
     v.xor(bit1_sign(qs.iadd(S::splat_bits(1))))
 }
 
+/// `(sin x, cos x)` with one argument reduction: bit for bit `(sin(x), cos(x))`, since each lane
+/// takes the same operations as in [`sin_or_cos`], only both polynomials are evaluated. Costs
+/// about 1.3 times one of them instead of 2 (`sin(a)**2 + cos(a)**2`, the course's P1).
+#[inline(always)]
+pub(crate) fn sincos<S: Simd>(x: S) -> (S, S) {
+    let (qs, r, rr) = reduce(x.abs());
+    let (z, zl) = r.two_prod(r);
+    let hz = S::splat(0.5) * z;
+    let w = S::splat(1.0) - hz;
+    let cos_c = (-r).mul_add(rr, zl.mul_add(S::splat(-0.5), (S::splat(1.0) - w) - hz));
+    let poly = |coef: &[f64; 6]| {
+        let mut p = S::splat(coef[5]);
+        for i in (0..5).rev() {
+            p = p.mul_add(z, S::splat(coef[i]));
+        }
+        p
+    };
+    let k_sin = r + (z * r).mul_add(poly(&SIN_POLY), (-hz).mul_add(rr, rr));
+    let k_cos = w + (z * z).mul_add(poly(&COS_POLY), cos_c);
+    let odd = odd(qs);
+    let s = S::select(odd, k_cos, k_sin).xor(bit1_sign(qs).xor(x.sign_bit()));
+    let c = S::select(odd, k_sin, k_cos).xor(bit1_sign(qs.iadd(S::splat_bits(1))));
+    (s, c)
+}
+
 #[inline(always)]
 pub(crate) fn tan<S: Simd>(x: S) -> S {
     // tan is odd: work on |x| (keeps tan(-0) = -0). tan(r + qπ/2) = sin/cos (q even) or
