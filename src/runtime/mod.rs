@@ -57,7 +57,7 @@ pub(crate) fn execute(
         g,
         inputs,
         shapes: &shapes,
-        buffers: vec![None; g.nodes.len()],
+        buffers: Vec::new(),
     };
     for (stage, kernel) in stages.iter().zip(&code.kernels) {
         match stage.kind {
@@ -80,8 +80,11 @@ pub(crate) fn execute(
         }
     }
     // The root is a reduction: its buffer is the result.
-    let result = ctx.buffers[g.root]
-        .take()
+    let result = ctx
+        .buffers
+        .iter()
+        .position(|(n, _)| *n == g.root)
+        .map(|i| ctx.buffers.swap_remove(i).1)
         .ok_or_else(|| Error::new(ErrorKind::Internal, "no stage produced the result"))?;
     match out {
         Some(out) => {
@@ -111,7 +114,7 @@ pub(crate) fn execute_stores(
         g,
         inputs,
         shapes,
-        buffers: vec![None; g.nodes.len()],
+        buffers: Vec::new(),
     };
     for (stage, kernel) in stages.iter().zip(&code.kernels) {
         match stage.kind {
@@ -139,8 +142,9 @@ struct Ctx<'a> {
     g: &'a Graph,
     inputs: &'a [RawView],
     shapes: &'a [Shape],
-    /// Materialized reductions, by node.
-    buffers: Vec<Option<Array>>,
+    /// Materialized reductions and hoisted subexpressions (a few per evaluation at most, so a
+    /// list: a slot per graph node would cost an allocation per call for nothing).
+    buffers: Vec<(NodeId, Array)>,
 }
 
 impl Ctx<'_> {
@@ -149,7 +153,7 @@ impl Ctx<'_> {
         let node = stage.value;
         let a = alloc(self.g.node(node).dtype, &self.shapes[node]);
         self.map(stage, kernel, &[view_of(&a)]);
-        self.buffers[node] = Some(a);
+        self.buffers.push((node, a));
     }
 
     /// Runs a reduction stage and keeps its result for the stages after it.
@@ -162,7 +166,7 @@ impl Ctx<'_> {
         acc: DType,
     ) {
         let buffer = self.reduce(stage, kernel, node, op, acc);
-        self.buffers[node] = Some(buffer);
+        self.buffers.push((node, buffer));
     }
 
     /// The memory a leaf node reads.
@@ -184,8 +188,9 @@ impl Ctx<'_> {
                 }
             }
             _ => view_of(
-                self.buffers[leaf]
-                    .as_ref()
+                self.buffers
+                    .iter()
+                    .find_map(|(n, a)| (*n == leaf).then_some(a))
                     .unwrap_or_else(|| unreachable!("reductions run before their users")),
             ),
         }
