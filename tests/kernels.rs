@@ -363,3 +363,184 @@ fn sin_and_cos_of_one_argument_share_a_call_bit_for_bit() {
         }
     }
 }
+
+/// `A[:, None, :]` and `B[None, :, :]`, as P10 passes `X` twice: the result is (rows of A,
+/// rows of B), reduced over the k columns of both.
+fn pair_vars<'a, T: numjit::Element>(
+    a: &'a ndarray::Array2<T>,
+    b: &'a ndarray::Array2<T>,
+) -> Vars<'a> {
+    Vars::new()
+        .with("xi", a.slice(s![.., ndarray::NewAxis, ..]))
+        .with("xj", b.slice(s![ndarray::NewAxis, .., ..]))
+}
+
+/// Evaluates `k` at 1 and 3 threads (allocating, into a C-ordered output, into a strided one and
+/// into a reversed one) and checks that every result has the same bits; returns them.
+fn eval_everywhere(k: &numjit::Kernel, vars: &Vars, what: &str) -> ndarray::ArrayD<u64> {
+    let bits = |a: &numjit::Array| a.to_f64().mapv(f64::to_bits);
+    let mut first: Option<ndarray::ArrayD<u64>> = None;
+    let mut agree = |r: ndarray::ArrayD<u64>, how: &str| match &first {
+        Some(f) => assert_eq!(f, &r, "{what}: {how} differs"),
+        None => first = Some(r),
+    };
+    let threads_before = numjit::num_threads();
+    for threads in [1, 3] {
+        numjit::set_num_threads(threads);
+        let a = k.eval(vars).unwrap();
+        let shape = a.shape().to_vec();
+        agree(bits(&a), &format!("eval at {threads} threads"));
+        macro_rules! into {
+            ($t:ty) => {{
+                let (m, n) = (shape[0], shape[1]);
+                let mut dense = ndarray::Array2::<$t>::default((m, n));
+                k.eval_into(vars, &mut dense).unwrap();
+                agree(
+                    dense.mapv(|v| (v as f64).to_bits()).into_dyn(),
+                    &format!("eval_into at {threads} threads"),
+                );
+                // Every other column of a wider array, rows reversed: nothing contiguous.
+                let mut wide = ndarray::Array2::<$t>::default((m, 2 * n + 1));
+                let mut view = wide.slice_mut(s![..;-1, 1..;2]);
+                k.eval_into(vars, &mut view).unwrap();
+                let back = wide.slice(s![..;-1, 1..;2]).mapv(|v| (v as f64).to_bits());
+                agree(back.into_dyn(), &format!("strided eval_into at {threads} threads"));
+                // The untouched columns stay untouched.
+                assert!(wide.slice(s![.., ..;2]).iter().all(|v| *v == <$t>::default()));
+                // Fortran order.
+                let mut f = ndarray::Array2::<$t>::default((n, m));
+                let mut ft = f.view_mut().reversed_axes();
+                k.eval_into(vars, &mut ft).unwrap();
+                agree(
+                    f.t().mapv(|v| (v as f64).to_bits()).into_dyn(),
+                    &format!("F-order eval_into at {threads} threads"),
+                );
+            }};
+        }
+        match a.dtype() {
+            numjit::DType::Float64 => into!(f64),
+            numjit::DType::Float32 => into!(f32),
+            numjit::DType::Int64 => into!(i64),
+            other => panic!("{what}: unexpected dtype {other}"),
+        }
+    }
+    numjit::set_num_threads(threads_before);
+    first.unwrap()
+}
+
+#[test]
+fn short_axis_reductions_and_their_epilogue_agree_bit_for_bit() {
+    // P10: `sqrt(sum((xi - xj)**2, axis=-1))`. A short last axis runs as a column reduction
+    // whose tiles go straight through the map stage into the result. Values on a grid of 1/8
+    // make every sum exact, so the JIT's order and the interpreter's compensated sums agree to
+    // the bit; products, minima and maxima fold in one order everywhere.
+    let engine = Engine::default();
+    let exprs = [
+        "sqrt(sum((xi - xj)**2, axis=-1))",
+        "sqrt(sum((xi - xj)**2, axis=-1)) + 1",
+        "sqrt(sum((xi - xj)**2, axis=-1)) * s - 0.25",
+        // Factors whose products never round (every order gives the same bits).
+        "prod(where(xi > xj, 2.0, where(xi < xj, 0.5, 1.5)), axis=-1) * 2",
+        "-min(abs(xi - xj), axis=-1)",
+        "max(xi * xj, axis=-1) / s",
+        // A mean is divided after the reduction: not fused, still exact here (or NaN alike).
+        "sqrt(mean((xi - xj)**2, axis=-1))",
+    ];
+    // (rows, columns) of the result: fewer than 16 columns is not a short-axis column
+    // reduction; 1023..1025 and 2100 columns cut tiles of 1024 columns.
+    for (p, m) in [
+        (1, 1),
+        (5, 5),
+        (15, 15),
+        (16, 16),
+        (17, 17),
+        (40, 33),
+        (4, 1023),
+        (3, 1024),
+        (2, 1025),
+        (1, 2100),
+        (3, 2100),
+    ] {
+        for k in [1, 3, 16, 17] {
+            let grid = |rows: usize, shift: usize| {
+                ndarray::Array2::from_shape_fn((rows, k), |(i, j)| {
+                    ((i * 7 + j * 5 + shift) % 19) as f64 / 8.0 - 1.0
+                })
+            };
+            let (a, b) = (grid(p, 3), grid(m, 0));
+            let (a32, b32) = (a.mapv(|v| v as f32), b.mapv(|v| v as f32));
+            let (ai, bi) = (a.mapv(|v| (v * 8.0) as i64), b.mapv(|v| (v * 8.0) as i64));
+            let sets = [
+                ("f64", pair_vars(&a, &b).with("s", 0.5)),
+                ("f32", pair_vars(&a32, &b32).with("s", 0.5f32)),
+                ("i64", pair_vars(&ai, &bi).with("s", 3_i64)),
+            ];
+            for (dtype, vars) in &sets {
+                for expr in exprs {
+                    let what = format!("{expr} on {dtype}, {p}x{m}x{k}");
+                    let kern = engine.compile(expr, &vars.signature()).unwrap();
+                    let jit = eval_everywhere(&kern, vars, &what);
+                    let reference = kern.eval_reference(vars).unwrap().to_f64();
+                    let same = jit.iter().zip(reference.iter()).all(|(a, b)| {
+                        *a == b.to_bits() || (f64::from_bits(*a).is_nan() && b.is_nan())
+                    });
+                    assert!(same, "{what}: jit and interpreter differ");
+                }
+            }
+        }
+    }
+}
+
+/// The map stage after a reduction, on the reduction's value and `s`.
+type Epilogue = fn(f64, f64) -> f64;
+
+#[test]
+fn a_fused_epilogue_matches_the_materialized_reduction() {
+    // Values off the grid: sums and products round, so compare with the reduction evaluated on
+    // its own (materialized) and the map stage applied to it here.
+    let engine = Engine::default();
+    let sum = "sum((xi - xj)**2, axis=-1)";
+    let prod = "prod(xi - xj + 1.5, axis=-1)";
+    let max = "max(xi - xj, axis=-1)";
+    let cases: [(&str, &str, Epilogue); 5] = [
+        (sum, "sqrt(sum((xi - xj)**2, axis=-1))", |v, _| v.sqrt()),
+        (sum, "sqrt(sum((xi - xj)**2, axis=-1)) + 1", |v, _| {
+            v.sqrt() + 1.0
+        }),
+        (sum, "sum((xi - xj)**2, axis=-1) * s", |v, s| v * s),
+        (prod, "prod(xi - xj + 1.5, axis=-1) * 2", |v, _| v * 2.0),
+        (max, "max(xi - xj, axis=-1) - s", |v, s| v - s),
+    ];
+    for (m, k) in [(20, 3), (1030, 3), (300, 17), (9, 3)] {
+        let x = ndarray::Array2::from_shape_fn((m, k), |(i, j)| {
+            ((i * 3 + j) as f64 * 0.618_033_988_749_894_9).fract() * 10.0 - 5.0
+        });
+        let vars = pair_vars(&x, &x).with("s", 1.25);
+        for (reduction, expr, epilogue) in cases {
+            check_epilogue(&engine, &vars, reduction, expr, epilogue, m, k);
+        }
+    }
+}
+
+/// `expr` (the reduction `reduction` followed by a map stage) against `reduction` evaluated on
+/// its own, with `epilogue(value, s)` applied here, bit for bit (with s = 1.25).
+fn check_epilogue(
+    engine: &Engine,
+    vars: &Vars,
+    reduction: &str,
+    expr: &str,
+    epilogue: Epilogue,
+    m: usize,
+    k: usize,
+) {
+    let values = engine
+        .compile(reduction, &vars.signature())
+        .unwrap()
+        .eval(vars)
+        .unwrap()
+        .to_f64();
+    let kern = engine.compile(expr, &vars.signature()).unwrap();
+    let jit = eval_everywhere(&kern, vars, &format!("{expr}, {m}x{k}"));
+    let expected = values.mapv(|v| epilogue(v, 1.25).to_bits());
+    assert_eq!(jit, expected, "{expr}, {m}x{k}");
+}

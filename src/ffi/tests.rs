@@ -243,6 +243,51 @@ fn eval_into_a_strided_output_and_rejects_overlap() {
 }
 
 #[test]
+fn eval_into_an_input_updates_it_in_place() {
+    // The output may be an input's very memory. P10's distances of 16 points in 16 dimensions
+    // read every row of `x` for every row of the result: nothing may be written before all of
+    // it is read (the fused reduction and map stages must not write while other tiles read).
+    let n = 16;
+    let mut x: Vec<f64> = (0..n * n).map(|i| ((i * 7) % 11) as f64 * 0.5).collect();
+    let shape = [n as isize, n as isize];
+    let expr = c"sqrt(sum((x[:, None, :] - x[None, :, :])**2, axis=-1)) + 1";
+    let (status, want, message) =
+        eval_x(expr, array(F64, x.as_ptr() as *const c_void, &shape, None));
+    assert_eq!(status, numjit_status::Ok, "{message}");
+    let vars = [numjit_var {
+        name: c"x".as_ptr(),
+        array: array(F64, x.as_ptr() as *const c_void, &shape, None),
+    }];
+    let out = numjit_array_mut {
+        dtype: F64,
+        data: x.as_mut_ptr() as *mut c_void,
+        ndim: 2,
+        shape: shape.as_ptr(),
+        strides: null(),
+    };
+    let engine = numjit_engine_new(0);
+    let (mut kernel, mut error) = (null_mut(), null_mut());
+    // SAFETY: live locals and handles throughout; every handle is freed once. `x` is read and
+    // written only through numjit during the call.
+    unsafe {
+        let status = numjit_compile(
+            engine,
+            expr.as_ptr(),
+            vars.as_ptr(),
+            1,
+            &mut kernel,
+            &mut error,
+        );
+        assert_eq!(status, numjit_status::Ok, "{}", take_message(error));
+        let status = numjit_kernel_eval_into(kernel, vars.as_ptr(), 1, &out, &mut error);
+        assert_eq!(status, numjit_status::Ok, "{}", take_message(error));
+        numjit_kernel_free(kernel);
+        numjit_engine_free(engine);
+    }
+    assert_eq!(x, want);
+}
+
+#[test]
 fn duplicate_names_are_rejected() {
     let x = 1.0f64;
     let a = array(F64, &x as *const f64 as *const c_void, &[], None);

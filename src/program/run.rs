@@ -10,7 +10,7 @@ use crate::array::Array;
 use crate::error::{Error, ErrorKind, Result};
 use crate::index;
 use crate::interp;
-use crate::runtime::{self, alloc, broadcast_strides, copy_broadcast, view_of};
+use crate::runtime::{self, alloc, broadcast_strides, copy_broadcast, overlaps, view_of};
 use crate::shape::{self, fmt_shape, Shape};
 use crate::vars::RawView;
 
@@ -329,27 +329,4 @@ fn aliased(unit: &Unit, inputs: &[RawView], targets: &[RawView]) -> bool {
                     && broadcast_strides(&r.shape, &r.strides, &t.shape) == t.strides)
         })
     })
-}
-
-/// Byte ranges intersect.
-fn overlaps(a: &RawView, b: &RawView) -> bool {
-    let range = |v: &RawView| {
-        if v.shape.contains(&0) || v.ptr.is_null() {
-            return None;
-        }
-        let (mut lo, mut hi) = (v.ptr as isize, v.ptr as isize);
-        for (&d, &s) in v.shape.iter().zip(&v.strides) {
-            let span = (d as isize - 1) * s;
-            if span < 0 {
-                lo += span;
-            } else {
-                hi += span;
-            }
-        }
-        Some((lo, hi + v.dtype.size() as isize))
-    };
-    match (range(a), range(b)) {
-        (Some((a0, a1)), Some((b0, b1))) => a0 < b1 && b0 < a1,
-        _ => false,
-    }
 }

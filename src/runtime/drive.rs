@@ -5,7 +5,8 @@
 //! whose leaves are blocks of [`BLOCK`] consecutive elements (each summed by the kernel with eight
 //! accumulators, NumPy's pairwise base case). The tree depends only on the shape, never on the
 //! thread count, so results are bit-identical for any number of threads; threads only decide who
-//! computes which subtree.
+//! computes which subtree. A column reduction of one row block per tile can run the map stage
+//! after it on each finished tile ([`Epilogue`]), straight into the final result.
 
 use rayon::prelude::*;
 
@@ -219,6 +220,10 @@ impl Acc for bool {
 
 /// A reduction over `space`: operand 0 is the accumulator buffer (stride 0 along reduced
 /// dimensions, pre-filled with the identity); `reduced[d]` marks the reduced dimensions.
+///
+/// With an [`Epilogue`] ([`Reduction::run_fused`]), operand 0 is instead the final result of the
+/// map stage after the reduction (same shape as the reduction's, stride 0 along reduced
+/// dimensions), written through the epilogue's kernel.
 pub(crate) struct Reduction<'a> {
     pub kernel: &'a StageKernel,
     pub op: ReduceOp,
@@ -227,10 +232,31 @@ pub(crate) struct Reduction<'a> {
     pub reduced: &'a [bool],
     pub bases: &'a Bases,
     pub parallel: bool,
+    pub epilogue: Option<&'a Epilogue<'a>>,
+}
+
+/// The elementwise stage after a reduction (P10's `sqrt` of `sum((xi - xj)**2, axis=-1)`), run
+/// on every finished tile of partials straight into the final result: the reduction's own
+/// buffer (P10's 4000² distances) is never allocated, filled, nor read back.
+///
+/// The runtime only asks for it when the partials are the reduction's values (no finalizing:
+/// not a mean, not a float32 sum accumulated in float64) and the map stage reads nothing else
+/// but 0-d operands.
+pub(crate) struct Epilogue<'a> {
+    /// The map stage's kernel: operand 0 its output, operand `partial` the reduction's value.
+    pub kernel: &'a StageKernel,
+    /// The map kernel's operand addresses. Operands 0 and `partial` are set per tile; the others
+    /// are 0-d (stride 0).
+    pub ptrs: Vec<usize>,
+    pub partial: usize,
 }
 
 impl Reduction<'_> {
     pub fn run(&self) {
+        debug_assert!(
+            self.epilogue.is_none(),
+            "an epilogue runs through run_fused"
+        );
         match self.acc {
             DType::Bool => self.run_typed::<bool>(),
             DType::Int32 => self.run_typed::<i32>(),
@@ -240,11 +266,47 @@ impl Reduction<'_> {
         }
     }
 
+    /// Runs the reduction and its epilogue into the final result when the reduction runs as a
+    /// column reduction of one row block per tile (every short last axis, and a non-innermost
+    /// axis of at most [`BLOCK`] elements), and returns true. Otherwise does nothing and
+    /// returns false (the caller materializes the reduction and runs the map stage after it).
+    ///
+    /// The values are bit-identical to the unfused path's: the layout is the one the
+    /// accumulator buffer would get (operand 0 takes part in collapsing the columns, and a
+    /// C-ordered buffer never stops dimensions from merging that the result lets merge), the
+    /// partials of a tile are folded by the same kernel calls, and the map kernel computes each
+    /// element from its value alone.
+    pub fn run_fused(&self) -> bool {
+        match self.acc {
+            DType::Bool => self.run_fused_typed::<bool>(),
+            DType::Int32 => self.run_fused_typed::<i32>(),
+            DType::Int64 => self.run_fused_typed::<i64>(),
+            DType::Float32 => self.run_fused_typed::<f32>(),
+            DType::Float64 => self.run_fused_typed::<f64>(),
+        }
+    }
+
+    fn run_fused_typed<T: Acc>(&self) -> bool {
+        debug_assert!(self.epilogue.is_some());
+        let (Some(columns), Some(layout)) = (self.kernel.columns, self.column_layout()) else {
+            return false;
+        };
+        // An empty reduced axis leaves identities, which the map stage must still see.
+        if layout.rows == 0 || layout.rows > BLOCK {
+            return false;
+        }
+        self.run_columns::<T>(columns, &layout);
+        true
+    }
+
+    fn column_layout(&self) -> Option<ColumnLayout> {
+        ColumnLayout::of(self.space, self.reduced)
+            .or_else(|| ColumnLayout::short_last(self.space, self.reduced))
+    }
+
     fn run_typed<T: Acc>(&self) {
         if let Some(columns) = self.kernel.columns {
-            let layout = ColumnLayout::of(self.space, self.reduced)
-                .or_else(|| ColumnLayout::short_last(self.space, self.reduced));
-            if let Some(layout) = layout {
+            if let Some(layout) = self.column_layout() {
                 return self.run_columns::<T>(columns, &layout);
             }
         }
@@ -374,7 +436,8 @@ impl Reduction<'_> {
     /// Column reduction: for every tile of columns, blocks of [`BLOCK`] rows are folded
     /// sequentially into a row of partials, and the blocks' rows are combined by a fixed
     /// pairwise tree — deterministic at any thread count, and more accurate than summing
-    /// every row in turn (NumPy's order for `axis=0`).
+    /// every row in turn (NumPy's order for `axis=0`). The tile's row of results is then
+    /// copied into the accumulator buffer, or run through the epilogue into the final result.
     fn run_columns<T: Acc>(&self, columns: KernelFn, l: &ColumnLayout) {
         if l.rows == 0 || l.width == 0 || l.pre.size() == 0 {
             return; // the accumulators keep their identities
@@ -383,74 +446,107 @@ impl Reduction<'_> {
         let tiles = l.width.div_ceil(COLUMN_TILE);
         let tasks = l.pre.size() * tiles;
         let blocks = l.rows.div_ceil(BLOCK);
-        let size = std::mem::size_of::<T>() as isize;
-        let run = |task: usize| {
+        let size = std::mem::size_of::<T>() as i64;
+        let ops = self.bases.0.len();
+        // The column kernel's strides: the partials along the row, the operands by rows and columns.
+        let mut strides = vec![0, size];
+        for k in 1..ops {
+            strides.extend([l.row_strides[k] as i64, l.post_strides[k] as i64]);
+        }
+        // The epilogue's strides: along the row, the result by its columns, the partials by one
+        // element; everything else stays put.
+        let map_strides = self.epilogue.map(|e| {
+            let mut s = vec![0; 2 * e.ptrs.len()];
+            s[1] = l.post_strides[0] as i64;
+            s[2 * e.partial + 1] = size;
+            s
+        });
+        // Per worker, not per tile: the tile's operand starts, a kernel's pointers, the row.
+        let init = || {
+            (
+                vec![0isize; ops],
+                Vec::<usize>::with_capacity(ops),
+                vec![identity; COLUMN_TILE],
+            )
+        };
+        let run = |(starts, ptrs, row): &mut (Vec<isize>, Vec<usize>, Vec<T>), task: usize| {
             let (pre, tile) = (task / tiles, task % tiles);
             let (c0, width) = (
                 tile * COLUMN_TILE,
                 COLUMN_TILE.min(l.width - tile * COLUMN_TILE),
             );
-            let mut off = vec![0isize; self.bases.0.len()];
-            offsets(pre, &l.pre.dims, &l.pre.strides, &mut off);
-            let mut bases = shifted(&self.bases.0, &off);
-            for (b, s) in bases.iter_mut().zip(&l.post_strides) {
-                *b = (*b as isize + c0 as isize * s) as usize;
+            offsets(pre, &l.pre.dims, &l.pre.strides, starts);
+            for (k, o) in starts.iter_mut().enumerate() {
+                *o += self.bases.0[k] as isize + c0 as isize * l.post_strides[k];
             }
-            let leaf = |block: usize| {
-                let mut partial = vec![identity; width];
+            let mut leaf = |block: usize, partial: &mut [T]| {
+                partial.fill(identity);
                 let row0 = block * BLOCK;
-                let mut ptrs: Vec<usize> = bases
-                    .iter()
-                    .zip(&l.row_strides)
-                    .map(|(b, s)| (*b as isize + row0 as isize * s) as usize)
-                    .collect();
-                ptrs[0] = partial.as_mut_ptr() as usize;
-                let mut strides = vec![0, size as i64];
-                for k in 1..ptrs.len() {
-                    strides.extend([l.row_strides[k] as i64, l.post_strides[k] as i64]);
-                }
+                ptrs.clear();
+                ptrs.push(partial.as_mut_ptr() as usize);
+                ptrs.extend(
+                    starts[1..]
+                        .iter()
+                        .zip(&l.row_strides[1..])
+                        .map(|(b, s)| (b + row0 as isize * s) as usize),
+                );
                 call_fn(
                     columns,
                     self.kernel.scratch_bytes,
                     BLOCK.min(l.rows - row0),
                     width,
-                    &ptrs,
+                    ptrs,
                     &strides,
                 );
-                partial
             };
-            let result = column_tree(self.op, 0, blocks, &leaf);
-            for (i, v) in result.into_iter().enumerate() {
-                // SAFETY: operand 0 is the accumulator buffer; this task's tile of columns at
-                // this `pre` index is written by this task only, within the buffer's extent.
-                unsafe { *((bases[0] as isize + i as isize * l.post_strides[0]) as *mut T) = v };
+            let result = &mut row[..width];
+            column_tree(self.op, 0, blocks, &mut leaf, result);
+            match (self.epilogue, &map_strides) {
+                (Some(e), Some(map_strides)) => {
+                    ptrs.clear();
+                    ptrs.extend(&e.ptrs);
+                    ptrs[0] = starts[0] as usize;
+                    ptrs[e.partial] = result.as_ptr() as usize;
+                    call(e.kernel, 1, width, ptrs, map_strides);
+                }
+                _ => {
+                    for (i, v) in result.iter().enumerate() {
+                        // SAFETY: operand 0 is the accumulator buffer; this task's tile of
+                        // columns at this `pre` index is written by this task only, within the
+                        // buffer's extent.
+                        unsafe { *((starts[0] + i as isize * l.post_strides[0]) as *mut T) = *v };
+                    }
+                }
             }
         };
         if self.parallel && tasks > 1 {
-            super::pool::pool().install(|| (0..tasks).into_par_iter().for_each(run));
+            super::pool::pool().install(|| (0..tasks).into_par_iter().for_each_init(init, run));
         } else {
-            (0..tasks).for_each(run);
+            let mut scratch = init();
+            (0..tasks).for_each(|task| run(&mut scratch, task));
         }
     }
 }
 
-/// Combines row blocks `lo..hi` of a column reduction, splitting at the midpoint.
+/// Combines row blocks `lo..hi` of a column reduction into `out`, splitting at the midpoint.
+/// `leaf(block, row)` computes one block's row of partials (from the identity).
 fn column_tree<T: Acc>(
     op: ReduceOp,
     lo: usize,
     hi: usize,
-    leaf: &dyn Fn(usize) -> Vec<T>,
-) -> Vec<T> {
+    leaf: &mut dyn FnMut(usize, &mut [T]),
+    out: &mut [T],
+) {
     if hi - lo == 1 {
-        return leaf(lo);
+        return leaf(lo, out);
     }
     let mid = lo + (hi - lo) / 2;
-    let mut a = column_tree(op, lo, mid, leaf);
-    let b = column_tree(op, mid, hi, leaf);
-    for (x, y) in a.iter_mut().zip(b) {
+    column_tree(op, lo, mid, leaf, out);
+    let mut b = out.to_vec();
+    column_tree(op, mid, hi, leaf, &mut b);
+    for (x, y) in out.iter_mut().zip(b) {
         *x = T::combine(op, *x, y);
     }
-    a
 }
 
 /// The pairwise tree over the leaves of one output element.
@@ -546,4 +642,39 @@ fn pairwise<T: Acc>(op: ReduceOp, v: &[T]) -> T {
     }
     let mid = v.len() / 2;
     T::combine(op, pairwise(op, &v[..mid]), pairwise(op, &v[mid..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_blocks_combine_by_a_fixed_pairwise_tree() {
+        let value = |block: usize, j: usize| (block * 10 + j) as f64 * 0.1;
+        let mut computed = Vec::new();
+        let mut leaf = |block: usize, row: &mut [f64]| {
+            computed.push(block);
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = value(block, j);
+            }
+        };
+        let mut row = vec![f64::NAN; 3];
+        column_tree(ReduceOp::Sum, 0, 5, &mut leaf, &mut row);
+        assert_eq!(computed, [0, 1, 2, 3, 4]);
+        for (j, v) in row.iter().enumerate() {
+            let l = |b| value(b, j);
+            let expected = (l(0) + l(1)) + (l(2) + (l(3) + l(4)));
+            assert_eq!(v.to_bits(), expected.to_bits(), "column {j}");
+        }
+        // One block is the leaf itself.
+        let mut one = vec![0.0; 2];
+        column_tree(
+            ReduceOp::Max,
+            3,
+            4,
+            &mut |b, r: &mut [f64]| r.fill(b as f64),
+            &mut one,
+        );
+        assert_eq!(one, [3.0, 3.0]);
+    }
 }

@@ -4,6 +4,8 @@
 //! operand steps through them as one (`stride[d] == stride[d+1] * size[d+1]`). A C-contiguous
 //! expression of any rank becomes one long dimension.
 
+use crate::vars::RawView;
+
 /// An iteration space: extents, and for every operand a byte stride per dimension.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Space {
@@ -103,6 +105,30 @@ pub(crate) fn broadcast_strides(
             }
         })
         .collect()
+}
+
+/// True when the byte ranges of two views intersect (an empty view, or an iota's null base,
+/// has none).
+pub(crate) fn overlaps(a: &RawView, b: &RawView) -> bool {
+    let range = |v: &RawView| {
+        if v.shape.contains(&0) || v.ptr.is_null() {
+            return None;
+        }
+        let (mut lo, mut hi) = (v.ptr as isize, v.ptr as isize);
+        for (&d, &s) in v.shape.iter().zip(&v.strides) {
+            let span = (d as isize - 1) * s;
+            if span < 0 {
+                lo += span;
+            } else {
+                hi += span;
+            }
+        }
+        Some((lo, hi + v.dtype.size() as isize))
+    };
+    match (range(a), range(b)) {
+        (Some((a0, a1)), Some((b0, b1))) => a0 < b1 && b0 < a1,
+        _ => false,
+    }
 }
 
 /// C-contiguous byte strides of `shape` for elements of `size` bytes.

@@ -7,7 +7,7 @@ mod drive;
 mod layout;
 mod pool;
 
-pub(crate) use layout::broadcast_strides;
+pub(crate) use layout::{broadcast_strides, overlaps};
 pub use pool::{num_threads, set_num_threads};
 
 use ndarray::ArrayD;
@@ -21,7 +21,7 @@ use crate::ir::{Graph, NodeId, NodeKind};
 use crate::plan::{Stage, StageKind};
 use crate::shape::{self, fmt_shape, Shape};
 use crate::vars::RawView;
-use drive::{Bases, Reduction, SERIAL_CUTOFF};
+use drive::{Bases, Epilogue, Reduction, SERIAL_CUTOFF};
 use layout::{c_strides, Space};
 
 /// Evaluates `g` with `inputs` (indexed like `g.inputs`). With `out`, writes the result there and
@@ -53,28 +53,31 @@ pub(crate) fn execute(
         Some(v) => (&v.stages, &v.code),
         None => (&kernels.stages, &kernels.code),
     };
+    let fused = fusable_reduction(g, stages, &shapes);
     let mut ctx = Ctx {
         g,
         inputs,
         shapes: &shapes,
         buffers: Vec::new(),
     };
-    for (stage, kernel) in stages.iter().zip(&code.kernels) {
+    for (i, (stage, kernel)) in stages.iter().zip(&code.kernels).enumerate() {
         match stage.kind {
+            // Deferred: it runs with the result's stage, which nothing else waits for.
+            StageKind::Reduce { .. } if fused == Some(i) => {}
             StageKind::Reduce { node, op, acc } => ctx.materialize(stage, kernel, node, op, acc),
             StageKind::Map if stage.hoisted => ctx.hoist(stage, kernel),
             StageKind::Map => {
+                let fused = fused.map(|i| (&stages[i], &code.kernels[i]));
                 return match out {
                     Some(out) => {
-                        ctx.map(stage, kernel, std::slice::from_ref(out));
+                        ctx.finish(stage, kernel, fused, out);
                         Ok(None)
                     }
-                    None => Ok(Some(ctx.map_new(
-                        stage,
-                        kernel,
-                        root.dtype,
-                        &shapes[g.root],
-                    )?)),
+                    None => ctx
+                        .new_result(root.dtype, &shapes[g.root], |ctx, view| {
+                            ctx.finish(stage, kernel, fused, view)
+                        })
+                        .map(Some),
                 };
             }
         }
@@ -93,6 +96,38 @@ pub(crate) fn execute(
         }
         None => Ok(Some(result)),
     }
+}
+
+/// The reduction stage (its index in `stages`) that runs fused with the result's map stage,
+/// straight into the result (see `drive::Epilogue`): the map stage is the last and stores the
+/// root; it reads the reduction's value, of the result's shape, and otherwise only 0-d
+/// operands; no other stage reads the reduction; and its partials are its values (a sum,
+/// product, minimum or maximum accumulated in its own dtype: no mean, no float32 sum).
+fn fusable_reduction(g: &Graph, stages: &[Stage], shapes: &[Shape]) -> Option<usize> {
+    use crate::ops::ReduceOp;
+    let (last, before) = stages.split_last()?;
+    if last.kind != StageKind::Map || last.hoisted || last.stores != [g.root] {
+        return None;
+    }
+    let mut arrays = last.leaves.iter().filter(|&&l| g.node(l).rank > 0);
+    let node = *arrays.next()?;
+    if arrays.next().is_some() || shapes[node] != shapes[g.root] {
+        return None;
+    }
+    let i = before
+        .iter()
+        .position(|s| matches!(s.kind, StageKind::Reduce { node: n, .. } if n == node))?;
+    let StageKind::Reduce { op, acc, .. } = before[i].kind else {
+        unreachable!("found as a reduce stage")
+    };
+    let identity_finalize = matches!(
+        op,
+        ReduceOp::Sum | ReduceOp::Prod | ReduceOp::Min | ReduceOp::Max
+    ) && acc == g.node(node).dtype;
+    if !identity_finalize || before.iter().any(|s| s.leaves.contains(&node)) {
+        return None;
+    }
+    Some(i)
 }
 
 /// Runs the stages of a statement group (`g.roots` non-empty), storing root `i` into `outs[i]`.
@@ -136,6 +171,12 @@ pub(crate) fn copy_broadcast(src: &RawView, dst: &RawView) {
         ..src.clone()
     };
     copy_view(&view, dst);
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Reductions this thread ran fused with the result's map stage (what the tests check).
+    static FUSED_RUNS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 struct Ctx<'a> {
@@ -232,14 +273,41 @@ impl Ctx<'_> {
         drive::run_map(kernel, &space, &Bases(bases), true, parallel);
     }
 
-    /// Runs a map stage into a new array. A result too large to allocate is a `limit` error,
-    /// not an abort: `arange(2**52)` is one short expression.
-    fn map_new(
-        &self,
+    /// Runs the result's map stage into `out`. With `fused`, the reduction stage deferred for
+    /// it first tries to run with the map stage as its epilogue, straight into `out`; when its
+    /// layout does not allow that, or `out` overlaps an input, it runs the usual way, into a
+    /// buffer the map stage reads.
+    fn finish(
+        &mut self,
         stage: &Stage,
         kernel: &StageKernel,
+        fused: Option<(&Stage, &StageKernel)>,
+        out: &RawView,
+    ) {
+        if let Some((reduction, reduction_kernel)) = fused {
+            // An output that is an input's memory (an in-place update through the C API) is
+            // written only after the reduction has read all of it.
+            let apart = !self.inputs.iter().any(|input| overlaps(input, out));
+            if apart && self.reduce_into(reduction, reduction_kernel, stage, kernel, out) {
+                #[cfg(test)]
+                FUSED_RUNS.with(|n| n.set(n.get() + 1));
+                return;
+            }
+            let StageKind::Reduce { node, op, acc } = reduction.kind else {
+                unreachable!("a fused stage is a reduction")
+            };
+            self.materialize(reduction, reduction_kernel, node, op, acc);
+        }
+        self.map(stage, kernel, std::slice::from_ref(out));
+    }
+
+    /// Allocates the result and has `fill` write every element of it. A result too large to
+    /// allocate is a `limit` error, not an abort: `arange(2**52)` is one short expression.
+    fn new_result(
+        &mut self,
         dtype: DType,
         shape: &[usize],
+        fill: impl FnOnce(&mut Self, &RawView),
     ) -> Result<Array> {
         let too_big = || {
             Error::new(
@@ -273,8 +341,9 @@ impl Ctx<'_> {
                     shape: shape.to_vec(),
                     strides: c_strides(shape, dtype.size()),
                 };
-                self.map(stage, kernel, std::slice::from_ref(&view));
-                // SAFETY: the map stage wrote every element of `a` (its space is exactly `shape`).
+                fill(self, &view);
+                // SAFETY: `fill` wrote every element of `a` (the result's stage, whose space is
+                // exactly `shape`, or a reduction whose epilogue is that stage).
                 Array::$v(unsafe { a.assume_init() })
             }};
         }
@@ -287,6 +356,77 @@ impl Ctx<'_> {
         })
     }
 
+    /// The iteration space of the reduction stage `stage` (of `node`), its reduced dimensions
+    /// and its operands' bases. Operand 0 is `out`, of the reduction's shape, stepping along kept
+    /// dimensions only.
+    fn reduction_space(
+        &self,
+        stage: &Stage,
+        node: NodeId,
+        out: &RawView,
+    ) -> (Space, Vec<bool>, Bases) {
+        let NodeKind::Reduce { axis, .. } = self.g.node(node).kind else {
+            unreachable!("reduce stage of a Reduce node")
+        };
+        let in_shape = &self.shapes[stage.value];
+        let reduced: Vec<bool> = (0..in_shape.len())
+            .map(|d| axis.is_none_or(|a| a == d))
+            .collect();
+        let mut out_strides = Vec::with_capacity(in_shape.len());
+        let mut kept = out.strides.iter();
+        for r in &reduced {
+            out_strides.push(if *r { 0 } else { *kept.next().unwrap_or(&0) });
+        }
+        let (space, leaves) = self.space(stage, in_shape, vec![out_strides]);
+        let mut bases = vec![out.ptr as usize];
+        bases.extend(leaves.iter().map(|v| v.ptr as usize));
+        (space, reduced, Bases(bases))
+    }
+
+    /// Runs the reduction stage `stage` with the result's map stage `map` as its epilogue,
+    /// straight into `out` (the map's operands other than the reduction are 0-d), when the
+    /// reduction's layout allows: see `Reduction::run_fused`. Returns false, having done
+    /// nothing, otherwise.
+    fn reduce_into(
+        &self,
+        stage: &Stage,
+        kernel: &StageKernel,
+        map: &Stage,
+        map_kernel: &StageKernel,
+        out: &RawView,
+    ) -> bool {
+        let StageKind::Reduce { node, op, acc } = stage.kind else {
+            unreachable!("a fused stage is a reduction")
+        };
+        let (space, reduced, bases) = self.reduction_space(stage, node, out);
+        let heads = map.heads();
+        let mut ptrs = vec![0; heads + map.leaves.len()];
+        let mut partial = 0;
+        for (k, &leaf) in map.leaves.iter().enumerate() {
+            if leaf == node {
+                partial = heads + k;
+            } else {
+                ptrs[heads + k] = self.leaf_view(leaf).ptr as usize;
+            }
+        }
+        let epilogue = Epilogue {
+            kernel: map_kernel,
+            ptrs,
+            partial,
+        };
+        Reduction {
+            kernel,
+            op,
+            acc,
+            space: &space,
+            reduced: &reduced,
+            bases: &bases,
+            parallel: worth_parallel(shape::size(&self.shapes[stage.value])),
+            epilogue: Some(&epilogue),
+        }
+        .run_fused()
+    }
+
     /// Runs a reduction stage and returns its finalized result (the node's dtype and shape).
     fn reduce(
         &self,
@@ -296,33 +436,18 @@ impl Ctx<'_> {
         op: crate::ops::ReduceOp,
         acc: DType,
     ) -> Array {
-        let NodeKind::Reduce { axis, .. } = self.g.node(node).kind else {
-            unreachable!("reduce stage of a Reduce node")
-        };
         let in_shape = &self.shapes[stage.value];
-        let out_shape = &self.shapes[node];
-        let accs = filled(acc, out_shape, op.identity(acc));
-        let acc_view = view_of(&accs);
-        let reduced: Vec<bool> = (0..in_shape.len())
-            .map(|d| axis.is_none_or(|a| a == d))
-            .collect();
-        // The accumulator steps along kept dimensions only.
-        let mut acc_strides = Vec::with_capacity(in_shape.len());
-        let mut kept = acc_view.strides.iter();
-        for r in &reduced {
-            acc_strides.push(if *r { 0 } else { *kept.next().unwrap_or(&0) });
-        }
-        let (space, leaves) = self.space(stage, in_shape, vec![acc_strides]);
-        let mut bases = vec![acc_view.ptr as usize];
-        bases.extend(leaves.iter().map(|v| v.ptr as usize));
+        let accs = filled(acc, &self.shapes[node], op.identity(acc));
+        let (space, reduced, bases) = self.reduction_space(stage, node, &view_of(&accs));
         Reduction {
             kernel,
             op,
             acc,
             space: &space,
             reduced: &reduced,
-            bases: &Bases(bases),
+            bases: &bases,
             parallel: worth_parallel(shape::size(in_shape)),
+            epilogue: None,
         }
         .run();
         let count: usize = in_shape
@@ -452,5 +577,111 @@ fn copy_view(view: &RawView, out: &RawView) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Engine, Vars};
+    use ndarray::{s, Array2, NewAxis};
+
+    /// Evaluates `expr` (allocating, and into an output when it is float64), checks the
+    /// result against the interpreter, and returns whether the reduction ran fused (both times).
+    fn fused(expr: &str, vars: &Vars) -> bool {
+        let runs = || FUSED_RUNS.with(|n| n.get());
+        let before = runs();
+        let k = Engine::default().compile(expr, &vars.signature()).unwrap();
+        let a = k.eval(vars).unwrap();
+        let mut evals = 1;
+        if let Array::Float64(a) = &a {
+            let mut out = ndarray::ArrayD::<f64>::zeros(a.shape());
+            k.eval_into(vars, &mut out).unwrap();
+            assert_eq!(&out, a, "{expr}: eval_into and eval differ");
+            evals += 1;
+        }
+        let (jit, reference) = (a.to_f64(), k.eval_reference(vars).unwrap().to_f64());
+        for (x, y) in jit.iter().zip(&reference) {
+            assert!(
+                (x - y).abs() <= 1e-12 * x.abs().max(1.0),
+                "{expr}: {x} vs {y}"
+            );
+        }
+        let n = runs() - before;
+        assert!(n == 0 || n == evals, "{expr}: fused {n} of {evals} times");
+        n > 0
+    }
+
+    /// P10's operands: `X[:, None, :]` and `X[None, :, :]`.
+    fn pair<T: crate::Element>(x: &Array2<T>) -> Vars<'_> {
+        Vars::new()
+            .with("xi", x.slice(s![.., NewAxis, ..]))
+            .with("xj", x.slice(s![NewAxis, .., ..]))
+    }
+
+    fn points(m: usize, k: usize) -> Array2<f64> {
+        Array2::from_shape_fn((m, k), |(i, j)| ((i * 3 + j) as f64 * 0.618).fract() - 0.5)
+    }
+
+    #[test]
+    fn a_reduction_read_by_the_result_alone_runs_fused() {
+        let x = points(40, 3);
+        let vars = pair(&x).with("s", 2.0);
+        for expr in [
+            "sqrt(sum((xi - xj)**2, axis=-1))",
+            "sqrt(sum((xi - xj)**2, axis=-1)) * s + 1",
+            "max(abs(xi - xj), axis=-1) - s",
+            "prod(xi - xj + 1, axis=-1) * 2",
+            "-min(xi * xj, axis=2)",
+        ] {
+            assert!(fused(expr, &vars), "{expr}");
+        }
+        // A non-innermost axis of at most one block of rows: one row block per tile.
+        let c = points(100, 50);
+        assert!(fused(
+            "sqrt(sum(c * c, axis=0))",
+            &Vars::new().with("c", &c)
+        ));
+        // 0-d operands may be reductions of their own, computed before.
+        let c = points(20, 40);
+        assert!(fused(
+            "sum(c, axis=0) / sum(abs(c))",
+            &Vars::new().with("c", &c)
+        ));
+    }
+
+    #[test]
+    fn reductions_needing_a_buffer_are_materialized() {
+        let x = points(40, 3);
+        let d = points(40, 40);
+        let x32 = x.mapv(|v| v as f32);
+        let vars = pair(&x).with("d", &d);
+        for expr in [
+            // Finalized after the reduction: the mean's division.
+            "sqrt(mean((xi - xj)**2, axis=-1))",
+            // The map stage reads another array.
+            "sqrt(sum((xi - xj)**2, axis=-1)) + d",
+            // Another stage reads the reduction.
+            "sum((xi - xj)**2, axis=-1) / sum(sum((xi - xj)**2, axis=-1))",
+            // A generator is an array too.
+            "sum((xi - xj)**2, axis=-1) * arange(40)",
+        ] {
+            assert!(!fused(expr, &vars), "{expr}");
+        }
+        // A float32 sum accumulates in float64 and rounds after.
+        assert!(!fused("sqrt(sum((xi - xj)**2, axis=-1))", &pair(&x32)));
+        // Fusable, but the layouts are not column reductions of one block: the usual path.
+        let small = points(9, 3);
+        assert!(!fused("sqrt(sum((xi - xj)**2, axis=-1))", &pair(&small)));
+        let c = points(200, 50);
+        assert!(!fused(
+            "sqrt(sum(c * c, axis=0))",
+            &Vars::new().with("c", &c)
+        ));
+        let empty = points(40, 0);
+        assert!(!fused(
+            "sqrt(sum((xi - xj)**2, axis=-1)) + 1",
+            &pair(&empty)
+        ));
     }
 }
