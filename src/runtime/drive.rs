@@ -337,12 +337,7 @@ impl Reduction<'_> {
             run_map(self.kernel, &space, self.bases, false, self.parallel);
             return;
         }
-        let tree = Tree::<T> {
-            r: self,
-            red: &red,
-            m,
-            _t: std::marker::PhantomData,
-        };
+        let tree = Tree::<T>::new(self, &red, m);
         let outputs = kept.size();
         let per_output = |i: usize, parallel: bool| {
             let mut off = vec![0isize; self.bases.0.len()];
@@ -572,14 +567,50 @@ fn column_tree<T: Acc>(
 }
 
 /// The pairwise tree over the leaves of one output element.
+///
+/// What is the same for every batch of leaves is computed once here: a row of 10⁴ elements
+/// is only three batches, so per-batch set-up shows (P11's `sum(c, axis=1)`).
 struct Tree<'a, T> {
     r: &'a Reduction<'a>,
     red: &'a Space,
     m: usize,
+    /// Per operand, the byte stride along the innermost reduced dimension.
+    s_inner: Vec<isize>,
+    /// Per operand, the strides of the reduced dimensions before it (whose index is a row).
+    outer_strides: Vec<Vec<isize>>,
+    /// Kernel strides for a call on whole blocks: leaves by block, elements by element.
+    block_strides: Vec<i64>,
+    /// Kernel strides for a call on a row's short last block.
+    tail_strides: Vec<i64>,
     _t: std::marker::PhantomData<T>,
 }
 
-impl<T: Acc> Tree<'_, T> {
+impl<'a, T: Acc> Tree<'a, T> {
+    fn new(r: &'a Reduction<'a>, red: &'a Space, m: usize) -> Self {
+        let s_inner: Vec<isize> = red.strides.iter().map(|s| s[s.len() - 1]).collect();
+        let outer_strides = red
+            .strides
+            .iter()
+            .map(|s| s[..s.len() - 1].to_vec())
+            .collect();
+        let mut block_strides = vec![std::mem::size_of::<T>() as i64, 0];
+        let mut tail_strides = vec![0, 0];
+        for s in &s_inner[1..] {
+            block_strides.extend([(*s * BLOCK as isize) as i64, *s as i64]);
+            tail_strides.extend([0, *s as i64]);
+        }
+        Tree {
+            r,
+            red,
+            m,
+            s_inner,
+            outer_strides,
+            block_strides,
+            tail_strides,
+            _t: std::marker::PhantomData,
+        }
+    }
+
     fn blocks_per_row(&self) -> usize {
         self.m.div_ceil(BLOCK)
     }
@@ -611,15 +642,9 @@ impl<T: Acc> Tree<'_, T> {
             T::from_scalar(self.r.op.identity(self.r.acc)).unwrap_or_else(|| unreachable!());
         let mut vals = [identity; LEAF_BATCH];
         let nb = self.blocks_per_row();
-        let s_inner: Vec<isize> = self.red.strides.iter().map(|s| s[s.len() - 1]).collect();
         let outer_dims = &self.red.dims[..self.red.dims.len() - 1];
-        let outer_strides: Vec<Vec<isize>> = self
-            .red
-            .strides
-            .iter()
-            .map(|s| s[..s.len() - 1].to_vec())
-            .collect();
         let mut off = vec![0isize; bases.len()];
+        let mut ptrs = vec![0usize; bases.len()];
         let mut leaf = lo;
         while leaf < hi {
             let (row, b0) = (leaf / nb, leaf % nb);
@@ -630,27 +655,29 @@ impl<T: Acc> Tree<'_, T> {
             } else {
                 row_end.min(row * nb + nb - 1)
             };
-            offsets(row, outer_dims, &outer_strides, &mut off);
-            let slot = vals.as_mut_ptr() as usize + (leaf - lo) * std::mem::size_of::<T>();
-            let mut ptrs = shifted(bases, &off);
-            for (k, p) in ptrs.iter_mut().enumerate().skip(1) {
-                *p = (*p as isize + (b0 * BLOCK) as isize * s_inner[k]) as usize;
+            offsets(row, outer_dims, &self.outer_strides, &mut off);
+            for (k, p) in ptrs.iter_mut().enumerate() {
+                *p =
+                    (bases[k] as isize + off[k] + (b0 * BLOCK) as isize * self.s_inner[k]) as usize;
             }
-            ptrs[0] = slot;
+            ptrs[0] = vals.as_mut_ptr() as usize + (leaf - lo) * std::mem::size_of::<T>();
             if full_end > leaf {
-                let mut strides = Vec::with_capacity(2 * ptrs.len());
-                strides.extend([std::mem::size_of::<T>() as i64, 0]);
-                for s in &s_inner[1..] {
-                    strides.extend([(*s * BLOCK as isize) as i64, *s as i64]);
-                }
-                call(self.r.kernel, full_end - leaf, BLOCK, &ptrs, &strides);
+                call(
+                    self.r.kernel,
+                    full_end - leaf,
+                    BLOCK,
+                    &ptrs,
+                    &self.block_strides,
+                );
                 leaf = full_end;
             } else {
-                let strides: Vec<i64> = std::iter::once([0, 0])
-                    .chain(s_inner[1..].iter().map(|s| [0, *s as i64]))
-                    .flatten()
-                    .collect();
-                call(self.r.kernel, 1, self.m - b0 * BLOCK, &ptrs, &strides);
+                call(
+                    self.r.kernel,
+                    1,
+                    self.m - b0 * BLOCK,
+                    &ptrs,
+                    &self.tail_strides,
+                );
                 leaf += 1;
             }
         }
