@@ -30,6 +30,12 @@ struct State<'p> {
     reference: bool,
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Groups this thread computed, dry run included (what the tests count).
+    static GROUP_RUNS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 pub(super) fn run(p: &Program, caller: Vec<RawView>, reference: bool) -> Result<Option<Array>> {
     let originals = caller.clone();
     let mut cells: Vec<i64> = vec![0; p.slots.len()];
@@ -193,10 +199,18 @@ impl State<'_> {
         }
         // A dry run computes groups that only make 0-d temporaries: later shapes may depend on
         // their values (generator lengths), and computing them writes nothing of the caller's.
+        // A group of nothing but the result feeds no later shape: computing it there too would
+        // double the cost of a program ending in a reduction (P9's `sum` over `arange`).
         let scalars_only = grp.targets.iter().zip(&g.roots).all(|(t, &r)| {
             matches!(t.kind, TargetKind::Temp(_) | TargetKind::Result) && shapes[r].is_empty()
         });
-        if !self.dry || scalars_only {
+        let feeds_shapes = grp
+            .targets
+            .iter()
+            .any(|t| matches!(t.kind, TargetKind::Temp(_)));
+        if !self.dry || (scalars_only && feeds_shapes) {
+            #[cfg(test)]
+            GROUP_RUNS.with(|n| n.set(n.get() + 1));
             if self.reference {
                 let values = interp::interpret_roots(g, &inputs)?;
                 for (v, target) in values.iter().zip(&targets) {
@@ -329,4 +343,30 @@ fn aliased(unit: &Unit, inputs: &[RawView], targets: &[RawView]) -> bool {
                     && broadcast_strides(&r.shape, &r.strides, &t.shape) == t.strides)
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GROUP_RUNS;
+    use crate::{Engine, Vars};
+
+    fn group_runs(src: &str, vars: &Vars) -> (f64, usize) {
+        let k = Engine::default().compile(src, &vars.signature()).unwrap();
+        GROUP_RUNS.with(|n| n.set(0));
+        let r = k.run(vars).unwrap().unwrap().to_f64()[[]];
+        (r, GROUP_RUNS.with(|n| n.get()))
+    }
+
+    #[test]
+    fn a_final_reduction_is_computed_once() {
+        // The result feeds no shape: the real run computes it, the dry run does not.
+        let vars = Vars::new().with("n", 1000_i64).with("dx", 0.5);
+        let (r, runs) = group_runs("x = arange(n) * dx\nsum(x)", &vars);
+        assert_eq!((r, runs), (0.5 * 999.0 * 1000.0 / 2.0, 1));
+        // Neither after a loop that writes what it reads.
+        let mut u = ndarray::Array1::from_elem(8, 1.0);
+        let vars = vars.with_out("u", &mut u);
+        let (r, runs) = group_runs("for i in range(3):\n    u = 2*u\nsum(u)", &vars);
+        assert_eq!((r, runs), (64.0, 4));
+    }
 }
