@@ -356,15 +356,20 @@ impl Ctx<'_> {
         })
     }
 
-    /// The iteration space of the reduction stage `stage` (of `node`), its reduced dimensions
-    /// and its operands' bases. Operand 0 is `out`, of the reduction's shape, stepping along kept
-    /// dimensions only.
-    fn reduction_space(
+    /// Runs the reduction stage `stage` into `out`, of the reduction's shape (operand 0, stepping
+    /// along kept dimensions only): into accumulators pre-filled with the identity, or, with an
+    /// epilogue, through the result's map stage when the layout allows (`Reduction::run_fused`;
+    /// false, having done nothing, when it does not).
+    fn run_reduction(
         &self,
         stage: &Stage,
-        node: NodeId,
+        kernel: &StageKernel,
         out: &RawView,
-    ) -> (Space, Vec<bool>, Bases) {
+        epilogue: Option<&Epilogue>,
+    ) -> bool {
+        let StageKind::Reduce { node, op, acc } = stage.kind else {
+            unreachable!("a reduction stage")
+        };
         let NodeKind::Reduce { axis, .. } = self.g.node(node).kind else {
             unreachable!("reduce stage of a Reduce node")
         };
@@ -380,7 +385,23 @@ impl Ctx<'_> {
         let (space, leaves) = self.space(stage, in_shape, vec![out_strides]);
         let mut bases = vec![out.ptr as usize];
         bases.extend(leaves.iter().map(|v| v.ptr as usize));
-        (space, reduced, Bases(bases))
+        let reduction = Reduction {
+            kernel,
+            op,
+            acc,
+            space: &space,
+            reduced: &reduced,
+            bases: &Bases(bases),
+            parallel: worth_parallel(shape::size(in_shape)),
+            epilogue,
+        };
+        match epilogue {
+            Some(_) => reduction.run_fused(),
+            None => {
+                reduction.run();
+                true
+            }
+        }
     }
 
     /// Runs the reduction stage `stage` with the result's map stage `map` as its epilogue,
@@ -395,10 +416,9 @@ impl Ctx<'_> {
         map_kernel: &StageKernel,
         out: &RawView,
     ) -> bool {
-        let StageKind::Reduce { node, op, acc } = stage.kind else {
+        let StageKind::Reduce { node, .. } = stage.kind else {
             unreachable!("a fused stage is a reduction")
         };
-        let (space, reduced, bases) = self.reduction_space(stage, node, out);
         let heads = map.heads();
         let mut ptrs = vec![0; heads + map.leaves.len()];
         let mut partial = 0;
@@ -414,17 +434,7 @@ impl Ctx<'_> {
             ptrs,
             partial,
         };
-        Reduction {
-            kernel,
-            op,
-            acc,
-            space: &space,
-            reduced: &reduced,
-            bases: &bases,
-            parallel: worth_parallel(shape::size(&self.shapes[stage.value])),
-            epilogue: Some(&epilogue),
-        }
-        .run_fused()
+        self.run_reduction(stage, kernel, out, Some(&epilogue))
     }
 
     /// Runs a reduction stage and returns its finalized result (the node's dtype and shape).
@@ -436,26 +446,13 @@ impl Ctx<'_> {
         op: crate::ops::ReduceOp,
         acc: DType,
     ) -> Array {
-        let in_shape = &self.shapes[stage.value];
         let accs = filled(acc, &self.shapes[node], op.identity(acc));
-        let (space, reduced, bases) = self.reduction_space(stage, node, &view_of(&accs));
-        Reduction {
-            kernel,
-            op,
-            acc,
-            space: &space,
-            reduced: &reduced,
-            bases: &bases,
-            parallel: worth_parallel(shape::size(in_shape)),
-            epilogue: None,
-        }
-        .run();
-        let count: usize = in_shape
-            .iter()
-            .zip(&reduced)
-            .filter(|(_, r)| **r)
-            .map(|(d, _)| *d)
-            .product();
+        self.run_reduction(stage, kernel, &view_of(&accs), None);
+        let in_shape = &self.shapes[stage.value];
+        let count = match self.g.node(node).kind {
+            NodeKind::Reduce { axis: Some(a), .. } => in_shape[a],
+            _ => shape::size(in_shape),
+        };
         finalize(accs, op, self.g.node(node).dtype, count)
     }
 }
