@@ -262,12 +262,15 @@ fn interactive_session_on_a_terminal() {
         .strip_ansi_escape_codes(true);
     let mut p = spawn_with_options(command, options).expect("spawn numjit on a pty");
 
+    // Every step waits for the prompt that follows the previous output before it types: rustyline
+    // reads ahead, and bytes typed before a line is accepted are dropped with that line's reader.
     p.exp_string(":help for help").unwrap();
     p.exp_string(">>> ").unwrap();
     p.send_line("a = arange(5)").unwrap();
     p.exp_string(">>> ").unwrap();
     p.send_line("sum(a * 2)").unwrap();
     p.exp_string("20 (int64)").unwrap();
+    p.exp_string(">>> ").unwrap();
 
     // An error shows the line and a caret under the unknown name; the session goes on.
     p.send_line("a + nope").unwrap();
@@ -275,27 +278,42 @@ fn interactive_session_on_a_terminal() {
         .unwrap();
     p.exp_string("  a + nope").unwrap();
     p.exp_string("      ^^^^").unwrap();
+    p.exp_string(">>> ").unwrap();
     p.send_line("a * 10").unwrap();
     p.exp_string("array([ 0, 10, 20, 30, 40], shape=(5,), dtype=int64)")
         .unwrap();
+    p.exp_string(">>> ").unwrap();
 
     // An open bracket continues the statement on the next line.
     p.send_line("sum(a,").unwrap();
     p.send_line("    axis=0)").unwrap();
     p.exp_string("10 (int64)").unwrap();
+    p.exp_string(">>> ").unwrap();
 
-    // Tab completes a generator name, then a variable name.
+    // Tab completes a generator name, then a variable name. Each keystroke waits for its echo
+    // (the completion redraws the line, prompt included, so the prompt alone is no marker).
     p.send("signal = lins").unwrap();
+    p.flush().unwrap();
+    p.exp_string("signal = lins").unwrap();
     p.send("\t").unwrap();
+    p.flush().unwrap();
+    p.exp_string("linspace").unwrap();
     p.send_line("(0, 1, 3)").unwrap();
+    p.exp_string("(0, 1, 3)\r\n").unwrap();
     p.exp_string(">>> ").unwrap();
     p.send("sig").unwrap();
+    p.flush().unwrap();
+    p.exp_string("sig").unwrap();
     p.send("\t").unwrap();
+    p.flush().unwrap();
     p.exp_string("sign").unwrap(); // extended to the prefix common to sign, signal, signbit
     p.send("al * 2").unwrap();
+    p.flush().unwrap();
+    p.exp_string("al * 2").unwrap();
     p.send_line("").unwrap();
     p.exp_string("array([0.0, 1.0, 2.0], shape=(3,), dtype=float64)")
         .unwrap();
+    p.exp_string(">>> ").unwrap();
 
     p.send_line(":vars").unwrap();
     p.exp_string("a       (5,)   int64     40 B").unwrap();
