@@ -36,6 +36,11 @@ pub(crate) struct VectorPlan {
 impl VectorPlan {
     /// The plan for a map stage, or `None` when some value cannot be a vector.
     pub fn of(g: &Graph, stage: &Stage, staging: Option<&Staging>) -> Option<VectorPlan> {
+        // A stage over a 0-d shape (the epilogue of `sum(a*b) - mean(a)`) has one element: a
+        // vector loop would never run and would only add compile time.
+        if stage.values().iter().all(|&v| g.node(v).rank == 0) {
+            return None;
+        }
         let dtype = g.node(stage.value).dtype;
         let ty = match dtype {
             DType::Float64 => types::F64X2,
