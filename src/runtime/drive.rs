@@ -11,6 +11,7 @@
 use rayon::prelude::*;
 
 use super::layout::Space;
+use super::per_operand::PerOperand;
 use std::cell::RefCell;
 
 use crate::codegen::{KernelFn, StageKernel};
@@ -96,12 +97,12 @@ fn offsets(flat: usize, dims: &[usize], strides: &[Vec<isize>], out: &mut [isize
     }
 }
 
-fn shifted(bases: &[usize], offsets: &[isize]) -> Vec<usize> {
-    bases
-        .iter()
-        .zip(offsets)
-        .map(|(b, o)| (*b as isize + o) as usize)
-        .collect()
+fn shifted(bases: &[usize], offsets: &[isize]) -> PerOperand<usize> {
+    let mut out = PerOperand::zeroed(bases.len());
+    for ((p, b), o) in out.iter_mut().zip(bases).zip(offsets) {
+        *p = (*b as isize + o) as usize;
+    }
+    out
 }
 
 /// Runs an elementwise (or one-block-per-row reduction) kernel over `space`, whose last
@@ -150,7 +151,7 @@ pub(crate) fn run_map(
             (rest % col_pieces) * cols_per,
         );
         let (rows, cols) = (rows_per.min(mid - m0), cols_per.min(inner - j0));
-        let mut off = vec![0isize; bases.0.len()];
+        let mut off = PerOperand::zeroed(bases.0.len());
         offsets(outer, outer_dims, &outer_strides, &mut off);
         for (k, o) in off.iter_mut().enumerate() {
             *o += m0 as isize * strides[2 * k] as isize + j0 as isize * strides[2 * k + 1] as isize;
@@ -172,6 +173,7 @@ pub(crate) trait Acc: Element {
 macro_rules! acc_float {
     ($t:ty) => {
         impl Acc for $t {
+            #[inline]
             fn combine(op: ReduceOp, a: $t, b: $t) -> $t {
                 match op {
                     ReduceOp::Sum | ReduceOp::Mean => a + b,
@@ -192,6 +194,7 @@ acc_float!(f64);
 macro_rules! acc_int {
     ($t:ty) => {
         impl Acc for $t {
+            #[inline]
             fn combine(op: ReduceOp, a: $t, b: $t) -> $t {
                 match op {
                     ReduceOp::Sum | ReduceOp::Mean => a.wrapping_add(b),
@@ -340,7 +343,7 @@ impl Reduction<'_> {
         let tree = Tree::<T>::new(self, &red, m);
         let outputs = kept.size();
         let per_output = |i: usize, parallel: bool| {
-            let mut off = vec![0isize; self.bases.0.len()];
+            let mut off = PerOperand::zeroed(self.bases.0.len());
             offsets(i, &kept.dims, &kept.strides, &mut off);
             let bases = shifted(&self.bases.0, &off);
             let v = tree.reduce(&bases, 0, leaves, parallel);
@@ -643,8 +646,8 @@ impl<'a, T: Acc> Tree<'a, T> {
         let mut vals = [identity; LEAF_BATCH];
         let nb = self.blocks_per_row();
         let outer_dims = &self.red.dims[..self.red.dims.len() - 1];
-        let mut off = vec![0isize; bases.len()];
-        let mut ptrs = vec![0usize; bases.len()];
+        let mut off = PerOperand::<isize>::zeroed(bases.len());
+        let mut ptrs = PerOperand::<usize>::zeroed(bases.len());
         let mut leaf = lo;
         while leaf < hi {
             let (row, b0) = (leaf / nb, leaf % nb);
@@ -685,12 +688,25 @@ impl<'a, T: Acc> Tree<'a, T> {
     }
 }
 
+/// Combines `v` by splitting at the midpoint, recursively (the tree depends on `v.len()` only).
 fn pairwise<T: Acc>(op: ReduceOp, v: &[T]) -> T {
-    if v.len() == 1 {
-        return v[0];
+    fn tree<T: Copy>(v: &[T], f: &impl Fn(T, T) -> T) -> T {
+        if v.len() == 1 {
+            return v[0];
+        }
+        let mid = v.len() / 2;
+        f(tree(&v[..mid], f), tree(&v[mid..], f))
     }
-    let mid = v.len() / 2;
-    T::combine(op, pairwise(op, &v[..mid]), pairwise(op, &v[mid..]))
+    // One monomorphic tree per op, so the combine inlines instead of matching `op` per node
+    // (this ran for every batch of leaves: 7 % of `sum(c, axis=1)` on 10 000²).
+    match op {
+        ReduceOp::Sum | ReduceOp::Mean => tree(v, &|a, b| T::combine(ReduceOp::Sum, a, b)),
+        ReduceOp::Prod => tree(v, &|a, b| T::combine(ReduceOp::Prod, a, b)),
+        ReduceOp::Min => tree(v, &|a, b| T::combine(ReduceOp::Min, a, b)),
+        ReduceOp::Max => tree(v, &|a, b| T::combine(ReduceOp::Max, a, b)),
+        ReduceOp::Any => tree(v, &|a, b| T::combine(ReduceOp::Any, a, b)),
+        ReduceOp::All => tree(v, &|a, b| T::combine(ReduceOp::All, a, b)),
+    }
 }
 
 #[cfg(test)]

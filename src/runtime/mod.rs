@@ -5,6 +5,7 @@
 
 mod drive;
 mod layout;
+mod per_operand;
 mod pool;
 
 pub(crate) use layout::{broadcast_strides, overlaps};
