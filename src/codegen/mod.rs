@@ -126,22 +126,30 @@ pub(crate) fn clif_text(g: &Graph, stages: &[Stage]) -> Result<String> {
     let mut fctx = FunctionBuilderContext::new();
     let mut text = String::new();
     for (i, stage) in stages.iter().enumerate() {
-        let mut ctx = Context::new();
-        ctx.func.signature = translate::kernel_signature(&module);
-        translate::translate(
-            g,
-            stage,
-            &mut module,
-            &mut ctx.func,
-            &mut fctx,
-            staging_of(g, stage).as_ref(),
-            false,
-        )?;
-        text.push_str(&format!(
-            "; stage {i}: {:?}\n{}\n",
-            stage.kind,
-            ctx.func.display()
-        ));
+        // A reduction over one axis also has its column kernel (see `has_columns`).
+        for columns in [false, true] {
+            if columns && !has_columns(g, stage) {
+                continue;
+            }
+            let mut ctx = Context::new();
+            ctx.func.signature = translate::kernel_signature(&module);
+            let staging = staging_of(g, stage).filter(|_| !columns);
+            translate::translate(
+                g,
+                stage,
+                &mut module,
+                &mut ctx.func,
+                &mut fctx,
+                staging.as_ref(),
+                columns,
+            )?;
+            let which = if columns { ", column kernel" } else { "" };
+            text.push_str(&format!(
+                "; stage {i}: {:?}{which}\n{}\n",
+                stage.kind,
+                ctx.func.display()
+            ));
+        }
     }
     Ok(text)
 }

@@ -24,6 +24,8 @@ const SCRATCH_TARGET_BYTES: usize = 24 * 1024;
 pub(crate) enum VectorFn {
     Unary(VUnary),
     Binary(VBinary),
+    /// Square root with 256-bit instructions, where the CPU has them (see `vmath::sqrt`).
+    WideSqrt,
 }
 
 impl VectorFn {
@@ -51,6 +53,7 @@ impl VectorFn {
             Op::Arctan2 => B(VBinary::Arctan2),
             Op::Pow => B(VBinary::Pow),
             Op::Hypot => B(VBinary::Hypot),
+            Op::Sqrt if vmath::wide_sqrt_fn_ptr(false).is_some() => VectorFn::WideSqrt,
             _ => return None,
         })
     }
@@ -61,6 +64,8 @@ impl VectorFn {
         match self {
             VectorFn::Unary(u) => vmath::unary_fn_ptr(u, f32_),
             VectorFn::Binary(b) => vmath::binary_fn_ptr(b, f32_),
+            VectorFn::WideSqrt => vmath::wide_sqrt_fn_ptr(f32_)
+                .unwrap_or_else(|| unreachable!("`of` checked the CPU")),
         }
     }
 }

@@ -367,6 +367,86 @@ impl Translator<'_, '_> {
     /// A map row in blocks: per phase, one loop computing the arguments of that phase's vector
     /// functions into scratch and one vector call per function; then the loop storing the result.
     fn staged_map_row(&mut self, n1: Value, staging: &Staging) -> Result<()> {
+        let direct = self.direct_call(staging);
+        let finish = self.b.create_block();
+        if let Some((node, operands)) = &direct {
+            // The stage is one vector function of its leaves (`sqrt(partial)`, `exp(x)`): when
+            // they and the output are contiguous in this call, the function runs on them in
+            // place of the blocks, with no copies through scratch (vector functions accept an
+            // output that is exactly an input).
+            let elem = self.g.node(*node).dtype.size() as i64;
+            let mut contiguous = self.b.ins().iconst(types::I8, 1);
+            for &k in operands {
+                let c = self.b.ins().icmp_imm_s(IntCC::Equal, self.s1[k], elem);
+                contiguous = self.b.ins().band(contiguous, c);
+            }
+            let (call, blocks) = (self.b.create_block(), self.b.create_block());
+            self.b.ins().brif(contiguous, call, &[], blocks, &[]);
+            self.b.switch_to_block(call);
+            self.b.seal_block(call);
+            let f = self.vector_fn(*node)?;
+            let mut sig = self.module.make_signature();
+            for _ in 0..operands.len() + 1 {
+                sig.params.push(AbiParam::new(types::I64));
+            }
+            let sigref = self.b.import_signature(sig);
+            let mut args = vec![n1];
+            for &k in &operands[1..] {
+                args.push(self.b.use_var(self.ptr[k]));
+            }
+            args.push(self.b.use_var(self.ptr[0]));
+            let callee = self
+                .b
+                .ins()
+                .iconst(types::I64, f.address(self.g.node(*node).dtype) as i64);
+            self.b.ins().call_indirect(sigref, callee, &args);
+            self.b.ins().jump(finish, &[]);
+            self.b.switch_to_block(blocks);
+            self.b.seal_block(blocks);
+        }
+        self.staged_blocks(n1, staging)?;
+        self.b.ins().jump(finish, &[]);
+        self.b.switch_to_block(finish);
+        self.b.seal_block(finish);
+        Ok(())
+    }
+
+    /// When the stage's one value is a staged function whose arguments are all leaves of its
+    /// dtype (no sincos partner): that node, and the operands the direct call needs to be
+    /// contiguous (the output, operand 0, then one per argument).
+    fn direct_call(&self, staging: &Staging) -> Option<(NodeId, Vec<usize>)> {
+        let [node] = *self.stage.values() else {
+            return None;
+        };
+        let NodeKind::Apply(_, args) = &self.g.node(node).kind else {
+            return None;
+        };
+        let staged = staging.phases.iter().flatten().count() == 1
+            && staging.phases.iter().flatten().any(|&n| n == node)
+            && staging.sincos.is_empty();
+        let dtype = self.g.node(node).dtype;
+        let mut operands = vec![0];
+        for a in args {
+            let leaf = self.g.node(*a);
+            let k = *self.operand_of.get(a)?;
+            if leaf.rank == 0 || leaf.dtype != dtype || self.iotas.contains_key(&k) {
+                return None;
+            }
+            operands.push(k);
+        }
+        staged.then_some((node, operands))
+    }
+
+    /// The vector function computing staged node `node`.
+    fn vector_fn(&self, node: NodeId) -> Result<VectorFn> {
+        let NodeKind::Apply(op, _) = &self.g.node(node).kind else {
+            unreachable!("staged nodes are applies")
+        };
+        VectorFn::of(*op).ok_or_else(|| internal("codegen", "staged op without a vector kernel"))
+    }
+
+    /// The staged row proper: per block of elements, the phases, then the stores.
+    fn staged_blocks(&mut self, n1: Value, staging: &Staging) -> Result<()> {
         let block_start: Vec<Variable> = self
             .ptr
             .clone()
@@ -600,11 +680,10 @@ impl Translator<'_, '_> {
 
     /// `fn(nb, args..., out)` on the block's scratch slots.
     fn call_vector(&mut self, node: NodeId, nb: Value, staging: &Staging) -> Result<()> {
-        let NodeKind::Apply(op, args) = &self.g.node(node).kind else {
+        let NodeKind::Apply(_, args) = &self.g.node(node).kind else {
             unreachable!("staged nodes are applies")
         };
-        let f = VectorFn::of(*op)
-            .ok_or_else(|| internal("codegen", "staged op without a vector kernel"))?;
+        let f = self.vector_fn(node)?;
         let dtype = self.g.node(node).dtype;
         // `sin` with a `cos` partner: `sincos(nb, x, sin_out, cos_out)`.
         let partner = staging.sincos.get(&node);

@@ -73,8 +73,11 @@ mod hypot;
 mod pow;
 mod reduce;
 mod simd;
+mod sqrt;
 mod tiers;
 mod trig;
+
+pub(crate) use sqrt::wide_sqrt_fn_ptr;
 
 #[cfg(test)]
 mod tests;
