@@ -467,6 +467,17 @@ impl Translator<'_, '_> {
         let full = self.b.ins().iconst(types::I64, staging.block as i64);
         let nb = self.b.ins().smin(rest, full);
         for phase in &staging.phases {
+            let (direct, contiguous, all_direct) =
+                self.direct_arguments(phase, staging, &block_start);
+            let after = self.b.create_block();
+            if all_direct {
+                // Every argument this phase would copy is an operand, contiguous here: the
+                // calls read the operands themselves.
+                let copy = self.b.create_block();
+                self.b.ins().brif(contiguous, after, &[], copy, &[]);
+                self.b.switch_to_block(copy);
+                self.b.seal_block(copy);
+            }
             self.element_loop(nb, Some(&block_start), |t| {
                 let mut memo = HashMap::new();
                 for &s in phase {
@@ -482,9 +493,12 @@ impl Translator<'_, '_> {
                 }
                 Ok(())
             })?;
+            self.b.ins().jump(after, &[]);
+            self.b.switch_to_block(after);
+            self.b.seal_block(after);
             for &s in phase {
                 if !staging.computed_with_sin(s) {
-                    self.call_vector(s, nb, staging)?;
+                    self.call_vector(s, nb, staging, &direct)?;
                 }
                 self.loaded.insert(s, staging.slots[&s]);
             }
@@ -504,6 +518,58 @@ impl Translator<'_, '_> {
         self.b.switch_to_block(done);
         self.b.seal_block(done);
         Ok(())
+    }
+
+    /// The arguments of `phase`'s calls that are operands of their call's dtype: each maps to
+    /// the address the call reads it from (the operand's block when every such operand is
+    /// contiguous in this call, else its scratch slot); that condition; and whether they are
+    /// all the arguments the phase would copy into scratch.
+    fn direct_arguments(
+        &mut self,
+        phase: &[NodeId],
+        staging: &Staging,
+        block_start: &[Variable],
+    ) -> (HashMap<NodeId, Value>, Value, bool) {
+        let mut leaves: Vec<(NodeId, usize)> = Vec::new();
+        let mut copied = 0;
+        for &s in phase {
+            let dtype = self.g.node(s).dtype;
+            for a in self.g.args(s) {
+                if !staging.slots.contains_key(&a) || self.loaded.contains_key(&a) {
+                    continue;
+                }
+                copied += 1;
+                let node = self.g.node(a);
+                match self.operand_of.get(&a) {
+                    Some(&k)
+                        if node.rank > 0 && node.dtype == dtype && !self.iotas.contains_key(&k) =>
+                    {
+                        leaves.push((a, k));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut contiguous = self.b.ins().iconst(types::I8, 1);
+        for &(a, k) in &leaves {
+            let size = self.g.node(a).dtype.size() as i64;
+            let c = self.b.ins().icmp_imm_s(IntCC::Equal, self.s1[k], size);
+            contiguous = self.b.ins().band(contiguous, c);
+        }
+        let scratch = self
+            .scratch
+            .unwrap_or_else(|| unreachable!("scratch is a parameter"));
+        let mut direct = HashMap::new();
+        for &(a, k) in &leaves {
+            let own = self.b.use_var(block_start[k]);
+            let slot = self
+                .b
+                .ins()
+                .iadd_imm_s(scratch, staging.slots[&a].offset as i64);
+            direct.insert(a, self.b.ins().select(contiguous, own, slot));
+        }
+        let all = !leaves.is_empty() && leaves.len() == copied;
+        (direct, contiguous, all)
     }
 
     /// A loop over `n ≥ 1` elements (from `start` if given, else from the current pointers),
@@ -679,7 +745,13 @@ impl Translator<'_, '_> {
     }
 
     /// `fn(nb, args..., out)` on the block's scratch slots.
-    fn call_vector(&mut self, node: NodeId, nb: Value, staging: &Staging) -> Result<()> {
+    fn call_vector(
+        &mut self,
+        node: NodeId,
+        nb: Value,
+        staging: &Staging,
+        direct: &HashMap<NodeId, Value>,
+    ) -> Result<()> {
         let NodeKind::Apply(_, args) = &self.g.node(node).kind else {
             unreachable!("staged nodes are applies")
         };
@@ -697,8 +769,14 @@ impl Translator<'_, '_> {
             .unwrap_or_else(|| unreachable!("scratch is a parameter"));
         let mut call_args = vec![nb];
         for a in args.iter().chain([&node]).chain(partner) {
-            let slot = staging.slots[a];
-            call_args.push(self.b.ins().iadd_imm_s(scratch, slot.offset as i64));
+            let at = match direct.get(a) {
+                Some(&at) => at,
+                None => self
+                    .b
+                    .ins()
+                    .iadd_imm_s(scratch, staging.slots[a].offset as i64),
+            };
+            call_args.push(at);
         }
         let address = match partner {
             Some(_) => crate::vmath::sincos_fn_ptr(dtype == DType::Float32),
