@@ -254,8 +254,8 @@ impl Compiled {
                 None if !used => RawView {
                     dtype: decl.dtype,
                     ptr: std::ptr::null(),
-                    shape: vec![0; decl.rank],
-                    strides: vec![0; decl.rank],
+                    shape: smallvec::smallvec![0; decl.rank],
+                    strides: smallvec::smallvec![0; decl.rank],
                 },
                 None => return Err(unbound(&decl.name)),
             };

@@ -167,8 +167,8 @@ mod tests {
         let view = |shape: &[usize]| crate::vars::RawView {
             dtype: DType::Float64,
             ptr: std::ptr::null(),
-            shape: shape.to_vec(),
-            strides: vec![0; shape.len()],
+            shape: shape.into(),
+            strides: smallvec::smallvec![0; shape.len()],
         };
         let shapes = crate::shape::infer(&g, &[view(a), view(b)]).unwrap();
         let stages = plan::plan(&g);
@@ -183,13 +183,13 @@ mod tests {
         // sin(a)*2 + 1 has (1000, 1) elements under a (1000, 100) loop nest: hoisted whole.
         assert_eq!(
             hoisted("(sin(a)*2 + 1) * b", &[1000, 1], &[1000, 100]),
-            vec![vec![1000, 1]]
+            [Shape::from_slice(&[1000, 1])]
         );
         // An outer product of two small factors: each factor once (1000 sines, 100 cosines),
         // their product per element.
         assert_eq!(
             hoisted("sin(a) * cos(b)", &[1000, 1], &[1, 100]),
-            vec![vec![1000, 1], vec![1, 100]]
+            [Shape::from_slice(&[1000, 1]), Shape::from_slice(&[1, 100])]
         );
         // Same shapes: nothing to gain.
         assert!(hoisted("sin(a) * b", &[1000, 100], &[1000, 100]).is_empty());

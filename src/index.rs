@@ -28,8 +28,8 @@ pub(crate) fn apply(base: &RawView, items: &[IndexItem], span: Span) -> Result<R
     let mut out = RawView {
         dtype: base.dtype,
         ptr: base.ptr,
-        shape: Vec::new(),
-        strides: Vec::new(),
+        shape: smallvec::SmallVec::new(),
+        strides: smallvec::SmallVec::new(),
     };
     let mut offset = 0isize;
     let mut axis = 0;

@@ -11,7 +11,10 @@ use crate::ir::{Extent, Graph, NodeKind};
 use crate::vars::RawView;
 
 /// A concrete shape.
-pub(crate) type Shape = Vec<usize>;
+/// Dimensions of an array (inline up to rank 4: no allocation per node and call).
+pub(crate) type Shape = smallvec::SmallVec<[usize; 4]>;
+/// Byte strides of an array or operand, one per dimension (inline up to rank 4).
+pub(crate) type Strides = smallvec::SmallVec<[isize; 4]>;
 
 /// NumPy broadcasting of two shapes (right-aligned; 1 stretches), or `None` when they conflict.
 pub(crate) fn broadcast(a: &[usize], b: &[usize]) -> Option<Shape> {
@@ -138,14 +141,14 @@ pub(crate) fn infer(graph: &Graph, inputs: &[RawView]) -> Result<Vec<Shape>> {
                     .collect::<Result<Vec<Scalar>>>()?;
                 let n = iota_len(*len, &values)
                     .map_err(|(kind, msg)| Error::at(kind, node.span, msg))?;
-                let mut shape = vec![1; node.rank];
+                let mut shape: Shape = smallvec::smallvec![1; node.rank];
                 shape[*axis] = n;
                 shape
             }
-            NodeKind::Const(_) => vec![],
+            NodeKind::Const(_) => Shape::new(),
             NodeKind::Cast(a) => shapes[*a].clone(),
             NodeKind::Apply(_, args) => {
-                let mut acc: Shape = vec![];
+                let mut acc = Shape::new();
                 for a in args {
                     acc = broadcast(&acc, &shapes[*a]).ok_or_else(|| {
                         let all: Vec<String> =
@@ -171,7 +174,7 @@ pub(crate) fn infer(graph: &Graph, inputs: &[RawView]) -> Result<Vec<Shape>> {
                         .filter(|(i, _)| i != ax)
                         .map(|(_, d)| *d)
                         .collect(),
-                    None => vec![],
+                    None => Shape::new(),
                 };
                 let reduced = match axis {
                     Some(ax) => arg_shape[*ax],
@@ -201,10 +204,11 @@ mod tests {
 
     #[test]
     fn broadcasting_follows_numpy() {
-        assert_eq!(broadcast(&[3, 1], &[1, 4]), Some(vec![3, 4]));
-        assert_eq!(broadcast(&[2, 1, 3], &[4, 3]), Some(vec![2, 4, 3]));
-        assert_eq!(broadcast(&[], &[5]), Some(vec![5]));
-        assert_eq!(broadcast(&[0], &[1]), Some(vec![0]));
+        let some = |s: &[usize]| Some(Shape::from_slice(s));
+        assert_eq!(broadcast(&[3, 1], &[1, 4]), some(&[3, 4]));
+        assert_eq!(broadcast(&[2, 1, 3], &[4, 3]), some(&[2, 4, 3]));
+        assert_eq!(broadcast(&[], &[5]), some(&[5]));
+        assert_eq!(broadcast(&[0], &[1]), some(&[0]));
         assert_eq!(broadcast(&[3], &[4]), None);
         assert_eq!(broadcast(&[0], &[2]), None);
     }

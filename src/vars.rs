@@ -13,9 +13,9 @@ pub(crate) struct RawView {
     pub dtype: DType,
     /// Address of the element at index (0, …, 0).
     pub ptr: *const u8,
-    pub shape: Vec<usize>,
+    pub shape: crate::shape::Shape,
     /// Byte strides (negative for reversed axes).
-    pub strides: Vec<isize>,
+    pub strides: crate::shape::Strides,
 }
 
 impl RawView {
@@ -42,7 +42,7 @@ where
     RawView {
         dtype: <S::Elem as Element>::DTYPE,
         ptr: a.as_ptr() as *const u8,
-        shape: a.shape().to_vec(),
+        shape: a.shape().into(),
         strides: a.strides().iter().map(|s| s * size).collect(),
     }
 }
@@ -116,8 +116,8 @@ impl<'a, T: Element> IntoVar<'a> for T {
             view: RawView {
                 dtype: T::DTYPE,
                 ptr,
-                shape: vec![],
-                strides: vec![],
+                shape: smallvec::SmallVec::new(),
+                strides: smallvec::SmallVec::new(),
             },
             writable: false,
             _owned: Some(owned),
@@ -410,7 +410,7 @@ where
         RawViewMut(RawView {
             dtype: <S::Elem as Element>::DTYPE,
             ptr: self.as_mut_ptr() as *const u8,
-            shape: self.shape().to_vec(),
+            shape: self.shape().into(),
             strides: self.strides().iter().map(|s| s * size).collect(),
         })
     }

@@ -48,8 +48,8 @@ pub(super) fn run(p: &Program, caller: Vec<RawView>, reference: bool) -> Result<
         views.push(RawView {
             dtype: slot.dtype,
             ptr,
-            shape: vec![0; slot.rank],
-            strides: vec![0; slot.rank],
+            shape: smallvec::smallvec![0; slot.rank],
+            strides: smallvec::smallvec![0; slot.rank],
         });
     }
     // Shapes first: a program that fails does so before writing anything. The same state runs
@@ -174,7 +174,7 @@ impl State<'_> {
                             dtype,
                             ptr: std::ptr::null(),
                             shape: value_shape.clone(),
-                            strides: vec![0; value_shape.len()],
+                            strides: smallvec::smallvec![0; value_shape.len()],
                         }
                     } else {
                         let a = alloc(dtype, value_shape);

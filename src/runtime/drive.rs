@@ -12,6 +12,7 @@ use rayon::prelude::*;
 
 use super::layout::Space;
 use super::per_operand::PerOperand;
+use crate::shape::Strides;
 use std::cell::RefCell;
 
 use crate::codegen::{KernelFn, StageKernel};
@@ -85,7 +86,7 @@ fn call_fn(
 }
 
 /// Offsets of the element with flat index `flat` in the dimensions `dims` (C order), per operand.
-fn offsets(flat: usize, dims: &[usize], strides: &[Vec<isize>], out: &mut [isize]) {
+fn offsets(flat: usize, dims: &[usize], strides: &[Strides], out: &mut [isize]) {
     out.iter_mut().for_each(|o| *o = 0);
     let mut rest = flat;
     for d in (0..dims.len()).rev() {
@@ -121,8 +122,7 @@ pub(crate) fn run_map(
     let (mid, inner) = (dim(2), dim(1));
     let outer = r.saturating_sub(2);
     let outer_dims = &space.dims[..outer];
-    let outer_strides: Vec<Vec<isize>> =
-        space.strides.iter().map(|s| s[..outer].to_vec()).collect();
+    let outer_strides: Vec<Strides> = space.strides.iter().map(|s| s[..outer].into()).collect();
     let n_outer: usize = outer_dims.iter().product();
     if n_outer * mid * inner == 0 {
         return;
@@ -332,7 +332,7 @@ impl Reduction<'_> {
                 .strides
                 .iter()
                 .zip(&red.strides)
-                .map(|(k, r)| [k.clone(), vec![r[r.len() - 1]]].concat());
+                .map(|(k, r)| k.iter().chain(r.last()).copied().collect());
             let space = Space {
                 dims,
                 strides: strides.collect(),
@@ -580,7 +580,7 @@ struct Tree<'a, T> {
     /// Per operand, the byte stride along the innermost reduced dimension.
     s_inner: Vec<isize>,
     /// Per operand, the strides of the reduced dimensions before it (whose index is a row).
-    outer_strides: Vec<Vec<isize>>,
+    outer_strides: Vec<Strides>,
     /// Kernel strides for a call on whole blocks: leaves by block, elements by element.
     block_strides: Vec<i64>,
     /// Kernel strides for a call on a row's short last block.
@@ -594,7 +594,7 @@ impl<'a, T: Acc> Tree<'a, T> {
         let outer_strides = red
             .strides
             .iter()
-            .map(|s| s[..s.len() - 1].to_vec())
+            .map(|s| s[..s.len() - 1].into())
             .collect();
         let mut block_strides = vec![std::mem::size_of::<T>() as i64, 0];
         let mut tail_strides = vec![0, 0];

@@ -4,14 +4,17 @@
 //! operand steps through them as one (`stride[d] == stride[d+1] * size[d+1]`). A C-contiguous
 //! expression of any rank becomes one long dimension.
 
+use smallvec::{smallvec, SmallVec};
+
+use crate::shape::{Shape, Strides};
 use crate::vars::RawView;
 
 /// An iteration space: extents, and for every operand a byte stride per dimension.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Space {
-    pub dims: Vec<usize>,
+    pub dims: Shape,
     /// `strides[k][d]`: operand `k`'s byte step along dimension `d`.
-    pub strides: Vec<Vec<isize>>,
+    pub strides: Vec<Strides>,
 }
 
 impl Space {
@@ -34,8 +37,8 @@ impl Space {
     /// Drops size-1 dimensions and merges mergeable neighbours.
     pub fn collapse(&self) -> Space {
         let mut out = Space {
-            dims: vec![],
-            strides: vec![vec![]; self.strides.len()],
+            dims: SmallVec::new(),
+            strides: vec![SmallVec::new(); self.strides.len()],
         };
         for d in 0..self.dims.len() {
             let n = self.dims[d];
@@ -90,11 +93,7 @@ impl Space {
 
 /// Byte strides of `shape` read through a view with `strides`, broadcast to `target`
 /// (right-aligned; a stretched or missing dimension steps by 0).
-pub(crate) fn broadcast_strides(
-    shape: &[usize],
-    strides: &[isize],
-    target: &[usize],
-) -> Vec<isize> {
+pub(crate) fn broadcast_strides(shape: &[usize], strides: &[isize], target: &[usize]) -> Strides {
     let offset = target.len() - shape.len();
     (0..target.len())
         .map(|d| {
@@ -132,8 +131,8 @@ pub(crate) fn overlaps(a: &RawView, b: &RawView) -> bool {
 }
 
 /// C-contiguous byte strides of `shape` for elements of `size` bytes.
-pub(crate) fn c_strides(shape: &[usize], size: usize) -> Vec<isize> {
-    let mut s = vec![0isize; shape.len()];
+pub(crate) fn c_strides(shape: &[usize], size: usize) -> Strides {
+    let mut s: Strides = smallvec![0isize; shape.len()];
     let mut acc = size as isize;
     for d in (0..shape.len()).rev() {
         s[d] = acc;
@@ -149,34 +148,34 @@ mod tests {
     #[test]
     fn contiguous_collapses_to_one_dimension() {
         let s = Space {
-            dims: vec![4, 5, 6],
+            dims: smallvec![4, 5, 6],
             strides: vec![c_strides(&[4, 5, 6], 8), c_strides(&[4, 5, 6], 4)],
         };
         let c = s.collapse();
-        assert_eq!(c.dims, vec![120]);
-        assert_eq!(c.strides, vec![vec![8], vec![4]]);
+        assert_eq!(&c.dims[..], [120]);
+        assert_eq!(c.strides, [smallvec![8], smallvec![4]] as [Strides; 2]);
     }
 
     #[test]
     fn broadcast_operand_blocks_merging() {
         let target = [3, 4];
         let row = broadcast_strides(&[4], &[8], &target);
-        assert_eq!(row, vec![0, 8]);
+        assert_eq!(&row[..], [0, 8]);
         let s = Space {
-            dims: target.to_vec(),
+            dims: target[..].into(),
             strides: vec![c_strides(&target, 8), row],
         };
-        assert_eq!(s.collapse().dims, vec![3, 4]);
+        assert_eq!(&s.collapse().dims[..], [3, 4]);
     }
 
     #[test]
     fn size_one_dimensions_vanish_and_padding_restores_rank() {
         let s = Space {
-            dims: vec![1, 7, 1],
-            strides: vec![vec![56, 8, 8]],
+            dims: smallvec![1, 7, 1],
+            strides: vec![smallvec![56, 8, 8]],
         };
         let c = s.collapse().pad_to(2);
-        assert_eq!(c.dims, vec![1, 7]);
-        assert_eq!(c.strides, vec![vec![0, 8]]);
+        assert_eq!(&c.dims[..], [1, 7]);
+        assert_eq!(c.strides, [smallvec![0, 8]] as [Strides; 1]);
     }
 }

@@ -220,7 +220,7 @@ impl Ctx<'_> {
             // base), which the kernel turns back into the index. Chunking, collapsing and
             // broadcasting then move it exactly like an input.
             NodeKind::Iota { axis, .. } => {
-                let mut strides = vec![0; node.rank];
+                let mut strides: crate::shape::Strides = smallvec::smallvec![0; node.rank];
                 strides[axis] = node.dtype.size() as isize;
                 RawView {
                     dtype: node.dtype,
@@ -243,7 +243,7 @@ impl Ctx<'_> {
         &self,
         stage: &Stage,
         shape: &[usize],
-        out_strides: Vec<Vec<isize>>,
+        out_strides: Vec<crate::shape::Strides>,
     ) -> (Space, Vec<RawView>) {
         let leaves: Vec<RawView> = stage.leaves.iter().map(|&l| self.leaf_view(l)).collect();
         let mut strides = out_strides;
@@ -254,7 +254,7 @@ impl Ctx<'_> {
         );
         (
             Space {
-                dims: shape.to_vec(),
+                dims: shape.into(),
                 strides,
             },
             leaves,
@@ -339,7 +339,7 @@ impl Ctx<'_> {
                 let view = RawView {
                     dtype,
                     ptr: a.as_mut_ptr() as *const u8,
-                    shape: shape.to_vec(),
+                    shape: shape.into(),
                     strides: c_strides(shape, dtype.size()),
                 };
                 fill(self, &view);
@@ -378,7 +378,7 @@ impl Ctx<'_> {
         let reduced: Vec<bool> = (0..in_shape.len())
             .map(|d| axis.is_none_or(|a| a == d))
             .collect();
-        let mut out_strides = Vec::with_capacity(in_shape.len());
+        let mut out_strides = crate::shape::Strides::new();
         let mut kept = out.strides.iter();
         for r in &reduced {
             out_strides.push(if *r { 0 } else { *kept.next().unwrap_or(&0) });
@@ -512,7 +512,7 @@ pub(crate) fn view_of(a: &Array) -> RawView {
             RawView {
                 dtype: a.dtype(),
                 ptr: $x.as_ptr() as *const u8,
-                shape: $x.shape().to_vec(),
+                shape: $x.shape().into(),
                 strides: $x.strides().iter().map(|s| s * size).collect(),
             }
         }};
