@@ -374,12 +374,8 @@ impl Translator<'_, '_> {
             // they and the output are contiguous in this call, the function runs on them in
             // place of the blocks, with no copies through scratch (vector functions accept an
             // output that is exactly an input).
-            let elem = self.g.node(*node).dtype.size() as i64;
-            let mut contiguous = self.b.ins().iconst(types::I8, 1);
-            for &k in operands {
-                let c = self.b.ins().icmp_imm_s(IntCC::Equal, self.s1[k], elem);
-                contiguous = self.b.ins().band(contiguous, c);
-            }
+            let elem = self.g.node(*node).dtype.size();
+            let contiguous = self.all_contiguous(operands.iter().map(|&k| (k, elem)));
             let (call, blocks) = (self.b.create_block(), self.b.create_block());
             self.b.ins().brif(contiguous, call, &[], blocks, &[]);
             self.b.switch_to_block(call);
@@ -435,6 +431,19 @@ impl Translator<'_, '_> {
             operands.push(k);
         }
         staged.then_some((node, operands))
+    }
+
+    /// True (nonzero) when each operand `k` of `(k, element size)` has that inner stride.
+    fn all_contiguous(&mut self, operands: impl Iterator<Item = (usize, usize)>) -> Value {
+        let mut all = self.b.ins().iconst(types::I8, 1);
+        for (k, size) in operands {
+            let c = self
+                .b
+                .ins()
+                .icmp_imm_s(IntCC::Equal, self.s1[k], size as i64);
+            all = self.b.ins().band(all, c);
+        }
+        all
     }
 
     /// The vector function computing staged node `node`.
@@ -550,12 +559,11 @@ impl Translator<'_, '_> {
                 }
             }
         }
-        let mut contiguous = self.b.ins().iconst(types::I8, 1);
-        for &(a, k) in &leaves {
-            let size = self.g.node(a).dtype.size() as i64;
-            let c = self.b.ins().icmp_imm_s(IntCC::Equal, self.s1[k], size);
-            contiguous = self.b.ins().band(contiguous, c);
-        }
+        let sizes: Vec<(usize, usize)> = leaves
+            .iter()
+            .map(|&(a, k)| (k, self.g.node(a).dtype.size()))
+            .collect();
+        let contiguous = self.all_contiguous(sizes.into_iter());
         let scratch = self
             .scratch
             .unwrap_or_else(|| unreachable!("scratch is a parameter"));
@@ -631,12 +639,7 @@ impl Translator<'_, '_> {
                 self.vector_mode = false;
                 self.lane_offset = 0;
                 self.fast_offset = None;
-                let jv = self.b.use_var(j);
-                let jn = self.b.ins().iadd_imm_s(jv, step);
-                self.b.def_var(j, jn);
-                let last = self.b.ins().iadd_imm_s(jn, step);
-                let again = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, last, n);
-                self.b.ins().brif(again, fast, &[], fast_exit, &[]);
+                self.next_group(j, step, n, fast, fast_exit);
                 self.b.seal_block(fast);
                 self.b.switch_to_block(fast_exit);
                 self.b.seal_block(fast_exit);
@@ -671,12 +674,7 @@ impl Translator<'_, '_> {
                     self.b.def_var(self.ptr[k], next);
                 }
             }
-            let jv = self.b.use_var(j);
-            let jn = self.b.ins().iadd_imm_s(jv, step);
-            self.b.def_var(j, jn);
-            let last = self.b.ins().iadd_imm_s(jn, step);
-            let again = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, last, n);
-            self.b.ins().brif(again, vloop, &[], tail, &[]);
+            self.next_group(j, step, n, vloop, tail);
             self.b.seal_block(vloop);
 
             self.b.switch_to_block(tail);
@@ -856,12 +854,7 @@ impl Translator<'_, '_> {
                     self.b.def_var(self.ptr[k], next);
                 }
             }
-            let jv = self.b.use_var(j);
-            let jn = self.b.ins().iadd_imm_s(jv, ACCUMULATORS as i64);
-            self.b.def_var(j, jn);
-            let last = self.b.ins().iadd_imm_s(jn, ACCUMULATORS as i64);
-            let again = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, last, n1);
-            self.b.ins().brif(again, vloop, &[], vexit, &[]);
+            self.next_group(j, ACCUMULATORS as i64, n1, vloop, vexit);
             self.b.seal_block(vloop);
 
             self.b.switch_to_block(vexit);
@@ -893,12 +886,7 @@ impl Translator<'_, '_> {
                 self.b.def_var(*a, next);
                 self.advance_inner();
             }
-            let jv = self.b.use_var(j);
-            let jn = self.b.ins().iadd_imm_s(jv, ACCUMULATORS as i64);
-            self.b.def_var(j, jn);
-            let last = self.b.ins().iadd_imm_s(jn, ACCUMULATORS as i64);
-            let again = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, last, n1);
-            self.b.ins().brif(again, unrolled, &[], merge, &[]);
+            self.next_group(j, ACCUMULATORS as i64, n1, unrolled, merge);
         }
         self.b.seal_block(unrolled);
 
@@ -1035,6 +1023,16 @@ impl Translator<'_, '_> {
         let zero = self.b.ins().iconst(types::I64, 0);
         self.b.def_var(j, zero);
         j
+    }
+
+    /// `j += step`, then another group of `step` elements if one fits before `n`, else `done`.
+    fn next_group(&mut self, j: Variable, step: i64, n: Value, again: Block, done: Block) {
+        let jv = self.b.use_var(j);
+        let jn = self.b.ins().iadd_imm_s(jv, step);
+        self.b.def_var(j, jn);
+        let last = self.b.ins().iadd_imm_s(jn, step);
+        let fits = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, last, n);
+        self.b.ins().brif(fits, again, &[], done, &[]);
     }
 
     fn count_and_branch(&mut self, j: Variable, step: i64, n: Value, again: Block, done: Block) {
