@@ -364,75 +364,6 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
-    /// A map row in blocks: per phase, one loop computing the arguments of that phase's vector
-    /// functions into scratch and one vector call per function; then the loop storing the result.
-    fn staged_map_row(&mut self, n1: Value, staging: &Staging) -> Result<()> {
-        let direct = self.direct_call(staging);
-        let finish = self.b.create_block();
-        if let Some((node, operands)) = &direct {
-            // The stage is one vector function of its leaves (`sqrt(partial)`, `exp(x)`): when
-            // they and the output are contiguous in this call, the function runs on them in
-            // place of the blocks, with no copies through scratch (vector functions accept an
-            // output that is exactly an input).
-            let elem = self.g.node(*node).dtype.size();
-            let contiguous = self.all_contiguous(operands.iter().map(|&k| (k, elem)));
-            let (call, blocks) = (self.b.create_block(), self.b.create_block());
-            self.b.ins().brif(contiguous, call, &[], blocks, &[]);
-            self.b.switch_to_block(call);
-            self.b.seal_block(call);
-            let f = self.vector_fn(*node)?;
-            let mut sig = self.module.make_signature();
-            for _ in 0..operands.len() + 1 {
-                sig.params.push(AbiParam::new(types::I64));
-            }
-            let sigref = self.b.import_signature(sig);
-            let mut args = vec![n1];
-            for &k in &operands[1..] {
-                args.push(self.b.use_var(self.ptr[k]));
-            }
-            args.push(self.b.use_var(self.ptr[0]));
-            let callee = self
-                .b
-                .ins()
-                .iconst(types::I64, f.address(self.g.node(*node).dtype) as i64);
-            self.b.ins().call_indirect(sigref, callee, &args);
-            self.b.ins().jump(finish, &[]);
-            self.b.switch_to_block(blocks);
-            self.b.seal_block(blocks);
-        }
-        self.staged_blocks(n1, staging)?;
-        self.b.ins().jump(finish, &[]);
-        self.b.switch_to_block(finish);
-        self.b.seal_block(finish);
-        Ok(())
-    }
-
-    /// When the stage's one value is a staged function whose arguments are all leaves of its
-    /// dtype (no sincos partner): that node, and the operands the direct call needs to be
-    /// contiguous (the output, operand 0, then one per argument).
-    fn direct_call(&self, staging: &Staging) -> Option<(NodeId, Vec<usize>)> {
-        let [node] = *self.stage.values() else {
-            return None;
-        };
-        let NodeKind::Apply(_, args) = &self.g.node(node).kind else {
-            return None;
-        };
-        let staged = staging.phases.iter().flatten().count() == 1
-            && staging.phases.iter().flatten().any(|&n| n == node)
-            && staging.sincos.is_empty();
-        let dtype = self.g.node(node).dtype;
-        let mut operands = vec![0];
-        for a in args {
-            let leaf = self.g.node(*a);
-            let k = *self.operand_of.get(a)?;
-            if leaf.rank == 0 || leaf.dtype != dtype || self.iotas.contains_key(&k) {
-                return None;
-            }
-            operands.push(k);
-        }
-        staged.then_some((node, operands))
-    }
-
     /// True (nonzero) when each operand `k` of `(k, element size)` has that inner stride.
     fn all_contiguous(&mut self, operands: impl Iterator<Item = (usize, usize)>) -> Value {
         let mut all = self.b.ins().iconst(types::I8, 1);
@@ -454,8 +385,13 @@ impl Translator<'_, '_> {
         VectorFn::of(*op).ok_or_else(|| internal("codegen", "staged op without a vector kernel"))
     }
 
-    /// The staged row proper: per block of elements, the phases, then the stores.
-    fn staged_blocks(&mut self, n1: Value, staging: &Staging) -> Result<()> {
+    /// A map row in blocks: per phase, one loop computing the arguments of that phase's vector
+    /// functions into scratch and one vector call per function; then the loop storing the result.
+    /// Contiguous operands skip the copies: a call reads its operand arguments in place, and
+    /// when the stage's one value is a call's result it is written straight into the output
+    /// (`sqrt(partial)`, `exp(x)` then make no copies at all; vector functions accept an output
+    /// that is exactly an input).
+    fn staged_map_row(&mut self, n1: Value, staging: &Staging) -> Result<()> {
         let block_start: Vec<Variable> = self
             .ptr
             .clone()
@@ -475,9 +411,17 @@ impl Translator<'_, '_> {
         let rest = self.b.ins().isub(n1, j0v);
         let full = self.b.ins().iconst(types::I64, staging.block as i64);
         let nb = self.b.ins().smin(rest, full);
+        let direct_out = self.direct_output(staging);
         for phase in &staging.phases {
-            let (direct, contiguous, all_direct) =
+            let (mut direct, contiguous, all_direct) =
                 self.direct_arguments(phase, staging, &block_start);
+            if let Some((node, out_contiguous)) = direct_out.filter(|(n, _)| {
+                phase.contains(n) || phase.iter().any(|s| staging.sincos.get(s) == Some(n))
+            }) {
+                let own = self.b.use_var(block_start[0]);
+                let slot = self.scratch_slot(staging, node);
+                direct.insert(node, self.b.ins().select(out_contiguous, own, slot));
+            }
             let after = self.b.create_block();
             if all_direct {
                 // Every argument this phase would copy is an operand, contiguous here: the
@@ -512,11 +456,25 @@ impl Translator<'_, '_> {
                 self.loaded.insert(s, staging.slots[&s]);
             }
         }
+        let stored = self.b.create_block();
+        if let Some((_, out_contiguous)) = direct_out {
+            let store = self.b.create_block();
+            self.b.ins().brif(out_contiguous, stored, &[], store, &[]);
+            self.b.switch_to_block(store);
+            self.b.seal_block(store);
+        }
         self.element_loop(nb, Some(&block_start), Self::store_result)?;
+        self.b.ins().jump(stored, &[]);
+        self.b.switch_to_block(stored);
+        self.b.seal_block(stored);
         self.loaded.clear();
+        // The next block starts `nb` elements on (derived from the strides: the loops that
+        // would have moved the pointers may all have been skipped).
         for (k, bs) in block_start.iter().enumerate() {
-            let p = self.b.use_var(self.ptr[k]);
-            self.b.def_var(*bs, p);
+            let start = self.b.use_var(*bs);
+            let step = self.b.ins().imul(nb, self.s1[k]);
+            let next = self.b.ins().iadd(start, step);
+            self.b.def_var(*bs, next);
         }
         let j0v = self.b.use_var(j0);
         let jn = self.b.ins().iadd(j0v, nb);
@@ -527,6 +485,31 @@ impl Translator<'_, '_> {
         self.b.switch_to_block(done);
         self.b.seal_block(done);
         Ok(())
+    }
+
+    /// When the stage's one value is a staged call's result of the output's element size: that
+    /// node, and whether the output is contiguous in this call (then the call writes it).
+    fn direct_output(&mut self, staging: &Staging) -> Option<(NodeId, Value)> {
+        let [node] = *self.stage.values() else {
+            return None;
+        };
+        let staged =
+            staging.phases.iter().flatten().any(|&n| n == node) || staging.computed_with_sin(node);
+        if !staged {
+            return None;
+        }
+        let size = self.g.node(node).dtype.size();
+        Some((node, self.all_contiguous([(0, size)].into_iter())))
+    }
+
+    /// Address of staged value `node`'s block in scratch.
+    fn scratch_slot(&mut self, staging: &Staging, node: NodeId) -> Value {
+        let scratch = self
+            .scratch
+            .unwrap_or_else(|| unreachable!("scratch is a parameter"));
+        self.b
+            .ins()
+            .iadd_imm_s(scratch, staging.slots[&node].offset as i64)
     }
 
     /// The arguments of `phase`'s calls that are operands of their call's dtype: each maps to
@@ -564,16 +547,10 @@ impl Translator<'_, '_> {
             .map(|&(a, k)| (k, self.g.node(a).dtype.size()))
             .collect();
         let contiguous = self.all_contiguous(sizes.into_iter());
-        let scratch = self
-            .scratch
-            .unwrap_or_else(|| unreachable!("scratch is a parameter"));
         let mut direct = HashMap::new();
         for &(a, k) in &leaves {
             let own = self.b.use_var(block_start[k]);
-            let slot = self
-                .b
-                .ins()
-                .iadd_imm_s(scratch, staging.slots[&a].offset as i64);
+            let slot = self.scratch_slot(staging, a);
             direct.insert(a, self.b.ins().select(contiguous, own, slot));
         }
         let all = !leaves.is_empty() && leaves.len() == copied;
@@ -762,17 +739,11 @@ impl Translator<'_, '_> {
             sig.params.push(AbiParam::new(types::I64));
         }
         let sigref = self.b.import_signature(sig);
-        let scratch = self
-            .scratch
-            .unwrap_or_else(|| unreachable!("scratch is a parameter"));
         let mut call_args = vec![nb];
         for a in args.iter().chain([&node]).chain(partner) {
             let at = match direct.get(a) {
                 Some(&at) => at,
-                None => self
-                    .b
-                    .ins()
-                    .iadd_imm_s(scratch, staging.slots[a].offset as i64),
+                None => self.scratch_slot(staging, *a),
             };
             call_args.push(at);
         }
