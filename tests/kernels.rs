@@ -609,3 +609,51 @@ fn a_lone_vector_function_on_its_operands_matches_the_staged_blocks_bit_for_bit(
         }
     }
 }
+
+#[test]
+fn a_plain_copy_is_exact_in_every_layout_and_in_place() {
+    // `x` into a contiguous output of its dtype is a `memcpy` (split across threads above the
+    // parallel cutoff); strided, reversed or cast it is a kernel. All give x's bits.
+    let engine = Engine::default();
+    for n in [0, 1, 7, 65, 70_001, 200_003] {
+        let x = Array1::from_shape_fn(2 * n, |i| (i as f64 * 0.618_033_988_749_894_9) % 1.0 - 0.5);
+        let dense = x.slice(s![..n]).to_owned();
+        let layouts = [
+            ("dense", Vars::new().with("x", &dense)),
+            ("strided", Vars::new().with("x", x.slice(s![..;2]))),
+            ("reversed", Vars::new().with("x", x.slice(s![..n;-1]))),
+        ];
+        for (what, vars) in &layouts {
+            let k = engine.compile("x", &vars.signature()).unwrap();
+            let got = k.eval(vars).unwrap().to_f64();
+            let expected = k.eval_reference(vars).unwrap().to_f64();
+            assert_eq!(got, expected, "x ({what}), n = {n}");
+            let mut out = Array1::<f64>::from_elem(n, f64::NAN);
+            k.eval_into(vars, &mut out).unwrap();
+            assert_eq!(out.into_dyn(), expected, "x into out ({what}), n = {n}");
+        }
+        let ints = dense.mapv(|v| (v * 1e6) as i32);
+        let mut copied = Array1::<i32>::zeros(n);
+        let mut same = ints.clone();
+        numjit::run(
+            "b[...] = a\nc[...] = c",
+            &Vars::new()
+                .with("a", &ints)
+                .with_out("b", &mut copied)
+                .with_out("c", &mut same),
+        )
+        .unwrap();
+        assert_eq!(copied, ints, "program copy, n = {n}");
+        assert_eq!(same, ints, "in-place copy, n = {n}");
+        let ints_kernel = engine
+            .compile("x", &Vars::new().with("x", &ints).signature())
+            .unwrap();
+        let mut widened = Array1::<f64>::zeros(n);
+        assert!(
+            ints_kernel
+                .eval_into(&Vars::new().with("x", &ints), &mut widened)
+                .is_err(),
+            "an output of another dtype is refused, not copied bytewise"
+        );
+    }
+}

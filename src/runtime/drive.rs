@@ -165,6 +165,33 @@ pub(crate) fn run_map(
     }
 }
 
+/// Copies `bytes` bytes from address `src` to address `dst` (which may be the same memory,
+/// never partly overlapping), in one contiguous piece per thread when `parallel`.
+///
+/// # Safety
+/// `src` must be readable and `dst` writable for `bytes` bytes.
+pub(crate) unsafe fn run_copy(dst: usize, src: usize, bytes: usize, parallel: bool) {
+    // SAFETY: the caller vouches for both ranges; `ptr::copy` allows `dst == src`.
+    let copy = |at: usize, n: usize| unsafe {
+        std::ptr::copy((src + at) as *const u8, (dst + at) as *mut u8, n)
+    };
+    let threads = if parallel {
+        super::pool::num_threads()
+    } else {
+        1
+    };
+    // Cache-line multiples, so no line is written by two threads.
+    let piece = bytes.div_ceil(threads).next_multiple_of(64);
+    if threads == 1 || piece >= bytes {
+        return copy(0, bytes);
+    }
+    super::pool::pool().install(|| {
+        (0..bytes.div_ceil(piece))
+            .into_par_iter()
+            .for_each(|i| copy(i * piece, piece.min(bytes - i * piece)))
+    });
+}
+
 /// Accumulator element types and how partials combine (the same semantics as the kernels').
 pub(crate) trait Acc: Element {
     fn combine(op: ReduceOp, a: Self, b: Self) -> Self;
@@ -712,6 +739,30 @@ fn pairwise<T: Acc>(op: ReduceOp, v: &[T]) -> T {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copies_split_across_threads_write_every_byte_once() {
+        for bytes in [0, 1, 63, 64, 65, 1000, 200_003] {
+            let src: Vec<u8> = (0..bytes).map(|i| (i * 7 + 1) as u8).collect();
+            for parallel in [false, true] {
+                let mut dst = vec![0u8; bytes + 1];
+                unsafe {
+                    run_copy(
+                        dst.as_mut_ptr() as usize,
+                        src.as_ptr() as usize,
+                        bytes,
+                        parallel,
+                    )
+                };
+                assert_eq!(
+                    &dst[..bytes],
+                    &src[..],
+                    "{bytes} bytes, parallel: {parallel}"
+                );
+                assert_eq!(dst[bytes], 0, "nothing past the end");
+            }
+        }
+    }
 
     #[test]
     fn column_tiles_are_wide_but_leave_every_thread_a_task() {

@@ -271,7 +271,25 @@ impl Ctx<'_> {
         bases.extend(leaves.iter().map(|v| v.ptr as usize));
         let space = space.collapse();
         let parallel = worth_parallel(space.size());
+        if let Some(bytes) = self.plain_copy(stage, &space, &outs[0]) {
+            // SAFETY: `plain_copy` checked that both operands are `bytes` contiguous bytes.
+            unsafe { drive::run_copy(bases[0], bases[1], bytes, parallel) };
+            return;
+        }
         drive::run_map(kernel, &space, &Bases(bases), true, parallel);
+    }
+
+    /// The bytes to copy when a map stage only copies one contiguous array of `out`'s dtype
+    /// into `out`, also contiguous (`out[...] = a`, `evaluate("a")`): `memcpy` does that faster
+    /// than a kernel, since for large copies it stores without reading the destination first.
+    fn plain_copy(&self, stage: &Stage, space: &Space, out: &RawView) -> Option<usize> {
+        let size = out.dtype.size() as isize;
+        let copies = stage.stores.len() == 1
+            && matches!(self.g.node(stage.value).kind, NodeKind::Input(_))
+            && self.g.node(stage.value).dtype == out.dtype
+            && space.dims.len() == 1
+            && space.strides.iter().all(|s| s[0] == size);
+        copies.then(|| space.dims[0] * size as usize)
     }
 
     /// Runs the result's map stage into `out`. With `fused`, the reduction stage deferred for
