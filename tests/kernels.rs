@@ -657,3 +657,49 @@ fn a_plain_copy_is_exact_in_every_layout_and_in_place() {
         );
     }
 }
+
+#[test]
+fn operands_constant_along_the_row_agree_in_the_vector_loop() {
+    // `col` of shape (m, 1) moves with the rows but not along them: the vector loop reads it
+    // splatted from a region refreshed at every row. Rows with and without vector tails, more
+    // rows than a work item, staged math, reductions over either axis, and other dtypes.
+    let engine = Engine::default();
+    for (m, n) in [
+        (3, 17),
+        (2, 64),
+        (5, 1),
+        (40, 9),
+        (1, 8),
+        (0, 8),
+        (9, 0),
+        (70, 1100),
+    ] {
+        let x = ndarray::Array2::from_shape_fn((m, n), |(i, j)| (i * 31 + j) as f64 * 0.01 - 0.3);
+        let col = ndarray::Array2::from_shape_fn((m, 1), |(i, _)| i as f64 * 0.5 - 1.0);
+        let row = Array1::from_shape_fn(n, |j| j as f64 * 0.25);
+        let what = format!("{m}x{n}");
+        let vars = Vars::new()
+            .with("x", &x)
+            .with("col", &col)
+            .with("row", &row);
+        for expr in [
+            "x * col + 1",
+            "col - x * row + col * col",
+            "sin(x) * col",
+            "where(col > 0, x, col)",
+            "sum(x * col, axis=1)",
+            "sum(x * col + row, axis=0)",
+        ] {
+            check(&engine, expr, &vars, &what);
+        }
+        let (x32, col32) = (x.mapv(|v| v as f32), col.mapv(|v| v as f32));
+        let vars32 = Vars::new().with("x", &x32).with("col", &col32);
+        check(&engine, "x * col - col", &vars32, &format!("{what} f32"));
+        let (xi, coli) = (
+            x.mapv(|v| (v * 100.0) as i64),
+            col.mapv(|v| (v * 4.0) as i64),
+        );
+        let varsi = Vars::new().with("x", &xi).with("col", &coli);
+        check(&engine, "x * col + col", &varsi, &format!("{what} i64"));
+    }
+}

@@ -26,7 +26,7 @@ use crate::ops::{scalar, Op, ReduceOp};
 use crate::plan::{Stage, StageKind};
 
 /// Scratch bytes a stage needs beyond block staging: one 64-byte region per leaf operand for
-/// the splatted value of an operand that is invariant in a call.
+/// the splatted value of an operand that is invariant along a row.
 pub(crate) fn invariant_scratch(leaves: usize) -> usize {
     64 * leaves
 }
@@ -149,7 +149,8 @@ struct Translator<'a, 'f> {
     vector: Option<VectorPlan>,
     /// True (nonzero) when every operand's inner stride is its element size, in this call.
     contiguous: Option<Value>,
-    /// True (nonzero) when some operand is invariant in this call (computed once, at entry).
+    /// True (nonzero) when some operand is invariant along the rows of this call (computed
+    /// once, at entry).
     any_invariant: Option<Value>,
     /// Emitting the vector body: values are vectors of `vector.lanes` elements.
     vector_mode: bool,
@@ -159,8 +160,9 @@ struct Translator<'a, 'f> {
     vconsts: HashMap<NodeId, Value>,
     /// A reduction compiled as a column kernel: `partial[j] ⊕= value(j)` along the row.
     columns: bool,
-    /// Per leaf operand: "constant for this call" (both strides 0), and a scratch region holding
-    /// its value splatted over a whole unrolled group (see [`invariant_region`]).
+    /// Per leaf operand: "constant along each row of this call" (inner stride 0), and a scratch
+    /// region holding the row's value splatted over a whole unrolled group (see
+    /// [`invariant_region`]).
     invariant: HashMap<usize, (Value, Value)>,
     /// Per operand: bytes to advance per vector-loop trip (`s1 × lanes × unroll`).
     vector_step: HashMap<usize, Value>,
@@ -253,36 +255,15 @@ impl Translator<'_, '_> {
                         .ins()
                         .icmp_imm_s(IntCC::Equal, self.s1[k], plan.elem_size as i64);
                 let ok = if k >= heads {
-                    // A leaf that both strides leave in place (a broadcast like `lat[:, None, None]`
-                    // within one call) is one value for the whole call: splat it.
-                    let still0 = self.b.ins().icmp_imm_s(IntCC::Equal, self.s0[k], 0);
-                    let still1 = self.b.ins().icmp_imm_s(IntCC::Equal, self.s1[k], 0);
-                    let invariant = self.b.ins().band(still0, still1);
-                    // The entry block runs before the empty-box check, and an empty array's
-                    // pointer may dangle: read scratch then (the splat is unused anyway).
-                    let base = self.b.use_var(self.ptr[k]);
-                    let scratch = params[4];
-                    let has0 = self
-                        .b
-                        .ins()
-                        .icmp_imm_s(IntCC::SignedGreaterThan, params[0], 0);
-                    let has1 = self
-                        .b
-                        .ins()
-                        .icmp_imm_s(IntCC::SignedGreaterThan, params[1], 0);
-                    let nonempty = self.b.ins().band(has0, has1);
-                    let at = self.b.ins().select(nonempty, base, scratch);
-                    let first_value = self.b.ins().load(clif_type(plan.dtype), FLAGS, at, 0);
-                    let splat = self.b.ins().splat(plan.ty, first_value);
-                    // Its value, splatted over one unrolled group, in this operand's region of
-                    // scratch: vector loads read there, with no per-load select.
+                    // A leaf the row does not move along (`b[:, None]` in `a * b[:, None]`, or a
+                    // broadcast like `lat[:, None, None]` that neither loop moves) is one value
+                    // per row: vector loops read it splatted, from this operand's region of
+                    // scratch (no per-load select), refreshed at the start of every row.
+                    let invariant = self.b.ins().icmp_imm_s(IntCC::Equal, self.s1[k], 0);
                     let region = self
                         .b
                         .ins()
-                        .iadd_imm_s(scratch, invariant_region(self.staging, k - heads) as i64);
-                    for u in 0..4 {
-                        self.b.ins().store(FLAGS, splat, region, 16 * u);
-                    }
+                        .iadd_imm_s(params[4], invariant_region(self.staging, k - heads) as i64);
                     self.invariant.insert(k, (invariant, region));
                     self.b.ins().bor(contiguous, invariant)
                 } else {
@@ -585,7 +566,7 @@ impl Translator<'_, '_> {
                 .ins()
                 .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, n, step);
             let go = self.b.ins().band(enough, contiguous);
-            self.redirect_invariant();
+            self.redirect_invariant(go);
             // Iotas compute their lanes from their own pointers: they keep the general loop. So
             // do the loops of a staged row, whose time goes to the vector-math calls between them:
             // a second loop there would only add compile time (a third of a staged kernel's code).
@@ -673,7 +654,7 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
-    /// True (nonzero) when some operand is invariant in this call.
+    /// True (nonzero) when some operand is invariant along the rows of this call.
     fn any_invariant(&mut self) -> Value {
         let mut any = self.b.ins().iconst(types::I8, 0);
         let mut flags: Vec<(usize, Value)> =
@@ -695,16 +676,47 @@ impl Translator<'_, '_> {
         }
     }
 
-    /// Before a vector loop: an operand invariant in this call reads from its splatted region
-    /// instead (never past its one element; its strides are 0, so the pointer stays there, and
-    /// the scalar tail reads the same value from the region's first element).
-    fn redirect_invariant(&mut self) {
+    /// Before a row's vector loop (taken when `go`): an operand invariant along the row reads
+    /// its current element splatted from its region instead (its inner stride is 0, so the
+    /// pointer stays there, and the scalar tail reads the same value from the region's first
+    /// element).
+    fn redirect_invariant(&mut self, go: Value) {
         let mut invariant: Vec<(usize, (Value, Value))> =
             self.invariant.iter().map(|(k, v)| (*k, *v)).collect();
+        if invariant.is_empty() {
+            return;
+        }
         invariant.sort_unstable_by_key(|(k, _)| *k);
+        let Some(plan) = self.vector else {
+            unreachable!("invariant operands are tracked for vector loops only")
+        };
+        let any = self
+            .any_invariant
+            .unwrap_or_else(|| unreachable!("set with `invariant`"));
+        let refresh_needed = self.b.ins().band(any, go);
+        let (refresh, redirect) = (self.b.create_block(), self.b.create_block());
+        self.b
+            .ins()
+            .brif(refresh_needed, refresh, &[], redirect, &[]);
+        self.b.switch_to_block(refresh);
+        self.b.seal_block(refresh);
+        // The row has elements (`go`), so every operand's pointer is at a readable one; regions
+        // of operands that do move along the row are written but never read.
+        for &(k, (_, region)) in &invariant {
+            let p = self.b.use_var(self.ptr[k]);
+            let value = self.b.ins().load(clif_type(plan.dtype), FLAGS, p, 0);
+            let splat = self.b.ins().splat(plan.ty, value);
+            for u in 0..4 {
+                self.b.ins().store(FLAGS, splat, region, 16 * u);
+            }
+        }
+        self.b.ins().jump(redirect, &[]);
+        self.b.switch_to_block(redirect);
+        self.b.seal_block(redirect);
         for (k, (is_invariant, region)) in invariant {
             let p = self.b.use_var(self.ptr[k]);
-            let redirected = self.b.ins().select(is_invariant, region, p);
+            let here = self.b.ins().band(is_invariant, go);
+            let redirected = self.b.ins().select(here, region, p);
             self.b.def_var(self.ptr[k], redirected);
         }
     }
@@ -800,7 +812,7 @@ impl Translator<'_, '_> {
                 self.b.create_block(),
             );
             let go = self.b.ins().band(enough, contiguous);
-            self.redirect_invariant();
+            self.redirect_invariant(go);
             self.b.ins().brif(go, vloop, &[], scalar_entry, &[]);
 
             self.b.switch_to_block(vloop);
