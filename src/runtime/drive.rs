@@ -263,6 +263,9 @@ pub(crate) struct Reduction<'a> {
     pub bases: &'a Bases,
     pub parallel: bool,
     pub epilogue: Option<&'a Epilogue<'a>>,
+    /// Per operand, the element size of one that reads memory (None for the partials and for
+    /// iotas): what a column reduction may pack (see [`Packed`]).
+    pub element_sizes: &'a [Option<usize>],
 }
 
 /// The elementwise stage after a reduction (P10's `sqrt` of `sum((xi - xj)**2, axis=-1)`), run
@@ -399,6 +402,7 @@ impl Reduction<'_> {
 
 /// A reduction over one axis `r` followed by dimensions that collapse into one (`post`):
 /// rows of `post` are contiguous runs that a column kernel folds into a row of partials.
+#[derive(Clone)]
 struct ColumnLayout {
     /// Dimensions before the reduced one (each index is an independent task).
     pre: Space,
@@ -483,6 +487,8 @@ impl Reduction<'_> {
         if l.rows == 0 || l.width == 0 || l.pre.size() == 0 {
             return; // the accumulators keep their identities
         }
+        let packed = Packed::of(l, &self.bases.0, self.element_sizes);
+        let (l, bases) = (&packed.layout, &packed.bases);
         let identity = T::from_scalar(self.op.identity(self.acc)).unwrap_or_else(|| unreachable!());
         let threads = if self.parallel {
             super::pool::num_threads()
@@ -494,7 +500,7 @@ impl Reduction<'_> {
         let tasks = l.pre.size() * tiles;
         let blocks = l.rows.div_ceil(BLOCK);
         let size = std::mem::size_of::<T>() as i64;
-        let ops = self.bases.0.len();
+        let ops = bases.len();
         // The column kernel's strides: the partials along the row, the operands by rows and columns.
         let mut strides = vec![0, size];
         for k in 1..ops {
@@ -524,7 +530,7 @@ impl Reduction<'_> {
             );
             offsets(pre, &l.pre.dims, &l.pre.strides, starts);
             for (k, o) in starts.iter_mut().enumerate() {
-                *o += self.bases.0[k] as isize + c0 as isize * l.post_strides[k];
+                *o += bases[k] as isize + c0 as isize * l.post_strides[k];
             }
             let mut leaf = |block: usize, partial: &mut [T]| {
                 partial.fill(identity);
@@ -572,6 +578,68 @@ impl Reduction<'_> {
             let mut scratch = init();
             (0..tasks).for_each(|task| run(&mut scratch, task));
         }
+    }
+}
+
+/// The most bytes of one operand a column reduction packs.
+const MAX_PACKED: usize = 256 * 1024;
+
+/// A column reduction's operands, with the small strided ones packed.
+///
+/// The column kernel's vector loop needs every operand contiguous (or constant) along the
+/// columns. P10's `sum((xi - xj)**2, axis=-1)` reads `xj = x[None, :, :]` along the columns
+/// with a stride of three elements, so every one of its 4000 tasks ran the scalar loop. An
+/// operand that is the same for every task (its `pre` strides are 0) and small is copied once
+/// into a contiguous rows × columns buffer, which every task then reads as vectors. Same
+/// values in the same order: the sums are bit for bit those of the strided reads.
+struct Packed {
+    layout: ColumnLayout,
+    bases: Vec<usize>,
+    /// The packed copies, which `bases` point into.
+    _buffers: Vec<Vec<u64>>,
+}
+
+impl Packed {
+    fn of(l: &ColumnLayout, bases: &[usize], element_sizes: &[Option<usize>]) -> Packed {
+        let mut packed = Packed {
+            layout: l.clone(),
+            bases: bases.to_vec(),
+            _buffers: Vec::new(),
+        };
+        if l.pre.size() < 2 {
+            return packed; // read once anyway: a copy would cost as much as the reads
+        }
+        for (k, size) in element_sizes.iter().enumerate() {
+            let Some(size) = *size else { continue };
+            let post = l.post_strides[k];
+            let bytes = l.rows * l.width * size;
+            let shared = l.pre.strides[k].iter().all(|&s| s == 0);
+            if post == 0 || post == size as isize || !shared || bytes > MAX_PACKED {
+                continue;
+            }
+            let mut buffer = vec![0u64; bytes.div_ceil(8)];
+            let to = buffer.as_mut_ptr() as *mut u8;
+            for r in 0..l.rows {
+                for c in 0..l.width {
+                    let from =
+                        bases[k] as isize + r as isize * l.row_strides[k] + c as isize * post;
+                    // SAFETY: `from` is element (r, c) of operand k, inside the array the
+                    // runtime bound to it; the buffer holds rows × width elements.
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(
+                            from as *const u8,
+                            to.add((r * l.width + c) * size),
+                            size,
+                        )
+                    };
+                }
+            }
+            packed.bases[k] = to as usize;
+            packed.layout.row_strides[k] = (l.width * size) as isize;
+            packed.layout.post_strides[k] = size as isize;
+            packed._buffers.push(buffer);
+        }
+        packed
     }
 }
 

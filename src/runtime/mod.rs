@@ -404,6 +404,12 @@ impl Ctx<'_> {
         let (space, leaves) = self.space(stage, in_shape, vec![out_strides]);
         let mut bases = vec![out.ptr as usize];
         bases.extend(leaves.iter().map(|v| v.ptr as usize));
+        let element_sizes: Vec<Option<usize>> = std::iter::once(None)
+            .chain(stage.leaves.iter().zip(&leaves).map(|(&l, v)| {
+                let reads_memory = !matches!(self.g.node(l).kind, NodeKind::Iota { .. });
+                reads_memory.then(|| v.dtype.size())
+            }))
+            .collect();
         let reduction = Reduction {
             kernel,
             op,
@@ -413,6 +419,7 @@ impl Ctx<'_> {
             bases: &Bases(bases),
             parallel: worth_parallel(shape::size(in_shape)),
             epilogue,
+            element_sizes: &element_sizes,
         };
         match epilogue {
             Some(_) => reduction.run_fused(),
