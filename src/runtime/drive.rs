@@ -159,7 +159,7 @@ pub(crate) fn run_map(
         call(kernel, rows, cols, &shifted(&bases.0, &off), &strides);
     };
     if parallel && items > 1 {
-        super::pool::pool().install(|| (0..items).into_par_iter().for_each(run));
+        super::pool::for_each_item(items, &run);
     } else {
         (0..items).for_each(run);
     }

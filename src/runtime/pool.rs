@@ -1,6 +1,7 @@
 //! numjit's own rayon pool: created on first use (never at load time), sized by
 //! `NUMJIT_NUM_THREADS` or the core count, resizable with [`set_num_threads`].
 
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use rayon::{ThreadPool, ThreadPoolBuilder};
@@ -60,4 +61,138 @@ pub fn set_num_threads(n: usize) -> usize {
 /// ```
 pub fn num_threads() -> usize {
     pool().current_num_threads()
+}
+
+/// Runs `run(i)` for every `i < items`, on the calling thread and the pool's workers together.
+///
+/// The caller starts at once, taking items from the front; workers join as they wake, taking
+/// items from the back; at the end the caller spins until the items workers took are done.
+/// A plain `install` instead hands everything to the pool and blocks the caller until a worker
+/// wakes it: on this class of VM each wake-up costs 15–90 µs, twice per call, against a
+/// whole evaluation of 10⁶ elements of ~0.5 ms. Front and back keep each thread on the same
+/// part of the array from one call to the next when the calls are alike (a time-stepping
+/// loop), so that part stays in its core's cache.
+pub(crate) fn for_each_item(items: usize, run: &(dyn Fn(usize) + Sync)) {
+    let pool = pool();
+    let helpers = pool.current_num_threads().min(items).saturating_sub(1);
+    if helpers == 0 {
+        return (0..items).for_each(run);
+    }
+    if items > u32::MAX as usize {
+        // More items than the packed range holds (never from the drivers' chunking).
+        return pool.install(|| {
+            use rayon::prelude::*;
+            (0..items).into_par_iter().for_each(run)
+        });
+    }
+    // SAFETY (lifetime): workers call `run` only for items they claimed, and the caller returns
+    // only once every item is done, so no call outlives the borrow. A helper that starts later
+    // finds no item left and touches only the shared counters, which the `Arc` keeps alive.
+    let run: &'static (dyn Fn(usize) + Sync) = unsafe { std::mem::transmute(run) };
+    let shared = Arc::new(Items {
+        range: AtomicU64::new((items as u64) << 32),
+        done: AtomicUsize::new(0),
+        panicked: AtomicBool::new(false),
+        run,
+    });
+    for _ in 0..helpers {
+        let shared = shared.clone();
+        pool.spawn(move || shared.work(false));
+    }
+    shared.work(true);
+    let mut spins = 0u32;
+    while shared.done.load(Ordering::Acquire) < items {
+        spins += 1;
+        if spins < 1 << 12 {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
+    if shared.panicked.load(Ordering::Relaxed) {
+        panic!("a numjit worker panicked");
+    }
+}
+
+/// The work items of one [`for_each_item`] call.
+struct Items {
+    /// The items nobody has taken yet, `lo..hi`, as `lo | hi << 32`.
+    range: AtomicU64,
+    done: AtomicUsize,
+    panicked: AtomicBool,
+    run: &'static (dyn Fn(usize) + Sync),
+}
+
+impl Items {
+    /// Takes the first (`front`) or last item left.
+    fn take(&self, front: bool) -> Option<usize> {
+        let mut range = self.range.load(Ordering::Relaxed);
+        loop {
+            let (lo, hi) = (range & 0xffff_ffff, range >> 32);
+            if lo >= hi {
+                return None;
+            }
+            let (taken, rest) = if front {
+                (lo, (lo + 1) | (hi << 32))
+            } else {
+                (hi - 1, lo | ((hi - 1) << 32))
+            };
+            match self.range.compare_exchange_weak(
+                range,
+                rest,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Some(taken as usize),
+                Err(now) => range = now,
+            }
+        }
+    }
+
+    fn work(&self, front: bool) {
+        while let Some(i) = self.take(front) {
+            let run = self.run;
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(i))).is_err() {
+                self.panicked.store(true, Ordering::Relaxed);
+            }
+            // Release: the item's writes happen before the caller sees it done.
+            self.done.fetch_add(1, Ordering::Release);
+        }
+    }
+}
+
+#[cfg(test)]
+mod item_tests {
+    use super::*;
+
+    #[test]
+    fn every_item_runs_exactly_once() {
+        for items in [0, 1, 2, 3, 64, 10_001] {
+            let counts: Vec<AtomicUsize> = (0..items).map(|_| AtomicUsize::new(0)).collect();
+            for_each_item(items, &|i| {
+                counts[i].fetch_add(1, Ordering::Relaxed);
+            });
+            assert!(
+                counts.iter().all(|c| c.load(Ordering::Relaxed) == 1),
+                "{items} items"
+            );
+        }
+    }
+
+    #[test]
+    fn a_panicking_item_panics_the_caller_after_the_others_finish() {
+        let done = AtomicUsize::new(0);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            for_each_item(100, &|i| {
+                if i == 50 {
+                    panic!("item 50");
+                }
+                done.fetch_add(1, Ordering::Relaxed);
+            })
+        }));
+        assert!(result.is_err());
+        if num_threads() > 1 {
+            assert_eq!(done.load(Ordering::Relaxed), 99);
+        }
+    }
 }
