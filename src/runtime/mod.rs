@@ -9,6 +9,7 @@ mod per_operand;
 mod pool;
 
 pub(crate) use layout::{broadcast_strides, overlaps};
+pub(crate) use pool::on_pool;
 pub use pool::{num_threads, set_num_threads};
 
 use ndarray::ArrayD;
@@ -485,26 +486,6 @@ impl Ctx<'_> {
 
 /// True when `elements` are enough to share among threads, and there is more than one thread:
 /// a one-thread pool would only add a hand-off to its worker per call.
-/// Runs `f` on one of the pool's threads while the caller waits, so that the evaluations `f`
-/// makes fork from inside the pool.
-///
-/// `f` need not be `Send` (a program's state holds raw views): it runs entirely on that one
-/// thread and the caller is blocked meanwhile, so what it borrows outlives it and nothing
-/// else touches it.
-pub(crate) fn on_pool<R>(f: impl FnOnce() -> R) -> R {
-    struct Sent<T>(T);
-    // SAFETY: see above: the value moves to the worker and back while its owner waits.
-    unsafe impl<T> Send for Sent<T> {}
-    impl<T> Sent<T> {
-        // A method, so closures capture the whole `Sent` rather than its (unsendable) field.
-        fn take(self) -> T {
-            self.0
-        }
-    }
-    let f = Sent(f);
-    pool::pool().install(move || Sent(f.take()())).take()
-}
-
 fn worth_parallel(elements: usize) -> bool {
     elements >= SERIAL_CUTOFF && pool::num_threads() > 1
 }

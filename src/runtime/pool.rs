@@ -1,5 +1,7 @@
 //! numjit's own rayon pool: created on first use (never at load time), sized by
-//! `NUMJIT_NUM_THREADS` or the core count, resizable with [`set_num_threads`].
+//! `NUMJIT_NUM_THREADS` or the core count, resizable with [`set_num_threads`]; and the two ways
+//! work enters it besides rayon's own: [`for_each_item`] (a parallel map's chunks, with the
+//! caller working too) and [`on_pool`] (a program's time loop, run on a worker).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
@@ -61,6 +63,26 @@ pub fn set_num_threads(n: usize) -> usize {
 /// ```
 pub fn num_threads() -> usize {
     pool().current_num_threads()
+}
+
+/// Runs `f` on one of the pool's threads while the caller waits, so that the evaluations `f`
+/// makes fork from inside the pool.
+///
+/// `f` need not be `Send` (a program's state holds raw views): it runs entirely on that one
+/// thread and the caller is blocked meanwhile, so what it borrows outlives it and nothing
+/// else touches it.
+pub(crate) fn on_pool<R>(f: impl FnOnce() -> R) -> R {
+    struct Sent<T>(T);
+    // SAFETY: see above: the value moves to the worker and back while its owner waits.
+    unsafe impl<T> Send for Sent<T> {}
+    impl<T> Sent<T> {
+        // A method, so closures capture the whole `Sent` rather than its (unsendable) field.
+        fn take(self) -> T {
+            self.0
+        }
+    }
+    let f = Sent(f);
+    pool().install(move || Sent(f.take()())).take()
 }
 
 /// Runs `run(i)` for every `i < items`, on the calling thread and the pool's workers together.
