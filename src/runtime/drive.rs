@@ -185,10 +185,8 @@ pub(crate) unsafe fn run_copy(dst: usize, src: usize, bytes: usize, parallel: bo
     if threads == 1 || piece >= bytes {
         return copy(0, bytes);
     }
-    super::pool::pool().install(|| {
-        (0..bytes.div_ceil(piece))
-            .into_par_iter()
-            .for_each(|i| copy(i * piece, piece.min(bytes - i * piece)))
+    super::pool::for_each_item(bytes.div_ceil(piece), &|i| {
+        copy(i * piece, piece.min(bytes - i * piece))
     });
 }
 
