@@ -405,12 +405,17 @@ impl Ctx<'_> {
         let (space, leaves) = self.space(stage, in_shape, vec![out_strides]);
         let mut bases = vec![out.ptr as usize];
         bases.extend(leaves.iter().map(|v| v.ptr as usize));
-        let element_sizes: Vec<Option<usize>> = std::iter::once(None)
-            .chain(stage.leaves.iter().zip(&leaves).map(|(&l, v)| {
-                let reads_memory = !matches!(self.g.node(l).kind, NodeKind::Iota { .. });
-                reads_memory.then(|| v.dtype.size())
-            }))
-            .collect();
+        // On the stack, like the drivers' other per-operand values: small reductions pay no
+        // allocation for a table only column reductions read.
+        let mut element_sizes = per_operand::PerOperand::<Option<usize>>::zeroed(bases.len());
+        for ((size, &l), v) in element_sizes[1..]
+            .iter_mut()
+            .zip(&stage.leaves)
+            .zip(&leaves)
+        {
+            let reads_memory = !matches!(self.g.node(l).kind, NodeKind::Iota { .. });
+            *size = reads_memory.then(|| v.dtype.size());
+        }
         let reduction = Reduction {
             kernel,
             op,
