@@ -5,14 +5,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::array::Array;
 use crate::cache::{Cache, CacheStats};
-use crate::codegen;
 use crate::error::{Error, ErrorKind, Result};
-use crate::hoist::Kernels;
-use crate::ir::{Graph, NodeKind};
-use crate::parse::ast::{Expr, StmtKind};
-use crate::program::{Program, SlotKind};
+use crate::parse;
+use crate::program::Program;
 use crate::vars::{IntoOut, RawView, Signature, Vars};
-use crate::{index, interp, lower, opt, parse, runtime};
 
 /// Compiles expressions into [`Kernel`]s and caches them.
 ///
@@ -128,28 +124,6 @@ pub fn run(src: &str, vars: &Vars) -> Result<Option<Array>> {
         .run(vars)
 }
 
-fn unbound(name: &str) -> Error {
-    Error::new(
-        ErrorKind::Signature,
-        format!("variable `{name}` is not bound"),
-    )
-}
-
-/// A bound view must have the dtype and rank the kernel was compiled for.
-fn check_binding(name: &str, view: &RawView, dtype: crate::DType, rank: usize) -> Result<()> {
-    if view.dtype == dtype && view.shape.len() == rank {
-        return Ok(());
-    }
-    Err(Error::new(
-        ErrorKind::Signature,
-        format!(
-            "`{name}` is {} with {} dimensions, but the kernel was compiled for {dtype} with {rank}",
-            view.dtype,
-            view.shape.len()
-        ),
-    ))
-}
-
 fn no_result() -> Error {
     Error::new(
         ErrorKind::Output,
@@ -168,103 +142,34 @@ pub struct Kernel {
 pub(crate) struct Compiled {
     source: String,
     sig: Signature,
-    graph: Graph,
-    /// The plan and code (and, per shapes, variants hoisting small subexpressions).
-    kernels: Kernels,
-    /// `used[i]`: the expression reads input `i` (the others need not be bound).
-    used: Vec<bool>,
-    /// For a program of several statements: the program (`graph` and `code` are then those of
-    /// an empty expression and unused).
-    program: Option<Program>,
+    /// Every source is a program; a lone expression is one whose single group is its result.
+    program: Program,
 }
 
 impl Compiled {
     fn new(src: &str, sig: &Signature) -> Result<Compiled> {
-        let mut ast = parse::parse_program(src)?;
-        let single = matches!(&ast.stmts[..], [s] if matches!(s.kind, StmtKind::Expr(_)));
-        if single {
-            let Some(StmtKind::Expr(e)) = ast.stmts.pop().map(|s| s.kind) else {
-                unreachable!("checked above")
-            };
-            return Compiled::expression(src, sig, &e);
-        }
-        let program = Program::compile(&ast, sig)?;
-        let mut empty = Compiled::expression(src, &Signature::new(), &parse::parse_expr("0")?)?;
-        empty.sig = sig.clone();
-        empty.program = Some(program);
-        Ok(empty)
-    }
-
-    fn expression(expr: &str, sig: &Signature, ast: &Expr) -> Result<Compiled> {
-        let graph = opt::optimize(&lower::lower(ast, &sig.decls())?);
-        let kernels = Kernels::compile(&graph)?;
-        let mut used: Vec<bool> = (0..graph.inputs.len())
-            .map(|i| graph.nodes.iter().any(|n| n.kind == NodeKind::Input(i)))
-            .collect();
-        // A variable read only through a subscript must still be bound.
-        for i in (0..graph.inputs.len()).rev() {
-            if let (true, Some(v)) = (used[i], &graph.inputs[i].view) {
-                used[v.base] = true;
-            }
-        }
         Ok(Compiled {
-            source: expr.to_string(),
+            source: src.to_string(),
             sig: sig.clone(),
-            graph,
-            kernels,
-            used,
-            program: None,
+            program: Program::compile(&parse::parse_program(src)?, sig)?,
         })
     }
 
-    /// The caller's views for a program, in slot order, checked against the signature.
-    fn bind_program(&self, p: &Program, vars: &Vars) -> Result<Vec<RawView>> {
-        p.caller_slots()
-            .map(|(name, dtype, rank, kind)| {
-                let view = vars.view(name).ok_or_else(|| unbound(name))?;
-                check_binding(name, view, dtype, rank)?;
-                if kind == (SlotKind::Caller { writable: true }) && !vars.is_writable(name) {
-                    return Err(Error::new(
-                        ErrorKind::Signature,
-                        format!("`{name}` was compiled as an output: bind it with Vars::with_out"),
-                    ));
-                }
-                Ok(view.clone())
-            })
-            .collect()
+    /// Binds `vars` and runs the program; errors point into the source.
+    fn run(&self, vars: &Vars, reference: bool, out: Option<&RawView>) -> Result<Option<Array>> {
+        self.program
+            .bind(vars)
+            .and_then(|views| self.program.run(views, reference, out))
+            .map_err(|e| e.with_source(&self.source))
     }
 
-    /// Runs a program (checks, then writes) and returns its result, if it has one.
-    fn run_program(&self, p: &Program, vars: &Vars, reference: bool) -> Result<Option<Array>> {
-        let views = self.bind_program(p, vars)?;
-        p.run(views, reference)
-    }
-
-    /// The views of the inputs the expression reads, checked against the signature.
-    fn bind(&self, vars: &Vars) -> Result<Vec<RawView>> {
-        let mut views: Vec<RawView> = Vec::with_capacity(self.graph.inputs.len());
-        for (decl, &used) in self.graph.inputs.iter().zip(&self.used) {
-            // Derived inputs (`u[1:-1]`) come after their base, which is bound by then.
-            if let Some(v) = &decl.view {
-                views.push(index::apply(&views[v.base], &v.items, v.span)?);
-                continue;
-            }
-            let view = match vars.view(&decl.name) {
-                Some(v) => v.clone(),
-                None if !used => RawView {
-                    dtype: decl.dtype,
-                    ptr: std::ptr::null(),
-                    shape: smallvec::smallvec![0; decl.rank],
-                    strides: smallvec::smallvec![0; decl.rank],
-                },
-                None => return Err(unbound(&decl.name)),
-            };
-            if used {
-                check_binding(&decl.name, &view, decl.dtype, decl.rank)?;
-            }
-            views.push(view);
+    /// Runs the program for its value.
+    fn value(&self, vars: &Vars, reference: bool) -> Result<Array> {
+        if self.program.result_dtype().is_none() {
+            return Err(no_result().with_source(&self.source));
         }
-        Ok(views)
+        self.run(vars, reference, None)?
+            .ok_or_else(|| Error::new(ErrorKind::Internal, "evaluation produced no array"))
     }
 }
 
@@ -281,26 +186,7 @@ impl Kernel {
     /// # Ok::<(), numjit::Error>(())
     /// ```
     pub fn eval(&self, vars: &Vars) -> Result<Array> {
-        let c = &self.inner;
-        if let Some(p) = &c.program {
-            return match c.run_program(p, vars, false) {
-                Ok(Some(a)) => Ok(a),
-                Ok(None) => Err(no_result()),
-                Err(e) => Err(e.with_source(&c.source)),
-            };
-        }
-        let run = || {
-            let views = c.bind(vars)?;
-            runtime::execute(&c.graph, &c.kernels, &views, None)
-        };
-        match run() {
-            Ok(Some(a)) => Ok(a),
-            Ok(None) => Err(Error::new(
-                ErrorKind::Internal,
-                "evaluation produced no array",
-            )),
-            Err(e) => Err(e.with_source(&c.source)),
-        }
+        self.inner.value(vars, false)
     }
 
     /// Evaluates into `out`, which must have exactly the result's shape and dtype (any strides).
@@ -320,18 +206,10 @@ impl Kernel {
     /// ```
     pub fn eval_into(&self, vars: &Vars, out: &mut impl IntoOut) -> Result<()> {
         let c = &self.inner;
-        if c.program.is_some() {
-            return Err(Error::new(
-                ErrorKind::Output,
-                "eval_into takes a single expression; a program writes its outputs itself (Kernel::run)",
-            ));
+        if c.program.result_dtype().is_none() {
+            return Err(no_result().with_source(&c.source));
         }
-        let out = out.out_view();
-        let run = || {
-            let views = c.bind(vars)?;
-            runtime::execute(&c.graph, &c.kernels, &views, Some(&out.0))
-        };
-        run().map(|_| ()).map_err(|e| e.with_source(&c.source))
+        c.run(vars, false, Some(&out.out_view().0)).map(|_| ())
     }
 
     /// Evaluates with the reference interpreter instead of the compiled code: slow, for testing.
@@ -345,17 +223,7 @@ impl Kernel {
     /// # Ok::<(), numjit::Error>(())
     /// ```
     pub fn eval_reference(&self, vars: &Vars) -> Result<Array> {
-        let c = &self.inner;
-        if let Some(p) = &c.program {
-            return match c.run_program(p, vars, true) {
-                Ok(Some(a)) => Ok(a),
-                Ok(None) => Err(no_result()),
-                Err(e) => Err(e.with_source(&c.source)),
-            };
-        }
-        c.bind(vars)
-            .and_then(|views| interp::interpret(&c.graph, &views))
-            .map_err(|e| e.with_source(&c.source))
+        self.inner.value(vars, true)
     }
 
     /// The dtype of the result.
@@ -366,10 +234,10 @@ impl Kernel {
     /// # Ok::<(), numjit::Error>(())
     /// ```
     pub fn dtype(&self) -> crate::DType {
-        match &self.inner.program {
-            Some(p) => p.result_dtype().unwrap_or(crate::DType::Bool),
-            None => self.inner.graph.node(self.inner.graph.root).dtype,
-        }
+        self.inner
+            .program
+            .result_dtype()
+            .unwrap_or(crate::DType::Bool)
     }
 
     /// Runs a program: writes its outputs (arrays bound with [`Vars::with_out`]) and returns
@@ -390,13 +258,7 @@ impl Kernel {
     /// # Ok::<(), numjit::Error>(())
     /// ```
     pub fn run(&self, vars: &Vars) -> Result<Option<Array>> {
-        let c = &self.inner;
-        match &c.program {
-            Some(p) => c
-                .run_program(p, vars, false)
-                .map_err(|e| e.with_source(&c.source)),
-            None => self.eval(vars).map(Some),
-        }
+        self.inner.run(vars, false, None)
     }
 
     /// [`Kernel::run`] with the reference interpreter computing every value (slow, for tests).
@@ -412,13 +274,7 @@ impl Kernel {
     /// # Ok::<(), numjit::Error>(())
     /// ```
     pub fn run_reference(&self, vars: &Vars) -> Result<Option<Array>> {
-        let c = &self.inner;
-        match &c.program {
-            Some(p) => c
-                .run_program(p, vars, true)
-                .map_err(|e| e.with_source(&c.source)),
-            None => self.eval_reference(vars).map(Some),
-        }
+        self.inner.run(vars, true, None)
     }
 
     /// The expression this kernel computes.
@@ -451,10 +307,7 @@ impl Kernel {
     /// # Ok::<(), numjit::Error>(())
     /// ```
     pub fn ir(&self) -> String {
-        match &self.inner.program {
-            Some(p) => p.ir(),
-            None => self.inner.graph.to_string(),
-        }
+        self.inner.program.ir()
     }
 
     /// The Cranelift IR of every stage before Cranelift's own optimizations (the REPL's `:clif`).
@@ -466,9 +319,6 @@ impl Kernel {
     /// # Ok::<(), numjit::Error>(())
     /// ```
     pub fn clif(&self) -> Result<String> {
-        match &self.inner.program {
-            Some(p) => p.clif(),
-            None => codegen::clif_text(&self.inner.graph, &self.inner.kernels.stages),
-        }
+        self.inner.program.clif()
     }
 }

@@ -18,20 +18,27 @@ use crate::shape::iota_len;
 pub(crate) const MAX_RANK: usize = 8;
 
 /// Lowers a parsed expression against the declared inputs.
+#[cfg(test)]
 pub(crate) fn lower(expr: &Expr, inputs: &[InputDecl]) -> Result<Graph> {
-    if let Some(bad) = inputs.iter().find(|i| i.rank > MAX_RANK) {
-        return Err(Error::new(
+    check_ranks(inputs)?;
+    let mut l = Lowerer::new(inputs.to_vec());
+    // A result made only of literals keeps its Python-scalar default dtype (int64, float64, bool).
+    l.g.root = l.expr(expr)?.0;
+    Ok(l.g)
+}
+
+/// Every input must have at most [`MAX_RANK`] dimensions.
+pub(crate) fn check_ranks(inputs: &[InputDecl]) -> Result<()> {
+    match inputs.iter().find(|i| i.rank > MAX_RANK) {
+        Some(bad) => Err(Error::new(
             ErrorKind::Limit,
             format!(
                 "`{}` has {} dimensions; at most {MAX_RANK} are supported",
                 bad.name, bad.rank
             ),
-        ));
+        )),
+        None => Ok(()),
     }
-    let mut l = Lowerer::new(inputs.to_vec());
-    // A result made only of literals keeps its Python-scalar default dtype (int64, float64, bool).
-    l.g.root = l.expr(expr)?.0;
-    Ok(l.g)
 }
 
 /// Lowers expressions into one graph. Programs lower several statements into one graph per

@@ -19,6 +19,16 @@ pub(crate) struct RawView {
 }
 
 impl RawView {
+    /// A view of no elements (all lengths 0) standing for a variable that is not bound.
+    pub fn empty(dtype: DType, rank: usize) -> RawView {
+        RawView {
+            dtype,
+            ptr: std::ptr::null(),
+            shape: smallvec::smallvec![0; rank],
+            strides: smallvec::smallvec![0; rank],
+        }
+    }
+
     /// True when the elements are contiguous in C order (what kernels may specialize on).
     pub fn is_c_contiguous(&self) -> bool {
         let mut expect = self.dtype.size() as isize;

@@ -342,3 +342,54 @@ fn generators_in_programs_never_materialize_and_can_take_computed_lengths() {
     }
     assert_eq!((m[0], s[0]), (5, 30.0));
 }
+
+#[test]
+fn a_program_ending_in_an_expression_evaluates_into_a_callers_array() {
+    // Every source is a program, so `eval_into` takes any program that has a value.
+    let x = golden(9, 0.37);
+    let mut y = Array1::<f64>::zeros(9);
+    let vars = Vars::new().with("x", &x);
+    let k = Engine::default()
+        .compile("t = 2 * x\nt + 1", &vars.signature())
+        .unwrap();
+    k.eval_into(&vars, &mut y).unwrap();
+    assert_eq!(y, x.mapv(|v| 2.0 * v + 1.0));
+    // A wrong shape is an output error before anything is written.
+    let mut short = Array1::<f64>::from_elem(4, 7.0);
+    let err = k.eval_into(&vars, &mut short).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Output);
+    assert!(short.iter().all(|&v| v == 7.0));
+    // A program without a value has nothing to evaluate into.
+    let mut o = Array1::<f64>::zeros(9);
+    let vars = Vars::new().with("x", &x).with_out("o", &mut o);
+    let k = Engine::default()
+        .compile("o = x", &vars.signature())
+        .unwrap();
+    let mut y = Array1::<f64>::zeros(9);
+    assert_eq!(
+        k.eval_into(&vars, &mut y).unwrap_err().kind(),
+        ErrorKind::Output
+    );
+    assert_eq!(k.eval(&vars).unwrap_err().kind(), ErrorKind::Output);
+}
+
+#[test]
+fn variables_a_program_never_touches_need_not_be_bound() {
+    let x = golden(5, 0.11);
+    let mut o = Array1::<f64>::zeros(5);
+    let sig = Vars::new()
+        .with("x", &x)
+        .with("unused", &x)
+        .with_out("o", &mut o)
+        .signature();
+    let k = Engine::default().compile("o = x * 3", &sig).unwrap();
+    let vars = Vars::new().with("x", &x).with_out("o", &mut o);
+    k.run(&vars).unwrap();
+    drop(vars);
+    assert_eq!(o, x.mapv(|v| v * 3.0));
+    // A variable it reads must be.
+    let vars = Vars::new().with_out("o", &mut o);
+    let err = k.run(&vars).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Signature);
+    assert!(err.message().contains("`x` is not bound"), "{err}");
+}

@@ -25,6 +25,9 @@ BUILD = HERE / "build"
 # NUMJIT_BENCH_BIN points the runner at another numjit worker (another build, a test double).
 NUMJIT_BIN = Path(os.environ.get("NUMJIT_BENCH_BIN",
                                  REPO / "target" / "release" / "examples" / "bench_course"))
+# NUMJIT_BASE_BIN adds the tool "numjit-base": a second numjit worker (say, the build before a
+# change), measured in the same interleaved rounds for an A/B comparison. Not a peer.
+NUMJIT_BASE_BIN = os.environ.get("NUMJIT_BASE_BIN")
 
 ARRAY_VARIANTS = ("alloc", "out")
 
@@ -117,8 +120,9 @@ class Tool:
 
     def command(self, threads):
         """The worker's argv prefix, or None when the tool is not built."""
-        if self.name == "numjit":
-            return [str(NUMJIT_BIN)] if NUMJIT_BIN.exists() else None
+        if self.name in ("numjit", "numjit-base"):
+            binary = NUMJIT_BIN if self.name == "numjit" else Path(NUMJIT_BASE_BIN)
+            return [str(binary)] if binary.exists() else None
         if self.name == "c":
             binary = BUILD / ("bench_c" if threads == 1 else "bench_c_omp")
             return [str(binary)] if binary.exists() else None
@@ -137,7 +141,7 @@ TOOLS = [
     Tool("numexpr", (1, 2)),
     Tool("numba", (1, 2)),
     Tool("c", (1, 2)),
-]
+] + ([Tool("numjit-base", (1, 2), peer=False)] if NUMJIT_BASE_BIN else [])
 
 
 # ------------------------------------------------------------ measuring
@@ -378,7 +382,8 @@ def visible_rows(rows):
 
 
 SUMMARY_COLUMNS = [("numpy", 1), ("numexpr", 1), ("numexpr", 2), ("numba", 1), ("numba", 2),
-                   ("c", 1), ("c", 2), ("numjit", 1), ("numjit", 2)]
+                   ("c", 1), ("c", 2), ("numjit", 1), ("numjit", 2)] + (
+                       [("numjit-base", 1), ("numjit-base", 2)] if NUMJIT_BASE_BIN else [])
 
 
 def render_summary(results):

@@ -1,8 +1,10 @@
 //! Programs: statements, intermediates, outputs, loops and swaps, compiled into fused groups.
 //!
-//! `build.rs` turns the parsed program into steps (which statements fuse into one pass, which
-//! intermediates must be kept in memory); this file compiles every group's graph into native
-//! code; `run.rs` executes the steps against the caller's arrays.
+//! Every source is a program: a lone expression is a program whose one group computes its
+//! result. `build.rs` turns the parsed program into steps (which statements fuse into one pass,
+//! which intermediates must be kept in memory); this file compiles every group's graph into
+//! native code and binds the caller's arrays to the program's slots (the one binder);
+//! `run.rs` executes the steps against them (the one executor).
 
 mod build;
 mod run;
@@ -13,10 +15,12 @@ use crate::array::Array;
 use crate::codegen;
 use crate::dtype::DType;
 use crate::error::Result;
+use crate::error::{Error, ErrorKind};
 use crate::hoist::Kernels;
 use crate::ir::Graph;
+use crate::ir::NodeKind;
 use crate::parse::ast;
-use crate::vars::{RawView, Signature};
+use crate::vars::{RawView, Signature, Vars};
 pub(crate) use build::SlotKind;
 use build::{Slot, StepSpec, TargetSpec};
 
@@ -25,6 +29,8 @@ pub(crate) struct Program {
     slots: Vec<Slot>,
     steps: Vec<Step>,
     result: Option<DType>,
+    /// `used[i]`: the program reads or writes caller slot `i` (the others need not be bound).
+    used: Vec<bool>,
 }
 
 /// Native code for one graph.
@@ -85,12 +91,58 @@ enum Step {
 impl Program {
     /// Compiles `program` for the caller arrays in `sig`.
     pub fn compile(program: &ast::Program, sig: &Signature) -> Result<Program> {
+        crate::lower::check_ranks(&sig.decls())?;
         let built = build::build(program, sig)?;
+        let callers = sig.inputs().len();
+        let mut used = vec![false; built.slots.len()];
+        mark_used(&built.steps, &mut used);
+        used.truncate(callers);
         Ok(Program {
             steps: compile_steps(built.steps)?,
             slots: built.slots,
             result: built.result,
+            used,
         })
+    }
+
+    /// The caller's views, one per caller slot in slot order, checked against the signature.
+    /// A variable the program never touches need not be bound (it gets an empty view).
+    pub fn bind(&self, vars: &Vars) -> Result<Vec<RawView>> {
+        self.caller_slots()
+            .zip(&self.used)
+            .map(|((name, dtype, rank, kind), &used)| {
+                let view = match vars.view(name) {
+                    Some(v) => v,
+                    None if !used => return Ok(RawView::empty(dtype, rank)),
+                    None => {
+                        return Err(Error::new(
+                            ErrorKind::Signature,
+                            format!("variable `{name}` is not bound"),
+                        ))
+                    }
+                };
+                if !used {
+                    return Ok(view.clone());
+                }
+                if view.dtype != dtype || view.shape.len() != rank {
+                    return Err(Error::new(
+                        ErrorKind::Signature,
+                        format!(
+                            "`{name}` is {} with {} dimensions, but the kernel was compiled for {dtype} with {rank}",
+                            view.dtype,
+                            view.shape.len()
+                        ),
+                    ));
+                }
+                if kind == (SlotKind::Caller { writable: true }) && !vars.is_writable(name) {
+                    return Err(Error::new(
+                        ErrorKind::Signature,
+                        format!("`{name}` was compiled as an output: bind it with Vars::with_out"),
+                    ));
+                }
+                Ok(view.clone())
+            })
+            .collect()
     }
 
     /// The result's dtype, when the program ends with an expression.
@@ -106,14 +158,35 @@ impl Program {
             .map(|s| (s.name.as_str(), s.dtype, s.rank, s.kind))
     }
 
-    /// Runs the program with the caller's arrays (one view per caller slot, in order): checks
-    /// every shape first, then runs. Returns the result, if the program has one.
-    pub fn run(&self, caller: Vec<RawView>, reference: bool) -> Result<Option<Array>> {
-        run::run(self, caller, reference)
+    /// Runs the program with the caller's arrays (one view per caller slot, in order, from
+    /// [`Program::bind`]): checks every shape first, then runs. The result, if the program has
+    /// one, goes into `out` when given (which must have exactly its shape and dtype) and is
+    /// returned otherwise. `reference`: the interpreter computes every value.
+    pub fn run(
+        &self,
+        caller: Vec<RawView>,
+        reference: bool,
+        out: Option<&RawView>,
+    ) -> Result<Option<Array>> {
+        run::run(self, caller, reference, out)
     }
 
-    /// The optimized IR of every group.
+    /// The group of a program that is one expression: nothing to check before writing but
+    /// the result's shape, which the executor checks itself.
+    fn lone_expression(&self) -> Option<&Group> {
+        match &self.steps[..] {
+            [Step::Group(g)] if matches!(&g.targets[..], [t] if matches!(t.kind, build::TargetKind::Result)) => {
+                Some(g)
+            }
+            _ => None,
+        }
+    }
+
+    /// The optimized IR of every group (of a lone expression: its graph).
     pub fn ir(&self) -> String {
+        if let Some(g) = self.lone_expression() {
+            return g.unit.graph.to_string();
+        }
         let mut out = String::new();
         describe(&self.steps, 0, &mut out);
         out
@@ -155,6 +228,44 @@ fn describe(steps: &[Step], depth: usize, out: &mut String) {
                 describe(body, depth + 1, out);
             }
             Step::Swap { a, b, .. } => out.push_str(&format!("{pad}swap slots {a} {b}\n")),
+        }
+    }
+}
+
+/// Marks the slots that `steps` read or write.
+fn mark_used(steps: &[StepSpec], used: &mut [bool]) {
+    let graph = |g: &Graph, used: &mut [bool]| {
+        let mut read: Vec<bool> = (0..g.inputs.len())
+            .map(|i| g.nodes.iter().any(|n| n.kind == NodeKind::Input(i)))
+            .collect();
+        // Derived inputs (`u[1:-1]`) come after their base: a read of the view reads the base.
+        for i in (0..g.inputs.len()).rev() {
+            if let (true, Some(v)) = (read[i], &g.inputs[i].view) {
+                read[v.base] = true;
+            }
+        }
+        for (u, r) in used.iter_mut().zip(read) {
+            *u |= r;
+        }
+    };
+    for step in steps {
+        match step {
+            StepSpec::Group(g) => {
+                graph(&g.graph, used);
+                for t in &g.targets {
+                    if let build::TargetKind::Whole(s) | build::TargetKind::Slice(s, _) = &t.kind {
+                        used[*s] = true;
+                    }
+                }
+            }
+            StepSpec::Loop { range, body, .. } => {
+                range.iter().for_each(|g| graph(g, used));
+                mark_used(body, used);
+            }
+            StepSpec::Swap { a, b, .. } => {
+                used[*a] = true;
+                used[*b] = true;
+            }
         }
     }
 }

@@ -25,6 +25,8 @@ struct State<'p> {
     /// Loop variables' storage (by slot; never resized, so views may point into it).
     cells: Vec<i64>,
     result: Option<Array>,
+    /// Where the result goes, when the caller gave an array for it.
+    out: Option<&'p RawView>,
     /// Checking shapes only: no kernel runs and nothing is written.
     dry: bool,
     reference: bool,
@@ -40,7 +42,15 @@ thread_local! {
     static GROUP_RUNS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-pub(super) fn run(p: &Program, caller: Vec<RawView>, reference: bool) -> Result<Option<Array>> {
+pub(super) fn run<'p>(
+    p: &'p Program,
+    caller: Vec<RawView>,
+    reference: bool,
+    out: Option<&'p RawView>,
+) -> Result<Option<Array>> {
+    if let Some(g) = p.lone_expression() {
+        return lone_expression(g, &caller, reference, out);
+    }
     let originals = caller.clone();
     let mut cells: Vec<i64> = vec![0; p.slots.len()];
     let mut views = caller;
@@ -64,6 +74,7 @@ pub(super) fn run(p: &Program, caller: Vec<RawView>, reference: bool) -> Result<
         owned: (0..p.slots.len()).map(|_| None).collect(),
         cells,
         result: None,
+        out,
         dry,
         reference,
         #[cfg(test)]
@@ -157,17 +168,9 @@ impl State<'_> {
         }
     }
 
-    /// The views of a graph's inputs: slots, then views of them.
+    /// The views of a graph's inputs.
     fn bind(&self, g: &crate::ir::Graph) -> Result<Vec<RawView>> {
-        let mut views: Vec<RawView> = Vec::with_capacity(g.inputs.len());
-        for (i, decl) in g.inputs.iter().enumerate() {
-            let v = match &decl.view {
-                Some(v) => index::apply(&views[v.base], &v.items, v.span)?,
-                None => self.views[i].clone(),
-            };
-            views.push(v);
-        }
-        Ok(views)
+        graph_inputs(g, &self.views)
     }
 
     fn group(&mut self, grp: &Group) -> Result<()> {
@@ -180,10 +183,14 @@ impl State<'_> {
         for (t, &root) in grp.targets.iter().zip(&g.roots) {
             let value_shape = &shapes[root];
             let dtype = g.node(root).dtype;
-            let view = match &t.kind {
-                TargetKind::Whole(s) => self.views[*s].clone(),
-                TargetKind::Slice(s, items) => index::apply(&self.views[*s], items, t.span)?,
-                TargetKind::Temp(_) | TargetKind::Result => {
+            let view = match (&t.kind, self.out) {
+                (TargetKind::Whole(s), _) => self.views[*s].clone(),
+                (TargetKind::Slice(s, items), _) => index::apply(&self.views[*s], items, t.span)?,
+                (TargetKind::Result, Some(out)) => {
+                    check_out(out, value_shape, dtype)?;
+                    out.clone()
+                }
+                (TargetKind::Temp(_) | TargetKind::Result, _) => {
                     // A 0-d temporary may give a generator its length, which shape inference
                     // reads: the dry run allocates those (8 bytes), and only those.
                     if self.dry && !value_shape.is_empty() {
@@ -337,6 +344,63 @@ impl State<'_> {
             copy_broadcast(&view_of(a), &originals[i]);
         }
     }
+}
+
+/// The views of a graph's inputs: the slots' views, then views of them (`u[1:-1]`; a derived
+/// input comes after its base).
+fn graph_inputs(g: &crate::ir::Graph, slots: &[RawView]) -> Result<Vec<RawView>> {
+    let mut views: Vec<RawView> = Vec::with_capacity(g.inputs.len());
+    for (i, decl) in g.inputs.iter().enumerate() {
+        let v = match &decl.view {
+            Some(v) => index::apply(&views[v.base], &v.items, v.span)?,
+            None => slots[i].clone(),
+        };
+        views.push(v);
+    }
+    Ok(views)
+}
+
+/// A program that is one expression: no dry run (nothing is written before the executor has
+/// checked every shape) and no program state, so that it costs what a bare kernel call costs.
+fn lone_expression(
+    grp: &Group,
+    caller: &[RawView],
+    reference: bool,
+    out: Option<&RawView>,
+) -> Result<Option<Array>> {
+    let g = &grp.unit.graph;
+    let inputs = graph_inputs(g, caller)?;
+    #[cfg(test)]
+    GROUP_RUNS.with(|n| n.set(n.get() + 1));
+    if !reference {
+        return runtime::execute(g, &grp.unit.kernels, &inputs, out);
+    }
+    let value = interp::interpret(g, &inputs)?;
+    match out {
+        None => Ok(Some(value)),
+        Some(out) => {
+            let v = view_of(&value);
+            check_out(out, &v.shape, v.dtype)?;
+            copy_broadcast(&v, out);
+            Ok(None)
+        }
+    }
+}
+
+/// A caller's array for the result must have exactly the result's shape and dtype.
+fn check_out(out: &RawView, shape: &[usize], dtype: crate::dtype::DType) -> Result<()> {
+    if out.shape.as_slice() == shape && out.dtype == dtype {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Output,
+        format!(
+            "output has shape {} and dtype {}, but the expression gives shape {} and dtype {dtype}",
+            fmt_shape(&out.shape),
+            out.dtype,
+            fmt_shape(shape),
+        ),
+    ))
 }
 
 /// True when a target overlaps memory the group's kernel reads through a different view (the
