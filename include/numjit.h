@@ -165,6 +165,32 @@ typedef uint32_t numjit_dtype;
 #endif // __cplusplus
 
 /**
+ * Which names `numjit_program_names` lists.
+ */
+enum numjit_names
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Every name the program reads or writes.
+   */
+  NUMJIT_NAMES_ALL = 0,
+  /**
+   * Only the names it assigns to (whole, in part, or by `swap`): bind those that are the
+   * caller's arrays as outputs.
+   */
+  NUMJIT_NAMES_WRITTEN = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum numjit_names numjit_names;
+#else
+typedef uint32_t numjit_names;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * A compiler with a cache of compiled expressions.
  *
  * Created by `numjit_engine_new`, freed by `numjit_engine_free`. Thread-safe: any number of
@@ -281,6 +307,22 @@ typedef struct numjit_array_mut {
    */
   const ptrdiff_t *strides;
 } numjit_array_mut;
+
+/**
+ * A named output of `numjit_run`: the variable `name`, which the program may write, is `array`.
+ *
+ * `name` is a NUL-terminated UTF-8 string, borrowed for the call.
+ */
+typedef struct numjit_var_mut {
+  /**
+   * The variable's name as it appears in the program.
+   */
+  const char *name;
+  /**
+   * Its memory.
+   */
+  struct numjit_array_mut array;
+} numjit_var_mut;
 
 #ifdef __cplusplus
 extern "C" {
@@ -447,6 +489,54 @@ void numjit_error_free(struct numjit_error *error);
  * Takes a plain integer so that any value a C program holds is safe to pass.
  */
 const char *numjit_status_name(uint32_t status);
+
+/**
+ * Compiles (through a process-wide engine and its cache) and runs `program`: a sequence of
+ * statements (assignments, `for` loops, `swap`, slice assignment; see the grammar) or a lone
+ * expression. The program reads `inputs[0..ninputs]` and may write `outputs[0..noutputs]`,
+ * in place; a name it assigns that is neither is an intermediate of the program.
+ *
+ * Every shape is checked before the first write: on any error the outputs are untouched.
+ * When `result_out` is not NULL it receives the value of the program's final expression (a new
+ * result, freed with `numjit_result_free`), or NULL when the program ends with an assignment.
+ *
+ * Errors: the program's (`SYNTAX`, `UNKNOWN_NAME`, `TYPE`, `BROADCAST`, …), `SIGNATURE` (an
+ * assignment to an input: pass it as an output), `NULL_ARGUMENT`, `INVALID_ARGUMENT` (a
+ * malformed array, a name given twice, an output whose elements overlap, or an output whose
+ * memory overlaps another variable's). Thread-safe; blocks until done.
+ *
+ * # Safety
+ * `program` is a NUL-terminated string; `inputs` as the `vars` of `numjit_compile`;
+ * `outputs` points to `noutputs` vars (may be NULL when `noutputs` is 0) describing writable
+ * memory that nobody else reads or writes during the call; `result_out` is NULL or points to
+ * a writable `numjit_result *`; `error` is NULL or points to a writable `numjit_error *`.
+ */
+numjit_status numjit_run(const char *program,
+                         const struct numjit_var *inputs,
+                         size_t ninputs,
+                         const struct numjit_var_mut *outputs,
+                         size_t noutputs,
+                         struct numjit_result **result_out,
+                         struct numjit_error **error);
+
+/**
+ * Lists the names of `program` that may be the caller's variables, as `numjit_expr_names`
+ * does for an expression: in order of first appearance, each once, space-separated and
+ * NUL-terminated in `buf[0..buf_len]`, with the bytes that needs in `*needed_out`. `which` is a
+ * `numjit_names` value. Loop variables are not listed (they are the program's own).
+ *
+ * Errors: the program's `SYNTAX` or `LIMIT` error, `INVALID_ARGUMENT` for a short buffer or an
+ * unknown `which`, `NULL_ARGUMENT`.
+ *
+ * # Safety
+ * As for `numjit_expr_names`, with `program` for `expr`.
+ */
+numjit_status numjit_program_names(const char *program,
+                                   uint32_t which,
+                                   char *buf,
+                                   size_t buf_len,
+                                   size_t *needed_out,
+                                   struct numjit_error **error);
 
 /**
  * Describes the result in `*array_out`: its dtype, data, ndim, shape and byte strides (results

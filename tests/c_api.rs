@@ -94,8 +94,9 @@ fn cc() -> String {
     std::env::var("CC").unwrap_or_else(|_| "cc".to_string())
 }
 
-/// Compiles the example with `link` arguments, runs it and checks what it printed.
-fn build_and_run(name: &str, link: &[String]) {
+/// Compiles `examples/c/<source>` with warnings as errors and `link` arguments, runs it with
+/// `args`, and returns what it printed (it must exit 0).
+fn build_and_run(source: &str, name: &str, link: &[String], args: &[&str]) -> String {
     let exe = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
     let status = Command::new(cc())
         .args([
@@ -108,26 +109,30 @@ fn build_and_run(name: &str, link: &[String]) {
         ])
         .arg("-I")
         .arg(root().join("include"))
-        .arg(root().join("examples/c/numjit_example.c"))
+        .arg(root().join("examples/c").join(source))
         .arg("-o")
         .arg(&exe)
         .args(link)
         .status()
         .unwrap_or_else(|e| panic!("could not run {}: {e}", cc()));
-    assert!(
-        status.success(),
-        "compiling examples/c/numjit_example.c failed"
-    );
+    assert!(status.success(), "compiling examples/c/{source} failed");
     let out = Command::new(&exe)
+        .args(args)
         .output()
         .unwrap_or_else(|e| panic!("could not run {}: {e}", exe.display()));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "the C example failed ({}):\n{stdout}\n{stderr}",
+        "examples/c/{source} failed ({}):\n{stdout}\n{stderr}",
         out.status
     );
+    stdout
+}
+
+/// Runs `numjit_example.c` and checks what it printed.
+fn check_example(name: &str, link: &[String]) {
+    let stdout = build_and_run("numjit_example.c", name, link, &[]);
     // The error it provokes is printed with the caret under the unknown name.
     assert!(
         stdout.contains("unknown name `y`\n  2*x + y\n        ^"),
@@ -136,9 +141,8 @@ fn build_and_run(name: &str, link: &[String]) {
     assert!(stdout.contains("all checks passed"), "{stdout}");
 }
 
-#[cfg(unix)]
-#[test]
-fn c_example_links_the_shared_library() {
+/// The arguments that link the shared library.
+fn shared_link() -> Vec<String> {
     let dir = lib_dir();
     let so = if cfg!(target_os = "macos") {
         "libnumjit.dylib"
@@ -151,15 +155,38 @@ fn c_example_links_the_shared_library() {
         dir.join(so).display()
     );
     let d = dir.display();
-    build_and_run(
-        "numjit_example_shared",
-        &[
-            format!("-L{d}"),
-            "-lnumjit".into(),
-            format!("-Wl,-rpath,{d}"),
-            "-lm".into(),
-        ],
+    vec![
+        format!("-L{d}"),
+        "-lnumjit".into(),
+        format!("-Wl,-rpath,{d}"),
+        "-lm".into(),
+    ]
+}
+
+#[cfg(unix)]
+#[test]
+fn diffusion_program_runs_from_c_bit_for_bit() {
+    // A ten times coarser grid than the course's: 29² interior points, 126 steps.
+    let stdout = build_and_run("diffusion.c", "diffusion_c", &shared_link(), &["0.667"]);
+    assert!(
+        stdout.contains("29² interior points, 126 steps"),
+        "{stdout}"
     );
+    assert!(
+        stdout.contains("bit for bit equal to the C loop"),
+        "{stdout}"
+    );
+    // Two outputs on one block of memory are refused, and the message says which.
+    assert!(
+        stdout.contains("output `next` overlaps the memory of `d`"),
+        "{stdout}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn c_example_links_the_shared_library() {
+    check_example("numjit_example_shared", &shared_link());
 }
 
 #[cfg(target_os = "linux")]
@@ -175,7 +202,7 @@ fn c_example_links_the_static_library() {
     let sys = ["-lpthread", "-ldl", "-lm", "-lgcc_s", "-lc"].map(String::from);
     let mut link = vec![a.display().to_string()];
     link.extend(sys);
-    build_and_run("numjit_example_static", &link);
+    check_example("numjit_example_static", &link);
 }
 
 /// The header is also valid C++ (cbindgen's `cpp_compat` guards), checked when a C++ compiler

@@ -113,6 +113,18 @@ pub struct numjit_var {
     pub array: numjit_array,
 }
 
+/// A named output of `numjit_run`: the variable `name`, which the program may write, is `array`.
+///
+/// `name` is a NUL-terminated UTF-8 string, borrowed for the call.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct numjit_var_mut {
+    /// The variable's name as it appears in the program.
+    pub name: *const c_char,
+    /// Its memory.
+    pub array: numjit_array_mut,
+}
+
 /// More dimensions than any real array has: rejected before `shape` is read, so a garbage
 /// `ndim` cannot make numjit read far past the caller's shape array. (The engine's own limit
 /// is lower and reported as `NUMJIT_STATUS_LIMIT`.)
@@ -127,6 +139,8 @@ pub(super) struct Layout {
     shape: Vec<usize>,
     /// Element (not byte) strides; 0 on axes of length ≤ 1, where NumPy leaves arbitrary values.
     strides: Vec<isize>,
+    /// The addresses its elements occupy, lowest to one past the highest (empty for no elements).
+    pub bytes: std::ops::Range<usize>,
 }
 
 /// The raw fields shared by `numjit_array` and `numjit_array_mut`.
@@ -169,6 +183,8 @@ pub(super) enum Subject<'a> {
     Variable(&'a str),
     /// The output of `numjit_kernel_eval_into`.
     Output,
+    /// An output of `numjit_run`: "output `u`".
+    Written(&'a str),
 }
 
 impl std::fmt::Display for Subject<'_> {
@@ -176,6 +192,7 @@ impl std::fmt::Display for Subject<'_> {
         match self {
             Subject::Variable(name) => write!(f, "variable `{name}`"),
             Subject::Output => f.write_str("the output"),
+            Subject::Written(name) => write!(f, "output `{name}`"),
         }
     }
 }
@@ -224,6 +241,7 @@ pub(super) unsafe fn layout(raw: &Raw, what: Subject, writable: bool) -> Result<
             low: dangling(dtype),
             shape: shape.clone(),
             strides: vec![0; shape.len()],
+            bytes: 0..0,
         });
     }
     let byte_strides: Vec<isize> = if raw.strides.is_null() {
@@ -285,6 +303,7 @@ pub(super) unsafe fn layout(raw: &Raw, what: Subject, writable: bool) -> Result<
         low: NonNull::new((raw.data as *mut u8).wrapping_sub(below)).ok_or_else(overflow)?,
         shape,
         strides,
+        bytes: low..high,
     })
 }
 
@@ -448,6 +467,16 @@ impl<'a> OutView<'a> {
         }
     }
 
+    fn bind<'v>(&'v mut self, vars: Vars<'v>, name: &str) -> Vars<'v> {
+        match self {
+            OutView::Bool(a) => vars.with_out(name, a),
+            OutView::Int32(a) => vars.with_out(name, a),
+            OutView::Int64(a) => vars.with_out(name, a),
+            OutView::Float32(a) => vars.with_out(name, a),
+            OutView::Float64(a) => vars.with_out(name, a),
+        }
+    }
+
     /// `kernel.eval_into` with this view as the output.
     pub fn eval_into(&mut self, kernel: &Kernel, vars: &Vars) -> Result<()> {
         match self {
@@ -460,9 +489,13 @@ impl<'a> OutView<'a> {
     }
 }
 
-/// The caller's named inputs, checked and viewed. Bind them with [`Inputs::vars`].
+/// The caller's named inputs (and, for `numjit_run`, outputs), checked and viewed. Bind them
+/// with [`Inputs::vars`].
 pub(super) struct Inputs<'a> {
     views: Vec<(&'a str, InputView<'a>)>,
+    /// The addresses each input's elements occupy (what outputs must not overlap).
+    bytes: Vec<std::ops::Range<usize>>,
+    outputs: Vec<(&'a str, OutView<'a>)>,
 }
 
 impl<'a> Inputs<'a> {
@@ -475,6 +508,7 @@ impl<'a> Inputs<'a> {
         // SAFETY: NULL or `n` readable vars, by this function's contract.
         let vars = unsafe { guard::slice(vars, n, "`vars`") }?;
         let mut views: Vec<(&'a str, InputView<'a>)> = Vec::with_capacity(n);
+        let mut bytes = Vec::with_capacity(n);
         for (i, var) in vars.iter().enumerate() {
             // SAFETY: NULL or NUL-terminated and unchanged for `'a`, by contract.
             let name = unsafe { guard::text(var.name, format_args!("`vars[{i}].name`")) }?;
@@ -487,15 +521,71 @@ impl<'a> Inputs<'a> {
             let l = unsafe { layout(&Raw::from(&var.array), Subject::Variable(name), false) }?;
             // SAFETY: the memory holds valid elements of its dtype for `'a`, by contract.
             views.push((name, unsafe { InputView::new(&l) }));
+            bytes.push(l.bytes);
         }
-        Ok(Inputs { views })
+        Ok(Inputs {
+            views,
+            bytes,
+            outputs: Vec::new(),
+        })
     }
 
-    /// The inputs as [`Vars`] for the engine.
-    pub fn vars(&self) -> Vars<'_> {
+    /// Inputs and writable outputs: names distinct across both, and no output's memory
+    /// overlapping any other variable's (by address range: memory a program writes is reachable
+    /// through one name only).
+    ///
+    /// # Safety
+    /// As for [`Inputs::new`], and `outputs` is NULL (only when `m` is 0) or points to `m`
+    /// readable `numjit_var_mut`s whose arrays are writable and used by nobody else for `'a`.
+    pub unsafe fn with_outputs(
+        vars: *const numjit_var,
+        n: usize,
+        outputs: *const numjit_var_mut,
+        m: usize,
+    ) -> Result<Inputs<'a>, Failure> {
+        // SAFETY: this function's contract includes `Inputs::new`'s.
+        let mut inputs = unsafe { Inputs::new(vars, n) }?;
+        // SAFETY: NULL or `m` readable vars, by this function's contract.
+        let outs = unsafe { guard::slice(outputs, m, "`outputs`") }?;
+        // Every variable's address range, to check the outputs against.
+        let mut ranges: Vec<(&'a str, std::ops::Range<usize>)> = (inputs.views.iter())
+            .map(|(name, _)| *name)
+            .zip(inputs.bytes.iter().cloned())
+            .collect();
+        for (i, var) in outs.iter().enumerate() {
+            // SAFETY: NULL or NUL-terminated and unchanged for `'a`, by contract.
+            let name = unsafe { guard::text(var.name, format_args!("`outputs[{i}].name`")) }?;
+            if ranges.iter().any(|(n, _)| *n == name) {
+                return Err(Failure::invalid(format!(
+                    "variable `{name}` is given twice"
+                )));
+            }
+            // SAFETY: shape/strides NULL or `ndim` entries, by contract.
+            let l = unsafe { layout(&Raw::from(&var.array), Subject::Written(name), true) }?;
+            let clash = ranges
+                .iter()
+                .find(|(_, r)| r.start < l.bytes.end && l.bytes.start < r.end);
+            if let Some((other, _)) = clash {
+                return Err(Failure::invalid(format!(
+                    "output `{name}` overlaps the memory of `{other}`; pass memory a program \
+                     writes under one name only"
+                )));
+            }
+            ranges.push((name, l.bytes.clone()));
+            // SAFETY: writable, valid and unshared for `'a`, by contract.
+            inputs.outputs.push((name, unsafe { OutView::new(&l) }));
+        }
+        Ok(inputs)
+    }
+
+    /// The inputs (and outputs) as [`Vars`] for the engine.
+    pub fn vars(&mut self) -> Vars<'_> {
         let mut vars = Vars::new();
         for (name, view) in &self.views {
             view.bind(&mut vars, name);
+        }
+        for (name, view) in &mut self.outputs {
+            vars = view.bind(vars, name);
         }
         vars
     }

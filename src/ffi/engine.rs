@@ -89,7 +89,7 @@ pub unsafe extern "C" fn numjit_compile(
         // SAFETY: as above.
         let expr = unsafe { guard::text(expr, "`expr`") }?;
         // SAFETY: as above.
-        let inputs = unsafe { Inputs::new(vars, nvars) }?;
+        let mut inputs = unsafe { Inputs::new(vars, nvars) }?;
         let kernel = engine.engine.compile(expr, &inputs.vars().signature())?;
         *slot = Box::into_raw(Box::new(numjit_kernel { kernel }));
         Ok(())
@@ -161,7 +161,7 @@ pub unsafe extern "C" fn numjit_kernel_eval(
         // SAFETY: as above.
         let kernel = unsafe { guard::arg(kernel, "`kernel`") }?;
         // SAFETY: as above.
-        let inputs = unsafe { Inputs::new(vars, nvars) }?;
+        let mut inputs = unsafe { Inputs::new(vars, nvars) }?;
         let array = kernel.kernel.eval(&inputs.vars())?;
         *slot = numjit_result::boxed(array);
         Ok(())
@@ -195,7 +195,7 @@ pub unsafe extern "C" fn numjit_kernel_eval_into(
         // SAFETY: as above.
         let out = unsafe { guard::arg(out, "`out`") }?;
         // SAFETY: as above.
-        let inputs = unsafe { Inputs::new(vars, nvars) }?;
+        let mut inputs = unsafe { Inputs::new(vars, nvars) }?;
         // SAFETY: shape/strides NULL or `ndim` entries, by contract.
         let l = unsafe { layout(&Raw::from(out), Subject::Output, true) }?;
         // SAFETY: writable, valid and unshared for the call, by contract.
@@ -229,7 +229,7 @@ pub unsafe extern "C" fn numjit_evaluate(
         // SAFETY: as above.
         let expr = unsafe { guard::text(expr, "`expr`") }?;
         // SAFETY: as above.
-        let inputs = unsafe { Inputs::new(vars, nvars) }?;
+        let mut inputs = unsafe { Inputs::new(vars, nvars) }?;
         let vars = inputs.vars();
         let kernel = ENGINE
             .get_or_init(Engine::default)

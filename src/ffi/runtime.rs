@@ -59,28 +59,8 @@ pub unsafe extern "C" fn numjit_expr_names(
         // SAFETY: as above.
         let expr = unsafe { guard::text(expr, "`expr`") }?;
         let tree = crate::parse::parse_expr(expr).map_err(|e| e.with_source(expr))?;
-        let text = names(&tree).join(" ");
-        *needed = text.len() + 1;
-        if buf.is_null() && buf_len == 0 {
-            return Ok(());
-        }
-        if buf.is_null() {
-            return Err(Failure::null(&"`buf`"));
-        }
-        // SAFETY: non-NULL with `buf_len` writable bytes, by contract.
-        let out = unsafe { std::slice::from_raw_parts_mut(buf as *mut u8, buf_len) };
-        if buf_len < *needed {
-            if let Some(first) = out.first_mut() {
-                *first = 0;
-            }
-            return Err(Failure::invalid(format!(
-                "buf_len is {buf_len}, but the names need {} bytes",
-                *needed
-            )));
-        }
-        out[..text.len()].copy_from_slice(text.as_bytes());
-        out[text.len()] = 0;
-        Ok(())
+        // SAFETY: `buf` meets this function's contract.
+        unsafe { write_names(&names(&tree), buf, buf_len, needed) }
     };
     // SAFETY: `error` is NULL or writable, by this function's contract.
     unsafe { guard::run(error, body) }
@@ -88,7 +68,13 @@ pub unsafe extern "C" fn numjit_expr_names(
 
 /// The distinct bare names of `tree` in source order.
 fn names(tree: &Expr) -> Vec<&str> {
-    let mut found: Vec<(usize, &str)> = Vec::new();
+    let mut found = Vec::new();
+    expr_names(tree, &mut found);
+    distinct(found)
+}
+
+/// Appends every bare name of `tree` with its position (any order).
+pub(super) fn expr_names<'t>(tree: &'t Expr, found: &mut Vec<(usize, &'t str)>) {
     let mut stack = vec![tree];
     while let Some(e) = stack.pop() {
         match &e.kind {
@@ -103,6 +89,10 @@ fn names(tree: &Expr) -> Vec<&str> {
             ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Bool(_) => {}
         }
     }
+}
+
+/// The names of `found` in order of position, each once.
+pub(super) fn distinct(mut found: Vec<(usize, &str)>) -> Vec<&str> {
     found.sort_by_key(|&(start, _)| start);
     let mut names: Vec<&str> = Vec::new();
     for (_, n) in found {
@@ -111,4 +101,39 @@ fn names(tree: &Expr) -> Vec<&str> {
         }
     }
     names
+}
+
+/// Writes `names`, space-separated and NUL-terminated, into `buf[0..buf_len]` and the bytes
+/// that needs into `*needed` (with `buf` NULL and `buf_len` 0: only the size).
+///
+/// # Safety
+/// `buf` is NULL or points to `buf_len` writable bytes.
+pub(super) unsafe fn write_names(
+    names: &[&str],
+    buf: *mut c_char,
+    buf_len: usize,
+    needed: &mut usize,
+) -> Result<(), Failure> {
+    let text = names.join(" ");
+    *needed = text.len() + 1;
+    if buf.is_null() && buf_len == 0 {
+        return Ok(());
+    }
+    if buf.is_null() {
+        return Err(Failure::null(&"`buf`"));
+    }
+    // SAFETY: non-NULL with `buf_len` writable bytes, by contract.
+    let out = unsafe { std::slice::from_raw_parts_mut(buf as *mut u8, buf_len) };
+    if buf_len < *needed {
+        if let Some(first) = out.first_mut() {
+            *first = 0;
+        }
+        return Err(Failure::invalid(format!(
+            "buf_len is {buf_len}, but the names need {} bytes",
+            *needed
+        )));
+    }
+    out[..text.len()].copy_from_slice(text.as_bytes());
+    out[text.len()] = 0;
+    Ok(())
 }

@@ -6,6 +6,7 @@ use std::ptr::{null, null_mut};
 use super::array::{numjit_array, numjit_array_mut, numjit_dtype, numjit_var};
 use super::engine::*;
 use super::error::*;
+use super::program::*;
 use super::result::*;
 use super::runtime::*;
 
@@ -382,4 +383,41 @@ fn status_names_and_threads() {
         unsafe { CStr::from_ptr(numjit_version()) }.to_str().ok(),
         Some(env!("CARGO_PKG_VERSION"))
     );
+}
+
+/// `numjit_program_names` of `src` for `which`, as one string.
+fn program_names_of(src: &CStr, which: u32) -> (numjit_status, String) {
+    let mut needed = 0;
+    // Zeros: a failed call writes nothing, and the text read below must end inside `buf`.
+    let mut buf = vec![0 as c_char; 256];
+    // SAFETY: `buf` has 256 writable bytes.
+    let status = unsafe {
+        numjit_program_names(
+            src.as_ptr(),
+            which,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut needed,
+            null_mut(),
+        )
+    };
+    // SAFETY: NUL-terminated by numjit, or all zeros.
+    let text = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy();
+    (status, text.into_owned())
+}
+
+#[test]
+fn program_names_list_what_is_read_and_what_is_written() {
+    let src = c"t = a * 2\nfor i in range(n):\n    u[1:-1] = t[1:-1] + i * u[1:-1]\n    swap(u, v)\nsum(u)";
+    assert_eq!(
+        program_names_of(src, numjit_names::All as u32),
+        (numjit_status::Ok, "t a n u v".to_string()),
+        "every name but the loop variable"
+    );
+    assert_eq!(
+        program_names_of(src, numjit_names::Written as u32),
+        (numjit_status::Ok, "t u v".to_string())
+    );
+    assert_eq!(program_names_of(c"x = 1 +", 0).0, numjit_status::Syntax);
+    assert_eq!(program_names_of(c"x", 7).0, numjit_status::InvalidArgument);
 }
