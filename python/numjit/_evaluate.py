@@ -59,29 +59,37 @@ def _names_of(ex):
     hit = _names.get(ex)
     if hit is not None:
         return hit
+    source = _c_source(ex)
+    entry = _Names(source, query_names(ex, lib.numjit_expr_names, source))
+    _forget_oldest(_names)
+    _names[ex] = entry
+    return entry
+
+
+def _c_source(ex):
+    """``ex`` as a C string (NUL is refused: numjit would see only the text before it)."""
     if "\0" in ex:
-        # C strings end at NUL: numjit would see only the text before it.
         raise _errors.make(
             _errors.NumjitSyntaxError, "syntax error: the expression contains a NUL character",
             "syntax", ex,
         )
-    source = ex.encode()
+    return ex.encode()
+
+
+def query_names(ex, c_function, *args):
+    """The names a numjit ``*_names`` function lists for ``args`` (growing the buffer)."""
     size = 256
     while True:
         buf = ctypes.create_string_buffer(size)
         needed, err = ctypes.c_size_t(), ctypes.c_void_p()
-        status = lib.numjit_expr_names(source, buf, size, ctypes.byref(needed), ctypes.byref(err))
+        status = c_function(*args, buf, size, ctypes.byref(needed), ctypes.byref(err))
         if status == _INVALID_ARGUMENT and needed.value > size:
             lib.numjit_error_free(err)
             size = needed.value
             continue
         if status:
             raise _errors.take(status, err, ex)
-        break
-    entry = _Names(source, tuple(buf.value.decode().split()))
-    _forget_oldest(_names)
-    _names[ex] = entry
-    return entry
+        return tuple(buf.value.decode().split())
 
 
 def _lookup(names, local_dict, global_dict, frame):

@@ -71,6 +71,12 @@ _signatures = {
     "numjit_get_num_threads": ([], c_size_t),
     "numjit_version": ([], c_char_p),
     "numjit_expr_names": ([c_char_p, c_char_p, c_size_t, POINTER(c_size_t), _out_handle], c_uint32),
+    "numjit_program_names": (
+        [c_char_p, c_uint32, c_char_p, c_size_t, POINTER(c_size_t), _out_handle], c_uint32),
+    # numjit_var_mut has numjit_var's layout (only the constness of the data pointer differs).
+    "numjit_run": (
+        [c_char_p, POINTER(Var), c_size_t, POINTER(Var), c_size_t, _out_handle, _out_handle],
+        c_uint32),
 }
 for _name, (_args, _ret) in _signatures.items():
     _f = getattr(lib, _name)
