@@ -19,10 +19,16 @@ struct File {
 #[derive(Deserialize)]
 struct Case {
     name: String,
+    /// An expression case has `expr`; a program case has `program` (and may have `outputs`).
+    #[serde(default)]
     expr: String,
+    program: Option<String>,
     #[serde(default)]
     vars: BTreeMap<String, VarSpec>,
     expected: Option<Expected>,
+    /// A program's outputs after it ran (the vars marked `out`).
+    #[serde(default)]
+    outputs: BTreeMap<String, Expected>,
     error: Option<ExpectedError>,
     #[serde(default)]
     ulps: u64,
@@ -38,6 +44,9 @@ struct VarSpec {
     gen: Option<String>,
     view: Option<String>,
     order: Option<String>,
+    /// A program's output: bound writable (with `Vars::with_out`).
+    #[serde(default)]
+    out: bool,
 }
 
 #[derive(Deserialize)]
@@ -352,6 +361,7 @@ fn expected_array(e: &Expected) -> Array {
         gen: None,
         view: None,
         order: None,
+        out: false,
     };
     match build(&spec) {
         Owned::Bool(a) => Array::Bool(a),
@@ -399,15 +409,20 @@ fn compare(
     Ok(())
 }
 
+/// Same dtype, shape and elements: floats by their bits (any NaN equals any NaN), integers
+/// and bools exactly (not through `f64`, which would merge int64 values above 2⁵³).
 fn bit_identical(a: &Array, b: &Array) -> bool {
     let n: usize = a.shape().iter().product();
     a.dtype() == b.dtype()
         && a.shape() == b.shape()
         && (0..n).all(|i| match (a.get_flat(i), b.get_flat(i)) {
-            (Some(x), Some(y)) => {
-                let (x, y) = (x.as_f64(), y.as_f64());
+            (Some(Scalar::F64(x)), Some(Scalar::F64(y))) => {
                 x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan())
             }
+            (Some(Scalar::F32(x)), Some(Scalar::F32(y))) => {
+                x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan())
+            }
+            (Some(x), Some(y)) => x == y,
             _ => false,
         })
 }
@@ -449,32 +464,10 @@ fn run_case(engine: &Engine, case: &Case) -> Result<(), String> {
             (None, Some(err)) => {
                 for (what, r) in [
                     ("jit", jit1.map(|_| ())),
+                    ("jit 7 threads", jit7.map(|_| ())),
                     ("interpreter", interp.map(|_| ())),
                 ] {
-                    let e = match r {
-                        Ok(()) => {
-                            return Err(format!(
-                                "{what}: succeeded but expected a {} error",
-                                err.kind
-                            ))
-                        }
-                        Err(e) => e,
-                    };
-                    if e.kind().name() != err.kind {
-                        return Err(format!(
-                            "{what}: {} error but expected {}: {e}",
-                            e.kind().name(),
-                            err.kind
-                        ));
-                    }
-                    if let Some([s, t]) = err.span {
-                        if e.span() != Some(numjit::Span::new(s, t)) {
-                            return Err(format!(
-                                "{what}: span {:?} but expected {s}..{t}: {e}",
-                                e.span()
-                            ));
-                        }
-                    }
+                    check_error(what, r, err)?;
                 }
                 Ok(())
             }
@@ -499,6 +492,218 @@ fn run_case(engine: &Engine, case: &Case) -> Result<(), String> {
             (Some(_), Some(_)) => Err("a case has either expected or error, not both".into()),
         }
     })
+}
+
+/// `r` must be an error of `err`'s kind (and span, when it gives one).
+fn check_error(what: &str, r: numjit::Result<()>, err: &ExpectedError) -> Result<(), String> {
+    let e = match r {
+        Ok(()) => {
+            return Err(format!(
+                "{what}: succeeded but expected a {} error",
+                err.kind
+            ))
+        }
+        Err(e) => e,
+    };
+    if e.kind().name() != err.kind {
+        return Err(format!(
+            "{what}: {} error but expected {}: {e}",
+            e.kind().name(),
+            err.kind
+        ));
+    }
+    if let Some([s, t]) = err.span {
+        if e.span() != Some(numjit::Span::new(s, t)) {
+            return Err(format!(
+                "{what}: span {:?} but expected {s}..{t}: {e}",
+                e.span()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A writable view of an output, of any dtype.
+enum ViewMutAny<'a> {
+    Bool(ndarray::ArrayViewMutD<'a, bool>),
+    I32(ndarray::ArrayViewMutD<'a, i32>),
+    I64(ndarray::ArrayViewMutD<'a, i64>),
+    F32(ndarray::ArrayViewMutD<'a, f32>),
+    F64(ndarray::ArrayViewMutD<'a, f64>),
+}
+
+impl<'a> ViewMutAny<'a> {
+    fn of(o: &'a mut Owned, view: Option<&str>) -> ViewMutAny<'a> {
+        macro_rules! v {
+            ($a:expr, $variant:ident) => {{
+                let shape = $a.shape().to_vec();
+                let full = $a.view_mut();
+                ViewMutAny::$variant(match view {
+                    Some(spec) => full.slice_move(slice_info(spec, &shape)),
+                    None => full,
+                })
+            }};
+        }
+        match o {
+            Owned::Bool(a) => v!(a, Bool),
+            Owned::I32(a) => v!(a, I32),
+            Owned::I64(a) => v!(a, I64),
+            Owned::F32(a) => v!(a, F32),
+            Owned::F64(a) => v!(a, F64),
+        }
+    }
+
+    fn bind<'v>(&'v mut self, vars: Vars<'v>, name: &str) -> Vars<'v> {
+        match self {
+            ViewMutAny::Bool(a) => vars.with_out(name, a),
+            ViewMutAny::I32(a) => vars.with_out(name, a),
+            ViewMutAny::I64(a) => vars.with_out(name, a),
+            ViewMutAny::F32(a) => vars.with_out(name, a),
+            ViewMutAny::F64(a) => vars.with_out(name, a),
+        }
+    }
+
+    /// The output's current values, as a new array.
+    fn snapshot(&self) -> Array {
+        match self {
+            ViewMutAny::Bool(a) => Array::Bool(a.to_owned()),
+            ViewMutAny::I32(a) => Array::Int32(a.to_owned()),
+            ViewMutAny::I64(a) => Array::Int64(a.to_owned()),
+            ViewMutAny::F32(a) => Array::Float32(a.to_owned()),
+            ViewMutAny::F64(a) => Array::Float64(a.to_owned()),
+        }
+    }
+}
+
+/// What one run of a program gave: its result (or error), and every output's values after it
+/// (by name, in the case's order), and before it.
+struct ProgramRun {
+    result: numjit::Result<Option<Array>>,
+    before: Vec<Array>,
+    after: Vec<Array>,
+}
+
+/// Runs `src` on fresh copies of the case's arrays: the interpreter, or the JIT on `threads`.
+fn run_program(engine: &Engine, case: &Case, src: &str, threads: Option<usize>) -> ProgramRun {
+    let (mut outs, ins): (Vec<_>, Vec<_>) = case
+        .vars
+        .iter()
+        .map(|(n, s)| (n.clone(), s, build(s)))
+        .partition(|(_, s, _)| s.out);
+    let in_views: Vec<(&str, ViewAny)> = ins
+        .iter()
+        .map(|(n, s, o)| (n.as_str(), ViewAny::of(o, s.view.as_deref())))
+        .collect();
+    let mut out_views: Vec<(&str, ViewMutAny)> = outs
+        .iter_mut()
+        .map(|(n, s, o)| (n.as_str(), ViewMutAny::of(o, s.view.as_deref())))
+        .collect();
+    let before = out_views.iter().map(|(_, v)| v.snapshot()).collect();
+    let result = {
+        let mut vars = Vars::new();
+        for (name, v) in &in_views {
+            match v {
+                ViewAny::Bool(a) => vars.insert(name, a),
+                ViewAny::I32(a) => vars.insert(name, a),
+                ViewAny::I64(a) => vars.insert(name, a),
+                ViewAny::F32(a) => vars.insert(name, a),
+                ViewAny::F64(a) => vars.insert(name, a),
+            }
+        }
+        for (name, v) in &mut out_views {
+            vars = v.bind(vars, name);
+        }
+        engine
+            .compile(src, &vars.signature())
+            .and_then(|k| match threads {
+                None => k.run_reference(&vars),
+                Some(n) => {
+                    numjit::set_num_threads(n);
+                    k.run(&vars)
+                }
+            })
+    };
+    let after = out_views.iter().map(|(_, v)| v.snapshot()).collect();
+    ProgramRun {
+        result,
+        before,
+        after,
+    }
+}
+
+/// A program case: the interpreter and the JIT at 1 and 7 threads must give the expected
+/// outputs and result (the JIT bit-identical across thread counts), or all fail with the
+/// expected error having written nothing.
+fn run_program_case(engine: &Engine, case: &Case, src: &str) -> Result<(), String> {
+    let runs = [
+        ("interpreter", run_program(engine, case, src, None)),
+        ("jit", run_program(engine, case, src, Some(1))),
+        ("jit 7 threads", run_program(engine, case, src, Some(7))),
+    ];
+    let out_names: Vec<&String> = case
+        .vars
+        .iter()
+        .filter(|(_, s)| s.out)
+        .map(|(n, _)| n)
+        .collect();
+    if let Some(err) = &case.error {
+        for (what, run) in &runs {
+            check_error(
+                what,
+                run.result.as_ref().map(|_| ()).map_err(|e| e.clone()),
+                err,
+            )?;
+            for ((name, b), a) in out_names.iter().zip(&run.before).zip(&run.after) {
+                if !bit_identical(b, a) {
+                    return Err(format!("{what}: the failing program wrote `{name}`"));
+                }
+            }
+        }
+        return Ok(());
+    }
+    for (what, run) in &runs {
+        let result = run
+            .result
+            .as_ref()
+            .map_err(|e| format!("{what}: unexpected error {e}"))?;
+        match (&case.expected, result) {
+            (Some(exp), Some(got)) => {
+                compare(what, got, &expected_array(exp), case.ulps, case.rtol)?
+            }
+            (None, None) => {}
+            (Some(_), None) => return Err(format!("{what}: no result, but one is expected")),
+            (None, Some(_)) => return Err(format!("{what}: a result, but none is expected")),
+        }
+        for (name, got) in out_names.iter().zip(&run.after) {
+            let want = case
+                .outputs
+                .get(*name)
+                .ok_or_else(|| format!("output `{name}` has no expected value"))?;
+            compare(
+                &format!("{what} output `{name}`"),
+                got,
+                &expected_array(want),
+                case.ulps,
+                case.rtol,
+            )?;
+        }
+    }
+    let (one, seven) = (&runs[1].1, &runs[2].1);
+    let same_result = match (&one.result, &seven.result) {
+        (Ok(Some(a)), Ok(Some(b))) => bit_identical(a, b),
+        (Ok(None), Ok(None)) => true,
+        _ => false,
+    };
+    if !same_result
+        || one
+            .after
+            .iter()
+            .zip(&seven.after)
+            .any(|(a, b)| !bit_identical(a, b))
+    {
+        return Err("jit results differ between 1 and 7 threads".into());
+    }
+    Ok(())
 }
 
 #[test]
@@ -526,12 +731,16 @@ fn corpus() {
                 "duplicate case name {}",
                 case.name
             );
+            let source = case.program.as_deref().unwrap_or(&case.expr);
             let result =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_case(&engine, case)));
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &case.program {
+                    Some(src) => run_program_case(&engine, case, src),
+                    None => run_case(&engine, case),
+                }));
             match result {
                 Ok(Ok(())) => {}
-                Ok(Err(msg)) => failures.push(format!("{} `{}`: {msg}", case.name, case.expr)),
-                Err(_) => failures.push(format!("{} `{}`: panicked", case.name, case.expr)),
+                Ok(Err(msg)) => failures.push(format!("{} `{source}`: {msg}", case.name)),
+                Err(_) => failures.push(format!("{} `{source}`: panicked", case.name)),
             }
         }
     }
@@ -548,6 +757,14 @@ fn corpus() {
     assert!(
         total >= 300,
         "the corpus should hold at least 300 cases, found {total}"
+    );
+    let programs = files
+        .iter()
+        .filter(|p| p.file_stem().is_some_and(|s| s == "programs"))
+        .count();
+    assert_eq!(
+        programs, 1,
+        "tests/data/programs.toml holds the program cases"
     );
     assert!(
         failures.is_empty(),

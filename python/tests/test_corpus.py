@@ -84,8 +84,8 @@ def ulp_distance(g, w):
     return abs(ordered(g) - ordered(w))
 
 
-def assert_matches(case, got):
-    exp = case["expected"]
+def assert_matches(case, got, exp=None):
+    exp = exp or case["expected"]
     want = build({"dtype": exp["dtype"], "shape": exp.get("shape", []), "data": exp["data"]})
     assert isinstance(got, np.ndarray), type(got)
     assert got.dtype == want.dtype, f"dtype {got.dtype}, expected {want.dtype}"
@@ -105,9 +105,32 @@ def assert_matches(case, got):
         assert ok, f"element {i}: got {gi!r}, expected {wi!r} (ulps={ulps}, rtol={rtol})"
 
 
+def run_program_case(case, variables):
+    """A program case through ``numjit.run``: the arrays marked ``out`` are written in place."""
+    outs = [name for name, spec in case["vars"].items() if spec.get("out")]
+    before = {name: variables[name].copy() for name in outs}
+    if "error" in case:
+        with pytest.raises(ne.NumjitError) as info:
+            ne.run(case["program"], local_dict=variables, global_dict={})
+        assert info.value.kind == case["error"]["kind"], str(info.value)
+        for name in outs:  # a failing program writes nothing
+            np.testing.assert_array_equal(variables[name], before[name], err_msg=name)
+        return
+    got = ne.run(case["program"], local_dict=variables, global_dict={})
+    if "expected" in case:
+        assert_matches(case, got)
+    else:
+        assert got is None
+    for name in outs:
+        assert_matches(case, variables[name], case["outputs"][name])
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_corpus_case(case):
     variables = {name: build(spec) for name, spec in case.get("vars", {}).items()}
+    if "program" in case:
+        run_program_case(case, variables)
+        return
     # global_dict={} so that nothing from this module can satisfy a name by accident.
     if "error" in case:
         err = case["error"]
@@ -126,4 +149,5 @@ def test_corpus_case(case):
 
 def test_corpus_is_there():
     assert len(CASES) > 1000
+    assert sum("program" in c for c in CASES) >= 150
     assert len({c["name"] for c in CASES}) == len(CASES)

@@ -415,16 +415,20 @@ class Ev:
             self.devs.append(text)
 
     def run(self):
-        try:
-            tree = ast.parse(self.expr, mode="eval")
-        except SyntaxError as exc:
-            raise GenError(f"{self.expr!r} is not a Python expression: {exc}") from None
-        v = self.ev(tree.body)
+        v = self.run_val()
         if v.weak:
             return np.asarray(v.x, dtype=NPDT[DEFAULT_OF_KIND[weak_kind(v.x)]])
         if v.x.dtype.name not in DTYPES:
             raise GenError(f"{self.expr!r}: result dtype {v.x.dtype} is not a numjit dtype")
         return v.x
+
+    def run_val(self):
+        """The expression's value as a Val (weak for an expression of literals only)."""
+        try:
+            tree = ast.parse(self.expr, mode="eval")
+        except SyntaxError as exc:
+            raise GenError(f"{self.expr!r} is not a Python expression: {exc}") from None
+        return self.ev(tree.body)
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -976,6 +980,173 @@ def span_at(expr, at, nth=0):
     return (b, b + len(at.encode()))
 
 
+
+# ----------------------------------------------------------------------------------------------
+# Programs
+# ----------------------------------------------------------------------------------------------
+
+
+class Cell:
+    """What a program name holds while the oracle runs it: an array (`.value`, as `Var`)."""
+
+    def __init__(self, value):
+        self.value = value
+
+
+class Prog:
+    """Runs one program with NumPy, statement by statement, as numjit's program model says it
+    runs (grammar/numjit.ebnf, "Programs"): intermediates are values, outputs are written in place
+    (cast as `out[...] = value` casts), `for` over `range`, `swap` exchanges what two names
+    refer to, a final expression is the result. Statement values come from `Ev`, so every rule
+    of the expression oracle applies to them. Cases the model leaves open are refused
+    (`Unspecified`): a weak intermediate, an output written whole with a value of another dtype
+    or shape and read again afterwards, transcendental functions inside loops (tolerances would
+    compound), float-to-int casts of NaN, inf or out-of-range values."""
+
+    def __init__(self, src, vars, outs):
+        self.src, self.outs = src, set(outs)
+        self.env = {n: v for n, v in vars.items()}
+        self.ulps, self.has_float_reduction, self.devs = 0, False, []
+        self.reshaped = set()  # outputs written whole with another dtype/shape
+        self.depth = 0
+        self.result = None
+
+    def run(self):
+        try:
+            tree = ast.parse(self.src, mode="exec")
+        except SyntaxError as exc:
+            raise GenError(f"{self.src!r} is not Python syntax: {exc}") from None
+        self.block(tree.body, top=True)
+        return {n: np.array(self.env[n].value) for n in sorted(self.outs)}, self.result
+
+    def seg(self, node):
+        return ast.get_source_segment(self.src, node)
+
+    def value(self, text):
+        names = {n.id for n in ast.walk(ast.parse(text, mode="eval")) if isinstance(n, ast.Name)}
+        if names & self.reshaped:
+            raise Unspecified("an output written whole with another dtype or shape is read again")
+        ev = Ev(text, self.env)
+        v = ev.run_val()
+        if ev.ulps and self.depth:
+            raise Unspecified("a transcendental function inside a loop")
+        self.ulps = max(self.ulps, ev.ulps)
+        self.has_float_reduction |= ev.has_float_reduction
+        self.devs.extend(d for d in ev.devs if d not in self.devs)
+        return v
+
+    def block(self, stmts, top=False):
+        for i, st in enumerate(stmts):
+            last = top and i + 1 == len(stmts)
+            if isinstance(st, ast.Assign):
+                if len(st.targets) != 1:
+                    raise GenError("one target per assignment")
+                self.assign(st.targets[0], self.seg(st.value))
+            elif isinstance(st, ast.AugAssign):
+                sym = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}[type(st.op)]
+                self.assign(st.target, f"{self.seg(st.target)} {sym} ({self.seg(st.value)})")
+            elif isinstance(st, ast.For):
+                self.loop(st)
+            elif isinstance(st, ast.Expr) and isinstance(st.value, ast.Call) and \
+                    getattr(st.value.func, "id", None) == "swap":
+                a, b = (x.id for x in st.value.args)
+                if self.env[a].value.shape != self.env[b].value.shape:
+                    raise NjError("broadcast", span_of(st), "swap of different shapes")
+                self.env[a], self.env[b] = self.env[b], self.env[a]
+            elif isinstance(st, ast.Expr) and last:
+                v = self.value(self.seg(st.value))
+                self.result = np.asarray(v.x, dtype=NPDT[DEFAULT_OF_KIND[weak_kind(v.x)]]) \
+                    if v.weak else v.x.copy()
+            else:
+                raise GenError(f"statement {type(st).__name__} is not a numjit program statement")
+
+    def assign(self, target, text):
+        v = self.value(text)
+        if isinstance(target, ast.Name) and target.id not in self.outs:
+            if v.weak:
+                raise Unspecified("an intermediate of literals only")
+            self.env[target.id] = Cell(v.x)
+            return
+        name = target.id if isinstance(target, ast.Name) else target.value.id
+        if name not in self.outs:
+            raise GenError(f"{name} is written in part but is not an output")
+        arr = self.env[name].value
+        # Target subscripts are integer literals (the grammar): NumPy's own indexing reads them.
+        view = arr if isinstance(target, ast.Name) else \
+            arr[eval(f"np.s_[{self.seg(target.slice)}]", {"np": np})]
+        x = np.asarray(v.x) if not v.weak else np.asarray(
+            v.x, dtype=NPDT[DEFAULT_OF_KIND[weak_kind(v.x)]])
+        try:
+            shape = np.broadcast_shapes(x.shape, view.shape)
+        except ValueError:
+            shape = None
+        if shape != view.shape:
+            raise NjError("broadcast", span_of(target), f"{x.shape} into {view.shape}")
+        if x.dtype.kind == "f" and view.dtype.kind in "iu":
+            info = np.iinfo(view.dtype)
+            if not np.all(np.isfinite(x)) or np.any(x < info.min) or np.any(x > info.max):
+                raise Unspecified("a float-to-int cast of NaN, inf or an out-of-range value")
+        if isinstance(target, ast.Name) and (x.dtype != view.dtype or x.shape != view.shape):
+            self.reshaped.add(name)
+        with np.errstate(all="ignore"):
+            np.copyto(view, x, casting="unsafe")
+
+    def loop(self, st):
+        if not (isinstance(st.iter, ast.Call) and st.iter.func.id == "range"):
+            raise GenError("for loops run over range(...)")
+        bounds = [int(self.value(self.seg(a)).x) for a in st.iter.args]
+        var = st.target.id
+        self.depth += 1
+        for i in range(*bounds):
+            self.env[var] = Cell(np.array(i, dtype=np.int64))
+            self.block(st.body)
+        self.depth -= 1
+        self.env.pop(var, None)
+
+
+def program_case(file, name, src, vars, outs, *, error=None, note=None, rtol=None):
+    """Defines one program case: `outs` names the variables the program may write (outputs);
+    expected are their final values and the result, if the program ends with an expression.
+    error: the kind (no span: program spans are checked by the Rust unit tests) for cases that
+    must fail before writing anything."""
+    full = f"{file}/{name}"
+    if full in NAMES:
+        raise GenError(f"duplicate case name {full}")
+    if not re.fullmatch(r"[a-z0-9_]+", name):
+        raise GenError(f"case name {name!r} must be [a-z0-9_]+")
+    NAMES.add(full)
+    rec = {"name": full, "program": src, "vars": vars, "outs": list(outs), "note": note}
+    # The oracle writes into copies: the TOML keeps the values before the program.
+    fresh = {n: Var(v.dtype, v.logical.copy(), shape=list(v.logical.shape), view=v.view,
+                    order=v.order) if v.gen is None else v for n, v in vars.items()}
+    prog = Prog(src, fresh, outs)
+    try:
+        try:
+            outputs, result = prog.run()
+        except NjError as e:
+            if error is None:
+                raise GenError(f"{full}: the rules make this an error ({e})") from None
+            if e.kind != error:
+                raise GenError(f"{full}: rules give {e.kind}, case says {error}") from None
+            rec["error"] = (error, None)
+        else:
+            if error is not None:
+                raise GenError(f"{full}: no error by the rules, case says {error}")
+            if prog.devs:
+                raise GenError(f"{full}: deviations {prog.devs} in a program case")
+            rec["outputs"], rec["expected"] = outputs, result
+            floats = [a for a in [*outputs.values(), result] if a is not None and a.dtype.kind == "f"]
+            if floats and prog.has_float_reduction:
+                rec["ulps"], rec["rtol"] = None, rtol or 1e-12
+            elif floats:
+                rec["ulps"], rec["rtol"] = prog.ulps or None, rtol
+            else:
+                rec["ulps"], rec["rtol"] = None, None
+    except Unspecified as u:
+        raise GenError(f"{full}: {u}") from None
+    FILES[file]["cases"].append(rec)
+
+
 def begin_file(stem, title):
     FILES[stem] = {"title": title, "cases": []}
     return stem
@@ -1051,7 +1222,9 @@ def case(file, name, expr, vars=None, *, ulps=None, rtol=None, dev=False, error=
 
 def case_toml(rec):
     out = [f"# {line}" for line in (rec.get("note") or "").splitlines()]
-    out += ["[[case]]", f"name = {tstr(rec['name'])}", f"expr = {tstr(rec['expr'])}"]
+    out += ["[[case]]", f"name = {tstr(rec['name'])}"]
+    out.append(f"program = {tstr(rec['program'])}" if "program" in rec else
+               f"expr = {tstr(rec['expr'])}")
     if rec.get("ulps"):
         out.append(f"ulps = {rec['ulps']}")
     if rec.get("rtol") is not None:
@@ -1060,13 +1233,21 @@ def case_toml(rec):
         out.append(f"deviation = {tstr(rec['deviation'])}")
     for vn, v in rec["vars"].items():
         out.extend(v.toml_lines(vn))
+        if vn in rec.get("outs", ()):
+            out.append("out = true")
     if "error" in rec:
         kind, span = rec["error"]
-        out += ["[case.error]", f'kind = "{kind}"', f"span = [{span[0]}, {span[1]}]"]
-    else:
-        res = rec["expected"]
+        out += ["[case.error]", f'kind = "{kind}"']
+        if span is not None:
+            out.append(f"span = [{span[0]}, {span[1]}]")
+        return "\n".join(out)
+    res = rec["expected"]
+    if res is not None:
         out += ["[case.expected]", f'dtype = "{res.dtype.name}"', f"shape = {list(res.shape)}",
                 "data = " + fmt_data(res, res.dtype.name)]
+    for vn, arr in rec.get("outputs", {}).items():
+        out += [f"[case.outputs.{vn}]", f'dtype = "{arr.dtype.name}"', f"shape = {list(arr.shape)}",
+                "data = " + fmt_data(arr, arr.dtype.name)]
     return "\n".join(out)
 
 
@@ -2072,6 +2253,155 @@ def define_big():
 # ==============================================================================================
 
 
+
+def define_programs():
+    f = begin_file("programs", "programs: outputs, intermediates, slices, loops, swap, aliasing, casts, "
+                               "failing programs that must write nothing")
+    P = lambda name, src, vars, outs=(), **kw: program_case(f, name, src, vars, outs, **kw)  # noqa: E731
+    v6 = [0.5, -1.25, 2.0, 3.5, -0.0, 7.0]
+    # One output, every dtype pair of its two inputs; the output has the value's dtype.
+    for da in DTYPES:
+        for db in DTYPES:
+            a = MK[da]([True, False, True, True] if da == "bool" else [1, 0, 3, 7], [4])
+            b = MK[db]([False, True, True, False] if db == "bool" else [2, 5, 0, 4], [4])
+            rule = common([("s", da), ("s", db)])
+            o = MK[rule]([False] * 4 if rule == "bool" else [0] * 4, [4])
+            expr = "a | b" if rule == "bool" else "a * b + a"
+            P(f"out_{da}_{db}", f"o = {expr}", {"a": a, "b": b, "o": o}, ["o"])
+    # Casting into the output's dtype, as `out[...] = value` does.
+    for dv in DTYPES:
+        for do in DTYPES:
+            if dv == do:
+                continue
+            vals = [True, False, True] if dv == "bool" else [3, -2, 0] if dv in INTS else [2.75, -1.5, 0.0]
+            P(f"cast_{dv}_into_{do}", "o = a", {"a": MK[dv](vals), "o": MK[do]([False] * 3 if do == "bool" else [0] * 3)}, ["o"])
+    # Several outputs in one pass; intermediates computed inline.
+    a, b = F64(v6), F64([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    z = lambda n=6: F64([0.0] * n)  # noqa: E731
+    P("two_outputs", "o = a * 2\np = a - b", {"a": a, "b": b, "o": z(), "p": z()}, ["o", "p"])
+    P("three_outputs_chain", "o = a + 1\np = o * 2\nq = p - o", {"a": a, "o": z(), "p": z(), "q": z()}, ["o", "p", "q"])
+    P("intermediate", "t = a * b\no = t + t", {"a": a, "b": b, "o": z()}, ["o"])
+    P("intermediate_chain", "t = a + b\nu = t * t\no = u - t", {"a": a, "b": b, "o": z()}, ["o"])
+    P("intermediate_rebound", "t = a\nt = t * 2\no = t + 1", {"a": a, "o": z()}, ["o"])
+    P("result_only", "t = a * 3\nt - b", {"a": a, "b": b})
+    P("output_and_result", "o = a + b\nsum(o)", {"a": a, "b": b, "o": z()}, ["o"])
+    P("output_then_read", "o = a * a\np = o + b", {"a": a, "b": b, "o": z(), "p": z()}, ["o", "p"])
+    P("semicolons", "o = a + 1; p = a - 1", {"a": a, "o": z(), "p": z()}, ["o", "p"])
+    P("comment_lines", "# double it\no = 2 * a  # inline\n", {"a": a, "o": z()}, ["o"])
+    P("same_output_twice", "o = a\no = o * 3", {"a": a, "o": z()}, ["o"])
+    P("read_before_write", "o = o + a\no = o * 2", {"a": a, "o": F64([1.0] * 6)}, ["o"])
+    # Augmented assignment.
+    for op in "+-*/":
+        P(f"augmented_{'add sub mul div'.split()['+-*/'.index(op)]}", f"o {op}= a", {"a": a, "o": F64([4.0] * 6)}, ["o"])
+    P("augmented_int", "o += 3\no *= a", {"a": I64([1, 2, 3]), "o": I64([5, 6, 7])}, ["o"])
+    P("augmented_slice", "o[1:-1] += a[1:-1]", {"a": a, "o": F64([1.0] * 6)}, ["o"])
+    # Slice outputs, strides, broadcasting into targets.
+    P("slice_interior", "o[1:-1] = a[:-2] + a[2:]", {"a": a, "o": z()}, ["o"])
+    P("slice_step", "o[::2] = a[1::2]", {"a": a, "o": z()}, ["o"])
+    P("slice_reversed", "o[::-1] = a", {"a": a, "o": z()}, ["o"])
+    P("slice_index_row", "o[1] = a", {"a": F64([1.0, 2.0, 3.0]), "o": F64([0.0] * 6, [2, 3])}, ["o"])
+    P("slice_2d_interior", "o[1:-1, 1:-1] = a[1:-1, 1:-1] * 2",
+      {"a": F64(list(range(16)), [4, 4]), "o": F64([0.0] * 16, [4, 4])}, ["o"])
+    P("slice_2d_columns", "o[:, ::2] = a[:, 1::2]",
+      {"a": F64(list(range(12)), [3, 4]), "o": F64([0.0] * 12, [3, 4])}, ["o"])
+    P("broadcast_scalar_into_output", "o = s", {"s": S("float64", 2.5), "o": z()}, ["o"])
+    P("broadcast_row_into_output", "o = r", {"r": F64([1.0, 2.0, 3.0]), "o": F64([0.0] * 6, [2, 3])}, ["o"])
+    P("broadcast_literal_into_slice", "o[2:4] = 9", {"o": I32([1, 2, 3, 4, 5])}, ["o"])
+    P("strided_output_view", "o = a * 10", {"a": F64([1.0, 2.0, 3.0]), "o": F64([0.0] * 6, view="::2")}, ["o"])
+    P("reversed_output_view", "o = a + 1", {"a": F64([1.0, 2.0, 3.0]), "o": F64([0.0] * 3, view="::-1")}, ["o"])
+    P("fortran_output", "o = a * 2", {"a": F64(list(range(6)), [2, 3]), "o": F64([0.0] * 6, [2, 3], order="F")}, ["o"])
+    P("output_0d", "o = sum(a)", {"a": a, "o": S("float64", 0.0)}, ["o"])
+    P("output_empty", "o = a * 2", {"a": F64([]), "o": F64([])}, ["o"])
+    # Aliasing: every value is computed before it is written, as NumPy evaluates.
+    P("alias_shift_right", "u[1:] = u[:-1] + 1", {"u": F64([1.0, 2.0, 3.0, 4.0])}, ["u"])
+    P("alias_shift_left", "u[:-1] = u[1:] * 2", {"u": F64([1.0, 2.0, 3.0, 4.0])}, ["u"])
+    P("alias_reverse_in_place", "u[::-1] = u", {"u": I64([1, 2, 3, 4, 5])}, ["u"])
+    P("alias_whole_from_reversed", "u = u[::-1] * 1", {"u": I64([1, 2, 3, 4, 5])}, ["u"])
+    P("alias_same_elements", "u = u * 2 + 1", {"u": F64(v6)}, ["u"])
+    P("alias_two_outputs_swap_values", "u = v\nv = u", {"u": F64([1.0, 2.0]), "v": F64([3.0, 4.0])}, ["u", "v"])
+    P("alias_stencil_in_place", "u[1:-1] = (u[:-2] + u[2:]) / 2", {"u": F64([0.0, 4.0, 8.0, 4.0, 0.0])}, ["u"])
+    P("alias_reduction_of_output", "u = u - mean(u)", {"u": F64([1.0, 2.0, 3.0, 6.0])}, ["u"])
+    P("alias_sum_axis_into_row", "u[0] = sum(u, axis=0)", {"u": F64(list(range(6)), [2, 3])}, ["u"])
+    # Loops.
+    n3 = S("int64", 3)
+    P("loop_accumulate", "for i in range(n):\n    o = o + a", {"n": n3, "a": a, "o": z()}, ["o"])
+    P("loop_variable", "for i in range(5):\n    o = o + i", {"o": I64([0, 10])}, ["o"])
+    P("loop_variable_float", "for i in range(4):\n    o = o * 2 + i", {"o": F64([0.5, 1.0])}, ["o"])
+    P("loop_variable_promotes_f32", "for i in range(3):\n    o = o + a * i", {"a": F32([0.5, 1.5]), "o": F64([0.0, 0.0])}, ["o"])
+    P("loop_start_stop", "for i in range(2, 6):\n    o = o + i", {"o": I64([0])}, ["o"])
+    P("loop_step", "for i in range(1, 10, 3):\n    o = o * 10 + i", {"o": I64([0])}, ["o"])
+    P("loop_negative_step", "for i in range(5, 0, -2):\n    o = o * 10 + i", {"o": I64([0])}, ["o"])
+    P("loop_empty_range", "for i in range(0):\n    o = o + 1", {"o": I64([7])}, ["o"])
+    P("loop_empty_backwards", "for i in range(3, 5, -1):\n    o = o + 1", {"o": I64([7])}, ["o"])
+    P("loop_bound_from_variable_expr", "for i in range(n * 2 - 1):\n    o = o + 1", {"n": n3, "o": I32([0, 1])}, ["o"])
+    P("loop_nested", "for i in range(3):\n    for j in range(i):\n        o = o + j + 10 * i", {"o": I64([0])}, ["o"])
+    P("loop_slice_stencil", "for i in range(3):\n    u[1:-1] = (u[:-2] + u[2:]) / 2", {"u": F64([0.0, 0.0, 8.0, 0.0, 0.0])}, ["u"])
+    P("loop_two_outputs", "for i in range(4):\n    o = o + p\n    p = p * 2", {"o": I64([0]), "p": I64([1])}, ["o", "p"])
+    P("loop_intermediate_inside", "for i in range(3):\n    t = o * 2\n    o = t + a", {"a": a, "o": z()}, ["o"])
+    P("loop_intermediate_before", "t = a * 2\nfor i in range(3):\n    o = o + t", {"a": a, "o": z()}, ["o"])
+    P("loop_intermediate_of_written_memory", "t = o + 1\nfor i in range(3):\n    o = o + t", {"o": F64([1.0, 2.0])}, ["o"])
+    P("loop_then_result", "for i in range(3):\n    u = 2 * u\nsum(u)", {"u": F64([1.0] * 8)}, ["u"])
+    P("loop_reduction_inside", "for i in range(3):\n    o = o + sum(a)", {"a": a, "o": S("float64", 0.0)}, ["o"])
+    # swap.
+    P("swap_once", "swap(u, v)", {"u": F64([1.0, 2.0]), "v": F64([3.0, 4.0])}, ["u", "v"])
+    P("swap_twice", "swap(u, v)\nswap(u, v)", {"u": F64([1.0, 2.0]), "v": F64([3.0, 4.0])}, ["u", "v"])
+    P("swap_then_write", "swap(u, v)\nu = u + 10", {"u": F64([1.0, 2.0]), "v": F64([3.0, 4.0])}, ["u", "v"])
+    P("swap_loop_odd", "for i in range(3):\n    v = u + 1\n    swap(u, v)", {"u": F64([0.0, 1.0]), "v": F64([0.0, 0.0])}, ["u", "v"])
+    P("swap_loop_even", "for i in range(4):\n    v = u * 2\n    swap(u, v)", {"u": I64([1, 3]), "v": I64([0, 0])}, ["u", "v"])
+    P("swap_diffusion_1d", "for i in range(n):\n    v[1:-1] = u[1:-1] + 0.25 * (u[:-2] - 2 * u[1:-1] + u[2:])\n    swap(u, v)",
+      {"n": S("int64", 7), "u": F64([0.0, 0.0, 0.0, 16.0, 0.0, 0.0, 0.0]), "v": F64([0.0] * 7)}, ["u", "v"])
+    grid = [0.0] * 36
+    grid[14], grid[21] = 8.0, 4.0
+    P("swap_diffusion_2d",
+      "for step in range(n):\n    v[1:-1, 1:-1] = u[1:-1, 1:-1] + c*(u[2:, 1:-1] + u[:-2, 1:-1] + u[1:-1, 2:] + u[1:-1, :-2] - 4*u[1:-1, 1:-1])\n    swap(u, v)",
+      {"n": S("int64", 5), "c": S("float64", 0.2), "u": F64(grid, [6, 6]), "v": F64(grid, [6, 6])}, ["u", "v"])
+    P("swap_three_way_rotation", "for i in range(2):\n    swap(a, b)\n    swap(b, c)",
+      {"a": I32([1]), "b": I32([2]), "c": I32([3])}, ["a", "b", "c"])
+    # Generators and reductions inside programs.
+    P("generator_intermediate", "x = arange(n) * dx\nsum(x)", {"n": S("int64", 100), "dx": S("float64", 0.5)})
+    P("generator_into_output", "o = linspace(0, 1, 5) * 4", {"o": F64([0.0] * 5)}, ["o"])
+    P("area_under_curve", "x = arange(n) * dx\nsum((0.7*x**3 - 2*x**2 + 4)*dx)", {"n": S("int64", 1000), "dx": S("float64", 0.003)})
+    P("mean_centre", "m = mean(a)\no = a - m", {"a": a, "o": z()}, ["o"])
+    P("axis_sums_two_outputs", "r = sum(a, axis=1)\nc = sum(a, axis=0)",
+      {"a": F64(list(range(12)), [3, 4]), "r": F64([0.0] * 3), "c": F64([0.0] * 4)}, ["r", "c"])
+    P("min_max_outputs", "lo = min(a)\nhi = max(a)", {"a": I32([4, -2, 9, 0]), "lo": S("int32", 0), "hi": S("int32", 0)}, ["lo", "hi"])
+    P("where_into_output", "o = where(a > 1, a, -a)", {"a": a, "o": z()}, ["o"])
+    P("functions_outside_loop", "o = sqrt(abs(a)) + floor(b / 4)", {"a": a, "b": b, "o": z()}, ["o"])
+    P("transcendental_output", "o = sin(a) ** 2 + cos(a) ** 2", {"a": a, "o": z()}, ["o"])
+    P("bool_outputs", "m = a > 1\nn = (a > 1) & (b < 5)", {"a": a, "b": b, "m": B([False] * 6), "n": B([False] * 6)}, ["m", "n"])
+    P("int32_output_arith", "o = a * 3 - 7", {"a": I32([1, 2, 3]), "o": I32([0, 0, 0])}, ["o"])
+    P("float32_output", "o = a / 3", {"a": F32([1.0, 2.0, 4.0]), "o": F32([0.0] * 3)}, ["o"])
+    # The course programs at toy size: P6 Laplace (one step), P5b heat, P9 area.
+    lap = [float((i * 7) % 5) for i in range(25)]
+    P("laplace_step", "o[1:-1, 1:-1] = 0.25*(u[:-2, 1:-1] + u[2:, 1:-1] + u[1:-1, :-2] + u[1:-1, 2:])",
+      {"u": F64(lap, [5, 5]), "o": F64(lap, [5, 5])}, ["o"])
+    P("heat_steps", "for k in range(4):\n    u[1:-1, 1:-1] += 0.1*((u[1:-1, 2:] - 2*u[1:-1, 1:-1] + u[1:-1, :-2]) + (u[2:, 1:-1] - 2*u[1:-1, 1:-1] + u[:-2, 1:-1]))",
+      {"u": F64(lap, [5, 5])}, ["u"])
+    # Strided and Fortran-ordered inputs and outputs across a loop.
+    P("loop_strided_output", "for i in range(3):\n    o = o + a", {"a": F64([1.0, 2.0]), "o": F64([0.0] * 4, view="::2")}, ["o"])
+    P("loop_fortran_swap", "for i in range(3):\n    v = u * 2\n    swap(u, v)",
+      {"u": F64(list(range(6)), [2, 3], order="F"), "v": F64([0.0] * 6, [2, 3])}, ["u", "v"])
+    # Dtype × program shape: a loop over every dtype of the output.
+    for d in ("int32", "int64", "float32", "float64"):
+        P(f"loop_accumulate_{d}", "for i in range(4):\n    o += a", {"a": MK[d]([1, 2, 3]), "o": MK[d]([0, 0, 0])}, ["o"])
+        P(f"slice_stencil_{d}", "o[1:-1] = a[:-2] + a[2:] - a[1:-1]", {"a": MK[d]([1, 4, 9, 16, 25]), "o": MK[d]([0] * 5)}, ["o"])
+        P(f"swap_loop_{d}", "for i in range(3):\n    v = u + u\n    swap(u, v)", {"u": MK[d]([1, 2]), "v": MK[d]([0, 0])}, ["u", "v"])
+    P("loop_variable_in_slice_value", "for i in range(3):\n    o[1:] = o[:-1] + i", {"o": I64([1, 0, 0, 0])}, ["o"])
+    P("loop_then_read_output", "for i in range(2):\n    o = o + 1\np = o * 3", {"o": F64([0.5]), "p": F64([0.0])}, ["o", "p"])
+    P("bool_loop_toggle", "for i in range(3):\n    m = ~m", {"m": B([True, False])}, ["m"])
+    P("floor_div_mod_outputs", "o = a // 3\np = a % 3", {"a": I64([-7, -1, 0, 5, 9]), "o": I64([0] * 5), "p": I64([0] * 5)}, ["o", "p"])
+    P("int_power_output", "o = a ** 2 + a ** 3", {"a": I32([-3, 0, 2, 5]), "o": I32([0] * 4)}, ["o"])
+    # Failing programs: nothing may be written, not even by statements before the failing one.
+    P("error_broadcast_target", "p = a + 1\no = b", {"a": a, "b": F64([1.0, 2.0]), "o": z(), "p": z()}, ["o", "p"], error="broadcast")
+    P("error_broadcast_slice_target", "o[1:] = a", {"a": a, "o": z()}, ["o"], error="broadcast")
+    P("error_broadcast_in_loop", "o = a\nfor i in range(3):\n    o[1:] = o", {"a": a, "o": z()}, ["o"], error="broadcast")
+    P("error_swap_shapes", "o = a\nswap(o, p)", {"a": a, "o": z(), "p": F64([0.0] * 3)}, ["o", "p"], error="broadcast")
+    P("error_unknown_name", "o = a\np = nope + 1", {"a": a, "o": z(), "p": z()}, ["o", "p"], error="unknown_name")
+    P("error_type_after_write", "o = a\np = b << 1", {"a": a, "b": b, "o": z(), "p": z()}, ["o", "p"], error="type")
+    P("error_in_loop_body_after_writes", "o = a + 1\nfor i in range(n):\n    o = o * 2\n    p = b", {"n": n3, "a": a, "b": F64([1.0] * 4), "o": z(), "p": z()}, ["o", "p"], error="broadcast")
+    P("error_broadcast_operands", "o = a + 1\np = a + b", {"a": a, "b": F64([1.0] * 4), "o": z(), "p": z()}, ["o", "p"], error="broadcast")
+
+
 def probe_findings():
     """Re-checks, with NumPy, the places where NumPy departs from numjit's stated rules."""
     out = []
@@ -2099,7 +2429,7 @@ def probe_findings():
 
 DEFINERS = [define_arith, define_dtypes, define_compare_logic, define_functions, define_edge_values,
             define_broadcast, define_strides, define_reductions, define_errors, define_generators,
-            define_big]
+            define_big, define_programs]
 
 
 def main(argv):
