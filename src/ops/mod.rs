@@ -10,69 +10,32 @@ pub(crate) mod scalar;
 use crate::dtype::{DType, Ty};
 use crate::parse::ast::{BinOp, UnOp};
 
-/// An elementwise operation of the IR.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Op {
+/// Defines [`Op`] and [`Op::ALL`] from one list, so that a test can walk every variant (not
+/// only the table's rows) and none can be left out of it.
+macro_rules! define_ops {
+    ($($(#[$doc:meta])* $v:ident),* $(,)?) => {
+        /// An elementwise operation of the IR.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Op {
+            $($(#[$doc])* $v),*
+        }
+
+        impl Op {
+            /// Every variant, in declaration order.
+            #[cfg_attr(not(test), allow(dead_code))]
+            pub(crate) const ALL: &'static [Op] = &[$(Op::$v),*];
+        }
+    };
+}
+
+define_ops! {
     // --- operators
-    Neg,
-    Invert,
-    Add,
-    Sub,
-    Mul,
-    Div,
-    FloorDiv,
-    Mod,
-    Pow,
-    Shl,
-    Shr,
-    BitAnd,
-    BitOr,
-    BitXor,
-    Lt,
-    Le,
-    Eq,
-    Ne,
-    Ge,
-    Gt,
+    Neg, Invert, Add, Sub, Mul, Div, FloorDiv, Mod, Pow, Shl, Shr, BitAnd, BitOr, BitXor,
+    Lt, Le, Eq, Ne, Ge, Gt,
     // --- functions
-    Where,
-    Sqrt,
-    Sin,
-    Cos,
-    Tan,
-    Arcsin,
-    Arccos,
-    Arctan,
-    Arctan2,
-    Sinh,
-    Cosh,
-    Tanh,
-    Arcsinh,
-    Arccosh,
-    Arctanh,
-    Exp,
-    Expm1,
-    Log,
-    Log10,
-    Log2,
-    Log1p,
-    Abs,
-    Ceil,
-    Floor,
-    Round,
-    Trunc,
-    Sign,
-    Fmod,
-    Hypot,
-    Copysign,
-    Maximum,
-    Minimum,
-    IsNan,
-    IsFinite,
-    IsInf,
-    SignBit,
-    Radians,
-    Degrees,
+    Where, Sqrt, Sin, Cos, Tan, Arcsin, Arccos, Arctan, Arctan2, Sinh, Cosh, Tanh, Arcsinh,
+    Arccosh, Arctanh, Exp, Expm1, Log, Log10, Log2, Log1p, Abs, Ceil, Floor, Round, Trunc, Sign,
+    Fmod, Hypot, Copysign, Maximum, Minimum, IsNan, IsFinite, IsInf, SignBit, Radians, Degrees,
 }
 
 /// How an op's operand and result dtypes follow from its argument types.
@@ -450,10 +413,17 @@ mod tests {
 
     #[test]
     fn every_op_has_one_row() {
-        for d in OPS {
-            assert_eq!(d.op.def().name, d.name);
-            assert_eq!(OPS.iter().filter(|e| e.op == d.op).count(), 1, "{:?}", d.op);
+        // Walks the enum's variants, so an op without a row fails here, not at first use.
+        for &op in Op::ALL {
+            let rows: Vec<_> = OPS.iter().filter(|d| d.op == op).collect();
+            assert_eq!(rows.len(), 1, "{op:?} has {} rows in OPS", rows.len());
+            assert_eq!(op.def().name, rows[0].name);
         }
+        assert_eq!(
+            OPS.len(),
+            Op::ALL.len(),
+            "OPS has rows for ops that do not exist"
+        );
     }
 
     #[test]
