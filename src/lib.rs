@@ -56,6 +56,22 @@ pub use vars::{InputSig, IntoOut, IntoVar, Signature, Vars};
 /// Pipeline stages for the REPL's `:ast` and for fuzzers. Not a stable API.
 #[cfg(feature = "internals")]
 pub mod internals {
+    pub use crate::parse::names::Names;
+
+    /// The names a program (or expression) reads and writes, for a front end that binds its
+    /// own variables (the REPL).
+    ///
+    /// ```
+    /// let names = numjit::internals::program_names("for i in range(3):\n    u = u + a")?;
+    /// assert_eq!((names.all, names.written), (vec!["u".to_string(), "a".into()], vec!["u".into()]));
+    /// # Ok::<(), numjit::Error>(())
+    /// ```
+    pub fn program_names(src: &str) -> crate::Result<Names> {
+        crate::parse::parse_program(src)
+            .map(|p| crate::parse::names::program_names(&p))
+            .map_err(|e| e.with_source(src))
+    }
+
     /// The syntax tree of `expr`, pretty-printed.
     ///
     /// ```

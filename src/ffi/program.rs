@@ -8,9 +8,9 @@ use super::array::{numjit_var, numjit_var_mut, Inputs};
 use super::error::{numjit_error, numjit_status, Failure};
 use super::guard;
 use super::result::numjit_result;
-use super::runtime::{distinct, expr_names, write_names};
+use super::runtime::write_names;
 use crate::engine::Engine;
-use crate::parse::ast::{Stmt, StmtKind};
+use crate::parse::names::program_names;
 
 /// Compiles (through a process-wide engine and its cache) and runs `program`: a sequence of
 /// statements (assignments, `for` loops, `swap`, slice assignment; see the grammar) or a lone
@@ -114,48 +114,11 @@ pub unsafe extern "C" fn numjit_program_names(
         // SAFETY: as above.
         let src = unsafe { guard::text(program, "`program`") }?;
         let tree = crate::parse::parse_program(src).map_err(|e| e.with_source(src))?;
-        let mut found = Vec::new();
-        let mut loop_vars = Vec::new();
-        statement_names(&tree.stmts, written, &mut found, &mut loop_vars);
-        found.retain(|(_, n)| !loop_vars.contains(n));
+        let names = program_names(&tree);
+        let list = if written { names.written } else { names.all };
         // SAFETY: `buf` meets this function's contract.
-        unsafe { write_names(&distinct(found), buf, buf_len, needed) }
+        unsafe { write_names(&list, buf, buf_len, needed) }
     };
     // SAFETY: `error` is NULL or writable, by this function's contract.
     unsafe { guard::run(error, body) }
-}
-
-/// Appends the names `stmts` write (and, unless `written_only`, read) with their positions,
-/// and the loop variables they bind.
-fn statement_names<'t>(
-    stmts: &'t [Stmt],
-    written_only: bool,
-    found: &mut Vec<(usize, &'t str)>,
-    loop_vars: &mut Vec<&'t str>,
-) {
-    for stmt in stmts {
-        match &stmt.kind {
-            StmtKind::Assign { target, value } => {
-                found.push((target.name_span.start, target.name.as_str()));
-                if !written_only {
-                    expr_names(value, found);
-                }
-            }
-            StmtKind::Expr(e) if !written_only => expr_names(e, found),
-            StmtKind::Expr(_) => {}
-            StmtKind::Swap { a, b } => {
-                found.push((a.1.start, a.0.as_str()));
-                found.push((b.1.start, b.0.as_str()));
-            }
-            StmtKind::For {
-                var, range, body, ..
-            } => {
-                loop_vars.push(var.as_str());
-                if !written_only {
-                    range.iter().for_each(|e| expr_names(e, found));
-                }
-                statement_names(body, written_only, found, loop_vars);
-            }
-        }
-    }
 }

@@ -4,7 +4,7 @@ use std::ffi::c_char;
 
 use super::error::{numjit_error, numjit_status, Failure};
 use super::guard;
-use crate::parse::ast::{Expr, ExprKind};
+use crate::parse::names::expr_names;
 
 /// Sets the number of worker threads later evaluations use (0 is taken as 1) and returns the
 /// previous number. Evaluations already running finish on the old threads. Thread-safe.
@@ -60,47 +60,10 @@ pub unsafe extern "C" fn numjit_expr_names(
         let expr = unsafe { guard::text(expr, "`expr`") }?;
         let tree = crate::parse::parse_expr(expr).map_err(|e| e.with_source(expr))?;
         // SAFETY: `buf` meets this function's contract.
-        unsafe { write_names(&names(&tree), buf, buf_len, needed) }
+        unsafe { write_names(&expr_names(&tree), buf, buf_len, needed) }
     };
     // SAFETY: `error` is NULL or writable, by this function's contract.
     unsafe { guard::run(error, body) }
-}
-
-/// The distinct bare names of `tree` in source order.
-fn names(tree: &Expr) -> Vec<&str> {
-    let mut found = Vec::new();
-    expr_names(tree, &mut found);
-    distinct(found)
-}
-
-/// Appends every bare name of `tree` with its position (any order).
-pub(super) fn expr_names<'t>(tree: &'t Expr, found: &mut Vec<(usize, &'t str)>) {
-    let mut stack = vec![tree];
-    while let Some(e) = stack.pop() {
-        match &e.kind {
-            ExprKind::Name(n) => found.push((e.span.start, n.as_str())),
-            ExprKind::Unary { arg, .. } => stack.push(arg),
-            ExprKind::Index { base, .. } => stack.push(base),
-            ExprKind::Binary { lhs, rhs, .. } => stack.extend([&**lhs, &**rhs]),
-            ExprKind::Call { args, kwargs, .. } => {
-                stack.extend(args.iter());
-                stack.extend(kwargs.iter().map(|k| &k.value));
-            }
-            ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Bool(_) => {}
-        }
-    }
-}
-
-/// The names of `found` in order of position, each once.
-pub(super) fn distinct(mut found: Vec<(usize, &str)>) -> Vec<&str> {
-    found.sort_by_key(|&(start, _)| start);
-    let mut names: Vec<&str> = Vec::new();
-    for (_, n) in found {
-        if !names.contains(&n) {
-            names.push(n);
-        }
-    }
-    names
 }
 
 /// Writes `names`, space-separated and NUL-terminated, into `buf[0..buf_len]` and the bytes
@@ -109,7 +72,7 @@ pub(super) fn distinct(mut found: Vec<(usize, &str)>) -> Vec<&str> {
 /// # Safety
 /// `buf` is NULL or points to `buf_len` writable bytes.
 pub(super) unsafe fn write_names(
-    names: &[&str],
+    names: &[String],
     buf: *mut c_char,
     buf_len: usize,
     needed: &mut usize,

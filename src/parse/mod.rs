@@ -26,6 +26,7 @@
 pub mod ast;
 mod expr;
 mod lexeme;
+pub(crate) mod names;
 mod program;
 
 use crate::error::Result;
