@@ -327,3 +327,89 @@ fn interactive_session_on_a_terminal() {
     let history = std::fs::read_to_string(dir.path().join(".numjit_history")).unwrap();
     assert!(history.contains("sum(a * 2)"), "{history}");
 }
+
+/// The course's P5 setup as its Python computes it: interior rows, steps, coefficient, grid.
+fn diffusion_problem() -> (usize, usize, f64, Vec<f64>) {
+    let (d, x1, x2, runtime) = (1.0f64, -10.0f64, 10.0f64, 15.0f64);
+    let nrows = ((x2 - x1) / 0.0667) as usize;
+    let dx = (x2 - x1) / nrows as f64;
+    let dt = 0.25 * dx.powi(2) / d;
+    let nsteps = (runtime / dt) as usize;
+    let coef = (d / dx.powi(2)) * dt;
+    let f = |x: f64| 1.0 - (1.0 - 4.0 * ((x - (x1 + x2) / 2.0) / (x2 - x1)).abs()).abs();
+    let x = |i: usize| x1 + ((i as f64 - 1.0) * (x2 - x1)) / nrows as f64;
+    let n = nrows + 2;
+    let mut grid = vec![0.0; n * n];
+    for i in 1..=nrows {
+        for j in 1..=nrows {
+            grid[i * n + j] = f(x(i)) * f(x(j));
+        }
+    }
+    (nrows, nsteps, coef, grid)
+}
+
+fn load_npy(path: &Path) -> ndarray::ArrayD<f64> {
+    use ndarray_npy::ReadNpyExt;
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    ndarray::ArrayD::<f64>::read_npy(file).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn diffusion_program_file_runs_bit_for_bit() {
+    let dir = TempDir::new("diffusion");
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/programs/diffusion.nj");
+    let out = numjit(&["run", file.to_str().unwrap()], "", dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The file states nrows and nsteps as numbers: they must be what the course's formulas give.
+    let (nrows, nsteps, coef, mut d) = diffusion_problem();
+    assert_eq!((nrows, nsteps), (299, 13410));
+    let n = nrows + 2;
+    let mut next = d.clone();
+    for _ in 0..nsteps {
+        for i in 1..=nrows {
+            for j in 1..=nrows {
+                let c = i * n + j;
+                let lapl = d[c + n] + d[c - n] + d[c + 1] + d[c - 1] - 4.0 * d[c];
+                next[c] = d[c] + coef * lapl;
+            }
+        }
+        std::mem::swap(&mut d, &mut next);
+    }
+    let got = load_npy(&dir.path().join("diffusion.npy"));
+    assert_eq!(got.shape(), [n, n]);
+    let differ = got
+        .iter()
+        .zip(&d)
+        .filter(|(a, b)| a.to_bits() != b.to_bits())
+        .count();
+    assert_eq!(differ, 0, "cells that differ from the Rust loop");
+    let sum: f64 = d.iter().sum();
+    let shown: f64 = stdout(&out).split(' ').next().unwrap().parse().unwrap();
+    assert!((shown - sum).abs() <= 1e-6 * sum, "{shown} vs {sum}");
+}
+
+#[test]
+fn laplace_program_file_runs_bit_for_bit() {
+    let dir = TempDir::new("laplace");
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/programs/laplace.nj");
+    let out = numjit(&["run", file.to_str().unwrap()], "", dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let u = load_npy(&dir.path().join("laplace_u.npy"));
+    let got = load_npy(&dir.path().join("laplace.npy"));
+    let (rows, cols) = (u.shape()[0], u.shape()[1]);
+    assert_eq!((rows, cols), (4096, 4096));
+    let (u, got) = (u.as_slice().unwrap(), got.as_slice().unwrap());
+    let mut differ = 0;
+    for i in 0..rows {
+        for j in 0..cols {
+            let c = i * cols + j;
+            let want = if i == 0 || j == 0 || i == rows - 1 || j == cols - 1 {
+                u[c]
+            } else {
+                0.25 * (u[c - cols] + u[c + cols] + u[c - 1] + u[c + 1])
+            };
+            differ += usize::from(want.to_bits() != got[c].to_bits());
+        }
+    }
+    assert_eq!(differ, 0, "cells that differ from the Rust loop");
+}

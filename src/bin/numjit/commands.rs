@@ -181,6 +181,10 @@ fn help() -> String {
          \x20 EXPR                       evaluate and print, e.g. sin(a)**2 + b\n\
          \x20 NAME = EXPR                keep the result as a variable\n\
          \x20 save(\"file.npy\", EXPR)     write the result to a .npy file\n\
+         \x20 u[1:-1] = EXPR, u += EXPR  write part of a variable / update it, in place\n\
+         \x20 swap(u, v)                 exchange two variables' values\n\
+         \x20 for i in range(n):         a loop; its indented lines (ended by an empty line) run\n\
+         \x20     BODY                   as one compiled program over the variables\n\
          An unclosed bracket or a trailing \\ continues a statement on the next line; # comments.\n\
          \n\
          Generators (anywhere in an expression; arguments are expressions giving single values):\n\

@@ -38,6 +38,11 @@ struct Call {
 }
 
 impl Prepared {
+    /// The arrays the generator calls made, under their temporary names.
+    pub fn temporaries(&self) -> impl Iterator<Item = (&str, &Array)> {
+        self.temporaries.iter().map(|(n, a)| (n.as_str(), a))
+    }
+
     /// A numjit error on `text`, as a diagnostic on the statement.
     pub fn diagnostic(&self, err: &numjit::Error) -> Diagnostic {
         Diagnostic::from_numjit(err, |span| {

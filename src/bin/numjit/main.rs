@@ -14,6 +14,7 @@ mod generators;
 mod interactive;
 mod npy;
 mod print;
+mod program;
 mod random;
 mod script;
 mod session;

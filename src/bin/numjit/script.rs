@@ -47,17 +47,24 @@ pub fn run(input: impl BufRead) -> Result<(), Stop> {
     let mut first_line = 1;
     for (index, line) in input.lines().enumerate() {
         let line = line.map_err(Stop::Io)?;
+        // A `for` block ends at the first line that is neither indented nor blank, which is only
+        // known once that line is read: it then starts the next statement.
+        let goes_on = statements::open_continuation(&pending)
+            || (statements::in_block(&pending) && statements::continues_block(&line));
+        if !pending.is_empty() && !goes_on {
+            run_statements(&mut session, &pending, first_line)?;
+            pending.clear();
+        }
         if pending.is_empty() {
             first_line = index + 1;
         } else {
             pending.push('\n');
         }
         pending.push_str(&line);
-        if statements::is_incomplete(&pending) {
-            continue;
+        if !statements::open_continuation(&pending) && !statements::in_block(&pending) {
+            run_statements(&mut session, &pending, first_line)?;
+            pending.clear();
         }
-        run_statements(&mut session, &pending, first_line)?;
-        pending.clear();
     }
     // An unfinished statement at the end still runs, so numjit reports what is missing.
     run_statements(&mut session, &pending, first_line)

@@ -1,5 +1,6 @@
 //! A REPL session: the variables the user created, the random generator, the kernel cache — and
-//! the dispatch of one statement to a command, a `save`, an assignment or an expression.
+//! the dispatch of one statement to a command, a program (`program.rs`), a `save`, an assignment
+//! or an expression.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -56,6 +57,9 @@ impl Session {
             return commands::run(self, statement);
         }
         let tokens = scan(statement);
+        if crate::program::is_program(statement, &tokens) {
+            return self.run_program(statement);
+        }
         if is_call_to(statement, &tokens, "save") {
             return self.save(statement, &tokens);
         }

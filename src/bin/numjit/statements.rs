@@ -1,6 +1,7 @@
 //! Turns typed or scripted text into statements, the same way for the terminal, `-c`, `run FILE`
 //! and piped input: `;` and newlines separate statements at the top level, an unclosed bracket
-//! or a trailing `\` continues a statement on the next line, and `#` starts a comment.
+//! or a trailing `\` continues a statement on the next line, `#` starts a comment, and a `for`
+//! line with the indented lines after it is one statement (a block, run as a program).
 
 use crate::syntax::{scan, Kind};
 
@@ -11,8 +12,43 @@ pub struct Statement {
     pub line: usize,
 }
 
-/// True when `src` cannot end here: a bracket is still open, or the last line ends with `\`.
+/// True when typed input cannot end here: a bracket is still open, the last line ends with `\`,
+/// or a `for` block is open and the last line is not empty (an empty line ends a block).
 pub fn is_incomplete(src: &str) -> bool {
+    if open_continuation(src) {
+        return true;
+    }
+    let last_line = src.rsplit('\n').next().unwrap_or("");
+    in_block(src) && !last_line.trim().is_empty()
+}
+
+/// True when the last top-level statement of `src` is a `for` block: the last line that is
+/// neither indented nor blank starts with `for`.
+pub fn in_block(src: &str) -> bool {
+    src.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty() && !is_indented(l))
+        .is_some_and(starts_block)
+}
+
+/// True when `line` belongs to an open block: indented, or blank.
+pub fn continues_block(line: &str) -> bool {
+    line.trim().is_empty() || is_indented(line)
+}
+
+fn is_indented(line: &str) -> bool {
+    line.starts_with([' ', '\t'])
+}
+
+/// True when a statement starts with the keyword `for`.
+pub fn starts_block(text: &str) -> bool {
+    let text = text.trim_start();
+    text.strip_prefix("for")
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_whitespace()))
+}
+
+/// True when a bracket is still open or the last line ends with `\`.
+pub fn open_continuation(src: &str) -> bool {
     let tokens = scan(src);
     let mut depth = 0usize;
     for t in &tokens {
@@ -71,8 +107,14 @@ pub fn split(src: &str, first_line: usize) -> Vec<Statement> {
                 depth = depth.saturating_sub(1);
                 false
             }
-            Kind::Semicolon => depth == 0,
-            Kind::Newline => depth == 0 && !continued_newlines.contains(&i),
+            // Inside a block, the block's own lines are the library's to split.
+            Kind::Semicolon => depth == 0 && !starts_block(&cleaned[start..t.span.start]),
+            Kind::Newline => {
+                depth == 0
+                    && !continued_newlines.contains(&i)
+                    && !(starts_block(&cleaned[start..t.span.start])
+                        && next_line_indented(&cleaned[t.span.end..]))
+            }
             _ => false,
         };
         if separates {
@@ -82,6 +124,13 @@ pub fn split(src: &str, first_line: usize) -> Vec<Statement> {
     }
     push_statement(&mut statements, &cleaned, start..cleaned.len(), first_line);
     statements
+}
+
+/// True when the first non-blank line of `rest` is indented (a block goes on).
+fn next_line_indented(rest: &str) -> bool {
+    rest.lines()
+        .find(|l| !l.trim().is_empty())
+        .is_some_and(is_indented)
 }
 
 fn push_statement(
@@ -133,6 +182,31 @@ mod tests {
     fn comments_are_blanked() {
         assert_eq!(texts("# setup\na = 1  # one (\n"), ["a = 1"]);
         assert!(!is_incomplete("a = 1 # ("));
+    }
+
+    #[test]
+    fn a_for_block_is_one_statement() {
+        let src =
+            "u = zeros(5)\nfor i in range(3):\n    u[1:-1] += 1; v = u\n\n    swap(u, v)\nsum(u)";
+        assert_eq!(
+            texts(src),
+            [
+                "u = zeros(5)",
+                "for i in range(3):\n    u[1:-1] += 1; v = u\n\n    swap(u, v)",
+                "sum(u)"
+            ]
+        );
+        assert_eq!(split(src, 1)[2].line, 6);
+        // Typed input: a block goes on until an empty line.
+        assert!(is_incomplete("for i in range(3):"));
+        assert!(is_incomplete("for i in range(3):\n    u = u + 1"));
+        assert!(!is_incomplete("for i in range(3):\n    u = u + 1\n"));
+        assert!(
+            !is_incomplete("format = 1"),
+            "a name that starts with `for`"
+        );
+        assert!(in_block("for i in range(3):\n    u = u + 1"));
+        assert!(!in_block("for i in range(3):\n    u = u + 1\nsum(u)"));
     }
 
     #[test]
