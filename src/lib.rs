@@ -72,6 +72,24 @@ pub mod internals {
             .map_err(|e| e.with_source(src))
     }
 
+    /// Every function name the language has (element functions, reductions, generators), from
+    /// the op table: what the REPL completes and lists.
+    ///
+    /// ```
+    /// let names: Vec<_> = numjit::internals::function_names().collect();
+    /// assert!(names.contains(&"arcsinh") && names.contains(&"sum") && names.contains(&"linspace"));
+    /// ```
+    pub fn function_names() -> impl Iterator<Item = &'static str> {
+        crate::ops::all_function_names()
+    }
+
+    /// The named constants (a variable of the same name shadows one).
+    ///
+    /// ```
+    /// assert_eq!(numjit::internals::CONSTANTS, ["pi", "e", "inf", "nan"]);
+    /// ```
+    pub const CONSTANTS: [&str; 4] = crate::lower::CONSTANTS;
+
     /// The syntax tree of `expr`, pretty-printed.
     ///
     /// ```

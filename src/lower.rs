@@ -50,6 +50,10 @@ pub(crate) struct Lowerer {
 }
 
 /// Constants available by name, unless a variable of the same name shadows them.
+/// The names [`constant`] knows.
+#[cfg_attr(not(feature = "internals"), allow(dead_code))]
+pub(crate) const CONSTANTS: [&str; 4] = ["pi", "e", "inf", "nan"];
+
 fn constant(name: &str) -> Option<f64> {
     match name {
         "pi" => Some(std::f64::consts::PI),

@@ -427,6 +427,30 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_lists_exactly_the_tables_functions() {
+        // The language table's `functions` row: every element function of OPS, nothing else.
+        let readme = include_str!("../../README.md");
+        let row = readme
+            .lines()
+            .find(|l| l.starts_with("| functions |"))
+            .expect("README.md has a `| functions |` row");
+        let mut listed: Vec<&str> = row
+            .split('`')
+            .nth(1)
+            .expect("the row lists the functions in backticks")
+            .split_whitespace()
+            .collect();
+        let mut table: Vec<&str> = OPS
+            .iter()
+            .filter(|d| d.is_function)
+            .map(|d| d.name)
+            .collect();
+        listed.sort_unstable();
+        table.sort_unstable();
+        assert_eq!(listed, table);
+    }
+
+    #[test]
     fn typing_follows_numpy() {
         let s = Ty::strong;
         let t = |op, args: &[Ty]| type_op(op, args).map(|t| t.result.dtype);

@@ -199,7 +199,7 @@ fn help() -> String {
         out.push_str(&format!("  {usage:<14} {what}\n"));
     }
     out.push('\n');
-    out.push_str(&word_wrap("Functions:", vocabulary::FUNCTIONS));
+    out.push_str(&word_wrap("Functions:", &vocabulary::functions()));
     out.push('\n');
     out.push_str(&word_wrap("Constants:", vocabulary::CONSTANTS));
     out

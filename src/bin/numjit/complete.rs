@@ -27,7 +27,7 @@ impl ReplHelper {
             self.variables
                 .iter()
                 .map(String::as_str)
-                .chain(vocabulary::FUNCTIONS.iter().copied())
+                .chain(vocabulary::functions())
                 .chain(vocabulary::CONSTANTS.iter().copied())
                 .chain(generators::NAMES)
                 .chain(["save"])

@@ -1,17 +1,16 @@
 //! The names a user can type: numjit's functions and constants, and the REPL's commands. Tab
 //! completion offers them and `:help` lists them.
 
-/// Functions of the numjit language.
-pub const FUNCTIONS: &[&str] = &[
-    "where", "sqrt", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh",
-    "tanh", "arcsinh", "arccosh", "arctanh", "exp", "expm1", "log", "log10", "log2", "log1p",
-    "abs", "ceil", "floor", "round", "trunc", "sign", "fmod", "hypot", "copysign", "maximum",
-    "minimum", "isnan", "isfinite", "isinf", "signbit", "radians", "degrees", "sum", "prod", "min",
-    "max", "mean", "any", "all",
-];
+/// Functions of the numjit language, from its op table: element functions and reductions
+/// (the generators, the library's and the REPL's, are listed apart: `generators::NAMES`).
+pub fn functions() -> Vec<&'static str> {
+    numjit::internals::function_names()
+        .filter(|name| !crate::generators::NAMES.contains(name))
+        .collect()
+}
 
 /// Constants of the numjit language (a variable of the same name shadows one).
-pub const CONSTANTS: &[&str] = &["pi", "e", "inf", "nan"];
+pub const CONSTANTS: &[&str] = &numjit::internals::CONSTANTS;
 
 /// REPL commands with their one-line descriptions, in `:help` order.
 pub const COMMANDS: &[(&str, &str)] = &[
