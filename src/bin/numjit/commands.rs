@@ -26,20 +26,26 @@ pub fn run(session: &mut Session, statement: &str) -> Result<Outcome, Diagnostic
                     Diagnostic::from_numjit(&e, |s| arg.start + s.start..arg.start + s.end)
                 })
         }
-        ":ir" => {
+        ":ir" | ":clif" => {
             let arg = expression(name, arg)?;
-            let prepared = session.prepare(statement, arg)?;
-            show(session.compile(&prepared)?.ir().trim_end().to_string())
-        }
-        ":clif" => {
-            let arg = expression(name, arg)?;
-            let prepared = session.prepare(statement, arg)?;
-            let kernel = session.compile(&prepared)?;
-            let clif = kernel.clif().map_err(|e| prepared.diagnostic(&e))?;
-            show(clif.trim_end().to_string())
+            let (prepared, kernel) = if is_program(statement, arg.clone()) {
+                session.compile_program(statement, arg)?
+            } else {
+                let prepared = session.prepare(statement, arg)?;
+                let kernel = session.compile(&prepared)?;
+                (prepared, kernel)
+            };
+            let text = match name {
+                ":ir" => kernel.ir(),
+                _ => kernel.clif().map_err(|e| prepared.diagnostic(&e))?,
+            };
+            show(text.trim_end().to_string())
         }
         ":time" => {
             let arg = expression(name, arg)?;
+            if is_program(statement, arg.clone()) {
+                return show(session.time_program(statement, arg)?);
+            }
             show(timing::time(session, statement, arg)?)
         }
         ":threads" => threads(statement, arg),
@@ -64,6 +70,13 @@ pub fn run(session: &mut Session, statement: &str) -> Result<Outcome, Diagnostic
             format!("command error: unknown command `{name}` (:help lists them)"),
         )),
     }
+}
+
+/// True when the argument of a command is a program statement (a block, `swap`, a slice or
+/// augmented assignment).
+fn is_program(statement: &str, arg: Range<usize>) -> bool {
+    let text = &statement[arg];
+    crate::program::is_program(text, &syntax::scan(text))
 }
 
 /// The expression argument of `:ast`, `:ir`, `:clif`, `:time`, which must be there.

@@ -3,9 +3,13 @@
 //! statement writes are bound as outputs and updated in place; the others it names are inputs.
 //! Generator calls are computed first (once, also inside a loop), as in any statement.
 
-use numjit::{Array, Vars};
+use std::ops::Range;
+use std::time::Instant;
+
+use numjit::{Array, Kernel, Signature, Vars};
 
 use crate::diagnostic::Diagnostic;
+use crate::eval::Prepared;
 use crate::session::{Outcome, Session};
 use crate::syntax::{self, Kind, Token};
 use crate::{print, statements};
@@ -38,6 +42,58 @@ pub fn is_program(statement: &str, tokens: &[Token]) -> bool {
 }
 
 impl Session {
+    /// Compiles `statement[range]` as a program for the session's variables: those it writes
+    /// as outputs, those it only reads as inputs (what `:ir` and `:clif` show).
+    pub fn compile_program(
+        &mut self,
+        statement: &str,
+        range: Range<usize>,
+    ) -> Result<(Prepared, Kernel), Diagnostic> {
+        let prepared = self.prepare(statement, range)?;
+        let names = numjit::internals::program_names(&prepared.text)
+            .map_err(|e| prepared.diagnostic(&e))?;
+        let mut sig = Signature::new();
+        for (name, a) in prepared.temporaries() {
+            sig = sig.with(name, a.dtype(), a.shape().len());
+        }
+        for (name, a) in &self.variables {
+            if names.written.contains(name) {
+                sig = sig.with_out(name, a.dtype(), a.shape().len());
+            } else if names.all.contains(name) {
+                sig = sig.with(name, a.dtype(), a.shape().len());
+            }
+        }
+        let kernel = self
+            .engine
+            .compile(&prepared.text, &sig)
+            .map_err(|e| prepared.diagnostic(&e))?;
+        Ok((prepared, kernel))
+    }
+
+    /// `:time PROGRAM`: one run (a program updates its variables, so runs are not repeatable),
+    /// after compiling it.
+    pub fn time_program(
+        &mut self,
+        statement: &str,
+        range: Range<usize>,
+    ) -> Result<String, Diagnostic> {
+        let started = Instant::now();
+        self.compile_program(statement, range.clone())?;
+        let compile = started.elapsed();
+        let started = Instant::now();
+        let outcome = self.run_program(&statement[range])?;
+        let run = started.elapsed();
+        let mut report = format!(
+            "program: one run {:.3} ms (compile {:.3} ms; it updates its variables, so it is run once)",
+            run.as_secs_f64() * 1e3,
+            compile.as_secs_f64() * 1e3
+        );
+        if let Outcome::Show(value) = outcome {
+            report = format!("{value}\n{report}");
+        }
+        Ok(report)
+    }
+
     /// Runs `statement` as a program over the session's variables.
     pub fn run_program(&mut self, statement: &str) -> Result<Outcome, Diagnostic> {
         let prepared = self.prepare(statement, 0..statement.len())?;
@@ -118,6 +174,27 @@ mod tests {
         assert_eq!(
             show(&mut s, "for i in range(3):\n    v *= 2\nsum(v)"),
             "56.0 (float64)"
+        );
+    }
+
+    #[test]
+    fn ir_clif_and_time_take_programs() {
+        let mut s = Session::default();
+        s.execute("u = zeros(6)").unwrap();
+        let ir = show(&mut s, ":ir for i in range(3):\n    u[1:-1] = u[:-2] + 1");
+        assert!(ir.contains("loop:") && ir.contains("group"), "{ir}");
+        assert!(show(&mut s, ":clif u += 2").contains("fadd"));
+        assert_eq!(
+            show(&mut s, "sum(u)"),
+            "0.0 (float64)",
+            ":ir and :clif do not run"
+        );
+        let timed = show(&mut s, ":time u += 2");
+        assert!(timed.contains("program: one run"), "{timed}");
+        assert_eq!(
+            show(&mut s, "sum(u)"),
+            "12.0 (float64)",
+            ":time runs it once"
         );
     }
 

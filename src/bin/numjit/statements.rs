@@ -40,9 +40,14 @@ fn is_indented(line: &str) -> bool {
     line.starts_with([' ', '\t'])
 }
 
-/// True when a statement starts with the keyword `for`.
+/// True when a statement starts with the keyword `for` (also after a command: `:ir for …`).
 pub fn starts_block(text: &str) -> bool {
-    let text = text.trim_start();
+    let mut text = text.trim_start();
+    if text.starts_with(':') {
+        text = text
+            .split_once(char::is_whitespace)
+            .map_or("", |(_, rest)| rest.trim_start());
+    }
     text.strip_prefix("for")
         .is_some_and(|rest| rest.starts_with(|c: char| c.is_whitespace()))
 }
