@@ -85,7 +85,7 @@ pub(super) fn run<'p>(
     let mut state = fresh(views, dry.cells, false);
     // A loop forks on the pool once per step of its body: from one of the pool's own threads
     // that is a push onto its queue, from the caller's thread a wake-up and a wait each time
-    // (P5's 13 410 small steps at 2 threads: 0.57-0.92 s -> 0.45-0.70 s).
+    // (measured on P5's 13 410 small steps at 2 threads: `benches/course/RESULTS-session5.md`).
     let mut state =
         if p.steps.iter().any(|s| matches!(s, Step::Loop { .. })) && runtime::num_threads() > 1 {
             runtime::on_pool(move || state.steps(&p.steps).map(|()| state))?

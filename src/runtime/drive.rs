@@ -19,8 +19,7 @@ use crate::codegen::{KernelFn, StageKernel};
 use crate::dtype::{DType, Element};
 use crate::ops::{scalar::float, ReduceOp};
 
-/// Elements per parallel work item: large enough that a kernel call's fixed cost (~10 ns)
-/// vanishes, small enough (128 KiB of f64) to balance 2–8 threads on 10⁶-element arrays.
+/// Elements per parallel work item: large enough that a kernel call's fixed cost vanishes, small enough (128 KiB of f64) to balance 2–8 threads on 10⁶-element arrays.
 pub(crate) const CHUNK: usize = 16 * 1024;
 
 /// Below this many elements an evaluation stays on the calling thread: waking the pool costs
@@ -432,7 +431,8 @@ impl ColumnLayout {
 
 /// The longest innermost reduced axis that runs as rows of a column reduction (P10's
 /// `sum(..., axis=-1)` over 3 coordinates): below it, one kernel row per output element costs
-/// more than the elements (an output's setup is ~30 ns; the 3 elements ~2 ns).
+/// more than the elements (an output's setup is about ten times the work of 3 elements: the
+/// P10 rows of `bash benches/course/run.sh`).
 const SHORT_AXIS: usize = 16;
 
 impl ColumnLayout {
@@ -457,8 +457,8 @@ impl ColumnLayout {
 }
 
 /// Columns per task of a column reduction, at most: a row of 16 Ki partials (128 KiB of f64)
-/// stays in L2, and each block row is then one long contiguous run for the prefetchers (P11's
-/// `sum(c, axis=0)` on 10⁴ columns: 90 → 60 ms at 1 thread against 1 Ki-column tiles).
+/// stays in L2, and each block row is then one long contiguous run for the prefetchers (chosen
+/// against 1 Ki-column tiles by the P11 axis-0 row of `bash benches/course/run.sh`).
 const MAX_COLUMN_TILE: usize = 16 * 1024;
 
 /// Columns per task, at least (unless the row is narrower).

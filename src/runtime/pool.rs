@@ -90,8 +90,8 @@ pub(crate) fn on_pool<R>(f: impl FnOnce() -> R) -> R {
 /// The caller starts at once, taking items from the front; workers join as they wake, taking
 /// items from the back; at the end the caller spins until the items workers took are done.
 /// A plain `install` instead hands everything to the pool and blocks the caller until a worker
-/// wakes it: on this class of VM each wake-up costs 15–90 µs, twice per call, against a
-/// whole evaluation of 10⁶ elements of ~0.5 ms. Front and back keep each thread on the same
+/// wakes it, twice per call, and on this class of VM a wake-up costs a sizeable part of a whole
+/// evaluation of 10⁶ elements (the P3 rows of `benches/course/RESULTS-session5.md`). Front and back keep each thread on the same
 /// part of the array from one call to the next when the calls are alike (a time-stepping
 /// loop), so that part stays in its core's cache.
 pub(crate) fn for_each_item(items: usize, run: &(dyn Fn(usize) + Sync)) {

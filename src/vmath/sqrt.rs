@@ -1,8 +1,8 @@
 //! Square roots of a block with 256-bit instructions.
 //!
 //! Cranelift's x86-64 backend has 128-bit vectors only, and `sqrtpd` is throughput-bound: on
-//! this machine `vsqrtpd ymm` does four lanes in the time `sqrtpd xmm` does two (0.71 against
-//! 1.43 ns per element, in cache). So where AVX is available a stage's square roots are
+//! `vsqrtpd ymm` does four lanes in the time `sqrtpd xmm` does two (`cargo run --release
+//! --example bench_core` shows the difference per element). So where AVX is available a stage's square roots are
 //! block-staged like the transcendental functions. IEEE square root is correctly rounded, so
 //! the result is bit for bit the JIT's inline `sqrt` and the interpreter's `f64::sqrt`.
 
