@@ -5,8 +5,36 @@
 //! kernels never know the input was sliced.
 
 use crate::error::{Error, ErrorKind, Result, Span};
-use crate::parse::ast::{IndexItem, IndexKind};
 use crate::vars::RawView;
+
+/// One item of a subscript `a[...]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IndexItem {
+    /// What it selects.
+    pub kind: IndexKind,
+    /// Where it stands.
+    pub span: Span,
+}
+
+/// The kinds of subscript items: integers only, as in NumPy basic indexing with literals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IndexKind {
+    /// `i` (negative counts from the end): selects one position and drops the dimension.
+    Index(i64),
+    /// `start:stop:step`, each optional; clipped to the dimension like NumPy.
+    Slice {
+        /// First index (default: the start in the step's direction).
+        start: Option<i64>,
+        /// Exclusive end (default: past the end in the step's direction).
+        stop: Option<i64>,
+        /// Step (default 1; 0 is an error).
+        step: Option<i64>,
+    },
+    /// `None`: a new dimension of size 1.
+    NewAxis,
+    /// `...`: as many full slices as the dimensions not otherwise indexed.
+    Ellipsis,
+}
 
 /// The view `base[items]`. Slices are clipped like NumPy's; an integer index outside its
 /// dimension is an error pointing at the item.

@@ -99,7 +99,7 @@ pub(crate) struct InputDecl {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct InputView {
     pub base: usize,
-    pub items: Vec<crate::parse::ast::IndexItem>,
+    pub items: Vec<crate::index::IndexItem>,
     /// The subscript expression, for errors found when the shape is known.
     pub span: Span,
 }

@@ -11,7 +11,7 @@ use crate::error::{Error, ErrorKind, Result, Span};
 use crate::interp::scalar_value;
 use crate::ir::{Extent, Graph, InputDecl, InputView, Node, NodeId, NodeKind};
 use crate::ops::{self, Generator, Op, ReduceOp};
-use crate::parse::ast::{Expr, ExprKind, IndexItem, IndexKind, Kwarg, UnOp};
+use crate::parse::ast::{BinOp, Expr, ExprKind, IndexItem, IndexKind, Kwarg, UnOp};
 use crate::shape::iota_len;
 
 /// The most dimensions an array may have (NumPy's historical limit is 32; ours is 8).
@@ -25,6 +25,40 @@ pub(crate) fn lower(expr: &Expr, inputs: &[InputDecl]) -> Result<Graph> {
     // A result made only of literals keeps its Python-scalar default dtype (int64, float64, bool).
     l.g.root = l.expr(expr)?.0;
     Ok(l.g)
+}
+
+/// The op of a binary operator: the parser's operators are lowered here, so the op table
+/// (and the IR) need not know the syntax tree.
+fn op_of_binop(b: BinOp) -> Op {
+    match b {
+        BinOp::Pow => Op::Pow,
+        BinOp::Mul => Op::Mul,
+        BinOp::Div => Op::Div,
+        BinOp::FloorDiv => Op::FloorDiv,
+        BinOp::Mod => Op::Mod,
+        BinOp::Add => Op::Add,
+        BinOp::Sub => Op::Sub,
+        BinOp::Shl => Op::Shl,
+        BinOp::Shr => Op::Shr,
+        BinOp::BitAnd => Op::BitAnd,
+        BinOp::BitXor => Op::BitXor,
+        BinOp::BitOr => Op::BitOr,
+        BinOp::Lt => Op::Lt,
+        BinOp::Le => Op::Le,
+        BinOp::Eq => Op::Eq,
+        BinOp::Ne => Op::Ne,
+        BinOp::Ge => Op::Ge,
+        BinOp::Gt => Op::Gt,
+    }
+}
+
+/// `None` for unary plus, which is the identity (but still rejects nothing: NumPy allows `+bool`).
+fn op_of_unop(u: UnOp) -> Option<Op> {
+    match u {
+        UnOp::Neg => Some(Op::Neg),
+        UnOp::Invert => Some(Op::Invert),
+        UnOp::Pos => None,
+    }
 }
 
 /// Every input must have at most [`MAX_RANK`] dimensions.
@@ -108,7 +142,7 @@ impl Lowerer {
             ExprKind::Binary { op, lhs, rhs, .. } => {
                 let l = self.expr(lhs)?;
                 let r = self.expr(rhs)?;
-                let op = Op::from_binop(*op);
+                let op = op_of_binop(*op);
                 if op == Op::Pow {
                     self.check_int_power(l.1, rhs, e.span)?;
                 }
@@ -390,7 +424,7 @@ impl Lowerer {
 
     fn unary(&mut self, op: UnOp, arg: &Expr, span: Span) -> Result<(NodeId, Ty)> {
         let a = self.expr(arg)?;
-        match Op::from_unop(op) {
+        match op_of_unop(op) {
             Some(op) => self.apply(op, &[a], span),
             // Unary plus is the identity on numbers; NumPy rejects it on bool.
             None if a.1.dtype == DType::Bool => Err(Error::at(

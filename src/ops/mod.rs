@@ -8,7 +8,6 @@
 pub(crate) mod scalar;
 
 use crate::dtype::{DType, Ty};
-use crate::parse::ast::{BinOp, UnOp};
 
 /// Defines [`Op`] and [`Op::ALL`] from one list, so that a test can walk every variant (not
 /// only the table's rows) and none can be left out of it.
@@ -173,38 +172,6 @@ impl Op {
     /// The function named `name`, if there is one.
     pub(crate) fn function(name: &str) -> Option<&'static OpDef> {
         OPS.iter().find(|d| d.is_function && d.name == name)
-    }
-
-    pub(crate) fn from_binop(b: BinOp) -> Op {
-        match b {
-            BinOp::Pow => Op::Pow,
-            BinOp::Mul => Op::Mul,
-            BinOp::Div => Op::Div,
-            BinOp::FloorDiv => Op::FloorDiv,
-            BinOp::Mod => Op::Mod,
-            BinOp::Add => Op::Add,
-            BinOp::Sub => Op::Sub,
-            BinOp::Shl => Op::Shl,
-            BinOp::Shr => Op::Shr,
-            BinOp::BitAnd => Op::BitAnd,
-            BinOp::BitXor => Op::BitXor,
-            BinOp::BitOr => Op::BitOr,
-            BinOp::Lt => Op::Lt,
-            BinOp::Le => Op::Le,
-            BinOp::Eq => Op::Eq,
-            BinOp::Ne => Op::Ne,
-            BinOp::Ge => Op::Ge,
-            BinOp::Gt => Op::Gt,
-        }
-    }
-
-    /// `None` for unary plus, which is the identity (but still rejects nothing: NumPy allows `+bool`).
-    pub(crate) fn from_unop(u: UnOp) -> Option<Op> {
-        match u {
-            UnOp::Neg => Some(Op::Neg),
-            UnOp::Invert => Some(Op::Invert),
-            UnOp::Pos => None,
-        }
     }
 }
 

@@ -162,34 +162,9 @@ impl UnOp {
     }
 }
 
-/// One item of a subscript `a[...]`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct IndexItem {
-    /// What it selects.
-    pub kind: IndexKind,
-    /// Where it stands.
-    pub span: Span,
-}
-
-/// The kinds of subscript items: integers only, as in NumPy basic indexing with literals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum IndexKind {
-    /// `i` (negative counts from the end): selects one position and drops the dimension.
-    Index(i64),
-    /// `start:stop:step`, each optional; clipped to the dimension like NumPy.
-    Slice {
-        /// First index (default: the start in the step's direction).
-        start: Option<i64>,
-        /// Exclusive end (default: past the end in the step's direction).
-        stop: Option<i64>,
-        /// Step (default 1; 0 is an error).
-        step: Option<i64>,
-    },
-    /// `None`: a new dimension of size 1.
-    NewAxis,
-    /// `...`: as many full slices as the dimensions not otherwise indexed.
-    Ellipsis,
-}
+// Subscript items belong to the view layer (`index.rs`, which applies them to bound arrays): the
+// parser builds them and the IR keeps them without either importing the other.
+pub use crate::index::{IndexItem, IndexKind};
 
 /// A program: statements run in order (see `grammar/numjit.ebnf`, `Program`).
 #[derive(Debug, Clone, PartialEq)]
