@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use crate::dtype::DType;
 use crate::ir::{Graph, NodeId, NodeKind};
-use crate::ops::Op;
+use crate::ops::{Op, Vector};
 use crate::plan::Stage;
 use crate::vmath::{self, VBinary, VUnary};
 
@@ -29,33 +29,17 @@ pub(crate) enum VectorFn {
 }
 
 impl VectorFn {
+    /// The vector kernel the op table gives `op`, or the 256-bit square root where the CPU has
+    /// AVX.
     pub fn of(op: Op) -> Option<VectorFn> {
-        use VectorFn::{Binary as B, Unary as U};
-        Some(match op {
-            Op::Sin => U(VUnary::Sin),
-            Op::Cos => U(VUnary::Cos),
-            Op::Tan => U(VUnary::Tan),
-            Op::Exp => U(VUnary::Exp),
-            Op::Expm1 => U(VUnary::Expm1),
-            Op::Log => U(VUnary::Log),
-            Op::Log1p => U(VUnary::Log1p),
-            Op::Log2 => U(VUnary::Log2),
-            Op::Log10 => U(VUnary::Log10),
-            Op::Arcsin => U(VUnary::Arcsin),
-            Op::Arccos => U(VUnary::Arccos),
-            Op::Arctan => U(VUnary::Arctan),
-            Op::Sinh => U(VUnary::Sinh),
-            Op::Cosh => U(VUnary::Cosh),
-            Op::Tanh => U(VUnary::Tanh),
-            Op::Arcsinh => U(VUnary::Arcsinh),
-            Op::Arccosh => U(VUnary::Arccosh),
-            Op::Arctanh => U(VUnary::Arctanh),
-            Op::Arctan2 => B(VBinary::Arctan2),
-            Op::Pow => B(VBinary::Pow),
-            Op::Hypot => B(VBinary::Hypot),
-            Op::Sqrt if vmath::wide_sqrt_fn_ptr(false).is_some() => VectorFn::WideSqrt,
-            _ => return None,
-        })
+        match op.def().vector {
+            Some(Vector::Unary(u)) => Some(VectorFn::Unary(u)),
+            Some(Vector::Binary(b)) => Some(VectorFn::Binary(b)),
+            None if op == Op::Sqrt && vmath::wide_sqrt_fn_ptr(false).is_some() => {
+                Some(VectorFn::WideSqrt)
+            }
+            None => None,
+        }
     }
 
     /// The kernel's address for elements of `dtype` (float32 or float64).

@@ -8,6 +8,7 @@
 pub(crate) mod scalar;
 
 use crate::dtype::{DType, Ty};
+use crate::vmath::{VBinary, VUnary};
 
 /// Defines [`Op`] and [`Op::ALL`] from one list, so that a test can walk every variant (not
 /// only the table's rows) and none can be left out of it.
@@ -73,6 +74,26 @@ pub(crate) struct OpDef {
     pub rule: Rule,
     /// True when callable as `name(...)`; operators are reached through syntax.
     pub is_function: bool,
+    /// The precompiled vector kernel float operands of this op are block-staged to (`vmath`),
+    /// if it has one: codegen emits anything else inline or as a scalar helper call.
+    pub vector: Option<Vector>,
+}
+
+/// A vector-math kernel of `vmath`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Vector {
+    Unary(VUnary),
+    Binary(VBinary),
+}
+
+impl OpDef {
+    /// This row, with float operands staged to the vector kernel `v`.
+    const fn staged(self, v: Vector) -> OpDef {
+        OpDef {
+            vector: Some(v),
+            ..self
+        }
+    }
 }
 
 const fn op(op: Op, name: &'static str, arity: usize, rule: Rule) -> OpDef {
@@ -82,6 +103,7 @@ const fn op(op: Op, name: &'static str, arity: usize, rule: Rule) -> OpDef {
         arity,
         rule,
         is_function: false,
+        vector: None,
     }
 }
 
@@ -92,6 +114,7 @@ const fn func(op: Op, name: &'static str, arity: usize, rule: Rule) -> OpDef {
         arity,
         rule,
         is_function: true,
+        vector: None,
     }
 }
 
@@ -105,7 +128,7 @@ pub(crate) static OPS: &[OpDef] = &[
     op(Op::Div, "/", 2, Rule::TrueDiv),
     op(Op::FloorDiv, "//", 2, Rule::IntArith),
     op(Op::Mod, "%", 2, Rule::IntArith),
-    op(Op::Pow, "**", 2, Rule::IntArith),
+    op(Op::Pow, "**", 2, Rule::IntArith).staged(Vector::Binary(VBinary::Pow)),
     op(Op::Shl, "<<", 2, Rule::Shift),
     op(Op::Shr, ">>", 2, Rule::Shift),
     op(Op::BitAnd, "&", 2, Rule::Bitwise),
@@ -119,25 +142,25 @@ pub(crate) static OPS: &[OpDef] = &[
     op(Op::Gt, ">", 2, Rule::Compare),
     func(Op::Where, "where", 3, Rule::Select),
     func(Op::Sqrt, "sqrt", 1, Rule::Float),
-    func(Op::Sin, "sin", 1, Rule::Float),
-    func(Op::Cos, "cos", 1, Rule::Float),
-    func(Op::Tan, "tan", 1, Rule::Float),
-    func(Op::Arcsin, "arcsin", 1, Rule::Float),
-    func(Op::Arccos, "arccos", 1, Rule::Float),
-    func(Op::Arctan, "arctan", 1, Rule::Float),
-    func(Op::Arctan2, "arctan2", 2, Rule::Float),
-    func(Op::Sinh, "sinh", 1, Rule::Float),
-    func(Op::Cosh, "cosh", 1, Rule::Float),
-    func(Op::Tanh, "tanh", 1, Rule::Float),
-    func(Op::Arcsinh, "arcsinh", 1, Rule::Float),
-    func(Op::Arccosh, "arccosh", 1, Rule::Float),
-    func(Op::Arctanh, "arctanh", 1, Rule::Float),
-    func(Op::Exp, "exp", 1, Rule::Float),
-    func(Op::Expm1, "expm1", 1, Rule::Float),
-    func(Op::Log, "log", 1, Rule::Float),
-    func(Op::Log10, "log10", 1, Rule::Float),
-    func(Op::Log2, "log2", 1, Rule::Float),
-    func(Op::Log1p, "log1p", 1, Rule::Float),
+    func(Op::Sin, "sin", 1, Rule::Float).staged(Vector::Unary(VUnary::Sin)),
+    func(Op::Cos, "cos", 1, Rule::Float).staged(Vector::Unary(VUnary::Cos)),
+    func(Op::Tan, "tan", 1, Rule::Float).staged(Vector::Unary(VUnary::Tan)),
+    func(Op::Arcsin, "arcsin", 1, Rule::Float).staged(Vector::Unary(VUnary::Arcsin)),
+    func(Op::Arccos, "arccos", 1, Rule::Float).staged(Vector::Unary(VUnary::Arccos)),
+    func(Op::Arctan, "arctan", 1, Rule::Float).staged(Vector::Unary(VUnary::Arctan)),
+    func(Op::Arctan2, "arctan2", 2, Rule::Float).staged(Vector::Binary(VBinary::Arctan2)),
+    func(Op::Sinh, "sinh", 1, Rule::Float).staged(Vector::Unary(VUnary::Sinh)),
+    func(Op::Cosh, "cosh", 1, Rule::Float).staged(Vector::Unary(VUnary::Cosh)),
+    func(Op::Tanh, "tanh", 1, Rule::Float).staged(Vector::Unary(VUnary::Tanh)),
+    func(Op::Arcsinh, "arcsinh", 1, Rule::Float).staged(Vector::Unary(VUnary::Arcsinh)),
+    func(Op::Arccosh, "arccosh", 1, Rule::Float).staged(Vector::Unary(VUnary::Arccosh)),
+    func(Op::Arctanh, "arctanh", 1, Rule::Float).staged(Vector::Unary(VUnary::Arctanh)),
+    func(Op::Exp, "exp", 1, Rule::Float).staged(Vector::Unary(VUnary::Exp)),
+    func(Op::Expm1, "expm1", 1, Rule::Float).staged(Vector::Unary(VUnary::Expm1)),
+    func(Op::Log, "log", 1, Rule::Float).staged(Vector::Unary(VUnary::Log)),
+    func(Op::Log10, "log10", 1, Rule::Float).staged(Vector::Unary(VUnary::Log10)),
+    func(Op::Log2, "log2", 1, Rule::Float).staged(Vector::Unary(VUnary::Log2)),
+    func(Op::Log1p, "log1p", 1, Rule::Float).staged(Vector::Unary(VUnary::Log1p)),
     func(Op::Abs, "abs", 1, Rule::Keep),
     func(Op::Ceil, "ceil", 1, Rule::Keep),
     func(Op::Floor, "floor", 1, Rule::Keep),
@@ -145,7 +168,7 @@ pub(crate) static OPS: &[OpDef] = &[
     func(Op::Trunc, "trunc", 1, Rule::Keep),
     func(Op::Sign, "sign", 1, Rule::Signed),
     func(Op::Fmod, "fmod", 2, Rule::IntArith),
-    func(Op::Hypot, "hypot", 2, Rule::Float),
+    func(Op::Hypot, "hypot", 2, Rule::Float).staged(Vector::Binary(VBinary::Hypot)),
     func(Op::Copysign, "copysign", 2, Rule::Float),
     func(Op::Maximum, "maximum", 2, Rule::Arith),
     func(Op::Minimum, "minimum", 2, Rule::Arith),
@@ -391,6 +414,34 @@ mod tests {
             Op::ALL.len(),
             "OPS has rows for ops that do not exist"
         );
+    }
+
+    #[test]
+    fn every_vector_kernel_serves_the_op_of_its_name() {
+        let staged: Vec<(Op, Vector)> =
+            OPS.iter().filter_map(|d| Some((d.op, d.vector?))).collect();
+        for u in VUnary::ALL {
+            let ops: Vec<_> = staged
+                .iter()
+                .filter(|(_, v)| *v == Vector::Unary(u))
+                .collect();
+            assert_eq!(ops.len(), 1, "{u:?} serves {ops:?}");
+            assert_eq!(ops[0].0.name(), u.name());
+        }
+        for b in VBinary::ALL {
+            let ops: Vec<_> = staged
+                .iter()
+                .filter(|(_, v)| *v == Vector::Binary(b))
+                .collect();
+            assert_eq!(ops.len(), 1, "{b:?} serves {ops:?}");
+            let name = if ops[0].0 == Op::Pow {
+                "pow"
+            } else {
+                ops[0].0.name()
+            };
+            assert_eq!(name, b.name());
+        }
+        assert_eq!(staged.len(), VUnary::ALL.len() + VBinary::ALL.len());
     }
 
     #[test]
