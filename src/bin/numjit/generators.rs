@@ -1,6 +1,7 @@
 //! Array generators of the REPL — `arange linspace zeros ones full rand randn` — with NumPy's
 //! meaning, except that shapes are given as separate arguments (`zeros(3, 4)`), since numjit
 //! expressions have no tuples. `load` is a generator too, but reads a file (see `npy.rs`).
+//! `arange` and `linspace` are evaluated by the library, so their values are the library's.
 //!
 //! Arguments arrive already evaluated to scalars; errors name the argument they are about so
 //! the caret can point at it.
@@ -41,8 +42,7 @@ impl ArgError {
 /// Builds the array of generator `name` (anything in [`NAMES`] but `load`).
 pub fn generate(name: &str, args: &[Scalar], rng: &mut Rng) -> Result<Array, ArgError> {
     match name {
-        "arange" => arange(args),
-        "linspace" => linspace(args),
+        "arange" | "linspace" => library_generator(name, args),
         "zeros" => Ok(Array::Float64(filled(&shape(args)?, |_| 0.0)?)),
         "ones" => Ok(Array::Float64(filled(&shape(args)?, |_| 1.0)?)),
         "full" => full(args),
@@ -52,66 +52,40 @@ pub fn generate(name: &str, args: &[Scalar], rng: &mut Rng) -> Result<Array, Arg
     }
 }
 
-/// `arange(stop)`, `arange(start, stop)`, `arange(start, stop, step)`: int64 when every argument
-/// is an integer, float64 otherwise (as NumPy).
-fn arange(args: &[Scalar]) -> Result<Array, ArgError> {
-    let (start, stop, step) = match args {
-        [stop] => (Scalar::I64(0), *stop, Scalar::I64(1)),
-        [start, stop] => (*start, *stop, Scalar::I64(1)),
-        [start, stop, step] => (*start, *stop, *step),
-        _ => return Err(ArgError::call("arange takes 1 to 3 arguments")),
-    };
-    // Only an explicit step (the third argument) can be zero.
-    let step_arg = 2;
-    let is_int = |s: Scalar| !s.dtype().is_float();
-    if is_int(start) && is_int(stop) && is_int(step) {
-        let (start, stop, step) = (start.as_i64(), stop.as_i64(), step.as_i64());
-        if step == 0 {
-            return Err(ArgError::at(step_arg, "step must not be zero"));
+/// `arange` and `linspace` are the library's generators: the REPL evaluates the call with
+/// numjit, so a sequence has the same values as the same call inside any expression (one
+/// implementation, one float formula). Errors keep the argument they are about.
+fn library_generator(name: &str, args: &[Scalar]) -> Result<Array, ArgError> {
+    const NAMES: [&str; 3] = ["_arg0", "_arg1", "_arg2"];
+    if args.len() > NAMES.len() {
+        return Err(ArgError::call(format!(
+            "{name} takes at most {} arguments",
+            NAMES.len()
+        )));
+    }
+    let mut vars = numjit::Vars::new();
+    for (n, v) in NAMES.iter().zip(args) {
+        match *v {
+            Scalar::Bool(x) => vars.insert(n, x),
+            Scalar::I32(x) => vars.insert(n, x),
+            Scalar::I64(x) => vars.insert(n, x),
+            Scalar::F32(x) => vars.insert(n, x),
+            Scalar::F64(x) => vars.insert(n, x),
         }
-        // i128: `stop - start` of two extreme int64 values must not overflow.
-        let span = stop as i128 - start as i128;
-        let count = if (span > 0) == (step > 0) && span != 0 {
-            (span.abs() + step.unsigned_abs() as i128 - 1) / step.unsigned_abs() as i128
-        } else {
-            0
-        };
-        let count = usize::try_from(count).map_err(|_| too_big())?;
-        return Ok(Array::Int64(filled(&[count], |i| {
-            start.wrapping_add((i as i64).wrapping_mul(step))
-        })?));
     }
-    let (start, stop, step) = (start.as_f64(), stop.as_f64(), step.as_f64());
-    if step == 0.0 || !step.is_finite() {
-        return Err(ArgError::at(step_arg, "step must be finite and not zero"));
-    }
-    let count = ((stop - start) / step).ceil();
-    if count.is_nan() {
-        return Err(ArgError::call("start and stop must be finite"));
-    }
-    let count = count_from_f64(count.max(0.0))?;
-    Ok(Array::Float64(filled(&[count], |i| {
-        start + i as f64 * step
-    })?))
-}
-
-/// `linspace(start, stop)` or `linspace(start, stop, num)`: `num` (default 50) evenly spaced
-/// float64 values from `start` to `stop`, both included.
-fn linspace(args: &[Scalar]) -> Result<Array, ArgError> {
-    let (start, stop, num) = match args {
-        [start, stop] => (start.as_f64(), stop.as_f64(), 50),
-        [start, stop, num] => (start.as_f64(), stop.as_f64(), dimension(*num, 2)?),
-        _ => return Err(ArgError::call("linspace takes 2 or 3 arguments")),
-    };
-    let step = (stop - start) / num.saturating_sub(1).max(1) as f64;
-    Ok(Array::Float64(filled(&[num], |i| {
-        // The last point is `stop` exactly, not `start + (num-1)*step` rounded.
-        if i + 1 == num && num > 1 {
-            stop
-        } else {
-            start + i as f64 * step
+    let src = format!("{name}({})", NAMES[..args.len()].join(", "));
+    numjit::evaluate(&src, &vars).map_err(|e| {
+        // A span inside `_argK` is about argument K; any other is about the call.
+        let arg = e.span().and_then(|sp| {
+            let start = name.len() + 1;
+            (sp.start >= start).then(|| (sp.start - start) / "_arg0, ".len())
+        });
+        let message = e.message().to_string();
+        match arg {
+            Some(k) if k < args.len() => ArgError::at(k, message),
+            _ => ArgError::call(message),
         }
-    })?))
+    })
 }
 
 /// `full(d0, …, value)`: an array of the value's dtype.
@@ -252,8 +226,9 @@ mod tests {
             a.as_f64().unwrap().as_slice().unwrap(),
             &[0.0, 0.25, 0.5, 0.75]
         );
+        // The library's error, about the call (its lengths bind with the whole call).
         let e = run("arange", &[Scalar::I64(0), Scalar::I64(1), Scalar::I64(0)]).unwrap_err();
-        assert_eq!(e.arg, Some(2));
+        assert!(e.message.contains("step cannot be zero"), "{}", e.message);
     }
 
     #[test]
