@@ -22,16 +22,12 @@
 //! `parse` → `lower` → `opt` → `plan` → `codegen` → `runtime`, with `interp` as the oracle.
 #![deny(missing_docs)]
 
-pub mod alloc;
-mod array;
-mod cache;
+// The layers, bottom to top (src/README.md maps every file).
+mod api;
 mod codegen;
-mod dtype;
-mod engine;
-mod error;
+mod core;
+mod exec;
 mod ffi;
-mod hoist;
-mod index;
 mod interp;
 mod ir;
 mod lower;
@@ -40,18 +36,17 @@ mod opt;
 mod parse;
 mod plan;
 mod program;
-mod runtime;
-mod shape;
-mod vars;
 mod vmath;
 
-pub use array::Array;
-pub use cache::CacheStats;
-pub use dtype::{DType, Element, Scalar};
-pub use engine::{evaluate, run, Engine, Kernel};
-pub use error::{Error, ErrorKind, Result, Span};
-pub use runtime::{num_threads, set_num_threads};
-pub use vars::{InputSig, IntoOut, IntoVar, Signature, Vars};
+pub use crate::core::alloc;
+
+pub use crate::api::array::Array;
+pub use crate::api::cache::CacheStats;
+pub use crate::api::engine::{evaluate, run, Engine, Kernel};
+pub use crate::api::vars::{InputSig, IntoOut, IntoVar, Signature, Vars};
+pub use crate::core::dtype::{DType, Element, Scalar};
+pub use crate::core::error::{Error, ErrorKind, Result, Span};
+pub use crate::exec::{num_threads, set_num_threads};
 
 /// Pipeline stages for the REPL's `:ast` and for fuzzers. Not a stable API.
 #[cfg(feature = "internals")]

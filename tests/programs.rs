@@ -393,3 +393,19 @@ fn variables_a_program_never_touches_need_not_be_bound() {
     assert_eq!(err.kind(), ErrorKind::Signature);
     assert!(err.message().contains("`x` is not bound"), "{err}");
 }
+
+#[test]
+fn range_arguments_may_reduce_arrays() {
+    // `range(sum(m))` has no constant value: the program compiles code for it.
+    let m = ndarray::arr1(&[true, false, true, true]);
+    let n = 2_i64;
+    let mut o = Array1::<f64>::zeros(1);
+    let vars = Vars::new().with("m", &m).with("n", n).with_out("o", &mut o);
+    let src =
+        "for i in range(sum(m)):\n    o = o + 1\nfor j in range(n * 3, sum(n)):\n    o = o + 100";
+    let k = Engine::default().compile(src, &vars.signature()).unwrap();
+    k.run(&vars).unwrap();
+    k.run_reference(&vars).unwrap();
+    drop(vars);
+    assert_eq!(o[0], 6.0);
+}

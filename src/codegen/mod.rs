@@ -14,7 +14,7 @@ use cranelift_frontend::FunctionBuilderContext;
 use cranelift_jit::JITModule;
 use cranelift_module::{FuncId, Linkage, Module};
 
-use crate::error::Result;
+use crate::core::error::Result;
 use crate::ir::{Graph, NodeKind};
 use crate::plan::{Stage, StageKind};
 use jit::{internal, CodeOwner};
@@ -157,7 +157,7 @@ pub(crate) fn clif_text(g: &Graph, stages: &[Stage]) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dtype::DType;
+    use crate::core::dtype::DType;
     use crate::ir::InputDecl;
 
     fn clif_of(src: &str, dtype: DType) -> String {

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use crate::dtype::DType;
+use crate::core::dtype::DType;
 use crate::ir::{Graph, NodeId, NodeKind};
 use crate::ops::{Op, Vector};
 use crate::plan::Stage;

@@ -11,7 +11,7 @@
 use cranelift_codegen::ir::{types, Type};
 
 use super::staging::Staging;
-use crate::dtype::DType;
+use crate::core::dtype::DType;
 use crate::ir::{Graph, NodeId, NodeKind};
 use crate::ops::{Op, ReduceOp};
 use crate::plan::Stage;

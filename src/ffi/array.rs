@@ -13,10 +13,10 @@ use ndarray::{ArrayViewD, ArrayViewMutD, Axis, IxDyn, ShapeBuilder};
 
 use super::error::Failure;
 use super::guard;
-use crate::dtype::{DType, Element};
-use crate::engine::Kernel;
-use crate::error::Result;
-use crate::vars::Vars;
+use crate::api::engine::Kernel;
+use crate::api::vars::Vars;
+use crate::core::dtype::{DType, Element};
+use crate::core::error::Result;
 
 /// Element types, with the codes used in `numjit_array.dtype`.
 #[repr(u32)]

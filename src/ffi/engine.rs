@@ -9,7 +9,7 @@ use super::array::{
 use super::error::{numjit_error, numjit_status, Failure};
 use super::guard;
 use super::result::numjit_result;
-use crate::engine::{Engine, Kernel};
+use crate::api::engine::{Engine, Kernel};
 
 /// A compiler with a cache of compiled expressions.
 ///

@@ -9,7 +9,7 @@
 
 use std::ffi::{c_char, CStr, CString};
 
-use crate::error::{Error, ErrorKind, Span};
+use crate::core::error::{Error, ErrorKind, Span};
 
 /// The outcome of a call: `NUMJIT_STATUS_OK` (0) or the kind of error.
 ///

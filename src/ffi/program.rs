@@ -9,7 +9,7 @@ use super::error::{numjit_error, numjit_status, Failure};
 use super::guard;
 use super::result::numjit_result;
 use super::runtime::write_names;
-use crate::engine::Engine;
+use crate::api::engine::Engine;
 use crate::parse::names::program_names;
 
 /// Compiles (through a process-wide engine and its cache) and runs `program`: a sequence of

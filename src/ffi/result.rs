@@ -5,7 +5,7 @@ use std::ffi::c_void;
 use super::array::{numjit_array, numjit_dtype};
 use super::error::numjit_status;
 use super::guard;
-use crate::array::Array;
+use crate::api::array::Array;
 
 /// An array computed by numjit and owned by the caller.
 ///

@@ -13,14 +13,14 @@ use crate::parse::names::expr_names;
 /// The initial number is `NUMJIT_NUM_THREADS` from the environment, or the number of cores.
 #[no_mangle]
 pub extern "C" fn numjit_set_num_threads(n: usize) -> usize {
-    guard::value(0, || crate::runtime::set_num_threads(n))
+    guard::value(0, || crate::exec::set_num_threads(n))
 }
 
 /// The number of worker threads evaluations use. Thread-safe. Returns 0 only if numjit
 /// panicked (a bug).
 #[no_mangle]
 pub extern "C" fn numjit_get_num_threads() -> usize {
-    guard::value(0, crate::runtime::num_threads)
+    guard::value(0, crate::exec::num_threads)
 }
 
 /// The library's version (`"0.1.0"`), a static string.

@@ -7,7 +7,7 @@
 
 pub(crate) mod scalar;
 
-use crate::dtype::{DType, Ty};
+use crate::core::dtype::{DType, Ty};
 use crate::vmath::{VBinary, VUnary};
 
 /// Defines [`Op`] and [`Op::ALL`] from one list, so that a test can walk every variant (not
@@ -326,8 +326,8 @@ impl ReduceOp {
     }
 
     /// The starting value of an accumulator of dtype `acc`.
-    pub(crate) fn identity(self, acc: DType) -> crate::dtype::Scalar {
-        use crate::dtype::Scalar;
+    pub(crate) fn identity(self, acc: DType) -> crate::core::dtype::Scalar {
+        use crate::core::dtype::Scalar;
         match (self, acc) {
             (ReduceOp::Sum | ReduceOp::Mean, d) => Scalar::I64(0).cast(d),
             (ReduceOp::Prod, d) => Scalar::I64(1).cast(d),
@@ -399,7 +399,7 @@ pub(crate) fn all_function_names() -> impl Iterator<Item = &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dtype::DType::*;
+    use crate::core::dtype::DType::*;
 
     #[test]
     fn every_op_has_one_row() {

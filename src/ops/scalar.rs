@@ -6,7 +6,7 @@
 //! rounding. Arguments arrive already cast to the op's operand dtype (see `ops::type_op`).
 
 use super::Op;
-use crate::dtype::Scalar;
+use crate::core::dtype::Scalar;
 
 /// Applies `op` to scalars of its operand dtype.
 pub(crate) fn eval(op: Op, args: &[Scalar]) -> Scalar {
@@ -478,8 +478,8 @@ helpers! {
 }
 
 /// The symbol name of the helper computing `op` on operands of `dtype` (`nj_sin_f64`).
-pub(crate) fn helper_name(op: Op, dtype: crate::dtype::DType) -> String {
-    use crate::dtype::DType;
+pub(crate) fn helper_name(op: Op, dtype: crate::core::dtype::DType) -> String {
+    use crate::core::dtype::DType;
     let suffix = match dtype {
         DType::Int32 => "i32",
         DType::Int64 => "i64",
@@ -560,7 +560,7 @@ mod tests {
         // Every op, on both operands of every dtype the type rules accept, is compiled (the
         // helper symbols it imports must resolve when its module is finalized) and run over a
         // vector body and a scalar tail, and must agree with the interpreter.
-        use crate::dtype::DType;
+        use crate::core::dtype::DType;
         use crate::{Engine, Vars};
         let n = 37;
         let engine = Engine::default();

@@ -2,7 +2,7 @@
 //!
 //! Nothing here knows about types or shapes; `lower` gives names and operators their meaning.
 
-use crate::error::Span;
+use crate::core::error::Span;
 
 /// An expression node with the byte span of its source text.
 #[derive(Debug, Clone, PartialEq)]
@@ -164,7 +164,7 @@ impl UnOp {
 
 // Subscript items belong to the view layer (`index.rs`, which applies them to bound arrays): the
 // parser builds them and the IR keeps them without either importing the other.
-pub use crate::index::{IndexItem, IndexKind};
+pub use crate::core::index::{IndexItem, IndexKind};
 
 /// A program: statements run in order (see `grammar/numjit.ebnf`, `Program`).
 #[derive(Debug, Clone, PartialEq)]

@@ -19,7 +19,7 @@ use super::lexeme::{
     PResult, Stop,
 };
 use super::MAX_DEPTH;
-use crate::error::{Error, ErrorKind, Result, Span};
+use crate::core::error::{Error, ErrorKind, Result, Span};
 
 /// Parses a whole expression (`Input` in the grammar) into its tree.
 pub(super) fn parse(src: &str) -> Result<Expr> {

@@ -14,7 +14,7 @@ use nom::multi::many0;
 use nom::sequence::{pair, preceded};
 use nom::{Err, IResult, Offset, Parser};
 
-use crate::error::ErrorKind;
+use crate::core::error::ErrorKind;
 
 /// Why a parser stopped.
 #[derive(Debug)]

@@ -29,14 +29,14 @@ mod lexeme;
 pub(crate) mod names;
 mod program;
 
-use crate::error::Result;
+use crate::core::error::Result;
 
 /// The deepest nesting the parser accepts, and the deepest tree it returns.
 ///
 /// Nesting counts open parentheses, open calls, prefix operators and `**` operators whose right
 /// operand is being read (`**` is right-associative, so `a**b**c` nests); the tree's depth counts
 /// operator and call nodes from the root to a leaf. Past either, parsing fails with
-/// [`ErrorKind::Limit`](crate::error::ErrorKind::Limit).
+/// [`ErrorKind::Limit`](crate::core::error::ErrorKind::Limit).
 pub const MAX_DEPTH: usize = 256;
 
 /// Parses a whole expression; trailing input, reserved keywords and chained comparisons are errors.
@@ -54,7 +54,7 @@ pub fn parse_program(src: &str) -> Result<ast::Program> {
 mod tests {
     use super::ast::{Expr, ExprKind};
     use super::{parse_expr, MAX_DEPTH};
-    use crate::error::{Error, ErrorKind, Span};
+    use crate::core::error::{Error, ErrorKind, Span};
 
     /// The tree as an S-expression: `(op lhs rhs)`, `(op operand)`, `(f args... :key value...)`.
     fn sexp(e: &Expr) -> String {

@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use super::ast::{BinOp, Expr, ExprKind, Program, Stmt, StmtKind, Target};
 use super::expr::parse_range;
-use crate::error::{Error, ErrorKind, Result, Span};
+use crate::core::error::{Error, ErrorKind, Result, Span};
 
 /// Parses a whole program.
 pub(super) fn parse(src: &str) -> Result<Program> {
@@ -371,7 +371,7 @@ fn indentation(src: &str, line: &Line, message: &str) -> Error {
 mod tests {
     use super::super::ast::{StmtKind, Target};
     use super::parse;
-    use crate::error::{ErrorKind, Span};
+    use crate::core::error::{ErrorKind, Span};
 
     /// One letter per statement: a(ssign), e(xpr), s(wap), f(or) with its body in brackets.
     fn shape(src: &str) -> String {

@@ -1,42 +1,41 @@
-//! Programs: statements, intermediates, outputs, loops and swaps, compiled into fused groups.
+//! The compiled program: statements, intermediates, outputs, loops and swaps as fused groups
+//! with their native code.
 //!
 //! Every source is a program: a lone expression is a program whose one group computes its
-//! result. `build.rs` turns the parsed program into steps (which statements fuse into one pass,
-//! which intermediates must be kept in memory); this file compiles every group's graph into
-//! native code and binds the caller's arrays to the program's slots (the one binder);
-//! `run.rs` executes the steps against them (the one executor).
-
-mod build;
-mod run;
+//! result. `lower/program.rs` turns the parsed program into steps (which statements fuse into one
+//! pass, which intermediates must be kept in memory); this file compiles every group's graph
+//! into native code and binds the caller's arrays to the program's slots (the one binder);
+//! `exec/program.rs` executes the steps against them (the one executor).
 
 use std::sync::{Arc, Mutex};
 
-use crate::array::Array;
+use crate::api::array::Array;
+use crate::api::vars::{Signature, Vars};
 use crate::codegen;
-use crate::dtype::DType;
-use crate::error::Result;
-use crate::error::{Error, ErrorKind};
-use crate::hoist::Kernels;
+use crate::core::dtype::DType;
+use crate::core::error::Result;
+use crate::core::error::{Error, ErrorKind};
+use crate::core::view::RawView;
 use crate::ir::Graph;
 use crate::ir::NodeKind;
+pub(crate) use crate::lower::program::SlotKind;
+use crate::lower::program::{Slot, StepSpec, TargetKind, TargetSpec};
 use crate::parse::ast;
-use crate::vars::{RawView, Signature, Vars};
-pub(crate) use build::SlotKind;
-use build::{Slot, StepSpec, TargetSpec};
+use crate::plan::hoist::Kernels;
 
 /// A compiled program.
 pub(crate) struct Program {
-    slots: Vec<Slot>,
-    steps: Vec<Step>,
+    pub slots: Vec<Slot>,
+    pub steps: Vec<Step>,
     result: Option<DType>,
     /// `used[i]`: the program reads or writes caller slot `i` (the others need not be bound).
     used: Vec<bool>,
 }
 
 /// Native code for one graph.
-struct Unit {
-    graph: Graph,
-    kernels: Kernels,
+pub(crate) struct Unit {
+    pub graph: Graph,
+    pub kernels: Kernels,
 }
 
 impl Unit {
@@ -50,7 +49,7 @@ impl Unit {
 
 impl Group {
     /// The unit computing the targets `part` (indices into `targets`) in one pass.
-    fn part(&self, part: &[usize]) -> Result<Arc<Unit>> {
+    pub fn part(&self, part: &[usize]) -> Result<Arc<Unit>> {
         let mut parts = self.parts.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, u)) = parts.iter().find(|(p, _)| p == part) {
             return Ok(u.clone());
@@ -65,26 +64,28 @@ impl Group {
 }
 
 /// A fused group of statements.
-struct Group {
-    unit: Unit,
-    targets: Vec<TargetSpec>,
+pub(crate) struct Group {
+    pub unit: Unit,
+    pub targets: Vec<TargetSpec>,
     /// When the targets' shapes differ at run time: one unit per set of targets of one shape
     /// (by target indices), compiled on first need.
     parts: Mutex<Vec<(Vec<usize>, Arc<Unit>)>>,
 }
 
-enum Step {
+pub(crate) enum Step {
     Group(Box<Group>),
     Loop {
         var: usize,
-        range: Vec<Graph>,
+        /// The `range(...)` arguments, each a 0-d integer graph over the slots, with code when
+        /// constant evaluation cannot give its value (it reduces an array: `range(sum(m))`).
+        range: Vec<(Graph, Option<Unit>)>,
         body: Vec<Step>,
-        span: crate::error::Span,
+        span: crate::core::error::Span,
     },
     Swap {
         a: usize,
         b: usize,
-        span: crate::error::Span,
+        span: crate::core::error::Span,
     },
 }
 
@@ -92,7 +93,7 @@ impl Program {
     /// Compiles `program` for the caller arrays in `sig`.
     pub fn compile(program: &ast::Program, sig: &Signature) -> Result<Program> {
         crate::lower::check_ranks(&sig.decls())?;
-        let built = build::build(program, sig)?;
+        let built = crate::lower::program::build(program, sig)?;
         let callers = sig.inputs().len();
         let mut used = vec![false; built.slots.len()];
         mark_used(&built.steps, &mut used);
@@ -168,14 +169,14 @@ impl Program {
         reference: bool,
         out: Option<&RawView>,
     ) -> Result<Option<Array>> {
-        run::run(self, caller, reference, out)
+        crate::exec::program::run(self, caller, reference, out)
     }
 
     /// The group of a program that is one expression: nothing to check before writing but
     /// the result's shape, which the executor checks itself.
-    fn lone_expression(&self) -> Option<&Group> {
+    pub fn lone_expression(&self) -> Option<&Group> {
         match &self.steps[..] {
-            [Step::Group(g)] if matches!(&g.targets[..], [t] if matches!(t.kind, build::TargetKind::Result)) => {
+            [Step::Group(g)] if matches!(&g.targets[..], [t] if matches!(t.kind, TargetKind::Result)) => {
                 Some(g)
             }
             _ => None,
@@ -253,7 +254,7 @@ fn mark_used(steps: &[StepSpec], used: &mut [bool]) {
             StepSpec::Group(g) => {
                 graph(&g.graph, used);
                 for t in &g.targets {
-                    if let build::TargetKind::Whole(s) | build::TargetKind::Slice(s, _) = &t.kind {
+                    if let TargetKind::Whole(s) | TargetKind::Slice(s, _) = &t.kind {
                         used[*s] = true;
                     }
                 }
@@ -287,7 +288,21 @@ fn compile_steps(specs: Vec<StepSpec>) -> Result<Vec<Step>> {
                     span,
                 } => Step::Loop {
                     var,
-                    range,
+                    range: range
+                        .into_iter()
+                        .map(|g| {
+                            let reduces = g
+                                .nodes
+                                .iter()
+                                .any(|n| n.rank > 0 || matches!(n.kind, NodeKind::Reduce { .. }));
+                            let code = if reduces {
+                                Some(Unit::compile(g.clone())?)
+                            } else {
+                                None
+                            };
+                            Ok((g, code))
+                        })
+                        .collect::<Result<_>>()?,
                     body: compile_steps(body)?,
                     span,
                 },

@@ -3,12 +3,13 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::array::Array;
-use crate::cache::{Cache, CacheStats};
-use crate::error::{Error, ErrorKind, Result};
+use crate::api::array::Array;
+use crate::api::cache::{Cache, CacheStats};
+use crate::api::vars::{IntoOut, Signature, Vars};
+use crate::core::error::{Error, ErrorKind, Result};
+use crate::core::view::RawView;
 use crate::parse;
 use crate::program::Program;
-use crate::vars::{IntoOut, RawView, Signature, Vars};
 
 /// Compiles expressions into [`Kernel`]s and caches them.
 ///

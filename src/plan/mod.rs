@@ -4,7 +4,9 @@
 //! input); everything else is fused into the loop nest of the stage that uses it. Stages run in
 //! order; a later stage reads an earlier stage's buffer exactly like an input.
 
-use crate::dtype::DType;
+pub(crate) mod hoist;
+
+use crate::core::dtype::DType;
 use crate::ir::{Graph, NodeId, NodeKind};
 use crate::ops::ReduceOp;
 

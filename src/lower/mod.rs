@@ -4,15 +4,17 @@
 //! Shapes are not known here (they bind per evaluation in `shape.rs`); everything that depends only
 //! on dtypes and ranks is checked now, so a compiled kernel fails early and with a span.
 
+pub(crate) mod program;
+
 use std::collections::HashMap;
 
-use crate::dtype::{DType, Scalar, Ty};
-use crate::error::{Error, ErrorKind, Result, Span};
-use crate::interp::scalar_value;
+use crate::core::dtype::{DType, Scalar, Ty};
+use crate::core::error::{Error, ErrorKind, Result, Span};
+use crate::core::shape::iota_len;
+use crate::ir::eval::scalar_value;
 use crate::ir::{Extent, Graph, InputDecl, InputView, Node, NodeId, NodeKind};
 use crate::ops::{self, Generator, Op, ReduceOp};
 use crate::parse::ast::{BinOp, Expr, ExprKind, IndexItem, IndexKind, Kwarg, UnOp};
-use crate::shape::iota_len;
 
 /// The most dimensions an array may have (NumPy's historical limit is 32; ours is 8).
 pub(crate) const MAX_RANK: usize = 8;

@@ -13,11 +13,11 @@
 use std::sync::{Arc, Mutex};
 
 use crate::codegen::{self, Code};
-use crate::error::Result;
+use crate::core::error::Result;
+use crate::core::shape::Shape;
 use crate::ir::{Graph, NodeId, NodeKind};
 use crate::ops::Op;
 use crate::plan::{self, Stage};
-use crate::shape::Shape;
 
 /// Below this many elements in a loop nest nothing is hoisted: a compile costs more than the
 /// repeated work can.
@@ -147,7 +147,7 @@ fn choose(g: &Graph, stages: &[Stage], shapes: &[Shape], costly: &[bool]) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dtype::DType;
+    use crate::core::dtype::DType;
     use crate::ir::InputDecl;
 
     fn graph(src: &str) -> Graph {
@@ -164,13 +164,13 @@ mod tests {
     /// The hoisted nodes' shapes when `a` and `b` have these shapes.
     fn hoisted(src: &str, a: &[usize], b: &[usize]) -> Vec<Shape> {
         let g = graph(src);
-        let view = |shape: &[usize]| crate::vars::RawView {
+        let view = |shape: &[usize]| crate::core::view::RawView {
             dtype: DType::Float64,
             ptr: std::ptr::null(),
             shape: shape.into(),
             strides: smallvec::smallvec![0; shape.len()],
         };
-        let shapes = crate::shape::infer(&g, &[view(a), view(b)]).unwrap();
+        let shapes = crate::core::shape::infer(&g, &[view(a), view(b)]).unwrap();
         let stages = plan::plan(&g);
         choose(&g, &stages, &shapes, &costly(&g))
             .into_iter()

@@ -12,11 +12,11 @@ use rayon::prelude::*;
 
 use super::layout::Space;
 use super::per_operand::PerOperand;
-use crate::shape::Strides;
+use crate::core::shape::Strides;
 use std::cell::RefCell;
 
 use crate::codegen::{KernelFn, StageKernel};
-use crate::dtype::{DType, Element};
+use crate::core::dtype::{DType, Element};
 use crate::ops::{scalar::float, ReduceOp};
 
 /// Elements per parallel work item: large enough that a kernel call's fixed cost vanishes, small enough (128 KiB of f64) to balance 2–8 threads on 10⁶-element arrays.

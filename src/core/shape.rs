@@ -4,11 +4,11 @@
 //! inputs they depend on. Every mismatch is reported against the span of the node that combines
 //! the operands, naming both shapes, before anything is computed.
 
-use crate::dtype::Scalar;
-use crate::error::{Error, ErrorKind, Result};
-use crate::interp::scalar_value;
+use crate::core::dtype::Scalar;
+use crate::core::error::{Error, ErrorKind, Result};
+use crate::core::view::RawView;
+use crate::ir::eval::scalar_value;
 use crate::ir::{Extent, Graph, NodeKind};
-use crate::vars::RawView;
 
 /// A concrete shape.
 /// Dimensions of an array (inline up to rank 4: no allocation per node and call).

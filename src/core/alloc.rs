@@ -9,7 +9,7 @@
 
 use ndarray::{Array, Dimension, ShapeBuilder};
 
-use crate::dtype::Element;
+use crate::core::dtype::Element;
 
 /// An array of `shape` filled with `f(index)`, on huge pages when it is 4 MiB or more.
 ///

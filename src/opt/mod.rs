@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use crate::dtype::{DType, Scalar};
+use crate::core::dtype::{DType, Scalar};
 use crate::ir::{Extent, Graph, Node, NodeId, NodeKind};
 use crate::ops::{scalar, Op, ReduceOp};
 

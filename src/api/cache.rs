@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::vars::Signature;
+use crate::api::vars::Signature;
 
 /// Counters describing the cache's behaviour since the engine was created.
 ///

@@ -4,10 +4,12 @@
 //! forward walk visits arguments first. Dtypes and ranks are fixed at lowering; concrete shapes are
 //! bound per evaluation (`shape.rs`), so one compiled kernel serves arrays of any size.
 
+pub(crate) mod eval;
+
 use std::fmt;
 
-use crate::dtype::{DType, Scalar};
-use crate::error::Span;
+use crate::core::dtype::{DType, Scalar};
+use crate::core::error::Span;
 use crate::ops::{Op, ReduceOp};
 
 /// Index of a node in [`Graph::nodes`].
@@ -99,7 +101,7 @@ pub(crate) struct InputDecl {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct InputView {
     pub base: usize,
-    pub items: Vec<crate::index::IndexItem>,
+    pub items: Vec<crate::core::index::IndexItem>,
     /// The subscript expression, for errors found when the shape is known.
     pub span: Span,
 }

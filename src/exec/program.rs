@@ -6,16 +6,16 @@
 //! computed into a temporary first and then copied ("evaluate fully, then write", NumPy's
 //! result for `u[1:] = u[:-1] + 1`).
 
-use crate::array::Array;
-use crate::error::{Error, ErrorKind, Result};
-use crate::index;
+use super::{alloc, broadcast_strides, copy_broadcast, overlaps, view_of};
+use crate::api::array::Array;
+use crate::core::error::{Error, ErrorKind, Result};
+use crate::core::index;
+use crate::core::shape::{self, fmt_shape, Shape};
+use crate::core::view::RawView;
 use crate::interp;
-use crate::runtime::{self, alloc, broadcast_strides, copy_broadcast, overlaps, view_of};
-use crate::shape::{self, fmt_shape, Shape};
-use crate::vars::RawView;
 
-use super::build::{SlotKind, TargetKind};
-use super::{Group, Program, Step, Unit};
+use crate::lower::program::{SlotKind, TargetKind};
+use crate::program::{Group, Program, Step, Unit};
 
 struct State<'p> {
     p: &'p Program,
@@ -42,7 +42,7 @@ thread_local! {
     static GROUP_RUNS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-pub(super) fn run<'p>(
+pub(crate) fn run<'p>(
     p: &'p Program,
     caller: Vec<RawView>,
     reference: bool,
@@ -87,8 +87,8 @@ pub(super) fn run<'p>(
     // that is a push onto its queue, from the caller's thread a wake-up and a wait each time
     // (measured on P5's 13 410 small steps at 2 threads: `benches/course/RESULTS-session5.md`).
     let mut state =
-        if p.steps.iter().any(|s| matches!(s, Step::Loop { .. })) && runtime::num_threads() > 1 {
-            runtime::on_pool(move || state.steps(&p.steps).map(|()| state))?
+        if p.steps.iter().any(|s| matches!(s, Step::Loop { .. })) && super::num_threads() > 1 {
+            super::on_pool(move || state.steps(&p.steps).map(|()| state))?
         } else {
             state.steps(&p.steps)?;
             state
@@ -129,7 +129,7 @@ impl State<'_> {
                 } => {
                     let args = range
                         .iter()
-                        .map(|g| self.scalar(g))
+                        .map(|(g, code)| self.scalar(g, code.as_ref()))
                         .collect::<Result<Vec<i64>>>()?;
                     let (start, stop, step) = match args[..] {
                         [stop] => (0, stop, 1),
@@ -159,11 +159,17 @@ impl State<'_> {
         Ok(())
     }
 
-    /// The value of a 0-d integer graph (a `range` argument).
-    fn scalar(&self, g: &crate::ir::Graph) -> Result<i64> {
+    /// The value of a 0-d integer graph (a `range` argument): by constant evaluation over the
+    /// bound scalars, or, for an argument that reduces an array (`range(sum(m))`), by its code.
+    fn scalar(&self, g: &crate::ir::Graph, code: Option<&Unit>) -> Result<i64> {
         let views = self.bind(g)?;
-        match interp::interpret(g, &views)? {
-            Array::Int64(a) => Ok(a.iter().next().copied().unwrap_or(0)),
+        let Some(unit) = code else {
+            return crate::ir::eval::scalar_value(g, g.root, Some(&views))
+                .map(|v| v.as_i64())
+                .ok_or_else(|| Error::new(ErrorKind::Internal, "range argument not constant"));
+        };
+        match super::execute(g, &unit.kernels, &views, None)? {
+            Some(Array::Int64(a)) => Ok(a.iter().next().copied().unwrap_or(0)),
             _ => Err(Error::new(ErrorKind::Internal, "range argument not int64")),
         }
     }
@@ -275,7 +281,7 @@ impl State<'_> {
     ) -> Result<()> {
         let unit = &grp.unit;
         let fused = |outs: &[RawView]| {
-            runtime::execute_stores(&unit.graph, &unit.kernels, inputs, shapes, outs)
+            super::execute_stores(&unit.graph, &unit.kernels, inputs, shapes, outs)
         };
         let same_shape = targets.iter().all(|t| t.shape == targets[0].shape);
         if same_shape && !aliased(unit, inputs, targets) {
@@ -317,7 +323,7 @@ impl State<'_> {
                 temps.extend(part.iter().copied().zip(owned));
                 views
             };
-            runtime::execute_stores(&u.graph, &u.kernels, inputs, &shapes, &outs)?;
+            super::execute_stores(&u.graph, &u.kernels, inputs, &shapes, &outs)?;
         }
         for (i, a) in &temps {
             copy_broadcast(&view_of(a), &targets[*i]);
@@ -373,7 +379,7 @@ fn lone_expression(
     #[cfg(test)]
     GROUP_RUNS.with(|n| n.set(n.get() + 1));
     if !reference {
-        return runtime::execute(g, &grp.unit.kernels, &inputs, out);
+        return super::execute(g, &grp.unit.kernels, &inputs, out);
     }
     let value = interp::interpret(g, &inputs)?;
     match out {
@@ -388,7 +394,7 @@ fn lone_expression(
 }
 
 /// A caller's array for the result must have exactly the result's shape and dtype.
-fn check_out(out: &RawView, shape: &[usize], dtype: crate::dtype::DType) -> Result<()> {
+fn check_out(out: &RawView, shape: &[usize], dtype: crate::core::dtype::DType) -> Result<()> {
     if out.shape.as_slice() == shape && out.dtype == dtype {
         return Ok(());
     }

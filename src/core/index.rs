@@ -4,8 +4,8 @@
 //! computes its view (pointer, shape, strides) from the base array's. Nothing is copied, and the
 //! kernels never know the input was sliced.
 
-use crate::error::{Error, ErrorKind, Result, Span};
-use crate::vars::RawView;
+use crate::core::error::{Error, ErrorKind, Result, Span};
+use crate::core::view::RawView;
 
 /// One item of a subscript `a[...]`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

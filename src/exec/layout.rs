@@ -6,8 +6,8 @@
 
 use smallvec::{smallvec, SmallVec};
 
-use crate::shape::{Shape, Strides};
-use crate::vars::RawView;
+use crate::core::shape::{Shape, Strides};
+use crate::core::view::RawView;
 
 /// An iteration space: extents, and for every operand a byte stride per dimension.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,43 +4,9 @@ use std::marker::PhantomData;
 
 use ndarray::{ArrayBase, Data, DataMut, Dimension};
 
-use crate::dtype::{DType, Element, Scalar};
+use crate::core::dtype::{DType, Element, Scalar};
+use crate::core::view::RawView;
 use crate::ir::InputDecl;
-
-/// A dtype-erased view: where the elements are and how to step through them.
-#[derive(Debug, Clone)]
-pub(crate) struct RawView {
-    pub dtype: DType,
-    /// Address of the element at index (0, …, 0).
-    pub ptr: *const u8,
-    pub shape: crate::shape::Shape,
-    /// Byte strides (negative for reversed axes).
-    pub strides: crate::shape::Strides,
-}
-
-impl RawView {
-    /// A view of no elements (all lengths 0) standing for a variable that is not bound.
-    pub fn empty(dtype: DType, rank: usize) -> RawView {
-        RawView {
-            dtype,
-            ptr: std::ptr::null(),
-            shape: smallvec::smallvec![0; rank],
-            strides: smallvec::smallvec![0; rank],
-        }
-    }
-
-    /// True when the elements are contiguous in C order (what kernels may specialize on).
-    pub fn is_c_contiguous(&self) -> bool {
-        let mut expect = self.dtype.size() as isize;
-        for (&d, &s) in self.shape.iter().zip(&self.strides).rev() {
-            if d > 1 && s != expect {
-                return false;
-            }
-            expect *= d as isize;
-        }
-        true
-    }
-}
 
 fn raw_view<S, D>(a: &ArrayBase<S, D>) -> RawView
 where

@@ -17,13 +17,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::dtype::{DType, Ty};
-use crate::error::{Error, ErrorKind, Result, Span};
+use crate::api::vars::Signature;
+use crate::core::dtype::{DType, Ty};
+use crate::core::error::{Error, ErrorKind, Result, Span};
 use crate::ir::{Graph, InputDecl, NodeId};
 use crate::lower::Lowerer;
 use crate::opt;
 use crate::parse::ast::{Expr, ExprKind, IndexItem, Program, Stmt, StmtKind, Target};
-use crate::vars::Signature;
 
 /// What a memory slot is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

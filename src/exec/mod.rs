@@ -7,6 +7,7 @@ mod drive;
 mod layout;
 mod per_operand;
 mod pool;
+pub(crate) mod program;
 
 pub(crate) use layout::{broadcast_strides, overlaps};
 pub(crate) use pool::on_pool;
@@ -14,15 +15,15 @@ pub use pool::{num_threads, set_num_threads};
 
 use ndarray::ArrayD;
 
-use crate::array::Array;
+use crate::api::array::Array;
 use crate::codegen::StageKernel;
-use crate::dtype::{DType, Element, Scalar};
-use crate::error::{Error, ErrorKind, Result};
-use crate::hoist::Kernels;
+use crate::core::dtype::{DType, Element, Scalar};
+use crate::core::error::{Error, ErrorKind, Result};
+use crate::core::shape::{self, fmt_shape, Shape};
+use crate::core::view::RawView;
 use crate::ir::{Graph, NodeId, NodeKind};
+use crate::plan::hoist::Kernels;
 use crate::plan::{Stage, StageKind};
-use crate::shape::{self, fmt_shape, Shape};
-use crate::vars::RawView;
 use drive::{Bases, Epilogue, Reduction, SERIAL_CUTOFF};
 use layout::{c_strides, Space};
 
@@ -221,7 +222,7 @@ impl Ctx<'_> {
             // base), which the kernel turns back into the index. Chunking, collapsing and
             // broadcasting then move it exactly like an input.
             NodeKind::Iota { axis, .. } => {
-                let mut strides: crate::shape::Strides = smallvec::smallvec![0; node.rank];
+                let mut strides: crate::core::shape::Strides = smallvec::smallvec![0; node.rank];
                 strides[axis] = node.dtype.size() as isize;
                 RawView {
                     dtype: node.dtype,
@@ -244,7 +245,7 @@ impl Ctx<'_> {
         &self,
         stage: &Stage,
         shape: &[usize],
-        out_strides: Vec<crate::shape::Strides>,
+        out_strides: Vec<crate::core::shape::Strides>,
     ) -> (Space, Vec<RawView>) {
         let leaves: Vec<RawView> = stage.leaves.iter().map(|&l| self.leaf_view(l)).collect();
         let mut strides = out_strides;
@@ -354,7 +355,7 @@ impl Ctx<'_> {
                 unsafe { buf.set_len(n) };
                 let mut a = ArrayD::from_shape_vec(shape, buf)
                     .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
-                crate::alloc::advise_huge_pages(a.as_mut_ptr() as *mut u8, n * dtype.size());
+                crate::core::alloc::advise_huge_pages(a.as_mut_ptr() as *mut u8, n * dtype.size());
                 let view = RawView {
                     dtype,
                     ptr: a.as_mut_ptr() as *const u8,
@@ -397,7 +398,7 @@ impl Ctx<'_> {
         let reduced: Vec<bool> = (0..in_shape.len())
             .map(|d| axis.is_none_or(|a| a == d))
             .collect();
-        let mut out_strides = crate::shape::Strides::new();
+        let mut out_strides = crate::core::shape::Strides::new();
         let mut kept = out.strides.iter();
         for r in &reduced {
             out_strides.push(if *r { 0 } else { *kept.next().unwrap_or(&0) });
@@ -521,7 +522,7 @@ fn filled(dtype: DType, shape: &[usize], value: Scalar) -> Array {
     // On huge pages when large: a reduction's buffer (P10's 4000² distances) is new each call,
     // and 4 KiB pages would cost a fault every 512 elements.
     fn fill<T: Element>(shape: &[usize], v: Scalar) -> ArrayD<T> {
-        crate::alloc::full(
+        crate::core::alloc::full(
             shape,
             T::from_scalar(v).unwrap_or_else(|| unreachable!("identity has the acc dtype")),
         )

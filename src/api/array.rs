@@ -4,8 +4,8 @@ use std::fmt;
 
 use ndarray::ArrayD;
 
-use crate::dtype::{DType, Element, Scalar};
-use crate::error::{Error, ErrorKind};
+use crate::core::dtype::{DType, Element, Scalar};
+use crate::core::error::{Error, ErrorKind};
 
 /// The result of an evaluation: an owned, C-ordered array of the expression's dtype.
 ///
@@ -179,7 +179,7 @@ impl fmt::Display for Array {
             f,
             "array([{}], shape={}, dtype={})",
             items.join(", "),
-            crate::shape::fmt_shape(&shape),
+            crate::core::shape::fmt_shape(&shape),
             self.dtype()
         )
     }

@@ -1,0 +1,49 @@
+//! Constant evaluation on the IR: the value of a 0-d node from constants and 0-d inputs. Lowering
+//! uses it to check generator arguments, shape inference to compute generator lengths, the
+//! executor for `range` arguments, and the interpreter to read elements: an IR utility, not the
+//! oracle.
+
+use crate::core::dtype::{DType, Scalar};
+use crate::core::view::RawView;
+use crate::ir::{Graph, NodeId, NodeKind};
+use crate::ops::scalar;
+
+/// The value of the 0-d node `id` when it depends only on constants and, given `inputs`, on
+/// 0-d inputs; `None` otherwise. Generator lengths are computed with this when the inputs are
+/// bound (and, from constants alone, checked when the expression is lowered).
+pub(crate) fn scalar_value(g: &Graph, id: NodeId, inputs: Option<&[RawView]>) -> Option<Scalar> {
+    let node = g.node(id);
+    if node.rank != 0 {
+        return None;
+    }
+    match &node.kind {
+        NodeKind::Const(s) => Some(*s),
+        NodeKind::Input(i) => inputs.map(|views| element(&views[*i], 0)),
+        NodeKind::Cast(a) => scalar_value(g, *a, inputs).map(|s| s.cast(node.dtype)),
+        NodeKind::Apply(op, args) => {
+            let xs = args
+                .iter()
+                .map(|a| scalar_value(g, *a, inputs))
+                .collect::<Option<Vec<_>>>()?;
+            Some(scalar::eval(*op, &xs))
+        }
+        NodeKind::Reduce { .. } | NodeKind::Iota { .. } => None,
+    }
+}
+
+/// The element at byte `offset` of a view.
+/// The element `offset` bytes from the view's first element, which must lie inside the view.
+pub(crate) fn element(v: &RawView, offset: isize) -> Scalar {
+    // SAFETY: callers pass the offset of an element inside the view (index < shape on every
+    // axis; 0 for a 0-d view), whose array the caller keeps borrowed for the evaluation.
+    unsafe {
+        let p = v.ptr.offset(offset);
+        match v.dtype {
+            DType::Bool => Scalar::Bool(*p != 0),
+            DType::Int32 => Scalar::I32((p as *const i32).read_unaligned()),
+            DType::Int64 => Scalar::I64((p as *const i64).read_unaligned()),
+            DType::Float32 => Scalar::F32((p as *const f32).read_unaligned()),
+            DType::Float64 => Scalar::F64((p as *const f64).read_unaligned()),
+        }
+    }
+}
