@@ -1104,17 +1104,23 @@ class Prog:
         self.env.pop(var, None)
 
 
-def program_case(file, name, src, vars, outs, *, error=None, note=None, rtol=None):
-    """Defines one program case: `outs` names the variables the program may write (outputs);
-    expected are their final values and the result, if the program ends with an expression.
-    error: the kind (no span: program spans are checked by the Rust unit tests) for cases that
-    must fail before writing anything."""
+def register_name(file, name):
+    """The case's full name, `file/name`, checked to be well formed and unique."""
     full = f"{file}/{name}"
     if full in NAMES:
         raise GenError(f"duplicate case name {full}")
     if not re.fullmatch(r"[a-z0-9_]+", name):
         raise GenError(f"case name {name!r} must be [a-z0-9_]+")
     NAMES.add(full)
+    return full
+
+
+def program_case(file, name, src, vars, outs, *, error=None, note=None, rtol=None):
+    """Defines one program case: `outs` names the variables the program may write (outputs);
+    expected are their final values and the result, if the program ends with an expression.
+    error: the kind (no span: program spans are checked by the Rust unit tests) for cases that
+    must fail before writing anything."""
+    full = register_name(file, name)
     rec = {"name": full, "program": src, "vars": vars, "outs": list(outs), "note": note}
     # The oracle writes into copies: the TOML keeps the values before the program.
     fresh = {n: Var(v.dtype, v.logical.copy(), shape=list(v.logical.shape), view=v.view,
@@ -1158,12 +1164,7 @@ def case(file, name, expr, vars=None, *, ulps=None, rtol=None, dev=False, error=
     the span covers. ulps/rtol default to what the expression needs (0 for exact operations,
     4 ULPs after a transcendental function or float **, 2 after radians/degrees, a relative
     tolerance after a float sum/prod/mean)."""
-    full = f"{file}/{name}"
-    if full in NAMES:
-        raise GenError(f"duplicate case name {full}")
-    if not re.fullmatch(r"[a-z0-9_]+", name):
-        raise GenError(f"case name {name!r} must be [a-z0-9_]+")
-    NAMES.add(full)
+    full = register_name(file, name)
     vars = vars or {}
     rec = {"name": full, "expr": expr, "vars": vars, "note": note}
     try:

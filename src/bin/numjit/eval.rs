@@ -76,6 +76,17 @@ impl Prepared {
     }
 }
 
+/// Binds `array` as the read-only variable `name`.
+pub fn bind_input<'a>(vars: &mut Vars<'a>, name: &str, array: &'a Array) {
+    match array {
+        Array::Bool(a) => vars.insert(name, a),
+        Array::Int32(a) => vars.insert(name, a),
+        Array::Int64(a) => vars.insert(name, a),
+        Array::Float32(a) => vars.insert(name, a),
+        Array::Float64(a) => vars.insert(name, a),
+    }
+}
+
 impl Session {
     /// Evaluates `statement[range]`.
     pub fn evaluate(&mut self, statement: &str, range: Range<usize>) -> Result<Array, Diagnostic> {
@@ -132,13 +143,7 @@ impl Session {
     pub fn bind<'a>(&'a self, prepared: &'a Prepared) -> Vars<'a> {
         let mut vars = Vars::new();
         for (name, array) in self.inputs(prepared) {
-            match array {
-                Array::Bool(a) => vars.insert(name, a),
-                Array::Int32(a) => vars.insert(name, a),
-                Array::Int64(a) => vars.insert(name, a),
-                Array::Float32(a) => vars.insert(name, a),
-                Array::Float64(a) => vars.insert(name, a),
-            }
+            bind_input(&mut vars, name, array);
         }
         vars
     }

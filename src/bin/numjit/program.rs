@@ -9,7 +9,7 @@ use std::time::Instant;
 use numjit::{Array, Kernel, Signature, Vars};
 
 use crate::diagnostic::Diagnostic;
-use crate::eval::Prepared;
+use crate::eval::{bind_input, Prepared};
 use crate::session::{Outcome, Session};
 use crate::syntax::{self, Kind, Token};
 use crate::{print, statements};
@@ -102,13 +102,13 @@ impl Session {
         let result = {
             let mut vars = Vars::new();
             for (name, array) in prepared.temporaries() {
-                bind(&mut vars, name, array);
+                bind_input(&mut vars, name, array);
             }
             for (name, array) in self.variables.iter_mut() {
                 if names.written.contains(name) {
                     vars = bind_out(vars, name, array);
                 } else if names.all.contains(name) {
-                    bind(&mut vars, name, array);
+                    bind_input(&mut vars, name, array);
                 }
             }
             let kernel = self
@@ -121,16 +121,6 @@ impl Session {
             Some(value) => Outcome::Show(print::array(&value)),
             None => Outcome::Silent,
         })
-    }
-}
-
-fn bind<'a>(vars: &mut Vars<'a>, name: &str, array: &'a Array) {
-    match array {
-        Array::Bool(a) => vars.insert(name, a),
-        Array::Int32(a) => vars.insert(name, a),
-        Array::Int64(a) => vars.insert(name, a),
-        Array::Float32(a) => vars.insert(name, a),
-        Array::Float64(a) => vars.insert(name, a),
     }
 }
 
