@@ -1,0 +1,393 @@
+//! The per-node emitter: one arm per IR node, scalar and vector, constants, conversions, the
+//! ops Cranelift has, and calls of the `extern "C"` helpers for the ones it has not.
+
+use std::collections::HashMap;
+
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::{types, AbiParam, InstBuilder, MemFlagsData, Value};
+use cranelift_module::{Linkage, Module};
+
+use super::super::jit::internal;
+use super::super::vector::VectorPlan;
+use crate::core::dtype::{DType, Scalar};
+use crate::core::error::Result;
+use crate::ir::{NodeId, NodeKind};
+use crate::ops::{scalar, Op};
+
+use super::*;
+
+impl Translator<'_, '_> {
+    pub(super) fn scalar_const(&mut self, s: Scalar) -> Value {
+        let ins = self.b.ins();
+        match s {
+            Scalar::Bool(v) => ins.iconst(types::I8, v as i64),
+            Scalar::I32(v) => ins.iconst(types::I32, v as i64),
+            Scalar::I64(v) => ins.iconst(types::I64, v),
+            Scalar::F32(v) => ins.f32const(v),
+            Scalar::F64(v) => ins.f64const(v),
+        }
+    }
+
+    /// Emits node `id` for the current element; each node is emitted once per element (`memo`).
+    pub(super) fn value(&mut self, id: NodeId, memo: &mut HashMap<NodeId, Value>) -> Result<Value> {
+        if let Some(v) = memo.get(&id) {
+            return Ok(*v);
+        }
+        if self.vector_mode {
+            return self.vector_value(id, memo);
+        }
+        if let Some(v) = self.consts.get(&id) {
+            return Ok(*v);
+        }
+        let node = self.g.node(id);
+        let v = if let Some(&slot) = self.loaded.get(&id) {
+            let at = self.scratch_address(slot);
+            self.b
+                .ins()
+                .load(clif_type(node.dtype), FLAGS, at, slot.offset)
+        } else if let Some(&k) = self.operand_of.get(&id) {
+            let p = self.b.use_var(self.ptr[k]);
+            match self.iotas.get(&k) {
+                Some(iota) => {
+                    let index = self.b.ins().sshr_imm_s(p, iota.shift);
+                    self.convert(index, DType::Int64, node.dtype)
+                }
+                None => self.b.ins().load(clif_type(node.dtype), FLAGS, p, 0),
+            }
+        } else {
+            match &node.kind {
+                NodeKind::Input(_) | NodeKind::Reduce { .. } | NodeKind::Iota { .. } => {
+                    return Err(internal(
+                        "codegen",
+                        format!("node %{id} is read but is not an operand"),
+                    ))
+                }
+                NodeKind::Const(s) => self.scalar_const(*s),
+                NodeKind::Cast(a) => {
+                    let from = self.g.node(*a).dtype;
+                    let x = self.value(*a, memo)?;
+                    self.convert(x, from, node.dtype)
+                }
+                NodeKind::Apply(op, args) => {
+                    let operand = self.g.node(args[args.len() - 1]).dtype;
+                    let vals = args
+                        .iter()
+                        .map(|a| self.value(*a, memo))
+                        .collect::<Result<Vec<_>>>()?;
+                    self.apply(*op, &vals, operand)?
+                }
+            }
+        };
+        memo.insert(id, v);
+        Ok(v)
+    }
+
+    /// Emits node `id` for the current vector of elements (see [`VectorPlan`] for what qualifies).
+    pub(super) fn vector_value(
+        &mut self,
+        id: NodeId,
+        memo: &mut HashMap<NodeId, Value>,
+    ) -> Result<Value> {
+        let plan = self
+            .vector
+            .unwrap_or_else(|| unreachable!("vector mode has a plan"));
+        if let Some(v) = self.vconsts.get(&id) {
+            return Ok(*v);
+        }
+        let v = if let Some(&slot) = self.loaded.get(&id) {
+            let at = self.scratch_address(slot);
+            self.b
+                .ins()
+                .load(plan.ty, FLAGS, at, slot.offset + self.lane_offset)
+        } else if let Some(iota) = self.operand_of.get(&id).and_then(|k| self.iotas.get(k)) {
+            // Lanes `[i, i+d, …]` of the vector `lane_offset / 16` of the group: the group's
+            // first index (from the address, converted once per group), splatted, plus that
+            // vector's offsets.
+            let (shift, offsets) = (iota.shift, iota.offsets[self.lane_offset as usize / 16]);
+            let k = self.operand_of[&id];
+            let lanes = match self.iota_group.get(&k) {
+                Some(&lanes) => lanes,
+                None => {
+                    let p = self.b.use_var(self.ptr[k]);
+                    let index = self.b.ins().sshr_imm_s(p, shift);
+                    let first = self.convert(index, DType::Int64, plan.dtype);
+                    let lanes = self.b.ins().splat(plan.ty, first);
+                    self.iota_group.insert(k, lanes);
+                    lanes
+                }
+            };
+            if plan.float {
+                self.b.ins().fadd(lanes, offsets)
+            } else {
+                self.b.ins().iadd(lanes, offsets)
+            }
+        } else if let Some(&k) = self.operand_of.get(&id) {
+            // An invariant operand's pointer is its splatted region here (`redirect_invariant`).
+            let p = self.operand_address(k);
+            self.b.ins().load(plan.ty, FLAGS, p, self.lane_offset)
+        } else {
+            let NodeKind::Apply(op, args) = &self.g.node(id).kind else {
+                return Err(internal(
+                    "codegen",
+                    format!("node %{id} cannot be vectorized"),
+                ));
+            };
+            if *op == Op::Where {
+                return self.vector_where(id, args, plan, memo);
+            }
+            let a = args
+                .iter()
+                .map(|x| self.value(*x, memo))
+                .collect::<Result<Vec<_>>>()?;
+            let ins = self.b.ins();
+            match op {
+                Op::Neg if plan.float => ins.fneg(a[0]),
+                Op::Neg => ins.ineg(a[0]),
+                Op::Add if plan.float => ins.fadd(a[0], a[1]),
+                Op::Add => ins.iadd(a[0], a[1]),
+                Op::Sub if plan.float => ins.fsub(a[0], a[1]),
+                Op::Sub => ins.isub(a[0], a[1]),
+                Op::Mul => ins.fmul(a[0], a[1]),
+                Op::Div => ins.fdiv(a[0], a[1]),
+                Op::Sqrt => ins.sqrt(a[0]),
+                Op::Abs => ins.fabs(a[0]),
+                Op::Ceil => ins.ceil(a[0]),
+                Op::Floor => ins.floor(a[0]),
+                Op::Trunc => ins.trunc(a[0]),
+                Op::Round => ins.nearest(a[0]),
+                Op::BitAnd => ins.band(a[0], a[1]),
+                Op::BitOr => ins.bor(a[0], a[1]),
+                Op::BitXor => ins.bxor(a[0], a[1]),
+                Op::Invert => ins.bnot(a[0]),
+                Op::Radians | Op::Degrees => {
+                    let k = scalar::angle_factor(*op);
+                    let c = self.float_const(plan.dtype, k);
+                    let c = self.b.ins().splat(plan.ty, c);
+                    self.b.ins().fmul(a[0], c)
+                }
+                other => {
+                    return Err(internal(
+                        "codegen",
+                        format!("{other:?} is not vectorizable"),
+                    ))
+                }
+            }
+        };
+        memo.insert(id, v);
+        Ok(v)
+    }
+
+    /// `where(x ⋈ y, a, b)` on vectors: the comparison gives a lane mask (all ones or zeros),
+    /// which selects bits from `a` or `b` (`VectorPlan` admits only this form).
+    pub(super) fn vector_where(
+        &mut self,
+        id: NodeId,
+        args: &[NodeId],
+        plan: VectorPlan,
+        memo: &mut HashMap<NodeId, Value>,
+    ) -> Result<Value> {
+        let NodeKind::Apply(cmp, operands) = &self.g.node(args[0]).kind else {
+            return Err(internal("codegen", "vector where without a comparison"));
+        };
+        let x = self.value(operands[0], memo)?;
+        let y = self.value(operands[1], memo)?;
+        let a = self.value(args[1], memo)?;
+        let b = self.value(args[2], memo)?;
+        // The scalar `compare` picks the condition codes; on vectors they give lane masks.
+        let mask = self.compare(*cmp, x, y, plan.dtype);
+        let mask = if plan.float {
+            self.b.ins().bitcast(plan.ty, MemFlagsData::new(), mask)
+        } else {
+            mask
+        };
+        let v = self.b.ins().bitselect(mask, a, b);
+        memo.insert(id, v);
+        Ok(v)
+    }
+
+    /// C conversion between dtypes (floats to ints saturate; NumPy leaves that undefined).
+    pub(super) fn convert(&mut self, x: Value, from: DType, to: DType) -> Value {
+        use DType::*;
+        let ty = clif_type(to);
+        let ins = self.b.ins();
+        match (from, to) {
+            _ if from == to => x,
+            (_, Bool) if from.is_float() => {
+                let zero = if from == Float32 {
+                    ins.f32const(0.0)
+                } else {
+                    ins.f64const(0.0)
+                };
+                self.b.ins().fcmp(FloatCC::NotEqual, x, zero)
+            }
+            (_, Bool) => ins.icmp_imm_s(IntCC::NotEqual, x, 0),
+            (Bool, Int32 | Int64) => ins.uextend(ty, x),
+            (Bool, _) => {
+                let wide = ins.uextend(types::I32, x);
+                self.b.ins().fcvt_from_sint(ty, wide)
+            }
+            (Int32, Int64) => ins.sextend(ty, x),
+            (Int64, Int32) => ins.ireduce(ty, x),
+            (Int32 | Int64, _) => ins.fcvt_from_sint(ty, x),
+            (Float32, Float64) => ins.fpromote(ty, x),
+            (Float64, Float32) => ins.fdemote(ty, x),
+            (_, _) => ins.fcvt_to_sint_sat(ty, x),
+        }
+    }
+
+    /// Emits `op` on values of dtype `d` (after casting): inline where Cranelift has the
+    /// instruction, otherwise a call to the scalar helper that the interpreter also uses.
+    pub(super) fn apply(&mut self, op: Op, a: &[Value], d: DType) -> Result<Value> {
+        let float = d.is_float();
+        let is_bool = d == DType::Bool;
+        let ins = self.b.ins();
+        Ok(match op {
+            Op::Neg if float => ins.fneg(a[0]),
+            Op::Neg => ins.ineg(a[0]),
+            Op::Invert if is_bool => ins.bxor_imm_s(a[0], 1),
+            Op::Invert => ins.bnot(a[0]),
+            Op::Add if is_bool => ins.bor(a[0], a[1]),
+            Op::Add if float => ins.fadd(a[0], a[1]),
+            Op::Add => ins.iadd(a[0], a[1]),
+            Op::Sub if float => ins.fsub(a[0], a[1]),
+            Op::Sub => ins.isub(a[0], a[1]),
+            Op::Mul if is_bool => ins.band(a[0], a[1]),
+            Op::Mul if float => ins.fmul(a[0], a[1]),
+            Op::Mul => ins.imul(a[0], a[1]),
+            Op::Div => ins.fdiv(a[0], a[1]),
+            Op::BitAnd => ins.band(a[0], a[1]),
+            Op::BitOr => ins.bor(a[0], a[1]),
+            Op::BitXor => ins.bxor(a[0], a[1]),
+            Op::Lt | Op::Le | Op::Eq | Op::Ne | Op::Ge | Op::Gt => self.compare(op, a[0], a[1], d),
+            Op::Where => ins.select(a[0], a[1], a[2]),
+            Op::Sqrt => ins.sqrt(a[0]),
+            Op::Abs if float => ins.fabs(a[0]),
+            Op::Abs if is_bool => a[0],
+            Op::Abs => ins.iabs(a[0]),
+            Op::Ceil | Op::Floor | Op::Round | Op::Trunc if !float => a[0],
+            Op::Ceil => ins.ceil(a[0]),
+            Op::Floor => ins.floor(a[0]),
+            Op::Round => ins.nearest(a[0]),
+            Op::Trunc => ins.trunc(a[0]),
+            Op::Sign if !float => {
+                let pos = ins.icmp_imm_s(IntCC::SignedGreaterThan, a[0], 0);
+                let neg = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, a[0], 0);
+                let diff = self.b.ins().isub(pos, neg);
+                self.b.ins().sextend(clif_type(d), diff)
+            }
+            Op::Copysign => ins.fcopysign(a[0], a[1]),
+            Op::Maximum | Op::Minimum if is_bool => {
+                if op == Op::Maximum {
+                    ins.bor(a[0], a[1])
+                } else {
+                    ins.band(a[0], a[1])
+                }
+            }
+            Op::Maximum if !float => ins.smax(a[0], a[1]),
+            Op::Minimum if !float => ins.smin(a[0], a[1]),
+            Op::Maximum | Op::Minimum => {
+                // NumPy: NaN in `a` wins; otherwise `a` if strictly better, else `b` (NaN in b, ties).
+                let cc = if op == Op::Maximum {
+                    FloatCC::GreaterThan
+                } else {
+                    FloatCC::LessThan
+                };
+                let nan = ins.fcmp(FloatCC::Unordered, a[0], a[0]);
+                let better = self.b.ins().fcmp(cc, a[0], a[1]);
+                let take_a = self.b.ins().bor(nan, better);
+                self.b.ins().select(take_a, a[0], a[1])
+            }
+            Op::IsNan | Op::IsInf if !float => ins.iconst(types::I8, 0),
+            Op::IsFinite if !float => ins.iconst(types::I8, 1),
+            Op::SignBit if is_bool => ins.iconst(types::I8, 0),
+            Op::SignBit if !float => ins.icmp_imm_s(IntCC::SignedLessThan, a[0], 0),
+            Op::IsNan => ins.fcmp(FloatCC::Unordered, a[0], a[0]),
+            Op::IsInf | Op::IsFinite => {
+                let mag = ins.fabs(a[0]);
+                let inf = self.float_const(d, f64::INFINITY);
+                let cc = if op == Op::IsInf {
+                    FloatCC::Equal
+                } else {
+                    FloatCC::LessThan
+                };
+                self.b.ins().fcmp(cc, mag, inf)
+            }
+            Op::SignBit => {
+                let int_ty = if d == DType::Float32 {
+                    types::I32
+                } else {
+                    types::I64
+                };
+                let bits = ins.bitcast(int_ty, MemFlagsData::new(), a[0]);
+                self.b.ins().icmp_imm_s(IntCC::SignedLessThan, bits, 0)
+            }
+            Op::Radians | Op::Degrees => {
+                let k = scalar::angle_factor(op);
+                let c = self.float_const(d, k);
+                self.b.ins().fmul(a[0], c)
+            }
+            _ => self.call_helper(op, a, d)?,
+        })
+    }
+
+    pub(super) fn float_const(&mut self, d: DType, v: f64) -> Value {
+        if d == DType::Float32 {
+            self.b.ins().f32const(v as f32)
+        } else {
+            self.b.ins().f64const(v)
+        }
+    }
+
+    pub(super) fn compare(&mut self, op: Op, a: Value, b: Value, d: DType) -> Value {
+        if d.is_float() {
+            // `!=` is true when either side is NaN (unordered or not equal), the rest are false.
+            let cc = match op {
+                Op::Lt => FloatCC::LessThan,
+                Op::Le => FloatCC::LessThanOrEqual,
+                Op::Eq => FloatCC::Equal,
+                Op::Ne => FloatCC::NotEqual,
+                Op::Ge => FloatCC::GreaterThanOrEqual,
+                _ => FloatCC::GreaterThan,
+            };
+            return self.b.ins().fcmp(cc, a, b);
+        }
+        let unsigned = d == DType::Bool;
+        let cc = match (op, unsigned) {
+            (Op::Lt, false) => IntCC::SignedLessThan,
+            (Op::Le, false) => IntCC::SignedLessThanOrEqual,
+            (Op::Ge, false) => IntCC::SignedGreaterThanOrEqual,
+            (Op::Gt, false) => IntCC::SignedGreaterThan,
+            (Op::Lt, true) => IntCC::UnsignedLessThan,
+            (Op::Le, true) => IntCC::UnsignedLessThanOrEqual,
+            (Op::Ge, true) => IntCC::UnsignedGreaterThanOrEqual,
+            (Op::Gt, true) => IntCC::UnsignedGreaterThan,
+            (Op::Eq, _) => IntCC::Equal,
+            _ => IntCC::NotEqual,
+        };
+        self.b.ins().icmp(cc, a, b)
+    }
+
+    pub(super) fn call_helper(&mut self, op: Op, args: &[Value], d: DType) -> Result<Value> {
+        let name = scalar::helper_name(op, d);
+        let fref = match self.helpers.get(&name) {
+            Some(f) => *f,
+            None => {
+                let ty = clif_type(d);
+                let mut sig = self.module.make_signature();
+                for _ in args {
+                    sig.params.push(AbiParam::new(ty));
+                }
+                sig.returns.push(AbiParam::new(ty));
+                let id = self
+                    .module
+                    .declare_function(&name, Linkage::Import, &sig)
+                    .map_err(|e| internal("declare helper", e))?;
+                let f = self.module.declare_func_in_func(id, self.b.func);
+                self.helpers.insert(name, f);
+                f
+            }
+        };
+        let call = self.b.ins().call(fref, args);
+        Ok(self.b.inst_results(call)[0])
+    }
+}

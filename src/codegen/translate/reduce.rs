@@ -1,0 +1,260 @@
+//! Reduction rows: row partials accumulated in vector lanes in a fixed order (bit-identical
+//! at any thread count), strided groups, and column reductions.
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, Block, InstBuilder, StackSlotData, StackSlotKind, Value};
+use cranelift_frontend::Variable;
+
+use super::super::vector::VectorPlan;
+use crate::core::dtype::DType;
+use crate::core::error::Result;
+use crate::ops::{Op, ReduceOp};
+
+use super::*;
+
+impl Translator<'_, '_> {
+    /// `partial[row] = partial[row] ⊕ fold(value(j) for j < n1)`, with [`ACCUMULATORS`]
+    /// interleaved accumulators over the unrolled part and the tail folded in after them.
+    pub(super) fn reduce_row(
+        &mut self,
+        n1: Value,
+        op: ReduceOp,
+        acc: DType,
+        row0: Variable,
+    ) -> Result<()> {
+        let combine = op.combiner();
+        let identity = op.identity(acc);
+        let accs: Vec<Variable> = (0..ACCUMULATORS)
+            .map(|_| {
+                let v = self.b.declare_var(clif_type(acc));
+                let init = self.scalar_const(identity);
+                self.b.def_var(v, init);
+                v
+            })
+            .collect();
+        let j = self.counter();
+        let (unrolled, merge, tail_head, tail, done) = (
+            self.b.create_block(),
+            self.b.create_block(),
+            self.b.create_block(),
+            self.b.create_block(),
+            self.b.create_block(),
+        );
+        let enough =
+            self.b
+                .ins()
+                .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, n1, ACCUMULATORS as i64);
+        if let (Some(plan), Some(contiguous)) = (self.vector, self.contiguous) {
+            // Vector accumulators: accumulator `u` is lane `u % lanes` of vector `u / lanes`, so
+            // every element meets the same accumulator as in the scalar loop below and the
+            // merged result is bit-identical whichever loop ran.
+            let init = self.scalar_const(identity);
+            let init = self.b.ins().splat(plan.ty, init);
+            let vaccs: Vec<Variable> = (0..ACCUMULATORS / plan.lanes)
+                .map(|_| {
+                    let v = self.b.declare_var(plan.ty);
+                    self.b.def_var(v, init);
+                    v
+                })
+                .collect();
+            let (vloop, vexit, scalar_entry) = (
+                self.b.create_block(),
+                self.b.create_block(),
+                self.b.create_block(),
+            );
+            let go = self.b.ins().band(enough, contiguous);
+            self.redirect_invariant(go);
+            self.b.ins().brif(go, vloop, &[], scalar_entry, &[]);
+
+            self.b.switch_to_block(vloop);
+            self.vector_mode = true;
+            self.iota_group.clear();
+            for (v, vacc) in vaccs.iter().enumerate() {
+                self.lane_offset = (v * 16) as i32;
+                let x = self.element()?;
+                let cur = self.b.use_var(*vacc);
+                let next = self.vector_combine(combine, plan, cur, x);
+                self.b.def_var(*vacc, next);
+            }
+            self.vector_mode = false;
+            self.lane_offset = 0;
+            // Operand 0 (the partial) does not move along the row.
+            for k in 1..self.ptr.len() {
+                if self.vector_step.contains_key(&k) {
+                    // Eight elements per trip, whatever the lanes: s1 × 8 (0 for invariant ones).
+                    let p = self.b.use_var(self.ptr[k]);
+                    let group = self.b.ins().imul_imm_s(self.s1[k], ACCUMULATORS as i64);
+                    let next = self.b.ins().iadd(p, group);
+                    self.b.def_var(self.ptr[k], next);
+                }
+            }
+            self.next_group(j, ACCUMULATORS as i64, n1, vloop, vexit);
+            self.b.seal_block(vloop);
+
+            self.b.switch_to_block(vexit);
+            self.b.seal_block(vexit);
+            for (u, a) in accs.iter().enumerate() {
+                let vacc = self.b.use_var(vaccs[u / plan.lanes]);
+                let lane = self.b.ins().extractlane(vacc, (u % plan.lanes) as u8);
+                self.b.def_var(*a, lane);
+            }
+            self.b.ins().jump(merge, &[]);
+
+            self.b.switch_to_block(scalar_entry);
+            self.b.seal_block(scalar_entry);
+        }
+        self.b.ins().brif(enough, unrolled, &[], merge, &[]);
+
+        // Element u of each group of eight goes to accumulator u.
+        self.b.switch_to_block(unrolled);
+        if self.vector.is_some() {
+            // The vector loop takes contiguous rows; this loop only runs for strided ones, whose
+            // loads dominate: the accumulators live in a stack array, indexed `j % 8`, so the
+            // element is compiled once instead of eight times (same sums, bit for bit).
+            self.strided_groups(j, n1, op, acc, &accs, merge)?;
+        } else {
+            for a in &accs {
+                let v = self.element_as(acc)?;
+                let cur = self.b.use_var(*a);
+                let next = self.apply(combine, &[cur, v], acc)?;
+                self.b.def_var(*a, next);
+                self.advance_inner();
+            }
+            self.next_group(j, ACCUMULATORS as i64, n1, unrolled, merge);
+        }
+        self.b.seal_block(unrolled);
+
+        // Merge the accumulators pairwise, in a fixed order.
+        self.b.switch_to_block(merge);
+        self.b.seal_block(merge);
+        let mut level: Vec<Value> = accs.iter().map(|a| self.b.use_var(*a)).collect();
+        while level.len() > 1 {
+            let mut next = Vec::with_capacity(level.len() / 2);
+            for pair in level.chunks(2) {
+                next.push(self.apply(combine, &[pair[0], pair[1]], acc)?);
+            }
+            level = next;
+        }
+        let res = self.b.declare_var(clif_type(acc));
+        self.b.def_var(res, level[0]);
+        self.b.ins().jump(tail_head, &[]);
+
+        self.b.switch_to_block(tail_head);
+        self.b.seal_block(tail_head);
+        let jv = self.b.use_var(j);
+        let rest = self.b.ins().icmp(IntCC::SignedLessThan, jv, n1);
+        self.b.ins().brif(rest, tail, &[], done, &[]);
+
+        self.b.switch_to_block(tail);
+        let v = self.element_as(acc)?;
+        let cur = self.b.use_var(res);
+        let next = self.apply(combine, &[cur, v], acc)?;
+        self.b.def_var(res, next);
+        self.advance_inner();
+        self.count_and_branch(j, 1, n1, tail, done);
+        self.b.seal_block(tail);
+
+        // Fold the row's result into its partial.
+        self.b.switch_to_block(done);
+        self.b.seal_block(done);
+        let at = self.b.use_var(row0);
+        let old = self.b.ins().load(clif_type(acc), FLAGS, at, 0);
+        let r = self.b.use_var(res);
+        let new = self.apply(combine, &[old, r], acc)?;
+        self.b.ins().store(FLAGS, new, at, 0);
+        Ok(())
+    }
+
+    /// From the current block (entered with `j = 0` and `n1 ≥ 8`): the whole groups of eight
+    /// elements of the row, element `j` into accumulator `j % 8`, the accumulators in a stack
+    /// array; then `accs` hold them and control goes to `merge` with `j` at the last whole group.
+    pub(super) fn strided_groups(
+        &mut self,
+        j: Variable,
+        n1: Value,
+        op: ReduceOp,
+        acc: DType,
+        accs: &[Variable],
+        merge: Block,
+    ) -> Result<()> {
+        let size = acc.size() as u32;
+        let slot = self.b.create_sized_stack_slot(StackSlotData::new(
+            StackSlotKind::ExplicitSlot,
+            size * ACCUMULATORS as u32,
+            4,
+        ));
+        let base = self.b.ins().stack_addr(types::I64, slot, 0);
+        let init = self.scalar_const(op.identity(acc));
+        for u in 0..ACCUMULATORS {
+            self.b
+                .ins()
+                .store(FLAGS, init, base, (u as u32 * size) as i32);
+        }
+        let groups_end = self.b.ins().band_imm_s(n1, !(ACCUMULATORS as i64 - 1));
+        let (body, exit) = (self.b.create_block(), self.b.create_block());
+        self.b.ins().jump(body, &[]);
+
+        self.b.switch_to_block(body);
+        let v = self.element_as(acc)?;
+        let jv = self.b.use_var(j);
+        let lane = self.b.ins().band_imm_s(jv, ACCUMULATORS as i64 - 1);
+        let offset = self.b.ins().imul_imm_s(lane, size as i64);
+        let at = self.b.ins().iadd(base, offset);
+        let cur = self.b.ins().load(clif_type(acc), FLAGS, at, 0);
+        let next = self.apply(op.combiner(), &[cur, v], acc)?;
+        self.b.ins().store(FLAGS, next, at, 0);
+        self.advance_inner();
+        self.count_and_branch(j, 1, groups_end, body, exit);
+        self.b.seal_block(body);
+
+        self.b.switch_to_block(exit);
+        self.b.seal_block(exit);
+        for (u, a) in accs.iter().enumerate() {
+            let v = self
+                .b
+                .ins()
+                .load(clif_type(acc), FLAGS, base, (u as u32 * size) as i32);
+            self.b.def_var(*a, v);
+        }
+        self.b.ins().jump(merge, &[]);
+        Ok(())
+    }
+
+    /// `acc ⊕ x` on vectors, for the combiners a [`VectorPlan`] of a reduction admits.
+    pub(super) fn vector_combine(
+        &mut self,
+        combine: Op,
+        plan: VectorPlan,
+        acc: Value,
+        x: Value,
+    ) -> Value {
+        match (combine, plan.float) {
+            (Op::Add, true) => self.b.ins().fadd(acc, x),
+            (Op::Add, false) => self.b.ins().iadd(acc, x),
+            _ => self.b.ins().fmul(acc, x),
+        }
+    }
+
+    /// A column-kernel row: `partial[j] = partial[j] ⊕ value(j)` for `j < n1`. Rows of a
+    /// reduction over a non-innermost axis (`sum(c, axis=0)`) are contiguous in memory; folding
+    /// each into a row of partials reads them at full bandwidth.
+    pub(super) fn column_row(&mut self, n1: Value, op: ReduceOp, acc: DType) -> Result<()> {
+        let combine = op.combiner();
+        self.element_loop(n1, None, |t| {
+            let v = t.element_as(acc)?;
+            let p = t.operand_address(0);
+            let new = match t.vector.filter(|_| t.vector_mode) {
+                Some(plan) => {
+                    let old = t.b.ins().load(plan.ty, FLAGS, p, t.lane_offset);
+                    t.vector_combine(combine, plan, old, v)
+                }
+                None => {
+                    let old = t.b.ins().load(clif_type(acc), FLAGS, p, 0);
+                    t.apply(combine, &[old, v], acc)?
+                }
+            };
+            t.b.ins().store(FLAGS, new, p, t.lane_offset);
+            Ok(())
+        })
+    }
+}
