@@ -11,15 +11,17 @@
 
 use nom::branch::alt;
 use nom::combinator::{eof, map_opt};
-use nom::{Err, Offset, Parser};
+use nom::{Err, Parser};
 
-use super::ast::{BinOp, Expr, ExprKind, IndexItem, IndexKind, Kwarg, UnOp};
+use super::ast::{BinOp, Expr, ExprKind, Kwarg, UnOp};
 use super::lexeme::{
-    boolean, lexeme, name, next_token, number, punct, skip_ws, symbol, unexpected, Diag, Number,
-    PResult, Stop,
+    boolean, lexeme, name, number, punct, skip_ws, symbol, Diag, Number, PResult, Stop,
 };
 use super::MAX_DEPTH;
-use crate::core::error::{Error, ErrorKind, Result, Span};
+use crate::core::error::{Error, Result};
+
+use super::diagnose::*;
+use super::precedence::*;
 
 /// Parses a whole expression (`Input` in the grammar) into its tree.
 pub(super) fn parse(src: &str) -> Result<Expr> {
@@ -42,17 +44,17 @@ pub(super) fn parse_range(src: &str, range: std::ops::Range<usize>) -> Result<Ex
 }
 
 /// A parsed subexpression with what the limits and the chained-comparison check need to know.
-struct Sub {
-    expr: Expr,
+pub(super) struct Sub {
+    pub(super) expr: Expr,
     /// Operator and call nodes on the longest path to a leaf (0 for a literal or name). `Expr`
     /// has no room for it, and recomputing it at every node would make long chains quadratic.
-    depth: usize,
+    pub(super) depth: usize,
     /// How many comparisons the unparenthesized chain ending here has: 2 or more is an error.
-    comparisons: usize,
+    pub(super) comparisons: usize,
 }
 
 /// An operator waiting for its right operand, or the start of a parenthesized group.
-enum Pending<'a> {
+pub(super) enum Pending<'a> {
     Prefix(UnOp, &'a str),
     Infix(BinOp, &'a str),
     /// A `(` of a group or call (the group itself is on `Stacks::groups`): operators below it
@@ -61,26 +63,26 @@ enum Pending<'a> {
 }
 
 /// An open `(`: a parenthesized expression, or a call's argument list.
-struct Group<'a> {
-    open: &'a str,
-    call: Option<Call<'a>>,
+pub(super) struct Group<'a> {
+    pub(super) open: &'a str,
+    pub(super) call: Option<Call<'a>>,
 }
 
 /// A call whose `)` has not been reached yet.
-struct Call<'a> {
-    func: &'a str,
-    args: Vec<Expr>,
-    kwargs: Vec<Kwarg>,
+pub(super) struct Call<'a> {
+    pub(super) func: &'a str,
+    pub(super) args: Vec<Expr>,
+    pub(super) kwargs: Vec<Kwarg>,
     /// The keyword of the argument being parsed, if it is `name=value`.
-    keyword: Option<&'a str>,
+    pub(super) keyword: Option<&'a str>,
     /// The deepest argument so far.
-    depth: usize,
+    pub(super) depth: usize,
 }
 
 /// The token in front of an operand position, for error messages and to know whether an
 /// argument starts here.
 #[derive(Clone, Copy)]
-enum Prev<'a> {
+pub(super) enum Prev<'a> {
     /// The start of the input.
     Start,
     /// A binary or prefix operator, or the `=` of a keyword argument.
@@ -92,7 +94,7 @@ enum Prev<'a> {
 }
 
 /// What may stand where an operand is expected.
-enum Before<'a> {
+pub(super) enum Before<'a> {
     /// A literal or name: the operand itself.
     Atom(Sub),
     Prefix(UnOp, &'a str),
@@ -107,7 +109,7 @@ enum Before<'a> {
 }
 
 /// What may follow an operand.
-enum After<'a> {
+pub(super) enum After<'a> {
     Infix(BinOp, &'a str),
     Close(&'a str),
     Comma(&'a str),
@@ -115,22 +117,22 @@ enum After<'a> {
 }
 
 /// The explicit stacks of the operator-precedence parser.
-struct Stacks<'a> {
+pub(super) struct Stacks<'a> {
     /// The whole source text: spans are offsets into it.
-    src: &'a str,
+    pub(super) src: &'a str,
     /// The part of `src` being parsed.
-    input: &'a str,
+    pub(super) input: &'a str,
     /// Finished subexpressions, innermost last.
-    operands: Vec<Sub>,
+    pub(super) operands: Vec<Sub>,
     /// Operators waiting for operands, and group markers.
-    operators: Vec<Pending<'a>>,
+    pub(super) operators: Vec<Pending<'a>>,
     /// Open parentheses and calls, innermost last.
-    groups: Vec<Group<'a>>,
+    pub(super) groups: Vec<Group<'a>>,
 }
 
 impl<'a> Stacks<'a> {
     /// Alternates between the two positions until the end of input.
-    fn run(&mut self) -> Result<Expr, Diag<'a>> {
+    pub(super) fn run(&mut self) -> Result<Expr, Diag<'a>> {
         if skip_ws(self.input).is_empty() {
             return Err(Diag::syntax(self.input, "empty expression"));
         }
@@ -145,7 +147,7 @@ impl<'a> Stacks<'a> {
     }
 
     /// Reads prefix operators, `(`s and call openings up to and including an operand.
-    fn operand_position(
+    pub(super) fn operand_position(
         &mut self,
         mut i: &'a str,
         mut prev: Prev<'a>,
@@ -190,7 +192,7 @@ impl<'a> Stacks<'a> {
     }
 
     /// Reads `)`s up to a binary operator or `,` (returned, with the input after it) or the end.
-    fn operator_position(
+    pub(super) fn operator_position(
         &mut self,
         mut i: &'a str,
     ) -> Result<Option<(&'a str, Prev<'a>)>, Diag<'a>> {
@@ -222,156 +224,19 @@ impl<'a> Stacks<'a> {
         }
     }
 
-    /// `[item, ...]` after an operand (at `open`): wraps the top operand in an index node and
-    /// returns the input after `]`. Items are integer literals only (`-1` included), so they are
-    /// read here directly rather than as expressions.
-    fn subscript(&mut self, open: &'a str) -> Result<&'a str, Diag<'a>> {
-        let mut items = Vec::new();
-        let mut i = &open[1..];
-        loop {
-            i = skip_ws(i);
-            if let Some(rest) = i.strip_prefix(']') {
-                if items.is_empty() {
-                    return Err(Diag::syntax(
-                        &i[..1],
-                        "expected an index, a slice, `None` or `...` in `[]`",
-                    ));
-                }
-                let base = self.pop_operand()?;
-                let close = &i[..1];
-                let span = base.expr.span.to(self.span(close));
-                let depth = base.depth + 1;
-                if depth > MAX_DEPTH {
-                    return Err(too_deep(close));
-                }
-                let expr = Expr {
-                    kind: ExprKind::Index {
-                        base: Box::new(base.expr),
-                        items,
-                    },
-                    span,
-                };
-                self.operands.push(Sub {
-                    expr,
-                    depth,
-                    comparisons: 0,
-                });
-                return Ok(rest);
-            }
-            let (rest, item) = self.index_item(i)?;
-            items.push(item);
-            i = skip_ws(rest);
-            if let Some(rest) = i.strip_prefix(',') {
-                i = rest;
-            } else if !i.starts_with(']') {
-                return Err(if i.is_empty() {
-                    Diag::syntax(&open[..1], "expected `]` to close `[` opened here")
-                } else {
-                    unexpected(next_token(i), "`,` or `]`")
-                });
-            }
-        }
-    }
-
-    /// One subscript item: `...`, `None`, an integer, or `start:stop:step` with optional parts.
-    fn index_item(&self, i: &'a str) -> Result<(&'a str, IndexItem), Diag<'a>> {
-        let item = |kind, from: &'a str, rest: &'a str| {
-            let start = self.span(from).start;
-            let end = self.src.offset(rest);
-            (
-                rest,
-                IndexItem {
-                    kind,
-                    span: Span::new(start, end),
-                },
-            )
-        };
-        if let Some(rest) = i.strip_prefix("...") {
-            return Ok(item(IndexKind::Ellipsis, i, rest));
-        }
-        if let Some(rest) = i
-            .strip_prefix("None")
-            .filter(|r| !r.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
-        {
-            return Ok(item(IndexKind::NewAxis, i, rest));
-        }
-        let mut parts: Vec<Option<i64>> = Vec::new();
-        let mut rest = i;
-        loop {
-            let (after, value) = self.index_int(skip_ws(rest))?;
-            parts.push(value);
-            rest = skip_ws(after);
-            match rest.strip_prefix(':') {
-                Some(after_colon) if parts.len() < 3 => rest = after_colon,
-                Some(_) => {
-                    return Err(unexpected(
-                        &rest[..1],
-                        "`,` or `]` (a slice has at most two `:`)",
-                    ))
-                }
-                None => break,
-            }
-        }
-        let rest_trimmed = rest;
-        let kind = match parts.as_slice() {
-            [Some(v)] => IndexKind::Index(*v),
-            [None] => {
-                return Err(Diag::syntax(
-                    next_token(skip_ws(i)),
-                    "expected an index, a slice, `None` or `...`",
-                ))
-            }
-            [start, stop] => IndexKind::Slice {
-                start: *start,
-                stop: *stop,
-                step: None,
-            },
-            [start, stop, step] => IndexKind::Slice {
-                start: *start,
-                stop: *stop,
-                step: *step,
-            },
-            _ => return Err(internal(i, "subscript item")),
-        };
-        // The item's span ends at its last character, not after trailing blanks.
-        let end_trim = self.src.offset(rest_trimmed);
-        let used = &i[..end_trim - self.span(i).start];
-        let (r, mut it) = item(kind, i, rest_trimmed);
-        it.span.end = self.span(i).start + used.trim_end().len();
-        Ok((r, it))
-    }
-
-    /// An optional integer literal with an optional `-`, as an index or slice bound.
-    fn index_int(&self, i: &'a str) -> Result<(&'a str, Option<i64>), Diag<'a>> {
-        let (negative, digits) = match i.strip_prefix('-') {
-            Some(rest) => (true, skip_ws(rest)),
-            None => (false, i),
-        };
-        if !digits.starts_with(|c: char| c.is_ascii_digit()) {
-            if negative {
-                return Err(unexpected(next_token(digits), "an integer after `-`"));
-            }
-            return Ok((i, None));
-        }
-        match number(digits) {
-            Ok((rest, (Number::Int(v), _))) => Ok((rest, Some(if negative { -v } else { v }))),
-            Ok((_, (_, token))) => Err(Diag::syntax(token, "indices must be integers")),
-            Err(_) => Err(Diag::syntax(
-                next_token(digits),
-                "integer literal too large",
-            )),
-        }
-    }
-
     /// The whole expression, once the input is used up outside all groups.
-    fn finish(&mut self) -> Result<Expr, Diag<'a>> {
+    pub(super) fn finish(&mut self) -> Result<Expr, Diag<'a>> {
         self.reduce_group()?;
         Ok(self.pop_complete()?.expr)
     }
 
     /// Pushes an operator that nests (a prefix operator or `**`: each waits for an operand that
     /// may hold more of its kind) or a group marker, within the nesting limit.
-    fn push_nested(&mut self, pending: Pending<'a>, token: &'a str) -> Result<(), Diag<'a>> {
+    pub(super) fn push_nested(
+        &mut self,
+        pending: Pending<'a>,
+        token: &'a str,
+    ) -> Result<(), Diag<'a>> {
         if self.nesting() >= MAX_DEPTH {
             return Err(too_deep(token));
         }
@@ -381,7 +246,7 @@ impl<'a> Stacks<'a> {
 
     /// How many levels enclose the current point: open groups, prefix operators and `**`s.
     /// Other pending operators do not count: at most one per precedence level waits per group.
-    fn nesting(&self) -> usize {
+    pub(super) fn nesting(&self) -> usize {
         // The stack holds at most the limit plus seven other operators per group, so a scan is
         // cheap, and simpler to trust than a counter kept in step with every push and pop.
         self.operators
@@ -390,14 +255,14 @@ impl<'a> Stacks<'a> {
             .count()
     }
 
-    fn open(&mut self, open: &'a str, call: Option<Call<'a>>) -> Result<(), Diag<'a>> {
+    pub(super) fn open(&mut self, open: &'a str, call: Option<Call<'a>>) -> Result<(), Diag<'a>> {
         self.push_nested(Pending::Group, open)?;
         self.groups.push(Group { open, call });
         Ok(())
     }
 
     /// Pushes a binary operator after reducing the pending operators that bind at least as tightly.
-    fn push_infix(&mut self, op: BinOp, token: &'a str) -> Result<(), Diag<'a>> {
+    pub(super) fn push_infix(&mut self, op: BinOp, token: &'a str) -> Result<(), Diag<'a>> {
         while self
             .operators
             .last()
@@ -415,7 +280,7 @@ impl<'a> Stacks<'a> {
     }
 
     /// Applies the topmost pending operator to its operands.
-    fn reduce_one(&mut self) -> Result<(), Diag<'a>> {
+    pub(super) fn reduce_one(&mut self) -> Result<(), Diag<'a>> {
         let sub = match self.operators.pop() {
             Some(Pending::Prefix(op, token)) => {
                 let arg = self.pop_operand()?;
@@ -443,7 +308,7 @@ impl<'a> Stacks<'a> {
     }
 
     /// Reduces every pending operator of the innermost group (or of the top level).
-    fn reduce_group(&mut self) -> Result<(), Diag<'a>> {
+    pub(super) fn reduce_group(&mut self) -> Result<(), Diag<'a>> {
         while matches!(
             self.operators.last(),
             Some(Pending::Prefix(..) | Pending::Infix(..))
@@ -453,7 +318,13 @@ impl<'a> Stacks<'a> {
         Ok(())
     }
 
-    fn binary(&self, lhs: Sub, op: BinOp, token: &'a str, rhs: Sub) -> Result<Sub, Diag<'a>> {
+    pub(super) fn binary(
+        &self,
+        lhs: Sub,
+        op: BinOp,
+        token: &'a str,
+        rhs: Sub,
+    ) -> Result<Sub, Diag<'a>> {
         let span = lhs.expr.span.to(rhs.expr.span);
         let depth = lhs.depth.max(rhs.depth);
         let comparisons = if is_comparison(op) {
@@ -472,7 +343,7 @@ impl<'a> Stacks<'a> {
 
     /// Handles `)`: closes the innermost group, which has a last argument or inner expression
     /// to finish unless the `)` came where an operand was expected (`f()`, `f(a,)`).
-    fn close(&mut self, close: &'a str, after_operand: bool) -> Result<(), Diag<'a>> {
+    pub(super) fn close(&mut self, close: &'a str, after_operand: bool) -> Result<(), Diag<'a>> {
         if after_operand {
             self.reduce_group()?;
             if self.in_call() {
@@ -501,7 +372,7 @@ impl<'a> Stacks<'a> {
     }
 
     /// The node of a call; its span runs from the function name through the `)`.
-    fn call_node(&self, call: Call<'a>, close: &'a str) -> Result<Sub, Diag<'a>> {
+    pub(super) fn call_node(&self, call: Call<'a>, close: &'a str) -> Result<Sub, Diag<'a>> {
         let func_span = self.span(call.func);
         let kind = ExprKind::Call {
             func: call.func.to_string(),
@@ -519,7 +390,7 @@ impl<'a> Stacks<'a> {
     }
 
     /// Records `keyword=` of the argument that starts here; a keyword may appear once per call.
-    fn start_keyword(&mut self, keyword: &'a str) -> Result<(), Diag<'a>> {
+    pub(super) fn start_keyword(&mut self, keyword: &'a str) -> Result<(), Diag<'a>> {
         let call = self.innermost_call()?;
         if call.kwargs.iter().any(|k| k.name == keyword) {
             return Err(Diag::syntax(
@@ -532,7 +403,7 @@ impl<'a> Stacks<'a> {
     }
 
     /// Moves the finished argument on top of the operand stack into the innermost call.
-    fn finish_argument(&mut self) -> Result<(), Diag<'a>> {
+    pub(super) fn finish_argument(&mut self) -> Result<(), Diag<'a>> {
         let value = self.pop_complete()?;
         let src = self.src;
         let call = self.innermost_call()?;
@@ -558,11 +429,11 @@ impl<'a> Stacks<'a> {
     }
 
     /// Whether the innermost group is a call's argument list.
-    fn in_call(&self) -> bool {
+    pub(super) fn in_call(&self) -> bool {
         self.groups.last().is_some_and(|g| g.call.is_some())
     }
 
-    fn innermost_call(&mut self) -> Result<&mut Call<'a>, Diag<'a>> {
+    pub(super) fn innermost_call(&mut self) -> Result<&mut Call<'a>, Diag<'a>> {
         let src = self.src;
         self.groups
             .last_mut()
@@ -570,7 +441,7 @@ impl<'a> Stacks<'a> {
             .ok_or_else(|| internal(src, "no call to add to"))
     }
 
-    fn pop_operand(&mut self) -> Result<Sub, Diag<'a>> {
+    pub(super) fn pop_operand(&mut self) -> Result<Sub, Diag<'a>> {
         self.operands
             .pop()
             .ok_or_else(|| internal(self.src, "operand stack empty"))
@@ -578,7 +449,7 @@ impl<'a> Stacks<'a> {
 
     /// Pops a subexpression that is complete: an argument, a parenthesized expression or the
     /// whole input. Only now is a comparison chain known to be over, so it is reported here.
-    fn pop_complete(&mut self) -> Result<Sub, Diag<'a>> {
+    pub(super) fn pop_complete(&mut self) -> Result<Sub, Diag<'a>> {
         let sub = self.pop_operand()?;
         if sub.comparisons >= 2 {
             return Err(self.chained_comparison(&sub));
@@ -588,7 +459,7 @@ impl<'a> Stacks<'a> {
 }
 
 /// Turns a nom result into the parser's: a mismatch becomes the diagnosis `expected()`.
-fn step<'a, O>(
+pub(super) fn step<'a, O>(
     result: PResult<'a, O>,
     expected: impl FnOnce() -> Diag<'a>,
 ) -> Result<(&'a str, O), Diag<'a>> {
@@ -605,7 +476,7 @@ fn step<'a, O>(
 
 /// `Before` as a nom parser: where an operand is expected (`arg_start`: at the start of a call
 /// argument, where `name=` and `)` may also stand).
-fn before_operand<'a>(
+pub(super) fn before_operand<'a>(
     src: &'a str,
     arg_start: bool,
 ) -> impl Parser<&'a str, Output = Before<'a>, Error = Stop<'a>> {
@@ -640,7 +511,7 @@ fn before_operand<'a>(
 
 /// `After` as a nom parser: where an operand has just ended. `)` needs an open group, `,` a
 /// call, and the end of input no open group at all.
-fn after_operand<'a>(
+pub(super) fn after_operand<'a>(
     in_group: bool,
     in_call: bool,
 ) -> impl Parser<&'a str, Output = After<'a>, Error = Stop<'a>> {
@@ -655,7 +526,7 @@ fn after_operand<'a>(
 }
 
 /// `p` where `allowed`, a mismatch elsewhere: some tokens are valid only in some places.
-fn only_if<'a, O>(
+pub(super) fn only_if<'a, O>(
     allowed: bool,
     mut p: impl Parser<&'a str, Output = O, Error = Stop<'a>>,
 ) -> impl Parser<&'a str, Output = O, Error = Stop<'a>> {
@@ -665,224 +536,5 @@ fn only_if<'a, O>(
         } else {
             Err(Err::Error(Stop::NoMatch))
         }
-    }
-}
-
-const BINARY_OPERATORS: [BinOp; 18] = [
-    BinOp::Pow,
-    BinOp::Mul,
-    BinOp::Div,
-    BinOp::FloorDiv,
-    BinOp::Mod,
-    BinOp::Add,
-    BinOp::Sub,
-    BinOp::Shl,
-    BinOp::Shr,
-    BinOp::BitAnd,
-    BinOp::BitXor,
-    BinOp::BitOr,
-    BinOp::Lt,
-    BinOp::Le,
-    BinOp::Eq,
-    BinOp::Ne,
-    BinOp::Ge,
-    BinOp::Gt,
-];
-
-fn binary_operator(token: &str) -> Option<BinOp> {
-    BINARY_OPERATORS.into_iter().find(|op| op.symbol() == token)
-}
-
-fn prefix_operator(token: &str) -> Option<UnOp> {
-    [UnOp::Neg, UnOp::Pos, UnOp::Invert]
-        .into_iter()
-        .find(|op| op.symbol() == token)
-}
-
-fn is_comparison(op: BinOp) -> bool {
-    precedence(op) == 1
-}
-
-/// Binding strength, higher binds tighter: the precedence table in the grammar's header.
-fn precedence(op: BinOp) -> u8 {
-    match op {
-        BinOp::Lt | BinOp::Le | BinOp::Eq | BinOp::Ne | BinOp::Ge | BinOp::Gt => 1,
-        BinOp::BitOr => 2,
-        BinOp::BitXor => 3,
-        BinOp::BitAnd => 4,
-        BinOp::Shl | BinOp::Shr => 5,
-        BinOp::Add | BinOp::Sub => 6,
-        BinOp::Mul | BinOp::Div | BinOp::FloorDiv | BinOp::Mod => 7,
-        BinOp::Pow => 9,
-    }
-}
-
-/// Prefix operators bind tighter than `*` and looser than `**`: `-a*b` is `(-a)*b` but `-a**b`
-/// is `-(a**b)`. (`a**-b` needs no rule: the `-` stands where an operand is expected.)
-const PREFIX_PRECEDENCE: u8 = 8;
-
-/// Whether the pending `top` takes its operands before `incoming` is pushed: when it binds more
-/// tightly, or equally and `incoming` is left-associative (everything but `**`). Comparisons are
-/// left-associative here and the chain is rejected once complete, so the error can show it all.
-fn reduces_before(top: &Pending<'_>, incoming: BinOp) -> bool {
-    let strength = match top {
-        Pending::Group => return false,
-        Pending::Prefix(..) => PREFIX_PRECEDENCE,
-        Pending::Infix(op, _) => precedence(*op),
-    };
-    strength > precedence(incoming) || (strength == precedence(incoming) && incoming != BinOp::Pow)
-}
-
-/// A node over children of depth `child_depth`, within the depth limit. Bounding the tree, not
-/// only the nesting, matters for left-associative chains: `a+a+…+a` waits on no stack but builds
-/// a tree as deep as it is long, which `Drop` and every later pass walk recursively.
-fn node<'a>(
-    kind: ExprKind,
-    span: Span,
-    child_depth: usize,
-    comparisons: usize,
-    token: &'a str,
-) -> Result<Sub, Diag<'a>> {
-    if child_depth >= MAX_DEPTH {
-        return Err(too_deep(token));
-    }
-    Ok(Sub {
-        expr: Expr { kind, span },
-        depth: child_depth + 1,
-        comparisons,
-    })
-}
-
-fn too_deep(token: &str) -> Diag<'_> {
-    Diag {
-        kind: ErrorKind::Limit,
-        at: token,
-        message: format!("expression nested too deeply; the limit is {MAX_DEPTH} levels"),
-    }
-}
-
-/// An error that means the parser itself is wrong; reported rather than panicking.
-fn internal<'a>(at: &'a str, what: &str) -> Diag<'a> {
-    Diag {
-        kind: ErrorKind::Internal,
-        at: &at[..0],
-        message: format!("parser bug: {what}"),
-    }
-}
-
-/// Diagnostics: what was expected where the input went wrong.
-impl<'a> Stacks<'a> {
-    fn span(&self, token: &str) -> Span {
-        span_of(self.src, token)
-    }
-
-    fn text(&self, span: Span) -> &'a str {
-        text_of(self.src, span)
-    }
-
-    fn expected_operand(&self, at: &'a str, prev: Prev<'a>) -> Diag<'a> {
-        let at_end = skip_ws(at).is_empty();
-        match prev {
-            Prev::Start => stray_paren(at, "expected an expression"),
-            Prev::Open(_) | Prev::ArgStart(_) if at_end => self.unclosed(),
-            Prev::Open(token) | Prev::Operator(token) => {
-                unexpected(at, &format!("expected an expression after `{token}`"))
-            }
-            Prev::ArgStart(token) => {
-                unexpected(at, &format!("expected an argument or `)` after `{token}`"))
-            }
-        }
-    }
-
-    fn expected_operator(&self, at: &'a str) -> Diag<'a> {
-        match self.groups.last() {
-            None => stray_paren(at, "expected an operator or the end of the expression"),
-            Some(_) if skip_ws(at).is_empty() => self.unclosed(),
-            Some(Group { call: Some(_), .. }) => unexpected(at, "expected an operator, `,` or `)`"),
-            Some(Group { call: None, .. }) => unexpected(at, "expected an operator or `)`"),
-        }
-    }
-
-    /// At the end of input inside a group, the culprit is the innermost unclosed `(`.
-    fn unclosed(&self) -> Diag<'a> {
-        match self.groups.last() {
-            Some(group) => Diag::syntax(group.open, "expected `)` to close `(` opened here"),
-            None => internal(self.src, "no group to close"),
-        }
-    }
-
-    /// `a < b < c`, parsed as `(a < b) < c`: the chain underlined whole, and how to write it
-    /// element-wise (spelled out for two links, sketched for longer chains).
-    fn chained_comparison(&self, sub: &Sub) -> Diag<'a> {
-        let links = binary_parts(&sub.expr)
-            .filter(|_| sub.comparisons == 2)
-            .and_then(|(first, op2, c)| Some((binary_parts(first)?, op2, c)));
-        let hint = match links {
-            Some(((a, op1, b), op2, c)) => self.chain_hint([a, b, c], [op1, op2]),
-            None => LONG_CHAIN_HINT.to_string(),
-        };
-        Diag::syntax(
-            self.text(sub.expr.span),
-            format!("chained comparisons are not supported; {hint}"),
-        )
-    }
-
-    /// How to write `a < b < c` element-wise, quoting the user's operands when they are short.
-    /// When the middle operand is `y & z` (or `|`, `^`), the user most likely met NumExpr's
-    /// precedence trap: `x < 1 & y > 2` is `x < (1 & y) > 2`, and they meant `(x < 1) & (y > 2)`.
-    fn chain_hint(&self, [a, b, c]: [&Expr; 3], [op1, op2]: [BinOp; 2]) -> String {
-        let quote =
-            |e: &Expr| Some(self.text(e.span)).filter(|t| t.len() <= 20 && !t.contains('\n'));
-        let (op1, op2) = (op1.symbol(), op2.symbol());
-        if let ExprKind::Binary {
-            op: logic @ (BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor),
-            lhs,
-            rhs,
-            ..
-        } = &b.kind
-        {
-            // Only when unparenthesized: `x < (1 & y) > 2` is a plain chain.
-            if b.span == lhs.span.to(rhs.span) {
-                let (l, r) = (quote(lhs).unwrap_or("y"), quote(rhs).unwrap_or("z"));
-                let (a, c) = (quote(a).unwrap_or("x"), quote(c).unwrap_or("w"));
-                let logic = logic.symbol();
-                return format!("`{logic}` binds tighter than `{op1}`: write ({a} {op1} {l}) {logic} ({r} {op2} {c})");
-            }
-        }
-        let (a, b, c) = match (quote(a), quote(b), quote(c)) {
-            (Some(a), Some(b), Some(c)) => (a, b, c),
-            _ => ("a", "b", "c"),
-        };
-        format!("write ({a} {op1} {b}) & ({b} {op2} {c})")
-    }
-}
-
-const LONG_CHAIN_HINT: &str =
-    "compare two operands at a time and combine the results with `&`, e.g. (a < b) & (b < c)";
-
-/// The operands and operator of a binary node.
-fn binary_parts(e: &Expr) -> Option<(&Expr, BinOp, &Expr)> {
-    match &e.kind {
-        ExprKind::Binary { op, lhs, rhs, .. } => Some((lhs, *op, rhs)),
-        _ => None,
-    }
-}
-
-/// The byte span of `token`, a slice of `src`.
-fn span_of(src: &str, token: &str) -> Span {
-    let start = src.offset(token);
-    Span::new(start, start + token.len())
-}
-
-/// The source text of `span`, for messages that quote the user's code.
-fn text_of(src: &str, span: Span) -> &str {
-    &src[span.start..span.end]
-}
-
-/// Outside all parentheses a `)` has nothing to close; anything else is reported as unexpected.
-fn stray_paren<'a>(at: &'a str, expected: &str) -> Diag<'a> {
-    match symbol(")").parse(at) {
-        Ok((_, paren)) => Diag::syntax(paren, "unmatched `)`; there is no `(` for it to close"),
-        Err(_) => unexpected(at, expected),
     }
 }

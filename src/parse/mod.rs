@@ -24,10 +24,13 @@
 //! or `Limit`, point at the offending token (or the end of input), and carry the source text.
 
 pub mod ast;
+mod diagnose;
 mod expr;
 mod lexeme;
 pub(crate) mod names;
+mod precedence;
 mod program;
+mod subscript;
 
 use crate::core::error::Result;
 
