@@ -4,7 +4,7 @@
 use super::layout::broadcast_strides;
 use crate::api::array::Array;
 use crate::core::dtype::{DType, Element, Scalar};
-use crate::core::shape::{self};
+use crate::core::shape;
 use crate::core::view::RawView;
 use ndarray::ArrayD;
 
