@@ -13,8 +13,6 @@ use ndarray::{ArrayViewD, ArrayViewMutD, Axis, IxDyn, ShapeBuilder};
 
 use super::error::Failure;
 use super::guard;
-use crate::api::engine::Kernel;
-use crate::api::vars::Vars;
 use crate::core::dtype::{DType, Element};
 use crate::core::error::Result;
 
@@ -133,7 +131,7 @@ const MAX_NDIM: usize = 64;
 /// A checked description: every view built from it satisfies ndarray's invariants.
 #[derive(Debug)]
 pub(super) struct Layout {
-    dtype: DType,
+    pub dtype: DType,
     /// The lowest address any element occupies (an aligned dangling pointer when empty).
     low: NonNull<u8>,
     shape: Vec<usize>,
@@ -375,7 +373,7 @@ impl Layout {
     /// # Safety
     /// The described memory holds valid `T`s, is not written during `'a` except through an
     /// output that numjit itself writes, and `T` is the layout's dtype.
-    unsafe fn view<'a, T: Element>(&self) -> ArrayViewD<'a, T> {
+    pub(super) unsafe fn view<'a, T: Element>(&self) -> ArrayViewD<'a, T> {
         debug_assert_eq!(T::DTYPE, self.dtype);
         let (shape, reversed) = self.forward();
         // SAFETY: `layout` checked everything `from_shape_ptr` requires: non-NULL, aligned,
@@ -393,7 +391,7 @@ impl Layout {
     /// # Safety
     /// As for `view`, and the memory is writable and not read or written by anyone else
     /// during `'a` (numjit's own reads of an identical input view aside).
-    unsafe fn view_mut<'a, T: Element>(&self) -> ArrayViewMutD<'a, T> {
+    pub(super) unsafe fn view_mut<'a, T: Element>(&self) -> ArrayViewMutD<'a, T> {
         debug_assert_eq!(T::DTYPE, self.dtype);
         let (shape, reversed) = self.forward();
         // SAFETY: as in `view`; `layout(.., writable = true)` also checked that no two indices
@@ -403,190 +401,5 @@ impl Layout {
             v.invert_axis(axis);
         }
         v
-    }
-}
-
-/// A read-only view of any dtype.
-pub(super) enum InputView<'a> {
-    Bool(ArrayViewD<'a, bool>),
-    Int32(ArrayViewD<'a, i32>),
-    Int64(ArrayViewD<'a, i64>),
-    Float32(ArrayViewD<'a, f32>),
-    Float64(ArrayViewD<'a, f64>),
-}
-
-impl<'a> InputView<'a> {
-    /// # Safety
-    /// As for `Layout::view`.
-    pub unsafe fn new(l: &Layout) -> InputView<'a> {
-        // SAFETY: each arm's `T` is the layout's dtype; the rest is this function's contract.
-        unsafe {
-            match l.dtype {
-                DType::Bool => InputView::Bool(l.view()),
-                DType::Int32 => InputView::Int32(l.view()),
-                DType::Int64 => InputView::Int64(l.view()),
-                DType::Float32 => InputView::Float32(l.view()),
-                DType::Float64 => InputView::Float64(l.view()),
-            }
-        }
-    }
-
-    fn bind<'v>(&'v self, vars: &mut Vars<'v>, name: &str) {
-        match self {
-            InputView::Bool(a) => vars.insert(name, a),
-            InputView::Int32(a) => vars.insert(name, a),
-            InputView::Int64(a) => vars.insert(name, a),
-            InputView::Float32(a) => vars.insert(name, a),
-            InputView::Float64(a) => vars.insert(name, a),
-        }
-    }
-}
-
-/// A writable view of any dtype.
-pub(super) enum OutView<'a> {
-    Bool(ArrayViewMutD<'a, bool>),
-    Int32(ArrayViewMutD<'a, i32>),
-    Int64(ArrayViewMutD<'a, i64>),
-    Float32(ArrayViewMutD<'a, f32>),
-    Float64(ArrayViewMutD<'a, f64>),
-}
-
-impl<'a> OutView<'a> {
-    /// # Safety
-    /// As for `Layout::view_mut`.
-    pub unsafe fn new(l: &Layout) -> OutView<'a> {
-        // SAFETY: each arm's `T` is the layout's dtype; the rest is this function's contract.
-        unsafe {
-            match l.dtype {
-                DType::Bool => OutView::Bool(l.view_mut()),
-                DType::Int32 => OutView::Int32(l.view_mut()),
-                DType::Int64 => OutView::Int64(l.view_mut()),
-                DType::Float32 => OutView::Float32(l.view_mut()),
-                DType::Float64 => OutView::Float64(l.view_mut()),
-            }
-        }
-    }
-
-    fn bind<'v>(&'v mut self, vars: Vars<'v>, name: &str) -> Vars<'v> {
-        match self {
-            OutView::Bool(a) => vars.with_out(name, a),
-            OutView::Int32(a) => vars.with_out(name, a),
-            OutView::Int64(a) => vars.with_out(name, a),
-            OutView::Float32(a) => vars.with_out(name, a),
-            OutView::Float64(a) => vars.with_out(name, a),
-        }
-    }
-
-    /// `kernel.eval_into` with this view as the output.
-    pub fn eval_into(&mut self, kernel: &Kernel, vars: &Vars) -> Result<()> {
-        match self {
-            OutView::Bool(a) => kernel.eval_into(vars, a),
-            OutView::Int32(a) => kernel.eval_into(vars, a),
-            OutView::Int64(a) => kernel.eval_into(vars, a),
-            OutView::Float32(a) => kernel.eval_into(vars, a),
-            OutView::Float64(a) => kernel.eval_into(vars, a),
-        }
-    }
-}
-
-/// The caller's named inputs (and, for `numjit_run`, outputs), checked and viewed. Bind them
-/// with [`Inputs::vars`].
-pub(super) struct Inputs<'a> {
-    views: Vec<(&'a str, InputView<'a>)>,
-    /// The addresses each input's elements occupy (what outputs must not overlap).
-    bytes: Vec<std::ops::Range<usize>>,
-    outputs: Vec<(&'a str, OutView<'a>)>,
-}
-
-impl<'a> Inputs<'a> {
-    /// Checks `vars[..n]`: names non-NULL, UTF-8 and distinct; arrays valid.
-    ///
-    /// # Safety
-    /// `vars` is NULL (only when `n` is 0) or points to `n` readable `numjit_var`s whose names
-    /// and arrays satisfy their documented requirements for `'a`.
-    pub unsafe fn new(vars: *const numjit_var, n: usize) -> Result<Inputs<'a>, Failure> {
-        // SAFETY: NULL or `n` readable vars, by this function's contract.
-        let vars = unsafe { guard::slice(vars, n, "`vars`") }?;
-        let mut views: Vec<(&'a str, InputView<'a>)> = Vec::with_capacity(n);
-        let mut bytes = Vec::with_capacity(n);
-        for (i, var) in vars.iter().enumerate() {
-            // SAFETY: NULL or NUL-terminated and unchanged for `'a`, by contract.
-            let name = unsafe { guard::text(var.name, format_args!("`vars[{i}].name`")) }?;
-            if views.iter().any(|(n, _)| *n == name) {
-                return Err(Failure::invalid(format!(
-                    "variable `{name}` is given twice"
-                )));
-            }
-            // SAFETY: shape/strides NULL or `ndim` entries, by contract.
-            let l = unsafe { layout(&Raw::from(&var.array), Subject::Variable(name), false) }?;
-            // SAFETY: the memory holds valid elements of its dtype for `'a`, by contract.
-            views.push((name, unsafe { InputView::new(&l) }));
-            bytes.push(l.bytes);
-        }
-        Ok(Inputs {
-            views,
-            bytes,
-            outputs: Vec::new(),
-        })
-    }
-
-    /// Inputs and writable outputs: names distinct across both, and no output's memory
-    /// overlapping any other variable's (by address range: memory a program writes is reachable
-    /// through one name only).
-    ///
-    /// # Safety
-    /// As for [`Inputs::new`], and `outputs` is NULL (only when `m` is 0) or points to `m`
-    /// readable `numjit_var_mut`s whose arrays are writable and used by nobody else for `'a`.
-    pub unsafe fn with_outputs(
-        vars: *const numjit_var,
-        n: usize,
-        outputs: *const numjit_var_mut,
-        m: usize,
-    ) -> Result<Inputs<'a>, Failure> {
-        // SAFETY: this function's contract includes `Inputs::new`'s.
-        let mut inputs = unsafe { Inputs::new(vars, n) }?;
-        // SAFETY: NULL or `m` readable vars, by this function's contract.
-        let outs = unsafe { guard::slice(outputs, m, "`outputs`") }?;
-        // Every variable's address range, to check the outputs against.
-        let mut ranges: Vec<(&'a str, std::ops::Range<usize>)> = (inputs.views.iter())
-            .map(|(name, _)| *name)
-            .zip(inputs.bytes.iter().cloned())
-            .collect();
-        for (i, var) in outs.iter().enumerate() {
-            // SAFETY: NULL or NUL-terminated and unchanged for `'a`, by contract.
-            let name = unsafe { guard::text(var.name, format_args!("`outputs[{i}].name`")) }?;
-            if ranges.iter().any(|(n, _)| *n == name) {
-                return Err(Failure::invalid(format!(
-                    "variable `{name}` is given twice"
-                )));
-            }
-            // SAFETY: shape/strides NULL or `ndim` entries, by contract.
-            let l = unsafe { layout(&Raw::from(&var.array), Subject::Written(name), true) }?;
-            let clash = ranges
-                .iter()
-                .find(|(_, r)| r.start < l.bytes.end && l.bytes.start < r.end);
-            if let Some((other, _)) = clash {
-                return Err(Failure::invalid(format!(
-                    "output `{name}` overlaps the memory of `{other}`; pass memory a program \
-                     writes under one name only"
-                )));
-            }
-            ranges.push((name, l.bytes.clone()));
-            // SAFETY: writable, valid and unshared for `'a`, by contract.
-            inputs.outputs.push((name, unsafe { OutView::new(&l) }));
-        }
-        Ok(inputs)
-    }
-
-    /// The inputs (and outputs) as [`Vars`] for the engine.
-    pub fn vars(&mut self) -> Vars<'_> {
-        let mut vars = Vars::new();
-        for (name, view) in &self.views {
-            view.bind(&mut vars, name);
-        }
-        for (name, view) in &mut self.outputs {
-            vars = view.bind(vars, name);
-        }
-        vars
     }
 }

@@ -3,9 +3,8 @@
 use std::ffi::c_char;
 use std::sync::OnceLock;
 
-use super::array::{
-    layout, numjit_array_mut, numjit_dtype, numjit_var, Inputs, OutView, Raw, Subject,
-};
+use super::array::{layout, numjit_array_mut, numjit_dtype, numjit_var, Raw, Subject};
+use super::bind::{Inputs, OutView};
 use super::error::{numjit_error, numjit_status, Failure};
 use super::guard;
 use super::result::numjit_result;

@@ -4,7 +4,8 @@
 use std::ffi::c_char;
 use std::sync::OnceLock;
 
-use super::array::{numjit_var, numjit_var_mut, Inputs};
+use super::array::{numjit_var, numjit_var_mut};
+use super::bind::Inputs;
 use super::error::{numjit_error, numjit_status, Failure};
 use super::guard;
 use super::result::numjit_result;
