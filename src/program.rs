@@ -109,41 +109,41 @@ impl Program {
     /// The caller's views, one per caller slot in slot order, checked against the signature.
     /// A variable the program never touches need not be bound (it gets an empty view).
     pub fn bind(&self, vars: &Vars) -> Result<Vec<RawView>> {
-        self.caller_slots()
-            .zip(&self.used)
-            .map(|((name, dtype, rank, kind), &used)| {
-                let view = match vars.view(name) {
-                    Some(v) => v,
-                    None if !used => return Ok(RawView::empty(dtype, rank)),
-                    None => {
-                        return Err(Error::new(
-                            ErrorKind::Signature,
-                            format!("variable `{name}` is not bound"),
-                        ))
-                    }
-                };
-                if !used {
-                    return Ok(view.clone());
+        // An explicit loop into a vector of the right size: this runs on every call.
+        let mut views = Vec::with_capacity(self.used.len());
+        for ((name, dtype, rank, kind), &used) in self.caller_slots().zip(&self.used) {
+            let view = match vars.view(name) {
+                Some(v) => v,
+                None if !used => {
+                    views.push(RawView::empty(dtype, rank));
+                    continue;
                 }
-                if view.dtype != dtype || view.shape.len() != rank {
+                None => {
                     return Err(Error::new(
                         ErrorKind::Signature,
-                        format!(
-                            "`{name}` is {} with {} dimensions, but the kernel was compiled for {dtype} with {rank}",
-                            view.dtype,
-                            view.shape.len()
-                        ),
-                    ));
+                        format!("variable `{name}` is not bound"),
+                    ))
                 }
-                if kind == (SlotKind::Caller { writable: true }) && !vars.is_writable(name) {
-                    return Err(Error::new(
-                        ErrorKind::Signature,
-                        format!("`{name}` was compiled as an output: bind it with Vars::with_out"),
-                    ));
-                }
-                Ok(view.clone())
-            })
-            .collect()
+            };
+            if used && (view.dtype != dtype || view.shape.len() != rank) {
+                return Err(Error::new(
+                    ErrorKind::Signature,
+                    format!(
+                        "`{name}` is {} with {} dimensions, but the kernel was compiled for {dtype} with {rank}",
+                        view.dtype,
+                        view.shape.len()
+                    ),
+                ));
+            }
+            if used && kind == (SlotKind::Caller { writable: true }) && !vars.is_writable(name) {
+                return Err(Error::new(
+                    ErrorKind::Signature,
+                    format!("`{name}` was compiled as an output: bind it with Vars::with_out"),
+                ));
+            }
+            views.push(view.clone());
+        }
+        Ok(views)
     }
 
     /// The result's dtype, when the program ends with an expression.

@@ -381,6 +381,7 @@ where
     S::Elem: Element,
     D: Dimension,
 {
+    #[inline]
     fn out_view(&mut self) -> RawViewMut {
         let size = std::mem::size_of::<S::Elem>() as isize;
         RawViewMut(RawView {

@@ -49,7 +49,7 @@ pub(crate) fn run<'p>(
     out: Option<&'p RawView>,
 ) -> Result<Option<Array>> {
     if let Some(g) = p.lone_expression() {
-        return lone_expression(g, &caller, reference, out);
+        return lone_expression(g, caller, reference, out);
     }
     let originals = caller.clone();
     let mut cells: Vec<i64> = vec![0; p.slots.len()];
@@ -370,12 +370,17 @@ fn graph_inputs(g: &crate::ir::Graph, slots: &[RawView]) -> Result<Vec<RawView>>
 /// checked every shape) and no program state, so that it costs what a bare kernel call costs.
 fn lone_expression(
     grp: &Group,
-    caller: &[RawView],
+    caller: Vec<RawView>,
     reference: bool,
     out: Option<&RawView>,
 ) -> Result<Option<Array>> {
     let g = &grp.unit.graph;
-    let inputs = graph_inputs(g, caller)?;
+    // Without subscripts the graph's inputs are the caller's views: no second vector per call.
+    let inputs = if g.inputs.len() == caller.len() && g.inputs.iter().all(|d| d.view.is_none()) {
+        caller
+    } else {
+        graph_inputs(g, &caller)?
+    };
     #[cfg(test)]
     GROUP_RUNS.with(|n| n.set(n.get() + 1));
     if !reference {
