@@ -143,20 +143,8 @@ fn lone_expression(e: &Expr, span: Span, sig: &Signature) -> Result<Built> {
     let mut graph = lw.g;
     graph.root = root;
     graph.roots = vec![root];
-    let slots = sig
-        .inputs()
-        .iter()
-        .map(|i| Slot {
-            name: i.name.clone(),
-            dtype: i.dtype,
-            rank: i.rank,
-            kind: SlotKind::Caller {
-                writable: i.writable,
-            },
-        })
-        .collect();
     Ok(Built {
-        slots,
+        slots: caller_slots(sig),
         steps: vec![StepSpec::Group(GroupSpec {
             graph: opt::optimize(&graph),
             targets: vec![TargetSpec {
@@ -166,6 +154,21 @@ fn lone_expression(e: &Expr, span: Span, sig: &Signature) -> Result<Built> {
         })],
         result: Some(ty.dtype),
     })
+}
+
+/// The caller's arrays as the first slots, in signature order.
+fn caller_slots(sig: &Signature) -> Vec<Slot> {
+    sig.inputs()
+        .iter()
+        .map(|i| Slot {
+            name: i.name.clone(),
+            dtype: i.dtype,
+            rank: i.rank,
+            kind: SlotKind::Caller {
+                writable: i.writable,
+            },
+        })
+        .collect()
 }
 
 /// What a name means at a point of the program.
@@ -228,18 +231,7 @@ fn is_restart(e: &Error) -> bool {
 
 impl<'m> Builder<'m> {
     fn new(sig: &Signature, materialize: &'m HashSet<usize>) -> Builder<'m> {
-        let slots: Vec<Slot> = sig
-            .inputs()
-            .iter()
-            .map(|i| Slot {
-                name: i.name.clone(),
-                dtype: i.dtype,
-                rank: i.rank,
-                kind: SlotKind::Caller {
-                    writable: i.writable,
-                },
-            })
-            .collect();
+        let slots = caller_slots(sig);
         let scope = slots
             .iter()
             .enumerate()
