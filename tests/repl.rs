@@ -315,6 +315,20 @@ fn interactive_session_on_a_terminal() {
         .unwrap();
     p.exp_string(">>> ").unwrap();
 
+    // A `for` block: its lines under the continuation prompt, an empty line runs it as one
+    // program that updates the variable in place.
+    p.send_line("u = zeros(3)").unwrap();
+    p.exp_string(">>> ").unwrap();
+    p.send_line("for i in range(3):").unwrap();
+    p.exp_string("... ").unwrap();
+    p.send_line("    u += i").unwrap();
+    p.exp_string("... ").unwrap();
+    p.send_line("").unwrap();
+    p.exp_string(">>> ").unwrap();
+    p.send_line("sum(u)").unwrap();
+    p.exp_string("9.0 (float64)").unwrap();
+    p.exp_string(">>> ").unwrap();
+
     p.send_line(":vars").unwrap();
     p.exp_string("a       (5,)   int64     40 B").unwrap();
     p.exp_string("signal  (3,)   float64   24 B").unwrap();

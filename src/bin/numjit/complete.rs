@@ -82,7 +82,9 @@ impl Completer for ReplHelper {
 
 impl Validator for ReplHelper {
     fn validate(&self, ctx: &mut ValidationContext<'_>) -> rustyline::Result<ValidationResult> {
-        Ok(if statements::is_incomplete(ctx.input()) {
+        // Open brackets continue in the editor; an open `for` block continues under its own
+        // prompt (`interactive.rs`).
+        Ok(if statements::open_continuation(ctx.input()) {
             ValidationResult::Incomplete
         } else {
             ValidationResult::Valid(None)

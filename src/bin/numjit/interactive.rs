@@ -11,8 +11,11 @@ use rustyline::Editor;
 use crate::complete::ReplHelper;
 use crate::script::{run_statements, Stop};
 use crate::session::Session;
+use crate::statements;
 
 const PROMPT: &str = ">>> ";
+/// The prompt for the lines of an open `for` block (an empty line ends the block).
+const CONTINUATION: &str = "... ";
 
 /// Runs the session until `:quit` or Ctrl-D; returns the process exit code.
 pub fn run() -> u8 {
@@ -43,7 +46,7 @@ pub fn run() -> u8 {
         if let Some(helper) = editor.helper_mut() {
             helper.variables = session.variables.keys().cloned().collect();
         }
-        let input = match editor.readline(PROMPT) {
+        let mut input = match editor.readline(PROMPT) {
             Ok(input) => input,
             // Ctrl-C drops the line being typed, as in a shell.
             Err(ReadlineError::Interrupted) => continue,
@@ -53,6 +56,25 @@ pub fn run() -> u8 {
                 break 2;
             }
         };
+        // A `for` block goes on, line by line under the continuation prompt, until an empty
+        // line; Ctrl-C drops the whole block, Ctrl-D runs what was typed.
+        let mut dropped = false;
+        while statements::is_incomplete(&input) {
+            match editor.readline(CONTINUATION) {
+                Ok(line) => {
+                    input.push('\n');
+                    input.push_str(&line);
+                }
+                Err(ReadlineError::Interrupted) => {
+                    dropped = true;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        if dropped {
+            continue;
+        }
         if !input.trim().is_empty() {
             let _ = editor.add_history_entry(input.as_str());
         }

@@ -13,7 +13,8 @@ pub struct Statement {
 }
 
 /// True when typed input cannot end here: a bracket is still open, the last line ends with `\`,
-/// or a `for` block is open and the last line is not empty (an empty line ends a block).
+/// or a `for` block is open and the last line is not empty (an empty line ends a block, as in
+/// Python's REPL).
 pub fn is_incomplete(src: &str) -> bool {
     if open_continuation(src) {
         return true;
