@@ -19,10 +19,10 @@
 //! ```
 //!
 //! The pipeline, one module per stage (see `src/README.md`):
-//! `parse` → `lower` → `opt` → `plan` → `codegen` → `runtime`, with `interp` as the oracle.
+//! `parse` → `lower` → `opt` → `plan` → `codegen` → `program` → `exec`, with `interp` as the oracle.
 #![deny(missing_docs)]
 
-// The layers, bottom to top (src/README.md maps every file).
+// The layers (src/README.md lists them bottom to top and maps every file; rustfmt sorts these).
 mod api;
 mod codegen;
 mod core;

@@ -1,6 +1,6 @@
 //! Typed IR stages → native kernels, with Cranelift.
 //!
-//! `jit.rs` owns the target and JIT memory; `translate.rs` turns one stage into one function.
+//! `jit.rs` owns the target and JIT memory; `translate/` turns one stage into one function.
 
 mod jit;
 mod staging;
