@@ -368,12 +368,20 @@ fn load_npy(path: &Path) -> ndarray::ArrayD<f64> {
     ndarray::ArrayD::<f64>::read_npy(file).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// Runs `numjit run examples/programs/NAME` in a directory of its own, which must succeed.
+fn run_program_file(name: &str) -> (TempDir, Output) {
+    let dir = TempDir::new(name);
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/programs")
+        .join(name);
+    let out = numjit(&["run", file.to_str().unwrap()], "", dir.path());
+    assert!(out.status.success(), "{name}: {}", stderr(&out));
+    (dir, out)
+}
+
 #[test]
 fn diffusion_program_file_runs_bit_for_bit() {
-    let dir = TempDir::new("diffusion");
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/programs/diffusion.nj");
-    let out = numjit(&["run", file.to_str().unwrap()], "", dir.path());
-    assert!(out.status.success(), "{}", stderr(&out));
+    let (dir, out) = run_program_file("diffusion.nj");
     // The file states nrows and nsteps as numbers: they must be what the course's formulas give.
     let (nrows, nsteps, coef, mut d) = diffusion_problem();
     assert_eq!((nrows, nsteps), (299, 13410));
@@ -404,10 +412,7 @@ fn diffusion_program_file_runs_bit_for_bit() {
 
 #[test]
 fn laplace_program_file_runs_bit_for_bit() {
-    let dir = TempDir::new("laplace");
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/programs/laplace.nj");
-    let out = numjit(&["run", file.to_str().unwrap()], "", dir.path());
-    assert!(out.status.success(), "{}", stderr(&out));
+    let (dir, _) = run_program_file("laplace.nj");
     let u = load_npy(&dir.path().join("laplace_u.npy"));
     let got = load_npy(&dir.path().join("laplace.npy"));
     let (rows, cols) = (u.shape()[0], u.shape()[1]);

@@ -136,14 +136,7 @@ fn bind_out<'a>(vars: Vars<'a>, name: &str, array: &'a mut Array) -> Vars<'a> {
 
 #[cfg(test)]
 mod tests {
-    use crate::session::{Outcome, Session};
-
-    fn show(s: &mut Session, statement: &str) -> String {
-        match s.execute(statement) {
-            Ok(Outcome::Show(text)) => text,
-            other => panic!("{statement}: {other:?}"),
-        }
-    }
+    use crate::session::{show, Outcome, Session};
 
     #[test]
     fn blocks_swaps_and_slice_assignments_update_variables_in_place() {

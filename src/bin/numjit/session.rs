@@ -129,16 +129,18 @@ pub fn string_literal(src: &str, span: std::ops::Range<usize>) -> Option<&str> {
     }
 }
 
+/// What `statement` shows (for tests: anything else fails the test).
+#[cfg(test)]
+pub fn show(session: &mut Session, statement: &str) -> String {
+    match session.execute(statement) {
+        Ok(Outcome::Show(text)) => text,
+        other => panic!("{statement}: {other:?}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn show(session: &mut Session, statement: &str) -> String {
-        match session.execute(statement) {
-            Ok(Outcome::Show(text)) => text,
-            other => panic!("{statement}: {other:?}"),
-        }
-    }
 
     #[test]
     fn assignment_then_expression() {

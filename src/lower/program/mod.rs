@@ -101,13 +101,6 @@ pub(crate) struct Built {
 
 /// Builds `program` for the caller arrays in `sig`.
 pub(crate) fn build(program: &Program, sig: &Signature) -> Result<Built> {
-    if let [Stmt {
-        kind: StmtKind::Expr(e),
-        span,
-    }] = &program.stmts[..]
-    {
-        return lone_expression(e, *span, sig);
-    }
     let mut materialize = HashSet::new();
     // Each round can only add intermediates to materialize, and there are finitely many.
     loop {
@@ -132,28 +125,6 @@ pub(crate) fn build(program: &Program, sig: &Signature) -> Result<Built> {
             ));
         }
     }
-}
-
-/// A program that is one expression: one group whose target is the result, lowered straight
-/// from the caller's variables (no names bound, no memory written, nothing to materialize), so
-/// that compiling it costs what compiling an expression costs.
-fn lone_expression(e: &Expr, span: Span, sig: &Signature) -> Result<Built> {
-    let mut lw = Lowerer::new(sig.decls());
-    let (root, ty) = lw.expr(e)?;
-    let mut graph = lw.g;
-    graph.root = root;
-    graph.roots = vec![root];
-    Ok(Built {
-        slots: caller_slots(sig),
-        steps: vec![StepSpec::Group(GroupSpec {
-            graph: opt::optimize(&graph),
-            targets: vec![TargetSpec {
-                kind: TargetKind::Result,
-                span,
-            }],
-        })],
-        result: Some(ty.dtype),
-    })
 }
 
 /// The caller's arrays as the first slots, in signature order.
