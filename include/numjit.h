@@ -376,7 +376,8 @@ numjit_status numjit_compile(const struct numjit_engine *engine,
 void numjit_kernel_free(struct numjit_kernel *kernel);
 
 /**
- * Stores the dtype of the kernel's result in `*dtype_out`.
+ * Stores the dtype of the kernel's result in `*dtype_out`; a `value` error for a program that
+ * ends in a statement (it has no result).
  *
  * # Safety
  * `kernel` is NULL or a live kernel; `dtype_out` is NULL or points to a writable `numjit_dtype`.

@@ -54,7 +54,7 @@ impl Engine {
     /// ```
     /// use numjit::{DType, Engine, Signature};
     /// let k = Engine::default().compile("sum(a * b)", &Signature::new().with("a", DType::Float64, 1).with("b", DType::Float64, 1))?;
-    /// assert_eq!(k.dtype(), DType::Float64);
+    /// assert_eq!(k.dtype(), Some(DType::Float64));
     /// # Ok::<(), numjit::Error>(())
     /// ```
     pub fn compile(&self, expr: &str, sig: &Signature) -> Result<Kernel> {
@@ -227,18 +227,21 @@ impl Kernel {
         self.inner.value(vars, true)
     }
 
-    /// The dtype of the result.
+    /// The dtype of the result, or `None` for a program that ends in a statement (it has
+    /// outputs and no value).
     ///
     /// ```
-    /// let k = numjit::Engine::default().compile("1 < 2", &numjit::Signature::new())?;
-    /// assert_eq!(k.dtype(), numjit::DType::Bool);
+    /// let engine = numjit::Engine::default();
+    /// let k = engine.compile("1 < 2", &numjit::Signature::new())?;
+    /// assert_eq!(k.dtype(), Some(numjit::DType::Bool));
+    /// let x = ndarray::arr1(&[1.0, 2.0]);
+    /// let vars = numjit::Vars::new().with("x", &x);
+    /// let k = engine.compile("y = 2 * x", &vars.signature())?;
+    /// assert_eq!(k.dtype(), None);
     /// # Ok::<(), numjit::Error>(())
     /// ```
-    pub fn dtype(&self) -> crate::DType {
-        self.inner
-            .program
-            .result_dtype()
-            .unwrap_or(crate::DType::Bool)
+    pub fn dtype(&self) -> Option<crate::DType> {
+        self.inner.program.result_dtype()
     }
 
     /// Runs a program: writes its outputs (arrays bound with [`Vars::with_out`]) and returns

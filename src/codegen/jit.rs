@@ -43,9 +43,7 @@ pub(crate) fn host_isa() -> Result<OwnedTargetIsa> {
 /// A fresh module that resolves numjit's scalar helpers by name.
 pub(crate) fn new_module() -> Result<JITModule> {
     let mut builder = JITBuilder::with_isa(host_isa()?, cranelift_module::default_libcall_names());
-    for h in scalar::all_helpers() {
-        builder.symbol(h.name, h.addr);
-    }
+    builder.symbol_lookup_fn(Box::new(scalar::helper_address));
     Ok(JITModule::new(builder))
 }
 

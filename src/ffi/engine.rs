@@ -9,6 +9,7 @@ use super::error::{numjit_error, numjit_status, Failure};
 use super::guard;
 use super::result::numjit_result;
 use crate::api::engine::{Engine, Kernel};
+use crate::core::error::{Error, ErrorKind};
 
 /// A compiler with a cache of compiled expressions.
 ///
@@ -111,7 +112,8 @@ pub unsafe extern "C" fn numjit_kernel_free(kernel: *mut numjit_kernel) {
     })
 }
 
-/// Stores the dtype of the kernel's result in `*dtype_out`.
+/// Stores the dtype of the kernel's result in `*dtype_out`; a `value` error for a program that
+/// ends in a statement (it has no result).
 ///
 /// # Safety
 /// `kernel` is NULL or a live kernel; `dtype_out` is NULL or points to a writable `numjit_dtype`.
@@ -124,7 +126,13 @@ pub unsafe extern "C" fn numjit_kernel_dtype(
         // SAFETY: NULL or valid, by this function's contract.
         let kernel = unsafe { guard::arg(kernel, "`kernel`") }?;
         // SAFETY: as above.
-        *unsafe { guard::out(dtype_out, "`dtype_out`") }? = kernel.kernel.dtype().into();
+        let dtype = kernel.kernel.dtype().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Value,
+                "the kernel has no result: its program ends in a statement, not an expression",
+            )
+        })?;
+        *unsafe { guard::out(dtype_out, "`dtype_out`") }? = dtype.into();
         Ok(())
     };
     // SAFETY: no error out-parameter: NULL is allowed.

@@ -421,3 +421,34 @@ fn program_names_list_what_is_read_and_what_is_written() {
     assert_eq!(program_names_of(c"x = 1 +", 0).0, numjit_status::Syntax);
     assert_eq!(program_names_of(c"x", 7).0, numjit_status::InvalidArgument);
 }
+
+#[test]
+fn a_program_without_a_result_has_no_dtype() {
+    let x = [1.0f64, 2.0];
+    let vars = [numjit_var {
+        name: c"x".as_ptr(),
+        array: array(F64, x.as_ptr() as *const c_void, &[2], None),
+    }];
+    let engine = numjit_engine_new(0);
+    let (mut kernel, mut error) = (null_mut(), null_mut());
+    // SAFETY: live locals and handles throughout; every handle is freed once.
+    unsafe {
+        let status = numjit_compile(
+            engine,
+            c"y = 2 * x".as_ptr(),
+            vars.as_ptr(),
+            1,
+            &mut kernel,
+            &mut error,
+        );
+        assert_eq!(status, numjit_status::Ok, "{}", take_message(error));
+        let mut dtype = numjit_dtype::Bool;
+        assert_eq!(
+            numjit_kernel_dtype(kernel, &mut dtype),
+            numjit_status::Value
+        );
+        assert_eq!(dtype, numjit_dtype::Bool, "nothing is written on failure");
+        numjit_kernel_free(kernel);
+        numjit_engine_free(engine);
+    }
+}

@@ -6,7 +6,7 @@
 //! rounding. Arguments arrive already cast to the op's operand dtype (see `ops::type_op`).
 
 use super::Op;
-use crate::core::dtype::Scalar;
+use crate::core::dtype::{DType, Scalar};
 
 /// Applies `op` to scalars of its operand dtype.
 pub(crate) fn eval(op: Op, args: &[Scalar]) -> Scalar {
@@ -392,112 +392,102 @@ pub(crate) mod libm {
     }
 }
 
-/// A scalar function the JIT calls instead of emitting the op inline.
-pub(crate) struct Helper {
-    /// The symbol name the JIT module imports.
-    pub name: &'static str,
-    /// Its address.
-    pub addr: *const u8,
-}
-
+/// Declares one generic helper per operand dtype and arity, instantiated for every op by
+/// [`helper_table!`]: the op is a constant of each instance, so the `match` of the macros above
+/// folds to the one operation and the JIT's out-of-line ops compute exactly what the
+/// interpreter computes. No op is spelled here: a new op needs no helper of its own.
 macro_rules! helpers {
-    ($( $name:ident ( $($arg:ident : $t:ty),* ) -> $r:ty = $body:expr ; )*) => {
+    ($( $name:ident ( $($arg:ident),+ ) : $t:ty as $v:ident by $eval:ident ; )*) => {
         $(
-            extern "C" fn $name($($arg: $t),*) -> $r { $body }
+            pub(crate) extern "C" fn $name<const OP: usize>($($arg: $t),+) -> $t {
+                let op: Op = const { Op::ALL[OP] };
+                // A closure: the macros `return` early for results of another dtype.
+                let value = || $eval!(op, $($arg),+, $t, $v);
+                match value() {
+                    Scalar::$v(r) => r,
+                    _ => not_a_helper(OP),
+                }
+            }
         )*
-        /// Every helper, by symbol name, for registering with the JIT builder.
-        pub(crate) fn all_helpers() -> Vec<Helper> {
-            vec![$(Helper { name: stringify!($name), addr: $name as *const u8 }),*]
-        }
     };
 }
 
 helpers! {
-    nj_floordiv_i32(a: i32, b: i32) -> i32 = int::floordiv(a as i64, b as i64) as i32;
-    nj_floordiv_i64(a: i64, b: i64) -> i64 = int::floordiv(a, b);
-    nj_mod_i32(a: i32, b: i32) -> i32 = int::modulo(a as i64, b as i64) as i32;
-    nj_mod_i64(a: i64, b: i64) -> i64 = int::modulo(a, b);
-    nj_fmod_i32(a: i32, b: i32) -> i32 = int::fmod(a as i64, b as i64) as i32;
-    nj_fmod_i64(a: i64, b: i64) -> i64 = int::fmod(a, b);
-    nj_pow_i32(a: i32, b: i32) -> i32 = int::pow(a as i64, b as i64) as i32;
-    nj_pow_i64(a: i64, b: i64) -> i64 = int::pow(a, b);
-    nj_shl_i32(a: i32, b: i32) -> i32 = int::shl(a as i64, b as i64, 32) as i32;
-    nj_shl_i64(a: i64, b: i64) -> i64 = int::shl(a, b, 64);
-    nj_shr_i32(a: i32, b: i32) -> i32 = int::shr(a as i64, b as i64, 32) as i32;
-    nj_shr_i64(a: i64, b: i64) -> i64 = int::shr(a, b, 64);
-    nj_floordiv_f32(a: f32, b: f32) -> f32 = float::divmod(a as f64, b as f64).0 as f32;
-    nj_floordiv_f64(a: f64, b: f64) -> f64 = float::divmod(a, b).0;
-    nj_mod_f32(a: f32, b: f32) -> f32 = float::divmod(a as f64, b as f64).1 as f32;
-    nj_mod_f64(a: f64, b: f64) -> f64 = float::divmod(a, b).1;
-    nj_fmod_f32(a: f32, b: f32) -> f32 = a % b;
-    nj_fmod_f64(a: f64, b: f64) -> f64 = a % b;
-    nj_pow_f32(a: f32, b: f32) -> f32 = a.powf(b);
-    nj_pow_f64(a: f64, b: f64) -> f64 = a.powf(b);
-    nj_arctan2_f32(a: f32, b: f32) -> f32 = a.atan2(b);
-    nj_arctan2_f64(a: f64, b: f64) -> f64 = a.atan2(b);
-    nj_hypot_f32(a: f32, b: f32) -> f32 = a.hypot(b);
-    nj_hypot_f64(a: f64, b: f64) -> f64 = a.hypot(b);
-    nj_sin_f32(a: f32) -> f32 = a.sin();
-    nj_sin_f64(a: f64) -> f64 = a.sin();
-    nj_cos_f32(a: f32) -> f32 = a.cos();
-    nj_cos_f64(a: f64) -> f64 = a.cos();
-    nj_tan_f32(a: f32) -> f32 = a.tan();
-    nj_tan_f64(a: f64) -> f64 = a.tan();
-    nj_arcsin_f32(a: f32) -> f32 = a.asin();
-    nj_arcsin_f64(a: f64) -> f64 = a.asin();
-    nj_arccos_f32(a: f32) -> f32 = a.acos();
-    nj_arccos_f64(a: f64) -> f64 = a.acos();
-    nj_arctan_f32(a: f32) -> f32 = a.atan();
-    nj_arctan_f64(a: f64) -> f64 = a.atan();
-    nj_sinh_f32(a: f32) -> f32 = a.sinh();
-    nj_sinh_f64(a: f64) -> f64 = a.sinh();
-    nj_cosh_f32(a: f32) -> f32 = a.cosh();
-    nj_cosh_f64(a: f64) -> f64 = a.cosh();
-    nj_tanh_f32(a: f32) -> f32 = a.tanh();
-    nj_tanh_f64(a: f64) -> f64 = a.tanh();
-    nj_arcsinh_f32(a: f32) -> f32 = libm::asinh(a);
-    nj_arcsinh_f64(a: f64) -> f64 = libm::asinh(a);
-    nj_arccosh_f32(a: f32) -> f32 = libm::acosh(a);
-    nj_arccosh_f64(a: f64) -> f64 = libm::acosh(a);
-    nj_arctanh_f32(a: f32) -> f32 = libm::atanh(a);
-    nj_arctanh_f64(a: f64) -> f64 = libm::atanh(a);
-    nj_exp_f32(a: f32) -> f32 = a.exp();
-    nj_exp_f64(a: f64) -> f64 = a.exp();
-    nj_expm1_f32(a: f32) -> f32 = a.exp_m1();
-    nj_expm1_f64(a: f64) -> f64 = a.exp_m1();
-    nj_log_f32(a: f32) -> f32 = a.ln();
-    nj_log_f64(a: f64) -> f64 = a.ln();
-    nj_log10_f32(a: f32) -> f32 = a.log10();
-    nj_log10_f64(a: f64) -> f64 = a.log10();
-    nj_log2_f32(a: f32) -> f32 = a.log2();
-    nj_log2_f64(a: f64) -> f64 = a.log2();
-    nj_log1p_f32(a: f32) -> f32 = a.ln_1p();
-    nj_log1p_f64(a: f64) -> f64 = a.ln_1p();
-    nj_sign_f32(a: f32) -> f32 = float::sign(a as f64) as f32;
-    nj_sign_f64(a: f64) -> f64 = float::sign(a);
+    unary_i32(a): i32 as I32 by unary_int;
+    unary_i64(a): i64 as I64 by unary_int;
+    unary_f32(a): f32 as F32 by unary_float;
+    unary_f64(a): f64 as F64 by unary_float;
+    binary_i32(a, b): i32 as I32 by binary_int;
+    binary_i64(a, b): i64 as I64 by binary_int;
+    binary_f32(a, b): f32 as F32 by binary_float;
+    binary_f64(a, b): f64 as F64 by binary_float;
 }
 
-/// The symbol name of the helper computing `op` on operands of `dtype` (`nj_sin_f64`).
-pub(crate) fn helper_name(op: Op, dtype: crate::core::dtype::DType) -> String {
-    use crate::core::dtype::DType;
-    let suffix = match dtype {
+/// Codegen only calls a helper for an op whose result has its operand dtype. (Unwinding out of
+/// an `extern "C"` function aborts, which is what a broken invariant here deserves.)
+#[cold]
+#[inline(never)]
+fn not_a_helper(op: usize) -> ! {
+    unreachable!(
+        "no scalar helper computes {:?} in its operand dtype",
+        Op::ALL[op]
+    )
+}
+
+/// Makes the helper tables, one instance per op (in `Op::ALL` order) and helper; invoked by
+/// `define_ops!` with the list of every op.
+macro_rules! helper_table {
+    ($($v:ident),* $(,)?) => {
+        /// The scalar helpers' addresses (see `scalar::helper_address`).
+        pub(crate) mod helper_table {
+            use crate::ops::scalar::*;
+            use crate::ops::Op;
+            pub(crate) static UNARY_I32: [extern "C" fn(i32) -> i32; Op::ALL.len()] = [$(unary_i32::<{ Op::$v as usize }>),*];
+            pub(crate) static UNARY_I64: [extern "C" fn(i64) -> i64; Op::ALL.len()] = [$(unary_i64::<{ Op::$v as usize }>),*];
+            pub(crate) static UNARY_F32: [extern "C" fn(f32) -> f32; Op::ALL.len()] = [$(unary_f32::<{ Op::$v as usize }>),*];
+            pub(crate) static UNARY_F64: [extern "C" fn(f64) -> f64; Op::ALL.len()] = [$(unary_f64::<{ Op::$v as usize }>),*];
+            pub(crate) static BINARY_I32: [extern "C" fn(i32, i32) -> i32; Op::ALL.len()] = [$(binary_i32::<{ Op::$v as usize }>),*];
+            pub(crate) static BINARY_I64: [extern "C" fn(i64, i64) -> i64; Op::ALL.len()] = [$(binary_i64::<{ Op::$v as usize }>),*];
+            pub(crate) static BINARY_F32: [extern "C" fn(f32, f32) -> f32; Op::ALL.len()] = [$(binary_f32::<{ Op::$v as usize }>),*];
+            pub(crate) static BINARY_F64: [extern "C" fn(f64, f64) -> f64; Op::ALL.len()] = [$(binary_f64::<{ Op::$v as usize }>),*];
+        }
+    };
+}
+pub(crate) use helper_table;
+
+/// The symbol name of the helper computing `op` with `arity` operands of `dtype`
+/// (`nj_binary_i64_7`: the number is the op's index in `Op::ALL`).
+pub(crate) fn helper_name(op: Op, arity: usize, dtype: DType) -> String {
+    let kind = if arity == 1 { "unary" } else { "binary" };
+    format!("nj_{kind}_{}_{}", suffix(dtype), op as usize)
+}
+
+fn suffix(dtype: DType) -> &'static str {
+    match dtype {
         DType::Int32 => "i32",
         DType::Int64 => "i64",
         DType::Float32 => "f32",
         _ => "f64",
-    };
-    format!("nj_{}_{}", op_symbol_stem(op), suffix)
+    }
 }
 
-fn op_symbol_stem(op: Op) -> &'static str {
-    match op {
-        Op::FloorDiv => "floordiv",
-        Op::Mod => "mod",
-        Op::Pow => "pow",
-        Op::Shl => "shl",
-        Op::Shr => "shr",
-        other => other.name(),
-    }
+/// The address of the helper named `name` (see [`helper_name`]), for the JIT's linker.
+pub(crate) fn helper_address(name: &str) -> Option<*const u8> {
+    use super::helper_table::*;
+    let (kind, rest) = name.strip_prefix("nj_")?.split_once('_')?;
+    let (ty, index) = rest.split_once('_')?;
+    let i: usize = index.parse().ok().filter(|&i| i < Op::ALL.len())?;
+    Some(match (kind, ty) {
+        ("unary", "i32") => UNARY_I32[i] as *const u8,
+        ("unary", "i64") => UNARY_I64[i] as *const u8,
+        ("unary", "f32") => UNARY_F32[i] as *const u8,
+        ("unary", "f64") => UNARY_F64[i] as *const u8,
+        ("binary", "i32") => BINARY_I32[i] as *const u8,
+        ("binary", "i64") => BINARY_I64[i] as *const u8,
+        ("binary", "f32") => BINARY_F32[i] as *const u8,
+        ("binary", "f64") => BINARY_F64[i] as *const u8,
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -556,6 +546,35 @@ mod tests {
     }
 
     #[test]
+    fn an_op_is_its_index_in_the_list_of_every_op() {
+        // The helpers receive `op as u32` and look it up in `Op::ALL`.
+        for (i, &op) in Op::ALL.iter().enumerate() {
+            assert_eq!(op as usize, i, "{op:?}");
+        }
+    }
+
+    #[test]
+    fn helper_names_resolve_to_their_instances() {
+        let floordiv = helper_address(&helper_name(Op::FloorDiv, 2, DType::Int64)).unwrap();
+        // SAFETY: `binary_i64` instances have exactly this signature.
+        let f: extern "C" fn(i64, i64) -> i64 = unsafe { std::mem::transmute(floordiv) };
+        assert_eq!(f(-7, 2), -4);
+        let sign = helper_address(&helper_name(Op::Sign, 1, DType::Float32)).unwrap();
+        // SAFETY: `unary_f32` instances have exactly this signature.
+        let f: extern "C" fn(f32) -> f32 = unsafe { std::mem::transmute(sign) };
+        assert_eq!(f(-3.5), -1.0);
+        for junk in [
+            "nj_unary_f64",
+            "nj_unary_u8_1",
+            "nj_binary_f64_9999",
+            "sin",
+            "nj_ternary_f64_0",
+        ] {
+            assert!(helper_address(junk).is_none(), "{junk}");
+        }
+    }
+
+    #[test]
     fn every_op_compiles_links_and_runs_on_every_dtype_it_accepts() {
         // Every op, on both operands of every dtype the type rules accept, is compiled (the
         // helper symbols it imports must resolve when its module is finalized) and run over a
@@ -565,7 +584,6 @@ mod tests {
         let n = 37;
         let engine = Engine::default();
         let (mut tried, mut with_helpers) = (0, 0);
-        let helpers: Vec<_> = all_helpers().into_iter().map(|h| h.name).collect();
         // Values of both signs, fractions, zero and (for the ints) small shift counts.
         let fa = ndarray::Array1::from_shape_fn(n, |i| 0.37 * i as f64 - 3.0);
         let fb = ndarray::Array1::from_shape_fn(n, |i| 2.5 - 0.21 * i as f64);
@@ -603,7 +621,7 @@ mod tests {
                     continue; // a type error: the op is not defined on this dtype
                 };
                 tried += 1;
-                if helpers.contains(&helper_name(op, dtype).as_str()) {
+                if k.clif().unwrap().contains("call fn") {
                     with_helpers += 1;
                 }
                 let (got, want) = (k.eval(&vars), k.eval_reference(&vars));

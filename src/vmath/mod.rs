@@ -2,7 +2,7 @@
 //!
 //! Cranelift cannot vectorize `sin`, `exp`, … itself, so a generated kernel stages arguments
 //! into an L1-sized scratch block and calls one precompiled *block function* per block:
-//! `nj_v<op>_<dtype>(n, x, out)` (unary) or `nj_v<op>_<dtype>(n, x, y, out)` (binary), which
+//! `block(n, x, out)` (unary) or `block(n, x, y, out)` (binary), reached by address, which
 //! computes `out[i] = op(x[i])` / `op(x[i], y[i])` for `i < n`. `out` may be exactly `x` (or `y`).
 //!
 //! Each algorithm is written once over the small SIMD trait in `simd` and compiled per ISA
@@ -36,10 +36,6 @@
 //! rounded once. The scalar tier (no FMA: exact products via Dekker splitting) exists for CPUs
 //! without AVX2+FMA and non-x86 targets; it is correct but not fast.
 
-// Nothing here is called from numjit until the JIT and the interpreter use the API; keep the
-// module warning-free meanwhile (remove this once they do).
-#![allow(dead_code)]
-
 mod atrig;
 mod dispatch;
 mod exp_log;
@@ -57,102 +53,138 @@ pub(crate) use sqrt::wide_sqrt_fn_ptr;
 #[cfg(test)]
 mod tests;
 
-/// A unary elementwise function with a vector kernel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum VUnary {
-    /// sin(x)
-    Sin,
-    /// cos(x)
-    Cos,
-    /// tan(x)
-    Tan,
-    /// e^x
-    Exp,
-    /// e^x - 1, accurate near 0
-    Expm1,
-    /// natural logarithm
-    Log,
-    /// log(1 + x), accurate near 0
-    Log1p,
-    /// base-2 logarithm
-    Log2,
-    /// base-10 logarithm
-    Log10,
-    /// inverse sine, in [-π/2, π/2]
-    Arcsin,
-    /// inverse cosine, in [0, π]
-    Arccos,
-    /// inverse tangent, in [-π/2, π/2]
-    Arctan,
-    /// hyperbolic sine
-    Sinh,
-    /// hyperbolic cosine
-    Cosh,
-    /// hyperbolic tangent
-    Tanh,
-    /// inverse hyperbolic sine
-    Arcsinh,
-    /// inverse hyperbolic cosine (NaN below 1)
-    Arccosh,
-    /// inverse hyperbolic tangent (±inf at ±1)
-    Arctanh,
+/// Makes, from one row per kernel (its variant, what it computes, the generic algorithm), the
+/// `VUnary`/`VBinary` enums, their `ALL` lists, the `extern "C"` block functions the JIT calls
+/// and the `with_ops!` list each tier in `tiers` instantiates. The op table (`ops`) maps source
+/// names to these variants; nothing else names a kernel.
+macro_rules! vector_ops {
+    (($d:tt)
+     unary: [$($(#[$udoc:meta])* $u:ident => $um:ident :: $uf:ident),* $(,)?];
+     binary: [$($(#[$bdoc:meta])* $b:ident => $bm:ident :: $bf:ident),* $(,)?];) => {
+        /// A unary elementwise function with a vector kernel.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum VUnary {
+            $($(#[$udoc])* $u),*
+        }
+
+        /// A binary elementwise function with a vector kernel.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum VBinary {
+            $($(#[$bdoc])* $b),*
+        }
+
+        impl VUnary {
+            /// Every op, in discriminant order (the order of the tier tables).
+            pub const ALL: [VUnary; [$(stringify!($u)),*].len()] = [$(VUnary::$u),*];
+        }
+
+        impl VBinary {
+            /// Every op, in discriminant order (the order of the tier tables).
+            pub const ALL: [VBinary; [$(stringify!($b)),*].len()] = [$(VBinary::$b),*];
+        }
+
+        /// The block functions, in `VUnary` order: `out[i] = op(x[i])` for `i < n`.
+        ///
+        /// Safety of each: `x` readable and `out` writable for `n` elements; the ranges are
+        /// identical or disjoint.
+        const UNARY_F64: [unsafe extern "C" fn(usize, *const f64, *mut f64); VUnary::ALL.len()] = [$({
+            unsafe extern "C" fn block(n: usize, x: *const f64, out: *mut f64) {
+                // SAFETY: forwarded caller contract.
+                unsafe { run_unary_f64(VUnary::$u, n, x, out) }
+            }
+            block
+        }),*];
+        const UNARY_F32: [unsafe extern "C" fn(usize, *const f32, *mut f32); VUnary::ALL.len()] = [$({
+            unsafe extern "C" fn block(n: usize, x: *const f32, out: *mut f32) {
+                // SAFETY: forwarded caller contract.
+                unsafe { run_unary_f32(VUnary::$u, n, x, out) }
+            }
+            block
+        }),*];
+
+        /// The block functions, in `VBinary` order: `out[i] = op(x[i], y[i])` for `i < n`.
+        ///
+        /// Safety of each: `x`, `y` readable and `out` writable for `n` elements; `out` is
+        /// identical to or disjoint from each input.
+        const BINARY_F64: [unsafe extern "C" fn(usize, *const f64, *const f64, *mut f64); VBinary::ALL.len()] = [$({
+            unsafe extern "C" fn block(n: usize, x: *const f64, y: *const f64, out: *mut f64) {
+                // SAFETY: forwarded caller contract.
+                unsafe { run_binary_f64(VBinary::$b, n, x, y, out) }
+            }
+            block
+        }),*];
+        const BINARY_F32: [unsafe extern "C" fn(usize, *const f32, *const f32, *mut f32); VBinary::ALL.len()] = [$({
+            unsafe extern "C" fn block(n: usize, x: *const f32, y: *const f32, out: *mut f32) {
+                // SAFETY: forwarded caller contract.
+                unsafe { run_binary_f32(VBinary::$b, n, x, y, out) }
+            }
+            block
+        }),*];
+
+        /// Instantiates every kernel for one tier (see `tiers::emit_tier`).
+        macro_rules! with_ops {
+            ($d S:ty, $d attr:meta) => {
+                emit_tier! { $d S, $d attr;
+                    unary: [$(crate::vmath::$um::$uf),*];
+                    binary: [$(crate::vmath::$bm::$bf),*];
+                }
+            };
+        }
+        use with_ops;
+    };
 }
 
-/// A binary elementwise function with a vector kernel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum VBinary {
-    /// `arctan2(x, y)`: the angle of the point (y, x), as NumPy's `arctan2(x1, x2)`.
-    Arctan2,
-    /// `pow(x, y) = x^y`.
-    Pow,
-    /// `hypot(x, y) = sqrt(x² + y²)` without undue overflow or underflow.
-    Hypot,
-}
-
-impl VUnary {
-    /// Every op, in discriminant order (the order of the tier tables).
-    pub const ALL: [VUnary; 18] = [
-        VUnary::Sin,
-        VUnary::Cos,
-        VUnary::Tan,
-        VUnary::Exp,
-        VUnary::Expm1,
-        VUnary::Log,
-        VUnary::Log1p,
-        VUnary::Log2,
-        VUnary::Log10,
-        VUnary::Arcsin,
-        VUnary::Arccos,
-        VUnary::Arctan,
-        VUnary::Sinh,
-        VUnary::Cosh,
-        VUnary::Tanh,
-        VUnary::Arcsinh,
-        VUnary::Arccosh,
-        VUnary::Arctanh,
+vector_ops! {
+    ($)
+    unary: [
+        /// sin(x)
+        Sin => trig::sin,
+        /// cos(x)
+        Cos => trig::cos,
+        /// tan(x)
+        Tan => trig::tan,
+        /// e^x
+        Exp => exp_log::exp,
+        /// e^x - 1, accurate near 0
+        Expm1 => exp_log::expm1,
+        /// natural logarithm
+        Log => exp_log::log,
+        /// log(1 + x), accurate near 0
+        Log1p => exp_log::log1p,
+        /// base-2 logarithm
+        Log2 => exp_log::log2,
+        /// base-10 logarithm
+        Log10 => exp_log::log10,
+        /// inverse sine, in [-π/2, π/2]
+        Arcsin => atrig::asin,
+        /// inverse cosine, in [0, π]
+        Arccos => atrig::acos,
+        /// inverse tangent, in [-π/2, π/2]
+        Arctan => atrig::atan,
+        /// hyperbolic sine
+        Sinh => hyper::sinh,
+        /// hyperbolic cosine
+        Cosh => hyper::cosh,
+        /// hyperbolic tangent
+        Tanh => hyper::tanh,
+        /// inverse hyperbolic sine
+        Arcsinh => hyper::asinh,
+        /// inverse hyperbolic cosine (NaN below 1)
+        Arccosh => hyper::acosh,
+        /// inverse hyperbolic tangent (±inf at ±1)
+        Arctanh => hyper::atanh,
     ];
-
-    /// The NumPy-style name, e.g. `"arcsin"`.
-    pub fn name(self) -> &'static str {
-        UNARY_NAMES[self as usize]
-    }
+    binary: [
+        /// `arctan2(x, y)`: the angle of the point (y, x), as NumPy's `arctan2(x1, x2)`.
+        Arctan2 => atrig::atan2,
+        /// `pow(x, y) = x^y`.
+        Pow => pow::pow,
+        /// `hypot(x, y) = sqrt(x² + y²)` without undue overflow or underflow.
+        Hypot => hypot::hypot,
+    ];
 }
 
-impl VBinary {
-    /// Every op, in discriminant order (the order of the tier tables).
-    pub const ALL: [VBinary; 3] = [VBinary::Arctan2, VBinary::Pow, VBinary::Hypot];
-
-    /// The NumPy-style name, e.g. `"arctan2"`.
-    pub fn name(self) -> &'static str {
-        ["arctan2", "pow", "hypot"][self as usize]
-    }
-}
-
-const UNARY_NAMES: [&str; 18] = [
-    "sin", "cos", "tan", "exp", "expm1", "log", "log1p", "log2", "log10", "arcsin", "arccos",
-    "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh",
-];
-
+#[cfg(test)] // the slice API of the tests; the JIT calls the block functions
 /// `out[i] = op(x[i])`. Panics if the lengths differ.
 pub fn apply_unary(op: VUnary, x: &[f64], out: &mut [f64]) {
     assert_eq!(x.len(), out.len(), "vmath: input and output lengths differ");
@@ -160,6 +192,7 @@ pub fn apply_unary(op: VUnary, x: &[f64], out: &mut [f64]) {
     unsafe { run_unary_f64(op, x.len(), x.as_ptr(), out.as_mut_ptr()) }
 }
 
+#[cfg(test)] // the slice API of the tests; the JIT calls the block functions
 /// `out[i] = op(x[i])` for f32 (computed in f64, rounded once). Panics if the lengths differ.
 pub fn apply_unary_f32(op: VUnary, x: &[f32], out: &mut [f32]) {
     assert_eq!(x.len(), out.len(), "vmath: input and output lengths differ");
@@ -167,6 +200,7 @@ pub fn apply_unary_f32(op: VUnary, x: &[f32], out: &mut [f32]) {
     unsafe { run_unary_f32(op, x.len(), x.as_ptr(), out.as_mut_ptr()) }
 }
 
+#[cfg(test)] // the slice API of the tests; the JIT calls the block functions
 /// `out[i] = op(x[i], y[i])`. Panics if the lengths differ.
 pub fn apply_binary(op: VBinary, x: &[f64], y: &[f64], out: &mut [f64]) {
     assert!(
@@ -177,6 +211,7 @@ pub fn apply_binary(op: VBinary, x: &[f64], y: &[f64], out: &mut [f64]) {
     unsafe { run_binary_f64(op, out.len(), x.as_ptr(), y.as_ptr(), out.as_mut_ptr()) }
 }
 
+#[cfg(test)] // the slice API of the tests; the JIT calls the block functions
 /// `out[i] = op(x[i], y[i])` for f32 (computed in f64, rounded once). Panics if the lengths differ.
 pub fn apply_binary_f32(op: VBinary, x: &[f32], y: &[f32], out: &mut [f32]) {
     assert!(
@@ -206,6 +241,7 @@ pub fn binary_fn_ptr(op: VBinary, is_f32: bool) -> *const u8 {
     }
 }
 
+#[cfg(test)] // the slice API of the tests; the JIT calls the block functions
 /// `(s[i], c[i]) = (sin(x[i]), cos(x[i]))` with one argument reduction per element, bit for bit
 /// what [`apply_unary`] gives for `Sin` and `Cos`. Panics if the lengths differ.
 pub fn apply_sincos(x: &[f64], s: &mut [f64], c: &mut [f64]) {
@@ -275,83 +311,4 @@ unsafe fn run_unary_f32(op: VUnary, n: usize, x: *const f32, out: *mut f32) {
 unsafe fn run_binary_f32(op: VBinary, n: usize, x: *const f32, y: *const f32, out: *mut f32) {
     // SAFETY: the active tier is supported by this CPU; the caller's contract is forwarded.
     unsafe { dispatch::active().binary32(op)(n, x, y, out) }
-}
-
-/// Declares the `extern "C"` block functions and the address tables, in `VUnary`/`VBinary` order.
-macro_rules! extern_fns {
-    (unary: [$(($f64:ident, $f32:ident, $op:ident)),*];
-     binary: [$(($bf64:ident, $bf32:ident, $bop:ident)),*]) => {
-        $(
-            #[doc = concat!("Block function: `out[i] = ", stringify!($op), "(x[i])` on f64.")]
-            ///
-            /// # Safety
-            /// `x` must be readable and `out` writable for `n` elements; the ranges are identical
-            /// or disjoint.
-            pub unsafe extern "C" fn $f64(n: usize, x: *const f64, out: *mut f64) {
-                // SAFETY: forwarded caller contract.
-                unsafe { run_unary_f64(VUnary::$op, n, x, out) }
-            }
-            #[doc = concat!("Block function: `out[i] = ", stringify!($op), "(x[i])` on f32.")]
-            ///
-            /// # Safety
-            /// `x` must be readable and `out` writable for `n` elements; the ranges are identical
-            /// or disjoint.
-            pub unsafe extern "C" fn $f32(n: usize, x: *const f32, out: *mut f32) {
-                // SAFETY: forwarded caller contract.
-                unsafe { run_unary_f32(VUnary::$op, n, x, out) }
-            }
-        )*
-        $(
-            #[doc = concat!("Block function: `out[i] = ", stringify!($bop), "(x[i], y[i])` on f64.")]
-            ///
-            /// # Safety
-            /// `x`, `y` must be readable and `out` writable for `n` elements; `out` is identical
-            /// to or disjoint from each input.
-            pub unsafe extern "C" fn $bf64(n: usize, x: *const f64, y: *const f64, out: *mut f64) {
-                // SAFETY: forwarded caller contract.
-                unsafe { run_binary_f64(VBinary::$bop, n, x, y, out) }
-            }
-            #[doc = concat!("Block function: `out[i] = ", stringify!($bop), "(x[i], y[i])` on f32.")]
-            ///
-            /// # Safety
-            /// `x`, `y` must be readable and `out` writable for `n` elements; `out` is identical
-            /// to or disjoint from each input.
-            pub unsafe extern "C" fn $bf32(n: usize, x: *const f32, y: *const f32, out: *mut f32) {
-                // SAFETY: forwarded caller contract.
-                unsafe { run_binary_f32(VBinary::$bop, n, x, y, out) }
-            }
-        )*
-        const UNARY_F64: [unsafe extern "C" fn(usize, *const f64, *mut f64); 18] = [$($f64),*];
-        const UNARY_F32: [unsafe extern "C" fn(usize, *const f32, *mut f32); 18] = [$($f32),*];
-        const BINARY_F64: [unsafe extern "C" fn(usize, *const f64, *const f64, *mut f64); 3] = [$($bf64),*];
-        const BINARY_F32: [unsafe extern "C" fn(usize, *const f32, *const f32, *mut f32); 3] = [$($bf32),*];
-    };
-}
-
-extern_fns! {
-    unary: [
-        (nj_vsin_f64, nj_vsin_f32, Sin),
-        (nj_vcos_f64, nj_vcos_f32, Cos),
-        (nj_vtan_f64, nj_vtan_f32, Tan),
-        (nj_vexp_f64, nj_vexp_f32, Exp),
-        (nj_vexpm1_f64, nj_vexpm1_f32, Expm1),
-        (nj_vlog_f64, nj_vlog_f32, Log),
-        (nj_vlog1p_f64, nj_vlog1p_f32, Log1p),
-        (nj_vlog2_f64, nj_vlog2_f32, Log2),
-        (nj_vlog10_f64, nj_vlog10_f32, Log10),
-        (nj_varcsin_f64, nj_varcsin_f32, Arcsin),
-        (nj_varccos_f64, nj_varccos_f32, Arccos),
-        (nj_varctan_f64, nj_varctan_f32, Arctan),
-        (nj_vsinh_f64, nj_vsinh_f32, Sinh),
-        (nj_vcosh_f64, nj_vcosh_f32, Cosh),
-        (nj_vtanh_f64, nj_vtanh_f32, Tanh),
-        (nj_varcsinh_f64, nj_varcsinh_f32, Arcsinh),
-        (nj_varccosh_f64, nj_varccosh_f32, Arccosh),
-        (nj_varctanh_f64, nj_varctanh_f32, Arctanh)
-    ];
-    binary: [
-        (nj_varctan2_f64, nj_varctan2_f32, Arctan2),
-        (nj_vpow_f64, nj_vpow_f32, Pow),
-        (nj_vhypot_f64, nj_vhypot_f32, Hypot)
-    ]
 }

@@ -3,6 +3,33 @@
 
 use super::dispatch::Tier;
 use super::*;
+use crate::ops::{Vector, OPS};
+
+/// The name of the op a kernel serves, from the op table: it names the kernel's reference data,
+/// so a kernel wired to the wrong op fails against the other op's values.
+trait Named {
+    fn name(self) -> &'static str;
+}
+
+fn served_by(v: Vector) -> &'static str {
+    let row = OPS.iter().find(|d| d.vector == Some(v));
+    match row.expect("every kernel serves an op").name {
+        "**" => "pow",
+        name => name,
+    }
+}
+
+impl Named for VUnary {
+    fn name(self) -> &'static str {
+        served_by(Vector::Unary(self))
+    }
+}
+
+impl Named for VBinary {
+    fn name(self) -> &'static str {
+        served_by(Vector::Binary(self))
+    }
+}
 
 /// One reference case: inputs, the correctly rounded result, and (exact - want)/ulp(want).
 struct Case {

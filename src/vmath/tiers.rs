@@ -3,7 +3,8 @@
 //! `map1`/`map2` walk a block LANES at a time and send the tail through a padded stack buffer.
 //! Every kernel is instantiated once per tier inside a function carrying that tier's
 //! `#[target_feature]`, so the generic algorithm is compiled with the tier's instructions.
-//! The op lists below are the single place that says which kernel implements which op.
+//! The kernel list is `vector_ops!` in the parent module: the one place that says which
+//! algorithm implements which op.
 
 use super::simd::{Simd, MAX_LANES};
 
@@ -190,36 +191,44 @@ pub(crate) unsafe fn map1x2<S: Simd, T: Elem>(
     }
 }
 
-/// Emits one tier: a block function per op plus the `UNARY`/`BINARY` tables (in `VUnary` /
-/// `VBinary` order).
+/// Emits one tier: a block function per op, made inside the `UNARY`/`BINARY` tables (in
+/// `VUnary` / `VBinary` order) from the kernel list `with_ops!` passes in.
 macro_rules! emit_tier {
     ($S:ty, $attr:meta;
-     unary: [$($u:ident / $u32:ident => $uk:path),* $(,)?];
-     binary: [$($b:ident / $b32:ident => $bk:path),* $(,)?];) => {
-        $(
+     unary: [$($uk:path),* $(,)?];
+     binary: [$($bk:path),* $(,)?];) => {
+        pub(crate) const UNARY: [super::UnaryFn; super::super::VUnary::ALL.len()] = [$({
             #[$attr]
-            pub(crate) unsafe fn $u(n: usize, x: *const f64, out: *mut f64) {
+            unsafe fn block(n: usize, x: *const f64, out: *mut f64) {
                 // SAFETY: the caller upholds `map1`'s contract and has checked the tier's features.
                 unsafe { super::map1::<$S, f64>(n, x, out, #[inline(always)] |v| $uk(v)) }
             }
+            block
+        }),*];
+        pub(crate) const UNARY32: [super::UnaryFn32; super::super::VUnary::ALL.len()] = [$({
             #[$attr]
-            pub(crate) unsafe fn $u32(n: usize, x: *const f32, out: *mut f32) {
+            unsafe fn block(n: usize, x: *const f32, out: *mut f32) {
                 // SAFETY: the caller upholds `map1`'s contract and has checked the tier's features.
                 unsafe { super::map1::<$S, f32>(n, x, out, #[inline(always)] |v| $uk(v)) }
             }
-        )*
-        $(
+            block
+        }),*];
+        pub(crate) const BINARY: [super::BinaryFn; super::super::VBinary::ALL.len()] = [$({
             #[$attr]
-            pub(crate) unsafe fn $b(n: usize, x: *const f64, y: *const f64, out: *mut f64) {
+            unsafe fn block(n: usize, x: *const f64, y: *const f64, out: *mut f64) {
                 // SAFETY: the caller upholds `map2`'s contract and has checked the tier's features.
                 unsafe { super::map2::<$S, f64>(n, x, y, out, #[inline(always)] |a, b| $bk(a, b)) }
             }
+            block
+        }),*];
+        pub(crate) const BINARY32: [super::BinaryFn32; super::super::VBinary::ALL.len()] = [$({
             #[$attr]
-            pub(crate) unsafe fn $b32(n: usize, x: *const f32, y: *const f32, out: *mut f32) {
+            unsafe fn block(n: usize, x: *const f32, y: *const f32, out: *mut f32) {
                 // SAFETY: the caller upholds `map2`'s contract and has checked the tier's features.
                 unsafe { super::map2::<$S, f32>(n, x, y, out, #[inline(always)] |a, b| $bk(a, b)) }
             }
-        )*
+            block
+        }),*];
         #[$attr]
         pub(crate) unsafe fn sincos(n: usize, x: *const f64, s: *mut f64, c: *mut f64) {
             // SAFETY: the caller upholds `map1x2`'s contract and has checked the tier's features.
@@ -230,55 +239,18 @@ macro_rules! emit_tier {
             // SAFETY: the caller upholds `map1x2`'s contract and has checked the tier's features.
             unsafe { super::map1x2::<$S, f32>(n, x, s, c, #[inline(always)] |v| super::super::trig::sincos(v)) }
         }
-        pub(crate) const UNARY: [super::UnaryFn; super::super::VUnary::ALL.len()] = [$($u),*];
-        pub(crate) const UNARY32: [super::UnaryFn32; super::super::VUnary::ALL.len()] = [$($u32),*];
-        pub(crate) const BINARY: [super::BinaryFn; super::super::VBinary::ALL.len()] = [$($b),*];
-        pub(crate) const BINARY32: [super::BinaryFn32; super::super::VBinary::ALL.len()] = [$($b32),*];
-    };
-}
-
-/// The op table: which kernel implements each op, in `VUnary`/`VBinary` order.
-macro_rules! with_ops {
-    ($S:ty, $attr:meta) => {
-        emit_tier! { $S, $attr;
-            unary: [
-                sin / sin_f32 => super::super::trig::sin,
-                cos / cos_f32 => super::super::trig::cos,
-                tan / tan_f32 => super::super::trig::tan,
-                exp / exp_f32 => super::super::exp_log::exp,
-                expm1 / expm1_f32 => super::super::exp_log::expm1,
-                log / log_f32 => super::super::exp_log::log,
-                log1p / log1p_f32 => super::super::exp_log::log1p,
-                log2 / log2_f32 => super::super::exp_log::log2,
-                log10 / log10_f32 => super::super::exp_log::log10,
-                arcsin / arcsin_f32 => super::super::atrig::asin,
-                arccos / arccos_f32 => super::super::atrig::acos,
-                arctan / arctan_f32 => super::super::atrig::atan,
-                sinh / sinh_f32 => super::super::hyper::sinh,
-                cosh / cosh_f32 => super::super::hyper::cosh,
-                tanh / tanh_f32 => super::super::hyper::tanh,
-                arcsinh / arcsinh_f32 => super::super::hyper::asinh,
-                arccosh / arccosh_f32 => super::super::hyper::acosh,
-                arctanh / arctanh_f32 => super::super::hyper::atanh,
-            ];
-            binary: [
-                arctan2 / arctan2_f32 => super::super::atrig::atan2,
-                pow / pow_f32 => super::super::pow::pow,
-                hypot / hypot_f32 => super::super::hypot::hypot,
-            ];
-        }
     };
 }
 
 /// Baseline: one lane, no fused multiply-add; runs on every CPU.
 pub(crate) mod scalar {
-    with_ops!(f64, inline(never));
+    super::super::with_ops!(f64, inline(never));
 }
 
 /// AVX2 + FMA, 4 lanes.
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2 {
-    with_ops!(
+    super::super::with_ops!(
         super::super::simd::avx2::F64x4,
         target_feature(enable = "avx2,fma")
     );
@@ -287,7 +259,7 @@ pub(crate) mod avx2 {
 /// AVX-512F (+DQ, asked for by `dispatch`), 8 lanes.
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx512 {
-    with_ops!(
+    super::super::with_ops!(
         super::super::simd::avx512::F64x8,
         target_feature(enable = "avx512f,avx512dq,avx2,fma")
     );

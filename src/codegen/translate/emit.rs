@@ -368,7 +368,7 @@ impl Translator<'_, '_> {
     }
 
     pub(super) fn call_helper(&mut self, op: Op, args: &[Value], d: DType) -> Result<Value> {
-        let name = scalar::helper_name(op, d);
+        let name = scalar::helper_name(op, args.len(), d);
         let fref = match self.helpers.get(&name) {
             Some(f) => *f,
             None => {
