@@ -222,7 +222,7 @@ pub fn apply_binary_f32(op: VBinary, x: &[f32], y: &[f32], out: &mut [f32]) {
     unsafe { run_binary_f32(op, out.len(), x.as_ptr(), y.as_ptr(), out.as_mut_ptr()) }
 }
 
-/// The address of `nj_v<op>_f64` (or `_f32`), an `unsafe extern "C" fn(usize, *const T, *mut T)`.
+/// The address of `op`'s f64 (or f32) block function, an `unsafe extern "C" fn(usize, *const T, *mut T)`.
 pub fn unary_fn_ptr(op: VUnary, is_f32: bool) -> *const u8 {
     if is_f32 {
         UNARY_F32[op as usize] as *const u8
@@ -231,7 +231,7 @@ pub fn unary_fn_ptr(op: VUnary, is_f32: bool) -> *const u8 {
     }
 }
 
-/// The address of `nj_v<op>_f64` (or `_f32`), an
+/// The address of `op`'s f64 (or f32) block function, an
 /// `unsafe extern "C" fn(usize, *const T, *const T, *mut T)`.
 pub fn binary_fn_ptr(op: VBinary, is_f32: bool) -> *const u8 {
     if is_f32 {
