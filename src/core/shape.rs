@@ -147,7 +147,7 @@ pub(crate) fn infer(graph: &Graph, inputs: &[RawView]) -> Result<Vec<Shape>> {
             }
             NodeKind::Const(_) => Shape::new(),
             NodeKind::Cast(a) => shapes[*a].clone(),
-            NodeKind::Apply(_, args) => {
+            NodeKind::Apply(_, args) | NodeKind::Call(_, args) => {
                 let mut acc = Shape::new();
                 for a in args {
                     acc = broadcast(&acc, &shapes[*a]).ok_or_else(|| {

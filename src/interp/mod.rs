@@ -16,6 +16,8 @@ use crate::ir::eval::element;
 use crate::ir::{Graph, NodeKind};
 use crate::ops::{scalar, ReduceOp};
 
+pub(crate) mod kernel;
+
 /// Evaluates `g` with `inputs` (indexed like `g.inputs`).
 pub(crate) fn interpret(g: &Graph, inputs: &[RawView]) -> Result<Array> {
     let values = values(g, inputs)?;
@@ -41,7 +43,7 @@ fn values(g: &Graph, inputs: &[RawView]) -> Result<Vec<ArrayD<Scalar>>> {
             NodeKind::Input(i) => read(&inputs[*i]),
             NodeKind::Const(s) => ArrayD::from_elem(IxDyn(&[]), *s),
             NodeKind::Cast(a) => values[*a].mapv(|s| s.cast(node.dtype)),
-            NodeKind::Apply(op, args) => {
+            NodeKind::Apply(_, args) | NodeKind::Call(_, args) => {
                 let views: Vec<_> = args
                     .iter()
                     .map(|a| {
@@ -52,7 +54,11 @@ fn values(g: &Graph, inputs: &[RawView]) -> Result<Vec<ArrayD<Scalar>>> {
                     .collect();
                 ArrayD::from_shape_fn(shape, |idx| {
                     let xs: Vec<Scalar> = views.iter().map(|v| v[&idx]).collect();
-                    scalar::eval(*op, &xs)
+                    match &node.kind {
+                        NodeKind::Apply(op, _) => scalar::eval(*op, &xs),
+                        NodeKind::Call(k, _) => kernel::call(k, &xs),
+                        _ => unreachable!("matched above"),
+                    }
                 })
             }
             NodeKind::Reduce { op, arg, axis } => {

@@ -27,7 +27,8 @@ pub(crate) fn scalar_value(g: &Graph, id: NodeId, inputs: Option<&[RawView]>) ->
                 .collect::<Option<Vec<_>>>()?;
             Some(scalar::eval(*op, &xs))
         }
-        NodeKind::Reduce { .. } | NodeKind::Iota { .. } => None,
+        // A kernel's value is for the interpreter or the compiled code to compute.
+        NodeKind::Reduce { .. } | NodeKind::Iota { .. } | NodeKind::Call(..) => None,
     }
 }
 

@@ -5,6 +5,7 @@
 //! bound per evaluation (`shape.rs`), so one compiled kernel serves arrays of any size.
 
 pub(crate) mod eval;
+pub(crate) mod kernel;
 
 use std::fmt;
 
@@ -26,6 +27,8 @@ pub(crate) enum NodeKind {
     Cast(NodeId),
     /// An elementwise op on arguments already cast to its operand dtype.
     Apply(Op, Vec<NodeId>),
+    /// A kernel (`def`) applied elementwise to arguments of its parameters' dtypes.
+    Call(std::sync::Arc<kernel::KernelIr>, Vec<NodeId>),
     /// A reduction over one axis, or over all axes when `axis` is `None`. Its dtype is the
     /// result dtype; it accumulates in `op.acc_dtype(arg dtype)`.
     Reduce {
@@ -37,6 +40,29 @@ pub(crate) enum NodeKind {
     /// with size 1 along the node's other axes: what `arange` and `linspace` are made of. The
     /// length is computed from `len` when the inputs are bound; nothing is ever stored.
     Iota { axis: usize, len: Extent },
+}
+
+impl NodeKind {
+    /// The same node over other arguments (`f` maps each argument's id).
+    pub fn map_args(&self, f: impl Fn(NodeId) -> NodeId) -> NodeKind {
+        match self {
+            NodeKind::Input(_) | NodeKind::Const(_) => self.clone(),
+            NodeKind::Cast(a) => NodeKind::Cast(f(*a)),
+            NodeKind::Apply(op, args) => NodeKind::Apply(*op, args.iter().map(|&a| f(a)).collect()),
+            NodeKind::Call(k, args) => {
+                NodeKind::Call(k.clone(), args.iter().map(|&a| f(a)).collect())
+            }
+            NodeKind::Reduce { op, arg, axis } => NodeKind::Reduce {
+                op: *op,
+                arg: f(*arg),
+                axis: *axis,
+            },
+            NodeKind::Iota { axis, len } => NodeKind::Iota {
+                axis: *axis,
+                len: len.map(f),
+            },
+        }
+    }
 }
 
 /// How long an [`NodeKind::Iota`] is. Its nodes are 0-d and known when the inputs are bound
@@ -142,7 +168,7 @@ impl Graph {
         match &self.nodes[id].kind {
             NodeKind::Input(_) | NodeKind::Const(_) => vec![],
             NodeKind::Cast(a) => vec![*a],
-            NodeKind::Apply(_, args) => args.clone(),
+            NodeKind::Apply(_, args) | NodeKind::Call(_, args) => args.clone(),
             NodeKind::Reduce { arg, .. } => vec![*arg],
             NodeKind::Iota { len, .. } => len.nodes(),
         }
@@ -175,6 +201,10 @@ impl fmt::Display for Graph {
                 NodeKind::Apply(op, args) => {
                     let args: Vec<String> = args.iter().map(|a| format!("%{a}")).collect();
                     write!(f, "{} {}", op_label(*op), args.join(", "))?
+                }
+                NodeKind::Call(k, args) => {
+                    let args: Vec<String> = args.iter().map(|a| format!("%{a}")).collect();
+                    write!(f, "call {} {}", k.name, args.join(", "))?
                 }
                 NodeKind::Reduce { op, arg, axis } => match axis {
                     Some(ax) => write!(f, "{} %{arg}, axis={ax}", op.name())?,

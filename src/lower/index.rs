@@ -19,6 +19,13 @@ impl Lowerer {
         items: &[IndexItem],
         span: Span,
     ) -> Result<(NodeId, Ty)> {
+        if let Some(k) = self.kernels.inside() {
+            return Err(Error::at(
+                ErrorKind::Type,
+                span,
+                format!("kernel `{k}` computes one element at a time: it cannot subscript arrays"),
+            ));
+        }
         let found = match &base.kind {
             ExprKind::Name(n) => self
                 .g
@@ -227,9 +234,9 @@ impl Lowerer {
                 len,
             },
             NodeKind::Cast(a) => NodeKind::Cast(self.push_axes(a, placement, span, memo)?),
-            NodeKind::Apply(op, args) => {
+            NodeKind::Apply(_, ref args) | NodeKind::Call(_, ref args) => {
                 let mut moved = Vec::with_capacity(args.len());
-                for a in args {
+                for &a in args {
                     // Broadcasting aligns an operand of lower rank to the right: its axis
                     // `k - offset` is the node's axis `k`, and the node's first axes are new.
                     let offset = node.rank - self.rank(a);
@@ -239,7 +246,11 @@ impl Lowerer {
                         .collect();
                     moved.push(self.push_axes(a, &inner, span, memo)?);
                 }
-                NodeKind::Apply(op, moved)
+                match node.kind {
+                    NodeKind::Apply(op, _) => NodeKind::Apply(op, moved),
+                    NodeKind::Call(ref k, _) => NodeKind::Call(k.clone(), moved),
+                    _ => unreachable!("matched above"),
+                }
             }
             NodeKind::Reduce { .. } => {
                 return Err(Error::at(

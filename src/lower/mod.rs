@@ -6,6 +6,7 @@
 
 mod generators;
 mod index;
+pub(crate) mod kernel;
 pub(crate) mod program;
 
 use crate::core::dtype::{DType, Scalar, Ty};
@@ -81,6 +82,8 @@ pub(crate) struct Lowerer {
     pub g: Graph,
     /// Names bound to nodes of `g` (a program's intermediates); they shadow inputs and constants.
     pub locals: std::collections::HashMap<String, (NodeId, Ty)>,
+    /// The program's kernels that calls here may reach.
+    pub kernels: kernel::Scope,
 }
 
 /// Constants available by name, unless a variable of the same name shadows them.
@@ -103,6 +106,7 @@ impl Lowerer {
         Lowerer {
             g: Graph::new(inputs),
             locals: Default::default(),
+            kernels: kernel::Scope::default(),
         }
     }
 
@@ -176,8 +180,13 @@ impl Lowerer {
                 Ty::weak(DType::Float64),
             ));
         }
-        let hint = if Op::function(name).is_some() || ReduceOp::from_name(name).is_some() {
+        let hint = if Op::function(name).is_some()
+            || ReduceOp::from_name(name).is_some()
+            || self.kernels.find(name).is_some()
+        {
             format!("; `{name}` is a function: call it as `{name}(...)`")
+        } else if let Some(k) = self.kernels.inside() {
+            format!("; kernel `{k}` sees only its parameters and the names it assigns")
         } else {
             String::new()
         };
@@ -282,11 +291,23 @@ impl Lowerer {
         kwargs: &[Kwarg],
         span: Span,
     ) -> Result<(NodeId, Ty)> {
+        if let Some(k) = self.kernels.inside() {
+            if ReduceOp::from_name(func).is_some() || Generator::from_name(func).is_some() {
+                return Err(Error::at(
+                    ErrorKind::Type,
+                    func_span,
+                    format!("`{func}` makes or reduces arrays: kernel `{k}` computes one element at a time, so call `{func}` outside it"),
+                ));
+            }
+        }
         if let Some(rop) = ReduceOp::from_name(func) {
             return self.reduce(rop, args, kwargs, span);
         }
         if let Some(generator) = Generator::from_name(func) {
             return self.generator(generator, args, kwargs, span);
+        }
+        if let Some(index) = self.kernels.find(func) {
+            return self.call_kernel(index, func_span, args, kwargs, span);
         }
         let Some(def) = Op::function(func) else {
             return Err(Error::at(

@@ -19,6 +19,8 @@ enum Key {
     Const(DType, u64),
     Cast(NodeId, DType),
     Apply(Op, DType, Vec<NodeId>),
+    /// A kernel by identity (each call site types its own) and its arguments.
+    Call(usize, Vec<NodeId>),
     Reduce(ReduceOp, NodeId, Option<usize>),
     Iota(DType, usize, usize, Extent),
 }
@@ -35,23 +37,7 @@ pub(crate) fn optimize(g: &Graph) -> Graph {
         if !live[id] {
             continue;
         }
-        let kind = match &node.kind {
-            NodeKind::Input(i) => NodeKind::Input(*i),
-            NodeKind::Const(s) => NodeKind::Const(*s),
-            NodeKind::Cast(a) => NodeKind::Cast(map[*a]),
-            NodeKind::Apply(op, args) => {
-                NodeKind::Apply(*op, args.iter().map(|a| map[*a]).collect())
-            }
-            NodeKind::Reduce { op, arg, axis } => NodeKind::Reduce {
-                op: *op,
-                arg: map[*arg],
-                axis: *axis,
-            },
-            NodeKind::Iota { axis, len } => NodeKind::Iota {
-                axis: *axis,
-                len: len.map(|n| map[n]),
-            },
-        };
+        let kind = node.kind.map_args(|a| map[a]);
         map[id] = b.add(Node {
             kind,
             ..node.clone()
@@ -68,22 +54,7 @@ fn compact(g: &Graph) -> Graph {
     let mut out = Graph::new(g.inputs.clone());
     let mut map = vec![usize::MAX; g.nodes.len()];
     for (id, node) in g.nodes.iter().enumerate().filter(|(id, _)| live[*id]) {
-        let kind = match &node.kind {
-            NodeKind::Cast(a) => NodeKind::Cast(map[*a]),
-            NodeKind::Apply(op, args) => {
-                NodeKind::Apply(*op, args.iter().map(|a| map[*a]).collect())
-            }
-            NodeKind::Reduce { op, arg, axis } => NodeKind::Reduce {
-                op: *op,
-                arg: map[*arg],
-                axis: *axis,
-            },
-            NodeKind::Iota { axis, len } => NodeKind::Iota {
-                axis: *axis,
-                len: len.map(|n| map[n]),
-            },
-            other => other.clone(),
-        };
+        let kind = node.kind.map_args(|a| map[a]);
         map[id] = out.push(Node {
             kind,
             ..node.clone()
@@ -133,6 +104,7 @@ impl Builder {
             }
             NodeKind::Cast(a) => Key::Cast(*a, node.dtype),
             NodeKind::Apply(op, args) => Key::Apply(*op, node.dtype, args.clone()),
+            NodeKind::Call(k, args) => Key::Call(std::sync::Arc::as_ptr(k) as usize, args.clone()),
             NodeKind::Reduce { op, arg, axis } => Key::Reduce(*op, *arg, *axis),
             NodeKind::Iota { axis, len } => Key::Iota(node.dtype, node.rank, *axis, *len),
         };

@@ -166,11 +166,85 @@ impl UnOp {
 // parser builds them and the IR keeps them without either importing the other.
 pub use crate::core::index::{IndexItem, IndexKind};
 
-/// A program: statements run in order (see `grammar/numjit.ebnf`, `Program`).
+/// A program: kernel definitions, then statements run in order (see `grammar/numjit.ebnf`,
+/// `Program`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Program {
+    /// The kernels (`def name(params): ...`), in source order.
+    pub kernels: Vec<KernelDef>,
     /// The top-level statements.
     pub stmts: Vec<Stmt>,
+}
+
+/// `def name(params): body`: a scalar function with loops and branches, applied elementwise
+/// where it is called.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelDef {
+    /// Its name.
+    pub name: String,
+    /// The name's span.
+    pub name_span: Span,
+    /// The parameters and their spans.
+    pub params: Vec<(String, Span)>,
+    /// The body (at least one statement).
+    pub body: Vec<KStmt>,
+    /// The `def ...:` header.
+    pub span: Span,
+}
+
+/// A statement of a kernel body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KStmt {
+    /// What it does.
+    pub kind: KStmtKind,
+    /// Its text (a compound statement: its header).
+    pub span: Span,
+}
+
+/// The statements a kernel body may hold.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KStmtKind {
+    /// `a = x`, `a, b = x, y` (every value is computed before any name is set), or `a op= x`
+    /// (arriving as `a = a op (x)`).
+    Assign {
+        /// The names set, with their spans.
+        targets: Vec<(String, Span)>,
+        /// One value per name.
+        values: Vec<Expr>,
+    },
+    /// `if c: … elif d: … else: …`.
+    If {
+        /// Each condition with its block, in order.
+        branches: Vec<(Expr, Vec<KStmt>)>,
+        /// The `else` block (empty when there is none).
+        orelse: Vec<KStmt>,
+    },
+    /// `while c: …`.
+    While {
+        /// The condition, tested before each iteration.
+        cond: Expr,
+        /// The body.
+        body: Vec<KStmt>,
+    },
+    /// `for v in range(…): …`.
+    For {
+        /// The loop variable.
+        var: String,
+        /// Its span.
+        var_span: Span,
+        /// The `range(...)` arguments: `stop`, `start, stop` or `start, stop, step`.
+        range: Vec<Expr>,
+        /// The body.
+        body: Vec<KStmt>,
+    },
+    /// `break`.
+    Break,
+    /// `continue`.
+    Continue,
+    /// `pass`.
+    Pass,
+    /// `return value`.
+    Return(Expr),
 }
 
 /// One statement with the span of its text.

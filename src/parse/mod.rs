@@ -26,6 +26,7 @@
 pub mod ast;
 mod diagnose;
 mod expr;
+mod kernel;
 mod lexeme;
 pub(crate) mod names;
 mod precedence;

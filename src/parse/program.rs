@@ -9,6 +9,7 @@ use std::ops::Range;
 
 use super::ast::{BinOp, Expr, ExprKind, Program, Stmt, StmtKind, Target};
 use super::expr::parse_range;
+use super::kernel;
 use crate::core::error::{Error, ErrorKind, Result, Span};
 
 /// Parses a whole program.
@@ -19,6 +20,14 @@ pub(super) fn parse(src: &str) -> Result<Program> {
     }
     let mut pos = 0;
     let top = lines[0].indent;
+    // Kernels first: a `def` block at the top level, before the statements.
+    let mut kernels = Vec::new();
+    while lines
+        .get(pos)
+        .is_some_and(|l| l.indent == top && kernel::is_def(src, l.stmts[0].clone()))
+    {
+        kernels.push(kernel::definition(src, &lines, &mut pos, top)?);
+    }
     let stmts = block(src, &lines, &mut pos, top)?;
     if let Some(line) = lines.get(pos) {
         return Err(indentation(
@@ -27,17 +36,17 @@ pub(super) fn parse(src: &str) -> Result<Program> {
             "unindent does not match any outer indentation level",
         ));
     }
-    Ok(Program { stmts })
+    Ok(Program { kernels, stmts })
 }
 
 /// One line of statements (newlines inside brackets do not end it).
-struct Line {
+pub(super) struct Line {
     /// Bytes of leading blanks.
-    indent: usize,
+    pub indent: usize,
     /// Where its text starts (after the indentation).
-    start: usize,
+    pub start: usize,
     /// The statements, split at `;` outside brackets; never empty.
-    stmts: Vec<Range<usize>>,
+    pub stmts: Vec<Range<usize>>,
 }
 
 /// Splits `src` into lines of statements, dropping comments and blank lines.
@@ -149,7 +158,7 @@ fn block(src: &str, lines: &[Line], pos: &mut usize, indent: usize) -> Result<Ve
 type ForHeader = (String, Span, Vec<Expr>, Span, Option<Range<usize>>);
 
 /// `for NAME in range(ARGS): [inline body]`, or `None` when the statement is not a `for`.
-fn for_header(src: &str, range: Range<usize>) -> Result<Option<ForHeader>> {
+pub(super) fn for_header(src: &str, range: Range<usize>) -> Result<Option<ForHeader>> {
     let (start, text) = trimmed(src, range.clone());
     let Some(after_for) = text.strip_prefix("for") else {
         return Ok(None);
@@ -210,6 +219,13 @@ fn for_header(src: &str, range: Range<usize>) -> Result<Option<ForHeader>> {
 fn statement(src: &str, range: Range<usize>) -> Result<Stmt> {
     let (start, text) = trimmed(src, range.clone());
     let span = Span::new(start, start + text.len());
+    if kernel::is_def(src, range.clone()) {
+        return Err(syntax(
+            src,
+            Span::new(start, start + 3),
+            "kernels are defined at the top of a program, before its statements",
+        ));
+    }
     if text.starts_with("for") && text[3..].starts_with([' ', '\t']) {
         return Err(syntax(
             src,
@@ -276,7 +292,7 @@ fn statement(src: &str, range: Range<usize>) -> Result<Stmt> {
 
 /// The position of the `=` of an assignment in `src[range]` (outside brackets, not part of
 /// `==`, `<=`, `>=`, `!=`), and the operator of an augmented assignment (`+=`, `**=`, ...).
-fn assignment(src: &str, range: Range<usize>) -> Option<(usize, Option<BinOp>)> {
+pub(super) fn assignment(src: &str, range: Range<usize>) -> Option<(usize, Option<BinOp>)> {
     let bytes = src.as_bytes();
     let mut depth = 0usize;
     for i in range.clone() {
@@ -332,7 +348,7 @@ fn target_of(src: &str, e: &Expr) -> Result<Target> {
 }
 
 /// The first `:` outside brackets in `src[range]`.
-fn top_level_colon(src: &str, range: Range<usize>) -> Option<usize> {
+pub(super) fn top_level_colon(src: &str, range: Range<usize>) -> Option<usize> {
     let mut depth = 0usize;
     for i in range {
         match src.as_bytes()[i] {
@@ -345,21 +361,21 @@ fn top_level_colon(src: &str, range: Range<usize>) -> Option<usize> {
     None
 }
 
-fn trimmed(src: &str, range: Range<usize>) -> (usize, &str) {
+pub(super) fn trimmed(src: &str, range: Range<usize>) -> (usize, &str) {
     let text = &src[range.clone()];
     let lead = text.len() - text.trim_start().len();
     (range.start + lead, text.trim())
 }
 
-fn blanks(s: &str) -> usize {
+pub(super) fn blanks(s: &str) -> usize {
     s.len() - s.trim_start_matches([' ', '\t']).len()
 }
 
-fn syntax(src: &str, span: Span, message: impl Into<String>) -> Error {
+pub(super) fn syntax(src: &str, span: Span, message: impl Into<String>) -> Error {
     Error::at(ErrorKind::Syntax, span, message).with_source(src)
 }
 
-fn indentation(src: &str, line: &Line, message: &str) -> Error {
+pub(super) fn indentation(src: &str, line: &Line, message: &str) -> Error {
     syntax(
         src,
         Span::new(line.start - line.indent, line.start),

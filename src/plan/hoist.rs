@@ -96,6 +96,7 @@ fn costly(g: &Graph) -> Vec<bool> {
                     || args.iter().any(|&a| out[a])
             }
             NodeKind::Cast(a) => out[*a],
+            NodeKind::Call(..) => true,
             _ => false,
         };
     }

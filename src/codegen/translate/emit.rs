@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::{types, AbiParam, InstBuilder, MemFlagsData, Value};
+use cranelift_codegen::ir::{
+    types, AbiParam, InstBuilder, InstructionData, MemFlagsData, Opcode, Type, Value,
+};
 use cranelift_module::{Linkage, Module};
 
 use super::super::jit::internal;
@@ -75,6 +77,13 @@ impl Translator<'_, '_> {
                         .map(|a| self.value(*a, memo))
                         .collect::<Result<Vec<_>>>()?;
                     self.apply(*op, &vals, operand)?
+                }
+                NodeKind::Call(kernel, args) => {
+                    let vals = args
+                        .iter()
+                        .map(|a| self.value(*a, memo))
+                        .collect::<Result<Vec<_>>>()?;
+                    self.inline_kernel(kernel, &vals)?
                 }
             }
         };
@@ -255,6 +264,7 @@ impl Translator<'_, '_> {
             Op::Mul if float => ins.fmul(a[0], a[1]),
             Op::Mul => ins.imul(a[0], a[1]),
             Op::Div => ins.fdiv(a[0], a[1]),
+            Op::FloorDiv | Op::Mod | Op::Fmod if d.is_int() => self.int_division(op, a[0], a[1], d),
             Op::BitAnd => ins.band(a[0], a[1]),
             Op::BitOr => ins.bor(a[0], a[1]),
             Op::BitXor => ins.bxor(a[0], a[1]),
@@ -328,6 +338,85 @@ impl Translator<'_, '_> {
             }
             _ => self.call_helper(op, a, d)?,
         })
+    }
+
+    /// Python's `//` and `%` (and C's `fmod`) on integers, inline and branch-free, with
+    /// `ops::scalar::int`'s results where the hardware would trap: `x // 0 == x % 0 == 0`,
+    /// `MIN // -1 == MIN`. (A helper call per element would cost several times the division.)
+    fn int_division(&mut self, op: Op, a: Value, b: Value, d: DType) -> Value {
+        let ty = clif_type(d);
+        if let Some(c) = self.constant_int(b).filter(|c| *c != 0 && *c != -1) {
+            // A constant divisor (`m // 10` in a kernel): Cranelift turns the division into a
+            // multiplication, and only Python's rounding is left to fix.
+            return self.int_division_by(op, a, b, c, ty);
+        }
+        let b_ = &mut self.b;
+        let by_zero = b_.ins().icmp_imm_s(IntCC::Equal, b, 0);
+        let by_minus_one = b_.ins().icmp_imm_s(IntCC::Equal, b, -1);
+        let special = b_.ins().bor(by_zero, by_minus_one);
+        let one = b_.ins().iconst(ty, 1);
+        // Divide by 1 instead where the hardware would trap: q = a, r = 0.
+        let safe = b_.ins().select(special, one, b);
+        let q = b_.ins().sdiv(a, safe);
+        let r = b_.ins().srem(a, safe);
+        if op == Op::Fmod {
+            return r;
+        }
+        // Python rounds towards -inf: step back when the remainder's sign is not the divisor's.
+        let nonzero = b_.ins().icmp_imm_s(IntCC::NotEqual, r, 0);
+        let signs = b_.ins().bxor(r, safe);
+        let differ = b_.ins().icmp_imm_s(IntCC::SignedLessThan, signs, 0);
+        let adjust = b_.ins().band(nonzero, differ);
+        if op == Op::Mod {
+            let zero = b_.ins().iconst(ty, 0);
+            let add = b_.ins().select(adjust, safe, zero);
+            return b_.ins().iadd(r, add);
+        }
+        let step = b_.ins().uextend(ty, adjust);
+        let q = b_.ins().isub(q, step);
+        let negated = b_.ins().ineg(a);
+        let q = b_.ins().select(by_minus_one, negated, q);
+        let zero = b_.ins().iconst(ty, 0);
+        b_.ins().select(by_zero, zero, q)
+    }
+
+    /// [`Self::int_division`] by the constant `c` (neither 0 nor -1), held in `b`: one
+    /// (multiplied-out) division, the remainder from the quotient, and Python's rounding as a
+    /// sign mask, so a digit loop (`m % 10`, `m //= 10`) costs a few instructions per digit.
+    fn int_division_by(&mut self, op: Op, a: Value, b: Value, c: i64, ty: Type) -> Value {
+        let b_ = &mut self.b;
+        let q = b_.ins().sdiv(a, b);
+        let qc = b_.ins().imul(q, b);
+        let r = b_.ins().isub(a, qc);
+        if op == Op::Fmod {
+            return r;
+        }
+        // All ones when the remainder's sign is not the divisor's (|r| < |c|, so -r cannot
+        // overflow), else zero.
+        let bits = i64::from(ty.bits()) - 1;
+        let off = if c > 0 { r } else { b_.ins().ineg(r) };
+        let mask = b_.ins().sshr_imm_s(off, bits);
+        if op == Op::Mod {
+            let add = b_.ins().band(mask, b);
+            return b_.ins().iadd(r, add);
+        }
+        b_.ins().iadd(q, mask)
+    }
+
+    /// The value of `v` when an `iconst` instruction defines it (sign-extended from its type).
+    fn constant_int(&self, v: Value) -> Option<i64> {
+        let dfg = &self.b.func.dfg;
+        let inst = dfg.value_def(v).inst()?;
+        match dfg.insts[inst] {
+            InstructionData::UnaryImm {
+                opcode: Opcode::Iconst,
+                imm,
+            } => {
+                let bits = dfg.value_type(v).bits();
+                Some(imm.bits() << (64 - bits) >> (64 - bits))
+            }
+            _ => None,
+        }
     }
 
     pub(super) fn float_const(&mut self, d: DType, v: f64) -> Value {

@@ -12,6 +12,7 @@
 
 mod elements;
 mod emit;
+mod kernel;
 mod reduce;
 mod staged;
 

@@ -67,8 +67,10 @@ impl Builder<'_> {
             self.close_group()?;
         }
         if self.group.is_none() {
+            let mut lw = Lowerer::new(self.decls());
+            lw.kernels = self.kernels.clone();
             self.group = Some(Group {
-                lw: Lowerer::new(self.decls()),
+                lw,
                 memo: HashMap::new(),
                 targets: Vec::new(),
                 roots: Vec::new(),

@@ -102,9 +102,10 @@ pub(crate) struct Built {
 /// Builds `program` for the caller arrays in `sig`.
 pub(crate) fn build(program: &Program, sig: &Signature) -> Result<Built> {
     let mut materialize = HashSet::new();
+    let kernels = crate::lower::kernel::Scope::of_program(&program.kernels)?;
     // Each round can only add intermediates to materialize, and there are finitely many.
     loop {
-        let mut b = Builder::new(sig, &materialize);
+        let mut b = Builder::new(sig, &materialize, kernels.clone());
         match b.block(&program.stmts, true) {
             Ok(steps) => {
                 return Ok(Built {
@@ -187,6 +188,8 @@ struct Builder<'m> {
     group: Option<Group>,
     out: Vec<StepSpec>,
     result: Option<DType>,
+    /// The program's kernels, which its statements may call.
+    kernels: crate::lower::kernel::Scope,
 }
 
 /// Raised while lowering an intermediate that must be materialized: the build restarts.
@@ -201,7 +204,11 @@ fn is_restart(e: &Error) -> bool {
 }
 
 impl<'m> Builder<'m> {
-    fn new(sig: &Signature, materialize: &'m HashSet<usize>) -> Builder<'m> {
+    fn new(
+        sig: &Signature,
+        materialize: &'m HashSet<usize>,
+        kernels: crate::lower::kernel::Scope,
+    ) -> Builder<'m> {
         let slots = caller_slots(sig);
         let scope = slots
             .iter()
@@ -219,6 +226,7 @@ impl<'m> Builder<'m> {
             group: None,
             out: Vec::new(),
             result: None,
+            kernels,
         }
     }
 
@@ -386,6 +394,7 @@ impl<'m> Builder<'m> {
     /// A 0-d integer graph for a `range` argument, over the current slots.
     fn scalar_graph(&mut self, e: &Expr) -> Result<Graph> {
         let mut lw = Lowerer::new(self.decls());
+        lw.kernels = self.kernels.clone();
         let mut memo = HashMap::new();
         lw.locals = self.locals_for(e, &mut lw, &mut memo)?;
         let (node, ty) = lw.expr(e)?;
