@@ -12,7 +12,7 @@ use std::time::SystemTime;
 mod png;
 
 /// Every course example; each test below runs one.
-const EXAMPLES: [&str; 10] = [
+const EXAMPLES: [&str; 12] = [
     "trig_identity",
     "poly",
     "temporaries",
@@ -23,6 +23,8 @@ const EXAMPLES: [&str; 10] = [
     "area",
     "pairwise",
     "axis_sums",
+    "slow_series",
+    "mandelbrot",
 ];
 
 fn modified(path: &Path) -> Option<SystemTime> {
@@ -134,9 +136,14 @@ fn scratch(file: &str) -> PathBuf {
 
 /// Reads back a heatmap and checks its size and that it is not one flat colour.
 fn check_heatmap(path: &Path, side: u32) {
+    check_image(path, side, side);
+}
+
+/// [`check_heatmap`] for a `width × height` image.
+fn check_image(path: &Path, width: u32, height: u32) {
     let bytes = std::fs::read(path).expect("the heatmap was written");
     let (w, h, rgb) = png::decode_rgb(&bytes).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!((w, h), (side, side));
+    assert_eq!((w, h), (width, height));
     let first = &rgb[..3];
     assert!(rgb.chunks(3).any(|px| px != first), "a flat image");
 }
@@ -263,6 +270,31 @@ fn axis_sums() {
             "sum(c, axis=1)",
         ],
     );
+}
+
+#[test]
+fn slow_series() {
+    small(
+        "slow_series",
+        &[],
+        1,
+        &["P8 slow series: n = 100000", "def term(k):", "a plain Rust loop"],
+    );
+}
+
+#[test]
+fn mandelbrot() {
+    let plot = scratch("mandelbrot.png");
+    let _ = std::fs::remove_file(&plot);
+    let path = plot.to_str().expect("a UTF-8 path");
+    small(
+        "mandelbrot",
+        &["--plot", path],
+        1,
+        &["P12 Mandelbrot: 100 × 150 pixels", "def escape(cr, ci, maxiter):"],
+    );
+    // 150 × 100 pixels, each 3 × 3.
+    check_image(&plot, 450, 300);
 }
 
 #[test]
