@@ -493,8 +493,8 @@ const char *numjit_status_name(uint32_t status);
 
 /**
  * Compiles (through a process-wide engine and its cache) and runs `program`: a sequence of
- * statements (assignments, `for` loops, `swap`, slice assignment; see the grammar) or a lone
- * expression. The program reads `inputs[0..ninputs]` and may write `outputs[0..noutputs]`,
+ * statements (assignments, `for` loops, `swap`, slice assignment, after any `def` kernels; see
+ * the grammar) or a lone expression. The program reads `inputs[0..ninputs]` and may write `outputs[0..noutputs]`,
  * in place; a name it assigns that is neither is an intermediate of the program.
  *
  * Every shape is checked before the first write: on any error the outputs are untouched.

@@ -183,6 +183,19 @@ fn diffusion_program_runs_from_c_bit_for_bit() {
     );
 }
 
+#[test]
+fn kernel_programs_run_from_c_and_match_c_loops() {
+    let stdout = build_and_run("kernels.c", "kernels_c", &shared_link(), &["150", "100000"]);
+    for line in [
+        "P12 Mandelbrot from C: 100 x 150 pixels",
+        "every pixel equal to the C loop",
+        "P8 slow series from C: n = 100000",
+        "the sum within",
+    ] {
+        assert!(stdout.contains(line), "{line:?} not in\n{stdout}");
+    }
+}
+
 #[cfg(unix)]
 #[test]
 fn c_example_links_the_shared_library() {

@@ -339,3 +339,41 @@ fn integer_division_by_constants_keeps_pythons_rounding() {
         }
     }
 }
+
+#[test]
+fn kernels_defined_once_serve_many_programs_and_their_errors_point_into_their_text() {
+    let mut kernels = numjit::Kernels::new();
+    kernels
+        .define("def twice(a):\n    return 2 * a\ndef inc(a):\n    return twice(a) + 1")
+        .unwrap();
+    let x = Array1::from(vec![1.0, 2.0]);
+    let vars = Vars::new().with("x", &x);
+    let engine = Engine::default();
+    let k = engine
+        .compile_with("inc(x)", &vars.signature(), &kernels)
+        .unwrap();
+    assert_eq!(
+        k.eval(&vars).unwrap().to_f64().into_raw_vec_and_offset().0,
+        [3.0, 5.0]
+    );
+    // Redefining a kernel replaces it, for the kernels defined after it too; the cache keys on
+    // the definitions.
+    kernels.define("def twice(a):\n    return 20 * a").unwrap();
+    let k = engine
+        .compile_with("inc(x)", &vars.signature(), &kernels)
+        .unwrap();
+    assert_eq!(
+        k.eval(&vars).unwrap().to_f64().into_raw_vec_and_offset().0,
+        [21.0, 41.0]
+    );
+    // A type error inside a kernel is shown in the kernel's text.
+    kernels.define("def bad(a):\n    return ~a").unwrap();
+    let e = engine
+        .compile_with("bad(x)", &vars.signature(), &kernels)
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Type);
+    assert!(e.to_string().contains("return ~a"), "{e}");
+    // Nothing changes when a definition fails.
+    assert!(kernels.define("def ok(a):\n    return a\nok(1)").is_err());
+    assert_eq!(kernels.names(), ["twice", "inc", "bad"]);
+}

@@ -278,7 +278,11 @@ fn slow_series() {
         "slow_series",
         &[],
         1,
-        &["P8 slow series: n = 100000", "def term(k):", "a plain Rust loop"],
+        &[
+            "P8 slow series: n = 100000",
+            "def term(k):",
+            "a plain Rust loop",
+        ],
     );
 }
 
@@ -291,7 +295,10 @@ fn mandelbrot() {
         "mandelbrot",
         &["--plot", path],
         1,
-        &["P12 Mandelbrot: 100 × 150 pixels", "def escape(cr, ci, maxiter):"],
+        &[
+            "P12 Mandelbrot: 100 × 150 pixels",
+            "def escape(cr, ci, maxiter):",
+        ],
     );
     // 150 × 100 pixels, each 3 × 3.
     check_image(&plot, 450, 300);

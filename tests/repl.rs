@@ -432,3 +432,41 @@ fn laplace_program_file_runs_bit_for_bit() {
     }
     assert_eq!(differ, 0, "cells that differ from the Rust loop");
 }
+
+#[test]
+fn slow_series_program_file_gives_the_published_sum() {
+    let (dir, out) = run_program_file("slow_series.nj");
+    let got = load_npy(&dir.path().join("slow_series.npy"));
+    // The partial sum of Kempner's series to 10⁸ (P8).
+    let published = 13.277_605_949_858_2;
+    assert!((got[[]] - published).abs() < 1e-9, "{}", got[[]]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("13.2776"));
+}
+
+#[test]
+fn mandelbrot_program_file_matches_a_rust_loop_pixel_for_pixel() {
+    use ndarray_npy::ReadNpyExt;
+    let (dir, _) = run_program_file("mandelbrot.nj");
+    let x = load_npy(&dir.path().join("mandelbrot_x.npy"));
+    let y = load_npy(&dir.path().join("mandelbrot_y.npy"));
+    let file = std::fs::File::open(dir.path().join("mandelbrot.npy")).unwrap();
+    let img = ndarray::ArrayD::<i64>::read_npy(file).unwrap();
+    assert_eq!(img.shape(), [1000, 1500]);
+    let escape = |cr: f64, ci: f64| {
+        let (mut zr, mut zi) = (0.0f64, 0.0f64);
+        for n in 0..20 {
+            if zr * zr + zi * zi >= 4.0 {
+                return n;
+            }
+            (zr, zi) = (zr * zr - zi * zi + cr, 2.0 * zr * zi + ci);
+        }
+        255
+    };
+    let mut differ = 0;
+    for i in 0..1000 {
+        for j in 0..1500 {
+            differ += usize::from(img[[i, j]] != escape(x[[j]], y[[i]]));
+        }
+    }
+    assert_eq!(differ, 0, "pixels that differ from the Rust loop");
+}

@@ -5,10 +5,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::api::array::Array;
 use crate::api::cache::{Cache, CacheStats};
+use crate::api::kernels::Kernels;
 use crate::api::vars::{IntoOut, Signature, Vars};
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::view::RawView;
-use crate::parse;
+use crate::parse::{self, ast::KernelDef};
 use crate::program::Program;
 
 /// Compiles expressions into [`Kernel`]s and caches them.
@@ -58,12 +59,44 @@ impl Engine {
     /// # Ok::<(), numjit::Error>(())
     /// ```
     pub fn compile(&self, expr: &str, sig: &Signature) -> Result<Kernel> {
-        if let Some(hit) = self.lock().get(expr, sig) {
+        self.compile_cached(expr, expr, sig, &[])
+    }
+
+    /// [`Engine::compile`] for a program that may also call `kernels` (as if it began with
+    /// their definitions).
+    ///
+    /// ```
+    /// use numjit::{Engine, Kernels, Vars};
+    /// let mut kernels = Kernels::new();
+    /// kernels.define("def half(a):\n    return a / 2")?;
+    /// let x = ndarray::arr1(&[2.0, 4.0]);
+    /// let vars = Vars::new().with("x", &x);
+    /// let k = Engine::default().compile_with("half(x) + 1", &vars.signature(), &kernels)?;
+    /// assert_eq!(k.eval(&vars)?.to_f64().into_raw_vec_and_offset().0, vec![2.0, 3.0]);
+    /// # Ok::<(), numjit::Error>(())
+    /// ```
+    pub fn compile_with(&self, expr: &str, sig: &Signature, kernels: &Kernels) -> Result<Kernel> {
+        if kernels.defs().is_empty() {
+            return self.compile(expr, sig);
+        }
+        let key = format!("{}\u{0}{expr}", kernels.key());
+        self.compile_cached(&key, expr, sig, kernels.defs())
+    }
+
+    fn compile_cached(
+        &self,
+        key: &str,
+        expr: &str,
+        sig: &Signature,
+        kernels: &[KernelDef],
+    ) -> Result<Kernel> {
+        if let Some(hit) = self.lock().get(key, sig) {
             return Ok(Kernel { inner: hit });
         }
         // Compile outside the lock: other threads keep evaluating cached kernels meanwhile.
-        let compiled = Arc::new(Compiled::new(expr, sig).map_err(|e| e.with_source(expr))?);
-        self.lock().insert(expr, sig, compiled.clone());
+        let compiled =
+            Arc::new(Compiled::new(expr, sig, kernels).map_err(|e| e.with_source(expr))?);
+        self.lock().insert(key, sig, compiled.clone());
         Ok(Kernel { inner: compiled })
     }
 
@@ -148,11 +181,16 @@ pub(crate) struct Compiled {
 }
 
 impl Compiled {
-    fn new(src: &str, sig: &Signature) -> Result<Compiled> {
+    /// Compiles `src`; `kernels` come before the program's own.
+    fn new(src: &str, sig: &Signature, kernels: &[KernelDef]) -> Result<Compiled> {
+        let mut ast = parse::parse_program(src)?;
+        if !kernels.is_empty() {
+            ast.kernels.splice(0..0, kernels.iter().cloned());
+        }
         Ok(Compiled {
             source: src.to_string(),
             sig: sig.clone(),
-            program: Program::compile(&parse::parse_program(src)?, sig)?,
+            program: Program::compile(&ast, sig)?,
         })
     }
 
@@ -171,6 +209,16 @@ impl Compiled {
         }
         self.run(vars, reference, None)?
             .ok_or_else(|| Error::new(ErrorKind::Internal, "evaluation produced no array"))
+    }
+}
+
+impl std::fmt::Debug for Kernel {
+    /// The source and the result dtype: `Kernel { source: "x * 2", dtype: Some(Int32) }`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kernel")
+            .field("source", &self.inner.source)
+            .field("dtype", &self.dtype())
+            .finish()
     }
 }
 

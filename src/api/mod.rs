@@ -5,4 +5,5 @@
 pub(crate) mod array;
 pub(crate) mod cache;
 pub(crate) mod engine;
+pub(crate) mod kernels;
 pub(crate) mod vars;

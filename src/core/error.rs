@@ -164,6 +164,17 @@ impl Error {
         self
     }
 
+    /// The text [`Error::span`] points into, when known: the expression or program compiled,
+    /// or the definition of the kernel the error is in ([`crate::Kernels`]).
+    ///
+    /// ```
+    /// let err = numjit::evaluate("1 +", &numjit::Vars::new()).unwrap_err();
+    /// assert_eq!(err.source_text(), Some("1 +"));
+    /// ```
+    pub fn source_text(&self) -> Option<&str> {
+        self.source.as_deref()
+    }
+
     /// What kind of error this is.
     ///
     /// ```

@@ -94,7 +94,8 @@ impl Lowerer {
         kwargs: &[Kwarg],
         span: Span,
     ) -> Result<(NodeId, Ty)> {
-        let def = &self.kernels.defs[index];
+        let defs = self.kernels.defs.clone();
+        let def = &defs[index];
         if index >= self.kernels.visible {
             let caller = self.kernels.inside().unwrap_or_default();
             let message = if Some(index) == self.kernels.inside {
@@ -132,7 +133,12 @@ impl Lowerer {
             .map(|a| self.expr(a))
             .collect::<Result<Vec<_>>>()?;
         let dtypes: Vec<DType> = lowered.iter().map(|a| a.1.dtype).collect();
-        let kernel = Arc::new(instantiate(&self.kernels.within(index), &dtypes)?);
+        let typed = instantiate(&self.kernels.within(index), &dtypes);
+        let kernel = Arc::new(match &def.source {
+            // A kernel defined elsewhere: its errors point into its own text.
+            Some(text) => typed.map_err(|e| e.with_source(text))?,
+            None => typed?,
+        });
         let rank = lowered.iter().map(|a| self.rank(a.0)).max().unwrap_or(0);
         let dtype = kernel.result;
         let args = lowered.into_iter().map(|a| a.0).collect();

@@ -190,6 +190,9 @@ pub struct KernelDef {
     pub body: Vec<KStmt>,
     /// The `def ...:` header.
     pub span: Span,
+    /// The text its spans point into, when that is not the program's own (a kernel defined
+    /// once with [`crate::Kernels`] and called from other programs).
+    pub source: Option<std::sync::Arc<str>>,
 }
 
 /// A statement of a kernel body.

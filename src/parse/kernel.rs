@@ -88,6 +88,7 @@ pub(super) fn definition(
         params,
         body,
         span,
+        source: None,
     })
 }
 

@@ -54,6 +54,28 @@ pub fn parse_program(src: &str) -> Result<ast::Program> {
     program::parse(src)
 }
 
+/// Parses a text of kernel definitions only (`def` blocks); each keeps the text for its errors.
+pub fn parse_kernels(src: &str) -> Result<Vec<ast::KernelDef>> {
+    let program = program::parse(src)?;
+    if let Some(stmt) = program.stmts.first() {
+        return Err(crate::core::error::Error::at(
+            crate::core::error::ErrorKind::Syntax,
+            stmt.span,
+            "only kernel definitions (`def` blocks) can be defined here",
+        )
+        .with_source(src));
+    }
+    let text: std::sync::Arc<str> = src.into();
+    Ok(program
+        .kernels
+        .into_iter()
+        .map(|k| ast::KernelDef {
+            source: Some(text.clone()),
+            ..k
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::ast::{Expr, ExprKind};

@@ -198,6 +198,9 @@ fn help() -> String {
          \x20 swap(u, v)                 exchange two variables' values\n\
          \x20 for i in range(n):         a loop; its indented lines (ended by an empty line) run\n\
          \x20     BODY                   as one compiled program over the variables\n\
+         \x20 def f(a, b):               a kernel: a scalar function (if/elif/else, while, for,\n\
+         \x20     BODY                   break, continue, return) that later statements call\n\
+         \x20                            elementwise, e.g. f(x, 2); ended by an empty line\n\
          An unclosed bracket or a trailing \\ continues a statement on the next line; # comments.\n\
          \n\
          Generators (anywhere in an expression; arguments are expressions giving single values):\n\

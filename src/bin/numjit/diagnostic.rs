@@ -23,6 +23,14 @@ impl Diagnostic {
         }
     }
 
+    /// A message that points at no part of the statement (it shows its own place, if any).
+    pub fn unplaced(headline: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            headline: headline.into(),
+            span: None,
+        }
+    }
+
     /// A numjit error, with its span moved by `place` from expression to statement offsets.
     pub fn from_numjit(err: &numjit::Error, place: impl Fn(Range<usize>) -> Range<usize>) -> Self {
         Diagnostic {

@@ -45,6 +45,10 @@ impl Prepared {
 
     /// A numjit error on `text`, as a diagnostic on the statement.
     pub fn diagnostic(&self, err: &numjit::Error) -> Diagnostic {
+        if err.source_text().is_some_and(|s| s != self.text) {
+            // An error inside a kernel defined earlier: it points into the definition.
+            return Diagnostic::unplaced(err.to_string());
+        }
         Diagnostic::from_numjit(err, |span| {
             self.base + self.to_original(span.start, false)
                 ..self.base + self.to_original(span.end, true)
@@ -134,7 +138,7 @@ impl Session {
     pub fn compile(&self, prepared: &Prepared) -> Result<Kernel, Diagnostic> {
         let signature = self.bind(prepared).signature();
         self.engine
-            .compile(&prepared.text, &signature)
+            .compile_with(&prepared.text, &signature, &self.kernels)
             .map_err(|e| prepared.diagnostic(&e))
     }
 
@@ -289,11 +293,18 @@ fn generator_calls(expr: &str, base: usize) -> Vec<Call> {
             && generators::NAMES.contains(&name.text(expr))
             && open.text(expr) == "(";
         // An unclosed call is left alone: numjit reports the missing `)` where it belongs.
+        // `arange` and `linspace` stay in the text too: the library computes them where they
+        // are used, without storing them (`sum(term(arange(1, n + 1)))` makes no array)...
         let close = if is_call {
             syntax::matching_close(&tokens, i + 1)
         } else {
             None
         };
+        // ... unless they take a keyword (`dtype=`), which only the REPL's generators have.
+        let close = close.filter(|&c| {
+            !generators::LIBRARY.contains(&name.text(expr))
+                || tokens[i + 1..c].iter().any(|t| t.kind == Kind::Assign)
+        });
         match close {
             Some(close) => {
                 calls.push(Call {

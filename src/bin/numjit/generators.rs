@@ -16,6 +16,10 @@ pub const NAMES: [&str; 8] = [
     "arange", "linspace", "zeros", "ones", "full", "rand", "randn", "load",
 ];
 
+/// The generators the library has: statements keep their calls, for numjit to compute where
+/// they are used.
+pub const LIBRARY: [&str; 2] = ["arange", "linspace"];
+
 /// Why a generator refused its arguments; `arg` is the index of the argument at fault, if one is.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArgError {

@@ -65,7 +65,7 @@ impl Session {
         }
         let kernel = self
             .engine
-            .compile(&prepared.text, &sig)
+            .compile_with(&prepared.text, &sig, &self.kernels)
             .map_err(|e| prepared.diagnostic(&e))?;
         Ok((prepared, kernel))
     }
@@ -113,7 +113,7 @@ impl Session {
             }
             let kernel = self
                 .engine
-                .compile(&prepared.text, &vars.signature())
+                .compile_with(&prepared.text, &vars.signature(), &self.kernels)
                 .map_err(|e| prepared.diagnostic(&e))?;
             kernel.run(&vars).map_err(|e| prepared.diagnostic(&e))?
         };
@@ -179,6 +179,27 @@ mod tests {
             "12.0 (float64)",
             ":time runs it once"
         );
+    }
+
+    #[test]
+    fn kernels_defined_in_one_input_are_called_from_later_ones() {
+        let mut s = Session::default();
+        assert_eq!(
+            s.execute("def sq(a):\n    if a < 0:\n        return -a * a\n    return a * a\n"),
+            Ok(Outcome::Silent)
+        );
+        s.execute("x = linspace(-1, 1, 3)").unwrap();
+        assert_eq!(show(&mut s, "sum(sq(x))"), "0.0 (float64)");
+        s.execute("u = zeros(3)").unwrap();
+        s.execute("for i in range(2):\n    u += sq(x)").unwrap();
+        assert_eq!(
+            show(&mut s, "u"),
+            "array([-2.0,  0.0,  2.0], shape=(3,), dtype=float64)"
+        );
+        // An error inside a kernel shows the kernel's line, not the statement's.
+        s.execute("def bad(a):\n    return ~a").unwrap();
+        let e = s.execute("bad(x)").unwrap_err().render("bad(x)");
+        assert!(e.contains("return ~a") && e.contains("^"), "{e}");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use numjit::{Array, Engine};
 use crate::diagnostic::Diagnostic;
 use crate::random::{Rng, DEFAULT_SEED};
 use crate::syntax::{self, scan, Kind, Token};
-use crate::{commands, npy, print};
+use crate::{commands, npy, print, statements};
 
 /// What a statement asks the front end to do next.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +31,8 @@ pub struct Session {
     /// The seed `rng` started from, shown by `:seed` and reused by `:reset`.
     pub seed: u64,
     pub engine: Engine,
+    /// The kernels defined so far (`def` blocks), callable from every later statement.
+    pub kernels: numjit::Kernels,
 }
 
 impl Default for Session {
@@ -40,6 +42,7 @@ impl Default for Session {
             rng: Rng::seeded(DEFAULT_SEED),
             seed: DEFAULT_SEED,
             engine: Engine::default(),
+            kernels: numjit::Kernels::new(),
         }
     }
 }
@@ -55,6 +58,13 @@ impl Session {
     pub fn execute(&mut self, statement: &str) -> Result<Outcome, Diagnostic> {
         if statement.starts_with(':') {
             return commands::run(self, statement);
+        }
+        if statements::is_definition(statement) {
+            // Silent, as Python's `def` is.
+            self.kernels
+                .define(statement)
+                .map_err(|e| Diagnostic::from_numjit(&e, |span| span))?;
+            return Ok(Outcome::Silent);
         }
         let tokens = scan(statement);
         if crate::program::is_program(statement, &tokens) {

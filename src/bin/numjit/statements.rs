@@ -49,7 +49,16 @@ pub fn starts_block(text: &str) -> bool {
             .split_once(char::is_whitespace)
             .map_or("", |(_, rest)| rest.trim_start());
     }
-    text.strip_prefix("for")
+    ["for", "def"].into_iter().any(|kw| {
+        text.strip_prefix(kw)
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_whitespace()))
+    })
+}
+
+/// True when a statement is a kernel definition (`def name(...):` and its block).
+pub fn is_definition(text: &str) -> bool {
+    text.trim_start()
+        .strip_prefix("def")
         .is_some_and(|rest| rest.starts_with(|c: char| c.is_whitespace()))
 }
 
