@@ -7,7 +7,8 @@ array([1., 1., 1., 1., 1.])
 
 The API follows ``numexpr``: ``evaluate``, ``re_evaluate``, ``validate``, ``set_num_threads``,
 ``get_num_threads``; ``run`` adds numjit's programs (statements, ``for`` loops, ``swap``, slice
-assignment), which update the arrays they write in place. Errors are ``NumjitError`` subclasses that are also the builtin exceptions
+assignment), which update the arrays they write in place; ``@numjit.kernel`` compiles a plain
+Python function with loops and branches as a numjit kernel, applied elementwise. Errors are ``NumjitError`` subclasses that are also the builtin exceptions
 NumExpr raises (``SyntaxError``, ``KeyError``, ``TypeError``, ``ValueError``). The package
 calls numjit's C ABI (``include/numjit.h``) through ctypes; see ``python/README.md``.
 """
@@ -24,6 +25,7 @@ from ._errors import (
     NumjitValueError,
 )
 from ._evaluate import evaluate, get_num_threads, re_evaluate, set_num_threads, validate
+from ._kernels import Kernel, kernel
 from ._lib import VERSION as __version__
 from ._run import run
 
@@ -38,6 +40,8 @@ ncores = detect_number_of_cores()
 __all__ = [
     "evaluate",
     "run",
+    "kernel",
+    "Kernel",
     "re_evaluate",
     "validate",
     "set_num_threads",

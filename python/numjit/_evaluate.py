@@ -15,6 +15,7 @@ import weakref
 import numpy as np
 
 from . import _convert, _errors
+from . import _kernels as _definitions
 from ._lib import Array, lib
 
 _ORDERS = ("C", "F", "A", "K")
@@ -52,17 +53,20 @@ class _Names:
 _names = {}
 
 
-def _names_of(ex):
-    """The parsed names of ``ex`` (numjit parses it; syntax errors are raised here)."""
+def _names_of(ex, definitions=""):
+    """The parsed names of ``ex`` (numjit parses it; syntax errors are raised here). The text
+    compiled is ``definitions`` (the caller's module's ``@numjit.kernel`` functions) then ``ex``."""
     if not isinstance(ex, str):
         raise ValueError("must specify expression as a string")
-    hit = _names.get(ex)
+    key = (definitions, ex) if definitions else ex
+    hit = _names.get(key)
     if hit is not None:
         return hit
-    source = _c_source(ex)
-    entry = _Names(source, query_names(ex, lib.numjit_expr_names, source))
+    alone = _c_source(ex)
+    names = query_names(ex, lib.numjit_expr_names, alone)
+    entry = _Names(_c_source(definitions + ex) if definitions else alone, names)
     _forget_oldest(_names)
-    _names[ex] = entry
+    _names[key] = entry
     return entry
 
 
@@ -277,7 +281,7 @@ def _check_out(out, dtype, casting):
         )
 
 
-def _prepare(ex, local_dict, global_dict, frame, out, order, casting):
+def _prepare(ex, local_dict, global_dict, frame, out, order, casting, definitions=None):
     if order not in _ORDERS:
         raise ValueError(f"order must be one of 'C', 'F', 'A', or 'K' (got {order!r})")
     if casting not in _CASTINGS:
@@ -285,7 +289,9 @@ def _prepare(ex, local_dict, global_dict, frame, out, order, casting):
             "casting must be one of 'no', 'equiv', 'safe', 'same_kind', 'unsafe' "
             f"(got {casting!r})"
         )
-    names = _names_of(ex)
+    if definitions is None:
+        definitions = _definitions.definitions(frame.f_globals.get("__name__"))
+    names = _names_of(ex, definitions)
     found = _lookup(names.names, local_dict, global_dict, frame)
     addresses, arrays, sig = _operands(found, names.addresses)
     kernel = _kernel(ex, names.source, addresses, arrays, sig)
@@ -320,6 +326,16 @@ def evaluate(ex, local_dict=None, global_dict=None, out=None, order="K", casting
     finally:
         del frame
     _last.call = call
+    return call.run(names, arrays)
+
+
+def _evaluate_with(ex, local_dict, definitions):
+    """``evaluate`` of ``ex`` after the kernel ``definitions`` (a ``numjit.kernel`` call)."""
+    frame = sys._getframe(1)
+    try:
+        call, names, arrays = _prepare(ex, local_dict, {}, frame, None, "K", "safe", definitions)
+    finally:
+        del frame
     return call.run(names, arrays)
 
 

@@ -13,6 +13,7 @@ import sys
 import numpy as np
 
 from . import _convert, _errors
+from . import _kernels as _definitions
 from ._evaluate import _c_source, _forget_oldest, _lookup, _Owner, query_names
 from ._lib import lib
 
@@ -25,8 +26,9 @@ class _ProgramNames:
 
     __slots__ = ("source", "names", "written", "_bytes", "addresses")
 
-    def __init__(self, program):
-        self.source = _c_source(program)
+    def __init__(self, program, definitions=""):
+        # The kernels' bodies hold no program names: the names are the statements'.
+        self.source = _c_source(definitions + program)
         self.names = query_names(program, lib.numjit_program_names, self.source, _ALL)
         self.written = frozenset(
             query_names(program, lib.numjit_program_names, self.source, _WRITTEN))
@@ -37,14 +39,15 @@ class _ProgramNames:
 _programs = {}
 
 
-def _names_of(program):
+def _names_of(program, definitions=""):
     if not isinstance(program, str):
         raise ValueError("must specify the program as a string")
-    hit = _programs.get(program)
+    key = (definitions, program) if definitions else program
+    hit = _programs.get(key)
     if hit is None:
-        hit = _ProgramNames(program)
+        hit = _ProgramNames(program, definitions)
         _forget_oldest(_programs)
-        _programs[program] = hit
+        _programs[key] = hit
     return hit
 
 
@@ -96,12 +99,14 @@ def run(program, local_dict=None, global_dict=None):
     value of its own name. Every shape is checked before the first write: a program that fails
     leaves every array as it was.
 
+    The program may call the ``@numjit.kernel`` functions of the caller's module.
+
     Raises the ``NumjitError`` subclasses ``evaluate`` raises; writing a scalar, a read-only
     array or an array of a dtype numjit cannot write is a ``TypeError``/``ValueError``.
     """
-    names = _names_of(program)
     frame = sys._getframe(1)
     try:
+        names = _names_of(program, _definitions.definitions(frame.f_globals.get("__name__")))
         found = _lookup(names.names, local_dict, global_dict, frame)
     finally:
         del frame

@@ -1,0 +1,102 @@
+"""``@numjit.kernel``: a plain Python function compiled by numjit as a kernel.
+
+The function's source (read with ``inspect``) is numjit's kernel language, which is Python's
+syntax for scalar code: assignments, ``if``/``elif``/``else``, ``while``, ``for`` over
+``range``, ``break``, ``continue``, ``return``. The decorator registers it under its name for
+the ``evaluate``/``run`` strings of the module that defines it, and returns a callable that
+applies it elementwise to NumPy arrays (broadcasting them) in one compiled, parallel pass.
+"""
+
+import inspect
+import sys
+import textwrap
+
+# Per module: kernel name -> its source, in definition order (a redefinition keeps its place,
+# so the kernels defined after it call the new one).
+_registry = {}
+
+
+def definitions(module):
+    """The definitions of ``module``'s kernels, to put before a program's text ("" if none)."""
+    kernels = _registry.get(module)
+    if not kernels:
+        return ""
+    return "".join(src if src.endswith("\n") else src + "\n" for src in kernels.values())
+
+
+def _source(fn):
+    """The ``def`` block of ``fn``, dedented, without its decorators."""
+    try:
+        text = textwrap.dedent(inspect.getsource(fn))
+    except (OSError, TypeError) as e:
+        raise TypeError(
+            f"numjit.kernel needs the source of {fn!r}: define it in a file, not interactively"
+        ) from e
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.startswith("def ")), None)
+    if start is None:
+        raise TypeError(f"numjit.kernel: {fn!r} is not a `def` function")
+    return "".join(lines[start:])
+
+
+class Kernel:
+    """A numjit kernel made from a Python function: ``k(a, b)`` evaluates it over arrays.
+
+    >>> import numpy as np, numjit
+    >>> @numjit.kernel
+    ... def clip(a, lo, hi):
+    ...     if a < lo:
+    ...         return lo
+    ...     if a > hi:
+    ...         return hi
+    ...     return a
+    >>> clip(np.array([-2.0, 0.5, 3.0]), 0.0, 1.0)  # doctest: +SKIP
+    array([0. , 0.5, 1. ])
+    """
+
+    def __init__(self, fn):
+        self.__wrapped__ = fn
+        self.__name__ = fn.__name__
+        self.__doc__ = fn.__doc__
+        self.source = _source(fn)
+        self.module = fn.__module__
+        self.nparams = len(inspect.signature(fn).parameters)
+        kernels = _registry.setdefault(self.module, {})
+        previous = kernels.get(self.__name__)
+        kernels[self.__name__] = self.source
+        try:
+            # Parses and checks the definitions now (types are checked per call).
+            _check(self.module)
+        except Exception:
+            if previous is None:
+                del kernels[self.__name__]
+            else:
+                kernels[self.__name__] = previous
+            raise
+
+    def __call__(self, *args):
+        if len(args) != self.nparams:
+            raise TypeError(
+                f"{self.__name__}() takes {self.nparams} argument"
+                f"{'' if self.nparams == 1 else 's'} but {len(args)} were given"
+            )
+        from ._evaluate import _evaluate_with
+
+        names = [f"_numjit_arg{i}" for i in range(len(args))]
+        call = f"{self.__name__}({', '.join(names)})"
+        return _evaluate_with(call, dict(zip(names, args)), definitions(self.module))
+
+    def __repr__(self):
+        return f"<numjit.kernel {self.module}.{self.__name__}>"
+
+
+def _check(module):
+    """Compiles the module's kernel definitions alone, raising numjit's error if they fail."""
+    from ._run import run
+
+    run(definitions(module), {}, {})
+
+
+def kernel(fn):
+    """Makes ``fn`` a numjit kernel (see ``Kernel``); use as a decorator."""
+    return Kernel(fn)
