@@ -308,6 +308,77 @@ fn p9(a: &Args, n: usize) -> Run {
     }
 }
 
+/// P8's term as a kernel: no array of n terms exists, the reduction calls it per element.
+const P8: &str = "\
+def term(k):
+    m = k
+    while m > 0:
+        if m % 10 == 9:
+            return 0.0
+        m //= 10
+    return 1.0 / k
+
+sum(term(arange(1, n + 1)))";
+
+fn p8(a: &Args, n: usize) -> Run {
+    let vars = Vars::new().with("n", n as i64);
+    let k = compile(P8, &vars);
+    let mut total = 0.0;
+    let run = time(a.reps, || total = eval_f64(&k, &vars)[[]], || 0.0);
+    Run {
+        checksum: total,
+        ..run
+    }
+}
+
+/// P12 as the peers compute it (`peers_numba.py`, `c/bench_c.c`): z is updated, then tested.
+const P12: &str = "\
+def escape(cr, ci):
+    zr = 0.0
+    zi = 0.0
+    for k in range(20):
+        t = zr*zr - zi*zi + cr
+        zi = 2*zr*zi + ci
+        zr = t
+        if zr*zr + zi*zi >= 4:
+            return k
+    return 255
+
+escape(x[None, :], y[:, None])";
+
+fn p12(a: &Args, ny: usize, alloc: bool) -> Run {
+    let nx = 3 * ny / 2;
+    // The C reference's linspace, operation for operation.
+    let linspace = |start: f64, stop: f64, n: usize| {
+        let step = (stop - start) / (n - 1) as f64;
+        Array1::from_shape_fn(n, |i| if i == n - 1 { stop } else { i as f64 * step + start })
+    };
+    let (x, y) = (linspace(-2.0, 1.0, nx), linspace(-1.0, 1.0, ny));
+    let vars = Vars::new().with("x", &x).with("y", &y);
+    let k = compile(P12, &vars);
+    let mut img = alloc::full((ny, nx), 0i64);
+    let mut fresh: Option<numjit::Array> = None;
+    let run = time(
+        a.reps,
+        || {
+            if alloc {
+                fresh = None;
+                fresh = Some(k.eval(&vars).unwrap_or_else(|e| fail(&e.to_string())));
+            } else {
+                k.eval_into(&vars, &mut img)
+                    .unwrap_or_else(|e| fail(&e.to_string()));
+            }
+        },
+        || 0.0,
+    );
+    let checksum = match &fresh {
+        Some(numjit::Array::Int64(a)) => a.sum() as f64,
+        Some(other) => fail(&format!("expected int64, got {}", other.dtype())),
+        None => img.sum() as f64,
+    };
+    Run { checksum, ..run }
+}
+
 fn p10(a: &Args, m: usize, alloc: bool) -> Run {
     let x = alloc::from_shape_fn((m, 3), |(i, k)| golden(3 * i + k, G1));
     let vars = Vars::new()
@@ -384,10 +455,12 @@ fn main() {
         "P5" => p5(&a, size(13_410)),
         "P6" => p6(&a, size(4096)),
         "P7" => p7(&a, size(300), alloc),
+        "P8" => p8(&a, size(100_000_000)),
         "P9" => p9(&a, size(100_000_000)),
         "P10" => p10(&a, size(1000), alloc),
         "P11-axis0" => p11(&a, size(10_000), 0, alloc),
         "P11-axis1" => p11(&a, size(10_000), 1, alloc),
+        "P12" => p12(&a, size(1000), alloc),
         "P13" => elementwise(
             &a,
             size(10_000_000),

@@ -2428,9 +2428,222 @@ def probe_findings():
     return out
 
 
+# --------------------------------------------------------------------------- kernels
+
+# What kernel bodies may call, as Python scalar functions with numjit's meaning (floats stay
+# floats: `floor(2.5)` is 2.0, as NumPy's).
+KERNEL_SCOPE = {
+    "sqrt": math.sqrt, "sin": math.sin, "cos": math.cos, "exp": math.exp, "log": math.log,
+    "abs": abs, "minimum": min, "maximum": max, "pi": math.pi, "e": math.e,
+    "where": lambda c, x, y: x if c else y,
+    "floor": lambda x: float(math.floor(x)) if isinstance(x, float) else x,
+}
+KERNEL_TRANSCENDENTAL = ("sqrt(", "sin(", "cos(", "exp(", "log(")
+
+
+def kernel_case(file, name, defs, call, vars, dtype, *, error=None, reduce=False):
+    """Defines one kernel case: `defs` (the `def` blocks) run as Python on Python scalars,
+    element by element over the broadcast `call` arguments, are the oracle; `dtype` is the
+    result dtype numjit's typing gives (stated by the case, checked by the harness). `call` is
+    `f(args)` over the variables, or `sum(f(args))` with `reduce`. error: a kind the case
+    states (the rules live in src/lower/kernel.rs; spans are checked by tests/def_kernels.rs)."""
+    full = register_name(file, name)
+    program = defs.rstrip("\n") + "\n\n" + call
+    rec = {"name": full, "program": program, "vars": vars, "outs": [], "note": None}
+    if error is not None:
+        rec["error"] = (error, None)
+        FILES[file]["cases"].append(rec)
+        return
+    scope = dict(KERNEL_SCOPE)
+    exec(defs, scope)  # noqa: S102 -- the generator's own kernel texts
+    inner = call[4:-1] if reduce else call
+    fname, args = inner.split("(", 1)
+    args = [a.strip() for a in args[:-1].split(",")] if args[:-1].strip() else []
+    values = []
+    for a in args:
+        if a in vars:
+            values.append(vars[a].value)
+        else:
+            values.append(np.array(eval(a, {}, {})))  # noqa: S307 -- a literal argument
+    arrays = np.broadcast_arrays(*values) if values else []
+    shape = arrays[0].shape if arrays else ()
+    fn = scope[fname]
+    out = [fn(*[x[idx].item() for x in arrays]) for idx in np.ndindex(shape)]
+    for v in out:
+        if isinstance(v, int) and not isinstance(v, bool) and not -2**63 <= v < 2**63:
+            raise GenError(f"{full}: the result {v} overflows int64")
+    result = np.array(out, dtype=NPDT[dtype]).reshape(shape)
+    if reduce:
+        result = np.array(np.sum(result))
+    rec["outputs"], rec["expected"] = {}, result
+    floats = result.dtype.kind == "f"
+    uses = any(t in defs for t in KERNEL_TRANSCENDENTAL)
+    rec["ulps"] = 4 if floats and uses and not reduce else None
+    rec["rtol"] = 1e-12 if floats and reduce else None
+    FILES[file]["cases"].append(rec)
+
+
+def define_kernels():
+    f = begin_file("kernels", "kernels: `def` blocks with locals, branches and loops, applied "
+                              "elementwise, in reductions, typed per call; failing kernels")
+    K = lambda name, defs, call, vars, dtype, **kw: kernel_case(f, name, defs, call, vars, dtype, **kw)  # noqa: E731
+    xs = [-3.5, -1.0, -0.25, 0.0, 0.5, 2.0, 7.25, 10.0]
+    ks = [-17, -10, -9, -1, 0, 1, 9, 10, 19, 99, 123, 1000]
+    fx, ik = F64(xs), I64(ks)
+    ik32 = I32(ks)
+    flags = B([True, False, False, True, True, False, True, False])
+    # Straight-line code: assignment, augmented and tuple assignment, every arithmetic dtype.
+    lines = {
+        "identity": ("def f(a):\n    return a\n", "float64"),
+        "affine": ("def f(a):\n    t = a * 2\n    t += 1\n    return t - 0.5\n", "float64"),
+        "swap": ("def f(a):\n    p = a\n    q = a + 1\n    p, q = q, p\n    return p - q\n", "float64"),
+        "tuple_uses_old_values": ("def f(a):\n    p = a\n    q = 2 * a\n    p, q = q, p + q\n    return p * 10 + q\n", "float64"),
+        "chain_of_locals": ("def f(a):\n    b = a * a\n    c = b - a\n    d = c / 4\n    return d + b\n", "float64"),
+        "augmented_every_op": ("def f(a):\n    t = a\n    t += 3\n    t -= 1\n    t *= 2\n    t /= 4\n    return t\n", "float64"),
+        "constants": ("def f(a):\n    return a * pi + e\n", "float64"),
+        "functions": ("def f(a):\n    return sqrt(abs(a)) + minimum(a, 1.0) + floor(a)\n", "float64"),
+        "transcendental": ("def f(a):\n    return sin(a) * cos(a) + exp(-abs(a))\n", "float64"),
+        "where": ("def f(a):\n    return where(a > 0, a, -a)\n", "float64"),
+        "pass_statement": ("def f(a):\n    pass\n    return a + 1\n", "float64"),
+        "inline_body": ("def f(a): return a * 3\n", "float64"),
+        "semicolons": ("def f(a):\n    t = a; u = t * 2; t = u + 1\n    return t\n", "float64"),
+    }
+    for name, (defs, dtype) in lines.items():
+        K(name, defs, "f(x)", {"x": fx}, dtype)
+    # Integers: Python's // and % (by constants, negative divisors too), powers, shifts.
+    ints = {
+        "floordiv_mod_by_constants": "def f(k):\n    return k // 7 * 1000 + k % 7\n",
+        "floordiv_mod_negative_divisor": "def f(k):\n    return k // -3 * 1000 + k % -3\n",
+        "digit_sum": "def f(k):\n    m = abs(k)\n    s = 0\n    while m > 0:\n        s += m % 10\n        m //= 10\n    return s\n",
+        "digit_count": "def f(k):\n    m = abs(k)\n    n = 1\n    while m >= 10:\n        m //= 10\n        n += 1\n    return n\n",
+        "reverse_digits": "def f(k):\n    m = abs(k)\n    r = 0\n    while m > 0:\n        r = r * 10 + m % 10\n        m //= 10\n    return r\n",
+        "bit_ops": "def f(k):\n    return (k & 12) | (k ^ 5)\n",
+        "square_and_power": "def f(k):\n    return k * k + k ** 2\n",
+        "collatz_steps": "def f(k):\n    m = abs(k) + 1\n    n = 0\n    while m != 1:\n        if m % 2 == 0:\n            m //= 2\n        else:\n            m = 3 * m + 1\n        n += 1\n    return n\n",
+        "gcd_with_12": "def f(k):\n    a = abs(k)\n    b = 12\n    while b != 0:\n        a, b = b, a % b\n    return a\n",
+    }
+    # With int32 arguments, an accumulator started from a literal (`s = 0`) is int64: the
+    # literal's own dtype, promoted with what is added to it.
+    int32_stays = {"floordiv_mod_by_constants", "floordiv_mod_negative_divisor", "bit_ops", "square_and_power"}
+    for name, defs in ints.items():
+        K(name, defs, "f(k)", {"k": ik}, "int64")
+        K(name + "_int32", defs, "f(k)", {"k": ik32}, "int32" if name in int32_stays else "int64")
+    # Branches: if / elif / else, nested, early returns, truthiness.
+    branches = {
+        "if_else": ("def f(a):\n    if a < 0:\n        return -a\n    else:\n        return a\n", "float64"),
+        "elif_chain": ("def f(a):\n    if a < -2:\n        return 0\n    elif a < 0:\n        return 1\n    elif a == 0:\n        return 2\n    elif a < 5:\n        return 3\n    else:\n        return 4\n", "int64"),
+        "nested_if": ("def f(a):\n    if a > 0:\n        if a > 5:\n            return 2.0\n        return 1.0\n    return 0.0\n", "float64"),
+        "if_without_else": ("def f(a):\n    t = a\n    if a < 0:\n        t = 0.0\n    return t\n", "float64"),
+        "truthiness_of_numbers": ("def f(a):\n    if a:\n        return 1\n    return 0\n", "int64"),
+        "bool_result": ("def f(a):\n    return a > 1\n", "bool"),
+        "bool_local": ("def f(a):\n    big = a > 1\n    small = a < -1\n    return big | small\n", "bool"),
+        "mixed_returns_promote": ("def f(a):\n    if a > 0:\n        return 1\n    return a / 2\n", "float64"),
+        "local_widened_later": ("def f(a):\n    t = 0\n    if a > 0:\n        t = a\n    return t\n", "float64"),
+        "inline_if": ("def f(a):\n    if a > 0: return a\n    return 0.0\n", "float64"),
+    }
+    for name, (defs, dtype) in branches.items():
+        K(name, defs, "f(x)", {"x": fx}, dtype)
+    K("bool_parameter", "def f(c, a):\n    if c:\n        return a\n    return -a\n", "f(c, x)",
+      {"c": flags, "x": fx}, "float64")
+    K("bool_param_and_int", "def f(c, k):\n    t = k\n    if c:\n        t = t * 2\n    return t\n", "f(c, k)",
+      {"c": B([True, False] * 6), "k": ik}, "int64")
+    # Loops: for over range (1, 2, 3 arguments, negative step, empty), while, break, continue.
+    loops = {
+        "for_sum": ("def f(k):\n    s = 0\n    for i in range(5):\n        s += i * k\n    return s\n", "int64"),
+        "for_start_stop": ("def f(k):\n    s = 0\n    for i in range(2, 6):\n        s += i\n    return s + k\n", "int64"),
+        "for_step": ("def f(k):\n    s = 0\n    for i in range(1, 20, 4):\n        s = s * 10 + i % 10\n    return s + k\n", "int64"),
+        "for_negative_step": ("def f(k):\n    s = 0\n    for i in range(10, 0, -3):\n        s = s * 100 + i\n    return s - k\n", "int64"),
+        "for_empty_range": ("def f(k):\n    s = k\n    for i in range(5, 2):\n        s = 0\n    return s\n", "int64"),
+        "for_data_dependent_bound": ("def f(k):\n    s = 0\n    for i in range(abs(k) % 7):\n        s += i\n    return s\n", "int64"),
+        "for_variable_after_loop": ("def f(k):\n    i = -1\n    for i in range(abs(k) % 5):\n        pass\n    return i\n", "int64"),
+        "nested_for": ("def f(k):\n    s = 0\n    for i in range(4):\n        for j in range(i, 4):\n            s += i * j\n    return s + k\n", "int64"),
+        "while_countdown": ("def f(k):\n    m = abs(k)\n    n = 0\n    while m > 0:\n        m -= 3\n        n += 1\n    return n\n", "int64"),
+        "while_true_break": ("def f(k):\n    n = 0\n    while True:\n        n += 1\n        if n * n > abs(k):\n            break\n    return n\n", "int64"),
+        "continue_skips": ("def f(k):\n    s = 0\n    for i in range(10):\n        if i % 3 == 0:\n            continue\n        s += i\n    return s + k\n", "int64"),
+        "break_inner_only": ("def f(k):\n    s = 0\n    for i in range(4):\n        for j in range(10):\n            if j > i:\n                break\n            s += 1\n    return s + k\n", "int64"),
+        "return_from_loop": ("def f(k):\n    for i in range(100):\n        if i * i >= abs(k):\n            return i\n    return -1\n", "int64"),
+        "while_with_else_branch": ("def f(k):\n    m = abs(k)\n    while m > 1:\n        if m % 2 == 0:\n            m //= 2\n        else:\n            m -= 1\n    return m\n", "int64"),
+    }
+    for name, (defs, dtype) in loops.items():
+        K(name, defs, "f(k)", {"k": ik}, dtype)
+    floats_loops = {
+        "newton_sqrt": ("def f(a):\n    x = abs(a) + 1.0\n    for i in range(30):\n        x = 0.5 * (x + (abs(a) + 1.0) / x)\n    return x\n", "float64"),
+        "series_until_small": ("def f(a):\n    t = 1.0\n    s = 0.0\n    n = 0\n    while t > 1e-12:\n        s += t\n        n += 1\n        t = t / (abs(a) + 2.0)\n    return s\n", "float64"),
+        "halving_count": ("def f(a):\n    v = abs(a) * 1000.0\n    n = 0\n    while v > 1.0:\n        v /= 2.0\n        n += 1\n    return n\n", "int64"),
+    }
+    for name, (defs, dtype) in floats_loops.items():
+        K(name, defs, "f(x)", {"x": fx}, dtype)
+    # The course kernels at toy size.
+    mandel = ("def escape(cr, ci, maxiter):\n    zr = 0.0\n    zi = 0.0\n    for n in range(maxiter):\n"
+              "        if zr*zr + zi*zi >= 4.0:\n            return n\n"
+              "        zr, zi = zr*zr - zi*zi + cr, 2.0*zr*zi + ci\n    return 255\n")
+    K("mandelbrot", mandel, "escape(cr, ci, 20)",
+      {"cr": F64(np.linspace(-2, 1, 12).reshape(1, 12)), "ci": F64(np.linspace(-1, 1, 8).reshape(8, 1))}, "int64")
+    K("mandelbrot_int32_maxiter", mandel, "escape(cr, ci, m)",
+      {"cr": F64(np.linspace(-2, 1, 9)), "ci": F64([0.1] * 9), "m": I32(5, shape=[])}, "int64")
+    series = ("def term(k):\n    m = k\n    while m > 0:\n        if m % 10 == 9:\n            return 0.0\n"
+              "        m //= 10\n    return 1.0 / k\n")
+    K("slow_series_terms", series, "term(k)", {"k": I64(list(range(1, 40)))}, "float64")
+    K("slow_series_sum", series, "sum(term(k))", {"k": I64(list(range(1, 2000)))}, "float64", reduce=True)
+    # Kernels calling kernels; broadcasting; reductions over kernel values.
+    two = "def sq(a):\n    return a * a\ndef f(a, b):\n    return sq(a) + sq(b) - 2 * a * b\n"
+    K("kernel_calls_kernel", two, "f(x, y)", {"x": fx, "y": F64([1.0] * 8)}, "float64")
+    three = two + "def g(a):\n    return f(a, 1.0) + sq(2.0)\n"
+    K("call_chain_of_three", three, "g(x)", {"x": fx}, "float64")
+    K("broadcast_2d", "def f(a, b):\n    return a * 10 + b\n", "f(x, y)",
+      {"x": F64([[1.0], [2.0], [3.0]]), "y": F64([0.5, 0.25])}, "float64")
+    K("broadcast_scalar_literal", "def f(a, b):\n    return a * b\n", "f(x, 3)", {"x": fx}, "float64")
+    K("int_and_float_params", "def f(k, a):\n    return k * a\n", "f(k, x)",
+      {"k": I64([1, 2, 3, 4, 5, 6, 7, 8]), "x": fx}, "float64")
+    K("int32_and_int64", "def f(a, b):\n    return a - b\n", "f(k, j)",
+      {"k": I32([1, 2, 3]), "j": I64([10, 20, 30])}, "int64")
+    K("weak_literal_keeps_int32", "def f(k):\n    return k * 2 + 1\n", "f(k)", {"k": ik32}, "int32")
+    K("sum_of_kernel", "def f(a):\n    if a > 0:\n        return a\n    return 0.0\n", "sum(f(x))",
+      {"x": fx}, "float64", reduce=True)
+    K("sum_of_int_kernel", "def f(k):\n    return k % 5\n", "sum(f(k))", {"k": ik}, "int64", reduce=True)
+    K("zero_size", "def f(a):\n    return a + 1\n", "f(x)", {"x": F64([])}, "float64")
+    K("zero_d", "def f(a):\n    return a * 2\n", "f(x)", {"x": F64(1.5, shape=[])}, "float64")
+    K("strided_argument", "def f(a):\n    return a - 1\n", "f(x)",
+      {"x": F64(list(range(12)), view="::3")}, "float64")
+    more = {
+        "three_way_rotation": ("def f(a):\n    p = a\n    q = a + 1\n    r = a + 2\n    p, q, r = q, r, p\n    return p * 100 + q * 10 + r\n", "float64"),
+        "while_continue": ("def f(a):\n    n = 0\n    s = 0.0\n    while n < 6:\n        n += 1\n        if n % 2 == 1:\n            continue\n        s += a * n\n    return s\n", "float64"),
+        "clip": ("def f(a):\n    if a < -1:\n        return -1.0\n    if a > 1:\n        return 1.0\n    return a\n", "float64"),
+        "sign_as_int": ("def f(a):\n    if a > 0:\n        return 1\n    elif a < 0:\n        return -1\n    return 0\n", "int64"),
+        "loop_accumulates_float": ("def f(a):\n    s = 0.0\n    for i in range(1, 6):\n        s = s * a + i\n    return s\n", "float64"),
+    }
+    for name, (defs, dtype) in more.items():
+        K(name, defs, "f(x)", {"x": fx}, dtype)
+    K("comparison_chain_by_and", "def f(a):\n    return (a > -1) & (a < 1)\n", "f(x)", {"x": fx}, "bool")
+    # Failing kernels: the kind each must raise (before anything runs).
+    E = lambda name, defs, call, kind, vars=None: K(name, defs, call, vars or {"x": fx}, "float64", error=kind)  # noqa: E731
+    E("missing_return", "def f(a):\n    t = a\n", "f(x)", "type")
+    E("missing_return_on_a_path", "def f(a):\n    if a > 0:\n        return a\n", "f(x)", "type")
+    E("recursion", "def f(a):\n    return f(a)\n", "f(x)", "type")
+    E("calls_a_later_kernel", "def f(a):\n    return g(a)\ndef g(a):\n    return a\n", "f(x)", "type")
+    E("reads_a_program_variable", "def f(a):\n    return a + x\n", "f(x)", "unknown_name")
+    E("read_before_assignment", "def f(a):\n    s = t\n    t = 1\n    return s\n", "f(x)", "unknown_name")
+    E("reduction_inside", "def f(a):\n    return sum(a)\n", "f(x)", "type")
+    E("generator_inside", "def f(a):\n    return a + linspace(0, 1, 3)\n", "f(x)", "type")
+    E("subscript_inside", "def f(a):\n    return a[0]\n", "f(x)", "type")
+    E("bool_and_float_in_one_local", "def f(a):\n    t = a > 0\n    t = 1.5\n    return t\n", "f(x)", "type")
+    E("float_range", "def f(a):\n    for i in range(a):\n        pass\n    return 0\n", "f(x)", "type")
+    E("wrong_argument_count", "def f(a, b):\n    return a\n", "f(x)", "arity")
+    E("keyword_argument", "def f(a):\n    return a\n", "f(a=x)", "arity")
+    E("break_outside_loop", "def f(a):\n    break\n    return a\n", "f(x)", "syntax")
+    E("bare_return", "def f(a):\n    return\n", "f(x)", "syntax")
+    E("expression_statement", "def f(a):\n    a + 1\n    return a\n", "f(x)", "syntax")
+    E("array_assignment", "def f(a):\n    x[0] = 1\n    return a\n", "f(x)", "syntax")
+    E("name_of_a_function", "def sin(a):\n    return a\n", "sin(x)", "type")
+    E("defined_twice", "def f(a):\n    return a\ndef f(a):\n    return a\n", "f(x)", "type")
+    E("invert_a_float", "def f(a):\n    return ~a\n", "f(x)", "type")
+    E("unknown_function", "def f(a):\n    return nope(a)\n", "f(x)", "unknown_function")
+    E("and_keyword", "def f(a):\n    return a > 0 and a < 1\n", "f(x)", "syntax")
+
+
 DEFINERS = [define_arith, define_dtypes, define_compare_logic, define_functions, define_edge_values,
             define_broadcast, define_strides, define_reductions, define_errors, define_generators,
-            define_big, define_programs]
+            define_big, define_programs, define_kernels]
 
 
 def main(argv):
