@@ -351,7 +351,13 @@ fn p12(a: &Args, ny: usize, alloc: bool) -> Run {
     // The C reference's linspace, operation for operation.
     let linspace = |start: f64, stop: f64, n: usize| {
         let step = (stop - start) / (n - 1) as f64;
-        Array1::from_shape_fn(n, |i| if i == n - 1 { stop } else { i as f64 * step + start })
+        Array1::from_shape_fn(n, |i| {
+            if i == n - 1 {
+                stop
+            } else {
+                i as f64 * step + start
+            }
+        })
     };
     let (x, y) = (linspace(-2.0, 1.0, nx), linspace(-1.0, 1.0, ny));
     let vars = Vars::new().with("x", &x).with("y", &y);

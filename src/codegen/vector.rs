@@ -41,7 +41,16 @@ impl VectorPlan {
         if stage.values().iter().all(|&v| g.node(v).rank == 0) {
             return None;
         }
-        let dtype = g.node(stage.value).dtype;
+        // A kernel's result may be an int64 count of float64 lanes (P12): its arrays set the
+        // lanes' dtype then, and the result is stored as it comes (both are 8 bytes).
+        let dtype = match &g.node(stage.value).kind {
+            NodeKind::Call(_, args) => args
+                .iter()
+                .map(|&a| g.node(a))
+                .find(|a| a.rank > 0)
+                .map_or(g.node(stage.value).dtype, |a| a.dtype),
+            _ => g.node(stage.value).dtype,
+        };
         let ty = match dtype {
             DType::Float64 => types::F64X2,
             DType::Float32 => types::F32X4,
@@ -54,12 +63,17 @@ impl VectorPlan {
         let mut stack = stage.values().to_vec();
         let mut seen = vec![false; g.nodes.len()];
         let mut computed = 0usize;
+        let mut has_kernel = false;
         while let Some(id) = stack.pop() {
             if std::mem::replace(&mut seen[id], true) {
                 continue;
             }
             let node = g.node(id);
-            if node.dtype != dtype {
+            let stored_lanes = matches!(node.kind, NodeKind::Call(..))
+                && stage.stores.contains(&id)
+                && matches!(node.dtype, DType::Float64 | DType::Int64)
+                && matches!(dtype, DType::Float64 | DType::Int64);
+            if node.dtype != dtype && !stored_lanes {
                 return None;
             }
             // Leaves are loaded (or computed, for iotas) per vector; 0-d nodes are computed once
@@ -91,12 +105,29 @@ impl VectorPlan {
                     computed += 1;
                     stack.extend(args);
                 }
+                // A kernel on lanes (`translate::lanes`); its 0-d arguments are splatted there.
+                NodeKind::Call(kernel, args) => {
+                    if !matches!(dtype, DType::Float64 | DType::Int64)
+                        || !crate::codegen::translate::lanes::vectorizable(kernel)
+                        || args.iter().any(|&a| {
+                            let a = g.node(a);
+                            a.rank == 0
+                                && !matches!(a.dtype, DType::Float64 | DType::Int64 | DType::Bool)
+                        })
+                    {
+                        return None;
+                    }
+                    has_kernel = true;
+                    stack.extend(args.iter().filter(|&&a| g.node(a).rank > 0));
+                }
                 _ => return None,
             }
         }
         // Enough independent vectors per trip to hide latency, few enough that the values of
         // `unroll` copies of the expression stay within 16 XMM registers.
         let unroll = match computed {
+            // A kernel runs its groups in lock step (`translate::lanes`).
+            _ if has_kernel => crate::codegen::translate::lanes::GROUPS,
             0..=8 => 4,
             9..=20 => 2,
             _ => 1,

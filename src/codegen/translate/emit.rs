@@ -134,6 +134,37 @@ impl Translator<'_, '_> {
             // An invariant operand's pointer is its splatted region here (`redirect_invariant`).
             let p = self.operand_address(k);
             self.b.ins().load(plan.ty, FLAGS, p, self.lane_offset)
+        } else if let NodeKind::Call(kernel, args) = &self.g.node(id).kind {
+            // The first unrolled copy runs the kernel for every copy's vectors at once; the
+            // others take their results.
+            if let Some(v) = self.pending_lanes.remove(&(id, self.lane_offset)) {
+                memo.insert(id, v);
+                return Ok(v);
+            }
+            let own = self.lane_offset;
+            let mut groups = Vec::with_capacity(plan.unroll);
+            for u in 0..plan.unroll {
+                self.lane_offset = own + (u * 16) as i32;
+                let mut fresh = HashMap::new();
+                let memo_u = if u == 0 { &mut *memo } else { &mut fresh };
+                let mut lanes = Vec::with_capacity(args.len());
+                for &a in args {
+                    let arg = self.g.node(a);
+                    lanes.push(if arg.rank == 0 {
+                        let (dtype, scalar) = (arg.dtype, self.value_scalar(a)?);
+                        self.splat_lanes(scalar, dtype)
+                    } else {
+                        self.value(a, memo_u)?
+                    });
+                }
+                groups.push(lanes);
+            }
+            self.lane_offset = own;
+            let results = self.lanes_kernel(kernel, &groups)?;
+            for (u, v) in results.iter().enumerate().skip(1) {
+                self.pending_lanes.insert((id, own + (u * 16) as i32), *v);
+            }
+            results[0]
         } else {
             let NodeKind::Apply(op, args) = &self.g.node(id).kind else {
                 return Err(internal(
@@ -184,6 +215,27 @@ impl Translator<'_, '_> {
         };
         memo.insert(id, v);
         Ok(v)
+    }
+
+    /// The scalar value of a 0-d node (hoisted into the entry block).
+    fn value_scalar(&mut self, id: NodeId) -> Result<Value> {
+        self.consts
+            .get(&id)
+            .copied()
+            .ok_or_else(|| internal("codegen", format!("0-d node %{id} was not hoisted")))
+    }
+
+    /// A scalar of `dtype` on both lanes of a kernel vector (a bool as an all-ones mask).
+    fn splat_lanes(&mut self, v: Value, dtype: DType) -> Value {
+        match dtype {
+            DType::Float64 => self.b.ins().splat(types::F64X2, v),
+            DType::Bool => {
+                let wide = self.b.ins().uextend(types::I64, v);
+                let mask = self.b.ins().ineg(wide);
+                self.b.ins().splat(types::I64X2, mask)
+            }
+            _ => self.b.ins().splat(types::I64X2, v),
+        }
     }
 
     /// `where(x ⋈ y, a, b)` on vectors: the comparison gives a lane mask (all ones or zeros),

@@ -13,6 +13,7 @@
 mod elements;
 mod emit;
 mod kernel;
+pub(crate) mod lanes;
 mod reduce;
 mod staged;
 
@@ -118,6 +119,7 @@ pub(crate) fn translate(
         vector_mode: false,
         lane_offset: 0,
         vconsts: HashMap::new(),
+        pending_lanes: HashMap::new(),
         columns,
         invariant: HashMap::new(),
         vector_step: HashMap::new(),
@@ -166,6 +168,9 @@ struct Translator<'a, 'f> {
     lane_offset: i32,
     /// Splatted constants, materialized in the entry block.
     vconsts: HashMap<NodeId, Value>,
+    /// Results of a kernel on lanes for the unrolled copies after the first, which computed
+    /// them (by node and byte offset of the copy's vector).
+    pending_lanes: HashMap<(NodeId, i32), Value>,
     /// A reduction compiled as a column kernel: `partial[j] ⊕= value(j)` along the row.
     columns: bool,
     /// Per leaf operand: "constant along each row of this call" (inner stride 0), and a scratch
