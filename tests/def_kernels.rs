@@ -56,6 +56,9 @@ fn every_statement_form_agrees_with_the_interpreter() {
         // Python's // and % on negative ints, by constants and by variables (and by zero)
         "def f(k):\n    return k // 7 + k % 7 * 1000 + k // -3 + k % -3\nf(i)",
         "def f(k, d):\n    return k // d + k % d\nf(i, i % 5 - 2)",
+        // facts from conditions (`m > 0`, `k > -1`) take the unsigned division; `k >= -1` must not
+        "def f(k):\n    m = k\n    s = 0\n    while m > 0:\n        s += m % 7 + m // 3\n        m //= 4\n    if k >= -1:\n        s += k // 3 + k % 3\n    if k > -1:\n        s += k // 5 + k % 5\n    t = k % 9\n    return s + t // 2 + m // 7\nf(i)",
+        "def f(k):\n    m = k\n    if m > 0:\n        m = m - 1000000\n        return m // 10 + m % 10\n    return 0\nf(i)",
         // a digit loop (P8)
         "def f(k):\n    m = abs(k)\n    c = 0\n    while m != 0:\n        c += m % 10\n        m //= 10\n    return c\nf(i)",
         // kernels calling kernels, element functions, where, constants
@@ -376,4 +379,42 @@ fn kernels_defined_once_serve_many_programs_and_their_errors_point_into_their_te
     // Nothing changes when a definition fails.
     assert!(kernels.define("def ok(a):\n    return a\nok(1)").is_err());
     assert_eq!(kernels.names(), ["twice", "inc", "bad"]);
+}
+
+#[test]
+fn known_signs_never_change_pythons_rounding() {
+    // Facts from conditions make `//` and `%` unsigned; every small integer, the negative
+    // ones at the edges of each condition included, must still round as Python does.
+    let src = "def f(k):\n    s = 0\n    if k >= -1:\n        s += k // 3 * 100 + k % 3\n    if k > -1:\n        s += k // 5 * 10000 + k % 5\n    if k > -2:\n        s += k // 7 * 1000000 + k % 7\n    m = k\n    while m > 0:\n        s += m % 4\n        m //= 4\n    return s + m // 3\nf(arange(-40, 40))";
+    let vars = Vars::new();
+    let k = Engine::default().compile(src, &vars.signature()).unwrap();
+    let (got, want) = (k.eval(&vars).unwrap(), k.eval_reference(&vars).unwrap());
+    assert_eq!(got, want);
+    let python = |k: i64| {
+        let (fd, md) = (
+            |a: i64, b: i64| a.div_euclid(b),
+            |a: i64, b: i64| a.rem_euclid(b),
+        );
+        let mut s = 0;
+        if k >= -1 {
+            s += fd(k, 3) * 100 + md(k, 3);
+        }
+        if k > -1 {
+            s += fd(k, 5) * 10000 + md(k, 5);
+        }
+        if k > -2 {
+            s += fd(k, 7) * 1000000 + md(k, 7);
+        }
+        let mut m = k;
+        while m > 0 {
+            s += md(m, 4);
+            m = fd(m, 4);
+        }
+        s + fd(m, 3)
+    };
+    let want: Vec<i64> = (-40..40).map(python).collect();
+    assert_eq!(
+        got.as_i64().unwrap().iter().copied().collect::<Vec<_>>(),
+        want
+    );
 }

@@ -12,6 +12,7 @@ use crate::core::dtype::{DType, Scalar};
 use crate::core::error::Result;
 use crate::ir::kernel::{KStep, KernelIr};
 use crate::ir::{Graph, NodeKind};
+use crate::ops::Op;
 
 /// Where control goes from inside one inlined kernel.
 struct Frame {
@@ -20,6 +21,9 @@ struct Frame {
     exit: Block,
     /// Per open loop, innermost last: where `continue` and `break` go.
     loops: Vec<(Block, Block)>,
+    /// Per local: known to be ≥ 0 here (inside `while m > 0:`, after `m //= 10`), so that
+    /// Python's `//` and `%` by a positive constant need no sign fix-ups.
+    nonneg: Vec<bool>,
 }
 
 /// Whether emission can go on in the current block, or the block has ended (a `return`,
@@ -48,6 +52,7 @@ impl Translator<'_, '_> {
         let exit = self.b.create_block();
         let result = self.b.append_block_param(exit, clif_type(kernel.result));
         let mut frame = Frame {
+            nonneg: vec![false; locals.len()],
             locals,
             exit,
             loops: Vec::new(),
@@ -70,12 +75,19 @@ impl Translator<'_, '_> {
                         .iter()
                         .map(|(_, g)| self.kernel_expr(g, frame))
                         .collect::<Result<Vec<_>>>()?;
-                    for ((local, _), v) in sets.iter().zip(values) {
+                    let facts: Vec<bool> = sets
+                        .iter()
+                        .map(|(_, g)| nonneg_nodes(g, &frame.nonneg)[g.root])
+                        .collect();
+                    for (((local, _), v), fact) in sets.iter().zip(values).zip(facts) {
                         self.b.def_var(frame.locals[*local], v);
+                        frame.nonneg[*local] = fact;
                     }
                 }
                 KStep::If { cond, then, orelse } => {
                     let c = self.kernel_expr(cond, frame)?;
+                    let before = frame.nonneg.clone();
+                    let changed = assigned(then, assigned(orelse, vec![false; before.len()]));
                     let (then_block, else_block) = (self.b.create_block(), self.b.create_block());
                     self.b.ins().brif(c, then_block, &[], else_block, &[]);
                     // Made now, used only when a branch falls through to it.
@@ -84,12 +96,17 @@ impl Translator<'_, '_> {
                     for (block, body) in [(then_block, then), (else_block, orelse)] {
                         self.b.switch_to_block(block);
                         self.b.seal_block(block);
+                        frame.nonneg = before.clone();
+                        if std::ptr::eq(body, then) {
+                            implied_by(cond, &mut frame.nonneg);
+                        }
                         if self.kernel_steps(body, frame)? == Open::Yes {
                             self.b.ins().jump(merge, &[]);
                             merged = true;
                         }
                     }
                     self.b.seal_block(merge);
+                    frame.nonneg = facts_kept(&before, &changed);
                     if !merged {
                         return Ok(Open::No);
                     }
@@ -103,11 +120,17 @@ impl Translator<'_, '_> {
                     );
                     self.b.ins().jump(head, &[]);
                     self.b.switch_to_block(head);
+                    // What holds at the head holds on entry and after every trip.
+                    let changed = assigned(body, vec![false; frame.nonneg.len()]);
+                    frame.nonneg = facts_kept(&frame.nonneg, &changed);
+                    let at_head = frame.nonneg.clone();
                     let c = self.kernel_expr(cond, frame)?;
                     self.b.ins().brif(c, body_block, &[], after, &[]);
                     self.b.switch_to_block(body_block);
                     self.b.seal_block(body_block);
+                    implied_by(cond, &mut frame.nonneg);
                     self.loop_body(body, frame, head, after)?;
+                    frame.nonneg = at_head;
                     self.b.seal_block(head);
                     self.b.switch_to_block(after);
                     self.b.seal_block(after);
@@ -168,6 +191,10 @@ impl Translator<'_, '_> {
     ) -> Result<()> {
         let [start, stop, step] = bounds.map(|g| self.kernel_expr(g, frame));
         let (start, stop, step) = (start?, stop?, step?);
+        let mut changed = assigned(body, vec![false; frame.nonneg.len()]);
+        changed[var] = true;
+        frame.nonneg = facts_kept(&frame.nonneg, &changed);
+        let at_head = frame.nonneg.clone();
         let n = self.trip_count(start, stop, step);
         let counter = self.b.declare_var(types::I64);
         let zero = self.b.ins().iconst(types::I64, 0);
@@ -189,6 +216,7 @@ impl Translator<'_, '_> {
         let value = self.b.ins().iadd(start, offset);
         self.b.def_var(frame.locals[var], value);
         self.loop_body(body, frame, latch, after)?;
+        frame.nonneg = at_head;
         self.b.switch_to_block(latch);
         self.b.seal_block(latch);
         let k = self.b.use_var(counter);
@@ -230,6 +258,7 @@ impl Translator<'_, '_> {
 
     /// The value of a kernel expression (a 0-d graph over the locals).
     fn kernel_expr(&mut self, g: &Graph, frame: &mut Frame) -> Result<Value> {
+        let nonneg = nonneg_nodes(g, &frame.nonneg);
         let mut values: Vec<Value> = Vec::with_capacity(g.nodes.len());
         for node in &g.nodes {
             let v = match &node.kind {
@@ -238,6 +267,20 @@ impl Translator<'_, '_> {
                 NodeKind::Cast(a) => {
                     let from = g.node(*a).dtype;
                     self.convert(values[*a], from, node.dtype)
+                }
+                NodeKind::Apply(op @ (Op::FloorDiv | Op::Mod), args)
+                    if nonneg[args[0]] && positive_int(g, args[1]).is_some() =>
+                {
+                    // A dividend known ≥ 0 by a positive constant: Python's rounding is the
+                    // hardware's, and the unsigned division multiplies out shorter.
+                    let (a, b) = (values[args[0]], values[args[1]]);
+                    let q = self.b.ins().udiv(a, b);
+                    if *op == Op::FloorDiv {
+                        q
+                    } else {
+                        let qb = self.b.ins().imul(q, b);
+                        self.b.ins().isub(a, qb)
+                    }
                 }
                 NodeKind::Apply(op, args) => {
                     let operand: DType = g.node(args[args.len() - 1]).dtype;
@@ -256,4 +299,69 @@ impl Translator<'_, '_> {
         }
         Ok(values[g.root])
     }
+}
+
+/// The constant `id` of `g` when it is an integer > 0.
+fn positive_int(g: &Graph, id: usize) -> Option<i64> {
+    match g.node(id).kind {
+        NodeKind::Const(s @ (Scalar::I64(_) | Scalar::I32(_))) => {
+            Some(s.as_i64()).filter(|v| *v > 0)
+        }
+        _ => None,
+    }
+}
+
+/// Per node of `g`: its value is known to be ≥ 0, given the locals' facts.
+fn nonneg_nodes(g: &Graph, locals: &[bool]) -> Vec<bool> {
+    let mut out: Vec<bool> = Vec::with_capacity(g.nodes.len());
+    for node in &g.nodes {
+        let fact = match &node.kind {
+            NodeKind::Input(i) => locals[*i],
+            NodeKind::Const(s) => s.dtype().is_int() && s.as_i64() >= 0,
+            // Python's `%` by a positive number is never negative; `//` keeps a sign ≥ 0.
+            NodeKind::Apply(Op::Mod, args) => positive_int(g, args[1]).is_some(),
+            NodeKind::Apply(Op::FloorDiv, args) => {
+                out[args[0]] && positive_int(g, args[1]).is_some()
+            }
+            _ => false,
+        };
+        out.push(fact);
+    }
+    out
+}
+
+/// Adds what a condition that holds says of a local: `m > c` (c ≥ -1) or `m >= c` (c ≥ 0).
+fn implied_by(cond: &Graph, locals: &mut [bool]) {
+    if let NodeKind::Apply(op @ (Op::Gt | Op::Ge), args) = &cond.node(cond.root).kind {
+        if let (NodeKind::Input(i), NodeKind::Const(c)) =
+            (&cond.node(args[0]).kind, &cond.node(args[1]).kind)
+        {
+            let least = if *op == Op::Gt { -1 } else { 0 };
+            if c.dtype().is_int() && c.as_i64() >= least {
+                locals[*i] = true;
+            }
+        }
+    }
+}
+
+/// `before`, without the facts about the locals in `changed`.
+fn facts_kept(before: &[bool], changed: &[bool]) -> Vec<bool> {
+    before.iter().zip(changed).map(|(f, c)| *f && !c).collect()
+}
+
+/// `out`, with the locals `steps` assign marked.
+fn assigned(steps: &[KStep], mut out: Vec<bool>) -> Vec<bool> {
+    for s in steps {
+        match s {
+            KStep::Set(sets) => sets.iter().for_each(|(l, _)| out[*l] = true),
+            KStep::If { then, orelse, .. } => out = assigned(orelse, assigned(then, out)),
+            KStep::While { body, .. } => out = assigned(body, out),
+            KStep::For { var, body, .. } => {
+                out[*var] = true;
+                out = assigned(body, out);
+            }
+            _ => {}
+        }
+    }
+    out
 }

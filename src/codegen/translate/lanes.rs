@@ -12,7 +12,7 @@
 // A group index `w` addresses several parallel vectors at once (masks, locals, values).
 #![allow(clippy::needless_range_loop)]
 
-use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, ConstantData, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::Variable;
 
@@ -636,28 +636,11 @@ impl Translator<'_, '_> {
             Op::BitXor => ins.bxor(a[0], a[1]),
             Op::Invert => ins.bnot(a[0]),
             Op::Where => self.masked(a[0], a[1], a[2]),
-            Op::Lt | Op::Le | Op::Eq | Op::Ne | Op::Ge | Op::Gt if float => {
-                let cc = match op {
-                    Op::Lt => FloatCC::LessThan,
-                    Op::Le => FloatCC::LessThanOrEqual,
-                    Op::Eq => FloatCC::Equal,
-                    Op::Ne => FloatCC::NotEqual,
-                    Op::Ge => FloatCC::GreaterThanOrEqual,
-                    _ => FloatCC::GreaterThan,
-                };
-                // On F64X2 operands the comparison is already an I64X2 lane mask.
-                ins.fcmp(cc, a[0], a[1])
-            }
+            // The scalar comparison's condition codes; on vectors they give lane masks (an
+            // F64X2 comparison is already an I64X2 mask).
             Op::Lt | Op::Le | Op::Eq | Op::Ne | Op::Ge | Op::Gt => {
-                let cc = match op {
-                    Op::Lt => IntCC::SignedLessThan,
-                    Op::Le => IntCC::SignedLessThanOrEqual,
-                    Op::Eq => IntCC::Equal,
-                    Op::Ne => IntCC::NotEqual,
-                    Op::Ge => IntCC::SignedGreaterThanOrEqual,
-                    _ => IntCC::SignedGreaterThan,
-                };
-                ins.icmp(cc, a[0], a[1])
+                let d = if float { DType::Float64 } else { DType::Int64 };
+                self.compare(op, a[0], a[1], d)
             }
             other => return Err(internal("codegen", format!("{other:?} has no lanes"))),
         })
