@@ -42,7 +42,7 @@ impl Translator<'_, '_> {
             // Iotas compute their lanes from their own pointers: they keep the general loop. So
             // do the loops of a staged row, whose time goes to the vector-math calls between them:
             // a second loop there would only add compile time (a third of a staged kernel's code).
-            if self.iotas.is_empty() && self.staging.is_none() {
+            if self.iotas.is_empty() && self.staging.is_none() && !self.calls_kernel {
                 let (dispatch, fast, fast_exit) = (
                     self.b.create_block(),
                     self.b.create_block(),

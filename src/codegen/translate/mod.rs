@@ -70,6 +70,22 @@ pub(crate) fn clif_type(d: DType) -> Type {
     }
 }
 
+/// True when a value `stage` computes applies a kernel (`def`).
+fn calls_kernel(g: &Graph, stage: &Stage) -> bool {
+    let mut stack = stage.values().to_vec();
+    let mut seen = vec![false; g.nodes.len()];
+    while let Some(id) = stack.pop() {
+        if std::mem::replace(&mut seen[id], true) || stage.leaves.contains(&id) {
+            continue;
+        }
+        if matches!(g.node(id).kind, NodeKind::Call(..)) {
+            return true;
+        }
+        stack.extend(g.args(id));
+    }
+    false
+}
+
 pub(crate) fn kernel_signature(module: &JITModule) -> Signature {
     let mut sig = module.make_signature();
     for _ in 0..5 {
@@ -120,6 +136,7 @@ pub(crate) fn translate(
         lane_offset: 0,
         vconsts: HashMap::new(),
         pending_lanes: HashMap::new(),
+        calls_kernel: calls_kernel(g, stage),
         columns,
         invariant: HashMap::new(),
         vector_step: HashMap::new(),
@@ -171,6 +188,11 @@ struct Translator<'a, 'f> {
     /// Results of a kernel on lanes for the unrolled copies after the first, which computed
     /// them (by node and byte offset of the copy's vector).
     pending_lanes: HashMap<(NodeId, i32), Value>,
+    /// The stage applies a kernel: its time is the kernel's loops, so a map compiles no second,
+    /// all-contiguous vector loop (a kernel's code is long to compile). Reductions keep their
+    /// eight accumulators in registers, which measured 10 % faster on P8 than compiling the
+    /// element once (`benches/course/RESULTS-session7-final.md`, closing note of session 7).
+    calls_kernel: bool,
     /// A reduction compiled as a column kernel: `partial[j] ⊕= value(j)` along the row.
     columns: bool,
     /// Per leaf operand: "constant along each row of this call" (inner stride 0), and a scratch
