@@ -93,11 +93,13 @@ impl Translator<'_, '_> {
                     // Made now, used only when a branch falls through to it.
                     let merge = self.b.create_block();
                     let mut merged = false;
-                    for (block, body) in [(then_block, then), (else_block, orelse)] {
+                    for (block, body, holds) in
+                        [(then_block, then, true), (else_block, orelse, false)]
+                    {
                         self.b.switch_to_block(block);
                         self.b.seal_block(block);
                         frame.nonneg = before.clone();
-                        if std::ptr::eq(body, then) {
+                        if holds {
                             implied_by(cond, &mut frame.nonneg);
                         }
                         if self.kernel_steps(body, frame)? == Open::Yes {
