@@ -86,6 +86,17 @@ pub mod internals {
     /// ```
     pub const CONSTANTS: [&str; 4] = crate::lower::CONSTANTS;
 
+    /// Lets kernels (`def`) run on SIMD lanes (`true`, the default) or only as scalar code, for
+    /// programs compiled afterwards by a fresh [`crate::Engine`]: what the tests use to
+    /// compare both ways. Process-wide.
+    ///
+    /// ```
+    /// numjit::internals::set_kernel_lanes(true);
+    /// ```
+    pub fn set_kernel_lanes(on: bool) {
+        crate::codegen::set_kernel_lanes(on)
+    }
+
     /// The syntax tree of `expr`, pretty-printed.
     ///
     /// ```

@@ -635,11 +635,21 @@ fn run_program(engine: &Engine, case: &Case, src: &str, threads: Option<usize>) 
 /// outputs and result (the JIT bit-identical across thread counts), or all fail with the
 /// expected error having written nothing.
 fn run_program_case(engine: &Engine, case: &Case, src: &str) -> Result<(), String> {
-    let runs = [
+    #[allow(unused_mut)]
+    let mut runs = vec![
         ("interpreter", run_program(engine, case, src, None)),
         ("jit", run_program(engine, case, src, Some(1))),
         ("jit 7 threads", run_program(engine, case, src, Some(7))),
     ];
+    // Kernels again with scalar code only (the JIT runs float kernels on SIMD lanes), by an
+    // engine of their own, whose cache holds no lanes code.
+    #[cfg(feature = "internals")]
+    if case.name.starts_with("kernels/") {
+        numjit::internals::set_kernel_lanes(false);
+        let scalar = run_program(&Engine::default(), case, src, Some(1));
+        numjit::internals::set_kernel_lanes(true);
+        runs.push(("jit, scalar kernels", scalar));
+    }
     let out_names: Vec<&String> = case
         .vars
         .iter()
@@ -702,6 +712,17 @@ fn run_program_case(engine: &Engine, case: &Case, src: &str) -> Result<(), Strin
             .any(|(a, b)| !bit_identical(a, b))
     {
         return Err("jit results differ between 1 and 7 threads".into());
+    }
+    // Lanes compute what scalar code computes, bit for bit.
+    if let Some((_, scalar)) = runs.get(3) {
+        let same = match (&one.result, &scalar.result) {
+            (Ok(Some(a)), Ok(Some(b))) => bit_identical(a, b),
+            (Ok(None), Ok(None)) => true,
+            _ => false,
+        };
+        if !same {
+            return Err("kernels on lanes and scalar kernels differ".into());
+        }
     }
     Ok(())
 }

@@ -5,6 +5,9 @@
 mod jit;
 mod staging;
 mod translate;
+
+#[cfg(feature = "internals")]
+pub(crate) use translate::lanes::set_enabled as set_kernel_lanes;
 mod vector;
 
 pub(crate) use translate::KernelFn;

@@ -29,7 +29,7 @@ static ENABLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::n
 
 /// Lets kernels run on SIMD lanes (`true`, the default) or only as scalar code, for kernels
 /// compiled after the call (a fresh [`crate::Engine`] does not reuse earlier code).
-#[cfg(test)]
+#[cfg(any(test, feature = "internals"))]
 pub(crate) fn set_enabled(on: bool) {
     ENABLED.store(on, std::sync::atomic::Ordering::Relaxed);
 }
