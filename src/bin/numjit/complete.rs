@@ -11,7 +11,8 @@ use rustyline::{Context, Helper};
 use crate::syntax::{scan, Kind};
 use crate::{generators, statements, vocabulary};
 
-/// Completes names; the front end refreshes `variables` before each prompt.
+/// Completes names; the front end refreshes `variables` (the session's variables and kernels)
+/// before each prompt.
 #[derive(Default)]
 pub struct ReplHelper {
     pub variables: Vec<String>,

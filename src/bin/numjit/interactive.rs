@@ -44,7 +44,11 @@ pub fn run() -> u8 {
     let mut session = Session::default();
     let code = loop {
         if let Some(helper) = editor.helper_mut() {
+            // Variables and the kernels defined so far (`def`): both are names to call or read.
             helper.variables = session.variables.keys().cloned().collect();
+            helper
+                .variables
+                .extend(session.kernels.names().into_iter().map(String::from));
         }
         let mut input = match editor.readline(PROMPT) {
             Ok(input) => input,
