@@ -84,28 +84,63 @@ fn write_steps(
         match s {
             KStep::Set(sets) => {
                 let names: Vec<&str> = sets.iter().map(|(l, _)| locals[*l].0.as_str()).collect();
-                writeln!(f, "{pad}{} = ...", names.join(", "))?;
+                let values: Vec<String> = sets.iter().map(|(_, g)| g.expression()).collect();
+                writeln!(f, "{pad}{} = {}", names.join(", "), values.join(", "))?;
             }
-            KStep::If { then, orelse, .. } => {
-                writeln!(f, "{pad}if ...:")?;
+            KStep::If { cond, then, orelse } => {
+                writeln!(f, "{pad}if {}:", cond.expression())?;
                 write_steps(f, then, depth + 1, locals)?;
                 if !orelse.is_empty() {
                     writeln!(f, "{pad}else:")?;
                     write_steps(f, orelse, depth + 1, locals)?;
                 }
             }
-            KStep::While { body, .. } => {
-                writeln!(f, "{pad}while ...:")?;
+            KStep::While { cond, body } => {
+                writeln!(f, "{pad}while {}:", cond.expression())?;
                 write_steps(f, body, depth + 1, locals)?;
             }
-            KStep::For { var, body, .. } => {
-                writeln!(f, "{pad}for {} in range(...):", locals[*var].0)?;
+            KStep::For {
+                var,
+                start,
+                stop,
+                step,
+                body,
+            } => {
+                writeln!(
+                    f,
+                    "{pad}for {} in range({}, {}, {}):",
+                    locals[*var].0,
+                    start.expression(),
+                    stop.expression(),
+                    step.expression()
+                )?;
                 write_steps(f, body, depth + 1, locals)?;
             }
             KStep::Break => writeln!(f, "{pad}break")?,
             KStep::Continue => writeln!(f, "{pad}continue")?,
-            KStep::Return(_) => writeln!(f, "{pad}return ...")?,
+            KStep::Return(g) => writeln!(f, "{pad}return {}", g.expression())?,
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_ir_shows_each_kernel_typed_as_called() {
+        let x = ndarray::arr1(&[1.0, 2.0]);
+        let vars = crate::Vars::new().with("x", &x);
+        let src = "def f(a, n):\n    t = 0.0\n    for i in range(n):\n        if t > a:\n            break\n        t += a / 2\n    return t\nf(x, 3) + f(x, 4)";
+        let ir = crate::Engine::default()
+            .compile(src, &vars.signature())
+            .unwrap()
+            .ir();
+        let expected = "def f(a: float64, n: int64) -> float64:\n    t = 0.0\n    for i in range(0, n, 1):\n        if (t > a):\n            break\n        t = (t + (a / 2.0))\n    return t\n";
+        assert!(ir.contains(expected), "{ir}");
+        assert_eq!(
+            ir.matches("def f(").count(),
+            2,
+            "each call site's instance: {ir}"
+        );
+    }
 }

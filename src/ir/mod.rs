@@ -230,7 +230,51 @@ impl fmt::Display for Graph {
                 }
             )?;
         }
+        // The kernels the graph calls, each once, typed as they are called.
+        let mut shown: Vec<*const kernel::KernelIr> = Vec::new();
+        for n in &self.nodes {
+            if let NodeKind::Call(k, _) = &n.kind {
+                if !shown.contains(&std::sync::Arc::as_ptr(k)) {
+                    shown.push(std::sync::Arc::as_ptr(k));
+                    write!(f, "{k}")?;
+                }
+            }
+        }
         Ok(())
+    }
+}
+
+impl Graph {
+    /// The root as one expression over the inputs' names (`(zr * zr) + cr`): how a kernel's
+    /// statements are printed.
+    pub fn expression(&self) -> String {
+        self.expression_of(self.root)
+    }
+
+    fn expression_of(&self, id: NodeId) -> String {
+        let node = self.node(id);
+        match &node.kind {
+            NodeKind::Input(i) => self.inputs[*i].name.clone(),
+            NodeKind::Const(s) => s.to_string(),
+            NodeKind::Cast(a) => format!("{}({})", node.dtype, self.expression_of(*a)),
+            NodeKind::Apply(op, args) => {
+                let args: Vec<String> = args.iter().map(|a| self.expression_of(*a)).collect();
+                let def = op.def();
+                match (def.is_function, args.as_slice()) {
+                    (false, [a]) => format!("{}{a}", def.name),
+                    (false, [a, b]) => format!("({a} {} {b})", def.name),
+                    _ => format!("{}({})", def.name, args.join(", ")),
+                }
+            }
+            NodeKind::Call(k, args) => {
+                let args: Vec<String> = args.iter().map(|a| self.expression_of(*a)).collect();
+                format!("{}({})", k.name, args.join(", "))
+            }
+            NodeKind::Reduce { op, arg, .. } => {
+                format!("{}({})", op.name(), self.expression_of(*arg))
+            }
+            NodeKind::Iota { axis, .. } => format!("iota(axis={axis})"),
+        }
     }
 }
 
