@@ -7,6 +7,7 @@ the ``evaluate``/``run`` strings of the module that defines it, and returns a ca
 applies it elementwise to NumPy arrays (broadcasting them) in one compiled, parallel pass.
 """
 
+import ast
 import inspect
 import sys
 import textwrap
@@ -36,7 +37,15 @@ def _source(fn):
     start = next((i for i, line in enumerate(lines) if line.startswith("def ")), None)
     if start is None:
         raise TypeError(f"numjit.kernel: {fn!r} is not a `def` function")
-    return "".join(lines[start:])
+    lines = lines[start:]
+    # A docstring is Python's, not the kernel's: its lines are dropped (numjit has no strings).
+    tree = ast.parse("".join(lines))
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.FunctionDef) else []
+    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+            and isinstance(body[0].value.value, str) and len(body) > 1:
+        first, last = body[0].lineno - 1, body[0].end_lineno
+        lines = lines[:first] + lines[last:]
+    return "".join(lines)
 
 
 class Kernel:

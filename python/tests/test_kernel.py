@@ -29,6 +29,7 @@ def term(k):
 
 @numjit.kernel
 def twice_term(k):  # calls a kernel defined before it
+    """Twice the term (a docstring is Python's: the kernel leaves it out)."""
     return 2.0 * term(k)
 
 
