@@ -300,10 +300,17 @@ fn generator_calls(expr: &str, base: usize) -> Vec<Call> {
         } else {
             None
         };
-        // ... unless they take a keyword (`dtype=`), which only the REPL's generators have.
+        // ... unless they take a keyword (`dtype=`), which only the REPL's generators have, or
+        // an argument calls a function (`arange(sum(a))`): the REPL computes any single value,
+        // the library only what is known when the inputs are bound.
         let close = close.filter(|&c| {
+            let inner = &tokens[i + 2..c];
+            let calls = inner
+                .windows(2)
+                .any(|w| w[0].kind == Kind::Ident && w[1].text(expr) == "(");
             !generators::LIBRARY.contains(&name.text(expr))
-                || tokens[i + 1..c].iter().any(|t| t.kind == Kind::Assign)
+                || inner.iter().any(|t| t.kind == Kind::Assign)
+                || calls
         });
         match close {
             Some(close) => {

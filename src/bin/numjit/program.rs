@@ -196,6 +196,9 @@ mod tests {
             show(&mut s, "u"),
             "array([-2.0,  0.0,  2.0], shape=(3,), dtype=float64)"
         );
+        // Generator arguments that call functions are computed by the REPL, as before.
+        s.execute("a = ones(4)").unwrap();
+        assert_eq!(show(&mut s, "sum(arange(sum(a)))"), "6.0 (float64)");
         // An error inside a kernel shows the kernel's line, not the statement's.
         s.execute("def bad(a):\n    return ~a").unwrap();
         let e = s.execute("bad(x)").unwrap_err().render("bad(x)");
