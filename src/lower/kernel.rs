@@ -420,7 +420,12 @@ impl Typer<'_> {
         let (root, ty) = lw.expr(e)?;
         lw.g.root = root;
         if lw.g.node(root).rank != 0 {
-            unreachable!("kernel expressions are 0-d: their inputs are");
+            // Its inputs are 0-d and arrays cannot be made inside it: a bug if reached.
+            return Err(Error::at(
+                ErrorKind::Internal,
+                e.span,
+                "a kernel expression has dimensions",
+            ));
         }
         Ok((lw.g, ty))
     }
