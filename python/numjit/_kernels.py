@@ -15,14 +15,19 @@ import textwrap
 # Per module: kernel name -> its source, in definition order (a redefinition keeps its place,
 # so the kernels defined after it call the new one).
 _registry = {}
+# Per module: its kernels' sources joined, made when the kernels change (every `evaluate` of
+# the module asks for it).
+_joined = {}
 
 
 def definitions(module):
     """The definitions of ``module``'s kernels, to put before a program's text ("" if none)."""
-    kernels = _registry.get(module)
-    if not kernels:
-        return ""
-    return "".join(src if src.endswith("\n") else src + "\n" for src in kernels.values())
+    return _joined.get(module, "")
+
+
+def _rejoin(module):
+    kernels = _registry.get(module, {})
+    _joined[module] = "".join(s if s.endswith("\n") else s + "\n" for s in kernels.values())
 
 
 def _source(fn):
@@ -73,6 +78,7 @@ class Kernel:
         kernels = _registry.setdefault(self.module, {})
         previous = kernels.get(self.__name__)
         kernels[self.__name__] = self.source
+        _rejoin(self.module)
         try:
             # Parses and checks the definitions now (types are checked per call).
             _check(self.module)
@@ -81,6 +87,7 @@ class Kernel:
                 del kernels[self.__name__]
             else:
                 kernels[self.__name__] = previous
+            _rejoin(self.module)
             raise
 
     def __call__(self, *args):

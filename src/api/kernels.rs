@@ -22,8 +22,11 @@ use crate::parse::{self, ast::KernelDef};
 #[derive(Debug, Clone, Default)]
 pub struct Kernels {
     defs: Vec<KernelDef>,
-    /// Every definition's text, in order: part of the cache key of what is compiled with them.
+    /// Every definition's text, in order.
     texts: Vec<String>,
+    /// The texts joined: part of the cache key of what is compiled with them (made once per
+    /// definition, not once per compile).
+    key: String,
 }
 
 impl Kernels {
@@ -61,6 +64,7 @@ impl Kernels {
                 }
             }
         }
+        self.key = self.texts.join("\u{0}");
         Ok(names)
     }
 
@@ -81,7 +85,7 @@ impl Kernels {
     }
 
     /// What tells compiled programs apart in the cache: the definitions' texts.
-    pub(crate) fn key(&self) -> String {
-        self.texts.join("\u{0}")
+    pub(crate) fn key(&self) -> &str {
+        &self.key
     }
 }

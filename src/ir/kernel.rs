@@ -56,6 +56,52 @@ pub(crate) enum KStep {
     Return(Graph),
 }
 
+impl KStep {
+    /// The graphs this step evaluates itself (its blocks' steps have their own).
+    pub fn graphs(&self) -> Vec<&Graph> {
+        match self {
+            KStep::Set(sets) => sets.iter().map(|(_, g)| g).collect(),
+            KStep::If { cond, .. } | KStep::While { cond, .. } => vec![cond],
+            KStep::For {
+                start, stop, step, ..
+            } => vec![start, stop, step],
+            KStep::Return(g) => vec![g],
+            KStep::Break | KStep::Continue => Vec::new(),
+        }
+    }
+
+    /// The locals this step sets itself: a `Set`'s targets, a `for`'s variable.
+    pub fn sets(&self) -> Vec<usize> {
+        match self {
+            KStep::Set(sets) => sets.iter().map(|(l, _)| *l).collect(),
+            KStep::For { var, .. } => vec![*var],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The blocks this step holds, in order.
+    pub fn blocks(&self) -> Vec<&[KStep]> {
+        match self {
+            KStep::If { then, orelse, .. } => vec![then, orelse],
+            KStep::While { body, .. } | KStep::For { body, .. } => vec![body],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Every step of `steps`, those of nested blocks included, in source order.
+pub(crate) fn all_steps(steps: &[KStep]) -> Vec<&KStep> {
+    let mut out = Vec::new();
+    let mut stack: Vec<&KStep> = steps.iter().rev().collect();
+    while let Some(s) = stack.pop() {
+        out.push(s);
+        for block in s.blocks().into_iter().rev() {
+            stack.extend(block.iter().rev());
+        }
+    }
+    out
+}
+
 impl fmt::Display for KernelIr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let params: Vec<String> = self.locals[..self.params]
@@ -142,5 +188,28 @@ mod tests {
             2,
             "each call site's instance: {ir}"
         );
+    }
+
+    #[test]
+    fn all_steps_visits_nested_blocks_in_source_order() {
+        use super::{all_steps, KStep};
+        let g = crate::ir::Graph::new(Vec::new());
+        let set = |l: usize| KStep::Set(vec![(l, g.clone())]);
+        let steps = vec![
+            set(0),
+            KStep::If {
+                cond: g.clone(),
+                then: vec![set(1), KStep::Break],
+                orelse: vec![KStep::While {
+                    cond: g.clone(),
+                    body: vec![set(2)],
+                }],
+            },
+            set(3),
+        ];
+        let order: Vec<Vec<usize>> = all_steps(&steps).iter().map(|s| s.sets()).collect();
+        let want: Vec<Vec<usize>> =
+            vec![vec![0], vec![], vec![1], vec![], vec![], vec![2], vec![3]];
+        assert_eq!(order, want);
     }
 }

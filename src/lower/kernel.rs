@@ -64,7 +64,8 @@ impl Scope {
         })
     }
 
-    /// The index of the kernel `name`, when a call here may reach it.
+    /// The index of the kernel `name` (whether a call here may reach it is `call_kernel`'s
+    /// check, which names the reason).
     pub fn find(&self, name: &str) -> Option<usize> {
         self.defs.iter().position(|d| d.name == name)
     }

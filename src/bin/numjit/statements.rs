@@ -41,7 +41,8 @@ fn is_indented(line: &str) -> bool {
     line.starts_with([' ', '\t'])
 }
 
-/// True when a statement starts with the keyword `for` (also after a command: `:ir for …`).
+/// True when a statement starts with the keyword `for` or `def` (also after a command:
+/// `:ir for …`): its block follows on indented lines.
 pub fn starts_block(text: &str) -> bool {
     let mut text = text.trim_start();
     if text.starts_with(':') {
@@ -49,16 +50,16 @@ pub fn starts_block(text: &str) -> bool {
             .split_once(char::is_whitespace)
             .map_or("", |(_, rest)| rest.trim_start());
     }
-    ["for", "def"].into_iter().any(|kw| {
-        text.strip_prefix(kw)
-            .is_some_and(|rest| rest.starts_with(|c: char| c.is_whitespace()))
-    })
+    starts_with_keyword(text, "for") || starts_with_keyword(text, "def")
 }
 
 /// True when a statement is a kernel definition (`def name(...):` and its block).
 pub fn is_definition(text: &str) -> bool {
-    text.trim_start()
-        .strip_prefix("def")
+    starts_with_keyword(text.trim_start(), "def")
+}
+
+fn starts_with_keyword(text: &str, kw: &str) -> bool {
+    text.strip_prefix(kw)
         .is_some_and(|rest| rest.starts_with(|c: char| c.is_whitespace()))
 }
 

@@ -225,19 +225,6 @@ impl Translator<'_, '_> {
             .ok_or_else(|| internal("codegen", format!("0-d node %{id} was not hoisted")))
     }
 
-    /// A scalar of `dtype` on both lanes of a kernel vector (a bool as an all-ones mask).
-    fn splat_lanes(&mut self, v: Value, dtype: DType) -> Value {
-        match dtype {
-            DType::Float64 => self.b.ins().splat(types::F64X2, v),
-            DType::Bool => {
-                let wide = self.b.ins().uextend(types::I64, v);
-                let mask = self.b.ins().ineg(wide);
-                self.b.ins().splat(types::I64X2, mask)
-            }
-            _ => self.b.ins().splat(types::I64X2, v),
-        }
-    }
-
     /// `where(x ⋈ y, a, b)` on vectors: the comparison gives a lane mask (all ones or zeros),
     /// which selects bits from `a` or `b` (`VectorPlan` admits only this form).
     pub(super) fn vector_where(

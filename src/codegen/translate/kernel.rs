@@ -10,7 +10,7 @@ use cranelift_frontend::Variable;
 use super::{clif_type, Translator};
 use crate::core::dtype::{DType, Scalar};
 use crate::core::error::Result;
-use crate::ir::kernel::{KStep, KernelIr};
+use crate::ir::kernel::{all_steps, KStep, KernelIr};
 use crate::ir::{Graph, NodeKind};
 use crate::ops::Op;
 
@@ -353,17 +353,8 @@ fn facts_kept(before: &[bool], changed: &[bool]) -> Vec<bool> {
 
 /// `out`, with the locals `steps` assign marked.
 fn assigned(steps: &[KStep], mut out: Vec<bool>) -> Vec<bool> {
-    for s in steps {
-        match s {
-            KStep::Set(sets) => sets.iter().for_each(|(l, _)| out[*l] = true),
-            KStep::If { then, orelse, .. } => out = assigned(orelse, assigned(then, out)),
-            KStep::While { body, .. } => out = assigned(body, out),
-            KStep::For { var, body, .. } => {
-                out[*var] = true;
-                out = assigned(body, out);
-            }
-            _ => {}
-        }
+    for l in all_steps(steps).iter().flat_map(|s| s.sets()) {
+        out[l] = true;
     }
     out
 }

@@ -20,7 +20,7 @@ use super::super::jit::internal;
 use super::Translator;
 use crate::core::dtype::{DType, Scalar};
 use crate::core::error::Result;
-use crate::ir::kernel::{KStep, KernelIr};
+use crate::ir::kernel::{all_steps, KStep, KernelIr};
 use crate::ir::{Graph, NodeKind};
 use crate::ops::Op;
 
@@ -60,22 +60,9 @@ pub(crate) fn vectorizable(k: &KernelIr) -> bool {
 }
 
 fn steps_vectorizable(steps: &[KStep]) -> bool {
-    steps.iter().all(|s| match s {
-        KStep::Set(sets) => sets.iter().all(|(_, g)| graph_vectorizable(g)),
-        KStep::If { cond, then, orelse } => {
-            graph_vectorizable(cond) && steps_vectorizable(then) && steps_vectorizable(orelse)
-        }
-        KStep::While { cond, body } => graph_vectorizable(cond) && steps_vectorizable(body),
-        KStep::For {
-            start,
-            stop,
-            step,
-            body,
-            ..
-        } => [start, stop, step].iter().all(|g| graph_vectorizable(g)) && steps_vectorizable(body),
-        KStep::Break | KStep::Continue => true,
-        KStep::Return(g) => graph_vectorizable(g),
-    })
+    all_steps(steps)
+        .iter()
+        .all(|s| s.graphs().into_iter().all(graph_vectorizable))
 }
 
 fn graph_vectorizable(g: &Graph) -> bool {
@@ -156,31 +143,8 @@ fn reads_of(g: &Graph, out: &mut [bool]) {
 
 /// The locals `steps` read anywhere (conditions and loop bounds included).
 fn reads(steps: &[KStep], out: &mut [bool]) {
-    for s in steps {
-        match s {
-            KStep::Set(sets) => sets.iter().for_each(|(_, g)| reads_of(g, out)),
-            KStep::If { cond, then, orelse } => {
-                reads_of(cond, out);
-                reads(then, out);
-                reads(orelse, out);
-            }
-            KStep::While { cond, body } => {
-                reads_of(cond, out);
-                reads(body, out);
-            }
-            KStep::For {
-                start,
-                stop,
-                step,
-                body,
-                ..
-            } => {
-                [start, stop, step].iter().for_each(|g| reads_of(g, out));
-                reads(body, out);
-            }
-            KStep::Return(g) => reads_of(g, out),
-            KStep::Break | KStep::Continue => {}
-        }
+    for s in all_steps(steps) {
+        s.graphs().into_iter().for_each(|g| reads_of(g, out));
     }
 }
 
@@ -580,6 +544,19 @@ impl Translator<'_, '_> {
             self.b.ins().bitcast(ty, MemFlagsData::new(), mask)
         };
         self.b.ins().bitselect(mask, new, old)
+    }
+
+    /// A scalar of `dtype` on both lanes of a kernel vector (a bool as an all-ones mask).
+    pub(super) fn splat_lanes(&mut self, v: Value, dtype: DType) -> Value {
+        match dtype {
+            DType::Float64 => self.b.ins().splat(types::F64X2, v),
+            DType::Bool => {
+                let wide = self.b.ins().uextend(types::I64, v);
+                let mask = self.b.ins().ineg(wide);
+                self.b.ins().splat(types::I64X2, mask)
+            }
+            _ => self.b.ins().splat(types::I64X2, v),
+        }
     }
 
     /// A scalar constant on both lanes (true: all ones), from the constant pool: an operation
