@@ -104,6 +104,11 @@ enum numjit_status
    */
   NUMJIT_STATUS_INTERNAL = 13,
   /**
+   * The evaluation was cancelled with `numjit_cancel`; a program's outputs may be partly
+   * written, a result is discarded.
+   */
+  NUMJIT_STATUS_CANCELLED = 14,
+  /**
    * A pointer argument that must not be NULL was NULL.
    */
   NUMJIT_STATUS_NULL_ARGUMENT = 100,
@@ -189,6 +194,13 @@ typedef enum numjit_names numjit_names;
 typedef uint32_t numjit_names;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
+
+/**
+ * A cancel flag shared by the threads that evaluate under it and the ones that cancel.
+ *
+ * Created by `numjit_cancel_token_new`, freed by `numjit_cancel_token_free`. Thread-safe.
+ */
+typedef struct numjit_cancel_token numjit_cancel_token;
 
 /**
  * A compiler with a cache of compiled expressions.
@@ -327,6 +339,48 @@ typedef struct numjit_var_mut {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * A new token, not cancelled; NULL only if numjit panicked (a bug).
+ */
+struct numjit_cancel_token *numjit_cancel_token_new(void);
+
+/**
+ * Frees `token` (NULL is allowed). A thread that set it with `numjit_set_cancel_token` keeps
+ * observing it until it sets another.
+ *
+ * # Safety
+ * `token` is NULL or a token from `numjit_cancel_token_new`, not yet freed.
+ */
+void numjit_cancel_token_free(struct numjit_cancel_token *token);
+
+/**
+ * Makes the evaluations this thread starts from now on observe `token` (NULL: none). A
+ * cancelled evaluation returns `NUMJIT_STATUS_CANCELLED`.
+ *
+ * # Safety
+ * `token` is NULL or a live token.
+ */
+void numjit_set_cancel_token(const struct numjit_cancel_token *token);
+
+/**
+ * Cancels the evaluations observing `token`: they stop within about a millisecond (kernel
+ * loops included) and return `NUMJIT_STATUS_CANCELLED`; a result is discarded, a program's
+ * outputs may be partly written. The token stays cancelled until `numjit_cancel_token_reset`.
+ * Any thread may call it; it only stores to an atomic, so a signal handler may too.
+ *
+ * # Safety
+ * `token` is NULL (nothing happens) or a live token.
+ */
+void numjit_cancel(const struct numjit_cancel_token *token);
+
+/**
+ * Makes `token` usable again after `numjit_cancel`.
+ *
+ * # Safety
+ * `token` is NULL (nothing happens) or a live token.
+ */
+void numjit_cancel_token_reset(const struct numjit_cancel_token *token);
 
 /**
  * A new engine whose cache holds up to `cache_capacity` compiled expressions (least recently

@@ -42,6 +42,7 @@ pub use crate::core::alloc;
 
 pub use crate::api::array::Array;
 pub use crate::api::cache::CacheStats;
+pub use crate::api::cancel::CancelToken;
 pub use crate::api::engine::{evaluate, run, Engine, Kernel};
 pub use crate::api::kernels::Kernels;
 pub use crate::api::vars::{InputSig, IntoOut, IntoVar, Signature, Vars};

@@ -71,6 +71,7 @@ _BY_STATUS = {
     11: NumjitValueError,  # value: e.g. min() of an empty array, as NumPy
     12: NumjitValueError,  # limit: too many dimensions or too deep nesting
     13: NumjitRuntimeError,  # internal
+    14: NumjitRuntimeError,  # cancelled: numjit_cancel from another thread
     100: NumjitRuntimeError,  # null_argument: the wrapper passed NULL, a bug here
     101: NumjitValueError,  # invalid_argument: e.g. an out= whose elements overlap
     102: NumjitRuntimeError,  # panic

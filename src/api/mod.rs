@@ -4,6 +4,7 @@
 
 pub(crate) mod array;
 pub(crate) mod cache;
+pub(crate) mod cancel;
 pub(crate) mod engine;
 pub(crate) mod kernels;
 pub(crate) mod vars;

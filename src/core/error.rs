@@ -91,6 +91,10 @@ pub enum ErrorKind {
     Limit,
     /// A bug in numjit (code generation failed); please report it with the expression.
     Internal,
+    /// The evaluation was stopped by [`CancelToken::cancel`](crate::CancelToken::cancel) or
+    /// Ctrl-C. Its result is discarded; a program's outputs (and an `eval_into` output) may be
+    /// partly written.
+    Cancelled,
 }
 
 impl ErrorKind {
@@ -114,6 +118,7 @@ impl ErrorKind {
             ErrorKind::Value => "value",
             ErrorKind::Limit => "limit",
             ErrorKind::Internal => "internal",
+            ErrorKind::Cancelled => "cancelled",
         }
     }
 }

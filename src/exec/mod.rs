@@ -4,6 +4,7 @@
 //! Every check happens before the first kernel runs, so a failed evaluation leaves `out` untouched.
 
 mod buffers;
+pub(crate) mod cancel;
 mod drive;
 mod layout;
 mod per_operand;
@@ -354,6 +355,8 @@ impl Ctx<'_> {
                     strides: c_strides(shape, dtype.size()),
                 };
                 fill(self, &view);
+                // A cancelled evaluation skips work: its elements need not all be written.
+                cancel::check()?;
                 // SAFETY: `fill` wrote every element of `a` (the result's stage, whose space is
                 // exactly `shape`, or a reduction whose epilogue is that stage).
                 Array::$v(unsafe { a.assume_init() })

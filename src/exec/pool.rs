@@ -3,7 +3,7 @@
 //! work enters it besides rayon's own: [`for_each_item`] (a parallel map's chunks, with the
 //! caller working too) and [`on_pool`] (a program's time loop, run on a worker).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use rayon::{ThreadPool, ThreadPoolBuilder};
@@ -82,7 +82,11 @@ pub(crate) fn on_pool<R>(f: impl FnOnce() -> R) -> R {
         }
     }
     let f = Sent(f);
-    pool().install(move || Sent(f.take()())).take()
+    let flag = Sent(super::cancel::flag());
+    // SAFETY: the flag outlives the evaluation, which the caller waits for.
+    pool()
+        .install(move || unsafe { super::cancel::observing_raw(flag.take(), || Sent(f.take()())) })
+        .take()
 }
 
 /// Runs `run(i)` for every `i < items`, on the calling thread and the pool's workers together.
@@ -102,20 +106,25 @@ pub(crate) fn for_each_item(items: usize, run: &(dyn Fn(usize) + Sync)) {
     }
     if items > u32::MAX as usize {
         // More items than the packed range holds (never from the drivers' chunking).
+        let flag = super::cancel::carried();
         return pool.install(|| {
             use rayon::prelude::*;
-            (0..items).into_par_iter().for_each(run)
+            (0..items)
+                .into_par_iter()
+                .for_each(|i| flag.enter(|| run(i)))
         });
     }
     // SAFETY (lifetime): workers call `run` only for items they claimed, and the caller returns
     // only once every item is done, so no call outlives the borrow. A helper that starts later
     // finds no item left and touches only the shared counters, which the `Arc` keeps alive.
     let run: &'static (dyn Fn(usize) + Sync) = unsafe { std::mem::transmute(run) };
+    let flag = super::cancel::flag() as usize;
     let shared = Arc::new(Items {
         range: AtomicU64::new((items as u64) << 32),
         done: AtomicUsize::new(0),
         panicked: AtomicBool::new(false),
         run,
+        flag,
     });
     for _ in 0..helpers {
         let shared = shared.clone();
@@ -143,6 +152,8 @@ struct Items {
     done: AtomicUsize,
     panicked: AtomicBool,
     run: &'static (dyn Fn(usize) + Sync),
+    /// The caller's cancel flag (an address: see `cancel::flag`), which workers observe too.
+    flag: usize,
 }
 
 impl Items {
@@ -174,7 +185,11 @@ impl Items {
     fn work(&self, front: bool) {
         while let Some(i) = self.take(front) {
             let run = self.run;
-            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(i))).is_err() {
+            // SAFETY: the flag lives as long as the evaluation, which waits for every item.
+            let item = || unsafe {
+                super::cancel::observing_raw(self.flag as *const AtomicU32, || run(i))
+            };
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(item)).is_err() {
                 self.panicked.store(true, Ordering::Relaxed);
             }
             // Release: the item's writes happen before the caller sees it done.

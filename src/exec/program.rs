@@ -48,6 +48,18 @@ pub(crate) fn run<'p>(
     reference: bool,
     out: Option<&'p RawView>,
 ) -> Result<Option<Array>> {
+    let value = run_steps(p, caller, reference, out)?;
+    // A cancelled evaluation may have skipped any part of its work: nothing it computed counts.
+    super::cancel::check()?;
+    Ok(value)
+}
+
+fn run_steps<'p>(
+    p: &'p Program,
+    caller: Vec<RawView>,
+    reference: bool,
+    out: Option<&'p RawView>,
+) -> Result<Option<Array>> {
     if let Some(g) = p.lone_expression() {
         return lone_expression(g, caller, reference, out);
     }
@@ -146,6 +158,7 @@ impl State<'_> {
                     }
                     let mut i = start;
                     while (step > 0 && i < stop) || (step < 0 && i > stop) {
+                        super::cancel::check()?;
                         self.cells[*var] = i;
                         self.steps(body)?;
                         if self.dry {

@@ -47,6 +47,9 @@ pub enum numjit_status {
     Limit = 12,
     /// A bug in numjit; please report it with the expression.
     Internal = 13,
+    /// The evaluation was cancelled with `numjit_cancel`; a program's outputs may be partly
+    /// written, a result is discarded.
+    Cancelled = 14,
     /// A pointer argument that must not be NULL was NULL.
     NullArgument = 100,
     /// An argument is malformed: unknown dtype code, negative or overflowing shape, misaligned
@@ -76,6 +79,7 @@ impl numjit_status {
             numjit_status::Value => c"value",
             numjit_status::Limit => c"limit",
             numjit_status::Internal => c"internal",
+            numjit_status::Cancelled => c"cancelled",
             numjit_status::NullArgument => c"null_argument",
             numjit_status::InvalidArgument => c"invalid_argument",
             numjit_status::Panic => c"panic",
@@ -83,7 +87,7 @@ impl numjit_status {
     }
 
     /// All codes, for looking one up by number without transmuting.
-    const ALL: [numjit_status; 17] = [
+    const ALL: [numjit_status; 18] = [
         numjit_status::Ok,
         numjit_status::Syntax,
         numjit_status::UnknownName,
@@ -98,6 +102,7 @@ impl numjit_status {
         numjit_status::Value,
         numjit_status::Limit,
         numjit_status::Internal,
+        numjit_status::Cancelled,
         numjit_status::NullArgument,
         numjit_status::InvalidArgument,
         numjit_status::Panic,
@@ -122,6 +127,7 @@ impl From<ErrorKind> for numjit_status {
             ErrorKind::Value => numjit_status::Value,
             ErrorKind::Limit => numjit_status::Limit,
             ErrorKind::Internal => numjit_status::Internal,
+            ErrorKind::Cancelled => numjit_status::Cancelled,
         }
     }
 }

@@ -21,7 +21,8 @@ pub(super) unsafe fn run(
 ) -> numjit_status {
     // Unwind safety: a panic can leave only caches behind, and those tolerate it (the engine
     // ignores lock poisoning); the caller's arrays are not Rust values.
-    let failure = match catch_unwind(AssertUnwindSafe(body)) {
+    // Every evaluation runs under a fallible guard: there, it observes the thread's token.
+    let failure = match catch_unwind(AssertUnwindSafe(|| super::cancel::observing(body))) {
         Ok(Ok(())) => None,
         Ok(Err(f)) => Some(f),
         Err(payload) => Some(Failure::panic(payload.as_ref())),

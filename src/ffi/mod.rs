@@ -24,13 +24,14 @@
 //! Layout: `error` (status codes, the error object), `guard` (panic guard, argument helpers),
 //! `array` (checking a caller's array description and viewing it as an ndarray — the only place
 //! that reads array memory descriptions), `bind` (the checked arrays as the engine's `Vars`), `engine` (engines, kernels, evaluation), `result`
-//! (numjit-owned result arrays), `program` (running programs with outputs, the names a program
+//! (numjit-owned result arrays), `cancel` (cancel tokens), `program` (running programs with outputs, the names a program
 //! reads and writes), `runtime` (threads, version, the names an expression uses).
 #![allow(non_camel_case_types)] // C names (`numjit_engine`), so the Rust reads like the header.
 #![deny(unsafe_op_in_unsafe_fn)] // every unsafe operation gets its own block and SAFETY line
 
 mod array;
 mod bind;
+mod cancel;
 mod engine;
 mod error;
 mod guard;

@@ -4,6 +4,7 @@ use std::ffi::{c_char, c_void, CStr};
 use std::ptr::{null, null_mut};
 
 use super::array::{numjit_array, numjit_array_mut, numjit_dtype, numjit_var};
+use super::cancel::*;
 use super::engine::*;
 use super::error::*;
 use super::program::*;
@@ -450,5 +451,37 @@ fn a_program_without_a_result_has_no_dtype() {
         assert_eq!(dtype, numjit_dtype::Bool, "nothing is written on failure");
         numjit_kernel_free(kernel);
         numjit_engine_free(engine);
+    }
+}
+
+#[test]
+fn a_cancelled_token_stops_the_evaluations_of_the_thread_that_set_it() {
+    let src = c"def spin(x):\n    while True:\n        x += 1\n    return x\nspin(arange(10))";
+    let token = numjit_cancel_token_new();
+    // SAFETY: `token` is live until freed at the end; the strings are NUL-terminated.
+    unsafe {
+        numjit_set_cancel_token(token);
+        let canceller = token as usize;
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(30));
+            numjit_cancel(canceller as *const numjit_cancel_token);
+        });
+        let (mut result, mut error) = (null_mut(), null_mut());
+        let status = numjit_evaluate(src.as_ptr(), null(), 0, &mut result, &mut error);
+        t.join().unwrap();
+        assert_eq!(status, numjit_status::Cancelled);
+        assert!(result.is_null());
+        assert_eq!(
+            CStr::from_ptr(numjit_status_name(status as u32)).to_str(),
+            Ok("cancelled")
+        );
+        numjit_error_free(error);
+        // Reset, the same thread evaluates again; freeing the handle keeps the thread's token.
+        numjit_cancel_token_reset(token);
+        numjit_cancel_token_free(token);
+        let status = numjit_evaluate(c"2 * 21".as_ptr(), null(), 0, &mut result, null_mut());
+        assert_eq!(status, numjit_status::Ok);
+        numjit_result_free(result);
+        numjit_set_cancel_token(null());
     }
 }

@@ -2,6 +2,7 @@
 //! op table's scalar semantics — the oracle the compiled kernels are tested against.
 
 use crate::core::dtype::Scalar;
+use crate::exec::cancel;
 use crate::ir::kernel::{KStep, KernelIr};
 use crate::ir::{Graph, NodeKind};
 use crate::ops::scalar;
@@ -12,6 +13,8 @@ enum Flow {
     Break,
     Continue,
     Return(Scalar),
+    /// The evaluation was cancelled inside a loop: the value is discarded.
+    Cancelled,
 }
 
 /// The kernel's value for one element: `args` are of its parameters' dtypes.
@@ -25,6 +28,8 @@ pub(crate) fn call(k: &KernelIr, args: &[Scalar]) -> Scalar {
     locals[..args.len()].copy_from_slice(args);
     match steps(&k.body, &mut locals) {
         Flow::Return(v) => v,
+        // Any value of the right dtype: the executor reports the cancellation instead.
+        Flow::Cancelled => Scalar::I64(0).cast(k.result),
         // Lowering proves that every path returns.
         _ => unreachable!("kernel `{}` ended without returning", k.name),
     }
@@ -48,10 +53,13 @@ fn steps(body: &[KStep], locals: &mut [Scalar]) -> Flow {
             }
             KStep::While { cond, body } => {
                 while truth(cond, locals) {
+                    if cancel::is_cancelled() {
+                        return Flow::Cancelled;
+                    }
                     match steps(body, locals) {
                         Flow::Normal | Flow::Continue => {}
                         Flow::Break => break,
-                        ret @ Flow::Return(_) => return ret,
+                        ret @ (Flow::Return(_) | Flow::Cancelled) => return ret,
                     }
                 }
             }
@@ -65,11 +73,14 @@ fn steps(body: &[KStep], locals: &mut [Scalar]) -> Flow {
                 let (start, stop, step) =
                     (int(start, locals), int(stop, locals), int(step, locals));
                 for i in 0..trip_count(start, stop, step) {
+                    if cancel::is_cancelled() {
+                        return Flow::Cancelled;
+                    }
                     locals[*var] = Scalar::I64(start.wrapping_add((i as i64).wrapping_mul(step)));
                     match steps(body, locals) {
                         Flow::Normal | Flow::Continue => {}
                         Flow::Break => break,
-                        ret @ Flow::Return(_) => return ret,
+                        ret @ (Flow::Return(_) | Flow::Cancelled) => return ret,
                     }
                 }
             }

@@ -122,6 +122,7 @@ impl Translator<'_, '_> {
                     );
                     self.b.ins().jump(head, &[]);
                     self.b.switch_to_block(head);
+                    self.cancel_point();
                     // What holds at the head holds on entry and after every trip.
                     let changed = assigned(body, vec![false; frame.nonneg.len()]);
                     frame.nonneg = facts_kept(&frame.nonneg, &changed);
@@ -209,6 +210,7 @@ impl Translator<'_, '_> {
         );
         self.b.ins().jump(head, &[]);
         self.b.switch_to_block(head);
+        self.cancel_point();
         let k = self.b.use_var(counter);
         let more = self.b.ins().icmp(IntCC::UnsignedLessThan, k, n);
         self.b.ins().brif(more, body_block, &[], after, &[]);

@@ -470,6 +470,7 @@ impl Translator<'_, '_> {
         );
         self.b.ins().jump(head, &[]);
         self.b.switch_to_block(head);
+        self.cancel_point();
         let c = cond(self, f)?;
         let active = self.get(&f.active);
         let still: Vec<Value> = (0..f.width())

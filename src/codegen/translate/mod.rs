@@ -53,6 +53,7 @@ pub(crate) type KernelFn = unsafe extern "C" fn(
     ptrs: *const *mut u8,
     strides: *const i64,
     scratch: *mut u8,
+    cancel: *const std::sync::atomic::AtomicU32,
 );
 
 /// Independent accumulators per reduction row. Eight, combined as
@@ -88,7 +89,7 @@ fn calls_kernel(g: &Graph, stage: &Stage) -> bool {
 
 pub(crate) fn kernel_signature(module: &JITModule) -> Signature {
     let mut sig = module.make_signature();
-    for _ in 0..5 {
+    for _ in 0..6 {
         sig.params.push(AbiParam::new(types::I64));
     }
     sig
@@ -128,6 +129,7 @@ pub(crate) fn translate(
         staging,
         loaded: HashMap::new(),
         scratch: None,
+        cancel: None,
         index: None,
         vector,
         contiguous: None,
@@ -170,6 +172,9 @@ struct Translator<'a, 'f> {
     loaded: HashMap<NodeId, Slot>,
     /// The scratch base address.
     scratch: Option<Value>,
+    /// The address of the evaluation's cancel flag (a `u32`, nonzero once cancelled), which
+    /// kernel loops read at every trip (see [`Translator::cancel_point`]).
+    cancel: Option<Value>,
     /// The element index within the current block (addresses scratch).
     index: Option<Variable>,
     /// How this stage's elements run as vectors, when they can.
@@ -223,6 +228,26 @@ struct IotaOperand {
 const FLAGS: MemFlagsData = MemFlagsData::trusted();
 
 impl Translator<'_, '_> {
+    /// Returns from the kernel when the evaluation was cancelled: emitted at the head of every
+    /// kernel loop, so that `while True:` stops too. One load and a branch that is never taken
+    /// until then (the runtime discards what a cancelled call computed).
+    fn cancel_point(&mut self) {
+        let flag = self.cancel.expect("set in the entry block");
+        // Not `trusted`: another thread writes the flag, so the load must not be hoisted out
+        // of the loop (Cranelift does not hoist loads; `readonly` would allow it).
+        let cancelled = self
+            .b
+            .ins()
+            .load(types::I32, MemFlagsData::new().with_notrap(), flag, 0);
+        let (stop, go) = (self.b.create_block(), self.b.create_block());
+        self.b.ins().brif(cancelled, stop, &[], go, &[]);
+        self.b.switch_to_block(stop);
+        self.b.seal_block(stop);
+        self.b.ins().return_(&[]);
+        self.b.switch_to_block(go);
+        self.b.seal_block(go);
+    }
+
     /// entry → (outer loop (inner loop)) → exit, all loops bottom-tested behind one guard.
     fn body(&mut self) -> Result<()> {
         let entry = self.b.create_block();
@@ -232,6 +257,7 @@ impl Translator<'_, '_> {
         let params = self.b.block_params(entry).to_vec();
         let (n0, n1, ptrs, strides) = (params[0], params[1], params[2], params[3]);
         self.scratch = Some(params[4]);
+        self.cancel = Some(params[5]);
 
         let heads = self.stage.heads();
         let operands = self.stage.leaves.len() + heads;

@@ -184,8 +184,12 @@ impl Reduction<'_> {
             }
         };
         if self.parallel && tasks > 1 {
-            super::super::pool::pool()
-                .install(|| (0..tasks).into_par_iter().for_each_init(init, run));
+            let flag = crate::exec::cancel::carried();
+            super::super::pool::pool().install(|| {
+                (0..tasks)
+                    .into_par_iter()
+                    .for_each_init(init, |scratch, task| flag.enter(|| run(scratch, task)))
+            });
         } else {
             let mut scratch = init();
             (0..tasks).for_each(|task| run(&mut scratch, task));

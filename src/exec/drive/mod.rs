@@ -66,6 +66,10 @@ fn call_fn(
     strides: &[i64],
 ) {
     debug_assert_eq!(ptrs.len() * 2, strides.len());
+    // Between chunks: a cancelled evaluation computes nothing more (its output is discarded).
+    if super::cancel::is_cancelled() {
+        return;
+    }
     SCRATCH.with(|cell| {
         let mut buf = cell.borrow_mut();
         // u64 words plus 8 spare: room to round the start up to a 64-byte boundary.
@@ -78,7 +82,8 @@ fn call_fn(
         // byte steps per operand; the runtime derived both from live arrays whose extents contain
         // every element of the box, and the output elements of distinct calls never overlap.
         // `aligned` starts `scratch_bytes` bytes of this thread's scratch, which no other call
-        // uses meanwhile (kernels never call back into the runtime).
+        // uses meanwhile (kernels never call back into the runtime). The cancel flag is live
+        // for the whole evaluation (`cancel::observing`).
         unsafe {
             f(
                 n0 as i64,
@@ -86,6 +91,7 @@ fn call_fn(
                 ptrs.as_ptr() as *const *mut u8,
                 strides.as_ptr(),
                 aligned,
+                super::cancel::flag(),
             )
         }
     })

@@ -150,14 +150,16 @@ impl Reduction<'_> {
         } else {
             1
         };
+        let flag = crate::exec::cancel::carried();
         if self.parallel && outputs >= 4 * threads {
             super::super::pool::pool().install(|| {
                 (0..outputs)
                     .into_par_iter()
-                    .for_each(|i| per_output(i, false))
+                    .for_each(|i| flag.enter(|| per_output(i, false)))
             });
         } else if self.parallel {
-            super::super::pool::pool().install(|| (0..outputs).for_each(|i| per_output(i, true)));
+            super::super::pool::pool()
+                .install(|| flag.enter(|| (0..outputs).for_each(|i| per_output(i, true))));
         } else {
             (0..outputs).for_each(|i| per_output(i, false));
         }

@@ -122,9 +122,10 @@ impl<'a, T: Acc> Tree<'a, T> {
         }
         let mid = lo + (hi - lo) / 2;
         let (a, b) = if parallel && (hi - lo) * BLOCK >= 2 * SERIAL_CUTOFF {
+            let flag = crate::exec::cancel::carried();
             rayon::join(
                 || self.reduce(bases, lo, mid, true),
-                || self.reduce(bases, mid, hi, true),
+                || flag.enter(|| self.reduce(bases, mid, hi, true)),
             )
         } else {
             (
