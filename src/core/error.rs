@@ -91,8 +91,8 @@ pub enum ErrorKind {
     Limit,
     /// A bug in numjit (code generation failed); please report it with the expression.
     Internal,
-    /// The evaluation was stopped by [`CancelToken::cancel`](crate::CancelToken::cancel) or
-    /// Ctrl-C. Its result is discarded; a program's outputs (and an `eval_into` output) may be
+    /// The evaluation was stopped by [`CancelToken::cancel`](crate::CancelToken::cancel) (or
+    /// `numjit_cancel` in C). Its result is discarded; a program's outputs (and an `eval_into` output) may be
     /// partly written.
     Cancelled,
 }

@@ -49,7 +49,7 @@ pub(crate) fn cancelled() -> Error {
 ///
 /// # Safety
 /// `flag` must stay alive until `f` returns.
-pub(crate) unsafe fn observing_raw<R>(flag: *const AtomicU32, f: impl FnOnce() -> R) -> R {
+unsafe fn observing_raw<R>(flag: *const AtomicU32, f: impl FnOnce() -> R) -> R {
     struct Restore(*const AtomicU32);
     impl Drop for Restore {
         fn drop(&mut self) {

@@ -3,7 +3,7 @@
 //! work enters it besides rayon's own: [`for_each_item`] (a parallel map's chunks, with the
 //! caller working too) and [`on_pool`] (a program's time loop, run on a worker).
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use rayon::{ThreadPool, ThreadPoolBuilder};
@@ -82,10 +82,9 @@ pub(crate) fn on_pool<R>(f: impl FnOnce() -> R) -> R {
         }
     }
     let f = Sent(f);
-    let flag = Sent(super::cancel::flag());
-    // SAFETY: the flag outlives the evaluation, which the caller waits for.
+    let flag = super::cancel::carried();
     pool()
-        .install(move || unsafe { super::cancel::observing_raw(flag.take(), || Sent(f.take()())) })
+        .install(move || flag.enter(|| Sent(f.take()())))
         .take()
 }
 
@@ -118,7 +117,7 @@ pub(crate) fn for_each_item(items: usize, run: &(dyn Fn(usize) + Sync)) {
     // only once every item is done, so no call outlives the borrow. A helper that starts later
     // finds no item left and touches only the shared counters, which the `Arc` keeps alive.
     let run: &'static (dyn Fn(usize) + Sync) = unsafe { std::mem::transmute(run) };
-    let flag = super::cancel::flag() as usize;
+    let flag = super::cancel::carried();
     let shared = Arc::new(Items {
         range: AtomicU64::new((items as u64) << 32),
         done: AtomicUsize::new(0),
@@ -152,8 +151,8 @@ struct Items {
     done: AtomicUsize,
     panicked: AtomicBool,
     run: &'static (dyn Fn(usize) + Sync),
-    /// The caller's cancel flag (an address: see `cancel::flag`), which workers observe too.
-    flag: usize,
+    /// The caller's cancel flag, which workers observe too.
+    flag: super::cancel::Carried,
 }
 
 impl Items {
@@ -185,10 +184,7 @@ impl Items {
     fn work(&self, front: bool) {
         while let Some(i) = self.take(front) {
             let run = self.run;
-            // SAFETY: the flag lives as long as the evaluation, which waits for every item.
-            let item = || unsafe {
-                super::cancel::observing_raw(self.flag as *const AtomicU32, || run(i))
-            };
+            let item = || self.flag.enter(|| run(i));
             if std::panic::catch_unwind(std::panic::AssertUnwindSafe(item)).is_err() {
                 self.panicked.store(true, Ordering::Relaxed);
             }
