@@ -364,6 +364,20 @@ void numjit_cancel_token_free(struct numjit_cancel_token *token);
 void numjit_set_cancel_token(const struct numjit_cancel_token *token);
 
 /**
+ * Makes the evaluations this thread starts from now on cancel on Ctrl-C (`on`: SIGINT while
+ * one runs cancels it, `NUMJIT_STATUS_CANCELLED`) or not (`!on`, the default).
+ *
+ * While such an evaluation runs, numjit's SIGINT handler is installed; it sets the thread's
+ * token (`numjit_set_cancel_token`, which stays cancelled until reset) or else a token of its
+ * own that each call resets, then calls the handler that was installed before if that is a
+ * function (a language runtime's, which can then raise its own interrupt, as Python's
+ * `KeyboardInterrupt`). It never takes the default action (ending the process), and an
+ * ignored SIGINT stays ignored. The previous handler is back when the evaluation returns.
+ * Unix only; elsewhere the setting has no effect.
+ */
+void numjit_set_cancel_on_sigint(bool on);
+
+/**
  * Cancels the evaluations observing `token`: they stop within about a millisecond (kernel
  * loops included) and return `NUMJIT_STATUS_CANCELLED`; a result is discarded, a program's
  * outputs may be partly written. The token stays cancelled until `numjit_cancel_token_reset`.

@@ -329,6 +329,27 @@ fn interactive_session_on_a_terminal() {
     p.exp_string("9.0 (float64)").unwrap();
     p.exp_string(">>> ").unwrap();
 
+    // Ctrl-C stops an endless kernel: the session says so and goes on, its variables intact.
+    for line in [
+        "def spin(x):",
+        "    while True:",
+        "        x += 1",
+        "    return x",
+    ] {
+        p.send_line(line).unwrap();
+        p.exp_string("... ").unwrap();
+    }
+    p.send_line("").unwrap();
+    p.exp_string(">>> ").unwrap();
+    p.send_line("spin(a)").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    p.send_control('c').unwrap();
+    p.exp_string("interrupted").unwrap();
+    p.exp_string(">>> ").unwrap();
+    p.send_line("sum(a)").unwrap();
+    p.exp_string("10 (int64)").unwrap();
+    p.exp_string(">>> ").unwrap();
+
     p.send_line(":vars").unwrap();
     p.exp_string("a       (5,)   int64     40 B").unwrap();
     p.exp_string("signal  (3,)   float64   24 B").unwrap();

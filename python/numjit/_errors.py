@@ -78,6 +78,9 @@ _BY_STATUS = {
 }
 
 
+_CANCELLED = 14
+
+
 def make(cls, message, kind, expression=None, span=None):
     """An exception of ``cls`` with numjit's attributes set."""
     e = cls(message)
@@ -95,4 +98,9 @@ def take(status, handle, expression=None):
     finally:
         lib.numjit_error_free(handle)
     span = (start.value, end.value) if has_span else None
+    if status == _CANCELLED:
+        # A Ctrl-C cancelled the call (numjit_set_cancel_on_sigint) and left Python's own
+        # handler pending: run it now, so KeyboardInterrupt (or the user's handler) comes from
+        # this call rather than from some later bytecode.
+        ctypes.pythonapi.PyErr_CheckSignals()
     return make(_BY_STATUS.get(status, NumjitRuntimeError), message, kind, expression, span)

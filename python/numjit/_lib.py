@@ -7,6 +7,7 @@ the ``lib`` object. The structures mirror the header's ``numjit_array``/``numjit
 import ctypes
 import os
 import sys
+import threading
 from ctypes import POINTER, c_bool, c_char_p, c_size_t, c_ssize_t, c_uint32, c_void_p
 from pathlib import Path
 
@@ -70,6 +71,7 @@ _signatures = {
     "numjit_set_num_threads": ([c_size_t], c_size_t),
     "numjit_get_num_threads": ([], c_size_t),
     "numjit_version": ([], c_char_p),
+    "numjit_set_cancel_on_sigint": ([c_bool], None),
     "numjit_expr_names": ([c_char_p, c_char_p, c_size_t, POINTER(c_size_t), _out_handle], c_uint32),
     "numjit_program_names": (
         [c_char_p, c_uint32, c_char_p, c_size_t, POINTER(c_size_t), _out_handle], c_uint32),
@@ -84,3 +86,8 @@ for _name, (_args, _ret) in _signatures.items():
     _f.restype = _ret
 
 VERSION = lib.numjit_version().decode()
+
+# Ctrl-C during a call on the main thread (where Python delivers KeyboardInterrupt) cancels the
+# evaluation within a millisecond or so, then Python's handler runs: see _errors.take.
+if threading.current_thread() is threading.main_thread():
+    lib.numjit_set_cancel_on_sigint(True)

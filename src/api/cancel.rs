@@ -92,6 +92,28 @@ impl CancelToken {
     pub fn scope<R>(&self, f: impl FnOnce() -> R) -> R {
         crate::exec::cancel::observing(&self.flag, f)
     }
+
+    /// Runs `f` in this token's [`scope`](Self::scope), with Ctrl-C (SIGINT) cancelling the
+    /// token while `f` runs instead of ending the process: how an interactive program stops a
+    /// long evaluation and carries on.
+    ///
+    /// The hook is installed on entry and the previous SIGINT handler is back on return (also
+    /// when several threads nest or overlap such calls). After cancelling, the signal goes on
+    /// to the previous handler if that is a function (Python's, so that Python raises
+    /// `KeyboardInterrupt` once numjit returns); it never goes on to the default action. A
+    /// SIGINT that was ignored stays ignored and cancels nothing. Up to 64 calls can be hooked
+    /// at once; more run unhooked. Not on Unix, this is [`scope`](Self::scope).
+    ///
+    /// ```
+    /// let token = numjit::CancelToken::new();
+    /// // In a REPL: a Ctrl-C during this evaluation makes it fail with `ErrorKind::Cancelled`.
+    /// let n = token.cancel_on_sigint(|| numjit::evaluate("sum(arange(10**6))", &numjit::Vars::new()))?;
+    /// assert_eq!(n.to_string(), "499999500000 (int64)");
+    /// # Ok::<(), numjit::Error>(())
+    /// ```
+    pub fn cancel_on_sigint<R>(&self, f: impl FnOnce() -> R) -> R {
+        super::sigint::while_hooked(&self.flag, || self.scope(f))
+    }
 }
 
 #[cfg(test)]

@@ -7,4 +7,5 @@ pub(crate) mod cache;
 pub(crate) mod cancel;
 pub(crate) mod engine;
 pub(crate) mod kernels;
+pub(crate) mod sigint;
 pub(crate) mod vars;

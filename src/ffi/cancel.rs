@@ -1,7 +1,7 @@
 //! Cancelling evaluations from C: a token, the thread whose evaluations observe it, and
 //! `numjit_cancel`, callable from any thread (or a signal handler).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use super::guard;
 use crate::api::cancel::CancelToken;
@@ -19,12 +19,31 @@ thread_local! {
     static CURRENT: RefCell<Option<CancelToken>> = const { RefCell::new(None) };
 }
 
-/// Runs `body` observing this thread's token, if one is set (every fallible call does).
+thread_local! {
+    /// Set with `numjit_set_cancel_on_sigint`: this thread's evaluations cancel on SIGINT.
+    static ON_SIGINT: Cell<bool> = const { Cell::new(false) };
+    /// The token of a thread that cancels on SIGINT but set none itself, reset per call (a
+    /// Ctrl-C stops the call it interrupted, not the next one).
+    static SIGINT_TOKEN: CancelToken = CancelToken::new();
+}
+
+/// Runs `body` observing this thread's token, if one is set, and SIGINT if the thread asked
+/// for it (every fallible call does).
 pub(super) fn observing<R>(body: impl FnOnce() -> R) -> R {
-    match CURRENT.with(|c| c.borrow().clone()) {
-        Some(token) => token.scope(body),
-        None => body(),
+    let token = CURRENT.with(|c| c.borrow().clone());
+    if !ON_SIGINT.with(Cell::get) {
+        return match token {
+            Some(token) => token.scope(body),
+            None => body(),
+        };
     }
+    let token = token.unwrap_or_else(|| {
+        SIGINT_TOKEN.with(|t| {
+            t.reset();
+            t.clone()
+        })
+    });
+    token.cancel_on_sigint(body)
 }
 
 /// A new token, not cancelled; NULL only if numjit panicked (a bug).
@@ -60,6 +79,21 @@ pub unsafe extern "C" fn numjit_set_cancel_token(token: *const numjit_cancel_tok
     // SAFETY: NULL or live, by the contract.
     let token = unsafe { token.as_ref() }.map(|t| t.token.clone());
     guard::value((), || CURRENT.with(|c| *c.borrow_mut() = token));
+}
+
+/// Makes the evaluations this thread starts from now on cancel on Ctrl-C (`on`: SIGINT while
+/// one runs cancels it, `NUMJIT_STATUS_CANCELLED`) or not (`!on`, the default).
+///
+/// While such an evaluation runs, numjit's SIGINT handler is installed; it sets the thread's
+/// token (`numjit_set_cancel_token`, which stays cancelled until reset) or else a token of its
+/// own that each call resets, then calls the handler that was installed before if that is a
+/// function (a language runtime's, which can then raise its own interrupt, as Python's
+/// `KeyboardInterrupt`). It never takes the default action (ending the process), and an
+/// ignored SIGINT stays ignored. The previous handler is back when the evaluation returns.
+/// Unix only; elsewhere the setting has no effect.
+#[no_mangle]
+pub extern "C" fn numjit_set_cancel_on_sigint(on: bool) {
+    guard::value((), || ON_SIGINT.with(|c| c.set(on)));
 }
 
 /// Cancels the evaluations observing `token`: they stop within about a millisecond (kernel

@@ -42,6 +42,7 @@ pub fn run() -> u8 {
     );
 
     let mut session = Session::default();
+    let interrupt = numjit::CancelToken::new();
     let code = loop {
         if let Some(helper) = editor.helper_mut() {
             // Variables and the kernels defined so far (`def`): both are names to call or read.
@@ -82,8 +83,12 @@ pub fn run() -> u8 {
         if !input.trim().is_empty() {
             let _ = editor.add_history_entry(input.as_str());
         }
-        match run_statements(&mut session, &input, 1) {
+        // Ctrl-C while the input runs cancels it (the kernels and the executor check the
+        // token at every loop trip and chunk), and the session goes on.
+        interrupt.reset();
+        match interrupt.cancel_on_sigint(|| run_statements(&mut session, &input, 1)) {
             Ok(()) => {}
+            Err(Stop::Failed { .. }) if interrupt.is_cancelled() => eprintln!("interrupted"),
             Err(Stop::Failed { message, .. }) => eprintln!("{message}"),
             Err(Stop::Quit) => break 0,
             Err(Stop::Io(_)) => break 1,
