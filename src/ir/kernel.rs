@@ -102,6 +102,54 @@ pub(crate) fn all_steps(steps: &[KStep]) -> Vec<&KStep> {
     out
 }
 
+/// True when `while cond: body` provably ends within 64 trips, so its head needs no cancel
+/// poll (the element loop around the kernel polls anyway): `cond` is `m > c` (c ≥ 0) or
+/// `m >= c` (c ≥ 1) on an integer local `m`, and every trip sets `m` once, at the top level
+/// of the body, to `m // d` (d ≥ 2) or `m >> d` (d ≥ 1), with no `continue` that could skip
+/// it. A trip starts with `m ≥ 1`, and each at least halves it: an i64 is below 1 within 63.
+/// This is the digit loop of P8's term (`while m > 0: … m //= 10`), where a poll per trip
+/// cost 18 % more instructions (callgrind).
+pub(crate) fn ends_within_64_trips(cond: &Graph, body: &[KStep]) -> bool {
+    use crate::ir::NodeKind::{Apply, Const, Input};
+    use crate::ops::Op;
+    let int_const = |g: &Graph, id: usize| match g.node(id).kind {
+        Const(c) if c.dtype().is_int() => Some(c.as_i64()),
+        _ => None,
+    };
+    let Apply(op, args) = &cond.node(cond.root).kind else {
+        return false;
+    };
+    let least = match op {
+        Op::Gt => 0,
+        Op::Ge => 1,
+        _ => return false,
+    };
+    let (Input(m), Some(c)) = (&cond.node(args[0]).kind, int_const(cond, args[1])) else {
+        return false;
+    };
+    let m = *m;
+    if !cond.node(args[0]).dtype.is_int() || c < least {
+        return false;
+    }
+    let halves = |g: &Graph| match &g.node(g.root).kind {
+        Apply(op @ (Op::FloorDiv | Op::Shr), a) => {
+            let least = if *op == Op::FloorDiv { 2 } else { 1 };
+            matches!(g.node(a[0]).kind, Input(i) if i == m)
+                && int_const(g, a[1]).is_some_and(|d| d >= least)
+        }
+        _ => false,
+    };
+    let steps = all_steps(body);
+    let sets_of_m = steps.iter().flat_map(|s| s.sets()).filter(|l| *l == m);
+    let top_level_halving = body.iter().any(|s| match s {
+        KStep::Set(sets) => sets.iter().any(|(l, g)| *l == m && halves(g)),
+        _ => false,
+    });
+    top_level_halving
+        && sets_of_m.count() == 1
+        && !steps.iter().any(|s| matches!(s, KStep::Continue))
+}
+
 impl fmt::Display for KernelIr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let params: Vec<String> = self.locals[..self.params]
@@ -211,5 +259,56 @@ mod tests {
         let want: Vec<Vec<usize>> =
             vec![vec![0], vec![], vec![1], vec![], vec![], vec![2], vec![3]];
         assert_eq!(order, want);
+    }
+
+    use crate::core::dtype::DType;
+
+    /// `Input(0) op c` as a graph whose root is the last node; `op` None: `Input(0)` alone.
+    fn on_m(op: Option<crate::ops::Op>, c: i64, dtype: DType) -> crate::ir::Graph {
+        use crate::core::dtype::Scalar;
+        use crate::ir::{Node, NodeKind};
+        let node = |kind, dtype| Node {
+            kind,
+            dtype,
+            rank: 0,
+            span: Default::default(),
+        };
+        let mut g = crate::ir::Graph::new(Vec::new());
+        let m = g.push(node(NodeKind::Input(0), dtype));
+        if let Some(op) = op {
+            let c = g.push(node(NodeKind::Const(Scalar::I64(c)), DType::Int64));
+            g.root = g.push(node(NodeKind::Apply(op, vec![m, c]), DType::Int64));
+        }
+        g
+    }
+
+    #[test]
+    fn only_loops_that_halve_a_positive_counter_every_trip_skip_the_cancel_poll() {
+        use super::{ends_within_64_trips, KStep};
+        use crate::ops::Op::{FloorDiv, Ge, Gt, Ne, Shr, Sub};
+        let i64 = DType::Int64;
+        let set = |op, d| KStep::Set(vec![(0, on_m(Some(op), d, i64))]);
+        let other = KStep::Set(vec![(1, on_m(None, 0, i64))]);
+        let short = |cond, body: Vec<KStep>| ends_within_64_trips(&on_m(Some(cond), 0, i64), &body);
+        // P8's digit loop, and `>>`.
+        assert!(short(Gt, vec![other.clone(), set(FloorDiv, 10)]));
+        assert!(short(Gt, vec![set(Shr, 1), KStep::Break]));
+        // Not halving, or not every trip, or twice, or skippable: the poll stays.
+        assert!(!short(Gt, vec![set(FloorDiv, 1)]));
+        assert!(!short(Gt, vec![set(Sub, 1)]));
+        assert!(!short(Gt, vec![other.clone()]));
+        let maybe = KStep::If {
+            cond: on_m(None, 0, DType::Bool),
+            then: vec![set(FloorDiv, 10)],
+            orelse: vec![],
+        };
+        assert!(!short(Gt, vec![maybe]));
+        assert!(!short(Gt, vec![set(FloorDiv, 10), set(FloorDiv, 10)]));
+        assert!(!short(Gt, vec![KStep::Continue, set(FloorDiv, 10)]));
+        // `m != 0` never ends for a negative m (`-1 // 10 == -1`); `m >= 0` never for m = 0.
+        assert!(!short(Ne, vec![set(FloorDiv, 10)]));
+        assert!(!short(Ge, vec![set(FloorDiv, 10)]));
+        let float = ends_within_64_trips(&on_m(Some(Gt), 0, DType::Float64), &[set(FloorDiv, 10)]);
+        assert!(!float, "a float m // 10 approaches 0 without reaching it");
     }
 }

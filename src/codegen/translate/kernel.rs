@@ -10,7 +10,7 @@ use cranelift_frontend::Variable;
 use super::{clif_type, Translator};
 use crate::core::dtype::{DType, Scalar};
 use crate::core::error::Result;
-use crate::ir::kernel::{all_steps, KStep, KernelIr};
+use crate::ir::kernel::{all_steps, ends_within_64_trips, KStep, KernelIr};
 use crate::ir::{Graph, NodeKind};
 use crate::ops::Op;
 
@@ -122,7 +122,9 @@ impl Translator<'_, '_> {
                     );
                     self.b.ins().jump(head, &[]);
                     self.b.switch_to_block(head);
-                    self.cancel_point();
+                    if !ends_within_64_trips(cond, body) {
+                        self.cancel_point();
+                    }
                     // What holds at the head holds on entry and after every trip.
                     let changed = assigned(body, vec![false; frame.nonneg.len()]);
                     frame.nonneg = facts_kept(&frame.nonneg, &changed);
