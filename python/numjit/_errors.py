@@ -33,6 +33,12 @@ class NumjitSyntaxError(NumjitError, SyntaxError):
     """The text is not an expression (status ``syntax``)."""
 
 
+class NumjitPythonSyntaxError(NumjitSyntaxError, TypeError):
+    """Python syntax that numjit's language leaves out: ``and``/``or``/``not``/``is``/``lambda``
+    and list literals. Also a ``TypeError``, which NumExpr raises for them (``(x > 1) and
+    (x < 9)``, ``a < [0, 0, 0]``)."""
+
+
 class NumjitKeyError(NumjitError, KeyError):
     """A name that is neither a variable nor a constant (status ``unknown_name``)."""
 
@@ -103,4 +109,19 @@ def take(status, handle, expression=None):
         # handler pending: run it now, so KeyboardInterrupt (or the user's handler) comes from
         # this call rather than from some later bytecode.
         ctypes.pythonapi.PyErr_CheckSignals()
-    return make(_BY_STATUS.get(status, NumjitRuntimeError), message, kind, expression, span)
+    cls = _BY_STATUS.get(status, NumjitRuntimeError)
+    if cls is NumjitSyntaxError and _is_python_only(expression, span):
+        cls = NumjitPythonSyntaxError
+    return make(cls, message, kind, expression, span)
+
+
+# Python's words numjit reserves without giving them a meaning (the grammar's `reserved`).
+_PYTHON_ONLY = (b"and", b"or", b"not", b"is", b"lambda")
+
+
+def _is_python_only(expression, span):
+    """True when the syntax error's span is a Python-only word or a list literal's `[`."""
+    if span is None or not isinstance(expression, str):
+        return False
+    text = expression.encode("utf-8")[span[0]:span[1]]
+    return text in _PYTHON_ONLY or text.startswith(b"[")

@@ -291,6 +291,10 @@ def test_re_evaluate_without_a_previous_call_in_this_thread():
         ("sum(a, axis=3)", np.exceptions.AxisError, "axis"),
         ("i ** -1", ValueError, "negative_power"),
         ("min(empty)", ValueError, "value"),
+        # Python syntax the language leaves out: TypeError too, as NumExpr raises.
+        ("(a > 1) and (a < 9)", TypeError, "syntax"),
+        ("not a", TypeError, "syntax"),
+        ("a < [0, 0, 0]", TypeError, "syntax"),
     ],
 )
 def test_error_classes_and_caret_messages(expr, exc, kind):
@@ -304,6 +308,37 @@ def test_error_classes_and_caret_messages(expr, exc, kind):
 
 
 # --- threads -----------------------------------------------------------------------------------
+
+
+def test_other_syntax_errors_are_not_type_errors():
+    for expr in ("a +", "a + (", "a @ a"):
+        with pytest.raises(SyntaxError) as info:
+            ne.evaluate(expr, local_dict={"a": np.ones(1)})
+        assert not isinstance(info.value, TypeError), expr
+
+
+NUMPY_OF = {"copy": np.copy, "conj": np.conj, "real": np.real, "imag": np.imag,
+            "ones_like": np.ones_like, "nextafter": np.nextafter}
+
+
+@pytest.mark.parametrize("name", list(NUMPY_OF))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int32, np.int64])
+def test_numexprs_real_array_functions_give_numpys_results(name, dtype):
+    if name == "nextafter" and np.dtype(dtype).kind == "i":
+        pytest.skip("numexpr has nextafter for floats only")
+    a = np.array([0, -1, 2, 1e-300]).astype(dtype)
+    variables = {"a": a}
+    if name == "nextafter":  # on floats only
+        variables["b"] = np.array([1.0, -np.inf, 2.0, -1.0], dtype)
+    args = tuple(variables.values())
+    expr = f"{name}({', '.join(variables)})"
+    got = ne.evaluate(expr, local_dict=variables)
+    want = np.asarray(NUMPY_OF[name](*args))
+    assert got.dtype == want.dtype and np.array_equal(got, want), (got, want)
+    if name != "nextafter":
+        # NumExpr computes these in complex128 (real, imag: float64): same values, other dtype.
+        theirs = numexpr.evaluate(expr, local_dict={"a": a})
+        assert np.array_equal(np.real(theirs).astype(got.dtype), got)
 
 
 def test_set_num_threads_returns_the_previous_number():

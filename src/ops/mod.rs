@@ -37,7 +37,8 @@ define_ops! {
     // --- functions
     Where, Sqrt, Sin, Cos, Tan, Arcsin, Arccos, Arctan, Arctan2, Sinh, Cosh, Tanh, Arcsinh,
     Arccosh, Arctanh, Exp, Expm1, Log, Log10, Log2, Log1p, Abs, Ceil, Floor, Round, Trunc, Sign,
-    Fmod, Hypot, Copysign, Maximum, Minimum, IsNan, IsFinite, IsInf, SignBit, Radians, Degrees,
+    Fmod, Hypot, Copysign, Nextafter, Maximum, Minimum, IsNan, IsFinite, IsInf, SignBit, Radians,
+    Degrees, Copy, Conj, Real, Imag, OnesLike,
 }
 
 /// How an op's operand and result dtypes follow from its argument types.
@@ -172,6 +173,7 @@ pub(crate) static OPS: &[OpDef] = &[
     func(Op::Fmod, "fmod", 2, Rule::IntArith),
     func(Op::Hypot, "hypot", 2, Rule::Float).staged(Vector::Binary(VBinary::Hypot)),
     func(Op::Copysign, "copysign", 2, Rule::Float),
+    func(Op::Nextafter, "nextafter", 2, Rule::Float),
     func(Op::Maximum, "maximum", 2, Rule::Arith),
     func(Op::Minimum, "minimum", 2, Rule::Arith),
     func(Op::IsNan, "isnan", 1, Rule::Predicate),
@@ -180,6 +182,13 @@ pub(crate) static OPS: &[OpDef] = &[
     func(Op::SignBit, "signbit", 1, Rule::Predicate),
     func(Op::Radians, "radians", 1, Rule::Float),
     func(Op::Degrees, "degrees", 1, Rule::Float),
+    // numexpr's functions for complex numbers, on real arrays (numjit has no complex dtype
+    // yet): `copy`, `conj` and `real` are the identity (lowering drops them), `imag` is zeros.
+    func(Op::Copy, "copy", 1, Rule::Keep),
+    func(Op::Conj, "conj", 1, Rule::Keep),
+    func(Op::Real, "real", 1, Rule::Keep),
+    func(Op::Imag, "imag", 1, Rule::Keep),
+    func(Op::OnesLike, "ones_like", 1, Rule::Keep),
 ];
 
 impl Op {

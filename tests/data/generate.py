@@ -298,9 +298,10 @@ F1 = {
     "expm1": np.expm1, "log": np.log, "log10": np.log10, "log2": np.log2, "log1p": np.log1p,
     "radians": np.radians, "degrees": np.degrees,
 }
-F2 = {"arctan2": np.arctan2, "hypot": np.hypot, "copysign": np.copysign}
+F2 = {"arctan2": np.arctan2, "hypot": np.hypot, "copysign": np.copysign, "nextafter": np.nextafter}
 K1 = {"abs": np.abs, "ceil": np.ceil, "floor": np.floor, "trunc": np.trunc, "round": np.round,
-      "sign": np.sign}
+      "sign": np.sign, "copy": np.copy, "conj": np.conj, "real": np.real, "imag": np.imag,
+      "ones_like": np.ones_like}
 P1 = {"isnan": np.isnan, "isfinite": np.isfinite, "isinf": np.isinf, "signbit": np.signbit}
 B2 = {"fmod": np.fmod, "maximum": np.maximum, "minimum": np.minimum}
 GENERATORS = {"arange": (1, 3), "linspace": (2, 3)}  # name -> (fewest, most) arguments
@@ -685,9 +686,9 @@ class Ev:
                 d = c
                 if d == "bool" and name == "sign":
                     self.type_error(sp, lambda: np.sign(xs[0]), "sign(bool)")
-                if d == "bool" and name == "round":
-                    npres = np.asarray(np.round(xs[0]))
-                    self.dev(f"round of bool gives bool (NumPy 2.4: {npres.dtype})")
+                if d == "bool" and name in ("round", "conj"):
+                    npres = np.asarray(K1[name](xs[0]))
+                    self.dev(f"{name} of bool gives bool (NumPy 2.4: {npres.dtype})")
                     return Val(xs[0].copy(), sp)
                 return Val(self.expect(K1[name](xs[0]), d, f"{name}({d})"), sp)
             if name in P1:
@@ -1642,6 +1643,11 @@ B2DATA = {  # name -> dtype -> (a, b)
         "float": ([1.0, 1.0, -2.5, 0.0, inf, 3.0, -0.0, nan], [-0.0, 0.0, 1.0, -1.0, -2.0, -inf, 5.0, -1.0]),
         "int": ([1, -2, 3, 0, 7], [-1, 1, 0, -5, -7]),
     },
+    "nextafter": {
+        "float": ([1.0, 1.0, 0.0, -0.0, 0.0, inf, -inf, nan, 2.5, 1e-300],
+                  [2.0, 0.0, 1.0, 1.0, -0.0, 0.0, -inf, 1.0, nan, -1.0]),
+        "int": ([1, 1, 0, -3, 7], [2, 0, -1, -3, 100]),
+    },
     "fmod": {
         "float": ([5.5, -5.5, 5.5, -5.5, 1.0, 0.0, 3.0, -0.0, 1e30, 7.0],
                   [2.0, 2.0, -2.0, -2.0, 0.0, 1.0, inf, 2.0, 3.0, 0.75]),
@@ -1670,11 +1676,11 @@ def define_functions():
             if d == "bool" and name == "sign":
                 continue  # a type error: errors.toml
             case(f, f"{name}_{SHORT[d]}", f"{name}(a)", {"a": MK[d](K1DATA[d])},
-                 dev=(d == "bool" and name == "round"))
+                 dev=(d == "bool" and name in ("round", "conj")))
     for name in P1:
         for d in DTYPES:
             case(f, f"{name}_{SHORT[d]}", f"{name}(a)", {"a": MK[d](P1DATA[d])})
-    for name in ("arctan2", "hypot", "copysign", "fmod", "maximum", "minimum"):
+    for name in ("arctan2", "hypot", "copysign", "nextafter", "fmod", "maximum", "minimum"):
         fa, fb = B2DATA[name]["float"]
         ia, ib = B2DATA[name]["int"]
         case(f, f"{name}_f64", f"{name}(a, b)", {"a": F64(fa), "b": F64(fb)})
@@ -1787,6 +1793,7 @@ def define_edge_values():
     for ex, nm in (("a + b", "add"), ("a - b", "sub"), ("a * b", "mul"), ("a / b", "div"),
                    ("a // b", "floordiv"), ("a % b", "mod"), ("a ** b", "pow"),
                    ("arctan2(a, b)", "arctan2"), ("hypot(a, b)", "hypot"), ("fmod(a, b)", "fmod"),
+                   ("nextafter(a, b)", "nextafter"),
                    ("maximum(a, b)", "maximum"), ("minimum(a, b)", "minimum"),
                    ("a < b", "lt"), ("a == b", "eq"), ("a >= b", "ge"), ("a != b", "ne")):
         case(f, f"{nm}_f64_grid", ex, {"a": F64(ga, [8, 8]), "b": F64(gb, [8, 8])})

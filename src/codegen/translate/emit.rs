@@ -325,6 +325,11 @@ impl Translator<'_, '_> {
                 self.b.ins().sextend(clif_type(d), diff)
             }
             Op::Copysign => ins.fcopysign(a[0], a[1]),
+            Op::Copy | Op::Conj | Op::Real => a[0],
+            Op::Imag | Op::OnesLike => {
+                let v = i64::from(op == Op::OnesLike);
+                self.scalar_const(Scalar::I64(v).cast(d))
+            }
             Op::Maximum | Op::Minimum if is_bool => {
                 if op == Op::Maximum {
                     ins.bor(a[0], a[1])
