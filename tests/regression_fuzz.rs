@@ -142,3 +142,64 @@ fn regressions() {
         numjit::evaluate(src, &vars).unwrap_or_else(|e| panic!("{src}: {e}"));
     }
 }
+
+/// Runs `f` on a thread with a 2 MiB stack (Rust's default for spawned threads).
+fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(f)
+        .expect("spawn")
+        .join()
+        .expect("no panic")
+}
+
+// 2 500 chained `t = t + 1` statements overflowed a 2 MiB stack in the code generator (abort).
+#[test]
+fn long_statement_chain_compiles_on_a_small_stack() {
+    let total = on_small_stack(|| {
+        let x = Array1::from_vec(vec![0.0, 1.0]);
+        let src = format!("t = x\n{}t", "t = t + 1\n".repeat(2500));
+        let vars = Vars::new().with("x", &x);
+        numjit::run(&src, &vars).unwrap().unwrap().to_f64()
+    });
+    assert_eq!(total.as_slice().unwrap(), &[2500.0, 2501.0]);
+}
+
+// 10⁴ nested `for` loops overflowed the parser's stack (abort); now a `limit` error at the
+// first line past the limit.
+#[test]
+fn deeply_nested_loops_are_a_limit_error() {
+    let (kind, span) = on_small_stack(|| {
+        let src: String = (0..10_000)
+            .map(|d| format!("{}for i{d} in range(2):\n", " ".repeat(d)))
+            .collect::<String>()
+            + &" ".repeat(10_000)
+            + "t = 1\n";
+        let x = Array1::from_vec(vec![0.0]);
+        let mut t = Array1::from_vec(vec![0.0]);
+        let vars = Vars::new().with("x", &x).with_out("t", &mut t);
+        let err = numjit::run(&src, &vars).unwrap_err();
+        (err.kind(), err.span())
+    });
+    assert_eq!(kind, numjit::ErrorKind::Limit);
+    // The span is the indentation of the 65th line, the 65th level.
+    let start: usize = (0..64)
+        .map(|d: usize| format!("{}for i{d} in range(2):\n", " ".repeat(d)).len())
+        .sum();
+    assert_eq!(span, Some(numjit::Span::new(start, start + 64)));
+    // The limit itself still runs: 63 nested loops (64 levels) of one trip each.
+    let depth = 63;
+    let t = on_small_stack(move || {
+        let src: String = (0..depth)
+            .map(|d| format!("{}for i{d} in range(1):\n", " ".repeat(d)))
+            .collect::<String>()
+            + &" ".repeat(depth)
+            + "t = t + 1\n";
+        let mut t = Array1::from_vec(vec![0.0]);
+        let vars = Vars::new().with_out("t", &mut t);
+        numjit::run(&src, &vars).unwrap();
+        drop(vars);
+        t[0]
+    });
+    assert_eq!(t, 1.0);
+}
