@@ -203,3 +203,28 @@ fn deeply_nested_loops_are_a_limit_error() {
     });
     assert_eq!(t, 1.0);
 }
+
+// Reductions over 2⁶⁴ broadcast elements gave 0 (`mean` NaN, `prod` 1, `min` a zero-size
+// error) in release, and panicked with overflow checks: the element count wrapped.
+#[test]
+fn reductions_of_more_elements_than_fit_are_a_limit_error() {
+    let one = ndarray::arr0(1.0_f64);
+    let a = one.broadcast((1 << 32, 1)).unwrap();
+    let b = one.broadcast((1, 1 << 32)).unwrap();
+    let vars = Vars::new().with("A", a.view()).with("B", b.view());
+    for src in [
+        "sum(A + B)",
+        "mean(A + B)",
+        "prod(A + B)",
+        "min(A + B)",
+        "sum(A + B, axis=0)",
+        "A + B",
+    ] {
+        let err = numjit::evaluate(src, &vars).unwrap_err();
+        assert_eq!(err.kind(), numjit::ErrorKind::Limit, "{src}: {err}");
+        assert!(
+            err.message().contains("(4294967296, 1) (1, 4294967296)"),
+            "{src}: {err}"
+        );
+    }
+}

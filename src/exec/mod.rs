@@ -331,14 +331,7 @@ impl Ctx<'_> {
                 ),
             )
         };
-        let n = shape
-            .iter()
-            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-            .filter(|n| {
-                n.checked_mul(dtype.size())
-                    .is_some_and(|b| b <= isize::MAX as usize)
-            })
-            .ok_or_else(too_big)?;
+        let n = shape::checked_bytes(shape, dtype).ok_or_else(too_big)?;
         macro_rules! alloc_run {
             ($t:ty, $v:ident) => {{
                 let mut buf: Vec<std::mem::MaybeUninit<$t>> = Vec::new();
