@@ -228,3 +228,26 @@ fn reductions_of_more_elements_than_fit_are_a_limit_error() {
         );
     }
 }
+
+// `eval_reference` aborted on a value too large to allocate (`a[:, None] + a` of 200 000
+// elements) where `eval` gave a `limit` error.
+#[test]
+fn the_interpreter_reports_values_too_large_to_allocate() {
+    let a = Array1::<f64>::zeros(200_000);
+    let vars = Vars::new().with("a", &a);
+    let kernel = numjit::Engine::default()
+        .compile("a[:, None] + a", &vars.signature())
+        .unwrap();
+    assert_eq!(
+        kernel.eval(&vars).unwrap_err().kind(),
+        numjit::ErrorKind::Limit
+    );
+    assert_eq!(
+        kernel.eval_reference(&vars).unwrap_err().kind(),
+        numjit::ErrorKind::Limit
+    );
+    assert_eq!(
+        kernel.run_reference(&vars).unwrap_err().kind(),
+        numjit::ErrorKind::Limit
+    );
+}
