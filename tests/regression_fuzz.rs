@@ -229,6 +229,27 @@ fn reductions_of_more_elements_than_fit_are_a_limit_error() {
     }
 }
 
+// A reduction's output too large to allocate aborted the process (`sum(A + B, axis=0)` asked
+// for 32 GiB) or panicked with "capacity overflow"; now a `limit` error, as `A + B` was.
+#[test]
+fn reduction_outputs_too_large_to_allocate_are_a_limit_error() {
+    let one = ndarray::arr0(1.0_f64);
+    // 2⁴⁰ float64 accumulators (8 TiB): more than any machine here can reserve.
+    let c = one.broadcast((1 << 40, 1)).unwrap();
+    let d = one.broadcast((1, 2)).unwrap();
+    let vars = Vars::new().with("C", c.view()).with("D", d.view());
+    for src in ["sum(C + D, axis=1)", "max(C + D, axis=1) + 1"] {
+        let err = numjit::evaluate(src, &vars).unwrap_err();
+        assert_eq!(err.kind(), numjit::ErrorKind::Limit, "{src}: {err}");
+        let err = numjit::Engine::default()
+            .compile(src, &vars.signature())
+            .unwrap()
+            .eval_reference(&vars)
+            .unwrap_err();
+        assert_eq!(err.kind(), numjit::ErrorKind::Limit, "{src}: {err}");
+    }
+}
+
 // `eval_reference` aborted on a value too large to allocate (`a[:, None] + a` of 200 000
 // elements) where `eval` gave a `limit` error.
 #[test]

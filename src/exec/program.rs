@@ -105,7 +105,7 @@ fn run_steps<'p>(
             state.steps(&p.steps)?;
             state
         };
-    state.restore(&originals);
+    state.restore(&originals)?;
     #[cfg(test)]
     GROUP_RUNS.with(|n| n.set(n.get() + dry.group_runs + state.group_runs));
     Ok(state.result)
@@ -220,7 +220,7 @@ impl State<'_> {
                             strides: smallvec::smallvec![0; value_shape.len()],
                         }
                     } else {
-                        let a = alloc(dtype, value_shape);
+                        let a = alloc(dtype, value_shape)?;
                         let v = view_of(&a);
                         fresh.push((targets.len(), a));
                         v
@@ -302,7 +302,10 @@ impl State<'_> {
         }
         if same_shape {
             // Evaluate fully, then write.
-            let temps: Vec<Array> = targets.iter().map(|t| alloc(t.dtype, &t.shape)).collect();
+            let temps = targets
+                .iter()
+                .map(|t| alloc(t.dtype, &t.shape))
+                .collect::<Result<Vec<Array>>>()?;
             let views: Vec<RawView> = temps.iter().map(view_of).collect();
             fused(&views)?;
             for (a, t) in temps.iter().zip(targets) {
@@ -331,7 +334,7 @@ impl State<'_> {
                 let owned: Vec<Array> = part
                     .iter()
                     .map(|&i| alloc(targets[i].dtype, &targets[i].shape))
-                    .collect();
+                    .collect::<Result<_>>()?;
                 let views = owned.iter().map(view_of).collect();
                 temps.extend(part.iter().copied().zip(owned));
                 views
@@ -346,22 +349,23 @@ impl State<'_> {
 
     /// After swaps, a caller name may refer to another caller array: copy values back so
     /// that each of the caller's arrays holds the value of its own name.
-    fn restore(&mut self, originals: &[RawView]) {
+    fn restore(&mut self, originals: &[RawView]) -> Result<()> {
         let moved: Vec<usize> = (0..originals.len())
             .filter(|&i| self.views[i].ptr != originals[i].ptr)
             .collect();
-        let values: Vec<Array> = moved
+        let values = moved
             .iter()
             .map(|&i| {
                 let v = &self.views[i];
-                let a = alloc(v.dtype, &v.shape);
+                let a = alloc(v.dtype, &v.shape)?;
                 copy_broadcast(v, &view_of(&a));
-                a
+                Ok(a)
             })
-            .collect();
+            .collect::<Result<Vec<Array>>>()?;
         for (&i, a) in moved.iter().zip(&values) {
             copy_broadcast(&view_of(a), &originals[i]);
         }
+        Ok(())
     }
 }
 
