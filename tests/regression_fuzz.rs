@@ -272,3 +272,22 @@ fn the_interpreter_reports_values_too_large_to_allocate() {
         numjit::ErrorKind::Limit
     );
 }
+
+// `for i in range(9223372036854775800, 9223372036854775807, 5)` never ended: the counter
+// wrapped past `i64::MAX` (and panicked in the program runner with overflow checks).
+#[test]
+fn loops_near_the_int64_limit_end() {
+    let mut n = Array1::from_vec(vec![0_i64]);
+    let mut last = Array1::from_vec(vec![0_i64]);
+    let vars = Vars::new()
+        .with_out("n", &mut n)
+        .with_out("last", &mut last);
+    numjit::run(
+        "for i in range(9223372036854775800, 9223372036854775807, 5):\n    n += 1\n    last[...] = i\n\
+         for j in range(-9223372036854775800, -9223372036854775807, -4):\n    n += 1",
+        &vars,
+    )
+    .unwrap();
+    drop(vars);
+    assert_eq!((n[0], last[0]), (4, 9223372036854775805));
+}

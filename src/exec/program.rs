@@ -156,15 +156,16 @@ impl State<'_> {
                             "range() step must not be zero",
                         ));
                     }
-                    let mut i = start;
-                    while (step > 0 && i < stop) || (step < 0 && i > stop) {
+                    // Python's trip count first, as kernel loops do: stepping the counter
+                    // past `stop` would wrap near `i64::MAX` and never end.
+                    for trip in 0..crate::interp::kernel::trip_count(start, stop, step) {
                         super::cancel::check()?;
-                        self.cells[*var] = i;
+                        // Exact: every value of the range lies between `start` and `stop`.
+                        self.cells[*var] = start.wrapping_add((trip as i64).wrapping_mul(step));
                         self.steps(body)?;
                         if self.dry {
                             break; // every iteration has the same shapes
                         }
-                        i += step;
                     }
                 }
             }
