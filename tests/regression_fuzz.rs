@@ -291,3 +291,19 @@ fn loops_near_the_int64_limit_end() {
     drop(vars);
     assert_eq!((n[0], last[0]), (4, 9223372036854775805));
 }
+
+// Slice steps of ±(2⁶³ − 1) selected nothing where NumPy selects one element (an overflow
+// panic in the slice length with overflow checks).
+#[test]
+fn huge_slice_steps_select_one_element() {
+    let x = Array1::from_vec(vec![1.0, 2.0, 3.0]);
+    let vars = Vars::new().with("x", &x);
+    for (src, want) in [
+        ("x[::9223372036854775807]", 1.0),
+        ("x[::-9223372036854775807]", 3.0),
+        ("x[1::9223372036854775807]", 2.0),
+    ] {
+        let got = numjit::evaluate(src, &vars).unwrap().to_f64();
+        assert_eq!(got.as_slice().unwrap(), &[want], "{src}");
+    }
+}
