@@ -307,3 +307,56 @@ fn huge_slice_steps_select_one_element() {
         assert_eq!(got.as_slice().unwrap(), &[want], "{src}");
     }
 }
+
+// Float → int32 casts disagreed: the JIT saturated, constant folding and the interpreter
+// wrapped through int64 (`3e9` → 2147483647 compiled, −1294967296 folded or interpreted).
+#[test]
+fn float_to_int32_casts_saturate_on_every_path() {
+    let engine = numjit::Engine::default();
+    let check = |src: &str, k: &Array1<f64>, want: &[i32]| {
+        let mut o = Array1::<i32>::zeros(want.len());
+        let sig = Vars::new()
+            .with("k", k)
+            .signature()
+            .with_out("o", numjit::DType::Int32, 1);
+        let kernel = engine.compile(src, &sig).unwrap();
+        for reference in [false, true] {
+            o.fill(7);
+            let vars = Vars::new().with("k", k).with_out("o", &mut o);
+            if reference {
+                kernel.run_reference(&vars).unwrap();
+            } else {
+                kernel.run(&vars).unwrap();
+            }
+            drop(vars);
+            assert_eq!(
+                o.as_slice().unwrap(),
+                want,
+                "{src} (reference: {reference})"
+            );
+        }
+    };
+    // Compiled and interpreted: from an array.
+    let k = Array1::from_vec(vec![
+        3e9,
+        -3e9,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+        -2.7,
+    ]);
+    check(
+        "o = k",
+        &k,
+        &[i32::MAX, i32::MIN, i32::MAX, i32::MIN, 0, -2],
+    );
+    // Folded: from constants.
+    for (lit, w) in [
+        ("3e9", i32::MAX),
+        ("-3e9", i32::MIN),
+        ("inf", i32::MAX),
+        ("nan", 0),
+    ] {
+        check(&format!("o[...] = {lit}"), &k, &[w; 6]);
+    }
+}
