@@ -360,3 +360,25 @@ fn float_to_int32_casts_saturate_on_every_path() {
         check(&format!("o[...] = {lit}"), &k, &[w; 6]);
     }
 }
+
+// Outputs bound with `with_out` were checked against what a program reads but not against each
+// other: overlapping outputs got whichever write the fused pass made last.
+#[test]
+fn overlapping_outputs_are_an_output_error() {
+    let mut buf = vec![0.0_f64; 4];
+    let p = buf.as_mut_ptr();
+    // SAFETY: both views lie inside `buf`, which outlives them; they overlap on purpose (as C
+    // callers' arrays can), and numjit must refuse to write them.
+    let (mut a, mut b) = unsafe {
+        (
+            ndarray::ArrayViewMut1::from_shape_ptr(3, p),
+            ndarray::ArrayViewMut1::from_shape_ptr(3, p.add(1)),
+        )
+    };
+    let vars = Vars::new().with_out("a", &mut a).with_out("b", &mut b);
+    let err = numjit::run("a = 1.0\nb = 2.0", &vars).unwrap_err();
+    assert_eq!(err.kind(), numjit::ErrorKind::Output, "{err}");
+    assert!(err.message().contains("`a` and `b`"), "{err}");
+    drop(vars);
+    assert_eq!(buf, [0.0; 4]);
+}

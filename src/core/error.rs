@@ -79,7 +79,8 @@ pub enum ErrorKind {
     Axis,
     /// An integer raised to a negative integer literal: `a ** -1` for an int64 `a`.
     NegativePower,
-    /// An output array of the wrong shape or dtype given to `eval_into`.
+    /// An output array of the wrong shape or dtype given to `eval_into`, or two outputs of a
+    /// program that share memory.
     Output,
     /// Variables that do not match the signature a kernel was compiled for.
     Signature,

@@ -63,6 +63,7 @@ fn run_steps<'p>(
     if let Some(g) = p.lone_expression() {
         return lone_expression(g, caller, reference, out);
     }
+    check_outputs_apart(p, &caller)?;
     let originals = caller.clone();
     let mut cells: Vec<i64> = vec![0; p.slots.len()];
     let mut views = caller;
@@ -368,6 +369,30 @@ impl State<'_> {
         }
         Ok(())
     }
+}
+
+/// An `output` error when two of the caller's writable arrays share memory: the groups check
+/// what they write against what they read, not against each other, and which write would win
+/// depends on fusion and chunking.
+fn check_outputs_apart(p: &Program, caller: &[RawView]) -> Result<()> {
+    let writable: Vec<usize> = (0..caller.len())
+        .filter(|&i| matches!(p.slots[i].kind, SlotKind::Caller { writable: true }))
+        .collect();
+    for (k, &a) in writable.iter().enumerate() {
+        if let Some(&b) = writable[k + 1..]
+            .iter()
+            .find(|&&b| overlaps(&caller[a], &caller[b]))
+        {
+            return Err(Error::new(
+                ErrorKind::Output,
+                format!(
+                    "outputs `{}` and `{}` share memory; pass arrays that do not overlap",
+                    p.slots[a].name, p.slots[b].name
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The views of a graph's inputs: the slots' views, then views of them (`u[1:-1]`; a derived
