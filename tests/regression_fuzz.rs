@@ -382,3 +382,20 @@ fn overlapping_outputs_are_an_output_error() {
     drop(vars);
     assert_eq!(buf, [0.0; 4]);
 }
+
+// A 1 MB unknown name made a 3 MB error message (the name, its line, a caret under all of it).
+#[test]
+fn huge_unknown_names_give_short_messages() {
+    let name = "n".repeat(1 << 20);
+    for src in [format!("1 + {name}"), format!("{name}(1)")] {
+        let err = numjit::evaluate(&src, &Vars::new()).unwrap_err();
+        let shown = err.to_string();
+        assert!(
+            shown.len() < 500,
+            "{} bytes: {}",
+            shown.len(),
+            &shown[..500]
+        );
+        assert!(err.message().len() < 100, "{}", err.message());
+    }
+}
