@@ -18,12 +18,6 @@ use crate::ops::{scalar, Op};
 
 use super::*;
 
-/// Stack left below which [`Translator::value`] recurses on a fresh segment: several of its
-/// frames and the deepest non-recursive call below them (an inlined kernel) fit in it.
-const STACK_RED_ZONE: usize = 256 << 10;
-/// The size of each fresh stack segment.
-const STACK_SEGMENT: usize = 4 << 20;
-
 impl Translator<'_, '_> {
     pub(super) fn scalar_const(&mut self, s: Scalar) -> Value {
         let ins = self.b.ins();
@@ -42,9 +36,8 @@ impl Translator<'_, '_> {
             return Ok(*v);
         }
         // The recursion is as deep as the graph: a program of 2 500 `t = t + 1` statements is a
-        // chain of 2 500 nodes, which overflowed a 2 MiB thread. Past the red zone it goes on
-        // on a heap-allocated stack segment.
-        stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.emit_value(id, memo))
+        // chain of 2 500 nodes, which overflowed a 2 MiB thread.
+        crate::core::stack::deep(|| self.emit_value(id, memo))
     }
 
     /// [`Translator::value`] for a node not yet emitted.
