@@ -400,3 +400,83 @@ fn huge_unknown_names_give_short_messages() {
         assert!(err.message().len() < 100, "{}", err.message());
     }
 }
+
+/// One case of `tests/data/bad_inputs/catalogue.toml`.
+#[derive(serde::Deserialize)]
+struct BadInput {
+    src: Option<String>,
+    pre: Option<String>,
+    unit: Option<String>,
+    times: Option<usize>,
+    post: Option<String>,
+    kind: String,
+    span: Option<[usize; 2]>,
+}
+
+// The catalogue of bad inputs: every one is a clean error of its kind (or runs), none panics,
+// aborts or hangs. `NUMJIT_DISCOVER=1` prints what each input gives.
+#[test]
+fn bad_inputs_catalogue() {
+    #[derive(serde::Deserialize)]
+    struct Catalogue {
+        cases: Vec<BadInput>,
+    }
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/bad_inputs/catalogue.toml"
+    );
+    let text = std::fs::read_to_string(path).expect("readable");
+    let catalogue: Catalogue = toml::from_str(&text).expect("valid catalogue");
+    let discover = std::env::var_os("NUMJIT_DISCOVER").is_some();
+    let a = Array1::from_vec(vec![1.0, 2.0, 3.0]);
+    let m = Array2::from_shape_fn((2, 3), |(r, c)| (r * 3 + c) as f64);
+    let i = Array1::from_vec(vec![1_i64, 2, 3]);
+    let e = Array1::<f64>::zeros(0);
+    let z = ndarray::arr0(0.5_f64);
+    let n = ndarray::arr0(3_i64);
+    let r9 = ndarray::ArrayD::<f64>::zeros(ndarray::IxDyn(&[1; 9]));
+    let mut failures = Vec::new();
+    for case in &catalogue.cases {
+        let src = match &case.src {
+            Some(s) => s.clone(),
+            None => {
+                let unit = case.unit.as_deref().unwrap_or("");
+                format!(
+                    "{}{}{}",
+                    case.pre.as_deref().unwrap_or(""),
+                    unit.repeat(case.times.unwrap_or(1)),
+                    case.post.as_deref().unwrap_or("")
+                )
+            }
+        };
+        let (mut t, mut k) = (Array1::<f64>::zeros(3), Array1::<i32>::zeros(3));
+        let mut vars = Vars::new()
+            .with("a", &a)
+            .with("m", &m)
+            .with("i", &i)
+            .with("e", &e)
+            .with("z", &z)
+            .with("n", &n)
+            .with_out("t", &mut t)
+            .with_out("k", &mut k);
+        // Bound only where used: a rank-9 variable is refused whatever the program.
+        if src.contains("r9") {
+            vars.insert("r9", &r9);
+        }
+        let (kind, span) = match numjit::run(&src, &vars) {
+            Ok(_) => ("ok", None),
+            Err(err) => (err.kind().name(), err.span().map(|s| [s.start, s.end])),
+        };
+        let shown: String = src.chars().take(60).collect();
+        if discover {
+            println!("{shown:?} -> {kind} {span:?}");
+        }
+        if kind != case.kind || (case.span.is_some() && span != case.span) {
+            failures.push(format!(
+                "{shown:?}: expected {} {:?}, got {kind} {span:?}",
+                case.kind, case.span
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
