@@ -142,3 +142,341 @@ fn regressions() {
         numjit::evaluate(src, &vars).unwrap_or_else(|e| panic!("{src}: {e}"));
     }
 }
+
+/// Runs `f` on a thread with a 2 MiB stack (Rust's default for spawned threads).
+fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(f)
+        .expect("spawn")
+        .join()
+        .expect("no panic")
+}
+
+// 2 500 chained `t = t + 1` statements overflowed a 2 MiB stack in the code generator (abort),
+// 10 000 in lowering and staging too.
+#[test]
+fn long_statement_chain_compiles_on_a_small_stack() {
+    let total = on_small_stack(|| {
+        let x = Array1::from_vec(vec![0.0, 1.0]);
+        let src = format!("t = x\n{}t", "t = t + 1\n".repeat(10_000));
+        let vars = Vars::new().with("x", &x);
+        numjit::run(&src, &vars).unwrap().unwrap().to_f64()
+    });
+    assert_eq!(total.as_slice().unwrap(), &[10_000.0, 10_001.0]);
+}
+
+// 10⁴ nested `for` loops overflowed the parser's stack (abort); now a `limit` error at the
+// first line past the limit.
+#[test]
+fn deeply_nested_loops_are_a_limit_error() {
+    let (kind, span) = on_small_stack(|| {
+        let src: String = (0..10_000)
+            .map(|d| format!("{}for i{d} in range(2):\n", " ".repeat(d)))
+            .collect::<String>()
+            + &" ".repeat(10_000)
+            + "t = 1\n";
+        let x = Array1::from_vec(vec![0.0]);
+        let mut t = Array1::from_vec(vec![0.0]);
+        let vars = Vars::new().with("x", &x).with_out("t", &mut t);
+        let err = numjit::run(&src, &vars).unwrap_err();
+        (err.kind(), err.span())
+    });
+    assert_eq!(kind, numjit::ErrorKind::Limit);
+    // The span is the indentation of the 65th line, the 65th level.
+    let start: usize = (0..64)
+        .map(|d: usize| format!("{}for i{d} in range(2):\n", " ".repeat(d)).len())
+        .sum();
+    assert_eq!(span, Some(numjit::Span::new(start, start + 64)));
+    // The limit itself still runs: 63 nested loops (64 levels) of one trip each.
+    let depth = 63;
+    let t = on_small_stack(move || {
+        let src: String = (0..depth)
+            .map(|d| format!("{}for i{d} in range(1):\n", " ".repeat(d)))
+            .collect::<String>()
+            + &" ".repeat(depth)
+            + "t = t + 1\n";
+        let mut t = Array1::from_vec(vec![0.0]);
+        let vars = Vars::new().with_out("t", &mut t);
+        numjit::run(&src, &vars).unwrap();
+        drop(vars);
+        t[0]
+    });
+    assert_eq!(t, 1.0);
+}
+
+// Reductions over 2⁶⁴ broadcast elements gave 0 (`mean` NaN, `prod` 1, `min` a zero-size
+// error) in release, and panicked with overflow checks: the element count wrapped.
+#[test]
+fn reductions_of_more_elements_than_fit_are_a_limit_error() {
+    let one = ndarray::arr0(1.0_f64);
+    let a = one.broadcast((1 << 32, 1)).unwrap();
+    let b = one.broadcast((1, 1 << 32)).unwrap();
+    let vars = Vars::new().with("A", a.view()).with("B", b.view());
+    for src in [
+        "sum(A + B)",
+        "mean(A + B)",
+        "prod(A + B)",
+        "min(A + B)",
+        "sum(A + B, axis=0)",
+        "A + B",
+    ] {
+        let err = numjit::evaluate(src, &vars).unwrap_err();
+        assert_eq!(err.kind(), numjit::ErrorKind::Limit, "{src}: {err}");
+        assert!(
+            err.message().contains("(4294967296, 1) (1, 4294967296)"),
+            "{src}: {err}"
+        );
+    }
+}
+
+// A reduction's output too large to allocate aborted the process (`sum(A + B, axis=0)` asked
+// for 32 GiB) or panicked with "capacity overflow"; now a `limit` error, as `A + B` was.
+#[test]
+fn reduction_outputs_too_large_to_allocate_are_a_limit_error() {
+    let one = ndarray::arr0(1.0_f64);
+    // 2⁴⁰ float64 accumulators (8 TiB): more than any machine here can reserve.
+    let c = one.broadcast((1 << 40, 1)).unwrap();
+    let d = one.broadcast((1, 2)).unwrap();
+    let vars = Vars::new().with("C", c.view()).with("D", d.view());
+    for src in ["sum(C + D, axis=1)", "max(C + D, axis=1) + 1"] {
+        let err = numjit::evaluate(src, &vars).unwrap_err();
+        assert_eq!(err.kind(), numjit::ErrorKind::Limit, "{src}: {err}");
+        let err = numjit::Engine::default()
+            .compile(src, &vars.signature())
+            .unwrap()
+            .eval_reference(&vars)
+            .unwrap_err();
+        assert_eq!(err.kind(), numjit::ErrorKind::Limit, "{src}: {err}");
+    }
+}
+
+// `eval_reference` aborted on a value too large to allocate (`a[:, None] + a` of 200 000
+// elements) where `eval` gave a `limit` error.
+#[test]
+fn the_interpreter_reports_values_too_large_to_allocate() {
+    let a = Array1::<f64>::zeros(200_000);
+    let vars = Vars::new().with("a", &a);
+    let kernel = numjit::Engine::default()
+        .compile("a[:, None] + a", &vars.signature())
+        .unwrap();
+    assert_eq!(
+        kernel.eval(&vars).unwrap_err().kind(),
+        numjit::ErrorKind::Limit
+    );
+    assert_eq!(
+        kernel.eval_reference(&vars).unwrap_err().kind(),
+        numjit::ErrorKind::Limit
+    );
+    assert_eq!(
+        kernel.run_reference(&vars).unwrap_err().kind(),
+        numjit::ErrorKind::Limit
+    );
+}
+
+// `for i in range(9223372036854775800, 9223372036854775807, 5)` never ended: the counter
+// wrapped past `i64::MAX` (and panicked in the program runner with overflow checks).
+#[test]
+fn loops_near_the_int64_limit_end() {
+    let mut n = Array1::from_vec(vec![0_i64]);
+    let mut last = Array1::from_vec(vec![0_i64]);
+    let vars = Vars::new()
+        .with_out("n", &mut n)
+        .with_out("last", &mut last);
+    numjit::run(
+        "for i in range(9223372036854775800, 9223372036854775807, 5):\n    n += 1\n    last[...] = i\n\
+         for j in range(-9223372036854775800, -9223372036854775807, -4):\n    n += 1",
+        &vars,
+    )
+    .unwrap();
+    drop(vars);
+    assert_eq!((n[0], last[0]), (4, 9223372036854775805));
+}
+
+// Slice steps of ±(2⁶³ − 1) selected nothing where NumPy selects one element (an overflow
+// panic in the slice length with overflow checks).
+#[test]
+fn huge_slice_steps_select_one_element() {
+    let x = Array1::from_vec(vec![1.0, 2.0, 3.0]);
+    let vars = Vars::new().with("x", &x);
+    for (src, want) in [
+        ("x[::9223372036854775807]", 1.0),
+        ("x[::-9223372036854775807]", 3.0),
+        ("x[1::9223372036854775807]", 2.0),
+    ] {
+        let got = numjit::evaluate(src, &vars).unwrap().to_f64();
+        assert_eq!(got.as_slice().unwrap(), &[want], "{src}");
+    }
+}
+
+// Float → int32 casts disagreed: the JIT saturated, constant folding and the interpreter
+// wrapped through int64 (`3e9` → 2147483647 compiled, −1294967296 folded or interpreted).
+#[test]
+fn float_to_int32_casts_saturate_on_every_path() {
+    let engine = numjit::Engine::default();
+    let check = |src: &str, k: &Array1<f64>, want: &[i32]| {
+        let mut o = Array1::<i32>::zeros(want.len());
+        let sig = Vars::new()
+            .with("k", k)
+            .signature()
+            .with_out("o", numjit::DType::Int32, 1);
+        let kernel = engine.compile(src, &sig).unwrap();
+        for reference in [false, true] {
+            o.fill(7);
+            let vars = Vars::new().with("k", k).with_out("o", &mut o);
+            if reference {
+                kernel.run_reference(&vars).unwrap();
+            } else {
+                kernel.run(&vars).unwrap();
+            }
+            drop(vars);
+            assert_eq!(
+                o.as_slice().unwrap(),
+                want,
+                "{src} (reference: {reference})"
+            );
+        }
+    };
+    // Compiled and interpreted: from an array.
+    let k = Array1::from_vec(vec![
+        3e9,
+        -3e9,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+        -2.7,
+    ]);
+    check(
+        "o = k",
+        &k,
+        &[i32::MAX, i32::MIN, i32::MAX, i32::MIN, 0, -2],
+    );
+    // Folded: from constants.
+    for (lit, w) in [
+        ("3e9", i32::MAX),
+        ("-3e9", i32::MIN),
+        ("inf", i32::MAX),
+        ("nan", 0),
+    ] {
+        check(&format!("o[...] = {lit}"), &k, &[w; 6]);
+    }
+}
+
+// Outputs bound with `with_out` were checked against what a program reads but not against each
+// other: overlapping outputs got whichever write the fused pass made last.
+#[test]
+fn overlapping_outputs_are_an_output_error() {
+    let mut buf = vec![0.0_f64; 4];
+    let p = buf.as_mut_ptr();
+    // SAFETY: both views lie inside `buf`, which outlives them; they overlap on purpose (as C
+    // callers' arrays can), and numjit must refuse to write them.
+    let (mut a, mut b) = unsafe {
+        (
+            ndarray::ArrayViewMut1::from_shape_ptr(3, p),
+            ndarray::ArrayViewMut1::from_shape_ptr(3, p.add(1)),
+        )
+    };
+    let vars = Vars::new().with_out("a", &mut a).with_out("b", &mut b);
+    let err = numjit::run("a = 1.0\nb = 2.0", &vars).unwrap_err();
+    assert_eq!(err.kind(), numjit::ErrorKind::Output, "{err}");
+    assert!(err.message().contains("`a` and `b`"), "{err}");
+    drop(vars);
+    assert_eq!(buf, [0.0; 4]);
+}
+
+// A 1 MB unknown name made a 3 MB error message (the name, its line, a caret under all of it).
+#[test]
+fn huge_unknown_names_give_short_messages() {
+    let name = "n".repeat(1 << 20);
+    for src in [format!("1 + {name}"), format!("{name}(1)")] {
+        let err = numjit::evaluate(&src, &Vars::new()).unwrap_err();
+        let shown = err.to_string();
+        assert!(
+            shown.len() < 500,
+            "{} bytes: {}",
+            shown.len(),
+            &shown[..500]
+        );
+        assert!(err.message().len() < 100, "{}", err.message());
+    }
+}
+
+/// One case of `tests/data/bad_inputs/catalogue.toml`.
+#[derive(serde::Deserialize)]
+struct BadInput {
+    src: Option<String>,
+    pre: Option<String>,
+    unit: Option<String>,
+    times: Option<usize>,
+    post: Option<String>,
+    kind: String,
+    span: Option<[usize; 2]>,
+}
+
+// The catalogue of bad inputs: every one is a clean error of its kind (or runs), none panics,
+// aborts or hangs. `NUMJIT_DISCOVER=1` prints what each input gives.
+#[test]
+fn bad_inputs_catalogue() {
+    #[derive(serde::Deserialize)]
+    struct Catalogue {
+        cases: Vec<BadInput>,
+    }
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/bad_inputs/catalogue.toml"
+    );
+    let text = std::fs::read_to_string(path).expect("readable");
+    let catalogue: Catalogue = toml::from_str(&text).expect("valid catalogue");
+    let discover = std::env::var_os("NUMJIT_DISCOVER").is_some();
+    let a = Array1::from_vec(vec![1.0, 2.0, 3.0]);
+    let m = Array2::from_shape_fn((2, 3), |(r, c)| (r * 3 + c) as f64);
+    let i = Array1::from_vec(vec![1_i64, 2, 3]);
+    let e = Array1::<f64>::zeros(0);
+    let z = ndarray::arr0(0.5_f64);
+    let n = ndarray::arr0(3_i64);
+    let r9 = ndarray::ArrayD::<f64>::zeros(ndarray::IxDyn(&[1; 9]));
+    let mut failures = Vec::new();
+    for case in &catalogue.cases {
+        let src = match &case.src {
+            Some(s) => s.clone(),
+            None => {
+                let unit = case.unit.as_deref().unwrap_or("");
+                format!(
+                    "{}{}{}",
+                    case.pre.as_deref().unwrap_or(""),
+                    unit.repeat(case.times.unwrap_or(1)),
+                    case.post.as_deref().unwrap_or("")
+                )
+            }
+        };
+        let (mut t, mut k) = (Array1::<f64>::zeros(3), Array1::<i32>::zeros(3));
+        let mut vars = Vars::new()
+            .with("a", &a)
+            .with("m", &m)
+            .with("i", &i)
+            .with("e", &e)
+            .with("z", &z)
+            .with("n", &n)
+            .with_out("t", &mut t)
+            .with_out("k", &mut k);
+        // Bound only where used: a rank-9 variable is refused whatever the program.
+        if src.contains("r9") {
+            vars.insert("r9", &r9);
+        }
+        let (kind, span) = match numjit::run(&src, &vars) {
+            Ok(_) => ("ok", None),
+            Err(err) => (err.kind().name(), err.span().map(|s| [s.start, s.end])),
+        };
+        let shown: String = src.chars().take(60).collect();
+        if discover {
+            println!("{shown:?} -> {kind} {span:?}");
+        }
+        if kind != case.kind || (case.span.is_some() && span != case.span) {
+            failures.push(format!(
+                "{shown:?}: expected {} {:?}, got {kind} {span:?}",
+                case.kind, case.span
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

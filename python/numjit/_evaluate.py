@@ -236,7 +236,7 @@ class _Call:
         keep = []
         vars_ = _convert.variables(names, arrays, keep)
         err = ctypes.c_void_p()
-        if out is not None and out.dtype == kernel.dtype:
+        if out is not None and out.dtype == kernel.dtype and not _overlaps_an_input(out, arrays):
             target = _convert.output(out, keep)
             status = lib.numjit_kernel_eval_into(
                 kernel.handle, vars_, len(names), ctypes.byref(target), ctypes.byref(err)
@@ -265,6 +265,26 @@ class _Call:
             )
         np.copyto(out, result, casting=self.casting)
         return out
+
+
+def _overlaps_an_input(out, arrays):
+    """True when ``out`` shares memory with an input other than as the very same view. Written
+    in place, the result would overwrite elements before they are read (``out=x`` with the input
+    ``x[::-1]``, ``x[:-1]`` or ``x.T``), so it goes through a temporary instead, which gives
+    NumPy's answer. The very same view is safe: each element is read before it is written."""
+    for a in arrays:
+        if isinstance(a, np.ndarray) and np.may_share_memory(out, a) and not _same_view(out, a):
+            return True
+    return False
+
+
+def _same_view(a, b):
+    return (
+        a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+        and a.shape == b.shape
+        and a.strides == b.strides
+        and a.dtype == b.dtype
+    )
 
 
 def _check_out(out, dtype, casting):

@@ -171,11 +171,14 @@ fn visit(
     let below = if stage.leaves.contains(&id) {
         0
     } else {
-        g.args(id)
-            .into_iter()
-            .map(|a| visit(g, stage, a, level, order))
-            .max()
-            .unwrap_or(0)
+        // As deep as the graph (a chain of 10⁴ statements): on the heap past the red zone.
+        crate::core::stack::deep(|| {
+            g.args(id)
+                .into_iter()
+                .map(|a| visit(g, stage, a, level, order))
+                .max()
+                .unwrap_or(0)
+        })
     };
     let l = below + usize::from(!stage.leaves.contains(&id) && is_staged(g, id));
     level.insert(id, l);

@@ -208,11 +208,14 @@ impl Scalar {
         }
     }
 
-    /// Converts like NumPy's `astype` (C casts: floats truncate toward zero, ints wrap, nonzero is true).
+    /// Converts like NumPy's `astype` (C casts: floats truncate toward zero, ints wrap, nonzero is
+    /// true), except that a float out of an integer's range saturates and NaN becomes 0 (Rust's
+    /// `as`), as the compiled kernels convert.
     ///
     /// ```
     /// use numjit::{DType, Scalar};
     /// assert_eq!(Scalar::F64(2.0).cast(DType::Bool), Scalar::Bool(true));
+    /// assert_eq!(Scalar::F64(3e9).cast(DType::Int32), Scalar::I32(i32::MAX));
     /// ```
     pub fn cast(self, to: DType) -> Scalar {
         match to {
@@ -223,7 +226,12 @@ impl Scalar {
                 Scalar::F32(v) => v != 0.0,
                 Scalar::F64(v) => v != 0.0,
             }),
-            DType::Int32 => Scalar::I32(self.as_i64() as i32),
+            // Straight from the float: through i64, `3e9` would wrap instead of saturating.
+            DType::Int32 => Scalar::I32(match self {
+                Scalar::F32(v) => v as i32,
+                Scalar::F64(v) => v as i32,
+                other => other.as_i64() as i32,
+            }),
             DType::Int64 => Scalar::I64(self.as_i64()),
             DType::Float32 => Scalar::F32(match self {
                 Scalar::F64(v) => v as f32,

@@ -79,7 +79,8 @@ pub enum ErrorKind {
     Axis,
     /// An integer raised to a negative integer literal: `a ** -1` for an int64 `a`.
     NegativePower,
-    /// An output array of the wrong shape or dtype given to `eval_into`.
+    /// An output array of the wrong shape or dtype given to `eval_into`, or two outputs of a
+    /// program that share memory.
     Output,
     /// Variables that do not match the signature a kernel was compiled for.
     Signature,
@@ -145,7 +146,7 @@ impl Error {
     pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
         Error {
             kind,
-            message: message.into(),
+            message: shorten_quotes(message.into()),
             span: None,
             source: None,
         }
@@ -155,7 +156,7 @@ impl Error {
     pub(crate) fn at(kind: ErrorKind, span: Span, message: impl Into<String>) -> Error {
         Error {
             kind,
-            message: message.into(),
+            message: shorten_quotes(message.into()),
             span: Some(span),
             source: None,
         }
@@ -235,7 +236,38 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// Draws the source line containing `span` and a caret line under it.
+/// The most characters a quoted name or token (`` `…` ``) keeps in a message.
+const MAX_QUOTED: usize = 40;
+
+/// Shortens every backquoted text of `message` longer than [`MAX_QUOTED`] characters to its
+/// start and an ellipsis: messages quote user text (names, tokens), and an unknown name of
+/// 1 MB made a message of 1 MB.
+fn shorten_quotes(message: String) -> String {
+    let long = message
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .any(|q| q.chars().nth(MAX_QUOTED).is_some());
+    if !long {
+        return message;
+    }
+    message
+        .split('`')
+        .enumerate()
+        .map(|(k, part)| match part.char_indices().nth(MAX_QUOTED) {
+            Some((cut, _)) if k % 2 == 1 => format!("{}…", &part[..cut]),
+            _ => part.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("`")
+}
+
+/// The most characters of a source line drawn around a span, and of the caret under it.
+const MAX_SHOWN: usize = 80;
+
+/// Draws the source line containing `span` and a caret line under it; of a long line (a
+/// 1 MB expression), only up to [`MAX_SHOWN`] characters around the start of the span, with
+/// ellipses where it is cut.
 ///
 /// Columns count characters, not bytes, so carets line up under non-ASCII text.
 fn render_caret(src: &str, span: Span) -> String {
@@ -246,7 +278,27 @@ fn render_caret(src: &str, span: Span) -> String {
     let end = span.end.clamp(start, line_end);
     let col = src[line_start..start].chars().count();
     let width = src[start..end].chars().count().max(1);
-    format!("  {}\n  {}{}", line, " ".repeat(col), "^".repeat(width))
+    if line.chars().nth(MAX_SHOWN).is_none() {
+        return format!("  {}\n  {}{}", line, " ".repeat(col), "^".repeat(width));
+    }
+    // A window from up to a quarter of it before the span's start.
+    let skip = col.saturating_sub(MAX_SHOWN / 4);
+    let shown: String = line.chars().skip(skip).take(MAX_SHOWN).collect();
+    let (before, after) = (
+        if skip > 0 { "…" } else { "" },
+        if line.chars().nth(skip + MAX_SHOWN).is_some() {
+            "…"
+        } else {
+            ""
+        },
+    );
+    let at = col - skip + before.chars().count();
+    let width = width.min(MAX_SHOWN - (col - skip));
+    format!(
+        "  {before}{shown}{after}\n  {}{}",
+        " ".repeat(at),
+        "^".repeat(width.max(1))
+    )
 }
 
 /// The crate's result type.
@@ -276,6 +328,45 @@ mod tests {
         let e = Error::at(ErrorKind::Syntax, Span::new(6, 6), "unexpected end")
             .with_source("a = 1\nb = ");
         assert!(e.to_string().ends_with("  b = \n  ^"), "{}", e);
+    }
+
+    #[test]
+    fn huge_names_and_lines_are_shortened() {
+        // A 1 MB unknown name made a 3 MB message: the name, its line and a caret under all of it.
+        let name = "n".repeat(1 << 20);
+        let src = format!("1 + {name} * 2");
+        let e = Error::at(
+            ErrorKind::UnknownName,
+            Span::new(4, 4 + name.len()),
+            format!("unknown name `{name}`"),
+        )
+        .with_source(&src);
+        let shown = e.to_string();
+        assert!(shown.len() < 400, "{} bytes", shown.len());
+        let want_name = format!("unknown name `{}…`", "n".repeat(MAX_QUOTED));
+        assert!(shown.contains(&want_name), "{shown}");
+        // The caret still starts under the name.
+        assert!(
+            shown.ends_with(&format!(
+                "\n  1 + {}…\n      {}",
+                "n".repeat(76),
+                "^".repeat(76)
+            )),
+            "{shown}"
+        );
+        // Far into a long line: the window starts shortly before the span.
+        let src = format!("{}nope", "a + ".repeat(100));
+        let e = Error::at(
+            ErrorKind::UnknownName,
+            Span::new(400, 404),
+            "unknown name `nope`",
+        )
+        .with_source(&src);
+        assert!(
+            e.to_string()
+                .ends_with("a + nope\n                       ^^^^"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -104,7 +104,13 @@ pub(crate) fn apply(base: &RawView, items: &[IndexItem], span: Span) -> Result<R
                     offset += first as isize * base.strides[axis];
                 }
                 out.shape.push(count as usize);
-                out.strides.push(base.strides[axis] * step as isize);
+                // With two or more elements the step stays inside the array, so its byte
+                // stride fits; a lone element's stride is never used (`a[::2**63-1]`).
+                let stride = match base.strides[axis].checked_mul(step as isize) {
+                    Some(s) if count > 1 => s,
+                    _ => 0,
+                };
+                out.strides.push(stride);
                 axis += 1;
             }
         }
@@ -133,12 +139,14 @@ fn slice_indices(start: Option<i64>, stop: Option<i64>, step: i64, len: i64) -> 
             stop.map_or(-1, |v| resolve(v, -1, len - 1)),
         )
     };
+    // In i128: `end - first + step - 1` overflows i64 for steps near ±2**63.
+    let (first, end, step) = (first as i128, end as i128, step as i128);
     let count = if step > 0 {
         (end - first + step - 1).max(0) / step
     } else {
         (first - end - step - 1).max(0) / -step
     };
-    (first, count)
+    (first as i64, count as i64)
 }
 
 #[cfg(test)]
@@ -153,5 +161,14 @@ mod tests {
         assert_eq!(slice_indices(Some(-100), Some(100), 1, 3), (0, 3)); // clipped
         assert_eq!(slice_indices(Some(3), Some(1), 1, 5).1, 0);
         assert_eq!(slice_indices(None, None, 2, 0), (0, 0));
+    }
+
+    #[test]
+    fn huge_slice_steps_select_one_element() {
+        // Steps of ±(2**63 - 1) overflowed the count (`[]` in release, a panic with checks).
+        assert_eq!(slice_indices(None, None, i64::MAX, 5), (0, 1));
+        assert_eq!(slice_indices(None, None, -i64::MAX, 5), (4, 1));
+        assert_eq!(slice_indices(Some(2), None, i64::MAX, 5), (2, 1));
+        assert_eq!(slice_indices(Some(-100), Some(100), i64::MAX, 0), (0, 0));
     }
 }

@@ -1,10 +1,11 @@
 //! The bottom layer, which every stage uses and which uses none of them: dtypes and NumPy's
 //! promotion rules (`dtype`), errors with spans (`error`), shapes, broadcasting and strides
-//! (`shape`), basic indexing of views (`index`), the dtype-erased view (`view`), and allocation on huge pages (`alloc`).
+//! (`shape`), basic indexing of views (`index`), the dtype-erased view (`view`), allocation on huge pages (`alloc`), and deep recursion on the heap (`stack`).
 
 pub mod alloc;
 pub(crate) mod dtype;
 pub(crate) mod error;
 pub(crate) mod index;
 pub(crate) mod shape;
+pub(crate) mod stack;
 pub(crate) mod view;

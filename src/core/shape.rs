@@ -4,11 +4,11 @@
 //! inputs they depend on. Every mismatch is reported against the span of the node that combines
 //! the operands, naming both shapes, before anything is computed.
 
-use crate::core::dtype::Scalar;
+use crate::core::dtype::{DType, Scalar};
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::view::RawView;
 use crate::ir::eval::scalar_value;
-use crate::ir::{Extent, Graph, NodeKind};
+use crate::ir::{Extent, Graph, Node, NodeKind};
 
 /// A concrete shape.
 /// Dimensions of an array (inline up to rank 4: no allocation per node and call).
@@ -193,9 +193,52 @@ pub(crate) fn infer(graph: &Graph, inputs: &[RawView]) -> Result<Vec<Shape>> {
                 out
             }
         };
+        check_size(node, &shape, &shapes)?;
         shapes.push(shape);
     }
     Ok(shapes)
+}
+
+/// The number of elements of `shape` when it and its bytes of `dtype` fit in `isize` (NumPy's
+/// limit, and what pointer offsets can address), else `None`.
+pub(crate) fn checked_bytes(shape: &[usize], dtype: DType) -> Option<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .filter(|n| {
+            n.checked_mul(dtype.size())
+                .is_some_and(|b| b <= isize::MAX as usize)
+        })
+}
+
+/// A `limit` error for a node whose value would have more bytes than `isize::MAX` (say
+/// `sum(a + b)` with `a` of shape `(2**32, 1)` and `b` of shape `(1, 2**32)`, whose element
+/// count does not even fit in 64 bits): every later product of extents, byte sizes and strides
+/// can then be computed without overflow.
+fn check_size(node: &Node, shape: &[usize], shapes: &[Shape]) -> Result<()> {
+    if checked_bytes(shape, node.dtype).is_some() {
+        return Ok(());
+    }
+    let operands = match &node.kind {
+        NodeKind::Apply(_, args) | NodeKind::Call(_, args) => {
+            let all: Vec<String> = args.iter().map(|a| fmt_shape(&shapes[*a])).collect();
+            format!(" (operands of shapes {})", all.join(" "))
+        }
+        NodeKind::Cast(a) | NodeKind::Reduce { arg: a, .. } => {
+            format!(" (operand of shape {})", fmt_shape(&shapes[*a]))
+        }
+        _ => String::new(),
+    };
+    Err(Error::at(
+        ErrorKind::Limit,
+        node.span,
+        format!(
+            "maximum allowed size exceeded: shape {} of dtype {} is more than {} bytes{operands}",
+            fmt_shape(shape),
+            node.dtype,
+            isize::MAX
+        ),
+    ))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use super::layout::broadcast_strides;
 use crate::api::array::Array;
 use crate::core::dtype::{DType, Element, Scalar};
+use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::shape;
 use crate::core::view::RawView;
 use ndarray::ArrayD;
@@ -21,26 +22,41 @@ pub(crate) fn copy_broadcast(src: &RawView, dst: &RawView) {
 }
 
 /// A new zero-filled C-ordered array (a program's temporary or result).
-pub(crate) fn alloc(dtype: DType, shape: &[usize]) -> Array {
+pub(crate) fn alloc(dtype: DType, shape: &[usize]) -> Result<Array> {
     filled(dtype, shape, Scalar::I64(0).cast(dtype))
 }
 
-pub(super) fn filled(dtype: DType, shape: &[usize], value: Scalar) -> Array {
+/// A new C-ordered array of `value`s; one too large to allocate is a `limit` error, not an
+/// abort (`sum(a[:, None] + b, axis=0)` asks for the memory of its output only here).
+pub(super) fn filled(dtype: DType, shape: &[usize], value: Scalar) -> Result<Array> {
     // On huge pages when large: a reduction's buffer (P10's 4000² distances) is new each call,
     // and 4 KiB pages would cost a fault every 512 elements.
-    fn fill<T: Element>(shape: &[usize], v: Scalar) -> ArrayD<T> {
-        crate::core::alloc::full(
-            shape,
-            T::from_scalar(v).unwrap_or_else(|| unreachable!("identity has the acc dtype")),
-        )
+    fn fill<T: Element>(dtype: DType, shape: &[usize], v: Scalar) -> Result<ArrayD<T>> {
+        let value = T::from_scalar(v).unwrap_or_else(|| unreachable!("identity has the acc dtype"));
+        let mut buf: Vec<T> = Vec::new();
+        let n = shape::checked_bytes(shape, dtype)
+            .filter(|&n| buf.try_reserve_exact(n).is_ok())
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Limit,
+                    format!(
+                        "cannot allocate an array of shape {} and dtype {dtype}",
+                        shape::fmt_shape(shape)
+                    ),
+                )
+            })?;
+        crate::core::alloc::advise_huge_pages(buf.as_mut_ptr() as *mut u8, n * dtype.size());
+        buf.resize(n, value);
+        ArrayD::from_shape_vec(shape, buf)
+            .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))
     }
-    match dtype {
-        DType::Bool => Array::Bool(fill(shape, value)),
-        DType::Int32 => Array::Int32(fill(shape, value)),
-        DType::Int64 => Array::Int64(fill(shape, value)),
-        DType::Float32 => Array::Float32(fill(shape, value)),
-        DType::Float64 => Array::Float64(fill(shape, value)),
-    }
+    Ok(match dtype {
+        DType::Bool => Array::Bool(fill(dtype, shape, value)?),
+        DType::Int32 => Array::Int32(fill(dtype, shape, value)?),
+        DType::Int64 => Array::Int64(fill(dtype, shape, value)?),
+        DType::Float32 => Array::Float32(fill(dtype, shape, value)?),
+        DType::Float64 => Array::Float64(fill(dtype, shape, value)?),
+    })
 }
 
 /// A view of an owned (C-ordered) result array.

@@ -71,13 +71,13 @@ pub(crate) fn execute(
         match stage.kind {
             // Deferred: it runs with the result's stage, which nothing else waits for.
             StageKind::Reduce { .. } if fused == Some(i) => {}
-            StageKind::Reduce { node, op, acc } => ctx.materialize(stage, kernel, node, op, acc),
-            StageKind::Map if stage.hoisted => ctx.hoist(stage, kernel),
+            StageKind::Reduce { node, op, acc } => ctx.materialize(stage, kernel, node, op, acc)?,
+            StageKind::Map if stage.hoisted => ctx.hoist(stage, kernel)?,
             StageKind::Map => {
                 let fused = fused.map(|i| (&stages[i], &code.kernels[i]));
                 return match out {
                     Some(out) => {
-                        ctx.finish(stage, kernel, fused, out);
+                        ctx.finish(stage, kernel, fused, out)?;
                         Ok(None)
                     }
                     None => ctx
@@ -160,8 +160,8 @@ pub(crate) fn execute_stores(
     };
     for (stage, kernel) in stages.iter().zip(&code.kernels) {
         match stage.kind {
-            StageKind::Reduce { node, op, acc } => ctx.materialize(stage, kernel, node, op, acc),
-            StageKind::Map if stage.hoisted => ctx.hoist(stage, kernel),
+            StageKind::Reduce { node, op, acc } => ctx.materialize(stage, kernel, node, op, acc)?,
+            StageKind::Map if stage.hoisted => ctx.hoist(stage, kernel)?,
             StageKind::Map => ctx.map(stage, kernel, outs),
         }
     }
@@ -185,11 +185,12 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Runs a hoisted stage: its node into a buffer of its own shape, read by later stages.
-    fn hoist(&mut self, stage: &Stage, kernel: &StageKernel) {
+    fn hoist(&mut self, stage: &Stage, kernel: &StageKernel) -> Result<()> {
         let node = stage.value;
-        let a = alloc(self.g.node(node).dtype, &self.shapes[node]);
+        let a = alloc(self.g.node(node).dtype, &self.shapes[node])?;
         self.map(stage, kernel, &[view_of(&a)]);
         self.buffers.push((node, a));
+        Ok(())
     }
 
     /// Runs a reduction stage and keeps its result for the stages after it.
@@ -200,9 +201,10 @@ impl Ctx<'_> {
         node: NodeId,
         op: crate::ops::ReduceOp,
         acc: DType,
-    ) {
-        let buffer = self.reduce(stage, kernel, node, op, acc);
+    ) -> Result<()> {
+        let buffer = self.reduce(stage, kernel, node, op, acc)?;
         self.buffers.push((node, buffer));
+        Ok(())
     }
 
     /// The memory a leaf node reads.
@@ -296,7 +298,7 @@ impl Ctx<'_> {
         kernel: &StageKernel,
         fused: Option<(&Stage, &StageKernel)>,
         out: &RawView,
-    ) {
+    ) -> Result<()> {
         if let Some((reduction, reduction_kernel)) = fused {
             // An output that is an input's memory (an in-place update through the C API) is
             // written only after the reduction has read all of it.
@@ -304,14 +306,15 @@ impl Ctx<'_> {
             if apart && self.reduce_into(reduction, reduction_kernel, stage, kernel, out) {
                 #[cfg(test)]
                 FUSED_RUNS.with(|n| n.set(n.get() + 1));
-                return;
+                return Ok(());
             }
             let StageKind::Reduce { node, op, acc } = reduction.kind else {
                 unreachable!("a fused stage is a reduction")
             };
-            self.materialize(reduction, reduction_kernel, node, op, acc);
+            self.materialize(reduction, reduction_kernel, node, op, acc)?;
         }
         self.map(stage, kernel, std::slice::from_ref(out));
+        Ok(())
     }
 
     /// Allocates the result and has `fill` write every element of it. A result too large to
@@ -320,7 +323,7 @@ impl Ctx<'_> {
         &mut self,
         dtype: DType,
         shape: &[usize],
-        fill: impl FnOnce(&mut Self, &RawView),
+        fill: impl FnOnce(&mut Self, &RawView) -> Result<()>,
     ) -> Result<Array> {
         let too_big = || {
             Error::new(
@@ -331,14 +334,7 @@ impl Ctx<'_> {
                 ),
             )
         };
-        let n = shape
-            .iter()
-            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-            .filter(|n| {
-                n.checked_mul(dtype.size())
-                    .is_some_and(|b| b <= isize::MAX as usize)
-            })
-            .ok_or_else(too_big)?;
+        let n = shape::checked_bytes(shape, dtype).ok_or_else(too_big)?;
         macro_rules! alloc_run {
             ($t:ty, $v:ident) => {{
                 let mut buf: Vec<std::mem::MaybeUninit<$t>> = Vec::new();
@@ -354,7 +350,7 @@ impl Ctx<'_> {
                     shape: shape.into(),
                     strides: c_strides(shape, dtype.size()),
                 };
-                fill(self, &view);
+                fill(self, &view)?;
                 // A cancelled evaluation skips work: its elements need not all be written.
                 cancel::check()?;
                 // SAFETY: `fill` wrote every element of `a` (the result's stage, whose space is
@@ -472,15 +468,15 @@ impl Ctx<'_> {
         node: NodeId,
         op: crate::ops::ReduceOp,
         acc: DType,
-    ) -> Array {
-        let accs = filled(acc, &self.shapes[node], op.identity(acc));
+    ) -> Result<Array> {
+        let accs = filled(acc, &self.shapes[node], op.identity(acc))?;
         self.run_reduction(stage, kernel, &view_of(&accs), None);
         let in_shape = &self.shapes[stage.value];
         let count = match self.g.node(node).kind {
             NodeKind::Reduce { axis: Some(a), .. } => in_shape[a],
             _ => shape::size(in_shape),
         };
-        finalize(accs, op, self.g.node(node).dtype, count)
+        Ok(finalize(accs, op, self.g.node(node).dtype, count))
     }
 }
 

@@ -63,6 +63,7 @@ fn run_steps<'p>(
     if let Some(g) = p.lone_expression() {
         return lone_expression(g, caller, reference, out);
     }
+    check_outputs_apart(p, &caller)?;
     let originals = caller.clone();
     let mut cells: Vec<i64> = vec![0; p.slots.len()];
     let mut views = caller;
@@ -105,7 +106,7 @@ fn run_steps<'p>(
             state.steps(&p.steps)?;
             state
         };
-    state.restore(&originals);
+    state.restore(&originals)?;
     #[cfg(test)]
     GROUP_RUNS.with(|n| n.set(n.get() + dry.group_runs + state.group_runs));
     Ok(state.result)
@@ -156,15 +157,16 @@ impl State<'_> {
                             "range() step must not be zero",
                         ));
                     }
-                    let mut i = start;
-                    while (step > 0 && i < stop) || (step < 0 && i > stop) {
+                    // Python's trip count first, as kernel loops do: stepping the counter
+                    // past `stop` would wrap near `i64::MAX` and never end.
+                    for trip in 0..crate::interp::kernel::trip_count(start, stop, step) {
                         super::cancel::check()?;
-                        self.cells[*var] = i;
+                        // Exact: every value of the range lies between `start` and `stop`.
+                        self.cells[*var] = start.wrapping_add((trip as i64).wrapping_mul(step));
                         self.steps(body)?;
                         if self.dry {
                             break; // every iteration has the same shapes
                         }
-                        i += step;
                     }
                 }
             }
@@ -220,7 +222,7 @@ impl State<'_> {
                             strides: smallvec::smallvec![0; value_shape.len()],
                         }
                     } else {
-                        let a = alloc(dtype, value_shape);
+                        let a = alloc(dtype, value_shape)?;
                         let v = view_of(&a);
                         fresh.push((targets.len(), a));
                         v
@@ -302,7 +304,10 @@ impl State<'_> {
         }
         if same_shape {
             // Evaluate fully, then write.
-            let temps: Vec<Array> = targets.iter().map(|t| alloc(t.dtype, &t.shape)).collect();
+            let temps = targets
+                .iter()
+                .map(|t| alloc(t.dtype, &t.shape))
+                .collect::<Result<Vec<Array>>>()?;
             let views: Vec<RawView> = temps.iter().map(view_of).collect();
             fused(&views)?;
             for (a, t) in temps.iter().zip(targets) {
@@ -331,7 +336,7 @@ impl State<'_> {
                 let owned: Vec<Array> = part
                     .iter()
                     .map(|&i| alloc(targets[i].dtype, &targets[i].shape))
-                    .collect();
+                    .collect::<Result<_>>()?;
                 let views = owned.iter().map(view_of).collect();
                 temps.extend(part.iter().copied().zip(owned));
                 views
@@ -346,23 +351,48 @@ impl State<'_> {
 
     /// After swaps, a caller name may refer to another caller array: copy values back so
     /// that each of the caller's arrays holds the value of its own name.
-    fn restore(&mut self, originals: &[RawView]) {
+    fn restore(&mut self, originals: &[RawView]) -> Result<()> {
         let moved: Vec<usize> = (0..originals.len())
             .filter(|&i| self.views[i].ptr != originals[i].ptr)
             .collect();
-        let values: Vec<Array> = moved
+        let values = moved
             .iter()
             .map(|&i| {
                 let v = &self.views[i];
-                let a = alloc(v.dtype, &v.shape);
+                let a = alloc(v.dtype, &v.shape)?;
                 copy_broadcast(v, &view_of(&a));
-                a
+                Ok(a)
             })
-            .collect();
+            .collect::<Result<Vec<Array>>>()?;
         for (&i, a) in moved.iter().zip(&values) {
             copy_broadcast(&view_of(a), &originals[i]);
         }
+        Ok(())
     }
+}
+
+/// An `output` error when two of the caller's writable arrays share memory: the groups check
+/// what they write against what they read, not against each other, and which write would win
+/// depends on fusion and chunking.
+fn check_outputs_apart(p: &Program, caller: &[RawView]) -> Result<()> {
+    let writable: Vec<usize> = (0..caller.len())
+        .filter(|&i| matches!(p.slots[i].kind, SlotKind::Caller { writable: true }))
+        .collect();
+    for (k, &a) in writable.iter().enumerate() {
+        if let Some(&b) = writable[k + 1..]
+            .iter()
+            .find(|&&b| overlaps(&caller[a], &caller[b]))
+        {
+            return Err(Error::new(
+                ErrorKind::Output,
+                format!(
+                    "outputs `{}` and `{}` share memory; pass arrays that do not overlap",
+                    p.slots[a].name, p.slots[b].name
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The views of a graph's inputs: the slots' views, then views of them (`u[1:-1]`; a derived

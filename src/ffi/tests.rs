@@ -64,6 +64,31 @@ fn eval_x(expr: &CStr, x: numjit_array) -> (numjit_status, Vec<f64>, String) {
     (status, values, message)
 }
 
+/// Compiles `expr` for `vars` (asserting success) and returns the kernel.
+///
+/// # Safety
+/// `engine` is live; `vars` describe live arrays.
+unsafe fn compile_ok(
+    engine: *const numjit_engine,
+    expr: &CStr,
+    vars: &[numjit_var],
+) -> *mut numjit_kernel {
+    let (mut kernel, mut error) = (null_mut(), null_mut());
+    // SAFETY: by this function's contract; the out-parameters are live locals.
+    let status = unsafe {
+        numjit_compile(
+            engine,
+            expr.as_ptr(),
+            vars.as_ptr(),
+            vars.len(),
+            &mut kernel,
+            &mut error,
+        )
+    };
+    assert_eq!(status, numjit_status::Ok, "{}", take_message(error));
+    kernel
+}
+
 fn take_message(error: *mut numjit_error) -> String {
     if error.is_null() {
         return String::new();
@@ -268,19 +293,11 @@ fn eval_into_an_input_updates_it_in_place() {
         strides: null(),
     };
     let engine = numjit_engine_new(0);
-    let (mut kernel, mut error) = (null_mut(), null_mut());
+    let mut error = null_mut();
     // SAFETY: live locals and handles throughout; every handle is freed once. `x` is read and
     // written only through numjit during the call.
     unsafe {
-        let status = numjit_compile(
-            engine,
-            expr.as_ptr(),
-            vars.as_ptr(),
-            1,
-            &mut kernel,
-            &mut error,
-        );
-        assert_eq!(status, numjit_status::Ok, "{}", take_message(error));
+        let kernel = compile_ok(engine, expr, &vars);
         let status = numjit_kernel_eval_into(kernel, vars.as_ptr(), 1, &out, &mut error);
         assert_eq!(status, numjit_status::Ok, "{}", take_message(error));
         numjit_kernel_free(kernel);
@@ -483,5 +500,86 @@ fn a_cancelled_token_stops_the_evaluations_of_the_thread_that_set_it() {
         assert_eq!(status, numjit_status::Ok);
         numjit_result_free(result);
         numjit_set_cancel_token(null());
+    }
+}
+
+// The C ABI segfaulted on threads with small stacks (64 KiB: even `x`; 128 KiB: 128 nested
+// `sin(`): compiling needs more stack than that, so calls move to a segment of their own.
+#[test]
+fn c_abi_runs_on_small_stacks() {
+    let nested = format!("{}x{}", "sin(".repeat(128), ")".repeat(128));
+    let deepest = format!("{}x{}", "sin(".repeat(250), ")".repeat(250));
+    for (stack, expr) in [
+        (64 << 10, "x * 10".to_string()),
+        (64 << 10, "x".to_string()),
+        (128 << 10, nested),
+        (64 << 10, deepest.clone()),
+        // Enough left for the red zone: the call stays on this thread's own stack.
+        (1280 << 10, deepest),
+    ] {
+        let values = std::thread::Builder::new()
+            .stack_size(stack)
+            .spawn(move || {
+                let data = [0.5f64, 2.0];
+                let x = array(F64, data.as_ptr() as *const c_void, &[2], None);
+                let expr = std::ffi::CString::new(expr).expect("no NUL");
+                let (status, values, message) = eval_x(&expr, x);
+                assert_eq!(status, numjit_status::Ok, "{message}");
+                values
+            })
+            .expect("spawn")
+            .join()
+            .expect("no panic");
+        assert_eq!(values.len(), 2);
+    }
+}
+
+/// Compile latency through the C ABI on a thread of `stack` bytes: the median of 200 compiles
+/// of new expressions (no cache hits), in µs.
+fn compile_latency_us(stack: usize) -> f64 {
+    std::thread::Builder::new()
+        .stack_size(stack)
+        .spawn(move || {
+            let x = [1.0f64, 2.0, 3.0];
+            let vars = [numjit_var {
+                name: c"x".as_ptr(),
+                array: array(F64, x.as_ptr() as *const c_void, &[3], None),
+            }];
+            let engine = numjit_engine_new(0);
+            let mut times: Vec<f64> = (0..200)
+                .map(|i| {
+                    let expr = std::ffi::CString::new(format!("sin(x) * {i} + x**2")).unwrap();
+                    let start = std::time::Instant::now();
+                    // SAFETY: live locals and handles; the kernel is freed right after.
+                    unsafe {
+                        let kernel = compile_ok(engine, &expr, &vars);
+                        let t = start.elapsed().as_secs_f64() * 1e6;
+                        numjit_kernel_free(kernel);
+                        t
+                    }
+                })
+                .collect();
+            // SAFETY: made above, freed once.
+            unsafe { numjit_engine_free(engine) };
+            times.sort_by(f64::total_cmp);
+            times[times.len() / 2]
+        })
+        .expect("spawn")
+        .join()
+        .expect("no panic")
+}
+
+// What running a call on a fresh stack segment costs (`guard::run`): compare the compile
+// latency on an 8 MiB thread (no segment) with a 64 KiB one (a segment per call). Run with
+// `cargo test --release --lib compile_latency_on_small_stacks -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn compile_latency_on_small_stacks() {
+    for stack in [8 << 20, 64 << 10, 8 << 20, 64 << 10] {
+        println!(
+            "{:>5} KiB stack: compile median {:.1} µs",
+            stack >> 10,
+            compile_latency_us(stack)
+        );
     }
 }

@@ -9,7 +9,7 @@ use ndarray::{ArrayD, Axis, IxDyn};
 
 use crate::api::array::Array;
 use crate::core::dtype::{DType, Scalar};
-use crate::core::error::Result;
+use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::shape;
 use crate::core::view::RawView;
 use crate::ir::eval::element;
@@ -39,10 +39,17 @@ fn values(g: &Graph, inputs: &[RawView]) -> Result<Vec<ArrayD<Scalar>>> {
     let mut values: Vec<ArrayD<Scalar>> = Vec::with_capacity(g.nodes.len());
     for (id, node) in g.nodes.iter().enumerate() {
         let shape = IxDyn(&shapes[id]);
+        // The interpreter holds every node's value (16-byte scalars): reserve first, so that a
+        // value too large for memory is a `limit` error, as in the executor, not an abort.
+        let mut reserved = reserve(&shapes[id], node.dtype)?;
         let v = match &node.kind {
-            NodeKind::Input(i) => read(&inputs[*i]),
+            NodeKind::Input(i) => read(&inputs[*i], reserved),
             NodeKind::Const(s) => ArrayD::from_elem(IxDyn(&[]), *s),
-            NodeKind::Cast(a) => values[*a].mapv(|s| s.cast(node.dtype)),
+            NodeKind::Cast(a) => {
+                reserved.extend(values[*a].iter().map(|s| s.cast(node.dtype)));
+                ArrayD::from_shape_vec(shape, reserved)
+                    .unwrap_or_else(|_| unreachable!("a cast keeps its operand's shape"))
+            }
             NodeKind::Apply(_, args) | NodeKind::Call(_, args) => {
                 let views: Vec<_> = args
                     .iter()
@@ -52,7 +59,7 @@ fn values(g: &Graph, inputs: &[RawView]) -> Result<Vec<ArrayD<Scalar>>> {
                             .unwrap_or_else(|| unreachable!("shapes were checked"))
                     })
                     .collect();
-                ArrayD::from_shape_fn(shape, |idx| {
+                fill(reserved, shape, |idx| {
                     let xs: Vec<Scalar> = views.iter().map(|v| v[&idx]).collect();
                     match &node.kind {
                         NodeKind::Apply(op, _) => scalar::eval(*op, &xs),
@@ -67,22 +74,47 @@ fn values(g: &Graph, inputs: &[RawView]) -> Result<Vec<ArrayD<Scalar>>> {
                     Some(ax) => x.lanes(Axis(*ax)).into_iter().map(|l| l.to_vec()).collect(),
                     None => vec![x.iter().copied().collect()],
                 };
-                let out: Vec<Scalar> = lanes.iter().map(|l| reduce(*op, l, node.dtype)).collect();
-                ArrayD::from_shape_vec(shape, out)
+                reserved.extend(lanes.iter().map(|l| reduce(*op, l, node.dtype)));
+                ArrayD::from_shape_vec(shape, reserved)
                     .unwrap_or_else(|_| unreachable!("lane count is the output size"))
             }
-            NodeKind::Iota { axis, .. } => {
-                ArrayD::from_shape_fn(shape, |idx| Scalar::I64(idx[*axis] as i64).cast(node.dtype))
-            }
+            NodeKind::Iota { axis, .. } => fill(reserved, shape, |idx| {
+                Scalar::I64(idx[*axis] as i64).cast(node.dtype)
+            }),
         };
         values.push(v);
     }
     Ok(values)
 }
 
-/// Reads a view element by element.
-fn read(v: &RawView) -> ArrayD<Scalar> {
-    ArrayD::from_shape_fn(IxDyn(&v.shape), |idx| {
+/// An empty vector with room for the value of a node of `shape`, or a `limit` error.
+fn reserve(shape: &[usize], dtype: DType) -> Result<Vec<Scalar>> {
+    let mut v = Vec::new();
+    shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .filter(|&n| v.try_reserve_exact(n).is_ok())
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::Limit,
+                format!(
+                    "the interpreter cannot allocate a value of shape {} and dtype {dtype}",
+                    shape::fmt_shape(shape)
+                ),
+            )
+        })?;
+    Ok(v)
+}
+
+/// `f(index)` for every index of `shape` in C order, into `buf` (which has room for them).
+fn fill(mut buf: Vec<Scalar>, shape: IxDyn, mut f: impl FnMut(IxDyn) -> Scalar) -> ArrayD<Scalar> {
+    buf.extend(ndarray::indices(shape.clone()).into_iter().map(&mut f));
+    ArrayD::from_shape_vec(shape, buf).unwrap_or_else(|_| unreachable!("one value per index"))
+}
+
+/// Reads a view element by element (into `buf`, with room for them).
+fn read(v: &RawView, buf: Vec<Scalar>) -> ArrayD<Scalar> {
+    fill(buf, IxDyn(&v.shape), |idx| {
         let offset: isize = (0..v.shape.len())
             .map(|d| idx[d] as isize * v.strides[d])
             .sum();

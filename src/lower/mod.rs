@@ -446,7 +446,12 @@ fn plural(n: usize) -> &'static str {
 
 /// "unknown function" with the closest known name, when one is close enough to be a typo.
 fn unknown_function_message(name: &str) -> String {
-    let best = ops::all_function_names().min_by_key(|c| edit_distance(name, c));
+    // Names whose lengths differ by more than 2 are more than 2 edits apart: skipping them keeps
+    // a 1 MB name from costing a distance (and an allocation per character) per function.
+    let len = name.chars().count();
+    let best = ops::all_function_names()
+        .filter(|c| c.chars().count().abs_diff(len) <= 2)
+        .min_by_key(|c| edit_distance(name, c));
     match best {
         Some(c) if edit_distance(name, c) <= 2 => {
             format!("unknown function `{name}`; did you mean `{c}`?")

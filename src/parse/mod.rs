@@ -43,6 +43,12 @@ use crate::core::error::Result;
 /// [`ErrorKind::Limit`](crate::core::error::ErrorKind::Limit).
 pub const MAX_DEPTH: usize = 256;
 
+/// The most levels of indentation a program may have, the top level included: it bounds how
+/// deeply blocks nest (`for` loops, and a kernel's `if`, `while` and `for`), as Python's tokenizer
+/// does. Every later stage walks blocks recursively, and 10⁴ nested loops overflowed the
+/// parser's stack. Past it, parsing fails with [`ErrorKind::Limit`](crate::core::error::ErrorKind::Limit).
+pub(crate) const MAX_BLOCK_DEPTH: usize = 64;
+
 /// Parses a whole expression; trailing input, reserved keywords and chained comparisons are errors.
 pub fn parse_expr(src: &str) -> Result<ast::Expr> {
     expr::parse(src)

@@ -10,6 +10,7 @@ use std::ops::Range;
 use super::ast::{BinOp, Expr, ExprKind, Program, Stmt, StmtKind, Target};
 use super::expr::parse_range;
 use super::kernel;
+use super::MAX_BLOCK_DEPTH;
 use crate::core::error::{Error, ErrorKind, Result, Span};
 
 /// Parses a whole program.
@@ -18,6 +19,7 @@ pub(super) fn parse(src: &str) -> Result<Program> {
     if lines.is_empty() {
         return Err(syntax(src, Span::new(0, src.len()), "empty expression"));
     }
+    check_nesting(src, &lines)?;
     let mut pos = 0;
     let top = lines[0].indent;
     // Kernels first: a `def` block at the top level, before the statements.
@@ -37,6 +39,30 @@ pub(super) fn parse(src: &str) -> Result<Program> {
         ));
     }
     Ok(Program { kernels, stmts })
+}
+
+/// A `limit` error at the first line indented more than [`MAX_BLOCK_DEPTH`] levels deep. A
+/// block is never nested deeper than its indentation levels (an inline body holds simple
+/// statements only), so counting the levels, as Python's tokenizer does, bounds the nesting.
+fn check_nesting(src: &str, lines: &[Line]) -> Result<()> {
+    let mut levels = vec![lines[0].indent];
+    for line in lines {
+        while levels.last().is_some_and(|&top| line.indent < top) {
+            levels.pop();
+        }
+        if levels.last().is_none_or(|&top| line.indent > top) {
+            levels.push(line.indent);
+        }
+        if levels.len() > MAX_BLOCK_DEPTH {
+            return Err(Error::at(
+                ErrorKind::Limit,
+                Span::new(line.start - line.indent, line.start),
+                format!("blocks nested too deeply; the limit is {MAX_BLOCK_DEPTH} levels"),
+            )
+            .with_source(src));
+        }
+    }
+    Ok(())
 }
 
 /// One line of statements (newlines inside brackets do not end it).

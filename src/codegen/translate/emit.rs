@@ -35,6 +35,13 @@ impl Translator<'_, '_> {
         if let Some(v) = memo.get(&id) {
             return Ok(*v);
         }
+        // The recursion is as deep as the graph: a program of 2 500 `t = t + 1` statements is a
+        // chain of 2 500 nodes, which overflowed a 2 MiB thread.
+        crate::core::stack::deep(|| self.emit_value(id, memo))
+    }
+
+    /// [`Translator::value`] for a node not yet emitted.
+    fn emit_value(&mut self, id: NodeId, memo: &mut HashMap<NodeId, Value>) -> Result<Value> {
         if self.vector_mode {
             return self.vector_value(id, memo);
         }

@@ -193,6 +193,17 @@ impl Builder<'_> {
         if let Some(&n) = memo.get(&l) {
             return Ok(n);
         }
+        // As deep as the chain of locals: 10⁴ chained `u = u + 1` overflowed a 2 MiB thread.
+        crate::core::stack::deep(|| self.lower_new_local(l, lw, memo))
+    }
+
+    /// [`Builder::lower_local_in`] for a local not lowered yet.
+    fn lower_new_local(
+        &mut self,
+        l: usize,
+        lw: &mut Lowerer,
+        memo: &mut HashMap<usize, (NodeId, Ty)>,
+    ) -> Result<(NodeId, Ty)> {
         let stale = self.locals[l]
             .reads
             .iter()
