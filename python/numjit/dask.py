@@ -434,25 +434,15 @@ def _blockwise(node, bound, fresh, threads, reduce=None, target=None):
     windowed = [k for k, a in enumerate(axes) if a.windowed]
     frames = _frame_chunks(arrays, pairs, windowed, axes)
 
-    cache, args = {}, []
-    for o, arr, (_, ind) in zip(occs, arrays, pairs):
-        args += [_with_halo(arr, ind, axes, cache), ind]
-    for k in windowed:
-        args += [da.arange(axes[k].frame, chunks=(frames[k],)), _LETTERS[k]]
+    args = _halo_args(arrays[:len(occs)], pairs, axes, windowed, frames)
     if target is not None:
         args += [arrays[-1], _LETTERS[:ndim]]
-
     # Blocks with halos are larger than the output's: windowed axes get their chunks here
     # (a target's block is the output block; otherwise each block's part of the window).
     adjust = {_LETTERS[k]: frames[k] if target is not None else _out_chunks(axes[k], frames[k])
               for k in windowed}
-    chunk_text, keep = text, None
-    if reduce is not None:
-        op, axis = reduce
-        keep = tuple(range(ndim)) if axis is None else (_norm_axis(axis, ndim),)
-        chunk_text = f"{op}({text})" if axis is None else f"{op}({text}, axis={keep[0]})"
-        for k in keep:
-            adjust[_LETTERS[k]] = 1
+    chunk_text, keep = _reduction_text(text, reduce, ndim)
+    adjust.update({_LETTERS[k]: 1 for k in keep or ()})
     dtype = (bound[target[0]].dtype if target is not None
              else _sample_dtype(chunk_text, occs, bound, scalars))
     spec = _Spec(chunk_text, [(o.name, _template(o, arr, axes, ndim))
@@ -463,6 +453,29 @@ def _blockwise(node, bound, fresh, threads, reduce=None, target=None):
                        meta=np.empty((0,) * ndim, dtype), align_arrays=False,
                        adjust_chunks=adjust or None, spec=spec)
     return out, shape
+
+
+def _halo_args(arrays, pairs, axes, windowed, frames):
+    """``blockwise``'s arguments: each operand with its halos, then per windowed axis the
+    positions along its frame (a task learns where its block starts from their first)."""
+    cache, args = {}, []
+    for arr, (_, ind) in zip(arrays, pairs):
+        args += [_with_halo(arr, ind, axes, cache), ind]
+    for k in windowed:
+        args += [da.arange(axes[k].frame, chunks=(frames[k],)), _LETTERS[k]]
+    return args
+
+
+def _reduction_text(text, reduce, ndim):
+    """The text a task evaluates (``op(text, axis=k)`` for a reduction step) and the axes
+    whose length the step reduces to 1 (``None``: not a reduction)."""
+    if reduce is None:
+        return text, None
+    op, axis = reduce
+    if axis is None:
+        return f"{op}({text})", tuple(range(ndim))
+    k = _norm_axis(axis, ndim)
+    return f"{op}({text}, axis={k})", (k,)
 
 
 def _plain_size(k, occs, bound, ndim, target_axes):
@@ -785,13 +798,11 @@ class _Program:
         depth = [len(values) * r + e for r, e in zip(*_reach(body, shape))]
         axes = [_Axis(d > 0, 0, n, d, n) for d, n in zip(depth, shape)]
         letters = _LETTERS[:len(shape)]
-        arrays = _align([(self.bound[n], letters) for n in names], axes)
-        cache, args = {}, []
-        for arr in arrays:
-            args += [_with_halo(arr, letters, axes, cache), letters]
+        pairs = [(self.bound[n], letters) for n in names]
+        arrays = _align(pairs, axes)
         windowed = [k for k, a in enumerate(axes) if a.windowed]
-        for k in windowed:
-            args += [da.arange(shape[k], chunks=(arrays[0].chunks[k],)), letters[k]]
+        args = _halo_args(arrays, pairs, axes, windowed,
+                          {k: arrays[0].chunks[k] for k in windowed})
         var = stmt.target.id
         text = (f"for {var} in range(_nji0, _nji1, _njis):\n"
                 + "".join(f"    {line}\n" for x in body
