@@ -423,7 +423,7 @@ def _blockwise(node, bound, fresh, threads, reduce=None, target=None):
         raise NotBlockwiseError("a new axis (None) in an assignment's target")
     axes = _plan(occs, target_axes)
     ndim = len(axes)
-    shape = tuple(a.length if a.windowed else _plain_size(k, occs, bound, ndim, target_axes)
+    shape = tuple(a.length if a.windowed else _plain_size(k, occs, ndim, target_axes)
                   for k, a in enumerate(axes))
     pairs = [(bound[o.source], _indices(o, bound[o.source], ndim)) for o in occs]
     if target is not None:
@@ -478,7 +478,8 @@ def _reduction_text(text, reduce, ndim):
     return f"{op}({text}, axis={k})", (k,)
 
 
-def _plain_size(k, occs, bound, ndim, target_axes):
+def _plain_size(k, occs, ndim, target_axes):
+    """A plain output axis' length: the target's, or the longest operand's (others are 1)."""
     if target_axes is not None:
         return target_axes[k][2]
     sizes = [ax[2] for o in occs for i, ax in enumerate(o.axes)
