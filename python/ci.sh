@@ -14,7 +14,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 VENV_PY=.venv/bin/python
 "$VENV_PY" -m pip install --quiet --disable-pip-version-check --upgrade pip
-"$VENV_PY" -m pip install --quiet --disable-pip-version-check numpy numexpr pytest
+"$VENV_PY" -m pip install --quiet --disable-pip-version-check numpy numexpr pytest "dask[array]>=2024.1" "distributed>=2024.1"
 # The one documented install command (python/README.md); it runs `cargo build --release`.
 "$VENV_PY" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps .
 
