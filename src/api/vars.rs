@@ -50,6 +50,7 @@ pub struct VarValue<'a> {
 
 impl VarValue<'_> {
     /// A view of memory the caller keeps alive and unaliased for the `Vars`' lifetime (files).
+    #[cfg_attr(not(feature = "npy"), allow(dead_code))]
     pub(crate) fn borrowed(view: RawView, writable: bool) -> Self {
         VarValue {
             view,

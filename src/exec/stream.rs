@@ -61,11 +61,13 @@ static LIVE: AtomicUsize = AtomicUsize::new(0);
 /// A mapping the executor streams through; unregistered on drop, which must come before the
 /// mapping itself is unmapped (the owner declares it first).
 #[derive(Debug)]
+#[cfg_attr(not(feature = "npy"), allow(dead_code))]
 pub(crate) struct Registration {
     start: usize,
 }
 
 /// Registers the shared file mapping at `start..start + len` (a no-op for an empty one).
+#[cfg_attr(not(feature = "npy"), allow(dead_code))]
 pub(crate) fn register(start: *const u8, len: usize) -> Registration {
     let start = start as usize;
     if len > 0 {
