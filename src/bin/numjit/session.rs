@@ -258,6 +258,8 @@ mod tests {
         assert!(s.variables.is_empty() && s.mapped.contains_key("a"));
         assert_eq!(show(&mut s, "sum(a)"), "126.0 (float64)");
         assert!(show(&mut s, ":vars").contains("(mapped)"));
+        let timed = show(&mut s, ":time sum(a + a)");
+        assert!(timed.contains("(192 B read + 8 B written)"), "{timed}");
         let e = s
             .execute(&format!("sum(load(\"{m}\", mmap=True))"))
             .unwrap_err();
