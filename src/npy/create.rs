@@ -299,6 +299,15 @@ mod tests {
         drop(out);
         assert_eq!(names(&dir), ["out.npy"]);
         assert_eq!(std::fs::read(&path).unwrap(), b"old");
+        // A cancelled one too.
+        let mut out = create(&path, DType::Float64, &[3]).unwrap();
+        let token = crate::CancelToken::new();
+        token.cancel();
+        let e = token.scope(|| k.eval_into(&vars, &mut out)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Cancelled);
+        drop(out);
+        assert_eq!(names(&dir), ["out.npy"]);
+        assert_eq!(std::fs::read(&path).unwrap(), b"old");
         // A finished one replaces it.
         let mut out = create(&path, DType::Float64, &[3]).unwrap();
         k.eval_into(&vars, &mut out).unwrap();
