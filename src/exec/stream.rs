@@ -49,6 +49,7 @@ const PAGE: usize = 4096;
 struct Region {
     start: usize,
     end: usize,
+    writable: bool,
 }
 
 /// Mappings registered by `numjit::npy` (a handful at most; a list).
@@ -68,13 +69,14 @@ pub(crate) struct Registration {
 
 /// Registers the shared file mapping at `start..start + len` (a no-op for an empty one).
 #[cfg_attr(not(feature = "npy"), allow(dead_code))]
-pub(crate) fn register(start: *const u8, len: usize) -> Registration {
+pub(crate) fn register(start: *const u8, len: usize, writable: bool) -> Registration {
     let start = start as usize;
     if len > 0 {
         let mut regions = REGIONS.write().unwrap_or_else(|e| e.into_inner());
         regions.push(Region {
             start,
             end: start + len,
+            writable,
         });
         LIVE.fetch_add(1, Ordering::Release);
     }
@@ -170,7 +172,7 @@ fn touched(extents: impl Iterator<Item = (usize, usize)>) {
 fn step(p: &mut Pending, lo: usize, hi: usize, r: &Region) {
     let near = lo <= p.hi + GAP && hi + GAP >= p.lo;
     if !near {
-        advise(r, p.lo, p.hi, libc::MADV_DONTNEED);
+        let _ = advise(r, p.lo, p.hi, libc::MADV_DONTNEED);
         *p = Pending {
             region: p.region,
             lo,
@@ -185,30 +187,45 @@ fn step(p: &mut Pending, lo: usize, hi: usize, r: &Region) {
     }
     // Keep the call's own pages; drop the side it came from, ask for the side it heads to.
     if lo - p.lo >= p.hi - hi {
-        advise(r, p.lo, lo, libc::MADV_DONTNEED);
-        advise(r, hi, hi + AHEAD, libc::MADV_WILLNEED);
+        let _ = advise(r, p.lo, lo, libc::MADV_DONTNEED);
+        ahead(r, hi, hi + AHEAD);
     } else {
-        advise(r, hi, p.hi, libc::MADV_DONTNEED);
-        advise(r, lo.saturating_sub(AHEAD), lo, libc::MADV_WILLNEED);
+        let _ = advise(r, hi, p.hi, libc::MADV_DONTNEED);
+        ahead(r, lo.saturating_sub(AHEAD), lo);
     }
     p.lo = lo;
     p.hi = hi;
 }
 
-/// `madvise` on the whole pages of `lo..hi` within the region `r`.
+/// Asks for `lo..hi` of the read-only region `r` before the thread gets there: mapped now in
+/// one call where the kernel can (`MADV_POPULATE_READ`, Linux 5.14: one system call instead of
+/// a fault per 64 KiB), else read ahead into the page cache (`MADV_WILLNEED`). `sum(a)` over a
+/// 4.3 GB file in the page cache (REPL `:time`, 2 threads, loaded machine, same bits): 1.6–2.0
+/// s with readahead only, 1.0–1.7 s populated; over the same data in memory 0.23 s, the rest
+/// being the page-table work every pass over a mapping pays. A writable region (a new file)
+/// only gets the readahead: populating it would map its pages read-only first.
+fn ahead(r: &Region, lo: usize, hi: usize) {
+    #[cfg(target_os = "linux")]
+    if !r.writable && advise(r, lo, hi, libc::MADV_POPULATE_READ) {
+        return;
+    }
+    let _ = advise(r, lo, hi, libc::MADV_WILLNEED);
+}
+
+/// `madvise` on the whole pages of `lo..hi` within the region `r`; false if it failed.
 ///
 /// The caller holds the registry's read lock, so `r` stays mapped meanwhile.
-fn advise(r: &Region, lo: usize, hi: usize, advice: libc::c_int) {
+fn advise(r: &Region, lo: usize, hi: usize, advice: libc::c_int) -> bool {
     let lo = lo.max(r.start).next_multiple_of(PAGE);
     let hi = (hi.min(r.end) / PAGE) * PAGE;
     if hi <= lo {
-        return;
+        return true;
     }
     // SAFETY: `lo..hi` lies inside a registered shared file mapping that stays mapped while the
     // registry is read-locked. DONTNEED there loses no data (pages are read back from the page
     // cache or the file, written ones included) and WILLNEED only starts readahead; a failure
     // only means the hint was not taken.
-    unsafe { libc::madvise(lo as *mut libc::c_void, hi - lo, advice) };
+    unsafe { libc::madvise(lo as *mut libc::c_void, hi - lo, advice) == 0 }
 }
 
 #[cfg(test)]
@@ -229,7 +246,7 @@ mod tests {
         file.set_len(len as u64).unwrap();
         let mut map = unsafe { memmap2::MmapMut::map_mut(&file).unwrap() };
         let p = map.as_mut_ptr();
-        let reg = register(p, len);
+        let reg = register(p, len, true);
         let chunk = 128 << 10;
         let mut peak = 0;
         for at in (0..len).step_by(chunk) {

@@ -128,7 +128,7 @@ pub fn create(path: impl AsRef<Path>, dtype: DType, shape: &[usize]) -> Result<O
         shape: shape.into(),
         strides: c_strides(shape, dtype.size()),
     };
-    let registration = stream::register(map.as_ptr(), map.len());
+    let registration = stream::register(map.as_ptr(), map.len(), true);
     std::mem::forget(partial);
     Ok(Output {
         view,

@@ -82,7 +82,7 @@ pub fn open(path: impl AsRef<Path>) -> Result<File> {
         // SAFETY: a read-only shared file mapping: dropped pages are read back from the file.
         let _ = unsafe { map.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
     }
-    let registration = stream::register(map.as_ptr(), map.len());
+    let registration = stream::register(map.as_ptr(), map.len(), false);
     Ok(File {
         view,
         path: path.to_path_buf(),
