@@ -9,8 +9,8 @@
 //!
 //! Each thread keeps, per mapping, the range its recent calls touched. When that range has
 //! grown past [`RELEASE`], the part behind the current call is dropped from the page tables
-//! (`MADV_DONTNEED`) and the range ahead is asked for (`MADV_WILLNEED`, asynchronous
-//! readahead into the page cache, which is no one's resident set). A range far from the last
+//! (`MADV_DONTNEED`) and the range ahead is asked for ([`ahead`]: mapped in one call on a
+//! read-only file, read ahead into the page cache on a new one). A range far from the last
 //! one (a work item taken elsewhere) releases the old one whole. Dropping is always safe on
 //! these mappings, and only ever done on them: they are shared file mappings, so a dropped page
 //! is read back from the page cache or the file on the next touch, written data included
