@@ -109,6 +109,11 @@ enum numjit_status
    */
   NUMJIT_STATUS_CANCELLED = 14,
   /**
+   * A file that cannot be opened or created, or is no `.npy` numjit reads (no C function
+   * opens files yet: the Rust API's `numjit::npy` does).
+   */
+  NUMJIT_STATUS_FILE = 15,
+  /**
    * A pointer argument that must not be NULL was NULL.
    */
   NUMJIT_STATUS_NULL_ARGUMENT = 100,

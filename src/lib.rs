@@ -31,6 +31,8 @@ mod ffi;
 mod interp;
 mod ir;
 mod lower;
+#[cfg(feature = "npy")]
+pub mod npy;
 mod ops;
 mod opt;
 mod parse;

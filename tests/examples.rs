@@ -12,7 +12,7 @@ use std::time::SystemTime;
 mod png;
 
 /// Every course example; each test below runs one.
-const EXAMPLES: [&str; 12] = [
+const EXAMPLES: [&str; 13] = [
     "trig_identity",
     "poly",
     "temporaries",
@@ -25,6 +25,7 @@ const EXAMPLES: [&str; 12] = [
     "axis_sums",
     "slow_series",
     "mandelbrot",
+    "out_of_core",
 ];
 
 fn modified(path: &Path) -> Option<SystemTime> {
@@ -302,6 +303,20 @@ fn mandelbrot() {
     );
     // 150 × 100 pixels, each 3 × 3.
     check_image(&plot, 450, 300);
+}
+
+#[test]
+fn out_of_core() {
+    small(
+        "out_of_core",
+        &[],
+        4,
+        &[
+            "P15 out of core: 3000 × 1000 float64",
+            "d = (m - mean(m))**2",
+            "peak RSS",
+        ],
+    );
 }
 
 #[test]

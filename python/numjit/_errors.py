@@ -62,6 +62,11 @@ class NumjitRuntimeError(NumjitError, RuntimeError):
     """A bug in numjit (``internal``, ``panic``, ``null_argument``)."""
 
 
+class NumjitFileError(NumjitError, OSError):
+    """A file that cannot be opened or created, or is no ``.npy`` numjit reads (``file``; no C
+    function opens files yet, so the Python package does not raise it today)."""
+
+
 # Status code → exception class; the numbers are include/numjit.h's numjit_status.
 _BY_STATUS = {
     1: NumjitSyntaxError,  # syntax
@@ -78,6 +83,7 @@ _BY_STATUS = {
     12: NumjitValueError,  # limit: too many dimensions or too deep nesting
     13: NumjitRuntimeError,  # internal
     14: NumjitRuntimeError,  # cancelled: numjit_cancel from another thread
+    15: NumjitFileError,  # file: a .npy that cannot be read or written
     100: NumjitRuntimeError,  # null_argument: the wrapper passed NULL, a bug here
     101: NumjitValueError,  # invalid_argument: e.g. an out= whose elements overlap
     102: NumjitRuntimeError,  # panic

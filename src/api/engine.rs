@@ -261,6 +261,27 @@ impl Kernel {
         c.run(vars, false, Some(&out.out_view().0)).map(|_| ())
     }
 
+    /// The shape of the result with `vars`, from their shapes alone (nothing is computed): for
+    /// a caller that makes the output itself, such as a file of that shape
+    /// ([`npy::create`](crate::npy::create)). `None` for a program of several statements,
+    /// whose result may depend on what runs before it.
+    ///
+    /// ```
+    /// use numjit::{Engine, Vars};
+    /// let (x, y) = (ndarray::Array1::<f64>::zeros(3), ndarray::Array1::<f64>::zeros(4));
+    /// let vars = Vars::new().with("x", &x).with("y", &y);
+    /// let k = Engine::default().compile("x[:, None] * y - sum(x)", &vars.signature())?;
+    /// assert_eq!(k.shape(&vars)?, Some(vec![3, 4]));
+    /// # Ok::<(), numjit::Error>(())
+    /// ```
+    pub fn shape(&self, vars: &Vars) -> Result<Option<Vec<usize>>> {
+        let c = &self.inner;
+        c.program
+            .bind(vars)
+            .and_then(|views| crate::exec::program::result_shape(&c.program, views))
+            .map_err(|e| e.with_source(&c.source))
+    }
+
     /// Evaluates with the reference interpreter instead of the compiled code: slow, for testing.
     ///
     /// ```

@@ -48,6 +48,19 @@ pub struct VarValue<'a> {
     _borrow: PhantomData<&'a ()>,
 }
 
+impl VarValue<'_> {
+    /// A view of memory the caller keeps alive and unaliased for the `Vars`' lifetime (files).
+    #[cfg_attr(not(feature = "npy"), allow(dead_code))]
+    pub(crate) fn borrowed(view: RawView, writable: bool) -> Self {
+        VarValue {
+            view,
+            writable,
+            _owned: None,
+            _borrow: PhantomData,
+        }
+    }
+}
+
 impl<'a, S, D> IntoVar<'a> for &'a ArrayBase<S, D>
 where
     S: Data,
@@ -173,22 +186,11 @@ impl<'a> Vars<'a> {
     /// assert_eq!(y.to_vec(), vec![3.0, 5.0, 7.0]);
     /// # Ok::<(), numjit::Error>(())
     /// ```
-    pub fn with_out<S, D>(mut self, name: &str, array: &'a mut ArrayBase<S, D>) -> Vars<'a>
-    where
-        S: DataMut,
-        S::Elem: Element,
-        D: Dimension,
-    {
-        let view = raw_view(array);
-        let value = VarValue {
-            view: RawView {
-                ptr: array.as_mut_ptr() as *const u8,
-                ..view
-            },
-            writable: true,
-            _owned: None,
-            _borrow: PhantomData,
-        };
+    ///
+    /// Any [`IntoOut`] binds: an ndarray array or mutable view, or a new `.npy` file
+    /// ([`npy::create`](crate::npy::create)).
+    pub fn with_out<O: IntoOut + ?Sized>(mut self, name: &str, array: &'a mut O) -> Vars<'a> {
+        let value = VarValue::borrowed(array.out_view().0, true);
         match self.entries.iter_mut().find(|(n, _)| n == name) {
             Some(slot) => slot.1 = value,
             None => self.entries.push((name.to_string(), value)),

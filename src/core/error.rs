@@ -96,6 +96,10 @@ pub enum ErrorKind {
     /// `numjit_cancel` in C). Its result is discarded; a program's outputs (and an `eval_into` output) may be
     /// partly written.
     Cancelled,
+    /// A file that cannot be opened, mapped or created, or is no `.npy` numjit reads
+    /// ([`numjit::npy`](crate::npy)): a missing path, a truncated file, a header whose shape
+    /// needs more bytes than the file has, a dtype numjit does not compute with (`complex128`).
+    File,
 }
 
 impl ErrorKind {
@@ -120,6 +124,7 @@ impl ErrorKind {
             ErrorKind::Limit => "limit",
             ErrorKind::Internal => "internal",
             ErrorKind::Cancelled => "cancelled",
+            ErrorKind::File => "file",
         }
     }
 }

@@ -10,10 +10,11 @@ mod layout;
 mod per_operand;
 mod pool;
 pub(crate) mod program;
+pub(crate) mod stream;
 
 pub(crate) use buffers::{alloc, copy_broadcast, view_of};
 use buffers::{copy_into, filled};
-pub(crate) use layout::{broadcast_strides, overlaps};
+pub(crate) use layout::{broadcast_strides, c_strides, overlaps};
 pub(crate) use pool::on_pool;
 pub use pool::{num_threads, set_num_threads};
 
@@ -29,7 +30,7 @@ use crate::ir::{Graph, NodeId, NodeKind};
 use crate::plan::hoist::Kernels;
 use crate::plan::{Stage, StageKind};
 use drive::{Bases, Epilogue, Reduction, SERIAL_CUTOFF};
-use layout::{c_strides, Space};
+use layout::Space;
 
 /// Evaluates `g` with `inputs` (indexed like `g.inputs`). With `out`, writes the result there and
 /// returns `None`; otherwise returns a new array.

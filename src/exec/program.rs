@@ -409,6 +409,17 @@ fn graph_inputs(g: &crate::ir::Graph, slots: &[RawView]) -> Result<Vec<RawView>>
     Ok(views)
 }
 
+/// The shape of a lone expression's result for the caller's views, from the shapes alone;
+/// `None` for other programs (whose result may depend on statements run before it).
+pub(crate) fn result_shape(p: &Program, caller: Vec<RawView>) -> Result<Option<Vec<usize>>> {
+    let Some(grp) = p.lone_expression() else {
+        return Ok(None);
+    };
+    let g = &grp.unit.graph;
+    let shapes = crate::core::shape::infer(g, &graph_inputs(g, &caller)?)?;
+    Ok(Some(shapes[g.root].to_vec()))
+}
+
 /// A program that is one expression: no dry run (nothing is written before the executor has
 /// checked every shape) and no program state, so that it costs what a bare kernel call costs.
 fn lone_expression(

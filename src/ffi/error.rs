@@ -50,6 +50,9 @@ pub enum numjit_status {
     /// The evaluation was cancelled with `numjit_cancel`; a program's outputs may be partly
     /// written, a result is discarded.
     Cancelled = 14,
+    /// A file that cannot be opened or created, or is no `.npy` numjit reads (no C function
+    /// opens files yet: the Rust API's `numjit::npy` does).
+    File = 15,
     /// A pointer argument that must not be NULL was NULL.
     NullArgument = 100,
     /// An argument is malformed: unknown dtype code, negative or overflowing shape, misaligned
@@ -80,6 +83,7 @@ impl numjit_status {
             numjit_status::Limit => c"limit",
             numjit_status::Internal => c"internal",
             numjit_status::Cancelled => c"cancelled",
+            numjit_status::File => c"file",
             numjit_status::NullArgument => c"null_argument",
             numjit_status::InvalidArgument => c"invalid_argument",
             numjit_status::Panic => c"panic",
@@ -87,7 +91,7 @@ impl numjit_status {
     }
 
     /// All codes, for looking one up by number without transmuting.
-    const ALL: [numjit_status; 18] = [
+    const ALL: [numjit_status; 19] = [
         numjit_status::Ok,
         numjit_status::Syntax,
         numjit_status::UnknownName,
@@ -103,6 +107,7 @@ impl numjit_status {
         numjit_status::Limit,
         numjit_status::Internal,
         numjit_status::Cancelled,
+        numjit_status::File,
         numjit_status::NullArgument,
         numjit_status::InvalidArgument,
         numjit_status::Panic,
@@ -128,6 +133,7 @@ impl From<ErrorKind> for numjit_status {
             ErrorKind::Limit => numjit_status::Limit,
             ErrorKind::Internal => numjit_status::Internal,
             ErrorKind::Cancelled => numjit_status::Cancelled,
+            ErrorKind::File => numjit_status::File,
         }
     }
 }

@@ -132,21 +132,30 @@ fn threads(statement: &str, arg: Range<usize>) -> Result<Outcome, Diagnostic> {
 
 /// `:vars`: one row per variable, then the total size.
 fn variables(session: &Session) -> String {
-    if session.variables.is_empty() {
+    if session.variables.is_empty() && session.mapped.is_empty() {
         return "no variables (create one with `name = expr`)".to_string();
     }
-    let rows: Vec<[String; 4]> = session
-        .variables
-        .iter()
-        .map(|(name, a)| {
-            let size = a.shape().iter().product::<usize>() * a.dtype().size();
-            [
-                name.clone(),
-                print::shape(a.shape()),
-                a.dtype().to_string(),
-                print::bytes(size),
-            ]
-        })
+    let row = |name: &String, shape: &[usize], dtype: numjit::DType, mapped: bool| {
+        let size = print::bytes(shape.iter().product::<usize>() * dtype.size());
+        [
+            name.clone(),
+            print::shape(shape),
+            dtype.to_string(),
+            if mapped {
+                format!("{size} (mapped)")
+            } else {
+                size
+            },
+        ]
+    };
+    let rows: Vec<[String; 4]> = (session.variables.iter())
+        .map(|(name, a)| row(name, a.shape(), a.dtype(), false))
+        .chain(
+            session
+                .mapped
+                .iter()
+                .map(|(name, f)| row(name, f.shape(), f.dtype(), true)),
+        )
         .collect();
     let header = ["name", "shape", "dtype", "bytes"].map(String::from);
     let widths: Vec<usize> = (0..4)
@@ -193,7 +202,8 @@ fn help() -> String {
         "Statements (one per line, or separated by `;`):\n\
          \x20 EXPR                       evaluate and print, e.g. sin(a)**2 + b\n\
          \x20 NAME = EXPR                keep the result as a variable\n\
-         \x20 save(\"file.npy\", EXPR)     write the result to a .npy file\n\
+         \x20 save(\"file.npy\", EXPR)     write the result to a .npy file, streamed to disk\n\
+         \x20 a = load(\"f\", mmap=True)   map a .npy file, read in place by expressions\n\
          \x20 u[1:-1] = EXPR, u += EXPR  write part of a variable / update it, in place\n\
          \x20 swap(u, v)                 exchange two variables' values\n\
          \x20 for i in range(n):         a loop; its indented lines (ended by an empty line) run\n\

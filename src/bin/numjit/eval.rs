@@ -149,6 +149,15 @@ impl Session {
         for (name, array) in self.inputs(prepared) {
             bind_input(&mut vars, name, array);
         }
+        // Mapped files the expression names (variables of the same name were removed).
+        for token in scan(&prepared.text) {
+            let word = token.text(&prepared.text);
+            if token.kind == Kind::Ident {
+                if let Some(file) = self.mapped.get(word) {
+                    vars.insert(word, file);
+                }
+            }
+        }
         vars
     }
 
@@ -193,6 +202,13 @@ impl Session {
                             "argument error: dtype must be bool, int32, int64, float32 or float64",
                         )
                     })?);
+                }
+                Some(("mmap", _)) if call.name == "load" => {
+                    return Err(Diagnostic::at(
+                        arg,
+                        "argument error: a mapped file is a variable of its own: \
+                         a = load(\"big.npy\", mmap=True)",
+                    ))
                 }
                 Some((other, _)) => {
                     return Err(Diagnostic::at(

@@ -27,6 +27,9 @@ pub enum Outcome {
 pub struct Session {
     /// Owned arrays; each evaluation borrows the ones its expression names.
     pub variables: BTreeMap<String, Array>,
+    /// `.npy` files loaded with `load(..., mmap=True)`: read in place by expressions, streamed
+    /// with bounded memory (not bound in programs).
+    pub mapped: BTreeMap<String, numjit::npy::File>,
     pub rng: Rng,
     /// The seed `rng` started from, shown by `:seed` and reused by `:reset`.
     pub seed: u64,
@@ -39,6 +42,7 @@ impl Default for Session {
     fn default() -> Session {
         Session {
             variables: BTreeMap::new(),
+            mapped: BTreeMap::new(),
             rng: Rng::seeded(DEFAULT_SEED),
             seed: DEFAULT_SEED,
             engine: Engine::default(),
@@ -96,9 +100,46 @@ impl Session {
                 format!("syntax error: `{target}` is a keyword and cannot name a variable"),
             ));
         }
-        let value = self.evaluate(statement, rhs_start..statement.len())?;
+        let rhs = syntax::trim_range(statement, rhs_start..statement.len());
+        if let Some(file) = self.load_mapped(statement, rhs.clone())? {
+            self.variables.remove(target);
+            self.mapped.insert(target.to_string(), file);
+            return Ok(Outcome::Silent);
+        }
+        let value = self.evaluate(statement, rhs)?;
+        self.mapped.remove(target);
         self.variables.insert(target.to_string(), value);
         Ok(Outcome::Silent)
+    }
+
+    /// `load("file.npy", mmap=True)` as the whole of `statement[rhs]`: the file, mapped.
+    fn load_mapped(
+        &mut self,
+        statement: &str,
+        rhs: std::ops::Range<usize>,
+    ) -> Result<Option<numjit::npy::File>, Diagnostic> {
+        let tokens = scan(&statement[rhs.clone()]);
+        if !is_call_to(&statement[rhs.clone()], &tokens, "load") {
+            return Ok(None);
+        }
+        let args = syntax::arguments(&tokens, 1, tokens.len() - 1);
+        let at = |r: &std::ops::Range<usize>| {
+            syntax::trim_range(statement, rhs.start + r.start..rhs.start + r.end)
+        };
+        let [path, mmap] = args.as_slice() else {
+            return Ok(None);
+        };
+        let (path, mmap) = (at(path), at(mmap));
+        let compact: String = statement[mmap].split_whitespace().collect();
+        if compact != "mmap=True" {
+            return Ok(None);
+        }
+        let Some(file) = string_literal(statement, path.clone()) else {
+            return Ok(None);
+        };
+        numjit::npy::open(file)
+            .map(Some)
+            .map_err(|e| Diagnostic::at(path, format!("file error: {}", e.message())))
     }
 
     /// `save("file.npy", expr)`: evaluates `expr` and writes it to the file.
@@ -115,6 +156,23 @@ impl Session {
         };
         let path_span = syntax::trim_range(statement, path.clone());
         let path = string_literal(statement, path_span.clone()).ok_or_else(usage)?;
+        // Straight into the file when the result's shape is known before computing it: the
+        // result is never in memory whole (a file's pages are released behind the writes).
+        let prepared = self.prepare(statement, expr.clone())?;
+        let kernel = self.compile(&prepared)?;
+        let vars = self.bind(&prepared);
+        let shape = kernel.shape(&vars).map_err(|e| prepared.diagnostic(&e))?;
+        if let (Some(shape), Some(dtype)) = (shape, kernel.dtype()) {
+            let file_error = |e: numjit::Error| {
+                Diagnostic::at(path_span.clone(), format!("file error: {}", e.message()))
+            };
+            let mut out = numjit::npy::create(path, dtype, &shape).map_err(file_error)?;
+            kernel
+                .eval_into(&vars, &mut out)
+                .map_err(|e| prepared.diagnostic(&e))?;
+            return out.finish().map(|()| Outcome::Silent).map_err(file_error);
+        }
+        drop(vars);
         let value = self.evaluate(statement, expr.clone())?;
         npy::save(Path::new(path), &value)
             .map_err(|message| Diagnostic::at(path_span, format!("io error: {message}")))?;
@@ -183,6 +241,40 @@ mod tests {
         let e = s.execute("x = zeros(sum(ones(2) + nope))").unwrap_err();
         assert_eq!(e.span, Some(24..28), "{e:?}");
         assert!(s.variables.is_empty());
+    }
+
+    #[test]
+    fn mapped_files_are_read_in_place_and_save_streams_to_disk() {
+        let dir = std::env::temp_dir().join(format!("numjit-repl-mmap-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let m = dir.join("m.npy").display().to_string();
+        let mut s = Session::default();
+        let save = format!("save(\"{m}\", arange(6)[:, None] * 1.5 + arange(4)[None, :])");
+        assert_eq!(s.execute(&save), Ok(Outcome::Silent));
+        assert_eq!(
+            s.execute(&format!("a = load(\"{m}\", mmap=True)")),
+            Ok(Outcome::Silent)
+        );
+        assert!(s.variables.is_empty() && s.mapped.contains_key("a"));
+        assert_eq!(show(&mut s, "sum(a)"), "126.0 (float64)");
+        assert!(show(&mut s, ":vars").contains("(mapped)"));
+        let timed = show(&mut s, ":time sum(a + a)");
+        assert!(timed.contains("(192 B read + 8 B written)"), "{timed}");
+        let e = s
+            .execute(&format!("sum(load(\"{m}\", mmap=True))"))
+            .unwrap_err();
+        assert!(
+            e.headline
+                .contains("a mapped file is a variable of its own"),
+            "{e:?}"
+        );
+        // A failed save leaves no file behind.
+        let bad = dir.join("bad.npy").display().to_string();
+        assert!(s.execute(&format!("save(\"{bad}\", a + nope)")).is_err());
+        assert!(!dir.join("bad.npy").exists());
+        assert_eq!(s.execute("a = 1"), Ok(Outcome::Silent));
+        assert!(s.mapped.is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

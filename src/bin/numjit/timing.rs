@@ -13,6 +13,7 @@ use numjit::Array;
 use crate::diagnostic::Diagnostic;
 use crate::print;
 use crate::session::Session;
+use crate::syntax::scan;
 
 /// How long the measured runs should take together.
 const BUDGET: Duration = Duration::from_millis(500);
@@ -51,13 +52,24 @@ pub fn time(
     samples.sort();
 
     let inputs = session.inputs(&prepared);
+    // Mapped files the expression reads count like arrays: (elements, bytes).
+    let files: std::collections::BTreeMap<&str, (usize, usize)> = scan(&prepared.text)
+        .iter()
+        .filter_map(|t| session.mapped.get_key_value(t.text(&prepared.text)))
+        .map(|(name, f)| {
+            let n: usize = f.shape().iter().product();
+            (name.as_str(), (n, n * f.dtype().size()))
+        })
+        .collect();
     let elements = inputs
         .iter()
         .map(|(_, a)| element_count(a))
+        .chain(files.values().map(|f| f.0))
         .chain([element_count(&result)])
         .max()
         .unwrap_or(0);
-    let read: usize = inputs.iter().map(|(_, a)| byte_count(a)).sum();
+    let read: usize = inputs.iter().map(|(_, a)| byte_count(a)).sum::<usize>()
+        + files.values().map(|f| f.1).sum::<usize>();
     let written = byte_count(&result);
     Ok(report(&Measurement {
         compile,

@@ -106,7 +106,13 @@ impl Reduction<'_> {
         } else {
             1
         };
-        let tile_width = column_tile(l.width, l.pre.size(), threads);
+        let mut tile_width = column_tile(l.width, l.pre.size(), threads);
+        if streamed_width(l, bases) {
+            // A file is read in storage order: whole rows per call, one pass front to back
+            // (tiles would walk it once per tile). Same sums: a column's blocks and their tree
+            // do not depend on the tiles.
+            tile_width = l.width;
+        }
         let tiles = l.width.div_ceil(tile_width);
         let tasks = l.pre.size() * tiles;
         let blocks = l.rows.div_ceil(BLOCK);
@@ -257,6 +263,20 @@ impl Packed {
         }
         packed
     }
+}
+
+/// The most bytes of one operand a column reduction's call may read when it takes whole rows
+/// of a file (a call's bytes are resident until the release-behind hook sees it).
+const MAX_STREAMED_CALL: usize = 64 << 20;
+
+/// True when the operands include a file mapping and a block of whole rows stays within
+/// [`MAX_STREAMED_CALL`] for each operand.
+fn streamed_width(l: &ColumnLayout, bases: &[usize]) -> bool {
+    let fits = l
+        .post_strides
+        .iter()
+        .all(|s| BLOCK * l.width * s.unsigned_abs() <= MAX_STREAMED_CALL);
+    fits && super::super::stream::any_mapped(bases)
 }
 
 /// Combines row blocks `lo..hi` of a column reduction into `out`, splitting at the midpoint.

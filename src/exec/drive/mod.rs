@@ -94,7 +94,9 @@ fn call_fn(
                 super::cancel::flag(),
             )
         }
-    })
+    });
+    // File-backed operands drop the pages this call has passed (one load when there are none).
+    super::stream::passed(n0, n1, ptrs, strides);
 }
 
 /// Offsets of the element with flat index `flat` in the dimensions `dims` (C order), per operand.
@@ -183,9 +185,10 @@ pub(crate) fn run_map(
 /// # Safety
 /// `src` must be readable and `dst` writable for `bytes` bytes.
 pub(crate) unsafe fn run_copy(dst: usize, src: usize, bytes: usize, parallel: bool) {
-    // SAFETY: the caller vouches for both ranges; `ptr::copy` allows `dst == src`.
-    let copy = |at: usize, n: usize| unsafe {
-        std::ptr::copy((src + at) as *const u8, (dst + at) as *mut u8, n)
+    let copy = |at: usize, n: usize| {
+        // SAFETY: the caller vouches for both ranges; `ptr::copy` allows `dst == src`.
+        unsafe { std::ptr::copy((src + at) as *const u8, (dst + at) as *mut u8, n) };
+        super::stream::copied(dst + at, src + at, n);
     };
     let threads = if parallel {
         super::pool::num_threads()
@@ -193,13 +196,21 @@ pub(crate) unsafe fn run_copy(dst: usize, src: usize, bytes: usize, parallel: bo
         1
     };
     // Cache-line multiples, so no line is written by two threads.
-    let piece = bytes.div_ceil(threads).next_multiple_of(64);
-    if threads == 1 || piece >= bytes {
-        return copy(0, bytes);
+    let mut piece = bytes.div_ceil(threads).next_multiple_of(64).max(64);
+    if super::stream::any_mapped(&[dst, src]) {
+        // A file copied in one piece per thread would be resident whole before the
+        // release-behind hook sees it.
+        piece = piece.min(super::stream::PIECE);
     }
-    super::pool::for_each_item(bytes.div_ceil(piece), &|i| {
-        copy(i * piece, piece.min(bytes - i * piece))
-    });
+    let pieces = bytes.div_ceil(piece);
+    let run = |i: usize| copy(i * piece, piece.min(bytes - i * piece));
+    if pieces <= 1 {
+        copy(0, bytes)
+    } else if threads == 1 {
+        (0..pieces).for_each(run)
+    } else {
+        super::pool::for_each_item(pieces, &run)
+    }
 }
 
 #[cfg(test)]

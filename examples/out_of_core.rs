@@ -1,0 +1,246 @@
+//! Course problem P15, out of core: the mean of a float64 matrix stored in a file (the course's
+//! is 40 000 × 40 000, 12.8 GB, read with `np.memmap` and a chunked Python loop), its per-column
+//! means, and a derived matrix `(m - mean(m))**2` written to a second file, each one numjit call
+//! over memory-mapped `.npy` files with a resident set that does not grow with the file.
+//! Checked against a chunked Rust loop that reads the file with `read` (64 MiB at a time).
+//!
+//! `cargo run --release --example out_of_core [--small] [ROWS]`: 40 000 columns, and by default
+//! enough rows for the file to exceed this machine's RAM (MemTotal in /proc/meminfo), so the
+//! page cache cannot hold it. The files go to `$OUT_OF_CORE_DIR` (default: the temp folder)
+//! and are removed at the end.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use numjit::{npy, DType, Engine, Vars};
+
+/// Peak resident set size of this process in MiB (Linux; 0 elsewhere).
+fn peak_rss_mib() -> f64 {
+    status_kb("VmHWM:") / 1024.0
+}
+
+fn status_kb(field: &str) -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .unwrap_or(0.0)
+}
+
+/// This machine's memory in bytes (MemTotal), or 16 GiB when unknown.
+fn mem_total() -> usize {
+    let info = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    info.lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+        .map_or(16 << 30, |kb| kb * 1024)
+}
+
+/// `12.8 GB in 5.1 s: 2.51 GB/s`.
+fn rate(bytes: usize, secs: f64) -> String {
+    format!(
+        "{:.2} GB in {}: {:.2} GB/s",
+        bytes as f64 / 1e9,
+        support::secs(secs),
+        bytes as f64 / 1e9 / secs
+    )
+}
+
+/// A chunked reader of the matrix in a `.npy` file (`rows × cols` float64, C order): 64 MiB of
+/// whole rows at a time, read with `read` into one buffer, as a chunked loop over a file does.
+struct Chunks {
+    file: std::fs::File,
+    rows_left: usize,
+    cols: usize,
+    per_chunk: usize,
+    buf: Vec<u8>,
+    values: Vec<f64>,
+}
+
+impl Chunks {
+    fn open(path: &Path, rows: usize, cols: usize) -> std::io::Result<Chunks> {
+        let mut file = std::fs::File::open(path)?;
+        let len = file.metadata()?.len() as usize;
+        file.seek(SeekFrom::Start((len - rows * cols * 8) as u64))?;
+        let per_chunk = ((64 << 20) / (cols * 8)).max(1);
+        Ok(Chunks {
+            file,
+            rows_left: rows,
+            cols,
+            per_chunk,
+            buf: vec![0u8; per_chunk * cols * 8],
+            values: vec![0f64; per_chunk * cols],
+        })
+    }
+
+    /// The next rows, as one slice of whole rows; `None` at the end.
+    fn next(&mut self) -> std::io::Result<Option<&[f64]>> {
+        let n = self.per_chunk.min(self.rows_left);
+        if n == 0 {
+            return Ok(None);
+        }
+        let bytes = &mut self.buf[..n * self.cols * 8];
+        self.file.read_exact(bytes)?;
+        for (v, b) in self.values.iter_mut().zip(bytes.chunks_exact(8)) {
+            *v = f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+        }
+        self.rows_left -= n;
+        Ok(Some(&self.values[..n * self.cols]))
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = support::Args::parse(false);
+    let cols = if args.small { 1000 } else { 40_000 };
+    let above_ram = (mem_total() + (1 << 30)).div_ceil(cols * 8);
+    let rows = args.size(above_ram, 3000);
+    let bytes = rows * cols * 8;
+    let dir: PathBuf = std::env::var_os("OUT_OF_CORE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let tag = std::process::id();
+    let (m_path, d_path) = (
+        dir.join(format!("p15-m-{tag}.npy")),
+        dir.join(format!("p15-d-{tag}.npy")),
+    );
+    support::banner(format!(
+        "P15 out of core: {rows} × {cols} float64, {:.2} GB in {}",
+        bytes as f64 / 1e9,
+        dir.display()
+    ));
+    let result = run(rows, cols, &m_path, &d_path);
+    let _ = std::fs::remove_file(&m_path);
+    let _ = std::fs::remove_file(&d_path);
+    result
+}
+
+fn run(
+    rows: usize,
+    cols: usize,
+    m_path: &Path,
+    d_path: &Path,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let bytes = rows * cols * 8;
+    let engine = Engine::default();
+    let rss0 = peak_rss_mib();
+
+    // The matrix, written by numjit from generators: nothing of it is ever in memory whole.
+    let fill = "((arange(r)[:, None] * c + arange(c)[None, :]) * 0.6180339887498949) % 1.0 - 0.25";
+    let vars = Vars::new().with("r", rows as i64).with("c", cols as i64);
+    let (written, t) = support::timed(|| -> numjit::Result<()> {
+        let mut m = npy::create(m_path, DType::Float64, &[rows, cols])?;
+        engine
+            .compile(fill, &vars.signature())?
+            .eval_into(&vars, &mut m)?;
+        m.finish()
+    });
+    written?;
+    println!("  m = {fill}");
+    println!("  written: {}", rate(bytes, t));
+
+    let m = npy::open(m_path)?;
+    let vars = Vars::new().with("m", &m);
+    let (mean, t) = support::timed(|| numjit::evaluate("mean(m)", &vars));
+    let mean = mean?.to_f64()[[]];
+    println!("  mean(m) = {mean:.12}");
+    support::print_time(t, 1, rows * cols);
+    println!("  read: {}", rate(bytes, t));
+    let (col_mean, t) = support::timed(|| numjit::evaluate("mean(m, axis=0)", &vars));
+    let col_mean = col_mean?.to_f64();
+    println!(
+        "  mean(m, axis=0): {cols} values, the first {:.12}",
+        col_mean[[0]]
+    );
+    println!("  read: {}", rate(bytes, t));
+
+    let derived = "(m - mean(m))**2";
+    let (written, t) = support::timed(|| -> numjit::Result<()> {
+        let mut d = npy::create(d_path, DType::Float64, &[rows, cols])?;
+        engine
+            .compile(derived, &vars.signature())?
+            .eval_into(&vars, &mut d)?;
+        d.finish()
+    });
+    written?;
+    println!(
+        "  d = {derived}: read twice, written once: {}",
+        rate(3 * bytes, t)
+    );
+    let numjit_peak = peak_rss_mib();
+    println!(
+        "  peak RSS {numjit_peak:.1} MiB (+{:.1} MiB over the start) for {:.1} MiB of files",
+        numjit_peak - rss0,
+        2.0 * bytes as f64 / (1 << 20) as f64
+    );
+    drop(vars);
+    drop(m);
+
+    // The chunked Rust loop: one pass for the total and the column sums.
+    let mut total = 0.0f64;
+    let mut col_sums = vec![0.0f64; cols];
+    let (read, t) = support::timed(|| -> std::io::Result<()> {
+        let mut chunks = Chunks::open(m_path, rows, cols)?;
+        while let Some(values) = chunks.next()? {
+            for row in values.chunks_exact(cols) {
+                for (s, &v) in col_sums.iter_mut().zip(row) {
+                    *s += v;
+                    total += v;
+                }
+            }
+        }
+        Ok(())
+    });
+    read?;
+    println!(
+        "  chunked Rust loop (read 64 MiB at a time): {}",
+        rate(bytes, t)
+    );
+    // Summing n terms of magnitude at most 0.75 in any order is within (n - 1)·eps·0.75·n of
+    // the exact sum, whichever order either takes; divided by n for the means.
+    let n = (rows * cols) as f64;
+    let want = total / n;
+    let tol = 2.0 * n * f64::EPSILON * 0.75;
+    support::check(
+        (mean - want).abs() <= tol,
+        format!("mean(m) agrees with the chunked loop within {tol:.1e}"),
+        || format!("{mean} vs {want}"),
+    );
+    let want: ndarray::Array1<f64> = col_sums.iter().map(|s| s / rows as f64).collect();
+    let tol = 2.0 * rows as f64 * f64::EPSILON * 0.75;
+    support::check_loop(col_mean.view(), want.into_dyn().view(), tol);
+
+    // The derived file, chunk by chunk against the same formula in Rust (the same operations
+    // in the same order: bit for bit).
+    let (mut ms, mut ds) = (
+        Chunks::open(m_path, rows, cols)?,
+        Chunks::open(d_path, rows, cols)?,
+    );
+    let mut differ = 0usize;
+    while let (Some(mv), Some(dv)) = (ms.next()?, ds.next()?) {
+        differ += mv
+            .iter()
+            .zip(dv)
+            .filter(|(&v, &d)| ((v - mean) * (v - mean)).to_bits() != d.to_bits())
+            .count();
+    }
+    support::check(
+        differ == 0,
+        "the derived file is bit for bit a Rust loop's (m - mean)**2",
+        || format!("{differ} elements differ"),
+    );
+    support::check(
+        numjit_peak - rss0 <= 256.0,
+        "peak RSS grew by at most 256 MiB",
+        || format!("it grew by {:.1} MiB", numjit_peak - rss0),
+    );
+    println!(
+        "  rss file/anon now: {:.1}/{:.1} MiB",
+        status_kb("RssFile:") / 1024.0,
+        status_kb("RssAnon:") / 1024.0
+    );
+    Ok(())
+}

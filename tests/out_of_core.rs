@@ -1,0 +1,185 @@
+//! Files larger than the residency bound, through the public API: the resident set stays
+//! bounded while numjit writes and reads them, and the results are bit for bit those of the
+//! same data in memory. The measuring part runs in a child process of this test binary, so
+//! that other tests' memory does not count.
+
+use std::process::Command;
+
+use numjit::{npy, DType, Engine, Vars};
+
+/// What the tests compute over a mapped matrix `m`: reductions of every layout (the pairwise
+/// tree, column tiles, rows) and a derived matrix written to a second file.
+const EXPRS: [&str; 4] = [
+    "sum(m)",
+    "mean(m, axis=0)",
+    "sum(m, axis=1)",
+    "min(m * 2, axis=0)",
+];
+const DERIVED: &str = "sqrt(abs(m - mean(m))) * 2 - 1";
+
+/// The fill of an `r × c` matrix, computed by numjit from generators.
+const FILL: &str = "(arange(r)[:, None] * c + arange(c)[None, :]) % 1000 * 0.001 - 0.5";
+
+/// Set in the child process: run the measured part.
+const CHILD: &str = "NUMJIT_OUT_OF_CORE_CHILD";
+
+/// The target of issue #13: peak RSS growth while streaming, whatever the file's size.
+const BOUND_MIB: f64 = 256.0;
+
+fn status_mib(field: &str) -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+#[test]
+fn streaming_a_file_four_times_the_bound_keeps_the_resident_set_bounded() {
+    if !std::path::Path::new("/proc/self/clear_refs").exists() {
+        return; // no way to reset the peak here (not Linux)
+    }
+    let exe = std::env::current_exe().expect("the test binary");
+    let out = Command::new(exe)
+        .args([
+            "--exact",
+            "child_streams_files",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .output()
+        .expect("the child runs");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the child failed:\n{text}");
+    assert!(
+        text.contains("peak growth"),
+        "the child did not measure:\n{text}"
+    );
+}
+
+/// The measured part: only in the child process.
+#[test]
+fn child_streams_files() {
+    if std::env::var_os(CHILD).is_none() {
+        return;
+    }
+    numjit::set_num_threads(2);
+    // On tmpfs where there is one: the mapped pages count in the resident set all the same
+    // (RssShmem), and the test does not wait for a disk to write 2 GiB.
+    let shm = std::path::Path::new("/dev/shm");
+    let base = if shm.is_dir() {
+        shm
+    } else {
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+    };
+    let dir = base.join(format!("numjit-out-of-core-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // 1 GiB: 3355 rows of 40 000 columns (the course's width: three column tiles in memory).
+    let (rows, cols) = (3355usize, 40_000usize);
+    let gen = Vars::new().with("r", rows as i64).with("c", cols as i64);
+    let engine = Engine::default();
+    let fill = engine.compile(FILL, &gen.signature()).unwrap();
+    // Compile and run everything once on a small file first, so the measured part allocates
+    // no JIT memory or thread stacks.
+    let exprs = EXPRS;
+    let derived = DERIVED;
+    {
+        let small = Vars::new().with("r", 64_i64).with("c", 300_i64);
+        let mut m = npy::create(dir.join("warm.npy"), DType::Float64, &[64, 300]).unwrap();
+        fill.eval_into(&small, &mut m).unwrap();
+        m.finish().unwrap();
+        let m = npy::open(dir.join("warm.npy")).unwrap();
+        let vars = Vars::new().with("m", &m);
+        for e in exprs.iter().chain([&derived]) {
+            numjit::evaluate(e, &vars).unwrap();
+        }
+    }
+    let path = dir.join("m.npy");
+    let d_path = dir.join("d.npy");
+    // Reset the peak (VmHWM) to the current resident set.
+    std::fs::write("/proc/self/clear_refs", "5").unwrap();
+    let start = status_mib("VmRSS:");
+    let clock = std::time::Instant::now();
+
+    let mut m = npy::create(&path, DType::Float64, &[rows, cols]).unwrap();
+    fill.eval_into(&gen, &mut m).unwrap();
+    m.finish().unwrap();
+    let m = npy::open(&path).unwrap();
+    let vars = Vars::new().with("m", &m);
+    for e in exprs {
+        numjit::evaluate(e, &vars).unwrap();
+    }
+    let mut d = npy::create(&d_path, DType::Float64, &[rows, cols]).unwrap();
+    engine
+        .compile(derived, &vars.signature())
+        .unwrap()
+        .eval_into(&vars, &mut d)
+        .unwrap();
+    d.finish().unwrap();
+
+    let growth = status_mib("VmHWM:") - start;
+    println!(
+        "peak growth {growth:.1} MiB for two files of {:.1} MiB in {} (now RssFile {:.1}, RssShmem {:.1}, RssAnon {:.1} MiB); {:.1} s",
+        (rows * cols * 8) as f64 / (1 << 20) as f64,
+        base.display(),
+        status_mib("RssFile:"),
+        status_mib("RssShmem:"),
+        status_mib("RssAnon:"),
+        clock.elapsed().as_secs_f64()
+    );
+    assert!(growth <= BOUND_MIB, "peak RSS grew by {growth:.1} MiB");
+
+    drop(vars);
+    drop(m);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A file as wide as the course's matrix (40 000 columns: three column tiles in memory, whole
+/// rows when streamed) gives bit for bit the results of the same data in memory, at one and
+/// two threads.
+#[test]
+fn streamed_results_are_bit_for_bit_those_in_memory() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("numjit-bits-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (rows, cols) = (300usize, 40_000usize);
+    let gen = Vars::new().with("r", rows as i64).with("c", cols as i64);
+    let path = dir.join("m.npy");
+    let mut m = npy::create(&path, DType::Float64, &[rows, cols]).unwrap();
+    let engine = Engine::default();
+    engine
+        .compile(FILL, &gen.signature())
+        .unwrap()
+        .eval_into(&gen, &mut m)
+        .unwrap();
+    m.finish().unwrap();
+    let m = npy::open(&path).unwrap();
+    let owned = m.view::<f64>().unwrap().to_owned();
+    let (mapped, in_memory) = (Vars::new().with("m", &m), Vars::new().with("m", &owned));
+    let bits = |a: &numjit::Array| a.to_f64().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    for threads in [1, 2] {
+        numjit::set_num_threads(threads);
+        for e in EXPRS.iter().chain([&DERIVED]) {
+            let (x, y) = (
+                numjit::evaluate(e, &mapped).unwrap(),
+                numjit::evaluate(e, &in_memory).unwrap(),
+            );
+            assert!(bits(&x) == bits(&y), "{e} at {threads} threads");
+        }
+        let d_path = dir.join("d.npy");
+        let mut d = npy::create(&d_path, DType::Float64, &[rows, cols]).unwrap();
+        let k = engine.compile(DERIVED, &mapped.signature()).unwrap();
+        k.eval_into(&mapped, &mut d).unwrap();
+        d.finish().unwrap();
+        let d = npy::open(&d_path).unwrap();
+        let want = numjit::evaluate(DERIVED, &in_memory).unwrap().to_f64();
+        let same = d.view::<f64>().unwrap().as_slice() == want.as_slice();
+        assert!(same, "the derived file at {threads} threads");
+    }
+    drop(mapped);
+    drop(m);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
