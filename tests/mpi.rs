@@ -215,6 +215,12 @@ fn ranks_side() {
         let e = err("sum(u)", &mixed);
         assert_eq!(e.kind(), ErrorKind::Signature, "{e}");
     }
+    // An input that is not a block differs in shape between the ranks: every rank fails.
+    if size > 1 {
+        let w = ndarray::Array1::<f64>::ones(4 + usize::from(rank == 0));
+        let e = err("u * sum(w)", &Vars::new().with("u", local).with("w", &w));
+        assert_eq!(e.kind(), ErrorKind::Signature, "{e}");
+    }
     // A partition that does not cover the array.
     let short = dist::Partition::new(&[rows_total + 1, 5], &counts, &world).unwrap_err();
     assert_eq!(short.kind(), ErrorKind::Value);

@@ -42,6 +42,12 @@
 mod tree;
 
 /// The MPI bindings numjit is built with (rsmpi), re-exported so callers use the same version.
+///
+/// ```no_run
+/// use numjit::dist::mpi::traits::*;
+/// let universe = numjit::dist::mpi::initialize().unwrap();
+/// assert!(universe.world().size() >= 1);
+/// ```
 pub use mpi;
 
 use std::hash::{Hash, Hasher};
@@ -276,8 +282,8 @@ pub fn evaluate(
     let mine = mine?;
     match (mine, &prepared.compiled.across) {
         (Local::Block(a), _) => Ok(a),
-        (Local::Partials(p), Some(across)) => prepared.combine(comm, across, p),
-        (Local::Partials(_), None) => Err(Error::new(
+        (Local::Partials(p, shape), Some(across)) => prepared.combine(comm, across, p, &shape),
+        (Local::Partials(..), None) => Err(Error::new(
             ErrorKind::Internal,
             "partials without a reduction across ranks",
         )),
@@ -354,7 +360,8 @@ impl Compiled {
 enum Local {
     Block(Array),
     /// Per piece of this rank, the accumulators (flattened) and the count of values reduced.
-    Partials(Vec<(Array, usize)>),
+    /// And the result's shape.
+    Partials(Vec<(Array, usize)>, Vec<usize>),
 }
 
 impl<'a> Prepared<'a> {
@@ -466,6 +473,17 @@ impl<'a> Prepared<'a> {
                 false,
             )?));
         };
+        if self.part.pieces.is_empty() {
+            // No rows anywhere: the single-process value of an empty reduction (or its error).
+            let group = self.graph()?;
+            return Ok(Local::Block(self.run(&group.unit, rank, 0..0, false)?));
+        }
+        // The result's shape (so the accumulators per piece) from the shapes of one row, which
+        // every rank can bind, also one holding no rows (nothing is read: shapes only). Here,
+        // not after: an error must be agreed on before the ranks gather.
+        let first = self.part.rows(rank).start;
+        let shapes = self.shapes(&across.raw, rank, first..first + 1)?;
+        let out_shape = shapes[across.raw.graph.root].to_vec();
         let mut out = Vec::new();
         for p in self
             .part
@@ -482,7 +500,7 @@ impl<'a> Prepared<'a> {
             };
             out.push((self.run(&across.raw, rank, p.lo..p.hi, true)?, count));
         }
-        Ok(Local::Partials(out))
+        Ok(Local::Partials(out, out_shape))
     }
 
     /// Every node's shape for global rows `rows` of this rank's block.
@@ -505,19 +523,10 @@ impl<'a> Prepared<'a> {
         comm: &impl Communicator,
         across: &Across,
         mine: Vec<(Array, usize)>,
+        out_shape: &[usize],
     ) -> Result<Array> {
         let rank = comm.rank() as usize;
         let pieces = &self.part.pieces;
-        if pieces.is_empty() {
-            // No rows anywhere: the single-process value of an empty reduction (or its error).
-            let group = self.graph()?;
-            return self.run(&group.unit, rank, 0..0, false);
-        }
-        // The result's shape (so the accumulators per piece) from the shapes of one row, which
-        // every rank can bind, also one holding no rows (nothing is read: shapes only).
-        let first = self.part.rows(rank).start;
-        let shapes = self.shapes(&across.raw, rank, first..first + 1)?;
-        let out_shape = shapes[across.raw.graph.root].clone();
         let k: usize = out_shape.iter().product();
         // One word per accumulator, then the count reduced, per piece.
         let mut send: Vec<u64> = Vec::with_capacity(mine.len() * (k + 1));
@@ -555,7 +564,7 @@ impl<'a> Prepared<'a> {
             .chunks(k + 1)
             .flat_map(|c| c[..k].iter().copied())
             .collect();
-        let accs = combine_words(across.op, across.acc, pieces, &words, k, &out_shape)?;
+        let accs = combine_words(across.op, across.acc, pieces, &words, k, out_shape)?;
         // What the single process does to its accumulators, once, on the combined ones.
         Ok(crate::exec::finalize(accs, across.op, across.dtype, count))
     }
@@ -725,8 +734,8 @@ fn combine_words(
     })
 }
 
-/// What every rank must agree on: the expression, the variables' names, dtypes and ranks, the
-/// partition.
+/// What every rank must agree on: the expression, the variables' names, dtypes and ranks (and
+/// the shapes of those that are not blocks), the partition.
 fn fingerprint(expr: &str, part: &Partition, vars: &Vars) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     expr.hash(&mut h);
@@ -734,6 +743,12 @@ fn fingerprint(expr: &str, part: &Partition, vars: &Vars) -> u64 {
     for input in vars.signature().inputs() {
         // Not the layout: ranks may hold contiguous and strided blocks alike.
         (&input.name, input.dtype, input.rank).hash(&mut h);
+        // Inputs that are not blocks are the same on every rank, shape included.
+        if input.rank < part.global.len() {
+            if let Some(v) = vars.view(&input.name) {
+                v.shape.as_slice().hash(&mut h);
+            }
+        }
     }
     h.finish()
 }
