@@ -134,6 +134,31 @@ mod tests {
         }
     }
 
+    /// The property `numjit::dist` rests on, checked in one process: summing every piece on its
+    /// own and combining the roots gives the single-process sum bit for bit. A change to the
+    /// executor's tree (`exec/drive/tree.rs`) that breaks it fails here, without MPI.
+    #[test]
+    fn pieces_reduce_to_the_single_process_sum() {
+        let sum = |a: ndarray::ArrayView1<f64>| {
+            crate::evaluate("sum(a)", &crate::Vars::new().with("a", a))
+                .map(|s| s.to_f64()[[]])
+                .unwrap_or(f64::NAN)
+        };
+        for n in [1, 127, 129, 5000, 300_001] {
+            let a = ndarray::Array1::from_shape_fn(n, |i| ((i * 7919) % 1013) as f64 / 7.0 - 50.0);
+            let whole = sum(a.view());
+            for ranks in 1..=4 {
+                let pieces = cut(n, ranks);
+                let values: Vec<f64> = pieces
+                    .iter()
+                    .map(|p| sum(a.slice(ndarray::s![p.lo..p.hi])))
+                    .collect();
+                let got = combine(&pieces, &values, 1, &combiner::<f64>(ReduceOp::Sum));
+                assert_eq!(got[0].to_bits(), whole.to_bits(), "n = {n}, {ranks} ranks");
+            }
+        }
+    }
+
     #[test]
     fn combining_a_cut_is_the_whole_tree() {
         // A sum over leaf values 1, 2, 4, ... records the order of additions in float rounding;

@@ -12,8 +12,8 @@ mod pool;
 pub(crate) mod program;
 
 pub(crate) use buffers::{alloc, copy_broadcast, view_of};
-// For `numjit::dist`, which combines the ranks' partials as the tree does.
 use buffers::{copy_into, filled};
+// For `numjit::dist`, which combines the ranks' partials as the tree does.
 #[cfg_attr(not(feature = "mpi"), allow(unused_imports))]
 pub(crate) use drive::{Acc, BLOCK};
 pub(crate) use layout::{broadcast_strides, overlaps};
