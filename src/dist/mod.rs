@@ -15,11 +15,12 @@
 //!   sequence (global indices; nothing is allocated);
 //! - a reduction along the distributed axis at the top of the expression (`sum(e)`, `mean(e)`,
 //!   `max(e, axis=0)`, …) combines across ranks and every rank gets the value. On numjit's own
-//!   partition of a 1-d array ([`partition`]) the value is **bit-identical to the single-process
-//!   result** at any number of ranks and threads: the ranks' rows are whole subtrees of the
-//!   single-process pairwise tree, and their roots combine in the tree's order. With a caller's
-//!   partition (or arrays of more dimensions) the ranks' partials combine pairwise in rank
-//!   order: deterministic for that partition. Reductions along other axes stay local.
+//!   partition ([`partition`]) a reduction along axis 0 (any reduction of a 1-d array) is
+//!   **bit-identical to the single-process result** at any number of ranks and threads: the
+//!   ranks' rows are whole subtrees of the single-process pairwise tree, and their roots combine
+//!   in the tree's order. A reduction over all axes of more dimensions, and any with a caller's
+//!   partition, combines the ranks' partials in a fixed order: deterministic for that
+//!   partition. Reductions along other axes stay local.
 //!
 //! Every check (shapes, dtypes, the partition, what the expression reads) is agreed on by all
 //! ranks before any data moves, so an error is raised on every rank, never a deadlock.
@@ -93,9 +94,12 @@ pub struct Partition {
 }
 
 /// numjit's own partition of an array of `global_shape` among the ranks of `comm`: about equal
-/// blocks of rows, cut where a reduction's value does not depend on the cut (for a 1-d array,
-/// at subtree boundaries of the pairwise tree, so distributed sums are bit-identical to the
-/// single-process sums). Computed locally, without communication.
+/// blocks of rows, cut at subtree boundaries of the pairwise tree over axis 0, so that
+/// reductions along axis 0 (every reduction of a 1-d array; `sum(u, axis=0)` of more
+/// dimensions) are bit-identical to the single-process ones. A reduction over all axes of a
+/// 2-d or larger array sums in flat order, which row blocks do not cut into subtrees: its
+/// ranks' partials combine in a fixed order (deterministic, not bit-identical). Computed
+/// locally, without communication.
 ///
 /// ```no_run
 /// use numjit::dist::{self, mpi::traits::*};
@@ -112,19 +116,16 @@ pub fn partition(global_shape: &[usize], comm: &impl Communicator) -> Result<Par
             "a distributed array needs at least one dimension",
         ));
     };
-    if global_shape.len() == 1 {
-        let pieces = tree::cut(n, ranks);
-        let starts = tree::starts(&pieces, n, ranks);
-        return Ok(Partition {
-            global: global_shape.to_vec(),
-            starts,
-            pieces,
-        });
-    }
-    let counts: Vec<usize> = (0..ranks)
-        .map(|r| (r + 1) * n / ranks - r * n / ranks)
-        .collect();
-    Partition::new(global_shape, &counts, comm)
+    // The tree over axis 0 in blocks of rows is the one a 1-d reduction uses and the one every
+    // reduction along axis 0 of more dimensions uses too (per column: the row and column paths
+    // of `exec/drive` both split blocks of rows at the midpoint), so one cut serves all.
+    let pieces = tree::cut(n, ranks);
+    let starts = tree::starts(&pieces, n, ranks);
+    Ok(Partition {
+        global: global_shape.to_vec(),
+        starts,
+        pieces,
+    })
 }
 
 impl Partition {
