@@ -26,6 +26,8 @@
 mod api;
 mod codegen;
 mod core;
+#[cfg(feature = "mpi")]
+pub mod dist;
 mod exec;
 mod ffi;
 mod interp;

@@ -39,7 +39,7 @@ pub(crate) struct Unit {
 }
 
 impl Unit {
-    fn compile(graph: Graph) -> Result<Unit> {
+    pub(crate) fn compile(graph: Graph) -> Result<Unit> {
         Ok(Unit {
             kernels: Kernels::compile(&graph)?,
             graph,

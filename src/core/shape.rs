@@ -139,8 +139,22 @@ pub(crate) fn infer(graph: &Graph, inputs: &[RawView]) -> Result<Vec<Shape>> {
                         })
                     })
                     .collect::<Result<Vec<Scalar>>>()?;
-                let n = iota_len(*len, &values)
+                let mut n = iota_len(*len, &values)
                     .map_err(|(kind, msg)| Error::at(kind, node.span, msg))?;
+                // In a distributed evaluation a generator along axis 0 is the global sequence,
+                // of which this evaluation computes its rows (`exec` offsets the indices).
+                if let Some(w) = super::window::current() {
+                    if super::window::windows_iota(&w, *axis, node.rank) {
+                        if n != w.global {
+                            return Err(Error::at(
+                                ErrorKind::Broadcast,
+                                node.span,
+                                format!("a generator along the distributed axis has length {n}, but the distributed arrays have {} rows", w.global),
+                            ));
+                        }
+                        n = w.len;
+                    }
+                }
                 let mut shape: Shape = smallvec::smallvec![1; node.rank];
                 shape[*axis] = n;
                 shape

@@ -14,6 +14,9 @@ pub(crate) mod stream;
 
 pub(crate) use buffers::{alloc, copy_broadcast, view_of};
 use buffers::{copy_into, filled};
+// For `numjit::dist`, which combines the ranks' partials as the tree does.
+#[cfg_attr(not(feature = "mpi"), allow(unused_imports))]
+pub(crate) use drive::{Acc, BLOCK};
 pub(crate) use layout::{broadcast_strides, c_strides, overlaps};
 pub(crate) use pool::on_pool;
 pub use pool::{num_threads, set_num_threads};
@@ -219,9 +222,13 @@ impl Ctx<'_> {
             NodeKind::Iota { axis, .. } => {
                 let mut strides: crate::core::shape::Strides = smallvec::smallvec![0; node.rank];
                 strides[axis] = node.dtype.size() as isize;
+                // A distributed evaluation's rows start at a global index (`core::window`).
+                let first = crate::core::window::current()
+                    .filter(|w| crate::core::window::windows_iota(w, axis, node.rank))
+                    .map_or(0, |w| w.offset);
                 RawView {
                     dtype: node.dtype,
-                    ptr: std::ptr::null(),
+                    ptr: std::ptr::null::<u8>().wrapping_add(first * node.dtype.size()),
                     shape: self.shapes[leaf].clone(),
                     strides,
                 }
@@ -472,6 +479,11 @@ impl Ctx<'_> {
     ) -> Result<Array> {
         let accs = filled(acc, &self.shapes[node], op.identity(acc))?;
         self.run_reduction(stage, kernel, &view_of(&accs), None);
+        // `numjit::dist` combines the ranks' accumulators and finalizes once (its graph gives
+        // the root the accumulator's dtype, so the result stage reads these as they are).
+        if node == self.g.root && crate::core::window::current().is_some_and(|w| w.raw_root) {
+            return Ok(accs);
+        }
         let in_shape = &self.shapes[stage.value];
         let count = match self.g.node(node).kind {
             NodeKind::Reduce { axis: Some(a), .. } => in_shape[a],
@@ -488,7 +500,7 @@ fn worth_parallel(elements: usize) -> bool {
 }
 
 /// Turns accumulators into results: means divide by the count, float32 sums round back to float32.
-fn finalize(accs: Array, op: crate::ops::ReduceOp, dtype: DType, count: usize) -> Array {
+pub(crate) fn finalize(accs: Array, op: crate::ops::ReduceOp, dtype: DType, count: usize) -> Array {
     use crate::ops::ReduceOp;
     match (op, accs) {
         (ReduceOp::Mean, Array::Float64(a)) => {

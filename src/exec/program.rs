@@ -397,7 +397,7 @@ fn check_outputs_apart(p: &Program, caller: &[RawView]) -> Result<()> {
 
 /// The views of a graph's inputs: the slots' views, then views of them (`u[1:-1]`; a derived
 /// input comes after its base).
-fn graph_inputs(g: &crate::ir::Graph, slots: &[RawView]) -> Result<Vec<RawView>> {
+pub(crate) fn graph_inputs(g: &crate::ir::Graph, slots: &[RawView]) -> Result<Vec<RawView>> {
     let mut views: Vec<RawView> = Vec::with_capacity(g.inputs.len());
     for (i, decl) in g.inputs.iter().enumerate() {
         let v = match &decl.view {

@@ -1,0 +1,830 @@
+//! Expressions across MPI ranks (feature `mpi`): every rank holds a block of rows of the
+//! distributed arrays and evaluates the same expression; reductions along the distributed
+//! axis combine across ranks.
+//!
+//! A distributed array is a global shape, a [`Partition`] of its axis 0 among the ranks of a
+//! communicator, and the block of rows each rank holds (any dtype, a borrowed ndarray view
+//! bound in an ordinary [`Vars`]). Every input whose rank is the partition's is distributed (its
+//! local block has this rank's rows and the global extents of the other axes); inputs of lower
+//! rank and scalars are the same on every rank (broadcasting aligns them with trailing axes).
+//!
+//! [`evaluate`] then runs on every rank:
+//! - elementwise work runs on the local block (with numjit's threads inside the rank), and the
+//!   result is this rank's block of the global result;
+//! - generators (`arange`, `linspace`) along axis 0 produce this rank's part of the global
+//!   sequence (global indices; nothing is allocated);
+//! - a reduction along the distributed axis at the top of the expression (`sum(e)`, `mean(e)`,
+//!   `max(e, axis=0)`, …) combines across ranks and every rank gets the value. On numjit's own
+//!   partition ([`partition`]) a reduction along axis 0 (any reduction of a 1-d array) is
+//!   **bit-identical to the single-process result** at any number of ranks and threads: the
+//!   ranks' rows are whole subtrees of the single-process pairwise tree, and their roots combine
+//!   in the tree's order. A reduction over all axes of more dimensions, and any with a caller's
+//!   partition, combines the ranks' partials in a fixed order: deterministic for that
+//!   partition. Reductions along other axes stay local.
+//!
+//! Every check (shapes, dtypes, the partition, what the expression reads) is agreed on by all
+//! ranks before any data moves, so an error is raised on every rank, never a deadlock.
+//! Not yet distributed (a clear error on every rank): programs, slices along axis 0 (halo
+//! exchange), and reductions along axis 0 inside a larger expression (`a - mean(a)`).
+//!
+//! ```no_run
+//! use numjit::dist::{self, mpi::traits::*};
+//! let universe = dist::mpi::initialize().unwrap();
+//! let world = universe.world();
+//! let n = 1_000_000;
+//! let part = dist::partition(&[n], &world)?;
+//! let rows = part.rows(world.rank() as usize);
+//! let a = ndarray::Array1::from_iter(rows.map(|i| i as f64));
+//! let total = dist::evaluate(&world, &part, "sum(a * 0.5)", &numjit::Vars::new().with("a", &a))?;
+//! assert_eq!(total.as_f64().unwrap().sum(), 0.25 * (n * (n - 1)) as f64);
+//! # Ok::<(), numjit::Error>(())
+//! ```
+
+mod tree;
+
+/// The MPI bindings numjit is built with (rsmpi), re-exported so callers use the same version.
+///
+/// ```no_run
+/// use numjit::dist::mpi::traits::*;
+/// let universe = numjit::dist::mpi::initialize().unwrap();
+/// assert!(universe.world().size() >= 1);
+/// ```
+pub use mpi;
+
+use std::hash::{Hash, Hasher};
+use std::ops::Range;
+use std::sync::{Arc, Mutex};
+
+use mpi::collective::SystemOperation;
+use mpi::datatype::PartitionMut;
+use mpi::traits::*;
+
+use crate::api::array::Array;
+use crate::api::vars::{Signature, Vars};
+use crate::core::dtype::DType;
+use crate::core::error::{Error, ErrorKind, Result};
+use crate::core::index::IndexKind;
+use crate::core::view::RawView;
+use crate::core::window::{self, Window};
+use crate::exec::Acc;
+use crate::ir::{Graph, NodeKind};
+use crate::ops::ReduceOp;
+use crate::program::{Program, Unit};
+use tree::Piece;
+
+/// How axis 0 of a distributed array is split among the ranks of a communicator.
+///
+/// ```no_run
+/// use numjit::dist::{self, mpi::traits::*};
+/// let universe = dist::mpi::initialize().unwrap();
+/// let world = universe.world();
+/// let part = dist::partition(&[1000, 3], &world)?;
+/// assert_eq!(part.global_shape(), &[1000, 3]);
+/// let mine = part.local_shape(world.rank() as usize);
+/// assert_eq!(mine[1], 3);
+/// # Ok::<(), numjit::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Partition {
+    global: Vec<usize>,
+    /// Rank r holds rows `starts[r]..starts[r + 1]`.
+    starts: Vec<usize>,
+    /// The pieces a reduction along axis 0 is computed in, in order (each within one rank).
+    pieces: Vec<Piece>,
+}
+
+/// numjit's own partition of an array of `global_shape` among the ranks of `comm`: about equal
+/// blocks of rows, cut at subtree boundaries of the pairwise tree over axis 0, so that
+/// reductions along axis 0 (every reduction of a 1-d array; `sum(u, axis=0)` of more
+/// dimensions) are bit-identical to the single-process ones. A reduction over all axes of a
+/// 2-d or larger array sums in flat order, which row blocks do not cut into subtrees: its
+/// ranks' partials combine in a fixed order (deterministic, not bit-identical). Computed
+/// locally, without communication.
+///
+/// ```no_run
+/// use numjit::dist::{self, mpi::traits::*};
+/// let universe = dist::mpi::initialize().unwrap();
+/// let part = dist::partition(&[100_000_000], &universe.world())?;
+/// assert_eq!(part.rows(0).start, 0);
+/// # Ok::<(), numjit::Error>(())
+/// ```
+pub fn partition(global_shape: &[usize], comm: &impl Communicator) -> Result<Partition> {
+    let ranks = comm.size() as usize;
+    let Some(&n) = global_shape.first() else {
+        return Err(Error::new(
+            ErrorKind::Value,
+            "a distributed array needs at least one dimension",
+        ));
+    };
+    // The tree over axis 0 in blocks of rows is the one a 1-d reduction uses and the one every
+    // reduction along axis 0 of more dimensions uses too (per column: the row and column paths
+    // of `exec/drive` both split blocks of rows at the midpoint), so one cut serves all.
+    let pieces = tree::cut(n, ranks);
+    let starts = tree::starts(&pieces, n, ranks);
+    Ok(Partition {
+        global: global_shape.to_vec(),
+        starts,
+        pieces,
+    })
+}
+
+impl Partition {
+    /// A caller's partition: rank r holds `rows_per_rank[r]` rows, in rank order. Checked to
+    /// cover axis 0 exactly, with one count per rank of `comm`.
+    ///
+    /// ```no_run
+    /// use numjit::dist::{self, mpi::traits::*};
+    /// let universe = dist::mpi::initialize().unwrap();
+    /// let world = universe.world();
+    /// let counts = vec![10; world.size() as usize];
+    /// let part = dist::Partition::new(&[10 * world.size() as usize], &counts, &world)?;
+    /// assert_eq!(part.rows(0), 0..10);
+    /// # Ok::<(), numjit::Error>(())
+    /// ```
+    pub fn new(
+        global_shape: &[usize],
+        rows_per_rank: &[usize],
+        comm: &impl Communicator,
+    ) -> Result<Partition> {
+        let ranks = comm.size() as usize;
+        let Some(&n) = global_shape.first() else {
+            return Err(Error::new(
+                ErrorKind::Value,
+                "a distributed array needs at least one dimension",
+            ));
+        };
+        if rows_per_rank.len() != ranks {
+            return Err(Error::new(
+                ErrorKind::Value,
+                format!(
+                    "the partition has {} ranks, but the communicator has {ranks}",
+                    rows_per_rank.len()
+                ),
+            ));
+        }
+        let covered = rows_per_rank
+            .iter()
+            .try_fold(0usize, |a, &c| a.checked_add(c));
+        if covered != Some(n) {
+            return Err(Error::new(
+                ErrorKind::Value,
+                format!(
+                    "the partition covers {} rows, but the array has {n}",
+                    rows_per_rank.iter().fold(0u128, |a, &c| a + c as u128)
+                ),
+            ));
+        }
+        let mut starts = vec![0];
+        for c in rows_per_rank {
+            starts.push(starts[starts.len() - 1] + c);
+        }
+        let pieces = (0..ranks)
+            .filter(|&r| starts[r + 1] > starts[r])
+            .enumerate()
+            .map(|(i, r)| Piece {
+                lo: starts[r],
+                hi: starts[r + 1],
+                leaves: (i, i + 1),
+            })
+            .collect();
+        Ok(Partition {
+            global: global_shape.to_vec(),
+            starts,
+            pieces,
+        })
+    }
+
+    /// The global shape.
+    ///
+    /// ```no_run
+    /// # use numjit::dist::{self, mpi::traits::*};
+    /// # let universe = dist::mpi::initialize().unwrap();
+    /// let part = dist::partition(&[6, 2], &universe.world())?;
+    /// assert_eq!(part.global_shape(), &[6, 2]);
+    /// # Ok::<(), numjit::Error>(())
+    /// ```
+    pub fn global_shape(&self) -> &[usize] {
+        &self.global
+    }
+
+    /// The global rows `rank` holds (empty for a rank past the communicator's size).
+    ///
+    /// ```no_run
+    /// # use numjit::dist::{self, mpi::traits::*};
+    /// # let universe = dist::mpi::initialize().unwrap();
+    /// let part = dist::partition(&[6, 2], &universe.world())?;
+    /// assert_eq!(part.rows(0).start, 0);
+    /// # Ok::<(), numjit::Error>(())
+    /// ```
+    pub fn rows(&self, rank: usize) -> Range<usize> {
+        match (self.starts.get(rank), self.starts.get(rank + 1)) {
+            (Some(&a), Some(&b)) => a..b,
+            _ => 0..0,
+        }
+    }
+
+    /// The shape of the block `rank` holds.
+    ///
+    /// ```no_run
+    /// # use numjit::dist::{self, mpi::traits::*};
+    /// # let universe = dist::mpi::initialize().unwrap();
+    /// let part = dist::partition(&[6, 2], &universe.world())?;
+    /// assert_eq!(part.local_shape(0)[1], 2);
+    /// # Ok::<(), numjit::Error>(())
+    /// ```
+    pub fn local_shape(&self, rank: usize) -> Vec<usize> {
+        let mut s = self.global.clone();
+        s[0] = self.rows(rank).len();
+        s
+    }
+
+    fn ranks(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    /// The rank holding global row `row`.
+    fn owner(&self, row: usize) -> usize {
+        self.starts[1..].partition_point(|&s| s <= row)
+    }
+}
+
+/// Evaluates `expr` on every rank of `comm` over the distributed arrays in `vars` (each rank's
+/// block, see the [module docs](self)), split by `part`. Every rank must call it with the same
+/// expression, partition and dtypes. The result is this rank's block of an elementwise result,
+/// or, for a reduction along the distributed axis, the whole value (the same on every rank).
+///
+/// ```no_run
+/// use numjit::dist::{self, mpi::traits::*};
+/// let universe = dist::mpi::initialize().unwrap();
+/// let world = universe.world();
+/// let n = 100_000;
+/// let part = dist::partition(&[n], &world)?;
+/// let dx = 3.0 / n as f64;
+/// let vars = numjit::Vars::new().with("dx", dx);
+/// let area = dist::evaluate(&world, &part, &format!("sum((0.7*(arange({n})*dx)**3 + 4)*dx)"), &vars)?;
+/// let alone = numjit::evaluate(&format!("sum((0.7*(arange({n})*dx)**3 + 4)*dx)"), &vars)?;
+/// assert_eq!(area.as_f64().unwrap().sum().to_bits(), alone.as_f64().unwrap().sum().to_bits());
+/// # Ok::<(), numjit::Error>(())
+/// ```
+pub fn evaluate(
+    comm: &impl Communicator,
+    part: &Partition,
+    expr: &str,
+    vars: &Vars,
+) -> Result<Array> {
+    let rank = comm.rank() as usize;
+    let prepared = Prepared::new(comm, part, expr, vars);
+    let print = fingerprint(expr, part, vars);
+    // Both outcomes are agreed on first: a failed rank must not leave the others waiting.
+    agree(comm, prepared.as_ref().err(), Some(print))?;
+    let prepared = prepared?;
+    let mine = prepared.local(rank);
+    agree(comm, mine.as_ref().err(), None)?;
+    let mine = mine?;
+    match (mine, &prepared.compiled.across) {
+        (Local::Block(a), _) => Ok(a),
+        (Local::Partials(p, shape), Some(across)) => prepared.combine(comm, across, p, &shape),
+        (Local::Partials(..), None) => Err(Error::new(
+            ErrorKind::Internal,
+            "partials without a reduction across ranks",
+        )),
+    }
+}
+
+/// A reduction along the distributed axis at the root of the expression.
+struct Across {
+    op: ReduceOp,
+    acc: DType,
+    /// The reduction's own dtype (what the accumulators finalize into).
+    dtype: DType,
+    /// The root's graph with the accumulator's dtype, run once per piece.
+    raw: Unit,
+}
+
+/// An expression checked against this rank's block, ready to run.
+struct Prepared<'a> {
+    part: &'a Partition,
+    compiled: Arc<Compiled>,
+    /// The caller's views, in slot order; `distributed[i]`: slot i is a block of rows.
+    caller: Vec<RawView>,
+    distributed: Vec<bool>,
+}
+
+/// An expression compiled and checked for arrays distributed with a partition of some rank.
+struct Compiled {
+    program: Program,
+    across: Option<Across>,
+}
+
+/// Expressions compiled for distributed evaluation, newest last: compiling costs milliseconds
+/// (the raw reduction is a second graph), far more than a small call's evaluation.
+type CacheEntry = ((String, Signature, usize), Arc<Compiled>);
+static CACHE: Mutex<Vec<CacheEntry>> = Mutex::new(Vec::new());
+
+/// Entries kept in [`CACHE`].
+const CACHED: usize = 32;
+
+impl Compiled {
+    fn get(expr: &str, sig: &Signature, rank: usize) -> Result<Arc<Compiled>> {
+        let key = (expr.to_string(), sig.clone(), rank);
+        // A panic while holding the lock cannot leave the list inconsistent (single pushes
+        // and removals), so a poisoned lock is still usable.
+        let lock = || CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, c)) = lock().iter().find(|(k, _)| *k == key) {
+            return Ok(c.clone());
+        }
+        let compiled = Arc::new(Compiled::new(expr, sig, rank).map_err(|e| e.with_source(expr))?);
+        let mut cache = lock();
+        if cache.len() == CACHED {
+            cache.remove(0);
+        }
+        cache.push((key, compiled.clone()));
+        Ok(compiled)
+    }
+
+    fn new(expr: &str, sig: &Signature, rank: usize) -> Result<Compiled> {
+        let ast = crate::parse::parse_program(expr)?;
+        let program = Program::compile(&ast, sig)?;
+        let Some(group) = program.lone_expression() else {
+            return Err(Error::new(
+                ErrorKind::Value,
+                "numjit::dist evaluates one expression; programs are not distributed yet",
+            ));
+        };
+        let g = &group.unit.graph;
+        check_reads(g, rank)?;
+        let across = across(g, rank)?;
+        Ok(Compiled { program, across })
+    }
+}
+
+enum Local {
+    Block(Array),
+    /// Per piece of this rank, the accumulators (flattened) and the count of values reduced.
+    /// And the result's shape.
+    Partials(Vec<(Array, usize)>, Vec<usize>),
+}
+
+impl<'a> Prepared<'a> {
+    fn new(
+        comm: &impl Communicator,
+        part: &'a Partition,
+        expr: &str,
+        vars: &Vars,
+    ) -> Result<Prepared<'a>> {
+        let rank = comm.rank() as usize;
+        if part.ranks() != comm.size() as usize {
+            return Err(Error::new(
+                ErrorKind::Value,
+                format!(
+                    "the partition has {} ranks, but the communicator has {}",
+                    part.ranks(),
+                    comm.size()
+                ),
+            ));
+        }
+        let want = part.local_shape(rank);
+        let compiled = Compiled::get(expr, &vars.signature(), want.len())?;
+        let program = &compiled.program;
+        let caller = program.bind(vars).map_err(|e| e.with_source(expr))?;
+        let mut distributed = Vec::with_capacity(caller.len());
+        for ((name, _, r, _), v) in program.caller_slots().zip(&caller) {
+            if r > want.len() {
+                return Err(Error::new(
+                    ErrorKind::Broadcast,
+                    format!(
+                        "`{name}` has {r} dimensions, more than the distributed arrays' {}",
+                        want.len()
+                    ),
+                ));
+            }
+            let is_block = r == want.len();
+            if is_block && v.shape.as_slice() != want.as_slice() {
+                return Err(Error::new(
+                    ErrorKind::Broadcast,
+                    format!(
+                        "`{name}` on rank {rank} has shape {:?}, but the partition gives this rank a block of shape {want:?}",
+                        v.shape.as_slice()
+                    ),
+                ));
+            }
+            distributed.push(is_block);
+        }
+        Ok(Prepared {
+            part,
+            compiled,
+            caller,
+            distributed,
+        })
+    }
+
+    fn graph(&self) -> Result<&crate::program::Group> {
+        self.compiled
+            .program
+            .lone_expression()
+            .ok_or_else(|| Error::new(ErrorKind::Internal, "not a lone expression"))
+    }
+
+    /// The graph's inputs for global rows `rows` of this rank's block.
+    fn inputs(&self, g: &Graph, rank: usize, rows: &Range<usize>) -> Result<Vec<RawView>> {
+        let first = self.part.rows(rank).start;
+        let caller: Vec<RawView> = self
+            .caller
+            .iter()
+            .zip(&self.distributed)
+            .map(|(v, &d)| {
+                if d {
+                    rows_of(v, rows.start - first, rows.len())
+                } else {
+                    v.clone()
+                }
+            })
+            .collect();
+        crate::exec::program::graph_inputs(g, &caller)
+    }
+
+    /// The window of an evaluation of global rows `rows`.
+    fn window(&self, rows: &Range<usize>, raw_root: bool) -> Window {
+        Window {
+            rank: self.part.global.len(),
+            global: self.part.global[0],
+            offset: rows.start,
+            len: rows.len(),
+            raw_root,
+        }
+    }
+
+    /// Runs `unit` on global rows `rows` (this rank's).
+    fn run(&self, unit: &Unit, rank: usize, rows: Range<usize>, raw: bool) -> Result<Array> {
+        let inputs = self.inputs(&unit.graph, rank, &rows)?;
+        window::with(self.window(&rows, raw), || {
+            crate::exec::execute(&unit.graph, &unit.kernels, &inputs, None)
+        })?
+        .ok_or_else(|| Error::new(ErrorKind::Internal, "evaluation produced no array"))
+    }
+
+    /// This rank's part: its block of the result, or its pieces' accumulators.
+    fn local(&self, rank: usize) -> Result<Local> {
+        let Some(across) = &self.compiled.across else {
+            let group = self.graph()?;
+            return Ok(Local::Block(self.run(
+                &group.unit,
+                rank,
+                self.part.rows(rank),
+                false,
+            )?));
+        };
+        if self.part.pieces.is_empty() {
+            // No rows anywhere: the single-process value of an empty reduction (or its error).
+            let group = self.graph()?;
+            return Ok(Local::Block(self.run(&group.unit, rank, 0..0, false)?));
+        }
+        // The result's shape (so the accumulators per piece) from the shapes of one row, which
+        // every rank can bind, also one holding no rows (nothing is read: shapes only). Here,
+        // not after: an error must be agreed on before the ranks gather.
+        let first = self.part.rows(rank).start;
+        let shapes = self.shapes(&across.raw, rank, first..first + 1)?;
+        let out_shape = shapes[across.raw.graph.root].to_vec();
+        let mut out = Vec::new();
+        for p in self
+            .part
+            .pieces
+            .iter()
+            .filter(|p| self.part.owner(p.lo) == rank)
+        {
+            let shapes = self.shapes(&across.raw, rank, p.lo..p.hi)?;
+            let count = match across.raw.graph.node(across.raw.graph.root).kind {
+                NodeKind::Reduce {
+                    arg, axis: None, ..
+                } => shapes[arg].iter().product(),
+                _ => p.hi - p.lo,
+            };
+            out.push((self.run(&across.raw, rank, p.lo..p.hi, true)?, count));
+        }
+        Ok(Local::Partials(out, out_shape))
+    }
+
+    /// Every node's shape for global rows `rows` of this rank's block.
+    fn shapes(
+        &self,
+        unit: &Unit,
+        rank: usize,
+        rows: Range<usize>,
+    ) -> Result<Vec<crate::core::shape::Shape>> {
+        let inputs = self.inputs(&unit.graph, rank, &rows)?;
+        window::with(self.window(&rows, true), || {
+            crate::core::shape::infer(&unit.graph, &inputs)
+        })
+    }
+
+    /// Gathers every piece's accumulators on every rank, combines them in the tree's order and
+    /// finalizes once, as the single process does.
+    fn combine(
+        &self,
+        comm: &impl Communicator,
+        across: &Across,
+        mine: Vec<(Array, usize)>,
+        out_shape: &[usize],
+    ) -> Result<Array> {
+        let rank = comm.rank() as usize;
+        let pieces = &self.part.pieces;
+        let k: usize = out_shape.iter().product();
+        // One word per accumulator, then the count reduced, per piece.
+        let mut send: Vec<u64> = Vec::with_capacity(mine.len() * (k + 1));
+        for (a, count) in &mine {
+            push_words(a, &mut send)?;
+            send.push(*count as u64);
+        }
+        let per_rank: Vec<mpi::Count> = (0..self.part.ranks())
+            .map(|r| {
+                let n = pieces.iter().filter(|p| self.part.owner(p.lo) == r).count();
+                (n * (k + 1)) as mpi::Count
+            })
+            .collect();
+        let displs: Vec<mpi::Count> = per_rank
+            .iter()
+            .scan(0, |at, &c| {
+                let d = *at;
+                *at += c;
+                Some(d)
+            })
+            .collect();
+        if send.len() != per_rank[rank] as usize {
+            return Err(Error::new(
+                ErrorKind::Internal,
+                "a rank's partials do not match its pieces",
+            ));
+        }
+        let mut all = vec![0u64; pieces.len() * (k + 1)];
+        {
+            let mut recv = PartitionMut::new(&mut all[..], &per_rank[..], &displs[..]);
+            comm.all_gather_varcount_into(&send[..], &mut recv);
+        }
+        let count: usize = all.chunks(k + 1).map(|c| c[k] as usize).sum();
+        let words: Vec<u64> = all
+            .chunks(k + 1)
+            .flat_map(|c| c[..k].iter().copied())
+            .collect();
+        let accs = combine_words(across.op, across.acc, pieces, &words, k, out_shape)?;
+        // What the single process does to its accumulators, once, on the combined ones.
+        Ok(crate::exec::finalize(accs, across.op, across.dtype, count))
+    }
+}
+
+/// Rows `start..start + len` of a block (a view along axis 0).
+fn rows_of(v: &RawView, start: usize, len: usize) -> RawView {
+    let mut out = v.clone();
+    out.shape[0] = len;
+    // A zero-length view keeps its base: nothing is read through it.
+    if len > 0 {
+        out.ptr = v.ptr.wrapping_offset(start as isize * v.strides[0]);
+    }
+    out
+}
+
+/// Reads along the distributed axis that a rank's block alone can serve: whole rows. A slice
+/// along axis 0 needs neighbours' rows (a halo), which is not done yet.
+fn check_reads(g: &Graph, rank: usize) -> Result<()> {
+    for decl in &g.inputs {
+        let Some(view) = &decl.view else { continue };
+        let mut base = view.base;
+        while let Some(v) = &g.inputs[base].view {
+            base = v.base;
+        }
+        if g.inputs[base].rank != rank {
+            continue;
+        }
+        let whole = match view.items.first().map(|i| i.kind) {
+            None => true,
+            Some(IndexKind::Slice { start, stop, step }) => {
+                start.is_none() && stop.is_none() && matches!(step, None | Some(1))
+            }
+            Some(_) => false,
+        };
+        if !whole {
+            return Err(Error::at(
+                ErrorKind::Value,
+                view.span,
+                "a subscript along the distributed axis 0 reads other ranks' rows (a halo exchange), which numjit::dist does not do yet",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The reduction across ranks the expression ends with, if any; an error for a reduction along
+/// axis 0 elsewhere (its value would be this rank's alone).
+fn across(g: &Graph, rank: usize) -> Result<Option<Across>> {
+    let along0 = |node: &crate::ir::Node| match node.kind {
+        NodeKind::Reduce { arg, axis, .. } => {
+            g.node(arg).rank == rank && matches!(axis, None | Some(0))
+        }
+        _ => false,
+    };
+    for (id, node) in g.nodes.iter().enumerate() {
+        if along0(node) && id != g.root {
+            return Err(Error::at(
+                ErrorKind::Value,
+                node.span,
+                "a reduction along the distributed axis inside an expression is not distributed yet: evaluate it on its own first",
+            ));
+        }
+    }
+    let root = g.node(g.root);
+    if !along0(root) {
+        return Ok(None);
+    }
+    let NodeKind::Reduce { op, arg, .. } = root.kind else {
+        return Ok(None);
+    };
+    let acc = op.acc_dtype(g.node(arg).dtype);
+    let mut raw = g.clone();
+    raw.nodes[raw.root].dtype = acc;
+    Ok(Some(Across {
+        op,
+        acc,
+        dtype: root.dtype,
+        raw: Unit::compile(crate::opt::optimize(&raw))?,
+    }))
+}
+
+/// Accumulators as 64-bit words, the form they travel in.
+trait Word: Acc {
+    fn to_word(self) -> u64;
+    fn from_word(w: u64) -> Self;
+}
+
+impl Word for f64 {
+    fn to_word(self) -> u64 {
+        self.to_bits()
+    }
+    fn from_word(w: u64) -> f64 {
+        f64::from_bits(w)
+    }
+}
+impl Word for f32 {
+    fn to_word(self) -> u64 {
+        self.to_bits() as u64
+    }
+    fn from_word(w: u64) -> f32 {
+        f32::from_bits(w as u32)
+    }
+}
+impl Word for i64 {
+    fn to_word(self) -> u64 {
+        self as u64
+    }
+    fn from_word(w: u64) -> i64 {
+        w as i64
+    }
+}
+impl Word for i32 {
+    fn to_word(self) -> u64 {
+        self as u32 as u64
+    }
+    fn from_word(w: u64) -> i32 {
+        w as u32 as i32
+    }
+}
+impl Word for bool {
+    fn to_word(self) -> u64 {
+        self as u64
+    }
+    fn from_word(w: u64) -> bool {
+        w != 0
+    }
+}
+
+fn push_words(a: &Array, out: &mut Vec<u64>) -> Result<()> {
+    match a {
+        Array::Bool(a) => out.extend(a.iter().map(|v| v.to_word())),
+        Array::Int32(a) => out.extend(a.iter().map(|v| v.to_word())),
+        Array::Int64(a) => out.extend(a.iter().map(|v| v.to_word())),
+        Array::Float32(a) => out.extend(a.iter().map(|v| v.to_word())),
+        Array::Float64(a) => out.extend(a.iter().map(|v| v.to_word())),
+    }
+    Ok(())
+}
+
+fn combine_words(
+    op: ReduceOp,
+    acc: DType,
+    pieces: &[Piece],
+    words: &[u64],
+    k: usize,
+    shape: &[usize],
+) -> Result<Array> {
+    fn typed<T: Word>(
+        op: ReduceOp,
+        pieces: &[Piece],
+        words: &[u64],
+        k: usize,
+        shape: &[usize],
+    ) -> Result<ndarray::ArrayD<T>> {
+        let values: Vec<T> = words.iter().map(|&w| T::from_word(w)).collect();
+        let v = tree::combine(pieces, &values, k, &tree::combiner::<T>(op));
+        ndarray::ArrayD::from_shape_vec(shape, v)
+            .map_err(|e| Error::new(ErrorKind::Internal, format!("combined accumulators: {e}")))
+    }
+    Ok(match acc {
+        DType::Bool => Array::Bool(typed(op, pieces, words, k, shape)?),
+        DType::Int32 => Array::Int32(typed(op, pieces, words, k, shape)?),
+        DType::Int64 => Array::Int64(typed(op, pieces, words, k, shape)?),
+        DType::Float32 => Array::Float32(typed(op, pieces, words, k, shape)?),
+        DType::Float64 => Array::Float64(typed(op, pieces, words, k, shape)?),
+    })
+}
+
+/// What every rank must agree on: the expression, the variables' names, dtypes and ranks (and
+/// the shapes of those that are not blocks), the partition.
+fn fingerprint(expr: &str, part: &Partition, vars: &Vars) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    expr.hash(&mut h);
+    part.hash_into(&mut h);
+    for input in vars.signature().inputs() {
+        // Not the layout: ranks may hold contiguous and strided blocks alike.
+        (&input.name, input.dtype, input.rank).hash(&mut h);
+        // Inputs that are not blocks are the same on every rank, shape included.
+        if input.rank < part.global.len() {
+            if let Some(v) = vars.view(&input.name) {
+                v.shape.as_slice().hash(&mut h);
+            }
+        }
+    }
+    h.finish()
+}
+
+impl Partition {
+    fn hash_into(&self, h: &mut impl Hasher) {
+        self.global.hash(h);
+        self.starts.hash(h);
+    }
+}
+
+/// The kinds an error can travel between ranks as (by position).
+const KINDS: [ErrorKind; 14] = [
+    ErrorKind::Syntax,
+    ErrorKind::UnknownName,
+    ErrorKind::UnknownFunction,
+    ErrorKind::Arity,
+    ErrorKind::Type,
+    ErrorKind::Broadcast,
+    ErrorKind::Axis,
+    ErrorKind::NegativePower,
+    ErrorKind::Output,
+    ErrorKind::Signature,
+    ErrorKind::Value,
+    ErrorKind::Limit,
+    ErrorKind::Internal,
+    ErrorKind::Cancelled,
+];
+
+/// Bytes of an error message sent to the other ranks (longer ones are cut).
+const MESSAGE_BYTES: usize = 1024;
+
+/// Every rank learns whether all succeeded (and, with `print`, agree on it); if not, every rank
+/// returns the error of the lowest failed rank (or a disagreement). Collective: every rank
+/// calls it at the same point, whatever its own outcome.
+fn agree(comm: &impl Communicator, err: Option<&Error>, print: Option<u64>) -> Result<()> {
+    let rank = comm.rank() as u64;
+    let mine = if err.is_some() { rank } else { u64::MAX };
+    let mut first = 0u64;
+    comm.all_reduce_into(&mine, &mut first, SystemOperation::min());
+    if first == u64::MAX {
+        if let Some(print) = print {
+            let (mut lo, mut hi) = (0u64, 0u64);
+            comm.all_reduce_into(&print, &mut lo, SystemOperation::min());
+            comm.all_reduce_into(&print, &mut hi, SystemOperation::max());
+            if lo != hi {
+                return Err(Error::new(
+                    ErrorKind::Signature,
+                    "the ranks differ in the expression, the variables' names, dtypes or dimensions, or the partition",
+                ));
+            }
+        }
+        return Ok(());
+    }
+    // The failed rank's kind and message, to every rank.
+    let mut buf = [0u8; MESSAGE_BYTES + 1];
+    if let Some(e) = err.filter(|_| first == rank) {
+        buf[0] = KINDS.iter().position(|k| *k == e.kind()).unwrap_or(12) as u8;
+        let text = e.to_string();
+        let n = text.len().min(MESSAGE_BYTES);
+        buf[1..=n].copy_from_slice(&text.as_bytes()[..n]);
+    }
+    comm.process_at_rank(first as mpi::Rank)
+        .broadcast_into(&mut buf[..]);
+    if let Some(e) = err.filter(|_| first == rank) {
+        return Err(e.clone());
+    }
+    let end = buf[1..]
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(MESSAGE_BYTES);
+    let text = String::from_utf8_lossy(&buf[1..1 + end]);
+    let kind = KINDS
+        .get(buf[0] as usize)
+        .copied()
+        .unwrap_or(ErrorKind::Internal);
+    Err(Error::new(kind, format!("rank {first}: {text}")))
+}

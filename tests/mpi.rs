@@ -1,0 +1,262 @@
+//! `numjit::dist` under `mpirun` at 1 to 4 ranks (feature `mpi`).
+//!
+//! The outer tests spawn `mpirun -n K` on the `mpi_area` example (built first: `cargo build
+//! --profile test --features mpi --example mpi_area`) and on this binary's ignored
+//! `ranks_*` tests (the ranks' side); a rank's failed assertion fails the job. Without
+//! `mpirun` the outer tests skip with a message, except in CI (`CI=true`), where they fail.
+
+use numjit::dist::{self, mpi::traits::*};
+use numjit::{ErrorKind, Vars};
+use std::path::PathBuf;
+use std::process::Command;
+
+const RANKS: [usize; 4] = [1, 2, 3, 4];
+
+/// `mpirun`, or None (with a message) when it is not installed outside CI.
+fn mpirun() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("mpirun"))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "mpirun is not installed (CI installs openmpi-bin in .ci/run)"
+        );
+        eprintln!("skipped: mpirun is not installed (apt-get install openmpi-bin)");
+    }
+    found
+}
+
+/// Runs `program args` on `k` ranks with 2 threads each and returns its standard output.
+fn on_ranks(k: usize, program: &PathBuf, args: &[&str]) -> Option<String> {
+    let mpirun = mpirun()?;
+    let out = Command::new(mpirun)
+        .args([
+            "--allow-run-as-root",
+            "--oversubscribe",
+            "-n",
+            &k.to_string(),
+        ])
+        .arg(program)
+        .args(args)
+        .env("NUMJIT_NUM_THREADS", "2")
+        .output()
+        .expect("mpirun starts");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{k} ranks: {}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(stdout)
+}
+
+/// The example binaries sit next to this test's directory (`target/<profile>/examples`).
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target/<profile>");
+    let path = profile.join("examples").join(name);
+    assert!(
+        path.is_file(),
+        "{} is not built: cargo build --profile test --features mpi --example {name}",
+        path.display()
+    );
+    path
+}
+
+#[test]
+fn area_is_bit_identical_at_1_to_4_ranks() {
+    if mpirun().is_none() {
+        return;
+    }
+    let area = example("mpi_area");
+    for k in RANKS {
+        let Some(out) = on_ranks(k, &area, &["--small"]) else {
+            return;
+        };
+        assert!(
+            out.contains("bit-identical to the single-process sum — ok"),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn ranks_agree_at_1_to_4_ranks() {
+    let me = std::env::current_exe().expect("test binary path");
+    for k in RANKS {
+        let args = ["--ignored", "--exact", "ranks_side", "--test-threads=1"];
+        if on_ranks(k, &me, &args).is_none() {
+            return;
+        }
+    }
+}
+
+/// One rank's side of `ranks_agree_at_1_to_4_ranks` (run by mpirun; ignored otherwise).
+#[test]
+#[ignore = "runs under mpirun, started by ranks_agree_at_1_to_4_ranks"]
+fn ranks_side() {
+    let universe = dist::mpi::initialize().expect("MPI initializes once");
+    let world = universe.world();
+    let (rank, size) = (world.rank() as usize, world.size() as usize);
+
+    // Reductions of a 1-d array on numjit's partition: bit-identical to one process, for sizes
+    // around the tree's block and batch boundaries, float and integer dtypes.
+    for n in [0, 1, 5, 127, 128, 129, 4096, 4097, 100_003] {
+        let global = ndarray::Array1::from_shape_fn(n, |i| ((i * 7919) % 1013) as f64 / 7.0 - 50.0);
+        let part = dist::partition(&[n], &world).unwrap();
+        let rows = part.rows(rank);
+        let local = global.slice(ndarray::s![rows.start..rows.end]);
+        let local32 = local.mapv(|v| v as f32);
+        let global32 = global.mapv(|v| v as f32);
+        let locali = local.mapv(|v| v as i64);
+        let globali = global.mapv(|v| v as i64);
+        let vars = Vars::new()
+            .with("a", local)
+            .with("b", &local32)
+            .with("c", &locali);
+        let alone = Vars::new()
+            .with("a", &global)
+            .with("b", &global32)
+            .with("c", &globali);
+        for expr in [
+            "sum(a)",
+            "sum(a * a - 3)",
+            "mean(a)",
+            "prod(1 + a / 1e4)",
+            "max(a)",
+            "min(sin(a))",
+            "sum(b * 2)",
+            "mean(b)",
+            "sum(c)",
+            "any(a > 60)",
+            "all(a > -60)",
+            "sum(a + arange(len_))",
+            "sum(linspace(0, 1, len_) * a)",
+        ] {
+            let expr = expr.replace("len_", &n.to_string());
+            let want = numjit::evaluate(&expr, &alone);
+            let got = dist::evaluate(&world, &part, &expr, &vars);
+            match (want, got) {
+                (Ok(w), Ok(g)) => assert_eq!(
+                    format!("{:?}", w.to_f64().mapv(f64::to_bits)),
+                    format!("{:?}", g.to_f64().mapv(f64::to_bits)),
+                    "{expr} n={n} on {size} ranks: {w} != {g}"
+                ),
+                (Err(w), Err(g)) => assert_eq!(w.kind(), g.kind(), "{expr} n={n}"),
+                (w, g) => panic!("{expr} n={n} on {size} ranks: {w:?} against {g:?}"),
+            }
+        }
+        // Elementwise: this rank's block of the global result, generators at global indices.
+        let block = dist::evaluate(&world, &part, &format!("a * 2 + arange({n})"), &vars).unwrap();
+        let whole = numjit::evaluate(&format!("a * 2 + arange({n})"), &alone).unwrap();
+        assert_eq!(
+            block.to_f64().as_slice(),
+            whole
+                .to_f64()
+                .slice_axis(ndarray::Axis(0), (rows.start..rows.end).into())
+                .to_owned()
+                .as_slice()
+        );
+    }
+
+    // 2-d arrays on numjit's partition: reductions along axis 0 bit-identical (both the column
+    // path, contiguous rows, and the tree path, strided ones); over all axes deterministic.
+    for rows_total in [1, 300, 1000, 4099] {
+        let part = dist::partition(&[rows_total, 7], &world).unwrap();
+        let global = ndarray::Array2::from_shape_fn((rows_total, 7), |(i, j)| {
+            ((i * 7919 + j * 104_729) % 1013) as f64 / 7.0 - 50.0
+        });
+        let r = part.rows(rank);
+        let local = global.slice(ndarray::s![r.start..r.end, ..]);
+        let vars = Vars::new().with("u", local);
+        let alone = Vars::new().with("u", &global);
+        for expr in [
+            "sum(u, axis=0)",
+            "mean(u[:, 1:-1] * 2, axis=0)",
+            "max(u, axis=0)",
+        ] {
+            let got = dist::evaluate(&world, &part, expr, &vars).unwrap().to_f64();
+            let want = numjit::evaluate(expr, &alone).unwrap().to_f64();
+            assert_eq!(
+                got.mapv(f64::to_bits),
+                want.mapv(f64::to_bits),
+                "{expr} {rows_total}"
+            );
+        }
+        let got = dist::evaluate(&world, &part, "sum(u)", &vars)
+            .unwrap()
+            .to_f64()[[]];
+        let want = numjit::evaluate("sum(u)", &alone).unwrap().to_f64()[[]];
+        assert!(
+            (got - want).abs() <= 1e-9 * want.abs().max(1.0),
+            "sum(u): {got} {want}"
+        );
+    }
+
+    // A caller's partition and 2-d arrays: deterministic, and close to the single process.
+    let counts: Vec<usize> = (0..size).map(|r| 3 + r).collect();
+    let rows_total: usize = counts.iter().sum();
+    let part = dist::Partition::new(&[rows_total, 5], &counts, &world).unwrap();
+    let global = ndarray::Array2::from_shape_fn((rows_total, 5), |(i, j)| (i * 5 + j) as f64);
+    let r = part.rows(rank);
+    let local = global.slice(ndarray::s![r.start..r.end, ..]);
+    let vars = Vars::new().with("u", local);
+    let alone = Vars::new().with("u", &global);
+    for expr in [
+        "sum(u)",
+        "sum(u, axis=0)",
+        "mean(u[:, 1:-1], axis=0)",
+        "sum(u, axis=1)",
+    ] {
+        let got = dist::evaluate(&world, &part, expr, &vars).unwrap().to_f64();
+        let want = numjit::evaluate(expr, &alone).unwrap().to_f64();
+        if expr.ends_with("axis=1)") {
+            assert_eq!(
+                got.as_slice(),
+                want.slice_axis(ndarray::Axis(0), (r.start..r.end).into())
+                    .to_owned()
+                    .as_slice()
+            );
+        } else {
+            assert_eq!(got, want, "{expr}");
+        }
+    }
+
+    // Errors, raised on every rank, no deadlock.
+    let err = |expr: &str, vars: &Vars| dist::evaluate(&world, &part, expr, vars).unwrap_err();
+    assert_eq!(err("sum(u[1:, :])", &vars).kind(), ErrorKind::Value);
+    assert!(err("u[:-2, 1:-1]", &vars).to_string().contains("halo"));
+    assert_eq!(err("u - mean(u)", &vars).kind(), ErrorKind::Value);
+    // One rank binds a wrong block: every rank fails.
+    let wrong = ndarray::Array2::<f64>::zeros((r.len() + usize::from(rank == size - 1), 5));
+    let e = err("sum(u)", &Vars::new().with("u", &wrong));
+    assert_eq!(e.kind(), ErrorKind::Broadcast, "{e}");
+    // The ranks disagree on the dtype: every rank fails.
+    let as32 = local.mapv(|v| v as f32);
+    if size > 1 {
+        let mixed = if rank == 0 {
+            Vars::new().with("u", &as32)
+        } else {
+            Vars::new().with("u", local)
+        };
+        let e = err("sum(u)", &mixed);
+        assert_eq!(e.kind(), ErrorKind::Signature, "{e}");
+    }
+    // An input that is not a block differs in shape between the ranks: every rank fails.
+    if size > 1 {
+        let w = ndarray::Array1::<f64>::ones(4 + usize::from(rank == 0));
+        let e = err("u * sum(w)", &Vars::new().with("u", local).with("w", &w));
+        assert_eq!(e.kind(), ErrorKind::Signature, "{e}");
+    }
+    // A partition that does not cover the array.
+    let short = dist::Partition::new(&[rows_total + 1, 5], &counts, &world).unwrap_err();
+    assert_eq!(short.kind(), ErrorKind::Value);
+    assert!(short.to_string().contains("covers"));
+}
