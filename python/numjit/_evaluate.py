@@ -326,7 +326,21 @@ _last = threading.local()
 # --- the public functions --------------------------------------------------------------------
 
 
-def evaluate(ex, local_dict=None, global_dict=None, out=None, order="K", casting="safe"):
+def _check_numexpr_options(optimization, truediv):
+    """NumExpr's tuning keywords, accepted so that calls written for it keep working: numjit
+    always optimizes (CSE, folding), and its ``/`` is always true division (Python 3's)."""
+    if optimization not in ("none", "moderate", "aggressive"):
+        raise ValueError(
+            f"optimization must be 'none', 'moderate' or 'aggressive' (got {optimization!r})"
+        )
+    if truediv not in ("auto", True):
+        raise ValueError(
+            f"truediv={truediv!r}: numjit's `/` is always true division; write `//` for floor division"
+        )
+
+
+def evaluate(ex, local_dict=None, global_dict=None, out=None, order="K", casting="safe", *,
+             optimization="aggressive", truediv="auto", sanitize=None):
     """Evaluates the array expression ``ex`` and returns the result, like ``numexpr.evaluate``.
 
     Variables are looked up in ``local_dict`` and then ``global_dict``; either left ``None``
@@ -335,11 +349,14 @@ def evaluate(ex, local_dict=None, global_dict=None, out=None, order="K", casting
     ``out``: an array to write the result into (same shape; same dtype, or one ``casting``
     allows, which costs a copy); it is returned. ``order``: numjit produces C-ordered results;
     ``'F'`` (and ``'A'`` when all inputs are Fortran-ordered) returns a Fortran-ordered copy.
-    ``casting`` applies to ``out`` only (inputs are never cast unsafely).
+    ``casting`` applies to ``out`` only (inputs are never cast unsafely). NumExpr's
+    ``optimization``, ``truediv`` (``'auto'``/``True``) and ``sanitize`` are accepted: numjit
+    always optimizes, divides truly, and never hands the text to Python.
 
     Raises ``NumjitError`` subclasses that are also ``SyntaxError``, ``KeyError``,
     ``TypeError`` or ``ValueError`` (see the package documentation for the mapping).
     """
+    _check_numexpr_options(optimization, truediv)
     frame = sys._getframe(1)
     try:
         call, names, arrays = _prepare(ex, local_dict, global_dict, frame, out, order, casting)
@@ -359,12 +376,14 @@ def _evaluate_with(ex, local_dict, definitions):
     return call.run(names, arrays)
 
 
-def validate(ex, local_dict=None, global_dict=None, out=None, order="K", casting="safe"):
+def validate(ex, local_dict=None, global_dict=None, out=None, order="K", casting="safe", *,
+             optimization="aggressive", truediv="auto", sanitize=None):
     """Checks and compiles ``ex`` for the current variables without evaluating it; returns
     ``None`` on success or the exception ``evaluate`` would raise (NumExpr's contract). A
     successful ``validate`` can be followed directly by ``re_evaluate``."""
     frame = sys._getframe(1)
     try:
+        _check_numexpr_options(optimization, truediv)
         call, _, _ = _prepare(ex, local_dict, global_dict, frame, out, order, casting)
     except Exception as e:  # noqa: BLE001 -- returning the exception is the point
         return e

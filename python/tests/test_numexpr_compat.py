@@ -310,6 +310,18 @@ def test_error_classes_and_caret_messages(expr, exc, kind):
 # --- threads -----------------------------------------------------------------------------------
 
 
+def test_numexprs_tuning_keywords_are_accepted():
+    a = np.arange(4)
+    for opt in ("none", "moderate", "aggressive"):
+        got = ne.evaluate("a / 2", optimization=opt, truediv="auto", sanitize=True)
+        assert np.array_equal(got, a / 2)
+    assert ne.validate("a + 1", optimization="moderate") is None
+    with pytest.raises(ValueError, match="true division"):
+        ne.evaluate("a / 2", truediv=False)
+    with pytest.raises(ValueError, match="optimization"):
+        ne.evaluate("a / 2", optimization="fast")
+
+
 def test_other_syntax_errors_are_not_type_errors():
     for expr in ("a +", "a + (", "a @ a"):
         with pytest.raises(SyntaxError) as info:
