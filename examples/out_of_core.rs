@@ -17,20 +17,6 @@ use std::path::{Path, PathBuf};
 
 use numjit::{npy, DType, Engine, Vars};
 
-/// Peak resident set size of this process in MiB (Linux; 0 elsewhere).
-fn peak_rss_mib() -> f64 {
-    status_kb("VmHWM:") / 1024.0
-}
-
-fn status_kb(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .unwrap_or(0.0)
-}
-
 /// This machine's memory in bytes (MemTotal), or 16 GiB when unknown.
 fn mem_total() -> usize {
     let info = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
@@ -126,7 +112,7 @@ fn run(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let bytes = rows * cols * 8;
     let engine = Engine::default();
-    let rss0 = peak_rss_mib();
+    let rss0 = support::status_mib("VmHWM:");
 
     // The matrix, written by numjit from generators: nothing of it is ever in memory whole.
     let fill = "((arange(r)[:, None] * c + arange(c)[None, :]) * 0.6180339887498949) % 1.0 - 0.25";
@@ -170,7 +156,7 @@ fn run(
         "  d = {derived}: read twice, written once: {}",
         rate(3 * bytes, t)
     );
-    let numjit_peak = peak_rss_mib();
+    let numjit_peak = support::status_mib("VmHWM:");
     println!(
         "  peak RSS {numjit_peak:.1} MiB (+{:.1} MiB over the start) for {:.1} MiB of files",
         numjit_peak - rss0,
@@ -239,8 +225,8 @@ fn run(
     );
     println!(
         "  rss file/anon now: {:.1}/{:.1} MiB",
-        status_kb("RssFile:") / 1024.0,
-        status_kb("RssAnon:") / 1024.0
+        support::status_mib("RssFile:"),
+        support::status_mib("RssAnon:")
     );
     Ok(())
 }

@@ -5,6 +5,9 @@
 
 use std::process::Command;
 
+#[path = "../examples/support/mod.rs"]
+mod support;
+
 use numjit::{npy, DType, Engine, Vars};
 
 /// What the tests compute over a mapped matrix `m`: reductions of every layout (the pairwise
@@ -25,15 +28,6 @@ const CHILD: &str = "NUMJIT_OUT_OF_CORE_CHILD";
 
 /// The target of issue #13: peak RSS growth while streaming, whatever the file's size.
 const BOUND_MIB: f64 = 256.0;
-
-fn status_mib(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
 
 #[test]
 fn streaming_a_file_four_times_the_bound_keeps_the_resident_set_bounded() {
@@ -101,7 +95,7 @@ fn child_streams_files() {
     let d_path = dir.join("d.npy");
     // Reset the peak (VmHWM) to the current resident set.
     std::fs::write("/proc/self/clear_refs", "5").unwrap();
-    let start = status_mib("VmRSS:");
+    let start = support::status_mib("VmRSS:");
     let clock = std::time::Instant::now();
 
     let mut m = npy::create(&path, DType::Float64, &[rows, cols]).unwrap();
@@ -120,14 +114,14 @@ fn child_streams_files() {
         .unwrap();
     d.finish().unwrap();
 
-    let growth = status_mib("VmHWM:") - start;
+    let growth = support::status_mib("VmHWM:") - start;
     println!(
         "peak growth {growth:.1} MiB for two files of {:.1} MiB in {} (now RssFile {:.1}, RssShmem {:.1}, RssAnon {:.1} MiB); {:.1} s",
         (rows * cols * 8) as f64 / (1 << 20) as f64,
         base.display(),
-        status_mib("RssFile:"),
-        status_mib("RssShmem:"),
-        status_mib("RssAnon:"),
+        support::status_mib("RssFile:"),
+        support::status_mib("RssShmem:"),
+        support::status_mib("RssAnon:"),
         clock.elapsed().as_secs_f64()
     );
     assert!(growth <= BOUND_MIB, "peak RSS grew by {growth:.1} MiB");

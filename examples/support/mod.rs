@@ -68,6 +68,17 @@ impl Args {
 pub const G1: f64 = 0.618_033_988_749_894_9;
 pub const G2: f64 = 0.754_877_666_246_692_7;
 
+/// A memory figure of this process in MiB from `/proc/self/status` (`"VmHWM:"`, the peak
+/// resident set; `"RssFile:"`, `"RssAnon:"`), 0 where there is none (not Linux).
+pub fn status_mib(field: &str) -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
 /// Element `i` of the low-discrepancy sequence with step `g`, in [0, 1).
 pub fn golden(i: usize, g: f64) -> f64 {
     let x = i as f64 * g;
