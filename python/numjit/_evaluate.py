@@ -366,14 +366,27 @@ def evaluate(ex, local_dict=None, global_dict=None, out=None, order="K", casting
     return call.run(names, arrays)
 
 
-def _evaluate_with(ex, local_dict, definitions):
-    """``evaluate`` of ``ex`` after the kernel ``definitions`` (a ``numjit.kernel`` call)."""
+def _evaluate_with(ex, local_dict, definitions, out=None, casting="safe"):
+    """``evaluate`` of ``ex`` over ``local_dict`` alone, after the kernel ``definitions`` (a
+    ``numjit.kernel`` call, ``numjit.dask``'s tasks)."""
     frame = sys._getframe(1)
     try:
-        call, names, arrays = _prepare(ex, local_dict, {}, frame, None, "K", "safe", definitions)
+        call, names, arrays = _prepare(ex, local_dict, {}, frame, out, "K", casting, definitions)
     finally:
         del frame
     return call.run(names, arrays)
+
+
+def _validate_with(ex, local_dict, definitions):
+    """``validate`` of ``ex`` over ``local_dict`` alone, after the kernel ``definitions``."""
+    frame = sys._getframe(1)
+    try:
+        _prepare(ex, local_dict, {}, frame, None, "K", "safe", definitions)
+    except Exception as e:  # noqa: BLE001 -- returning the exception is the point
+        return e
+    finally:
+        del frame
+    return None
 
 
 def validate(ex, local_dict=None, global_dict=None, out=None, order="K", casting="safe", *,

@@ -100,6 +100,11 @@ class Kernel:
 
         names = [f"_numjit_arg{i}" for i in range(len(args))]
         call = f"{self.__name__}({', '.join(names)})"
+        if any(type(a).__module__.startswith("dask.") for a in args):
+            # Dask arrays: a lazy Dask array whose tasks run the kernel block by block.
+            from .dask import _evaluate_lazy
+
+            return _evaluate_lazy(call, dict(zip(names, args)), definitions(self.module))
         return _evaluate_with(call, dict(zip(names, args)), definitions(self.module))
 
     def __repr__(self):

@@ -106,10 +106,25 @@ def run(program, local_dict=None, global_dict=None):
     """
     frame = sys._getframe(1)
     try:
-        names = _names_of(program, _definitions.definitions(frame.f_globals.get("__name__")))
-        found = _lookup(names.names, local_dict, global_dict, frame)
+        definitions = _definitions.definitions(frame.f_globals.get("__name__"))
+        return _run_in(program, local_dict, global_dict, frame, definitions)
     finally:
         del frame
+
+
+def _run_with(program, local_dict, definitions):
+    """``run`` of ``program`` over ``local_dict`` alone, after the kernel ``definitions``
+    (``numjit.dask``'s tasks, which carry their caller's kernels as text)."""
+    frame = sys._getframe(1)
+    try:
+        return _run_in(program, local_dict, {}, frame, definitions)
+    finally:
+        del frame
+
+
+def _run_in(program, local_dict, global_dict, frame, definitions):
+    names = _names_of(program, definitions)
+    found = _lookup(names.names, local_dict, global_dict, frame)
     inputs, outputs = [], []
     for name, value in found:
         if name in names.written:

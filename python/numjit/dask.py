@@ -35,6 +35,9 @@ from dask.array.core import unify_chunks
 from dask.array.overlap import ensure_minimum_chunksize, overlap
 
 import numjit
+from numjit import _kernels
+from numjit._evaluate import _evaluate_with, _validate_with
+from numjit._run import _run_with
 
 __all__ = ["evaluate", "run", "chunk_threads", "NotBlockwiseError"]
 
@@ -89,6 +92,29 @@ def _concurrent_tasks(cores):
 _threads_set = [None]
 
 
+class _Task(tuple):
+    """What every task needs besides its blocks, as plain data (pickled to worker processes):
+    numjit's threads (``None``: ``chunk_threads()``) and the text of the ``@numjit.kernel``
+    definitions the expression may call (its caller's module's, and a program's own ``def``s),
+    compiled in front of every task's text."""
+
+    __slots__ = ()
+
+    def __new__(cls, threads, defs):
+        return super().__new__(cls, (threads, defs))
+
+    @property
+    def threads(self):
+        return self[0]
+
+    @property
+    def defs(self):
+        return self[1]
+
+    def __getnewargs__(self):
+        return tuple(self)
+
+
 def _use_threads(threads):
     """Sizes numjit's pool once per process (and again only if the wanted size changes)."""
     n = threads or int(os.environ.get("NUMJIT_DASK_THREADS", 0)) or chunk_threads()
@@ -100,14 +126,14 @@ def _use_threads(threads):
 # --- the expression: names, occurrences of Dask operands ---------------------------------------
 
 
-def _parse(text, mode):
+def _parse(text, mode, defs=""):
     """``text``'s Python AST (parse only); a text numjit refuses gets numjit's own error."""
     try:
         return ast.parse(text, mode=mode)
     except SyntaxError:
         # numjit's message has the caret in the right place; if numjit accepts what Python
         # cannot parse, the construct is one this module does not know.
-        error = numjit.validate(text, {}, {})
+        error = _validate_with(text, {}, defs)
         if isinstance(error, Exception):
             raise error from None
         raise NotBlockwiseError(f"numjit.dask cannot parse {text!r}") from None
@@ -393,12 +419,12 @@ def _scalars(node, bound):
     return {n: bound[n] for n in _names(node) if n in bound and not isinstance(bound[n], da.Array)}
 
 
-def _sample_dtype(text, occs, bound, scalars):
+def _sample_dtype(text, occs, bound, scalars, defs):
     """The dtype numjit gives ``text``: evaluated on one-element arrays of the operands'."""
     sample = dict(scalars)
     for o in occs:
         sample[o.name] = np.ones((1,) * len(o.axes), dtype=bound[o.source].dtype)
-    return numjit.evaluate(text, sample, {}).dtype
+    return _evaluate_with(text, sample, defs).dtype
 
 
 def _out_chunks(axis, chunks):
@@ -410,7 +436,7 @@ def _out_chunks(axis, chunks):
     return tuple(out)
 
 
-def _blockwise(node, bound, fresh, threads, reduce=None, target=None):
+def _blockwise(node, bound, fresh, task, reduce=None, target=None):
     """One ``blockwise`` layer evaluating ``node`` (reductions already lowered) per block.
 
     ``reduce=(op, axes)``: each block gives its ``op`` partial (reduced axes kept, length 1).
@@ -444,11 +470,11 @@ def _blockwise(node, bound, fresh, threads, reduce=None, target=None):
     chunk_text, keep = _reduction_text(text, reduce, ndim)
     adjust.update({_LETTERS[k]: 1 for k in keep or ()})
     dtype = (bound[target[0]].dtype if target is not None
-             else _sample_dtype(chunk_text, occs, bound, scalars))
+             else _sample_dtype(chunk_text, occs, bound, scalars, task.defs))
     spec = _Spec(chunk_text, [(o.name, _template(o, arr, axes, ndim))
                               for o, arr in zip(occs, arrays)],
                  {k: (axes[k].start, axes[k].length, axes[k].depth) for k in windowed},
-                 scalars, keep, target is not None, threads)
+                 scalars, keep, target is not None, task)
     out = da.blockwise(_chunk, _LETTERS[:ndim], *args, dtype=dtype,
                        meta=np.empty((0,) * ndim, dtype), align_arrays=False,
                        adjust_chunks=adjust or None, spec=spec)
@@ -510,7 +536,7 @@ def _norm_axis(axis, ndim):
 class _Spec:
     """What a task needs, all plain data (pickled to worker processes): the expression text,
     each view's name and template, the windowed axes' ``(start, length, depth)``, the scalars,
-    the reduced axes (or ``None``), whether a target block comes last, numjit's threads."""
+    the reduced axes (or ``None``), whether a target block comes last, the ``_Task``."""
 
     __slots__ = ("fields",)
 
@@ -529,8 +555,8 @@ class _Spec:
 
 def _chunk(*blocks, spec):
     """The task: numjit on one block (the views of its operands, halos included)."""
-    text, views, windowed, scalars, keep, has_target, threads = spec.fields
-    _use_threads(threads)
+    text, views, windowed, scalars, keep, has_target, task = spec.fields
+    _use_threads(task.threads)
     n = len(views)
     windows = {}
     for k, pos in zip(sorted(windowed), blocks[n:]):
@@ -543,8 +569,8 @@ def _chunk(*blocks, spec):
     for (name, template), block in zip(views, blocks[:n]):
         local[name] = block[tuple(_cut(t, windows) for t in template)]
     if has_target:
-        return _write(text, local, blocks[-1], windows)
-    result = numjit.evaluate(text, local, {})
+        return _write(text, local, blocks[-1], windows, task.defs)
+    result = _evaluate_with(text, local, task.defs)
     return result if keep is None else np.expand_dims(result, keep)
 
 
@@ -558,16 +584,16 @@ def _cut(t, windows):
     return slice(base + offset, base + offset + length)
 
 
-def _write(text, local, block, windows):
+def _write(text, local, block, windows, defs):
     """A copy of the target's block with the value written into its window."""
     out = block.copy()
     region = out[tuple(slice(windows[k][2], windows[k][2] + windows[k][1]) if k in windows
                        else slice(None) for k in range(out.ndim))]
     shapes = [v.shape for v in local.values() if isinstance(v, np.ndarray)]
     if np.broadcast_shapes(*shapes) == region.shape:
-        numjit.evaluate(text, local, {}, out=region, casting="same_kind")
+        _evaluate_with(text, local, defs, out=region, casting="same_kind")
     else:
-        np.copyto(region, numjit.evaluate(text, local, {}), casting="same_kind")
+        np.copyto(region, _evaluate_with(text, local, defs), casting="same_kind")
     return out
 
 
@@ -603,15 +629,15 @@ def _combine(x, axis, keepdims, op, threads):
     return np.expand_dims(r, axes) if keepdims else r
 
 
-def _reduce(op, inner, axis, bound, fresh, threads, split_every):
+def _reduce(op, inner, axis, bound, fresh, task, split_every):
     """``op(inner, axis)`` as a Dask tree reduction: one numjit pass per block gives a partial
     (the fused ``inner`` is never stored), numjit combines partials. ``mean`` is a ``sum``
     divided by the count. Returns the reduced Dask array and the count."""
     step = "sum" if op == "mean" else op
-    partials, shape = _blockwise(inner, bound, fresh, threads, reduce=(step, axis))
+    partials, shape = _blockwise(inner, bound, fresh, task, reduce=(step, axis))
     ndim = len(shape)
     axes = tuple(range(ndim)) if axis is None else (_norm_axis(axis, ndim),)
-    combine = functools.partial(_combine, op=step, threads=threads)
+    combine = functools.partial(_combine, op=step, threads=task.threads)
     out_ndim = ndim - len(axes)
     result = da.reduction(
         partials, chunk=_identity, combine=combine, aggregate=combine, axis=axes,
@@ -621,7 +647,7 @@ def _reduce(op, inner, axis, bound, fresh, threads, split_every):
     return result, int(np.prod([shape[k] for k in axes]))
 
 
-def _lower(node, bound, fresh, threads, split_every):
+def _lower(node, bound, fresh, task, split_every):
     """``node`` with each reduction of a Dask value replaced by a name bound to its Dask tree
     reduction (innermost first, so ``sum(x - mean(x, axis=0))`` works)."""
 
@@ -632,7 +658,7 @@ def _lower(node, bound, fresh, threads, split_every):
                     and call.args and _reads_dask(call.args[0], bound)):
                 return call
             reduced, count = _reduce(call.func.id, call.args[0], _axis_arg(call), bound,
-                                     fresh, threads, split_every)
+                                     fresh, task, split_every)
             name = fresh("r")
             bound[name] = reduced
             new = ast.Name(name, ast.Load())
@@ -661,25 +687,37 @@ def _samples(values):
     return out
 
 
-def _check(ex, values, check):
+def _check(ex, values, defs, check):
     """numjit's own errors (syntax, names, types), with the caret in the user's text."""
-    error = check(ex, _samples(values), {})
+    error = check(ex, _samples(values), defs)
     if isinstance(error, Exception):
         raise error
 
 
 def _read(text, mode, local_dict, global_dict):
-    """``text`` parsed (``mode`` ``"eval"``: an expression, ``"exec"``: a program) and the
-    values of its names, looked up for the caller of ``evaluate``/``run``."""
+    """``text`` parsed (``mode`` ``"eval"``: an expression, ``"exec"``: a program), the values
+    of its names, looked up for the caller of ``evaluate``/``run``, the ``@numjit.kernel``
+    definitions of the caller's module (numjit compiles them in front of ``text``) and a
+    program's own ``def`` kernels (taken out of the tree)."""
     if not isinstance(text, str):
         what = "expression" if mode == "eval" else "the program"
         raise ValueError(f"must specify {what} as a string")
-    tree = _parse(text, mode)
     frame = sys._getframe(2)
     try:
-        return tree, _lookup(_names(tree), local_dict, global_dict, frame)
+        defs = _kernels.definitions(frame.f_globals.get("__name__"))
+        tree = _parse(text, mode, defs)
+        own = _own_kernels(tree, text) if mode == "exec" else ""
+        return tree, _lookup(_names(tree), local_dict, global_dict, frame), defs, own
     finally:
         del frame
+
+
+def _own_kernels(tree, text):
+    """A program's own ``def`` kernels: taken out of ``tree`` (they are not statements to
+    execute) and returned as their source text, for every task to compile."""
+    defs = [ast.get_source_segment(text, d) for d in tree.body if isinstance(d, ast.FunctionDef)]
+    tree.body = [d for d in tree.body if not isinstance(d, ast.FunctionDef)]
+    return "".join(d + "\n" for d in defs)
 
 
 def evaluate(ex, local_dict=None, global_dict=None, *, threads=None, split_every=None):
@@ -698,18 +736,32 @@ def evaluate(ex, local_dict=None, global_dict=None, *, threads=None, split_every
     ``numjit.evaluate``. ``threads``: numjit's threads per task (default ``chunk_threads()``);
     ``split_every``: the reduction tree's fan-in (Dask's).
 
+    The expression may call the ``@numjit.kernel`` functions of the caller's module (a kernel
+    called with Dask arrays is the same as ``evaluate`` of that call); every task compiles
+    their source text, so they work in worker processes too.
+
     Raises numjit's errors for the expression, and ``NotBlockwiseError`` (a ``ValueError``)
     where it reads a Dask operand in a way blocks cannot: integer indices, steps, slices of
     operands of different lengths aligned together, ``arange``/``linspace`` next to Dask
     operands.
     """
-    tree, values = _read(ex, "eval", local_dict, global_dict)
+    tree, values, defs, _ = _read(ex, "eval", local_dict, global_dict)
+    return _evaluate_tree(ex, tree, values, defs, threads, split_every)
+
+
+def _evaluate_lazy(ex, values, defs, threads=None, split_every=None):
+    """``evaluate`` of ``ex`` over ``values`` after the kernel ``defs``: a ``numjit.kernel``
+    called with Dask arrays."""
+    return _evaluate_tree(ex, _parse(ex, "eval", defs), values, defs, threads, split_every)
+
+
+def _evaluate_tree(ex, tree, values, defs, threads, split_every):
     if not any(isinstance(v, da.Array) for v in values.values()):
-        return numjit.evaluate(ex, values, {})
-    _check(ex, values, numjit.validate)
-    bound, fresh = _bind(values), _Fresh()
-    node = _lower(tree.body, bound, fresh, threads, split_every)
-    return _blockwise(node, bound, fresh, threads)[0]
+        return _evaluate_with(ex, values, defs)
+    _check(ex, values, defs, _validate_with)
+    bound, fresh, task = _bind(values), _Fresh(), _Task(threads, defs)
+    node = _lower(tree.body, bound, fresh, task, split_every)
+    return _blockwise(node, bound, fresh, task)[0]
 
 
 # --- run -------------------------------------------------------------------------------------
@@ -719,18 +771,18 @@ class _Program:
     """A program's statements executed over bindings: each assignment becomes Dask layers, a
     ``for`` loop is unrolled (one layer per statement and step), ``swap`` swaps bindings."""
 
-    def __init__(self, bound, threads, split_every, steps_per_layer):
+    def __init__(self, bound, task, split_every, steps_per_layer):
         self.bound, self.fresh = bound, _Fresh()
-        self.threads, self.split_every = threads, split_every
+        self.task, self.split_every = task, split_every
         self.steps_per_layer = steps_per_layer
         self.written, self.result = set(), None
 
     def value(self, node):
         """``node``'s value: a Dask array when it reads one, else numjit's 0-d result."""
-        node = _lower(node, self.bound, self.fresh, self.threads, self.split_every)
+        node = _lower(node, self.bound, self.fresh, self.task, self.split_every)
         if _reads_dask(node, self.bound):
-            return _blockwise(node, self.bound, self.fresh, self.threads)[0]
-        return numjit.evaluate(ast.unparse(node), _scalars(node, self.bound), {})
+            return _blockwise(node, self.bound, self.fresh, self.task)[0]
+        return _evaluate_with(ast.unparse(node), _scalars(node, self.bound), self.task.defs)
 
     def block(self, body):
         for i, stmt in enumerate(body):
@@ -769,9 +821,9 @@ class _Program:
             raise NotBlockwiseError(
                 f"numjit.dask.run: `{ast.unparse(target)}` must assign a slice of a Dask "
                 "or NumPy array")
-        value = _lower(value, self.bound, self.fresh, self.threads, self.split_every)
+        value = _lower(value, self.bound, self.fresh, self.task, self.split_every)
         axes = _subscript_axes(target, arr.shape)
-        self.bound[name] = _blockwise(value, self.bound, self.fresh, self.threads,
+        self.bound[name] = _blockwise(value, self.bound, self.fresh, self.task,
                                       target=(name, axes))[0]
         self.written.add(name)
 
@@ -813,7 +865,7 @@ class _Program:
                    if n in self.bound and not isinstance(self.bound[n], da.Array) and n != var}
         scalars.update(_nji0=values.start, _nji1=values.start + len(values) * step, _njis=step)
         dtype = self.bound[written[0]].dtype
-        spec = _Spec(text, names, written, tuple(depth), windowed, scalars, self.threads)
+        spec = _Spec(text, names, written, tuple(depth), windowed, scalars, self.task)
         out = da.blockwise(_steps_chunk, "z" + letters, *args, new_axes={"z": len(written)},
                            adjust_chunks={letters[k]: arrays[0].chunks[k] for k in windowed},
                            dtype=dtype, meta=np.empty((0,) * (len(shape) + 1), dtype),
@@ -906,8 +958,8 @@ def _relative(stmt, bound):
 def _steps_chunk(*blocks, spec):
     """Several loop iterations on one block with its halo: numjit runs the loop on copies of
     the written arrays, and the block's own part of each comes back (stacked)."""
-    text, names, written, depth, windowed, scalars, threads = spec.fields
-    _use_threads(threads)
+    text, names, written, depth, windowed, scalars, task = spec.fields
+    _use_threads(task.threads)
     n = len(names)
     local = dict(scalars)
     for name, block in zip(names, blocks[:n]):
@@ -916,7 +968,7 @@ def _steps_chunk(*blocks, spec):
     for k, pos in zip(windowed, blocks[n:]):
         halo = depth[k] if int(pos[0]) > 0 else 0
         cut[k] = slice(halo, halo + len(pos))
-    numjit.run(text, local, {})
+    _run_with(text, local, task.defs)
     return np.stack([local[w][tuple(cut)] for w in written])
 
 
@@ -955,7 +1007,8 @@ def run(program, local_dict=None, global_dict=None, *, threads=None, split_every
     assignment reads its halo through an overlap layer: a stencil), reductions are tree
     reductions, ``for i in range(n)`` is unrolled (``n`` a literal or a scalar variable) and
     ``swap(a, b)`` swaps two names. NumPy arrays the program reads or writes become one-chunk
-    Dask arrays. ``threads`` and ``split_every`` as for ``evaluate``.
+    Dask arrays. ``threads`` and ``split_every`` as for ``evaluate``. The program may call the
+    ``@numjit.kernel`` functions of the caller's module and define its own kernels with ``def``.
 
     ``steps_per_layer=k``: a ``for`` loop whose body is slice assignments and ``swap`` of
     Dask arrays of one shape (P5's time loop) runs k iterations per layer: each task copies its
@@ -963,19 +1016,20 @@ def run(program, local_dict=None, global_dict=None, *, threads=None, split_every
     are k times fewer layers (and halo exchanges) for some recomputation in the halos. Other
     loops run one layer per statement.
     """
-    tree, values = _read(program, "exec", local_dict, global_dict)
-    _check(program, values, _validate_program)
-    state = _Program(_bind(values), threads, split_every, steps_per_layer)
+    tree, values, defs, own = _read(program, "exec", local_dict, global_dict)
+    _check(program, values, defs, _validate_program)
+    task = _Task(threads, defs + own)
+    state = _Program(_bind(values), task, split_every, steps_per_layer)
     state.block(tree.body)
     out = {n: state.bound[n] for n in state.written if n in values}
     out[None] = state.result
     return out
 
 
-def _validate_program(program, samples, _globals):
+def _validate_program(program, samples, defs):
     """numjit's checks of a program on one-element copies (``run`` writes them)."""
     try:
-        numjit.run(program, {k: np.array(v, copy=True) for k, v in samples.items()}, {})
+        _run_with(program, {k: np.array(v, copy=True) for k, v in samples.items()}, defs)
     except numjit.NumjitError as e:
         # Shape-dependent errors (an empty slice's `min`) belong to the real shapes.
         return e if e.kind in _STATIC_KINDS else None

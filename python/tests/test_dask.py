@@ -175,6 +175,81 @@ def test_chunk_threads_rule():
     assert nd.chunk_threads(cores=2, tasks=1) == 2
 
 
+# --- @numjit.kernel functions inside Dask expressions and programs ------------------------
+
+
+@numjit.kernel
+def escape(cr, ci, maxiter):
+    zr = 0.0
+    zi = 0.0
+    for n in range(maxiter):
+        if zr*zr + zi*zi >= 4.0:
+            return n
+        zr, zi = zr*zr - zi*zi + cr, 2.0*zr*zi + ci
+    return 255
+
+
+@numjit.kernel
+def term(k):
+    m = k
+    while m > 0:
+        if m % 10 == 9:
+            return 0.0
+        m //= 10
+    return 1.0 / k
+
+
+def numpy_escape(cr, ci, maxiter):
+    c = cr + 1j * ci
+    z = np.zeros_like(c)
+    out = np.full(c.shape, 255, dtype=np.int64)
+    for n in range(maxiter):
+        done = (out == 255) & (np.abs(z) ** 2 >= 4.0)
+        out[done] = n
+        z = np.where(out == 255, z * z + c, z)
+    return out
+
+
+CR = np.linspace(-2, 1, 60)[None, :]
+CI = np.linspace(-1, 1, 40)[:, None]
+
+
+def test_kernel_in_an_expression_over_dask_arrays():
+    cr, ci = lazy(CR, (1, 16)), lazy(CI, (9, 1))  # noqa: F841 -- read by evaluate
+    got = nd.evaluate("escape(cr, ci, 20)")
+    assert isinstance(got, da.Array)
+    np.testing.assert_array_equal(got.compute(scheduler="threads"), numpy_escape(CR, CI, 20))
+
+
+def test_kernel_called_with_dask_arrays_is_lazy():
+    got = escape(lazy(CR, (1, 25)), lazy(CI, (7, 1)), 20)
+    assert isinstance(got, da.Array) and got.chunks == ((7, 7, 7, 7, 7, 5), (25, 25, 10))
+    np.testing.assert_array_equal(got.compute(scheduler="threads"), numpy_escape(CR, CI, 20))
+
+
+def test_kernel_inside_a_reduction_p8():
+    # P8's digit-filtered harmonic series up to 10^5, chunked: the kernel runs per block and
+    # the tree reduction sums the blocks' partials.
+    k = da.arange(1, 100_001, chunks=30_000)
+    want = sum(1.0 / i for i in range(1, 100_001) if "9" not in str(i))
+    got = nd.evaluate("sum(term(k))", {"k": k}).compute(scheduler="threads")
+    assert abs(got - want) < 1e-12 * want
+
+
+def test_program_with_its_own_kernel_and_the_modules():
+    u = lazy(A, (10, 7))
+    program = ("def twice(x):\n    return 2.0 * x\n"
+               "v = twice(u) + term(w)\n")
+    new = nd.run(program, {"u": u, "v": lazy(B, (10, 7)), "w": 4.0})
+    np.testing.assert_array_equal(new["v"].compute(scheduler="threads"), 2.0 * A + 0.25)
+
+
+def test_kernel_errors_point_into_the_users_text():
+    x = lazy(A, 10)  # noqa: F841
+    with pytest.raises(numjit.NumjitError, match="escape"):
+        nd.evaluate("escape(x, x)")
+
+
 @pytest.fixture(scope="module")
 def cluster_client():
     distributed = pytest.importorskip("distributed")
@@ -202,3 +277,12 @@ def test_local_cluster_runs_a_program(cluster_client):
 def test_process_scheduler():
     ex, want, values = CASES["stencil"]
     np.testing.assert_allclose(nd.evaluate(ex, values).compute(scheduler="processes"), want())
+
+
+def test_local_cluster_runs_kernels_in_worker_processes(cluster_client):
+    # The workers never import this module: each task compiles the kernels' source text.
+    got = nd.evaluate("escape(cr, ci, 20)", {"cr": lazy(CR, (1, 16)), "ci": lazy(CI, (9, 1))})
+    np.testing.assert_array_equal(got.compute(), numpy_escape(CR, CI, 20))
+    k = da.arange(1, 20_001, chunks=7_000)
+    want = sum(1.0 / i for i in range(1, 20_001) if "9" not in str(i))
+    assert abs(nd.evaluate("sum(term(k))", {"k": k}).compute() - want) < 1e-12 * want
