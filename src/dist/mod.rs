@@ -22,10 +22,20 @@
 //!   partition, combines the ranks' partials in a fixed order: deterministic for that
 //!   partition. Reductions along other axes stay local.
 //!
+//! [`run`] runs a program (statements, `for` loops, `swap`) the same way, with slices along
+//! axis 0 in the stencil form `u[2:, 1:-1]`, `u[:-2, 1:-1]`: every rank works on its rows plus
+//! ghost rows of its neighbours (as many as the program's targets are offset, `u[1:-1] = …`:
+//! one), refreshed by a halo exchange before each group of statements that reads an array
+//! written since its last exchange. The outputs are bit-identical to a single-process run at
+//! any number of ranks and threads (P5: `examples/mpi_diffusion.rs`).
+//!
 //! Every check (shapes, dtypes, the partition, what the expression reads) is agreed on by all
 //! ranks before any data moves, so an error is raised on every rank, never a deadlock.
-//! Not yet distributed (a clear error on every rank): programs, slices along axis 0 (halo
-//! exchange), and reductions along axis 0 inside a larger expression (`a - mean(a)`).
+//! Not distributed (a clear error on every rank): slices along axis 0 in [`evaluate`] (an
+//! expression's result would not be a block of rows: use [`run`] with an output), and
+//! reductions along axis 0 inside a larger expression (`a - mean(a)`: evaluate `mean(a)`
+//! first and bind it as a scalar; the two ranks' phases would need a second graph per inner
+//! reduction and a collective between them) or inside a program.
 //!
 //! ```no_run
 //! use numjit::dist::{self, mpi::traits::*};
@@ -40,7 +50,11 @@
 //! # Ok::<(), numjit::Error>(())
 //! ```
 
+mod halo;
+mod program;
 mod tree;
+
+pub use program::{run, HaloStats};
 
 /// The MPI bindings numjit is built with (rsmpi), re-exported so callers use the same version.
 ///
@@ -583,7 +597,7 @@ fn rows_of(v: &RawView, start: usize, len: usize) -> RawView {
 }
 
 /// Reads along the distributed axis that a rank's block alone can serve: whole rows. A slice
-/// along axis 0 needs neighbours' rows (a halo), which is not done yet.
+/// along axis 0 needs neighbours' rows (a halo), which `run` exchanges for programs.
 fn check_reads(g: &Graph, rank: usize) -> Result<()> {
     for decl in &g.inputs {
         let Some(view) = &decl.view else { continue };
@@ -605,7 +619,7 @@ fn check_reads(g: &Graph, rank: usize) -> Result<()> {
             return Err(Error::at(
                 ErrorKind::Value,
                 view.span,
-                "a subscript along the distributed axis 0 reads other ranks' rows (a halo exchange), which numjit::dist does not do yet",
+                "a subscript along the distributed axis 0 in an expression: its result is not a block of rows; run it as a program with an output (numjit::dist::run exchanges the halo)",
             ));
         }
     }
