@@ -22,6 +22,22 @@
 //!   partition, combines the ranks' partials in a fixed order: deterministic for that
 //!   partition. Reductions along other axes stay local.
 //!
+//! Why a reduction over all axes of a 2-d array is not bit-identical: the single-process tree
+//! is not over rows. When every operand collapses to one dimension (C-contiguous blocks of the
+//! same shape, no broadcasting) its leaves are 128 consecutive elements of the flattened
+//! array, so a rank boundary after row `r` of rows of `c` elements is a node of the tree only
+//! when `r·c` is a multiple of 128 at a split the tree makes: for P5's 301 columns, never
+//! (301 is odd), whatever the partition. When they do not collapse (`u[:, 1:-1]`), the leaves
+//! are 128-element blocks of each row (⌈c/128⌉ per row), and the tree's nodes may end inside a
+//! row. Reproducing the tree would need the elements of each leaf that straddles a boundary on
+//! one rank (a halo of up to ⌈127/c⌉ + 1 rows) and evaluating pieces over flat runs of elements
+//! or over part of a row, which a rank can do for contiguous full-shape operands but not for
+//! operands broadcast along the reduced axes or generators; and which of the two trees the
+//! executor builds depends on its layout decisions (`exec/layout.rs`), which `dist` would have
+//! to mirror. When the bits must not depend on the rank count, reduce along axis 0 across
+//! ranks (`dist::evaluate("sum(u, axis=0)", …)`, bit-identical) and then the small result on
+//! each rank (`numjit::evaluate("sum(s)", …)`): a different order than `sum(u)`.
+//!
 //! [`run`] runs a program (statements, `for` loops, `swap`) the same way, with slices along
 //! axis 0 in the stencil form `u[2:, 1:-1]`, `u[:-2, 1:-1]`: every rank works on its rows plus
 //! ghost rows of its neighbours (as many as the program's targets are offset, `u[1:-1] = …`:
@@ -34,8 +50,11 @@
 //! Not distributed (a clear error on every rank): slices along axis 0 in [`evaluate`] (an
 //! expression's result would not be a block of rows: use [`run`] with an output), and
 //! reductions along axis 0 inside a larger expression (`a - mean(a)`: evaluate `mean(a)`
-//! first and bind it as a scalar; the two ranks' phases would need a second graph per inner
-//! reduction and a collective between them) or inside a program.
+//! first and bind it as a scalar) or inside a program. Supporting them means a phase per
+//! nesting level: compile each inner reduction as its own raw root graph, reduce and combine it
+//! across ranks (a collective), then bind its value into the outer graph as a 0-d input; the
+//! outer graph's shape checks depend on the inner values' shapes, so the agreement on errors
+//! would be needed once per phase. Not done.
 //!
 //! ```no_run
 //! use numjit::dist::{self, mpi::traits::*};
