@@ -25,9 +25,10 @@
 //! Why a reduction over all axes of a 2-d array is not bit-identical: the single-process tree
 //! is not over rows. When every operand collapses to one dimension (C-contiguous blocks of the
 //! same shape, no broadcasting) its leaves are 128 consecutive elements of the flattened
-//! array, so a rank boundary after row `r` of rows of `c` elements is a node of the tree only
-//! when `r·c` is a multiple of 128 at a split the tree makes: for P5's 301 columns, never
-//! (301 is odd), whatever the partition. When they do not collapse (`u[:, 1:-1]`), the leaves
+//! array, so a rank boundary after row `r` of rows of `c` elements falls between leaves only
+//! when `r·c` is a multiple of 128 (for P5's 301 columns: when `r` is), and even then the
+//! nodes on either side are runs of elements, not of rows, except where the tree happens to
+//! split at a row boundary. When they do not collapse (`u[:, 1:-1]`), the leaves
 //! are 128-element blocks of each row (⌈c/128⌉ per row), and the tree's nodes may end inside a
 //! row. Reproducing the tree would need the elements of each leaf that straddles a boundary on
 //! one rank (a halo of up to ⌈127/c⌉ + 1 rows) and evaluating pieces over flat runs of elements
