@@ -46,8 +46,7 @@ use super::{agree, fingerprint, rows_of, Partition};
 /// Not distributed (a clear error on every rank): a program's result (assign to an output,
 /// or use [`evaluate`](super::evaluate) for an expression), reductions along axis 0 or over all
 /// axes of distributed values, other subscripts along axis 0 (`u[::-1]`, `u[3]`, `u[5:10]`),
-/// a partial assignment to an intermediate of the distributed arrays' rank, and a stencil
-/// deeper than some rank's block of rows.
+/// and a stencil deeper than some rank's block of rows.
 ///
 /// Returns what the halo exchange cost this rank ([`HaloStats`]).
 ///
@@ -447,5 +446,60 @@ fn stencil(items: &[IndexItem], rank: usize) -> Result<(usize, usize)> {
             Ok((a, b))
         }
         Some((_, s)) => Err(not(s)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The halo depth `check` gives a program over 2-d `u` and `next`, or its error.
+    fn depth(src: &str) -> Result<usize> {
+        let mut u = ndarray::Array2::<f64>::zeros((8, 4));
+        let mut next = u.clone();
+        let vars = Vars::new()
+            .with_out("u", &mut u)
+            .with_out("next", &mut next);
+        let p = Program::compile(&crate::parse::parse_program(src)?, &vars.signature())?;
+        check(&p, 2)
+    }
+
+    #[test]
+    fn depth_is_the_largest_target_offset() {
+        for (src, want) in [
+            ("next[1:-1, 1:-1] = u[2:, 1:-1] + u[:-2, 1:-1]", 1),
+            ("next[2:-2] = u[4:] + u[:-4]", 2),
+            ("next[:-3] = u[3:]", 3),
+            ("next = u * 2", 0),
+            ("next[..., 1:] = u[..., :-1]", 0),
+            ("t = u[2:] - u[:-2]\nnext[1:-1] = t", 1),
+        ] {
+            assert_eq!(depth(src).map_err(|e| e.to_string()), Ok(want), "{src}");
+        }
+    }
+
+    #[test]
+    fn other_reads_along_axis_0_are_errors() {
+        for src in [
+            "next[:] = u[::-1]",
+            "next[0] = u[1]",
+            "next[1:3] = u[2:4]",
+            "next[:] = u[-8:]",
+            "u * 2",
+            "next[:] = u - sum(u)",
+            "next[:] = u - max(u, axis=0)",
+        ] {
+            let e = depth(src).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Value, "{src}: {e}");
+        }
+        // Along other axes anything goes.
+        assert_eq!(
+            depth("next[:, ::-1] = u[:, 1:2] + sum(u, axis=1)[:, None]").ok(),
+            None
+        );
+        assert_eq!(
+            depth("next[:, ::-1] = u[:, 1:2] * 2").map_err(|e| e.to_string()),
+            Ok(0)
+        );
     }
 }
