@@ -88,6 +88,23 @@ fn area_is_bit_identical_at_1_to_4_ranks() {
 }
 
 #[test]
+fn diffusion_is_bit_identical_at_1_to_4_ranks() {
+    if mpirun().is_none() {
+        return;
+    }
+    let diffusion = example("mpi_diffusion");
+    for k in RANKS {
+        let Some(out) = on_ranks(k, &diffusion, &["--small", "--repeat", "1"]) else {
+            return;
+        };
+        assert!(
+            out.contains("bit-identical to the single-process run — ok"),
+            "{out}"
+        );
+    }
+}
+
+#[test]
 fn ranks_agree_at_1_to_4_ranks() {
     let me = std::env::current_exe().expect("test binary path");
     for k in RANKS {
@@ -259,4 +276,104 @@ fn ranks_side() {
     let short = dist::Partition::new(&[rows_total + 1, 5], &counts, &world).unwrap_err();
     assert_eq!(short.kind(), ErrorKind::Value);
     assert!(short.to_string().contains("covers"));
+
+    programs_side(&world);
+}
+
+/// Equal blocks of `n` rows for `size` ranks.
+fn even(n: usize, size: usize) -> Vec<usize> {
+    (0..size)
+        .map(|r| n / size + usize::from(r < n % size))
+        .collect()
+}
+
+/// `dist::run`: programs with stencil slices along axis 0, against the single-process run.
+fn programs_side(world: &impl Communicator) {
+    let (rank, size) = (world.rank() as usize, world.size() as usize);
+    let programs = [
+        // P5's step: one ghost row each way per step.
+        "for step in range(5):\n    next[1:-1, 1:-1] = u[1:-1, 1:-1] + 0.1*(u[2:, 1:-1] + u[:-2, 1:-1] + u[1:-1, 2:] + u[1:-1, :-2] - 4*u[1:-1, 1:-1])\n    swap(u, next)",
+        // An intermediate read whole, its rows offset against the target's.
+        "for step in range(4):\n    lapl = u[2:, :] - 2*u[1:-1, :] + u[:-2, :]\n    next[1:-1, :] = u[1:-1, :] + 0.2*lapl\n    swap(u, next)",
+        // Two ghost rows, reads at several offsets.
+        "for step in range(3):\n    next[2:-2, 1:] = 0.5*u[2:-2, 1:] + 0.125*(u[4:, :-1] + u[:-4, 1:] + u[3:-1, 1:] + u[1:-3, :-1])\n    swap(u, next)",
+        // A whole assignment read shifted by the next statement, no loop.
+        "next = u * 2 + 1\nu[1:-1, :] = next[2:, :] - next[:-2, :] + u[1:-1, :]",
+        // The loop variable in the step, a one-sided stencil.
+        "for i in range(3):\n    next[:-1, :] = u[:-1, :] * i + u[1:, :]\n    swap(u, next)",
+    ];
+    for (rows_total, cols) in [(37, 11), (200, 3)] {
+        let part =
+            dist::Partition::new(&[rows_total, cols], &even(rows_total, size), world).unwrap();
+        let r = part.rows(rank);
+        let init = ndarray::Array2::from_shape_fn((rows_total, cols), |(i, j)| {
+            ((i * 7919 + j * 104_729) % 1013) as f64 / 7.0 - 50.0
+        });
+        for program in programs {
+            let (mut u, mut next) = (init.clone(), init.mapv(|v| v * 0.5));
+            numjit::run(
+                program,
+                &Vars::new()
+                    .with_out("u", &mut u)
+                    .with_out("next", &mut next),
+            )
+            .unwrap();
+            let mut lu = init.slice(ndarray::s![r.start..r.end, ..]).to_owned();
+            let mut lnext = lu.mapv(|v| v * 0.5);
+            let vars = Vars::new()
+                .with_out("u", &mut lu)
+                .with_out("next", &mut lnext);
+            let stats = dist::run(world, &part, program, &vars)
+                .unwrap_or_else(|e| panic!("{program}: {e}"));
+            drop(vars);
+            for (name, got, want) in [("u", &lu, &u), ("next", &lnext, &next)] {
+                let want = want.slice(ndarray::s![r.start..r.end, ..]);
+                assert_eq!(
+                    got.mapv(f64::to_bits),
+                    want.mapv(f64::to_bits),
+                    "`{name}` of {program} on rank {rank} of {size}"
+                );
+            }
+            if size == 1 {
+                assert_eq!(stats.bytes_sent, 0);
+            }
+        }
+    }
+
+    // Errors, raised on every rank.
+    let part = dist::Partition::new(&[40, 4], &even(40, size), world).unwrap();
+    let r = part.rows(rank);
+    let mut u = ndarray::Array2::<f64>::zeros((r.len(), 4));
+    let mut next = u.clone();
+    let vars = Vars::new()
+        .with_out("u", &mut u)
+        .with_out("next", &mut next);
+    let err = |program: &str| dist::run(world, &part, program, &vars).unwrap_err();
+    for (program, says) in [
+        ("next[:, :] = u[::-1, :]", "slices `a:-b`"),
+        ("next[:, :] = u[3:13, :] + u[0:10, :]", "slices `a:-b`"),
+        ("next[1:, :] = u[-1:, :]", "slices `a:-b`"),
+        ("u * 2", "returns no value"),
+        (
+            "next[:, :] = u - sum(u)",
+            "reduction along the distributed axis",
+        ),
+        (
+            "next[:, :] = u - mean(u, axis=0)",
+            "reduction along the distributed axis",
+        ),
+    ] {
+        let e = err(program);
+        assert_eq!(e.kind(), ErrorKind::Value, "{program}: {e}");
+        assert!(e.to_string().contains(says), "{program}: {e}");
+    }
+    // A shape error found by the ranks' dry runs: every rank fails.
+    let e = err("next[1:-1, :] = u[2:, :] + u");
+    assert_eq!(e.kind(), ErrorKind::Broadcast, "{e}");
+    // A stencil deeper than a rank's block: every rank fails, before any exchange.
+    if size > 1 {
+        let deep = format!("next[{d}:, :] = u[:-{d}, :]", d = 40 / size + 1);
+        let e = err(&deep);
+        assert!(e.to_string().contains("use fewer ranks"), "{e}");
+    }
 }

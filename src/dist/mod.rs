@@ -22,10 +22,40 @@
 //!   partition, combines the ranks' partials in a fixed order: deterministic for that
 //!   partition. Reductions along other axes stay local.
 //!
+//! Why a reduction over all axes of a 2-d array is not bit-identical: the single-process tree
+//! is not over rows. When every operand collapses to one dimension (C-contiguous blocks of the
+//! same shape, no broadcasting) its leaves are 128 consecutive elements of the flattened
+//! array, so a rank boundary after row `r` of rows of `c` elements falls between leaves only
+//! when `r·c` is a multiple of 128 (for P5's 301 columns: when `r` is), and even then the
+//! nodes on either side are runs of elements, not of rows, except where the tree happens to
+//! split at a row boundary. When they do not collapse (`u[:, 1:-1]`), the leaves
+//! are 128-element blocks of each row (⌈c/128⌉ per row), and the tree's nodes may end inside a
+//! row. Reproducing the tree would need the elements of each leaf that straddles a boundary on
+//! one rank (a halo of up to ⌈127/c⌉ + 1 rows) and evaluating pieces over flat runs of elements
+//! or over part of a row, which a rank can do for contiguous full-shape operands but not for
+//! operands broadcast along the reduced axes or generators; and which of the two trees the
+//! executor builds depends on its layout decisions (`exec/layout.rs`), which `dist` would have
+//! to mirror. When the bits must not depend on the rank count, reduce along axis 0 across
+//! ranks (`dist::evaluate("sum(u, axis=0)", …)`, bit-identical) and then the small result on
+//! each rank (`numjit::evaluate("sum(s)", …)`): a different order than `sum(u)`.
+//!
+//! [`run`] runs a program (statements, `for` loops, `swap`) the same way, with slices along
+//! axis 0 in the stencil form `u[2:, 1:-1]`, `u[:-2, 1:-1]`: every rank works on its rows plus
+//! ghost rows of its neighbours (as many as the program's targets are offset, `u[1:-1] = …`:
+//! one), refreshed by a halo exchange before each group of statements that reads an array
+//! written since its last exchange. The outputs are bit-identical to a single-process run at
+//! any number of ranks and threads (P5: `examples/mpi_diffusion.rs`).
+//!
 //! Every check (shapes, dtypes, the partition, what the expression reads) is agreed on by all
 //! ranks before any data moves, so an error is raised on every rank, never a deadlock.
-//! Not yet distributed (a clear error on every rank): programs, slices along axis 0 (halo
-//! exchange), and reductions along axis 0 inside a larger expression (`a - mean(a)`).
+//! Not distributed (a clear error on every rank): slices along axis 0 in [`evaluate`] (an
+//! expression's result would not be a block of rows: use [`run`] with an output), and
+//! reductions along axis 0 inside a larger expression (`a - mean(a)`: evaluate `mean(a)`
+//! first and bind it as a scalar) or inside a program. Supporting them means a phase per
+//! nesting level: compile each inner reduction as its own raw root graph, reduce and combine it
+//! across ranks (a collective), then bind its value into the outer graph as a 0-d input; the
+//! outer graph's shape checks depend on the inner values' shapes, so the agreement on errors
+//! would be needed once per phase. Not done.
 //!
 //! ```no_run
 //! use numjit::dist::{self, mpi::traits::*};
@@ -40,7 +70,11 @@
 //! # Ok::<(), numjit::Error>(())
 //! ```
 
+mod halo;
+mod program;
 mod tree;
+
+pub use program::{run, HaloStats};
 
 /// The MPI bindings numjit is built with (rsmpi), re-exported so callers use the same version.
 ///
@@ -583,7 +617,7 @@ fn rows_of(v: &RawView, start: usize, len: usize) -> RawView {
 }
 
 /// Reads along the distributed axis that a rank's block alone can serve: whole rows. A slice
-/// along axis 0 needs neighbours' rows (a halo), which is not done yet.
+/// along axis 0 needs neighbours' rows (a halo), which `run` exchanges for programs.
 fn check_reads(g: &Graph, rank: usize) -> Result<()> {
     for decl in &g.inputs {
         let Some(view) = &decl.view else { continue };
@@ -605,7 +639,7 @@ fn check_reads(g: &Graph, rank: usize) -> Result<()> {
             return Err(Error::at(
                 ErrorKind::Value,
                 view.span,
-                "a subscript along the distributed axis 0 reads other ranks' rows (a halo exchange), which numjit::dist does not do yet",
+                "a subscript along the distributed axis 0 in an expression: its result is not a block of rows; run it as a program with an output (numjit::dist::run exchanges the halo)",
             ));
         }
     }

@@ -42,14 +42,54 @@ thread_local! {
     static GROUP_RUNS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
+/// What a distributed run (`numjit::dist::run`) does around a program's steps: the real run
+/// calls it on the caller's thread (never on the pool: it talks to other ranks), the dry run
+/// not at all.
+pub(crate) trait Hook {
+    /// After the dry run, with its outcome (the ranks agree on it before any data moves).
+    fn checked(&mut self, outcome: Result<()>) -> Result<()>;
+    /// Before group `grp` runs, with the slots' views at that point.
+    fn before(&mut self, grp: &Group, views: &[RawView]) -> Result<()>;
+    /// After group `grp` wrote its targets.
+    fn after(&mut self, grp: &Group, views: &[RawView]) -> Result<()>;
+}
+
+/// The hook of an ordinary run: nothing around the steps.
+struct NoHook;
+
+impl Hook for NoHook {
+    fn checked(&mut self, outcome: Result<()>) -> Result<()> {
+        outcome
+    }
+    fn before(&mut self, _: &Group, _: &[RawView]) -> Result<()> {
+        Ok(())
+    }
+    fn after(&mut self, _: &Group, _: &[RawView]) -> Result<()> {
+        Ok(())
+    }
+}
+
 pub(crate) fn run<'p>(
     p: &'p Program,
     caller: Vec<RawView>,
     reference: bool,
     out: Option<&'p RawView>,
 ) -> Result<Option<Array>> {
-    let value = run_steps(p, caller, reference, out)?;
+    let value = run_steps(p, caller, reference, out, None)?;
     // A cancelled evaluation may have skipped any part of its work: nothing it computed counts.
+    super::cancel::check()?;
+    Ok(value)
+}
+
+/// Runs program `p` with `hook` around its groups, all on this thread (a lone expression too,
+/// as a program: dry run, then its group).
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+pub(crate) fn run_hooked(
+    p: &Program,
+    caller: Vec<RawView>,
+    hook: &mut dyn Hook,
+) -> Result<Option<Array>> {
+    let value = run_steps(p, caller, false, None, Some(hook))?;
     super::cancel::check()?;
     Ok(value)
 }
@@ -59,8 +99,9 @@ fn run_steps<'p>(
     caller: Vec<RawView>,
     reference: bool,
     out: Option<&'p RawView>,
+    hook: Option<&mut dyn Hook>,
 ) -> Result<Option<Array>> {
-    if let Some(g) = p.lone_expression() {
+    if let (Some(g), None) = (p.lone_expression(), &hook) {
         return lone_expression(g, caller, reference, out);
     }
     check_outputs_apart(p, &caller)?;
@@ -94,16 +135,23 @@ fn run_steps<'p>(
         group_runs: 0,
     };
     let mut dry = fresh(views.clone(), cells, true);
-    dry.steps(&p.steps)?;
+    let checked = dry.steps(&p.steps, &mut NoHook);
     let mut state = fresh(views, dry.cells, false);
+    if let Some(hook) = hook {
+        hook.checked(checked)?;
+        state.steps(&p.steps, hook)?;
+        state.restore(&originals)?;
+        return Ok(state.result);
+    }
+    checked?;
     // A loop forks on the pool once per step of its body: from one of the pool's own threads
     // that is a push onto its queue, from the caller's thread a wake-up and a wait each time
     // (measured on P5's 13 410 small steps at 2 threads: `benches/course/RESULTS-session5.md`).
     let mut state =
         if p.steps.iter().any(|s| matches!(s, Step::Loop { .. })) && super::num_threads() > 1 {
-            super::on_pool(move || state.steps(&p.steps).map(|()| state))?
+            super::on_pool(move || state.steps(&p.steps, &mut NoHook).map(|()| state))?
         } else {
-            state.steps(&p.steps)?;
+            state.steps(&p.steps, &mut NoHook)?;
             state
         };
     state.restore(&originals)?;
@@ -113,10 +161,15 @@ fn run_steps<'p>(
 }
 
 impl State<'_> {
-    fn steps(&mut self, steps: &[Step]) -> Result<()> {
+    fn steps(&mut self, steps: &[Step], hook: &mut dyn Hook) -> Result<()> {
         for step in steps {
             match step {
-                Step::Group(g) => self.group(g)?,
+                Step::Group(g) if self.dry => self.group(g)?,
+                Step::Group(g) => {
+                    hook.before(g, &self.views)?;
+                    self.group(g)?;
+                    hook.after(g, &self.views)?;
+                }
                 Step::Swap { a, b, span } => {
                     let (va, vb) = (&self.views[*a], &self.views[*b]);
                     if va.shape != vb.shape {
@@ -163,7 +216,7 @@ impl State<'_> {
                         super::cancel::check()?;
                         // Exact: every value of the range lies between `start` and `stop`.
                         self.cells[*var] = start.wrapping_add((trip as i64).wrapping_mul(step));
-                        self.steps(body)?;
+                        self.steps(body, hook)?;
                         if self.dry {
                             break; // every iteration has the same shapes
                         }

@@ -1,0 +1,78 @@
+//! The halo exchange: every rank sends the rows it owns that a neighbour's window covers and
+//! receives the rows of its window that a neighbour owns, for several arrays at once
+//! (non-blocking sends and receives, then one wait for all).
+//!
+//! The windows are contiguous arrays this module's caller allocated (`exec::alloc`), so a run
+//! of rows is a run of bytes: the messages go straight from and into them.
+
+use std::ops::Range;
+
+use mpi::traits::*;
+
+use crate::core::view::RawView;
+
+use super::Partition;
+
+/// Rows `rows` (global) of `part`'s array owned by `from` that `to`'s window of `depth` covers.
+fn shared(part: &Partition, depth: usize, from: usize, to: usize) -> Range<usize> {
+    let own = part.rows(from);
+    let window = super::program::window_of(part, to, depth);
+    own.start.max(window.start)..own.end.min(window.end).max(own.start.max(window.start))
+}
+
+/// Refreshes the ghost rows of every window in `windows` (each this rank's window of `depth`
+/// under `part`, contiguous, allocated by `dist`) from the ranks that own them. Collective
+/// over `comm`: every rank calls it with the same arrays in the same order. Returns the bytes
+/// this rank sent.
+pub(super) fn exchange(
+    comm: &impl Communicator,
+    part: &Partition,
+    depth: usize,
+    rank: usize,
+    windows: &[&RawView],
+) -> usize {
+    let mut sent = 0;
+    let start = super::program::window_of(part, rank, depth).start;
+    // Only neighbours can share rows: every rank holds at least `depth` (checked by `run`).
+    let peers: Vec<usize> = [rank.wrapping_sub(1), rank + 1]
+        .into_iter()
+        .filter(|&q| q < part.ranks())
+        .collect();
+    mpi::request::scope(|scope| {
+        let mut requests = Vec::new();
+        for (tag, w) in windows.iter().enumerate() {
+            let row_bytes = w.dtype.size() * w.shape[1..].iter().product::<usize>();
+            let bytes =
+                |rows: &Range<usize>| ((rows.start - start) * row_bytes, rows.len() * row_bytes);
+            for &q in &peers {
+                let incoming = shared(part, depth, q, rank);
+                if !incoming.is_empty() {
+                    let (at, len) = bytes(&incoming);
+                    // SAFETY: `w` is a contiguous array of `shape[0]` rows of `row_bytes`
+                    // bytes that `dist` allocated and nothing else touches during the
+                    // exchange; `incoming` lies in the window and holds ghost rows only
+                    // (rows `q` owns), disjoint from every slice sent below (rows this rank
+                    // owns) and from the other windows.
+                    let buf =
+                        unsafe { std::slice::from_raw_parts_mut((w.ptr as *mut u8).add(at), len) };
+                    let r = comm.process_at_rank(q as mpi::Rank);
+                    requests.push(r.immediate_receive_into_with_tag(scope, buf, tag as i32));
+                }
+                let outgoing = shared(part, depth, rank, q);
+                if !outgoing.is_empty() {
+                    let (at, len) = bytes(&outgoing);
+                    sent += len;
+                    // SAFETY: as above; `outgoing` holds rows this rank owns, which no
+                    // receive writes.
+                    let buf = unsafe { std::slice::from_raw_parts(w.ptr.add(at), len) };
+                    let r = comm.process_at_rank(q as mpi::Rank);
+                    requests.push(r.immediate_send_with_tag(scope, buf, tag as i32));
+                }
+            }
+        }
+        for r in requests {
+            r.wait_without_status();
+        }
+    });
+    sent
+}

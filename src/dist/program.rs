@@ -1,0 +1,505 @@
+//! Programs across ranks ([`run`]): statements, `for` loops and `swap`s over the distributed
+//! arrays, with halo exchange.
+//!
+//! Every rank runs the whole program on a *window* of the global arrays: its own rows plus
+//! `depth` ghost rows on each side that has a neighbour. A slice along axis 0 is kept only in
+//! the stencil form `a:-b` (start from the front, stop from the back, step 1), so the same
+//! subscript on the window selects the window's part of the global slice, and every array
+//! the program makes, whatever its length along axis 0, is indexed so that local row k is
+//! global row `window.start + k`: the global computation restricted to the window. A target
+//! `u[a:-b] = …` with `a, b <= depth` then writes all of this rank's rows the single process
+//! writes, with the same operations in the same order, so the result is bit-identical at any
+//! number of ranks.
+//!
+//! What stays wrong on a rank is ghost rows: those a statement writes globally but the window
+//! cannot (its own edge). They are refreshed from the neighbours that own them before any
+//! group reads the array again: a distributed array written by a group is "dirty" (the same
+//! decision on every rank, so the ranks' exchanges pair up), and a group that reads a dirty
+//! array exchanges it first. A time loop with `swap` thus exchanges the one array the step
+//! wrote, `depth` rows each way, once per step.
+
+use std::ops::Range;
+
+use mpi::traits::*;
+
+use crate::api::array::Array;
+use crate::api::vars::Vars;
+use crate::core::error::{Error, ErrorKind, Result};
+use crate::core::index::{IndexItem, IndexKind};
+use crate::core::view::RawView;
+use crate::core::window::{self, Window};
+use crate::exec::program::Hook;
+use crate::ir::{Graph, NodeKind};
+use crate::lower::program::{SlotKind, TargetKind};
+use crate::program::{Group, Program, Step};
+
+use super::{agree, fingerprint, rows_of, Partition};
+
+/// Runs the program `source` on every rank of `comm` over the distributed arrays in `vars`
+/// (each rank's block of rows, as for [`evaluate`](super::evaluate); outputs bound with
+/// `with_out`), split by `part`: statements, `for` loops, `swap`, and slices along the
+/// distributed axis 0 in the stencil form `a:-b` (`u[2:, 1:-1]`, `u[:-2, 1:-1]`), with the
+/// neighbours' rows exchanged before each group of statements that reads an array written
+/// since its last exchange. Every rank must call it with the same program, partition and
+/// dtypes. The outputs' blocks are bit-identical to the rows of a single-process run.
+///
+/// Not distributed (a clear error on every rank): a program's result (assign to an output,
+/// or use [`evaluate`](super::evaluate) for an expression), reductions along axis 0 or over all
+/// axes of distributed values, other subscripts along axis 0 (`u[::-1]`, `u[3]`, `u[5:10]`),
+/// and a stencil deeper than some rank's block of rows.
+///
+/// Returns what the halo exchange cost this rank ([`HaloStats`]).
+///
+/// ```no_run
+/// use numjit::dist::{self, mpi::traits::*};
+/// let universe = dist::mpi::initialize().unwrap();
+/// let world = universe.world();
+/// let part = dist::partition(&[100, 100], &world)?;
+/// let rows = part.rows(world.rank() as usize);
+/// let mut u = ndarray::Array2::<f64>::from_shape_fn((rows.len(), 100), |(i, j)| (i + rows.start + j) as f64);
+/// let mut next = u.clone();
+/// let program = "for step in range(10):\n    next[1:-1, 1:-1] = 0.25*(u[2:, 1:-1] + u[:-2, 1:-1] + u[1:-1, 2:] + u[1:-1, :-2])\n    swap(u, next)";
+/// dist::run(&world, &part, program, &numjit::Vars::new().with_out("u", &mut u).with_out("next", &mut next))?;
+/// # Ok::<(), numjit::Error>(())
+/// ```
+pub fn run(
+    comm: &impl Communicator,
+    part: &Partition,
+    source: &str,
+    vars: &Vars,
+) -> Result<HaloStats> {
+    let rank = comm.rank() as usize;
+    let prepared = Prepared::new(comm, part, source, vars);
+    let print = fingerprint(source, part, vars);
+    agree(comm, prepared.as_ref().err(), Some(print))?;
+    let mut prepared = prepared?;
+    let mut hook = Exchange {
+        comm,
+        part,
+        depth: prepared.depth,
+        rank,
+        buffers: &prepared.buffers,
+        dirty: vec![true; prepared.buffers.len()],
+        stats: HaloStats::default(),
+    };
+    let views = prepared.views.clone();
+    let w = prepared.window.clone();
+    let outcome = window::with(
+        Window {
+            rank: part.global.len(),
+            global: part.global[0],
+            offset: w.start,
+            len: w.len(),
+            raw_root: false,
+        },
+        || crate::exec::program::run_hooked(&prepared.program, views, &mut hook),
+    );
+    outcome.map_err(|e| e.with_source(source))?;
+    let stats = hook.stats;
+    prepared.write_back();
+    Ok(stats)
+}
+
+/// What the halo exchange of a [`run`] cost on one rank.
+///
+/// ```no_run
+/// # use numjit::dist::{self, mpi::traits::*};
+/// # let universe = dist::mpi::initialize().unwrap();
+/// # let world = universe.world();
+/// # let part = dist::partition(&[10, 10], &world)?;
+/// # let mut u = ndarray::Array2::<f64>::zeros((part.rows(world.rank() as usize).len(), 10));
+/// let stats = dist::run(&world, &part, "u[1:-1] = u[2:] + u[:-2]", &numjit::Vars::new().with_out("u", &mut u))?;
+/// assert_eq!(stats.exchanges, 1);
+/// # Ok::<(), numjit::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct HaloStats {
+    /// Exchanges (each refreshes the ghost rows of the arrays a group reads, all at once).
+    pub exchanges: u64,
+    /// Bytes this rank sent.
+    pub bytes_sent: u64,
+    /// Wall time in the exchanges (waiting for the neighbours included), in seconds.
+    pub seconds: f64,
+}
+
+/// A distributed array's window on this rank: storage this module owns.
+struct Buffer {
+    /// Keeps the storage alive; `view` points into it.
+    _storage: Array,
+    view: RawView,
+    /// The caller's view (its block of rows) and whether the program may write it.
+    caller: RawView,
+    writable: bool,
+}
+
+/// A program checked against this rank's blocks, with its windows filled.
+struct Prepared {
+    program: Program,
+    depth: usize,
+    /// Global rows of this rank's window.
+    window: Range<usize>,
+    /// The views the program runs on: the windows for distributed arrays, the caller's
+    /// views for the others.
+    views: Vec<RawView>,
+    buffers: Vec<Buffer>,
+    /// This rank's rows.
+    own: Range<usize>,
+}
+
+impl Prepared {
+    fn new(
+        comm: &impl Communicator,
+        part: &Partition,
+        source: &str,
+        vars: &Vars,
+    ) -> Result<Prepared> {
+        let rank = comm.rank() as usize;
+        if part.ranks() != comm.size() as usize {
+            return Err(Error::new(
+                ErrorKind::Value,
+                format!(
+                    "the partition has {} ranks, but the communicator has {}",
+                    part.ranks(),
+                    comm.size()
+                ),
+            ));
+        }
+        let want = part.local_shape(rank);
+        let prank = want.len();
+        let ast = crate::parse::parse_program(source).map_err(|e| e.with_source(source))?;
+        let program =
+            Program::compile(&ast, &vars.signature()).map_err(|e| e.with_source(source))?;
+        let depth = check(&program, prank).map_err(|e| e.with_source(source))?;
+        // The ghost rows come from the neighbours' own rows: each must hold `depth` of them.
+        let n = part.global[0];
+        if depth > 0 {
+            if let Some(r) = (0..part.ranks()).find(|&r| part.rows(r).len() < depth) {
+                return Err(Error::new(
+                    ErrorKind::Value,
+                    format!(
+                        "the program reads {depth} rows across rank boundaries, but rank {r} holds {} of the {n} rows: use fewer ranks",
+                        part.rows(r).len()
+                    ),
+                ));
+            }
+        }
+        let own = part.rows(rank);
+        let window = window_of(part, rank, depth);
+        let caller = program.bind(vars).map_err(|e| e.with_source(source))?;
+        let mut views = caller.clone();
+        let mut buffers = Vec::new();
+        for (i, ((name, dtype, r, kind), v)) in program.caller_slots().zip(&caller).enumerate() {
+            if r != prank || vars.view(name).is_none() {
+                continue;
+            }
+            if v.shape.as_slice() != want.as_slice() {
+                return Err(Error::new(
+                    ErrorKind::Broadcast,
+                    format!(
+                        "`{name}` on rank {rank} has shape {:?}, but the partition gives this rank a block of shape {want:?}",
+                        v.shape.as_slice()
+                    ),
+                ));
+            }
+            let mut shape = want.clone();
+            shape[0] = window.len();
+            let storage = crate::exec::alloc(dtype, &shape)?;
+            let view = crate::exec::view_of(&storage);
+            crate::exec::copy_broadcast(v, &rows_of(&view, own.start - window.start, own.len()));
+            views[i] = view.clone();
+            buffers.push(Buffer {
+                _storage: storage,
+                view,
+                caller: v.clone(),
+                writable: matches!(kind, SlotKind::Caller { writable: true }),
+            });
+        }
+        Ok(Prepared {
+            program,
+            depth,
+            window,
+            views,
+            buffers,
+            own,
+        })
+    }
+
+    /// Copies this rank's rows of every output back into the caller's block.
+    fn write_back(&mut self) {
+        for b in self.buffers.iter().filter(|b| b.writable) {
+            let mine = rows_of(&b.view, self.own.start - self.window.start, self.own.len());
+            crate::exec::copy_broadcast(&mine, &b.caller);
+        }
+    }
+}
+
+/// The global rows of `rank`'s window: its own and up to `depth` more on each side.
+pub(super) fn window_of(part: &Partition, rank: usize, depth: usize) -> Range<usize> {
+    let own = part.rows(rank);
+    own.start.saturating_sub(depth)..(own.end + depth).min(part.global[0])
+}
+
+/// The halo exchange around a distributed program's groups.
+struct Exchange<'a, C: Communicator> {
+    comm: &'a C,
+    part: &'a Partition,
+    depth: usize,
+    rank: usize,
+    buffers: &'a [Buffer],
+    /// `dirty[i]`: buffer i was written since its ghost rows were last refreshed.
+    dirty: Vec<bool>,
+    stats: HaloStats,
+}
+
+impl<C: Communicator> Exchange<'_, C> {
+    fn buffer(&self, v: &RawView) -> Option<usize> {
+        self.buffers.iter().position(|b| b.view.ptr == v.ptr)
+    }
+}
+
+impl<C: Communicator> Hook for Exchange<'_, C> {
+    fn checked(&mut self, outcome: Result<()>) -> Result<()> {
+        agree(self.comm, outcome.as_ref().err(), None)?;
+        outcome
+    }
+
+    fn before(&mut self, grp: &Group, views: &[RawView]) -> Result<()> {
+        let g = &grp.unit.graph;
+        let nslots = views.len();
+        let mut stale = Vec::new();
+        for node in &g.nodes {
+            let NodeKind::Input(i) = node.kind else {
+                continue;
+            };
+            let s = root_slot(g, i);
+            if s >= nslots {
+                continue;
+            }
+            if let Some(b) = self.buffer(&views[s]) {
+                if self.dirty[b] && !stale.contains(&b) {
+                    stale.push(b);
+                }
+            }
+        }
+        if stale.is_empty() || self.depth == 0 || self.part.ranks() == 1 {
+            return Ok(());
+        }
+        let bufs: Vec<&RawView> = stale.iter().map(|&b| &self.buffers[b].view).collect();
+        let t = std::time::Instant::now();
+        let sent = super::halo::exchange(self.comm, self.part, self.depth, self.rank, &bufs);
+        self.stats.exchanges += 1;
+        self.stats.bytes_sent += sent as u64;
+        self.stats.seconds += t.elapsed().as_secs_f64();
+        for b in stale {
+            self.dirty[b] = false;
+        }
+        Ok(())
+    }
+
+    fn after(&mut self, grp: &Group, views: &[RawView]) -> Result<()> {
+        for t in &grp.targets {
+            if let TargetKind::Whole(s) | TargetKind::Slice(s, _) = &t.kind {
+                if let Some(b) = self.buffer(&views[*s]) {
+                    self.dirty[b] = true;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The slot a graph input reads (through any chain of subscripts).
+fn root_slot(g: &Graph, mut i: usize) -> usize {
+    while let Some(v) = &g.inputs[i].view {
+        i = v.base;
+    }
+    i
+}
+
+/// Checks that the program can run on windows (see the module docs) and returns the halo
+/// depth its targets need.
+fn check(p: &Program, prank: usize) -> Result<usize> {
+    let distributed: Vec<bool> = p.slots.iter().map(|s| s.rank == prank).collect();
+    let mut depth = 0;
+    check_steps(p, &p.steps, &distributed, prank, &mut depth)?;
+    Ok(depth)
+}
+
+fn check_steps(
+    p: &Program,
+    steps: &[Step],
+    distributed: &[bool],
+    prank: usize,
+    depth: &mut usize,
+) -> Result<()> {
+    for step in steps {
+        match step {
+            Step::Group(grp) => {
+                let g = &grp.unit.graph;
+                check_graph(g, distributed, prank)?;
+                for t in &grp.targets {
+                    match &t.kind {
+                        TargetKind::Result => {
+                            return Err(Error::at(
+                                ErrorKind::Value,
+                                t.span,
+                                "numjit::dist::run returns no value: assign it to an output (an expression alone: numjit::dist::evaluate)",
+                            ))
+                        }
+                        TargetKind::Slice(s, items) if distributed[*s] => {
+                            if matches!(p.slots[*s].kind, SlotKind::Temp) {
+                                return Err(Error::at(
+                                    ErrorKind::Value,
+                                    t.span,
+                                    "a partial assignment to an intermediate along the distributed axis is not distributed: bind it as an output",
+                                ));
+                            }
+                            let (a, b) = stencil(items, prank)?;
+                            *depth = (*depth).max(a).max(b);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Step::Loop { range, body, .. } => {
+                for (g, _) in range {
+                    check_graph(g, distributed, prank)?;
+                }
+                check_steps(p, body, distributed, prank, depth)?;
+            }
+            Step::Swap { .. } => {}
+        }
+    }
+    Ok(())
+}
+
+/// Subscripts of distributed slots in stencil form; no reduction along the distributed axis.
+fn check_graph(g: &Graph, distributed: &[bool], prank: usize) -> Result<()> {
+    let slots = distributed.len();
+    // `along0[i]`: input i's axis 0 is the distributed axis.
+    let mut along0 = vec![false; g.inputs.len()];
+    for (i, decl) in g.inputs.iter().enumerate() {
+        along0[i] = match &decl.view {
+            None => i < slots && distributed[i],
+            Some(v) => {
+                if along0[v.base] {
+                    stencil(&v.items, g.inputs[v.base].rank)?;
+                }
+                along0[v.base]
+            }
+        };
+    }
+    // `tainted[n]`: node n's axis 0 is the distributed axis (from a distributed input or a
+    // generator over the global rows).
+    let mut tainted = vec![false; g.nodes.len()];
+    for (id, node) in g.nodes.iter().enumerate() {
+        tainted[id] = match &node.kind {
+            NodeKind::Input(i) => along0[*i],
+            NodeKind::Iota { axis, .. } => *axis == 0 && node.rank == prank,
+            NodeKind::Reduce { arg, axis, .. } => {
+                if tainted[*arg] && matches!(axis, None | Some(0)) {
+                    return Err(Error::at(
+                        ErrorKind::Value,
+                        node.span,
+                        "a reduction along the distributed axis inside a distributed program is not supported: reduce with numjit::dist::evaluate after the run",
+                    ));
+                }
+                tainted[*arg]
+            }
+            _ => g.args(id).iter().any(|&a| tainted[a]),
+        };
+    }
+    Ok(())
+}
+
+/// The offsets `(a, b)` of a subscript along axis 0 of an array of rank `rank` that selects
+/// rows `a..len - b` whatever the length (the stencil form); an error for any other.
+fn stencil(items: &[IndexItem], rank: usize) -> Result<(usize, usize)> {
+    let consumed = items
+        .iter()
+        .filter(|i| matches!(i.kind, IndexKind::Index(_) | IndexKind::Slice { .. }))
+        .count();
+    let not = |span| {
+        Error::at(
+            ErrorKind::Value,
+            span,
+            "along the distributed axis 0 numjit::dist::run takes slices `a:-b` (a >= 0 rows from the front, b > 0 from the back, step 1) only: other subscripts read rows of other ranks far away",
+        )
+    };
+    match items.first().map(|i| (i.kind, i.span)) {
+        None => Ok((0, 0)),
+        Some((IndexKind::Ellipsis, _)) if consumed < rank => Ok((0, 0)),
+        Some((IndexKind::Slice { start, stop, step }, s)) => {
+            if !matches!(step, None | Some(1)) {
+                return Err(not(s));
+            }
+            let a = match start {
+                None => 0,
+                Some(a) if a >= 0 => a as usize,
+                _ => return Err(not(s)),
+            };
+            let b = match stop {
+                None => 0,
+                Some(b) if b < 0 => b.unsigned_abs() as usize,
+                _ => return Err(not(s)),
+            };
+            Ok((a, b))
+        }
+        Some((_, s)) => Err(not(s)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The halo depth `check` gives a program over 2-d `u` and `next`, or its error.
+    fn depth(src: &str) -> Result<usize> {
+        let mut u = ndarray::Array2::<f64>::zeros((8, 4));
+        let mut next = u.clone();
+        let vars = Vars::new()
+            .with_out("u", &mut u)
+            .with_out("next", &mut next);
+        let p = Program::compile(&crate::parse::parse_program(src)?, &vars.signature())?;
+        check(&p, 2)
+    }
+
+    #[test]
+    fn depth_is_the_largest_target_offset() {
+        for (src, want) in [
+            ("next[1:-1, 1:-1] = u[2:, 1:-1] + u[:-2, 1:-1]", 1),
+            ("next[2:-2] = u[4:] + u[:-4]", 2),
+            ("next[:-3] = u[3:]", 3),
+            ("next = u * 2", 0),
+            ("next[..., 1:] = u[..., :-1]", 0),
+            ("t = u[2:] - u[:-2]\nnext[1:-1] = t", 1),
+        ] {
+            assert_eq!(depth(src).map_err(|e| e.to_string()), Ok(want), "{src}");
+        }
+    }
+
+    #[test]
+    fn other_reads_along_axis_0_are_errors() {
+        for src in [
+            "next[:] = u[::-1]",
+            "next[0] = u[1]",
+            "next[1:3] = u[2:4]",
+            "next[:] = u[-8:]",
+            "u * 2",
+            "next[:] = u - sum(u)",
+            "next[:] = u - max(u, axis=0)",
+        ] {
+            let e = depth(src).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Value, "{src}: {e}");
+        }
+        // Along other axes anything goes.
+        assert_eq!(
+            depth("next[:, ::-1] = u[:, 1:2] + sum(u, axis=1)[:, None]").ok(),
+            None
+        );
+        assert_eq!(
+            depth("next[:, ::-1] = u[:, 1:2] * 2").map_err(|e| e.to_string()),
+            Ok(0)
+        );
+    }
+}
