@@ -50,9 +50,9 @@ def test_functions_match_numpy_and_numexpr(name):
     got = ne.evaluate(f"{name}(a)")
     close(got, getattr(np, name)(a), np.complex128)
     # NumExpr computes these with its own formulas: the same values to a few ULPs away from the
-    # branch cuts (on them, NumPy's signed-zero rules are numjit's).
-    theirs = numexpr.evaluate(f"{name}(a)", local_dict={"a": a[:6]})
-    np.testing.assert_allclose(got[:6], theirs, rtol=1e-13, atol=1e-15)
+    # branch cuts (on them, e.g. arctan(-7j), numjit gives NumPy's side and NumExpr the other).
+    theirs = numexpr.evaluate(f"{name}(a)", local_dict={"a": a[:5]})
+    np.testing.assert_allclose(got[:5], theirs, rtol=1e-13, atol=1e-15)
 
 
 def test_literals_and_promotion_follow_numpy():
@@ -61,7 +61,7 @@ def test_literals_and_promotion_follow_numpy():
     assert ne.evaluate("x32 * 2.5e3j").dtype == np.complex64
     i = np.array([1, 2], np.int32)
     assert ne.evaluate("i * 1j").dtype == np.complex128
-    c64 = Z.astype(np.complex64)
+    c64 = Z[:2].astype(np.complex64)
     assert ne.evaluate("c64 + x32").dtype == np.complex64
     assert ne.evaluate("c64 + i").dtype == np.complex128
     assert ne.evaluate("1 + 2j") == 1 + 2j

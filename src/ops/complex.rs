@@ -58,12 +58,15 @@ pub(crate) trait Part: num_traits::Float + Into<f64> + Copy + std::fmt::Debug {
     fn libc(op: Op, z: Complex<Self>) -> Complex<Self>;
     fn cpow(a: Complex<Self>, b: Complex<Self>) -> Complex<Self>;
     fn log10e() -> Self;
+    fn log2e() -> Self;
+    /// Rounded to the nearest integer, halves to even (NumPy's `rint`).
+    fn rint(self) -> Self;
     fn wrap(z: Complex<Self>) -> Scalar;
     fn wrap_real(x: Self) -> Scalar;
 }
 
 macro_rules! part {
-    ($t:ty, $wrap:ident, $real:ident, $log10e:expr,
+    ($t:ty, $wrap:ident, $real:ident, $log10e:expr, $log2e:expr,
      $sqrt:ident $exp:ident $log:ident $sin:ident $cos:ident $tan:ident $sinh:ident $cosh:ident
      $tanh:ident $asin:ident $acos:ident $atan:ident $asinh:ident $acosh:ident $atanh:ident
      $pow:ident) => {
@@ -99,6 +102,12 @@ macro_rules! part {
             fn log10e() -> $t {
                 $log10e
             }
+            fn log2e() -> $t {
+                $log2e
+            }
+            fn rint(self) -> $t {
+                self.round_ties_even()
+            }
             fn wrap(z: Complex<$t>) -> Scalar {
                 Scalar::$wrap(z)
             }
@@ -108,9 +117,9 @@ macro_rules! part {
         }
     };
 }
-part!(f64, C128, F64, std::f64::consts::LOG10_E,
+part!(f64, C128, F64, std::f64::consts::LOG10_E, std::f64::consts::LOG2_E,
     csqrt cexp clog csin ccos ctan csinh ccosh ctanh casin cacos catan casinh cacosh catanh cpow);
-part!(f32, C64, F32, std::f32::consts::LOG10_E,
+part!(f32, C64, F32, std::f32::consts::LOG10_E, std::f32::consts::LOG2_E,
     csqrtf cexpf clogf csinf ccosf ctanf csinhf ccoshf ctanhf casinf cacosf catanf casinhf cacoshf
     catanhf cpowf);
 
@@ -217,13 +226,41 @@ pub(crate) fn unary<T: Part>(op: Op, z: Complex<T>) -> Scalar {
                 z.re.exp() * z.im.sin(),
             )
         }
-        Op::Log10 => {
+        Op::Log10 | Op::Log2 => {
             let l = T::libc(Op::Log, z);
-            Complex::new(l.re * T::log10e(), l.im * T::log10e())
+            let k = if op == Op::Log10 {
+                T::log10e()
+            } else {
+                T::log2e()
+            };
+            Complex::new(l.re * k, l.im * k)
         }
+        // NumPy rounds each part, half to even.
+        Op::Round => Complex::new(z.re.rint(), z.im.rint()),
+        Op::Sign => sign(z),
         _ => T::libc(op, z),
     };
     T::wrap(r)
+}
+
+/// NumPy 2's `sign` of a complex number: `z / |z|` (0 for 0, NaN with a NaN part), a unit
+/// along an infinite part, NaN when both parts are infinite.
+fn sign<T: Part>(z: Complex<T>) -> Complex<T> {
+    let (zero, one) = (T::zero(), T::one());
+    // An infinite part decides before a NaN in the other (NumPy: `sign(inf+nanj) == 1+0j`).
+    match (z.re.is_infinite(), z.im.is_infinite()) {
+        (true, true) => Complex::new(T::nan(), T::nan()),
+        (true, false) => Complex::new(one.copysign(z.re), zero),
+        (false, true) => Complex::new(zero, one.copysign(z.im)),
+        _ => {
+            let a = z.re.hypot(z.im);
+            if a == zero {
+                Complex::new(zero, zero)
+            } else {
+                Complex::new(z.re / a, z.im / a)
+            }
+        }
+    }
 }
 
 /// `op` on two complex operands.

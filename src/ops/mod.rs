@@ -262,6 +262,9 @@ pub(crate) fn type_op(op: Op, args: &[Ty]) -> Result<Typing, String> {
             | Op::Log
             | Op::Log1p
             | Op::Log10
+            | Op::Log2
+            | Op::Sign
+            | Op::Round
             | Op::Sin
             | Op::Cos
             | Op::Tan

@@ -2676,12 +2676,13 @@ def _np_complex(re, im):
 # The names a complex case may call: NumPy's, as numjit spells them.
 COMPLEX_NS = {name: getattr(np, name) for name in (
     "sqrt exp expm1 log log1p log10 sin cos tan arcsin arccos arctan sinh cosh tanh arcsinh "
-    "arccosh arctanh real imag conj abs where isnan isinf isfinite sum mean any all").split()}
+    "arccosh arctanh real imag conj abs where isnan isinf isfinite sum mean any all log2 sign "
+    "round").split()}
 COMPLEX_NS["complex"] = _np_complex
 COMPLEX_NS["sum"] = lambda a, axis=None: np.sum(a, axis=axis)[()]
 COMPLEX_NS["mean"] = lambda a, axis=None: np.mean(a, axis=axis)[()]
 
-COMPLEX_TRANSCENDENTAL = ("sqrt", "exp", "expm1", "log", "log1p", "log10", "sin", "cos", "tan", "arc",
+COMPLEX_TRANSCENDENTAL = ("sqrt", "exp", "expm1", "log", "log1p", "log10", "log2", "sign", "sin", "cos", "tan", "arc",
                   "sinh", "cosh", "tanh", "**")
 
 
@@ -2773,7 +2774,7 @@ def define_complex():
     parts = [0.0, -0.0, 0.5, -0.5, 1.0, -1.0, 2.0, -3.0, 1e-300, 1e300, inf, -inf, nan]
     grid = np.array([complex(r, i) for r in parts for i in parts], np.complex128)
     small = np.array([complex(r, i) for r in parts[:10] for i in parts[:10]], np.complex128)
-    for fn in ("sqrt", "exp", "expm1", "log", "log1p", "log10", "sin", "cos", "tan", "arcsin",
+    for fn in ("sqrt", "exp", "expm1", "log", "log1p", "log10", "log2", "sign", "round", "sin", "cos", "tan", "arcsin",
                "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh"):
         complex_case(f, f"{fn}_special_c128", f"{fn}(z)", {"z": Var("complex128", grid, shape=[grid.size])})
         complex_case(f, f"{fn}_finite_c64", f"{fn}(z)", {"z": Var("complex64", small.astype(np.complex64), shape=[small.size])})
