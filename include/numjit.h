@@ -165,6 +165,14 @@ enum numjit_dtype
    * `double` (IEEE binary64).
    */
   NUMJIT_DTYPE_FLOAT64 = 4,
+  /**
+   * `float _Complex`: two `float`, real part first (NumPy's `complex64`).
+   */
+  NUMJIT_DTYPE_COMPLEX64 = 5,
+  /**
+   * `double _Complex`: two `double`, real part first (NumPy's `complex128`).
+   */
+  NUMJIT_DTYPE_COMPLEX128 = 6,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

@@ -50,7 +50,7 @@ pub use crate::api::cancel::CancelToken;
 pub use crate::api::engine::{evaluate, run, Engine, Kernel};
 pub use crate::api::kernels::Kernels;
 pub use crate::api::vars::{InputSig, IntoOut, IntoVar, Signature, Vars};
-pub use crate::core::dtype::{DType, Element, Scalar};
+pub use crate::core::dtype::{Complex32, Complex64, DType, Element, Scalar};
 pub use crate::core::error::{Error, ErrorKind, Result, Span};
 pub use crate::exec::{num_threads, set_num_threads};
 

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use ndarray::{ArrayD, IxDyn, ShapeBuilder, SliceInfo, SliceInfoElem};
-use numjit::{Array, DType, Engine, Scalar, Vars};
+use numjit::{Array, Complex32, Complex64, DType, Engine, Scalar, Vars};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -70,6 +70,8 @@ enum Owned {
     I64(ArrayD<i64>),
     F32(ArrayD<f32>),
     F64(ArrayD<f64>),
+    C64(ArrayD<Complex32>),
+    C128(ArrayD<Complex64>),
 }
 
 fn flat_values(v: &toml::Value) -> Vec<toml::Value> {
@@ -130,7 +132,9 @@ fn build(spec: &VarSpec) -> Owned {
         (Some(d), _) => {
             let vals = flat_values(d);
             let shape = spec.shape.clone().unwrap_or_else(|| {
-                if matches!(d, toml::Value::Array(_)) {
+                if spec.dtype.starts_with("complex") {
+                    panic!("a complex var states its shape")
+                } else if matches!(d, toml::Value::Array(_)) {
                     vec![vals.len()]
                 } else {
                     vec![]
@@ -172,6 +176,23 @@ fn build(spec: &VarSpec) -> Owned {
             fortran,
         )),
         DType::Float64 => Owned::F64(make(&shape, values.iter().map(as_f64).collect(), fortran)),
+        // A complex element is `[re, im]`: the flattened data interleaves the parts.
+        DType::Complex64 => Owned::C64(make(
+            &shape,
+            values
+                .chunks(2)
+                .map(|p| Complex32::new(as_f64(&p[0]) as f32, as_f64(&p[1]) as f32))
+                .collect(),
+            fortran,
+        )),
+        DType::Complex128 => Owned::C128(make(
+            &shape,
+            values
+                .chunks(2)
+                .map(|p| Complex64::new(as_f64(&p[0]), as_f64(&p[1])))
+                .collect(),
+            fortran,
+        )),
     }
 }
 
@@ -271,6 +292,8 @@ macro_rules! with_views {
                 ViewAny::I64(a) => $vars.insert(name, a),
                 ViewAny::F32(a) => $vars.insert(name, a),
                 ViewAny::F64(a) => $vars.insert(name, a),
+                ViewAny::C64(a) => $vars.insert(name, a),
+                ViewAny::C128(a) => $vars.insert(name, a),
             }
         }
         $body
@@ -283,6 +306,8 @@ enum ViewAny<'a> {
     I64(ndarray::ArrayViewD<'a, i64>),
     F32(ndarray::ArrayViewD<'a, f32>),
     F64(ndarray::ArrayViewD<'a, f64>),
+    C64(ndarray::ArrayViewD<'a, Complex32>),
+    C128(ndarray::ArrayViewD<'a, Complex64>),
 }
 
 impl<'a> ViewAny<'a> {
@@ -302,6 +327,8 @@ impl<'a> ViewAny<'a> {
             Owned::I64(a) => v!(a, I64),
             Owned::F32(a) => v!(a, F32),
             Owned::F64(a) => v!(a, F64),
+            Owned::C64(a) => v!(a, C64),
+            Owned::C128(a) => v!(a, C128),
         }
     }
 }
@@ -349,6 +376,13 @@ fn close(got: Scalar, want: Scalar, ulps: u64, rtol: Option<f64>) -> bool {
             }
             ulps > 0 && ulp_distance(g, w, matches!(got, Scalar::F32(_))) <= ulps
         }
+        // Part by part, each within the tolerance.
+        (Scalar::C64(g), Scalar::C64(w)) => [(g.re, w.re), (g.im, w.im)]
+            .iter()
+            .all(|&(g, w)| close(Scalar::F32(g), Scalar::F32(w), ulps, rtol)),
+        (Scalar::C128(g), Scalar::C128(w)) => [(g.re, w.re), (g.im, w.im)]
+            .iter()
+            .all(|&(g, w)| close(Scalar::F64(g), Scalar::F64(w), ulps, rtol)),
         _ => got == want,
     }
 }
@@ -369,6 +403,8 @@ fn expected_array(e: &Expected) -> Array {
         Owned::I64(a) => Array::Int64(a),
         Owned::F32(a) => Array::Float32(a),
         Owned::F64(a) => Array::Float64(a),
+        Owned::C64(a) => Array::Complex64(a),
+        Owned::C128(a) => Array::Complex128(a),
     }
 }
 
@@ -421,6 +457,12 @@ fn bit_identical(a: &Array, b: &Array) -> bool {
             }
             (Some(Scalar::F32(x)), Some(Scalar::F32(y))) => {
                 x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan())
+            }
+            (Some(x @ (Scalar::C64(_) | Scalar::C128(_))), Some(y)) => {
+                let ((a, b), (c, d)) = (x.parts(), y.parts());
+                let same =
+                    |p: f64, q: f64| p.to_bits() == q.to_bits() || (p.is_nan() && q.is_nan());
+                x.dtype() == y.dtype() && same(a, c) && same(b, d)
             }
             (Some(x), Some(y)) => x == y,
             _ => false,
@@ -530,6 +572,8 @@ enum ViewMutAny<'a> {
     I64(ndarray::ArrayViewMutD<'a, i64>),
     F32(ndarray::ArrayViewMutD<'a, f32>),
     F64(ndarray::ArrayViewMutD<'a, f64>),
+    C64(ndarray::ArrayViewMutD<'a, Complex32>),
+    C128(ndarray::ArrayViewMutD<'a, Complex64>),
 }
 
 impl<'a> ViewMutAny<'a> {
@@ -550,6 +594,8 @@ impl<'a> ViewMutAny<'a> {
             Owned::I64(a) => v!(a, I64),
             Owned::F32(a) => v!(a, F32),
             Owned::F64(a) => v!(a, F64),
+            Owned::C64(a) => v!(a, C64),
+            Owned::C128(a) => v!(a, C128),
         }
     }
 
@@ -560,6 +606,8 @@ impl<'a> ViewMutAny<'a> {
             ViewMutAny::I64(a) => vars.with_out(name, a),
             ViewMutAny::F32(a) => vars.with_out(name, a),
             ViewMutAny::F64(a) => vars.with_out(name, a),
+            ViewMutAny::C64(a) => vars.with_out(name, a),
+            ViewMutAny::C128(a) => vars.with_out(name, a),
         }
     }
 
@@ -571,6 +619,8 @@ impl<'a> ViewMutAny<'a> {
             ViewMutAny::I64(a) => Array::Int64(a.to_owned()),
             ViewMutAny::F32(a) => Array::Float32(a.to_owned()),
             ViewMutAny::F64(a) => Array::Float64(a.to_owned()),
+            ViewMutAny::C64(a) => Array::Complex64(a.to_owned()),
+            ViewMutAny::C128(a) => Array::Complex128(a.to_owned()),
         }
     }
 }
@@ -608,6 +658,8 @@ fn run_program(engine: &Engine, case: &Case, src: &str, threads: Option<usize>) 
                 ViewAny::I64(a) => vars.insert(name, a),
                 ViewAny::F32(a) => vars.insert(name, a),
                 ViewAny::F64(a) => vars.insert(name, a),
+                ViewAny::C64(a) => vars.insert(name, a),
+                ViewAny::C128(a) => vars.insert(name, a),
             }
         }
         for (name, v) in &mut out_views {

@@ -1,15 +1,16 @@
 """Python values → arrays numjit can read in place → C descriptions (``numjit_var``).
 
-Arrays of the five dtypes numjit computes with are passed zero-copy: the C side gets the
+Arrays of the seven dtypes numjit computes with are passed zero-copy: the C side gets the
 array's own data pointer, shape and byte strides (negative and zero strides included). Other
 values are converted once, following NumExpr (which calls ``np.asarray`` on every operand and
 then casts to the types its virtual machine has):
 
-* Python ``bool``/``int``/``float`` → 0-d ``bool``/``int64``/``float64`` (``np.asarray``'s types);
+* Python ``bool``/``int``/``float``/``complex`` → 0-d ``bool``/``int64``/``float64``/``complex128``
+  (``np.asarray``'s types);
   lists and other array-likes → ``np.asarray``.
 * ``int8``, ``int16``, ``uint8``, ``uint16`` → ``int32``; ``uint32`` → ``int64``;
   ``float16`` → ``float32``: value-preserving, as NumExpr does.
-* ``uint64`` (NumExpr wraps it to int64 silently), complex, strings, objects, datetimes →
+* ``uint64`` (NumExpr wraps it to int64 silently), strings, objects, datetimes →
   ``TypeError`` naming the dtype.
 * Byte-swapped or misaligned arrays are copied to native, aligned ones.
 """
@@ -29,6 +30,8 @@ CODES = {
     np.dtype(np.int64): 2,
     np.dtype(np.float32): 3,
     np.dtype(np.float64): 4,
+    np.dtype(np.complex64): 5,
+    np.dtype(np.complex128): 6,
 }
 DTYPES = {code: dtype for dtype, code in CODES.items()}
 TYPESTRS = {code: dtype.str for code, dtype in DTYPES.items()}  # for __array_interface__
@@ -59,7 +62,8 @@ def operand(name, value):
         raise _errors.make(
             _errors.NumjitTypeError,
             f"variable `{name}` has dtype {dt}, which numjit does not support; it computes with "
-            "bool, int32, int64, float32 and float64 (smaller ints and float16 are converted "
+            "bool, int32, int64, float32, float64, complex64 and complex128 (smaller ints and "
+            "float16 are converted "
             "automatically); convert it, e.g. with .astype(np.float64)",
             "type",
         )

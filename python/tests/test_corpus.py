@@ -61,8 +61,16 @@ def build(spec):
     else:
         data = spec["data"]
         shape = spec.get("shape", [len(data)] if isinstance(data, list) else [])
-        # Floats go through float64 first: float32 values are written as their exact doubles.
-        a = np.array(data, dtype=np.float64 if dtype.kind == "f" else dtype).astype(dtype).reshape(shape)
+        if dtype.kind == "c":
+            # A complex element is the pair [re, im] (the shape is always stated).
+            pairs = np.array(data, dtype=np.float64).reshape(-1, 2)
+            a = (pairs[:, 0].astype(dtype) + 0j).astype(dtype)
+            a.imag = pairs[:, 1]
+            a.real = pairs[:, 0]
+            a = a.reshape(shape)
+        else:
+            # Floats go through float64 first: float32 values are written as their exact doubles.
+            a = np.array(data, dtype=np.float64 if dtype.kind == "f" else dtype).astype(dtype).reshape(shape)
     if spec.get("order") == "F":
         a = np.asfortranarray(a)
     if "view" in spec:
@@ -90,10 +98,19 @@ def assert_matches(case, got, exp=None):
     assert isinstance(got, np.ndarray), type(got)
     assert got.dtype == want.dtype, f"dtype {got.dtype}, expected {want.dtype}"
     assert got.shape == want.shape, f"shape {got.shape}, expected {want.shape}"
+    if want.dtype.kind == "c":
+        # Part by part, each within the case's tolerance.
+        for part in (np.real, np.imag):
+            assert_parts_match(case, part(got).ravel(), part(want).ravel())
+        return
     if want.dtype.kind != "f":
         np.testing.assert_array_equal(got, want)
         return
-    g, w = got.ravel(), want.ravel()
+    assert_parts_match(case, got.ravel(), want.ravel())
+
+
+def assert_parts_match(case, g, w):
+    """Float arrays `g` (got) and `w` (wanted) agree within the case's ULPs or rtol."""
     same = (g == w) & (np.signbit(g) == np.signbit(w)) | (np.isnan(g) & np.isnan(w))
     ulps, rtol = case.get("ulps", 0), case.get("rtol")
     for i in np.flatnonzero(~same):

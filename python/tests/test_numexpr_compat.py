@@ -91,7 +91,7 @@ def test_small_dtypes_are_upcast_like_numexpr(dtype, computes_as):
 
 
 @pytest.mark.parametrize(
-    "value", [np.arange(3, dtype=np.uint64), np.ones(2, complex), np.array(["a"]), np.array([None]),
+    "value", [np.arange(3, dtype=np.uint64), np.ones(2, np.complex256), np.array(["a"]), np.array([None]),
               np.array(["2020-01-01"], dtype="M8[D]"), 2**64],
 )
 def test_unsupported_dtypes_raise_type_error_naming_them(value):

@@ -4,7 +4,7 @@ use std::fmt;
 
 use ndarray::ArrayD;
 
-use crate::core::dtype::{DType, Element, Scalar};
+use crate::core::dtype::{Complex32, Complex64, DType, Element, Scalar};
 use crate::core::error::{Error, ErrorKind};
 
 /// The result of an evaluation: an owned, C-ordered array of the expression's dtype.
@@ -29,6 +29,10 @@ pub enum Array {
     Float32(ArrayD<f32>),
     /// `float64` elements.
     Float64(ArrayD<f64>),
+    /// `complex64` elements.
+    Complex64(ArrayD<Complex32>),
+    /// `complex128` elements.
+    Complex128(ArrayD<Complex64>),
 }
 
 macro_rules! each {
@@ -39,6 +43,8 @@ macro_rules! each {
             Array::Int64($a) => $e,
             Array::Float32($a) => $e,
             Array::Float64($a) => $e,
+            Array::Complex64($a) => $e,
+            Array::Complex128($a) => $e,
         }
     };
 }
@@ -58,6 +64,8 @@ impl Array {
             Array::Int64(_) => DType::Int64,
             Array::Float32(_) => DType::Float32,
             Array::Float64(_) => DType::Float64,
+            Array::Complex64(_) => DType::Complex64,
+            Array::Complex128(_) => DType::Complex128,
         }
     }
 
@@ -100,7 +108,7 @@ impl Array {
         }
     }
 
-    /// Converts to a `float64` array whatever the dtype (`bool` → 0/1).
+    /// Converts to a `float64` array whatever the dtype (`bool` → 0/1, complex → real part).
     ///
     /// ```
     /// let r = numjit::evaluate("3 > 2", &numjit::Vars::new())?;
@@ -157,14 +165,18 @@ impl fmt::Display for Array {
         let items: Vec<String> = if n > 1000 {
             let head = (0..3).filter_map(|i| self.get_flat(i));
             let tail = (n - 3..n).filter_map(|i| self.get_flat(i));
-            let mut v: Vec<String> = head.map(fmt_scalar).collect();
+            let mut v: Vec<String> = head.map(fmt_element).collect();
             v.push("...".into());
-            v.extend(tail.map(fmt_scalar));
+            v.extend(tail.map(fmt_element));
             v
         } else {
             (0..n)
                 .filter_map(|i| self.get_flat(i))
-                .map(fmt_scalar)
+                .map(if shape.is_empty() {
+                    fmt_scalar
+                } else {
+                    fmt_element
+                })
                 .collect()
         };
         if shape.is_empty() {
@@ -185,6 +197,20 @@ impl fmt::Display for Array {
     }
 }
 
+/// An element of an array: complex numbers as NumPy writes them in one (`1.+2.j`).
+fn fmt_element(s: Scalar) -> String {
+    match s {
+        Scalar::C64(_) | Scalar::C128(_) => {
+            let (re, im) = s.parts();
+            let im_s = fmt_float(im);
+            let sign = if im_s.starts_with('-') { "" } else { "+" };
+            format!("{}{sign}{im_s}j", fmt_float(re))
+        }
+        other => fmt_scalar(other),
+    }
+}
+
+/// A 0-d result: complex numbers as Python writes them (`(1+2j)`).
 fn fmt_scalar(s: Scalar) -> String {
     match s {
         Scalar::F64(v) => fmt_float(v),

@@ -44,7 +44,7 @@ pub struct VarValue<'a> {
     /// Bound with [`Vars::with_out`]: a program may write it.
     writable: bool,
     /// Storage for scalars bound by value (8 bytes, aligned for every dtype).
-    _owned: Option<Box<u64>>,
+    _owned: Option<Box<u128>>,
     _borrow: PhantomData<&'a ()>,
 }
 
@@ -91,16 +91,18 @@ impl<'a, T: Element, D: Dimension> IntoVar<'a> for ndarray::ArrayView<'a, T, D> 
 
 impl<'a, T: Element> IntoVar<'a> for T {
     fn into_var(self) -> VarValue<'a> {
-        let bits: u64 = match self.to_scalar() {
-            Scalar::Bool(b) => b as u64,
-            Scalar::I32(v) => v as u32 as u64,
-            Scalar::I64(v) => v as u64,
-            Scalar::F32(v) => v.to_bits() as u64,
-            Scalar::F64(v) => v.to_bits(),
+        let bits: u128 = match self.to_scalar() {
+            Scalar::Bool(b) => b as u128,
+            Scalar::I32(v) => v as u32 as u128,
+            Scalar::I64(v) => v as u64 as u128,
+            Scalar::F32(v) => v.to_bits() as u128,
+            Scalar::F64(v) => v.to_bits() as u128,
+            Scalar::C64(z) => (z.im.to_bits() as u128) << 32 | z.re.to_bits() as u128,
+            Scalar::C128(z) => (z.im.to_bits() as u128) << 64 | z.re.to_bits() as u128,
         };
-        // Little-endian: the value's bytes sit at the start of the u64 for every width.
-        let owned = Box::new(u64::from_le(bits));
-        let ptr = &*owned as *const u64 as *const u8;
+        // Little-endian: the value's bytes sit at the start of the u128 for every width.
+        let owned = Box::new(u128::from_le(bits));
+        let ptr = &*owned as *const u128 as *const u8;
         VarValue {
             view: RawView {
                 dtype: T::DTYPE,

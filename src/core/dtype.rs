@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+pub use num_complex::{Complex32, Complex64};
+
 /// The element types numjit computes with.
 ///
 /// ```
@@ -21,16 +23,22 @@ pub enum DType {
     Float32,
     /// `float64`
     Float64,
+    /// `complex64`: two `float32`, real part first.
+    Complex64,
+    /// `complex128`: two `float64`, real part first.
+    Complex128,
 }
 
 impl DType {
     /// All dtypes, in promotion order.
-    pub const ALL: [DType; 5] = [
+    pub const ALL: [DType; 7] = [
         DType::Bool,
         DType::Int32,
         DType::Int64,
         DType::Float32,
         DType::Float64,
+        DType::Complex64,
+        DType::Complex128,
     ];
 
     /// The NumPy name (`"float64"`).
@@ -45,6 +53,8 @@ impl DType {
             DType::Int64 => "int64",
             DType::Float32 => "float32",
             DType::Float64 => "float64",
+            DType::Complex64 => "complex64",
+            DType::Complex128 => "complex128",
         }
     }
 
@@ -60,6 +70,8 @@ impl DType {
             "int64" | "i8" => DType::Int64,
             "float32" | "f4" => DType::Float32,
             "float64" | "f8" => DType::Float64,
+            "complex64" | "c8" => DType::Complex64,
+            "complex128" | "c16" => DType::Complex128,
             _ => return None,
         })
     }
@@ -73,7 +85,8 @@ impl DType {
         match self {
             DType::Bool => 1,
             DType::Int32 | DType::Float32 => 4,
-            DType::Int64 | DType::Float64 => 8,
+            DType::Int64 | DType::Float64 | DType::Complex64 => 8,
+            DType::Complex128 => 16,
         }
     }
 
@@ -84,6 +97,43 @@ impl DType {
     /// ```
     pub fn is_float(self) -> bool {
         matches!(self, DType::Float32 | DType::Float64)
+    }
+
+    /// True for `complex64` and `complex128`.
+    ///
+    /// ```
+    /// assert!(numjit::DType::Complex64.is_complex());
+    /// ```
+    pub fn is_complex(self) -> bool {
+        matches!(self, DType::Complex64 | DType::Complex128)
+    }
+
+    /// The float dtype of a complex dtype's parts (`complex64` → `float32`); other dtypes are
+    /// their own.
+    ///
+    /// ```
+    /// assert_eq!(numjit::DType::Complex128.part(), numjit::DType::Float64);
+    /// ```
+    pub fn part(self) -> DType {
+        match self {
+            DType::Complex64 => DType::Float32,
+            DType::Complex128 => DType::Float64,
+            d => d,
+        }
+    }
+
+    /// The complex dtype whose parts have the float dtype of `self` (`float32` → `complex64`,
+    /// anything else but complex64 → `complex128`).
+    ///
+    /// ```
+    /// assert_eq!(numjit::DType::Float32.complex_of(), numjit::DType::Complex64);
+    /// assert_eq!(numjit::DType::Int32.complex_of(), numjit::DType::Complex128);
+    /// ```
+    pub fn complex_of(self) -> DType {
+        match self {
+            DType::Float32 | DType::Complex64 => DType::Complex64,
+            _ => DType::Complex128,
+        }
     }
 
     /// True for `int32` and `int64`.
@@ -107,6 +157,8 @@ impl DType {
         match (self.max(other), self.min(other)) {
             // float32 cannot hold every int32/int64 exactly: NumPy goes to float64.
             (Float32, Int32 | Int64) => Float64,
+            // complex64 has float32 parts: as float32, anything wider goes to complex128.
+            (Complex64, Int32 | Int64 | Float64) => Complex128,
             (hi, _) => hi,
         }
     }
@@ -117,11 +169,12 @@ impl DType {
     /// assert_eq!(numjit::DType::Int32.float_of(), numjit::DType::Float64);
     /// assert_eq!(numjit::DType::Float32.float_of(), numjit::DType::Float32);
     /// ```
+    ///
+    /// Complex dtypes are their own.
     pub fn float_of(self) -> DType {
-        if self == DType::Float32 {
-            DType::Float32
-        } else {
-            DType::Float64
+        match self {
+            DType::Float32 | DType::Complex64 | DType::Complex128 => self,
+            _ => DType::Float64,
         }
     }
 }
@@ -167,6 +220,8 @@ fn weak_with_strong(weak: DType, strong: DType) -> Ty {
     let dtype = match (weak, strong) {
         (DType::Float64, DType::Bool | DType::Int32 | DType::Int64) => DType::Float64,
         (DType::Int64, DType::Bool) => DType::Int64,
+        // `1j` keeps a float array's precision (`f32 + 1j` is complex64, NumPy 2).
+        (DType::Complex128, s) if !s.is_complex() => s.complex_of(),
         _ => strong,
     };
     Ty::strong(dtype)
@@ -190,6 +245,10 @@ pub enum Scalar {
     F32(f32),
     /// A `float64`.
     F64(f64),
+    /// A `complex64`.
+    C64(Complex32),
+    /// A `complex128`.
+    C128(Complex64),
 }
 
 impl Scalar {
@@ -205,6 +264,8 @@ impl Scalar {
             Scalar::I64(_) => DType::Int64,
             Scalar::F32(_) => DType::Float32,
             Scalar::F64(_) => DType::Float64,
+            Scalar::C64(_) => DType::Complex64,
+            Scalar::C128(_) => DType::Complex128,
         }
     }
 
@@ -217,7 +278,27 @@ impl Scalar {
     /// assert_eq!(Scalar::F64(2.0).cast(DType::Bool), Scalar::Bool(true));
     /// assert_eq!(Scalar::F64(3e9).cast(DType::Int32), Scalar::I32(i32::MAX));
     /// ```
+    ///
+    /// A complex value cast to a real dtype keeps its real part (NumPy warns and does the same),
+    /// to bool it is true unless both parts are zero.
     pub fn cast(self, to: DType) -> Scalar {
+        match (self, to) {
+            (Scalar::C64(z), _) if !to.is_complex() => {
+                return if to == DType::Bool {
+                    Scalar::Bool(z.re != 0.0 || z.im != 0.0)
+                } else {
+                    Scalar::F32(z.re).cast(to)
+                };
+            }
+            (Scalar::C128(z), _) if !to.is_complex() => {
+                return if to == DType::Bool {
+                    Scalar::Bool(z.re != 0.0 || z.im != 0.0)
+                } else {
+                    Scalar::F64(z.re).cast(to)
+                };
+            }
+            _ => {}
+        }
         match to {
             DType::Bool => Scalar::Bool(match self {
                 Scalar::Bool(b) => b,
@@ -225,6 +306,7 @@ impl Scalar {
                 Scalar::I64(v) => v != 0,
                 Scalar::F32(v) => v != 0.0,
                 Scalar::F64(v) => v != 0.0,
+                Scalar::C64(_) | Scalar::C128(_) => unreachable!("handled above"),
             }),
             // Straight from the float: through i64, `3e9` would wrap instead of saturating.
             DType::Int32 => Scalar::I32(match self {
@@ -239,10 +321,37 @@ impl Scalar {
                 other => other.as_i64() as f32,
             }),
             DType::Float64 => Scalar::F64(self.as_f64()),
+            DType::Complex64 => Scalar::C64(match self {
+                Scalar::C64(z) => z,
+                Scalar::C128(z) => Complex32::new(z.re as f32, z.im as f32),
+                other => match other.cast(DType::Float32) {
+                    Scalar::F32(re) => Complex32::new(re, 0.0),
+                    _ => unreachable!("cast to float32 gives float32"),
+                },
+            }),
+            DType::Complex128 => Scalar::C128(match self {
+                Scalar::C64(z) => Complex64::new(z.re as f64, z.im as f64),
+                Scalar::C128(z) => z,
+                other => Complex64::new(other.as_f64(), 0.0),
+            }),
         }
     }
 
-    /// The value as `f64` (exact for every dtype but large int64).
+    /// The real and imaginary parts as `f64` (imaginary 0 for a real dtype).
+    ///
+    /// ```
+    /// use numjit::{Complex64, Scalar};
+    /// assert_eq!(Scalar::C128(Complex64::new(1.0, 2.0)).parts(), (1.0, 2.0));
+    /// ```
+    pub fn parts(self) -> (f64, f64) {
+        match self {
+            Scalar::C64(z) => (z.re as f64, z.im as f64),
+            Scalar::C128(z) => (z.re, z.im),
+            other => (other.as_f64(), 0.0),
+        }
+    }
+
+    /// The value as `f64` (exact for every dtype but large int64; a complex value's real part).
     ///
     /// ```
     /// assert_eq!(numjit::Scalar::Bool(true).as_f64(), 1.0);
@@ -254,6 +363,8 @@ impl Scalar {
             Scalar::I64(v) => v as f64,
             Scalar::F32(v) => v as f64,
             Scalar::F64(v) => v,
+            Scalar::C64(z) => z.re as f64,
+            Scalar::C128(z) => z.re,
         }
     }
 
@@ -269,17 +380,21 @@ impl Scalar {
             Scalar::I64(v) => v,
             Scalar::F32(v) => v as i64,
             Scalar::F64(v) => v as i64,
+            Scalar::C64(z) => z.re as i64,
+            Scalar::C128(z) => z.re as i64,
         }
     }
 
     /// Bit pattern used to hash and compare constants (so `NaN` equals itself and `-0.0 != 0.0`).
-    pub(crate) fn bits(self) -> (DType, u64) {
+    pub(crate) fn bits(self) -> (DType, u128) {
         let bits = match self {
-            Scalar::Bool(b) => b as u64,
-            Scalar::I32(v) => v as u32 as u64,
-            Scalar::I64(v) => v as u64,
-            Scalar::F32(v) => v.to_bits() as u64,
-            Scalar::F64(v) => v.to_bits(),
+            Scalar::Bool(b) => b as u128,
+            Scalar::I32(v) => v as u32 as u128,
+            Scalar::I64(v) => v as u64 as u128,
+            Scalar::F32(v) => v.to_bits() as u128,
+            Scalar::F64(v) => v.to_bits() as u128,
+            Scalar::C64(z) => (z.re.to_bits() as u128) << 64 | z.im.to_bits() as u128,
+            Scalar::C128(z) => (z.re.to_bits() as u128) << 64 | z.im.to_bits() as u128,
         };
         (self.dtype(), bits)
     }
@@ -293,7 +408,35 @@ impl fmt::Display for Scalar {
             Scalar::I64(v) => write!(f, "{v}"),
             Scalar::F32(v) => write!(f, "{v:?}"),
             Scalar::F64(v) => write!(f, "{v:?}"),
+            Scalar::C64(z) => fmt_complex(f, z.re as f64, z.im as f64),
+            Scalar::C128(z) => fmt_complex(f, z.re, z.im),
         }
+    }
+}
+
+/// A complex number as Python prints it: `(1+2j)`, `-3j` when the real part is +0.
+fn fmt_complex(f: &mut fmt::Formatter<'_>, re: f64, im: f64) -> fmt::Result {
+    let re_s = python_part(re);
+    let im_s = python_part(im);
+    if re == 0.0 && re.is_sign_positive() {
+        return write!(f, "{im_s}j");
+    }
+    let sign = if im_s.starts_with('-') { "" } else { "+" };
+    write!(f, "({re_s}{sign}{im_s}j)")
+}
+
+/// One part of a complex number as Python's `repr` writes it: integral values without `.0`.
+fn python_part(v: f64) -> String {
+    if v.is_nan() {
+        "nan".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "inf" } else { "-inf" }.into()
+    } else if v == 0.0 && v.is_sign_negative() {
+        "-0".into()
+    } else if v == v.trunc() && v.abs() < 1e16 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v:?}")
     }
 }
 
@@ -301,7 +444,8 @@ mod sealed {
     pub trait Sealed {}
 }
 
-/// Rust element types that map to a numjit [`DType`]: `bool`, `i32`, `i64`, `f32`, `f64`.
+/// Rust element types that map to a numjit [`DType`]: `bool`, `i32`, `i64`, `f32`, `f64`,
+/// [`Complex32`] (`complex64`) and [`Complex64`] (`complex128`).
 ///
 /// ```
 /// use numjit::{DType, Element};
@@ -338,6 +482,8 @@ element!(i32, Int32, I32);
 element!(i64, Int64, I64);
 element!(f32, Float32, F32);
 element!(f64, Float64, F64);
+element!(Complex32, Complex64, C64);
+element!(Complex64, Complex128, C128);
 
 #[cfg(test)]
 mod tests {

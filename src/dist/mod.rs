@@ -736,6 +736,13 @@ fn push_words(a: &Array, out: &mut Vec<u64>) -> Result<()> {
         Array::Int64(a) => out.extend(a.iter().map(|v| v.to_word())),
         Array::Float32(a) => out.extend(a.iter().map(|v| v.to_word())),
         Array::Float64(a) => out.extend(a.iter().map(|v| v.to_word())),
+        // Lowering reduces complex numbers part by part: no accumulator is complex.
+        Array::Complex64(_) | Array::Complex128(_) => {
+            return Err(Error::new(
+                ErrorKind::Internal,
+                "complex accumulators do not cross ranks",
+            ))
+        }
     }
     Ok(())
 }
@@ -766,6 +773,12 @@ fn combine_words(
         DType::Int64 => Array::Int64(typed(op, pieces, words, k, shape)?),
         DType::Float32 => Array::Float32(typed(op, pieces, words, k, shape)?),
         DType::Float64 => Array::Float64(typed(op, pieces, words, k, shape)?),
+        DType::Complex64 | DType::Complex128 => {
+            return Err(Error::new(
+                ErrorKind::Internal,
+                "complex accumulators do not cross ranks",
+            ))
+        }
     })
 }
 

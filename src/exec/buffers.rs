@@ -56,6 +56,8 @@ pub(super) fn filled(dtype: DType, shape: &[usize], value: Scalar) -> Result<Arr
         DType::Int64 => Array::Int64(fill(dtype, shape, value)?),
         DType::Float32 => Array::Float32(fill(dtype, shape, value)?),
         DType::Float64 => Array::Float64(fill(dtype, shape, value)?),
+        DType::Complex64 => Array::Complex64(fill(dtype, shape, value)?),
+        DType::Complex128 => Array::Complex128(fill(dtype, shape, value)?),
     })
 }
 
@@ -78,6 +80,8 @@ pub(crate) fn view_of(a: &Array) -> RawView {
         Array::Int64(x) => v!(x),
         Array::Float32(x) => v!(x),
         Array::Float64(x) => v!(x),
+        Array::Complex64(x) => v!(x),
+        Array::Complex128(x) => v!(x),
     }
 }
 

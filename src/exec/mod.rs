@@ -372,6 +372,8 @@ impl Ctx<'_> {
             DType::Int64 => alloc_run!(i64, Int64),
             DType::Float32 => alloc_run!(f32, Float32),
             DType::Float64 => alloc_run!(f64, Float64),
+            DType::Complex64 => alloc_run!(crate::Complex32, Complex64),
+            DType::Complex128 => alloc_run!(crate::Complex64, Complex128),
         })
     }
 

@@ -30,6 +30,10 @@ pub enum numjit_dtype {
     Float32 = 3,
     /// `double` (IEEE binary64).
     Float64 = 4,
+    /// `float _Complex`: two `float`, real part first (NumPy's `complex64`).
+    Complex64 = 5,
+    /// `double _Complex`: two `double`, real part first (NumPy's `complex128`).
+    Complex128 = 6,
 }
 
 impl From<DType> for numjit_dtype {
@@ -40,6 +44,8 @@ impl From<DType> for numjit_dtype {
             DType::Int64 => numjit_dtype::Int64,
             DType::Float32 => numjit_dtype::Float32,
             DType::Float64 => numjit_dtype::Float64,
+            DType::Complex64 => numjit_dtype::Complex64,
+            DType::Complex128 => numjit_dtype::Complex128,
         }
     }
 }
@@ -345,6 +351,9 @@ fn align(dtype: DType) -> usize {
         DType::Int64 => std::mem::align_of::<i64>(),
         DType::Float32 => std::mem::align_of::<f32>(),
         DType::Float64 => std::mem::align_of::<f64>(),
+        // NumPy aligns complex arrays to their parts.
+        DType::Complex64 => std::mem::align_of::<f32>(),
+        DType::Complex128 => std::mem::align_of::<f64>(),
     }
 }
 

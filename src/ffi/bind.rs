@@ -18,6 +18,8 @@ pub(super) enum InputView<'a> {
     Int64(ArrayViewD<'a, i64>),
     Float32(ArrayViewD<'a, f32>),
     Float64(ArrayViewD<'a, f64>),
+    Complex64(ArrayViewD<'a, crate::Complex32>),
+    Complex128(ArrayViewD<'a, crate::Complex64>),
 }
 
 impl<'a> InputView<'a> {
@@ -32,6 +34,8 @@ impl<'a> InputView<'a> {
                 DType::Int64 => InputView::Int64(l.view()),
                 DType::Float32 => InputView::Float32(l.view()),
                 DType::Float64 => InputView::Float64(l.view()),
+                DType::Complex64 => InputView::Complex64(l.view()),
+                DType::Complex128 => InputView::Complex128(l.view()),
             }
         }
     }
@@ -43,6 +47,8 @@ impl<'a> InputView<'a> {
             InputView::Int64(a) => vars.insert(name, a),
             InputView::Float32(a) => vars.insert(name, a),
             InputView::Float64(a) => vars.insert(name, a),
+            InputView::Complex64(a) => vars.insert(name, a),
+            InputView::Complex128(a) => vars.insert(name, a),
         }
     }
 }
@@ -54,6 +60,8 @@ pub(super) enum OutView<'a> {
     Int64(ArrayViewMutD<'a, i64>),
     Float32(ArrayViewMutD<'a, f32>),
     Float64(ArrayViewMutD<'a, f64>),
+    Complex64(ArrayViewMutD<'a, crate::Complex32>),
+    Complex128(ArrayViewMutD<'a, crate::Complex64>),
 }
 
 impl<'a> OutView<'a> {
@@ -68,6 +76,8 @@ impl<'a> OutView<'a> {
                 DType::Int64 => OutView::Int64(l.view_mut()),
                 DType::Float32 => OutView::Float32(l.view_mut()),
                 DType::Float64 => OutView::Float64(l.view_mut()),
+                DType::Complex64 => OutView::Complex64(l.view_mut()),
+                DType::Complex128 => OutView::Complex128(l.view_mut()),
             }
         }
     }
@@ -79,6 +89,8 @@ impl<'a> OutView<'a> {
             OutView::Int64(a) => vars.with_out(name, a),
             OutView::Float32(a) => vars.with_out(name, a),
             OutView::Float64(a) => vars.with_out(name, a),
+            OutView::Complex64(a) => vars.with_out(name, a),
+            OutView::Complex128(a) => vars.with_out(name, a),
         }
     }
 
@@ -90,6 +102,8 @@ impl<'a> OutView<'a> {
             OutView::Int64(a) => kernel.eval_into(vars, a),
             OutView::Float32(a) => kernel.eval_into(vars, a),
             OutView::Float64(a) => kernel.eval_into(vars, a),
+            OutView::Complex64(a) => kernel.eval_into(vars, a),
+            OutView::Complex128(a) => kernel.eval_into(vars, a),
         }
     }
 }

@@ -36,6 +36,8 @@ impl numjit_result {
             Array::Int64(a) => layout!(a),
             Array::Float32(a) => layout!(a),
             Array::Float64(a) => layout!(a),
+            Array::Complex64(a) => layout!(a),
+            Array::Complex128(a) => layout!(a),
         };
         Box::into_raw(Box::new(numjit_result {
             array,
@@ -51,6 +53,8 @@ impl numjit_result {
             Array::Int64(a) => a.as_ptr() as *const c_void,
             Array::Float32(a) => a.as_ptr() as *const c_void,
             Array::Float64(a) => a.as_ptr() as *const c_void,
+            Array::Complex64(a) => a.as_ptr() as *const c_void,
+            Array::Complex128(a) => a.as_ptr() as *const c_void,
         }
     }
 }

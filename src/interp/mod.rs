@@ -165,5 +165,13 @@ fn to_array(v: &ArrayD<Scalar>, dtype: DType) -> Array {
         DType::Int64 => Array::Int64(v.mapv(|s| s.as_i64())),
         DType::Float32 => Array::Float32(v.mapv(|s| s.cast(DType::Float32).as_f64() as f32)),
         DType::Float64 => Array::Float64(v.mapv(|s| s.as_f64())),
+        DType::Complex64 => Array::Complex64(v.mapv(|s| match s.cast(DType::Complex64) {
+            Scalar::C64(z) => z,
+            _ => unreachable!("cast to complex64 gives complex64"),
+        })),
+        DType::Complex128 => Array::Complex128(v.mapv(|s| match s.cast(DType::Complex128) {
+            Scalar::C128(z) => z,
+            _ => unreachable!("cast to complex128 gives complex128"),
+        })),
     }
 }

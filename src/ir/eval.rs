@@ -3,7 +3,7 @@
 //! executor for `range` arguments, and the interpreter to read elements: an IR utility, not the
 //! oracle.
 
-use crate::core::dtype::{DType, Scalar};
+use crate::core::dtype::{Complex32, Complex64, DType, Scalar};
 use crate::core::view::RawView;
 use crate::ir::{Graph, NodeId, NodeKind};
 use crate::ops::scalar;
@@ -45,6 +45,8 @@ pub(crate) fn element(v: &RawView, offset: isize) -> Scalar {
             DType::Int64 => Scalar::I64((p as *const i64).read_unaligned()),
             DType::Float32 => Scalar::F32((p as *const f32).read_unaligned()),
             DType::Float64 => Scalar::F64((p as *const f64).read_unaligned()),
+            DType::Complex64 => Scalar::C64((p as *const Complex32).read_unaligned()),
+            DType::Complex128 => Scalar::C128((p as *const Complex64).read_unaligned()),
         }
     }
 }

@@ -140,6 +140,22 @@ impl Lowerer {
             Some(text) => typed.map_err(|e| e.with_source(text))?,
             None => typed?,
         });
+        if let Some((name, d)) = kernel
+            .locals
+            .iter()
+            .map(|(n, d)| (n.as_str(), *d))
+            .chain([("its result", kernel.result)])
+            .find(|(_, d)| d.is_complex())
+        {
+            return Err(Error::at(
+                ErrorKind::Type,
+                span,
+                format!(
+                    "kernel `{}`: `{name}` would be {d}, and kernels do not compute with complex numbers yet",
+                    def.name
+                ),
+            ));
+        }
         let rank = lowered.iter().map(|a| self.rank(a.0)).max().unwrap_or(0);
         let dtype = kernel.result;
         let args = lowered.into_iter().map(|a| a.0).collect();

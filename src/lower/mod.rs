@@ -9,7 +9,7 @@ mod index;
 pub(crate) mod kernel;
 pub(crate) mod program;
 
-use crate::core::dtype::{DType, Scalar, Ty};
+use crate::core::dtype::{Complex64, DType, Scalar, Ty};
 use crate::core::error::{Error, ErrorKind, Result, Span};
 use crate::ir::{Graph, InputDecl, Node, NodeId, NodeKind};
 use crate::ops::{self, Generator, Op, ReduceOp};
@@ -137,6 +137,10 @@ impl Lowerer {
                 self.constant(Scalar::F64(*v), e.span),
                 Ty::weak(DType::Float64),
             )),
+            ExprKind::Imag(v) => Ok((
+                self.constant(Scalar::C128(Complex64::new(0.0, *v)), e.span),
+                Ty::weak(DType::Complex128),
+            )),
             ExprKind::Bool(b) => Ok((
                 self.constant(Scalar::Bool(*b), e.span),
                 Ty::weak(DType::Bool),
@@ -218,7 +222,7 @@ impl Lowerer {
             ExprKind::Int(v) => *v < 0,
             _ => false,
         };
-        if negative_literal && !base.dtype.is_float() {
+        if negative_literal && !base.dtype.is_float() && !base.dtype.is_complex() {
             return Err(Error::at(
                 ErrorKind::NegativePower,
                 span,
@@ -339,7 +343,7 @@ impl Lowerer {
             .iter()
             .map(|a| self.expr(a))
             .collect::<Result<Vec<_>>>()?;
-        if matches!(def.op, Op::Copy | Op::Conj | Op::Real) {
+        if matches!(def.op, Op::Copy | Op::Conj | Op::Real) && !lowered[0].1.dtype.is_complex() {
             // The identity on real dtypes; every result is a new array anyway.
             return Ok(lowered[0]);
         }
@@ -386,6 +390,9 @@ impl Lowerer {
         let rank = self.rank(arg);
         let axis = axis_expr.map(|e| normalize_axis(e, rank)).transpose()?;
         let input = ty.dtype;
+        if input.is_complex() {
+            return self.reduce_complex(op, (arg, ty), axis, span);
+        }
         let arg = self.cast(
             arg,
             ty,
@@ -409,6 +416,71 @@ impl Lowerer {
 }
 
 /// Reads an `axis=` value (an integer literal, possibly negative) and checks it against `rank`.
+impl Lowerer {
+    /// A reduction of complex numbers. NumPy 2 has no order on them (`min`, `max` are type
+    /// errors); a sum is the sums of the parts, each summed pairwise as a real array (so in
+    /// the same order as NumPy's real sums), and a mean the means of the parts. A product mixes
+    /// the parts: it is not supported yet.
+    fn reduce_complex(
+        &mut self,
+        op: ReduceOp,
+        arg: (NodeId, Ty),
+        axis: Option<usize>,
+        span: Span,
+    ) -> Result<(NodeId, Ty)> {
+        let dtype = arg.1.dtype;
+        match op {
+            ReduceOp::Sum | ReduceOp::Mean => {
+                let mut parts = Vec::with_capacity(2);
+                for part in [Op::Real, Op::Imag] {
+                    let (p, pty) = self.apply(part, &[arg], span)?;
+                    let result = op.result_dtype(pty.dtype);
+                    let rank = if axis.is_some() { self.rank(p) - 1 } else { 0 };
+                    let id = self.push(NodeKind::Reduce { op, arg: p, axis }, result, rank, span);
+                    parts.push((
+                        id,
+                        Ty {
+                            dtype: result,
+                            weak: arg.1.weak,
+                        },
+                    ));
+                }
+                self.apply(Op::Complex, &parts, span)
+            }
+            ReduceOp::Any | ReduceOp::All => {
+                let b = self.cast(arg.0, arg.1, DType::Bool)?;
+                let rank = if axis.is_some() { self.rank(b) - 1 } else { 0 };
+                let id = self.push(
+                    NodeKind::Reduce { op, arg: b, axis },
+                    DType::Bool,
+                    rank,
+                    span,
+                );
+                Ok((
+                    id,
+                    Ty {
+                        dtype: DType::Bool,
+                        weak: arg.1.weak,
+                    },
+                ))
+            }
+            ReduceOp::Prod => Err(Error::at(
+                ErrorKind::Type,
+                span,
+                format!("`prod` of {dtype} is not supported yet"),
+            )),
+            ReduceOp::Min | ReduceOp::Max => Err(Error::at(
+                ErrorKind::Type,
+                span,
+                format!(
+                    "`{}` is not defined for {dtype}: complex numbers have no order",
+                    op.name()
+                ),
+            )),
+        }
+    }
+}
+
 fn normalize_axis(e: &Expr, rank: usize) -> Result<usize> {
     let value = match &e.kind {
         ExprKind::Int(v) => Some(*v),

@@ -101,6 +101,8 @@ pub fn create(path: impl AsRef<Path>, dtype: DType, shape: &[usize]) -> Result<O
         DType::Int64 => write_zeroed_npy::<i64, _>(&file, shape_dim),
         DType::Float32 => write_zeroed_npy::<f32, _>(&file, shape_dim),
         DType::Float64 => write_zeroed_npy::<f64, _>(&file, shape_dim),
+        DType::Complex64 => write_zeroed_npy::<crate::Complex32, _>(&file, shape_dim),
+        DType::Complex128 => write_zeroed_npy::<crate::Complex64, _>(&file, shape_dim),
     };
     written.map_err(|e| error(path, format!("cannot write: {e}")))?;
     let len = file

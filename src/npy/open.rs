@@ -107,11 +107,11 @@ fn view_of(path: &Path, bytes: &[u8]) -> Result<RawView> {
             }
         )*};
     }
-    attempt!(f64, f32, i64, i32, bool);
+    attempt!(f64, f32, i64, i32, bool, crate::Complex64, crate::Complex32);
     Err(error(
         path,
         format!(
-            "its dtype {} is not one numjit computes with (bool, int32, int64, float32, float64)",
+            "its dtype {} is not one numjit computes with (bool, int32, int64, float32, float64, complex64, complex128)",
             declared.map_or_else(|| "?".to_string(), |d| d.to_string())
         ),
     ))

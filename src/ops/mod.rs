@@ -5,6 +5,7 @@
 //! helpers — by the JIT for ops it does not emit inline) live in [`scalar`]. Parser lookup,
 //! type checking, codegen and the interpreter all read from here.
 
+pub(crate) mod complex;
 pub(crate) mod scalar;
 
 use crate::core::dtype::{DType, Ty};
@@ -38,7 +39,7 @@ define_ops! {
     Where, Sqrt, Sin, Cos, Tan, Arcsin, Arccos, Arctan, Arctan2, Sinh, Cosh, Tanh, Arcsinh,
     Arccosh, Arctanh, Exp, Expm1, Log, Log10, Log2, Log1p, Abs, Ceil, Floor, Round, Trunc, Sign,
     Fmod, Hypot, Copysign, Nextafter, Maximum, Minimum, IsNan, IsFinite, IsInf, SignBit, Radians,
-    Degrees, Copy, Conj, Real, Imag, OnesLike,
+    Degrees, Copy, Conj, Real, Imag, OnesLike, Complex,
 }
 
 /// How an op's operand and result dtypes follow from its argument types.
@@ -66,6 +67,8 @@ pub(crate) enum Rule {
     Predicate,
     /// `where(cond, x, y)`: cond to bool, x and y promoted.
     Select,
+    /// `complex(re, im)`: real arguments promoted to a float dtype, a complex result.
+    MakeComplex,
 }
 
 /// One row of the op table.
@@ -182,13 +185,15 @@ pub(crate) static OPS: &[OpDef] = &[
     func(Op::SignBit, "signbit", 1, Rule::Predicate),
     func(Op::Radians, "radians", 1, Rule::Float),
     func(Op::Degrees, "degrees", 1, Rule::Float),
-    // numexpr's functions for complex numbers, on real arrays (numjit has no complex dtype
-    // yet): `copy`, `conj` and `real` are the identity (lowering drops them), `imag` is zeros.
+    // numexpr's functions for complex numbers. On real arrays `copy`, `conj` and `real` are
+    // the identity (lowering drops them) and `imag` is zeros; on complex arrays `real`, `imag`
+    // (and `abs`) give the parts' float dtype.
     func(Op::Copy, "copy", 1, Rule::Keep),
     func(Op::Conj, "conj", 1, Rule::Keep),
     func(Op::Real, "real", 1, Rule::Keep),
     func(Op::Imag, "imag", 1, Rule::Keep),
     func(Op::OnesLike, "ones_like", 1, Rule::Keep),
+    func(Op::Complex, "complex", 2, Rule::MakeComplex),
 ];
 
 impl Op {
@@ -230,7 +235,7 @@ pub(crate) fn type_op(op: Op, args: &[Ty]) -> Result<Typing, String> {
         _ => args.iter().skip(1).fold(args[0], |acc, t| acc.promote(*t)),
     };
     let p = promoted.dtype;
-    let not_defined = || {
+    let not_defined = || -> Result<Typing, String> {
         let types: Vec<&str> = args.iter().map(|t| t.dtype.name()).collect();
         let what = if def.is_function {
             format!("`{}`", def.name)
@@ -239,7 +244,47 @@ pub(crate) fn type_op(op: Op, args: &[Ty]) -> Result<Typing, String> {
         };
         Err(format!("{what} is not defined for {}", types.join(" and ")))
     };
+    if p.is_complex() && def.rule != Rule::MakeComplex {
+        return match op {
+            Op::Neg
+            | Op::Add
+            | Op::Sub
+            | Op::Mul
+            | Op::Div
+            | Op::Pow
+            | Op::Where
+            | Op::Copy
+            | Op::Conj
+            | Op::OnesLike => Ok(mk(p, p)),
+            Op::Sqrt
+            | Op::Exp
+            | Op::Expm1
+            | Op::Log
+            | Op::Log1p
+            | Op::Log10
+            | Op::Log2
+            | Op::Sign
+            | Op::Round
+            | Op::Sin
+            | Op::Cos
+            | Op::Tan
+            | Op::Arcsin
+            | Op::Arccos
+            | Op::Arctan
+            | Op::Sinh
+            | Op::Cosh
+            | Op::Tanh
+            | Op::Arcsinh
+            | Op::Arccosh
+            | Op::Arctanh => Ok(mk(p, p)),
+            Op::Eq | Op::Ne | Op::IsNan | Op::IsInf | Op::IsFinite => Ok(mk(p, DType::Bool)),
+            Op::Abs | Op::Real | Op::Imag => Ok(mk(p, p.part())),
+            _ => not_defined(),
+        };
+    }
     Ok(match def.rule {
+        Rule::MakeComplex if p.is_complex() => return not_defined(),
+        Rule::MakeComplex => mk(p.float_of(), p.float_of().complex_of()),
         Rule::Arith | Rule::Keep => mk(p, p),
         Rule::Signed if p == DType::Bool => return not_defined(),
         Rule::Signed => mk(p, p),
@@ -300,6 +345,9 @@ impl ReduceOp {
     /// The dtype the partial results are accumulated in. Float32 sums accumulate in float64.
     pub(crate) fn acc_dtype(self, input: DType) -> DType {
         match self {
+            ReduceOp::Sum | ReduceOp::Prod | ReduceOp::Mean if input.is_complex() => {
+                DType::Complex128
+            }
             ReduceOp::Sum | ReduceOp::Prod | ReduceOp::Mean if input.is_float() => DType::Float64,
             ReduceOp::Sum | ReduceOp::Prod => DType::Int64,
             ReduceOp::Mean => DType::Float64,
@@ -311,7 +359,7 @@ impl ReduceOp {
     /// The dtype of the result (NumPy's).
     pub(crate) fn result_dtype(self, input: DType) -> DType {
         match self {
-            ReduceOp::Sum | ReduceOp::Prod if input.is_float() => input,
+            ReduceOp::Sum | ReduceOp::Prod if input.is_float() || input.is_complex() => input,
             ReduceOp::Sum | ReduceOp::Prod => DType::Int64,
             ReduceOp::Mean => input.float_of(),
             ReduceOp::Min | ReduceOp::Max => input,
@@ -349,6 +397,8 @@ impl ReduceOp {
             (ReduceOp::Max, DType::Int64) => Scalar::I64(i64::MIN),
             (ReduceOp::Max, DType::Float32) => Scalar::F32(f32::NEG_INFINITY),
             (ReduceOp::Max, DType::Float64) => Scalar::F64(f64::NEG_INFINITY),
+            // NumPy 2 has no order on complex numbers: lowering rejects `min`/`max` of them.
+            (ReduceOp::Min | ReduceOp::Max, d) => Scalar::F64(f64::NAN).cast(d),
         }
     }
 

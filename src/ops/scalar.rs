@@ -5,8 +5,8 @@
 //! functions — so the two backends cannot disagree on integer division, Python modulo, shifts or
 //! rounding. Arguments arrive already cast to the op's operand dtype (see `ops::type_op`).
 
-use super::Op;
-use crate::core::dtype::{DType, Scalar};
+use super::{complex, Op};
+use crate::core::dtype::{Complex32, Complex64, DType, Scalar};
 
 /// Applies `op` to scalars of its operand dtype.
 pub(crate) fn eval(op: Op, args: &[Scalar]) -> Scalar {
@@ -19,6 +19,12 @@ pub(crate) fn eval(op: Op, args: &[Scalar]) -> Scalar {
                 *y
             }
         }
+        (Op::Complex, [F32(a), F32(b)]) => C64(Complex32::new(*a, *b)),
+        (Op::Complex, [F64(a), F64(b)]) => C128(Complex64::new(*a, *b)),
+        (_, [C64(a)]) => complex::unary(op, *a),
+        (_, [C128(a)]) => complex::unary(op, *a),
+        (_, [C64(a), C64(b)]) => complex::binary(op, *a, *b),
+        (_, [C128(a), C128(b)]) => complex::binary(op, *a, *b),
         (_, [Bool(a)]) => unary_bool(op, *a),
         (_, [I32(a)]) => unary_int!(op, *a, i32, I32),
         (_, [I64(a)]) => unary_int!(op, *a, i64, I64),
@@ -437,6 +443,37 @@ helpers! {
     binary_f64(a, b): f64 as F64 by binary_float;
 }
 
+/// Declares the complex helpers: parts in, parts of the result (its real part alone for a real
+/// result, 1 or 0 for a bool) written to `out[0]` and `out[1]`.
+macro_rules! complex_helpers {
+    ($( $name:ident ( $($re:ident, $im:ident),+ ) : $t:ty as $c:ident ; )*) => {
+        $(
+            /// # Safety
+            /// `out` points to two writable, aligned floats.
+            pub(crate) unsafe extern "C" fn $name<const OP: usize>($($re: $t, $im: $t,)+ out: *mut $t) {
+                let op: Op = const { Op::ALL[OP] };
+                let (re, im) = match eval(op, &[$(Scalar::$c(num_complex::Complex::new($re, $im))),+]) {
+                    Scalar::$c(z) => (z.re, z.im),
+                    Scalar::Bool(b) => (<$t>::from(u8::from(b)), 0.0),
+                    other => (other.as_f64() as $t, 0.0),
+                };
+                // SAFETY: the caller passes two floats of scratch (a stack slot of the kernel).
+                unsafe {
+                    *out = re;
+                    *out.add(1) = im;
+                }
+            }
+        )*
+    };
+}
+
+complex_helpers! {
+    cunary_c64(are, aim): f32 as C64;
+    cunary_c128(are, aim): f64 as C128;
+    cbinary_c64(are, aim, bre, bim): f32 as C64;
+    cbinary_c128(are, aim, bre, bim): f64 as C128;
+}
+
 /// Codegen only calls a helper for an op whose result has its operand dtype. (Unwinding out of
 /// an `extern "C"` function aborts, which is what a broken invariant here deserves.)
 #[cold]
@@ -464,15 +501,25 @@ macro_rules! helper_table {
             pub(crate) static BINARY_I64: [extern "C" fn(i64, i64) -> i64; Op::ALL.len()] = [$(binary_i64::<{ Op::$v as usize }>),*];
             pub(crate) static BINARY_F32: [extern "C" fn(f32, f32) -> f32; Op::ALL.len()] = [$(binary_f32::<{ Op::$v as usize }>),*];
             pub(crate) static BINARY_F64: [extern "C" fn(f64, f64) -> f64; Op::ALL.len()] = [$(binary_f64::<{ Op::$v as usize }>),*];
+            pub(crate) static CUNARY_C64: [unsafe extern "C" fn(f32, f32, *mut f32); Op::ALL.len()] = [$(cunary_c64::<{ Op::$v as usize }>),*];
+            pub(crate) static CUNARY_C128: [unsafe extern "C" fn(f64, f64, *mut f64); Op::ALL.len()] = [$(cunary_c128::<{ Op::$v as usize }>),*];
+            pub(crate) static CBINARY_C64: [unsafe extern "C" fn(f32, f32, f32, f32, *mut f32); Op::ALL.len()] = [$(cbinary_c64::<{ Op::$v as usize }>),*];
+            pub(crate) static CBINARY_C128: [unsafe extern "C" fn(f64, f64, f64, f64, *mut f64); Op::ALL.len()] = [$(cbinary_c128::<{ Op::$v as usize }>),*];
         }
     };
 }
 pub(crate) use helper_table;
 
 /// The symbol name of the helper computing `op` with `arity` operands of `dtype`
-/// (`nj_binary_i64_7`: the number is the op's index in `Op::ALL`).
+/// (`nj_binary_i64_7`: the number is the op's index in `Op::ALL`; complex ones are
+/// `nj_cunary_c128_7`, see [`complex_helpers!`]).
 pub(crate) fn helper_name(op: Op, arity: usize, dtype: DType) -> String {
-    let kind = if arity == 1 { "unary" } else { "binary" };
+    let kind = match (arity, dtype.is_complex()) {
+        (1, false) => "unary",
+        (_, false) => "binary",
+        (1, true) => "cunary",
+        (_, true) => "cbinary",
+    };
     format!("nj_{kind}_{}_{}", suffix(dtype), op as usize)
 }
 
@@ -481,6 +528,8 @@ fn suffix(dtype: DType) -> &'static str {
         DType::Int32 => "i32",
         DType::Int64 => "i64",
         DType::Float32 => "f32",
+        DType::Complex64 => "c64",
+        DType::Complex128 => "c128",
         _ => "f64",
     }
 }
@@ -500,6 +549,10 @@ pub(crate) fn helper_address(name: &str) -> Option<*const u8> {
         ("binary", "i64") => BINARY_I64[i] as *const u8,
         ("binary", "f32") => BINARY_F32[i] as *const u8,
         ("binary", "f64") => BINARY_F64[i] as *const u8,
+        ("cunary", "c64") => CUNARY_C64[i] as *const u8,
+        ("cunary", "c128") => CUNARY_C128[i] as *const u8,
+        ("cbinary", "c64") => CBINARY_C64[i] as *const u8,
+        ("cbinary", "c128") => CBINARY_C128[i] as *const u8,
         _ => return None,
     })
 }
@@ -612,6 +665,19 @@ mod tests {
             )
         };
         let (a, b) = (typed(&fa), typed(&fb));
+        // Complex operands: both parts vary, with signs on both sides of the branch cuts.
+        let za = ndarray::Array1::from_shape_fn(n, |i| Complex64::new(fa[i], fb[i] * 0.5));
+        let zb = ndarray::Array1::from_shape_fn(n, |i| Complex64::new(fb[i], -fa[i] * 0.25));
+        let z = [
+            (
+                za.mapv(|v| Complex32::new(v.re as f32, v.im as f32)),
+                za.clone(),
+            ),
+            (
+                zb.mapv(|v| Complex32::new(v.re as f32, v.im as f32)),
+                zb.clone(),
+            ),
+        ];
         for &op in Op::ALL {
             for dtype in [
                 DType::Bool,
@@ -619,15 +685,19 @@ mod tests {
                 DType::Int64,
                 DType::Float32,
                 DType::Float64,
+                DType::Complex64,
+                DType::Complex128,
             ] {
                 let mut vars = Vars::new().with("c", &c);
-                for (name, x) in [("a", &a), ("b", &b)] {
+                for (k, (name, x)) in [("a", &a), ("b", &b)].into_iter().enumerate() {
                     match dtype {
                         DType::Bool => vars.insert(name, &x.0),
                         DType::Int32 => vars.insert(name, &x.1),
                         DType::Int64 => vars.insert(name, &x.2),
                         DType::Float32 => vars.insert(name, &x.3),
                         DType::Float64 => vars.insert(name, &x.4),
+                        DType::Complex64 => vars.insert(name, &z[k].0),
+                        DType::Complex128 => vars.insert(name, &z[k].1),
                     }
                 }
                 let src = applied(op);
@@ -643,15 +713,19 @@ mod tests {
                 assert_eq!(got.dtype(), want.dtype(), "{src} on {dtype}");
                 for i in 0..n {
                     let (g, w) = (got.get_flat(i).unwrap(), want.get_flat(i).unwrap());
-                    let (gf, wf) = (g.as_f64(), w.as_f64());
+                    let ((gf, gi), (wf, wi)) = (g.parts(), w.parts());
+                    let part = |g: f64, w: f64| {
+                        g == w || (g.is_nan() && w.is_nan()) || (g - w).abs() <= 1e-5 * w.abs()
+                    };
                     let close = g == w
                         || (gf.is_nan() && wf.is_nan())
-                        || (got.dtype().is_float() && (gf - wf).abs() <= 1e-5 * wf.abs());
+                        || (got.dtype().is_float() && (gf - wf).abs() <= 1e-5 * wf.abs())
+                        || (got.dtype().is_complex() && part(gf, wf) && part(gi, wi));
                     assert!(close, "{src} on {dtype}, element {i}: {g} vs {w}");
                 }
             }
         }
-        assert!(tried > 150, "only {tried} op/dtype pairs type-checked");
+        assert!(tried > 190, "only {tried} op/dtype pairs type-checked");
         assert!(with_helpers > 12, "only {with_helpers} pairs have helpers");
     }
 }

@@ -16,7 +16,7 @@ use crate::ops::{scalar, Op, ReduceOp};
 #[derive(Hash, PartialEq, Eq)]
 enum Key {
     Input(usize),
-    Const(DType, u64),
+    Const(DType, u128),
     Cast(NodeId, DType),
     Apply(Op, DType, Vec<NodeId>),
     /// A kernel by identity (each call site types its own) and its arguments.
@@ -168,7 +168,10 @@ impl Builder {
             return None;
         };
         let (base, exp) = (args[0], args[1]);
-        let e = self.constant_of(exp)?.as_f64();
+        let (e, e_im) = self.constant_of(exp)?.parts();
+        if e_im != 0.0 {
+            return None;
+        }
         let apply = |b: &mut Builder, op: Op, args: Vec<NodeId>| {
             b.add(Node {
                 kind: NodeKind::Apply(op, args),
@@ -182,7 +185,10 @@ impl Builder {
                 let sq = apply(self, Op::Mul, vec![base, base]);
                 Some(apply(self, Op::Mul, vec![sq, base]))
             }
-            0.5 if node.dtype.is_float() => Some(apply(self, Op::Sqrt, vec![base])),
+            // NumPy's `a ** 0.5` is `sqrt(a)` for complex arrays too (`fast_scalar_power`).
+            0.5 if node.dtype.is_float() || node.dtype.is_complex() => {
+                Some(apply(self, Op::Sqrt, vec![base]))
+            }
             -1.0 if node.dtype.is_float() => {
                 let one = self.add(Node {
                     kind: NodeKind::Const(Scalar::F64(1.0).cast(node.dtype)),

@@ -20,6 +20,9 @@ pub enum ExprKind {
     Int(i64),
     /// A float literal (`2.5`, `.25`, `1e-3`).
     Float(f64),
+    /// An imaginary literal (`1j`, `2.5e3j`): the value of its imaginary part, a complex128
+    /// with real part +0 (Python's).
+    Imag(f64),
     /// `True` or `False`.
     Bool(bool),
     /// A bare name: a variable or a constant (`pi`, `e`, `inf`, `nan`), resolved by `lower`.

@@ -191,6 +191,43 @@ impl<'a> Stacks<'a> {
         }
     }
 
+    /// numexpr's `x.real` and `x.imag` (on any operand): the same as `real(x)` and `imag(x)`,
+    /// binding like a subscript. Returns the input after the attribute, or `None` when `at` does
+    /// not start with one.
+    fn part_attribute(&mut self, at: &'a str) -> Result<Option<&'a str>, Diag<'a>> {
+        let Some(after_dot) = at.strip_prefix('.') else {
+            return Ok(None);
+        };
+        let Some(attr) = ["real", "imag"].into_iter().find(|a| {
+            after_dot.starts_with(a)
+                && !after_dot[a.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+        }) else {
+            return Ok(None);
+        };
+        let name = &after_dot[..attr.len()];
+        let base = self.pop_operand()?;
+        let func_span = self.span(name);
+        let depth = base.depth + 1;
+        if depth > MAX_DEPTH {
+            return Err(too_deep(name));
+        }
+        let span = base.expr.span.to(func_span);
+        self.operands.push(Sub {
+            expr: Expr {
+                kind: ExprKind::Call {
+                    func: attr.to_string(),
+                    func_span,
+                    args: vec![base.expr],
+                    kwargs: Vec::new(),
+                },
+                span,
+            },
+            depth,
+            comparisons: 0,
+        });
+        Ok(Some(&after_dot[attr.len()..]))
+    }
+
     /// Reads `)`s up to a binary operator or `,` (returned, with the input after it) or the end.
     pub(super) fn operator_position(
         &mut self,
@@ -201,6 +238,10 @@ impl<'a> Stacks<'a> {
             let at = skip_ws(i);
             if at.starts_with('[') {
                 i = self.subscript(at)?;
+                continue;
+            }
+            if let Some(rest) = self.part_attribute(at)? {
+                i = rest;
                 continue;
             }
             let (in_group, in_call) = (!self.groups.is_empty(), self.in_call());
@@ -494,6 +535,7 @@ pub(super) fn before_operand<'a>(
         number.map(move |(value, token)| match value {
             Number::Int(v) => leaf(ExprKind::Int(v), token),
             Number::Float(v) => leaf(ExprKind::Float(v), token),
+            Number::Imag(v) => leaf(ExprKind::Imag(v), token),
         }),
         boolean.map(move |(value, token)| leaf(ExprKind::Bool(value), token)),
         (name, symbol("(")).map(|(func, open)| Before::Call(func, open)),

@@ -149,12 +149,27 @@ pub(super) fn symbol<'a>(
 pub(super) enum Number {
     Int(i64),
     Float(f64),
+    /// An imaginary literal (`1j`, `2.5e3J`): the value of its imaginary part.
+    Imag(f64),
 }
 
-/// `Number ::= Integer | Float`, with the token for its span. A digit commits: a malformed or
+/// `Number ::= (Integer | Float) [jJ]?`, with the token for its span. A digit commits: a malformed or
 /// too-large literal is an error here, not a mismatch.
 pub(super) fn number(i: &str) -> PResult<'_, (Number, &str)> {
     let (rest, (text, is_float)) = lexeme(consumed(literal)).parse(i)?;
+    // Python's imaginary suffix: `1j`, `2.5e3j` (any digits, as `09j` is valid Python).
+    if let Some(after) = rest.strip_prefix(['j', 'J']) {
+        let glued_more =
+            after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+        if !glued_more {
+            let value = match float_value(text) {
+                Number::Float(v) => v,
+                _ => unreachable!("float_value gives a float"),
+            };
+            let token = &i[i.offset(text)..i.offset(text) + text.len() + 1];
+            return Ok((after, (Number::Imag(value), token)));
+        }
+    }
     // A literal glued to more word characters (`2x`, `1__0`, `1e`, `0x1F`, `1.2.3`) is one bad
     // token, reported whole rather than as a number followed by garbage.
     let glued = rest.len()

@@ -93,6 +93,7 @@ mod tests {
         match &e.kind {
             ExprKind::Int(v) => v.to_string(),
             ExprKind::Float(v) => format!("{v:?}"),
+            ExprKind::Imag(v) => format!("{v:?}j"),
             ExprKind::Bool(b) => if *b { "True" } else { "False" }.to_string(),
             ExprKind::Name(n) => n.clone(),
             ExprKind::Unary { op, arg } => format!("({} {})", op.symbol(), sexp(arg)),
@@ -577,6 +578,34 @@ mod tests {
     }
 
     #[test]
+    fn imaginary_literals_are_pythons() {
+        for (src, want) in [
+            ("3j", "3.0j"),
+            ("2.5e3J", "2500.0j"),
+            ("09j", "9.0j"),
+            ("1+2j", "(+ 1 2.0j)"),
+            (".5j*a", "(* 0.5j a)"),
+        ] {
+            let e = parse_expr(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+            assert_eq!(sexp(&e), want, "{src}");
+        }
+    }
+
+    #[test]
+    fn real_and_imag_attributes_are_calls() {
+        for (src, want) in [
+            ("a.real", "(real a)"),
+            ("sin(a).imag + z.real", "(+ (imag (sin a)) (real z))"),
+            ("a[0].real * 2", "(* (real (index a 1)) 2)"),
+        ] {
+            let e = parse_expr(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+            assert_eq!(sexp(&e), want, "{src}");
+        }
+        assert!(parse_expr("a.realx").is_err());
+        assert!(parse_expr("a.conj").is_err());
+    }
+
+    #[test]
     fn bad_number_literals() {
         syntax_error("9223372036854775808", (0, 19), "integer literal too large");
         syntax_error("-9223372036854775808", (1, 20), "integer literal too large");
@@ -594,7 +623,8 @@ mod tests {
         syntax_error("0x1F", (0, 4), "invalid number literal");
         syntax_error("1.2.3", (0, 5), "invalid number literal");
         syntax_error("1._5", (0, 4), "invalid number literal");
-        syntax_error("a * 3j", (4, 6), "invalid number literal `3j`");
+        syntax_error("a * 3jx", (4, 7), "invalid number literal `3jx`");
+        syntax_error("a * 3j.5", (4, 8), "invalid number literal `3j.5`");
         syntax_error(
             "01",
             (0, 2),

@@ -50,6 +50,7 @@ warnings.simplefilter("ignore", RuntimeWarning)
 HERE = Path(__file__).resolve().parent
 
 DTYPES = ["bool", "int32", "int64", "float32", "float64"]
+COMPLEX = ("complex64", "complex128")
 NPDT = {d: np.dtype(d) for d in DTYPES}
 INTS = ("int32", "int64")
 FLOATS = ("float32", "float64")
@@ -123,7 +124,9 @@ class Var:
     """One input array: literal data (flattened C order) or a `gen` spec, plus view and order."""
 
     def __init__(self, dtype, data=None, shape=None, view=None, order=None, gen=None):
-        if dtype not in DTYPES:
+        if dtype in COMPLEX:
+            NPDT.setdefault(dtype, np.dtype(dtype))
+        elif dtype not in DTYPES:
             raise GenError(f"unknown dtype {dtype}")
         self.dtype, self.view, self.order, self.gen = dtype, view, order, gen
         if gen is not None:
@@ -215,6 +218,10 @@ def fmt_float(v):
 
 
 def fmt_scalar(v, dtype):
+    if dtype in COMPLEX:
+        # A complex element is the pair [re, im] (`tests/corpus.rs` reads the parts in order).
+        part = "float32" if dtype == "complex64" else "float64"
+        return f"[{fmt_scalar(v.real, part)}, {fmt_scalar(v.imag, part)}]"
     if dtype == "bool":
         return "true" if bool(v) else "false"
     if dtype in INTS:
@@ -2648,9 +2655,139 @@ def define_kernels():
     E("and_keyword", "def f(a):\n    return a > 0 and a < 1\n", "f(x)", "syntax")
 
 
+# ----------------------------------------------------------------------------------------------
+# complex.toml: complex64 and complex128, straight from NumPy
+# ----------------------------------------------------------------------------------------------
+
+
+def _np_complex(re, im):
+    """numjit's `complex(re, im)`: the parts as given (not `re + 1j*im`, which turns an infinite
+    `im` into a NaN real part)."""
+    re, im = np.asarray(re), np.asarray(im)
+    part = np.result_type(re, im, np.float32) if re.dtype.kind == "f" or im.dtype.kind == "f" else np.float64
+    if part == np.float16:
+        part = np.float32
+    shape = np.broadcast_shapes(re.shape, im.shape)
+    out = np.empty(shape, np.complex64 if part == np.float32 else np.complex128)
+    out.real, out.imag = re, im
+    return out[()] if out.ndim == 0 else out
+
+
+# The names a complex case may call: NumPy's, as numjit spells them.
+COMPLEX_NS = {name: getattr(np, name) for name in (
+    "sqrt exp expm1 log log1p log10 sin cos tan arcsin arccos arctan sinh cosh tanh arcsinh "
+    "arccosh arctanh real imag conj abs where isnan isinf isfinite sum mean any all log2 sign "
+    "round").split()}
+COMPLEX_NS["complex"] = _np_complex
+COMPLEX_NS["sum"] = lambda a, axis=None: np.sum(a, axis=axis)[()]
+COMPLEX_NS["mean"] = lambda a, axis=None: np.mean(a, axis=axis)[()]
+
+COMPLEX_TRANSCENDENTAL = ("sqrt", "exp", "expm1", "log", "log1p", "log10", "log2", "sign", "sin", "cos", "tan", "arc",
+                  "sinh", "cosh", "tanh", "**")
+
+
+def complex_case(file, name, expr, vars, *, ulps=None, error=None, at=None, note=None):
+    """A case on complex numbers: the expected value is NumPy's, evaluated directly (Python's
+    grammar is numjit's; literals are Python scalars, so NEP 50 applies). Not run through the
+    type-rule checker above, which knows real dtypes only: the corpus compares dtypes anyway."""
+    full = register_name(file, name)
+    rec = {"name": full, "expr": expr, "vars": vars, "note": note}
+    if error is not None:
+        rec["error"] = (error, span_at(expr, at))
+    else:
+        env = dict(COMPLEX_NS)
+        env.update({n: v.value for n, v in vars.items()})
+        with np.errstate(all="ignore"):
+            res = np.asarray(eval(expr, {"__builtins__": {}}, env))
+        rec["expected"] = res
+        reduces = any(f in expr for f in ("sum(", "mean("))
+        if res.dtype.kind in "fc":
+            if reduces:
+                rec["ulps"], rec["rtol"] = None, (1e-12 if res.dtype in (np.float64, np.complex128) else 1e-5)
+            else:
+                if ulps is None:
+                    ulps = 2 if any(t in expr for t in COMPLEX_TRANSCENDENTAL) else 0
+                rec["ulps"], rec["rtol"] = ulps or None, None
+        else:
+            rec["ulps"], rec["rtol"] = None, None
+    FILES[file]["cases"].append(rec)
+
+
+def define_complex():
+    f = begin_file("complex", "complex64 and complex128: literals, promotion, arithmetic, `==`/`!=`, "
+                   "`where`, parts, reductions, every complex function on a grid of special values "
+                   "(branch cuts, signed zeros, inf and NaN parts), and the type errors")
+    C128 = lambda data, shape: Var("complex128", np.array(data, np.complex128), shape=shape)  # noqa: E731
+    C64 = lambda data, shape: Var("complex64", np.array(data, np.complex64), shape=shape)  # noqa: E731
+    za = [1 + 2j, -0.5 + 0.25j, 3 - 4j, -2 - 1j, 0.1 + 0j, 0 - 7j]
+    zb = [2 - 1j, 4 + 0.5j, -1 + 1j, 0.5 + 3j, -3 - 0.2j, 1.5 + 1.5j]
+    for dt, mk in (("c128", C128), ("c64", C64)):
+        a, b = mk(za, [2, 3]), mk(zb, [2, 3])
+        ab = {"a": a, "b": b}
+        for nm, ex in (("add", "a + b"), ("sub", "a - b"), ("mul", "a * b"), ("div", "a / b"),
+                       ("neg", "-a"), ("pos", "+a"), ("pow", "a ** b"), ("pow_2", "a ** 2"),
+                       ("pow_3", "a ** 3"), ("pow_neg_int", "a ** -2"), ("pow_half", "a ** 0.5"),
+                       ("pow_int_7", "a ** 7"), ("pow_complex_literal", "a ** (0.5 + 1j)"),
+                       ("eq", "a == b"), ("ne", "a != b"), ("eq_self", "a == a"),
+                       ("where", "where(real(a) > 0, a, b)"), ("where_literal", "where(a == b, a, 1j)"),
+                       ("real", "real(a)"), ("imag", "imag(a)"), ("conj", "conj(a)"),
+                       ("abs", "abs(a)"), ("conj_times_self", "a * conj(a)"),
+                       ("sum", "sum(a)"), ("mean", "mean(a)"), ("sum_axis0", "sum(a, axis=0)"),
+                       ("sum_axis1", "sum(a, axis=1)"), ("mean_axis1", "mean(a, axis=1)"),
+                       ("any", "any(a)"), ("sum_in_expression", "a - mean(a)"),
+                       ("weak_imag", "a * 2j"), ("weak_float", "a + 1.5"), ("weak_int", "a * 3"),
+                       ("isnan", "isnan(a / 0)"), ("isinf", "isinf(a / 0)"), ("isfinite", "isfinite(a)")):
+            complex_case(f, f"{nm}_{dt}", ex, ab)
+        bad = {"a": a, "b": b}
+        for nm, ex, at in (("lt", "a < b", "a < b"), ("mod", "a % b", "a % b"),
+                           ("floordiv", "a // b", "a // b"), ("min", "min(a)", "min(a)"),
+                           ("max", "max(a)", "max(a)"), ("floor", "floor(a)", "floor(a)"),
+                           ("maximum", "maximum(a, b)", "maximum(a, b)"), ("invert", "~a", "~a"),
+                           ("arctan2", "arctan2(a, b)", "arctan2(a, b)")):
+            complex_case(f, f"error_{nm}_{dt}", ex, bad, error="type", at=at)
+    # Promotion: complex with every real dtype, both complex dtypes, weak literals.
+    x64 = Var("float64", [1.5, -2.0, 0.0])
+    x32 = Var("float32", [1.5, -2.0, 0.0])
+    i32 = Var("int32", [1, -2, 3])
+    i64 = Var("int64", [1, -2, 3])
+    bb = Var("bool", [True, False, True])
+    c64 = C64([1 + 1j, 2 - 1j, -0.5j], [3])
+    c128 = C128([1 + 1j, 2 - 1j, -0.5j], [3])
+    for nm, v in (("f64", x64), ("f32", x32), ("i32", i32), ("i64", i64), ("b", bb), ("c128", c128)):
+        complex_case(f, f"promote_c64_{nm}", "z + x", {"z": c64, "x": v})
+        complex_case(f, f"promote_c128_{nm}", "z * x", {"z": c128, "x": v})
+        complex_case(f, f"imag_literal_{nm}", "x + 2.5e3j", {"x": v})
+    complex_case(f, "literals_only", "(1+2j) * (3-4j) / 2j", {})
+    complex_case(f, "literal_imag_capital", "x * 1J", {"x": x64})
+    complex_case(f, "complex_f64", "complex(x, y)", {"x": x64, "y": Var("float64", [0.5, inf, -0.0])})
+    complex_case(f, "complex_f32", "complex(x, y)", {"x": x32, "y": Var("float32", [0.5, inf, -0.0])})
+    complex_case(f, "complex_int", "complex(x, 1)", {"x": i32})
+    complex_case(f, "abs_of_complex", "abs(complex(x, 2.0))", {"x": x64})
+    complex_case(f, "where_complex_condition", "where(z, 1.0, 2.0)", {"z": C128([0j, 1j, -0.0 + 0j], [3])})
+    complex_case(f, "real_of_real", "real(x) + imag(x)", {"x": x64})
+    complex_case(f, "sum_c64_3", "sum(z)", {"z": c64})
+    complex_case(f, "zero_0d", "z * 2", {"z": Var("complex128", np.array(1 - 1j), shape=[])})
+    complex_case(f, "strided", "z * 1j", {"z": Var("complex128", np.array(za, np.complex128), shape=[2, 3], view="::-1, ::2")})
+    complex_case(f, "error_complex_of_complex", "complex(z, x)", {"z": c128, "x": x64}, error="type", at="complex(z, x)")
+    # Every function on a grid of special values: branch cuts on both sides (signed zeros),
+    # infinite and NaN parts (C99 Annex G).
+    parts = [0.0, -0.0, 0.5, -0.5, 1.0, -1.0, 2.0, -3.0, 1e-300, 1e300, inf, -inf, nan]
+    grid = np.array([complex(r, i) for r in parts for i in parts], np.complex128)
+    small = np.array([complex(r, i) for r in parts[:10] for i in parts[:10]], np.complex128)
+    for fn in ("sqrt", "exp", "expm1", "log", "log1p", "log10", "log2", "sign", "round", "sin", "cos", "tan", "arcsin",
+               "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh"):
+        complex_case(f, f"{fn}_special_c128", f"{fn}(z)", {"z": Var("complex128", grid, shape=[grid.size])})
+        complex_case(f, f"{fn}_finite_c64", f"{fn}(z)", {"z": Var("complex64", small.astype(np.complex64), shape=[small.size])})
+    for nm, ex in (("mul", "z * w"), ("div", "z / w"), ("add", "z + w"), ("pow", "z ** w"), ("eq", "z == w")):
+        zz = np.repeat(grid[::7], grid[::7].size)
+        ww = np.tile(grid[::7], grid[::7].size)
+        complex_case(f, f"{nm}_special_c128", ex, {"z": Var("complex128", zz, shape=[zz.size]),
+                                                    "w": Var("complex128", ww, shape=[ww.size])})
+
+
 DEFINERS = [define_arith, define_dtypes, define_compare_logic, define_functions, define_edge_values,
             define_broadcast, define_strides, define_reductions, define_errors, define_generators,
-            define_big, define_programs, define_kernels]
+            define_big, define_programs, define_kernels, define_complex]
 
 
 def main(argv):

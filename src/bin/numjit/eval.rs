@@ -88,6 +88,8 @@ pub fn bind_input<'a>(vars: &mut Vars<'a>, name: &str, array: &'a Array) {
         Array::Int64(a) => vars.insert(name, a),
         Array::Float32(a) => vars.insert(name, a),
         Array::Float64(a) => vars.insert(name, a),
+        Array::Complex64(a) => vars.insert(name, a),
+        Array::Complex128(a) => vars.insert(name, a),
     }
 }
 

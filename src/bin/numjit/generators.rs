@@ -75,6 +75,8 @@ fn library_generator(name: &str, args: &[Scalar]) -> Result<Array, ArgError> {
             Scalar::I64(x) => vars.insert(n, x),
             Scalar::F32(x) => vars.insert(n, x),
             Scalar::F64(x) => vars.insert(n, x),
+            Scalar::C64(x) => vars.insert(n, x),
+            Scalar::C128(x) => vars.insert(n, x),
         }
     }
     let src = format!("{name}({})", NAMES[..args.len()].join(", "));
@@ -106,6 +108,8 @@ fn full(args: &[Scalar]) -> Result<Array, ArgError> {
         Scalar::I64(v) => Array::Int64(filled(&shape, |_| v)?),
         Scalar::F32(v) => Array::Float32(filled(&shape, |_| v)?),
         Scalar::F64(v) => Array::Float64(filled(&shape, |_| v)?),
+        Scalar::C64(v) => Array::Complex64(filled(&shape, |_| v)?),
+        Scalar::C128(v) => Array::Complex128(filled(&shape, |_| v)?),
     })
 }
 
@@ -139,7 +143,7 @@ fn dimension(s: Scalar, arg: usize) -> Result<usize, ArgError> {
                 Err(bad())
             }
         }
-        Scalar::Bool(_) => Err(bad()),
+        Scalar::Bool(_) | Scalar::C64(_) | Scalar::C128(_) => Err(bad()),
     }
 }
 
@@ -195,6 +199,8 @@ pub fn cast(a: Array, to: DType) -> Array {
                 DType::Int64 => Array::Int64(each($src)),
                 DType::Float32 => Array::Float32(each($src)),
                 DType::Float64 => Array::Float64(each($src)),
+                DType::Complex64 => Array::Complex64(each($src)),
+                DType::Complex128 => Array::Complex128(each($src)),
             }
         };
     }
@@ -204,6 +210,8 @@ pub fn cast(a: Array, to: DType) -> Array {
         Array::Int64(x) => to!(x),
         Array::Float32(x) => to!(x),
         Array::Float64(x) => to!(x),
+        Array::Complex64(x) => to!(x),
+        Array::Complex128(x) => to!(x),
     }
 }
 

@@ -14,8 +14,10 @@ type Reader = fn(&Path) -> Result<Array, ReadNpyError>;
 pub fn load(path: &Path) -> Result<Array, String> {
     // ndarray-npy reads one element type at a time and rejects a file whose header declares
     // another before reading any data, so trying each dtype costs one header read each.
-    let attempts: [Reader; 5] = [
+    let attempts: [Reader; 7] = [
         |p| read::<f64>(p).map(Array::Float64),
+        |p| read::<numjit::Complex64>(p).map(Array::Complex128),
+        |p| read::<numjit::Complex32>(p).map(Array::Complex64),
         |p| read::<f32>(p).map(Array::Float32),
         |p| read::<i64>(p).map(Array::Int64),
         |p| read::<i32>(p).map(Array::Int32),
@@ -66,6 +68,8 @@ pub fn save(path: &Path, array: &Array) -> Result<(), String> {
         Array::Int64(a) => a.write_npy(writer),
         Array::Float32(a) => a.write_npy(writer),
         Array::Float64(a) => a.write_npy(writer),
+        Array::Complex64(a) => a.write_npy(writer),
+        Array::Complex128(a) => a.write_npy(writer),
     };
     written.map_err(|e| fail(&e))
 }

@@ -39,6 +39,38 @@ pub fn array(a: &Array) -> String {
             let format = FloatFormat::new(shown.map(|v| (*v, v.to_string())));
             layout(x.view(), summarize, |v| format.cell(*v, v.to_string()))
         }
+        // A complex scalar as Python writes it, `(1+2j)`; in an array as NumPy does, `1.+2.j`,
+        // each part aligned like a float array's.
+        Array::Complex64(_) | Array::Complex128(_) if a.shape().is_empty() => {
+            a.get_flat(0).map_or_else(String::new, |s| s.to_string())
+        }
+        Array::Complex64(_) | Array::Complex128(_) => {
+            let parts = |s: numjit::Scalar| s.parts();
+            let text = |v: f64, c64: bool| {
+                if c64 {
+                    (v as f32).to_string()
+                } else {
+                    v.to_string()
+                }
+            };
+            let c64 = a.dtype() == numjit::DType::Complex64;
+            let n = a.shape().iter().product::<usize>();
+            let all: Vec<(f64, f64)> = (0..n).filter_map(|i| a.get_flat(i)).map(parts).collect();
+            let re = FloatFormat::new(all.iter().map(|p| (p.0, text(p.0, c64))));
+            let im = FloatFormat::new(all.iter().map(|p| (p.1.abs(), text(p.1.abs(), c64))));
+            let cell = |(r, i): (f64, f64)| {
+                let sign = if i.is_sign_negative() { '-' } else { '+' };
+                let im_cell = im.cell(i.abs(), text(i.abs(), c64));
+                format!(
+                    "{}{sign}{}j",
+                    re.cell(r, text(r, c64)),
+                    im_cell.trim_start()
+                )
+            };
+            let pairs = ndarray::ArrayD::from_shape_vec(a.shape(), all.clone())
+                .unwrap_or_else(|_| unreachable!("one pair per element"));
+            layout(pairs.view(), summarize, |p| cell(*p))
+        }
     };
     if a.shape().is_empty() {
         return format!("{body} ({})", a.dtype());

@@ -131,6 +131,8 @@ fn bind_out<'a>(vars: Vars<'a>, name: &str, array: &'a mut Array) -> Vars<'a> {
         Array::Int64(a) => vars.with_out(name, a),
         Array::Float32(a) => vars.with_out(name, a),
         Array::Float64(a) => vars.with_out(name, a),
+        Array::Complex64(a) => vars.with_out(name, a),
+        Array::Complex128(a) => vars.with_out(name, a),
     }
 }
 

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
-    types, AbiParam, InstBuilder, InstructionData, MemFlagsData, Opcode, Type, Value,
+    types, AbiParam, InstBuilder, InstructionData, MemFlagsData, Opcode, StackSlotData,
+    StackSlotKind, Type, Value,
 };
 use cranelift_module::{Linkage, Module};
 
@@ -27,7 +28,58 @@ impl Translator<'_, '_> {
             Scalar::I64(v) => ins.iconst(types::I64, v),
             Scalar::F32(v) => ins.f32const(v),
             Scalar::F64(v) => ins.f64const(v),
+            Scalar::C64(z) => {
+                let (re, im) = (ins.f32const(z.re), self.b.ins().f32const(z.im));
+                self.complex(re, im, DType::Complex64)
+            }
+            Scalar::C128(z) => {
+                let (re, im) = (ins.f64const(z.re), self.b.ins().f64const(z.im));
+                self.complex(re, im, DType::Complex128)
+            }
         }
+    }
+
+    /// The complex value with parts `re` and `im` (of `d`'s part type).
+    pub(super) fn complex(&mut self, re: Value, im: Value, d: DType) -> Value {
+        // A real part that is already some complex value's (or may become one's: a load is
+        // reused by `conj`) is copied, so each complex value has its own key in `imag`.
+        let re = if self.imag.contains_key(&re) {
+            let int = if d.part() == DType::Float32 {
+                types::I32
+            } else {
+                types::I64
+            };
+            let bits = self.b.ins().bitcast(int, MemFlagsData::new(), re);
+            self.b
+                .ins()
+                .bitcast(clif_type(d.part()), MemFlagsData::new(), bits)
+        } else {
+            re
+        };
+        self.imag.insert(re, im);
+        re
+    }
+
+    /// The imaginary part of the complex value `v`.
+    pub(super) fn imag_of(&self, v: Value) -> Result<Value> {
+        self.imag
+            .get(&v)
+            .copied()
+            .ok_or_else(|| internal("codegen", format!("{v} is not a complex value")))
+    }
+
+    /// Loads an element of `dtype` at `base + offset` (both parts of a complex one).
+    pub(super) fn load_element(&mut self, dtype: DType, base: Value, offset: i32) -> Value {
+        let v = self.b.ins().load(clif_type(dtype), FLAGS, base, offset);
+        if !dtype.is_complex() {
+            return v;
+        }
+        let part = dtype.part().size() as i32;
+        let im = self
+            .b
+            .ins()
+            .load(clif_type(dtype), FLAGS, base, offset + part);
+        self.complex(v, im, dtype)
     }
 
     /// Emits node `id` for the current element; each node is emitted once per element (`memo`).
@@ -61,7 +113,7 @@ impl Translator<'_, '_> {
                     let index = self.b.ins().sshr_imm_s(p, iota.shift);
                     self.convert(index, DType::Int64, node.dtype)
                 }
-                None => self.b.ins().load(clif_type(node.dtype), FLAGS, p, 0),
+                None => self.load_element(node.dtype, p, 0),
             }
         } else {
             match &node.kind {
@@ -263,6 +315,9 @@ impl Translator<'_, '_> {
     /// C conversion between dtypes (floats to ints saturate; NumPy leaves that undefined).
     pub(super) fn convert(&mut self, x: Value, from: DType, to: DType) -> Value {
         use DType::*;
+        if from != to && (from.is_complex() || to.is_complex()) {
+            return self.convert_complex(x, from, to);
+        }
         let ty = clif_type(to);
         let ins = self.b.ins();
         match (from, to) {
@@ -290,9 +345,189 @@ impl Translator<'_, '_> {
         }
     }
 
+    /// [`Self::convert`] to or from a complex dtype: parts convert as floats, a real value
+    /// gets an imaginary +0, a complex value is true unless both parts are zero and is its real
+    /// part as any other real dtype (NumPy's `astype`).
+    fn convert_complex(&mut self, x: Value, from: DType, to: DType) -> Value {
+        let (re, im) = if from.is_complex() {
+            (x, self.imag.get(&x).copied())
+        } else {
+            (x, None)
+        };
+        if !to.is_complex() {
+            let re_t = self.convert(re, from.part(), to);
+            if to != DType::Bool {
+                return re_t;
+            }
+            let im = im.unwrap_or_else(|| unreachable!("a complex value has an imaginary part"));
+            let im_t = self.convert(im, from.part(), DType::Bool);
+            return self.b.ins().bor(re_t, im_t);
+        }
+        let part = to.part();
+        let re = self.convert(re, from.part(), part);
+        let im = match im {
+            Some(im) => self.convert(im, from.part(), part),
+            None => self.float_const(part, 0.0),
+        };
+        self.complex(re, im, to)
+    }
+
+    /// Emits `op` on complex values of dtype `d`: arithmetic inline as NumPy computes it, the
+    /// rest through the complex helpers (`ops::complex`, the interpreter's functions).
+    fn apply_complex(&mut self, op: Op, a: &[Value], d: DType) -> Result<Value> {
+        let part = d.part();
+        if op == Op::Where {
+            let (x, y) = (a[1], a[2]);
+            let (xi, yi) = (self.imag_of(x)?, self.imag_of(y)?);
+            let re = self.b.ins().select(a[0], x, y);
+            let im = self.b.ins().select(a[0], xi, yi);
+            return Ok(self.complex(re, im, d));
+        }
+        let parts = a
+            .iter()
+            .map(|&v| Ok((v, self.imag_of(v)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let (ar, ai) = parts[0];
+        let ins = self.b.ins();
+        Ok(match op {
+            Op::Copy => {
+                let re = ar;
+                self.complex(re, ai, d)
+            }
+            Op::Real => ar,
+            Op::Imag => ai,
+            Op::Neg | Op::Conj => {
+                let im = ins.fneg(ai);
+                let re = if op == Op::Neg {
+                    self.b.ins().fneg(ar)
+                } else {
+                    ar
+                };
+                self.complex(re, im, d)
+            }
+            Op::Add | Op::Sub => {
+                let (br, bi) = parts[1];
+                let (re, im) = if op == Op::Add {
+                    (ins.fadd(ar, br), self.b.ins().fadd(ai, bi))
+                } else {
+                    (ins.fsub(ar, br), self.b.ins().fsub(ai, bi))
+                };
+                self.complex(re, im, d)
+            }
+            Op::Mul => {
+                // NumPy's product (`ops::complex::mul`): one fused multiply-add per part.
+                let (br, bi) = parts[1];
+                let ii = ins.fmul(ai, bi);
+                let ii = self.b.ins().fneg(ii);
+                let ir = self.b.ins().fmul(ai, br);
+                let re = self.b.ins().fma(ar, br, ii);
+                let im = self.b.ins().fma(ar, bi, ir);
+                self.complex(re, im, d)
+            }
+            Op::Eq | Op::Ne => {
+                let (br, bi) = parts[1];
+                let cc = if op == Op::Eq {
+                    FloatCC::Equal
+                } else {
+                    FloatCC::NotEqual
+                };
+                let r = ins.fcmp(cc, ar, br);
+                let i = self.b.ins().fcmp(cc, ai, bi);
+                if op == Op::Eq {
+                    self.b.ins().band(r, i)
+                } else {
+                    self.b.ins().bor(r, i)
+                }
+            }
+            Op::IsNan => {
+                let r = ins.fcmp(FloatCC::Unordered, ar, ar);
+                let i = self.b.ins().fcmp(FloatCC::Unordered, ai, ai);
+                self.b.ins().bor(r, i)
+            }
+            Op::IsInf | Op::IsFinite => {
+                let inf = self.float_const(part, f64::INFINITY);
+                let (mr, mi) = (self.b.ins().fabs(ar), self.b.ins().fabs(ai));
+                if op == Op::IsInf {
+                    let r = self.b.ins().fcmp(FloatCC::Equal, mr, inf);
+                    let i = self.b.ins().fcmp(FloatCC::Equal, mi, inf);
+                    self.b.ins().bor(r, i)
+                } else {
+                    let r = self.b.ins().fcmp(FloatCC::LessThan, mr, inf);
+                    let i = self.b.ins().fcmp(FloatCC::LessThan, mi, inf);
+                    self.b.ins().band(r, i)
+                }
+            }
+            Op::OnesLike => {
+                let one = self.float_const(part, 1.0);
+                let zero = self.float_const(part, 0.0);
+                self.complex(one, zero, d)
+            }
+            _ => {
+                let flat: Vec<Value> = parts.iter().flat_map(|&(r, i)| [r, i]).collect();
+                let (re, im) = self.call_complex_helper(op, &flat, d)?;
+                if op == Op::Abs {
+                    re
+                } else {
+                    self.complex(re, im, d)
+                }
+            }
+        })
+    }
+
+    /// Calls the complex helper of `op` on the parts `args` (re, im, …); its result's parts.
+    fn call_complex_helper(&mut self, op: Op, args: &[Value], d: DType) -> Result<(Value, Value)> {
+        let arity = args.len() / 2;
+        let name = scalar::helper_name(op, arity, d);
+        let part_ty = clif_type(d.part());
+        let fref = match self.helpers.get(&name) {
+            Some(f) => *f,
+            None => {
+                let mut sig = self.module.make_signature();
+                for _ in args {
+                    sig.params.push(AbiParam::new(part_ty));
+                }
+                sig.params.push(AbiParam::new(types::I64));
+                let id = self
+                    .module
+                    .declare_function(&name, Linkage::Import, &sig)
+                    .map_err(|e| internal("declare helper", e))?;
+                let f = self.module.declare_func_in_func(id, self.b.func);
+                self.helpers.insert(name, f);
+                f
+            }
+        };
+        let slot = match self.complex_out {
+            Some(s) => s,
+            None => {
+                let s = self.b.create_sized_stack_slot(StackSlotData::new(
+                    StackSlotKind::ExplicitSlot,
+                    16,
+                    3,
+                ));
+                self.complex_out = Some(s);
+                s
+            }
+        };
+        let out = self.b.ins().stack_addr(types::I64, slot, 0);
+        let mut call_args = args.to_vec();
+        call_args.push(out);
+        self.b.ins().call(fref, &call_args);
+        let size = d.part().size() as i32;
+        let re = self.b.ins().load(part_ty, FLAGS, out, 0);
+        let im = self.b.ins().load(part_ty, FLAGS, out, size);
+        Ok((re, im))
+    }
+
     /// Emits `op` on values of dtype `d` (after casting): inline where Cranelift has the
     /// instruction, otherwise a call to the scalar helper that the interpreter also uses.
     pub(super) fn apply(&mut self, op: Op, a: &[Value], d: DType) -> Result<Value> {
+        if d.is_complex() {
+            return self.apply_complex(op, a, d);
+        }
+        if op == Op::Complex {
+            let d = d.complex_of();
+            return Ok(self.complex(a[0], a[1], d));
+        }
         let float = d.is_float();
         let is_bool = d == DType::Bool;
         let ins = self.b.ins();

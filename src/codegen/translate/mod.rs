@@ -68,6 +68,9 @@ pub(crate) fn clif_type(d: DType) -> Type {
         DType::Int64 => types::I64,
         DType::Float32 => types::F32,
         DType::Float64 => types::F64,
+        // A complex value is a pair of values of its parts' type (see `Translator::imag`).
+        DType::Complex64 => types::F32,
+        DType::Complex128 => types::F64,
     }
 }
 
@@ -145,6 +148,8 @@ pub(crate) fn translate(
         fast_offset: None,
         iotas: HashMap::new(),
         iota_group: HashMap::new(),
+        imag: HashMap::new(),
+        complex_out: None,
     };
     t.body()?;
     let config = t.module.target_config();
@@ -214,6 +219,12 @@ struct Translator<'a, 'f> {
     /// Per iota operand, the first index of the current vector group, splatted (emitted in the
     /// group's block by its first vector; cleared when a group starts).
     iota_group: HashMap<usize, Value>,
+    /// A complex value is its real part's SSA value, and this maps it to its imaginary part's.
+    /// Every complex value gets a real part of its own ([`Translator::complex`] copies one that
+    /// is already taken), so the map is a function of the complex values emitted.
+    imag: HashMap<Value, Value>,
+    /// Two floats of stack the complex helpers write their result to (made on first use).
+    complex_out: Option<cranelift_codegen::ir::StackSlot>,
 }
 
 /// An iota operand of a kernel.
@@ -402,6 +413,12 @@ impl Translator<'_, '_> {
         for (k, v) in values.into_iter().enumerate() {
             let out = self.operand_address(k);
             self.b.ins().store(FLAGS, v, out, self.lane_offset);
+            let dtype = self.g.node(self.stage.stores[k]).dtype;
+            if dtype.is_complex() {
+                let im = self.imag_of(v)?;
+                let part = dtype.part().size() as i32;
+                self.b.ins().store(FLAGS, im, out, self.lane_offset + part);
+            }
         }
         Ok(())
     }
@@ -514,7 +531,7 @@ impl Translator<'_, '_> {
             let v = match self.operand_of.get(&id) {
                 Some(&k) => {
                     let base = self.b.use_var(self.ptr[k]);
-                    self.b.ins().load(clif_type(dtype), FLAGS, base, 0)
+                    self.load_element(dtype, base, 0)
                 }
                 None => self.value(id, &mut HashMap::new())?,
             };

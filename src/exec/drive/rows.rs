@@ -60,6 +60,9 @@ impl Reduction<'_> {
             DType::Int64 => self.run_typed::<i64>(),
             DType::Float32 => self.run_typed::<f32>(),
             DType::Float64 => self.run_typed::<f64>(),
+            DType::Complex64 | DType::Complex128 => {
+                unreachable!("lowering reduces complex numbers part by part")
+            }
         }
     }
 
@@ -80,6 +83,9 @@ impl Reduction<'_> {
             DType::Int64 => self.run_fused_typed::<i64>(),
             DType::Float32 => self.run_fused_typed::<f32>(),
             DType::Float64 => self.run_fused_typed::<f64>(),
+            DType::Complex64 | DType::Complex128 => {
+                unreachable!("lowering reduces complex numbers part by part")
+            }
         }
     }
 

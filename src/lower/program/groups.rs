@@ -303,7 +303,7 @@ pub(super) fn free_names(e: &Expr) -> Vec<(String, Span, bool)> {
                 stack.extend(args);
                 stack.extend(kwargs.iter().map(|k| &k.value));
             }
-            ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Bool(_) => {}
+            ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Imag(_) | ExprKind::Bool(_) => {}
         }
     }
     out
