@@ -67,6 +67,30 @@ impl Space {
         out
     }
 
+    /// The dimensions reordered so that operand `lead` is walked in the order it is stored
+    /// (its steps largest first, as NumPy's iterator orders them), or `None` when they already
+    /// are. A Fortran-ordered file is then read front to back, not across the whole file per
+    /// row. Ties keep their order, so a C-ordered operand never reorders anything.
+    pub fn storage_order(&self, lead: usize) -> Option<Vec<usize>> {
+        let steps = &self.strides[lead];
+        let key = |d: usize| steps[d].unsigned_abs();
+        // Dimensions the operand does not step along (size 1, broadcast) keep their places:
+        // where they go changes nothing in how it is read, and the other operands' order stays.
+        let places: Vec<usize> = (0..self.dims.len())
+            .filter(|&d| self.dims[d] > 1 && key(d) > 0)
+            .collect();
+        let mut moved = places.clone();
+        moved.sort_by_key(|&d| std::cmp::Reverse(key(d)));
+        if moved == places {
+            return None;
+        }
+        let mut order: Vec<usize> = (0..self.dims.len()).collect();
+        for (&at, &d) in places.iter().zip(&moved) {
+            order[at] = d;
+        }
+        Some(order)
+    }
+
     /// Prepends size-1 dimensions until there are at least `rank`.
     pub fn pad_to(self, rank: usize) -> Space {
         let pad = rank.saturating_sub(self.dims.len());
@@ -144,6 +168,20 @@ pub(crate) fn c_strides(shape: &[usize], size: usize) -> Strides {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fortran_order_is_walked_as_stored() {
+        // A 3 × 5 float64 array in Fortran order (operand 1) and its C-ordered output.
+        let s = Space {
+            dims: smallvec![3, 5],
+            strides: vec![smallvec![40, 8], smallvec![8, 24]],
+        };
+        assert_eq!(s.storage_order(1), Some(vec![1, 0]));
+        assert_eq!(s.storage_order(0), None, "C order stays as it is");
+        let walked = s.select(&[1, 0]).collapse();
+        assert_eq!(walked.dims.as_slice(), &[5, 3]);
+        assert_eq!(walked.strides[1].as_slice(), &[24, 8]);
+    }
 
     #[test]
     fn contiguous_collapses_to_one_dimension() {

@@ -273,7 +273,7 @@ impl Ctx<'_> {
         let (space, leaves) = self.space(stage, shape, out_strides);
         let mut bases: Vec<usize> = outs.iter().map(|o| o.ptr as usize).collect();
         bases.extend(leaves.iter().map(|v| v.ptr as usize));
-        let space = space.collapse();
+        let space = in_storage_order(space, &bases, &mut []).collapse();
         let parallel = worth_parallel(space.size());
         if let Some(bytes) = self.plain_copy(stage, &space, &outs[0]) {
             // SAFETY: `plain_copy` checked that both operands are `bytes` contiguous bytes.
@@ -406,6 +406,8 @@ impl Ctx<'_> {
         let (space, leaves) = self.space(stage, in_shape, vec![out_strides]);
         let mut bases = vec![out.ptr as usize];
         bases.extend(leaves.iter().map(|v| v.ptr as usize));
+        let mut reduced = reduced;
+        let space = in_storage_order(space, &bases, &mut reduced);
         // On the stack, like the drivers' other per-operand values: small reductions pay no
         // allocation for a table only column reductions read.
         let mut element_sizes = per_operand::PerOperand::<Option<usize>>::zeroed(bases.len());
@@ -493,6 +495,28 @@ impl Ctx<'_> {
         };
         Ok(finalize(accs, op, self.g.node(node).dtype, count))
     }
+}
+
+/// `space` with its dimensions (and `marks`, one per dimension, when given) reordered so that
+/// a file among the operands at `bases` is walked in the order it is stored (`stream::leading`,
+/// `Space::storage_order`): a Fortran-ordered file is read once, front to back. Arrays in
+/// memory keep the C-order walk, so their results are unchanged; over a file, a reduction's
+/// pairwise tree follows the file's order (as NumPy's does), still the same at any thread
+/// count.
+fn in_storage_order(space: Space, bases: &[usize], marks: &mut [bool]) -> Space {
+    let Some(lead) = stream::leading(bases) else {
+        return space;
+    };
+    let Some(order) = space.storage_order(lead) else {
+        return space;
+    };
+    if !marks.is_empty() {
+        let old = marks.to_vec();
+        for (m, &d) in marks.iter_mut().zip(&order) {
+            *m = old[d];
+        }
+    }
+    space.select(&order)
 }
 
 /// True when `elements` are enough to share among threads, and there is more than one thread:

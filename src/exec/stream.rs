@@ -1,5 +1,7 @@
-//! File-backed operands with bounded residency: the mappings `numjit::npy` registers, and the
-//! release-behind hook the drivers call after every kernel call.
+//! File-backed operands with bounded residency: the mappings `numjit::npy` registers (and the
+//! caller's file mappings the C ABI finds in `/proc/self/maps` for one call: NumPy memmaps), the
+//! operand whose storage order a walk follows ([`leading`]: a Fortran-ordered file is read front
+//! to back), and the release-behind hook the drivers call after every kernel call.
 //!
 //! Why a hook on the drivers' progress rather than slab-wise evaluation: the drivers already
 //! walk every operand in pieces whose order depends only on the shape (the pairwise tree's
@@ -48,6 +50,10 @@ pub(crate) const PIECE: usize = 1 << 20;
 /// real page only makes the hints cover a little less).
 const PAGE: usize = 4096;
 
+/// Arrays smaller than this that come through the C ABI are not looked up in the process's
+/// mappings: under [`RELEASE`] the hook never drops anything anyway.
+pub(crate) const MIN_LOOKED_UP: usize = 16 << 20;
+
 /// A registered mapping.
 struct Region {
     start: usize,
@@ -65,13 +71,12 @@ static LIVE: AtomicUsize = AtomicUsize::new(0);
 /// A mapping the executor streams through; unregistered on drop, which must come before the
 /// mapping itself is unmapped (the owner declares it first).
 #[derive(Debug)]
-#[cfg_attr(not(feature = "npy"), allow(dead_code))]
 pub(crate) struct Registration {
     start: usize,
+    end: usize,
 }
 
 /// Registers the shared file mapping at `start..start + len` (a no-op for an empty one).
-#[cfg_attr(not(feature = "npy"), allow(dead_code))]
 pub(crate) fn register(start: *const u8, len: usize, writable: bool) -> Registration {
     let start = start as usize;
     if len > 0 {
@@ -83,18 +88,76 @@ pub(crate) fn register(start: *const u8, len: usize, writable: bool) -> Registra
         });
         LIVE.fetch_add(1, Ordering::Release);
     }
-    Registration { start }
+    Registration {
+        start,
+        end: start + len,
+    }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
         // Taking the write lock waits for every hook that may be advising this range.
         let mut regions = REGIONS.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(i) = regions.iter().position(|r| r.start == self.start) {
+        let this = |r: &Region| (r.start, r.end) == (self.start, self.end);
+        if let Some(i) = regions.iter().position(this) {
             regions.swap_remove(i);
             LIVE.fetch_sub(1, Ordering::Release);
         }
     }
+}
+
+/// Registers the caller's memory `range` (an array handed over through the C ABI, for one
+/// call) when it lies in file mappings the hook may release: shared ones (`np.memmap`,
+/// `np.load(..., mmap_mode="r")`, a C program's `mmap(MAP_SHARED)`), or private ones nobody
+/// can write (a private writable mapping may hold the only copy of changed pages, which
+/// `MADV_DONTNEED` would discard). Found in `/proc/self/maps`, which the kernel keeps exact
+/// (a caller's flag could be wrong or forgotten; the lookup costs ~0.1 ms once per call, and
+/// only for arrays of [`MIN_LOOKED_UP`] bytes or more). `None` for memory that is anything else,
+/// elsewhere than Linux, or when the table cannot be read.
+pub(crate) fn register_if_file_mapped(range: std::ops::Range<usize>) -> Option<Registration> {
+    if range.len() < MIN_LOOKED_UP || !cfg!(target_os = "linux") {
+        return None;
+    }
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    let writable = file_mapped(&maps, range.clone())?;
+    Some(register(range.start as *const u8, range.len(), writable))
+}
+
+/// Whether `range` lies in consecutive file mappings of `maps` (the text of a
+/// `/proc/PID/maps`) that may be released, and then whether any of them is writable.
+fn file_mapped(maps: &str, range: std::ops::Range<usize>) -> Option<bool> {
+    // Lines: `start-end perms offset dev inode path`, in address order.
+    let mut covered = range.start;
+    let mut writable = false;
+    for line in maps.lines() {
+        let mut fields = line.split_ascii_whitespace();
+        let (lo, hi) = fields.next()?.split_once('-')?;
+        let lo = usize::from_str_radix(lo, 16).ok()?;
+        let hi = usize::from_str_radix(hi, 16).ok()?;
+        if hi <= covered {
+            continue;
+        }
+        if lo > covered {
+            return None; // a gap, or no mapping holds the start
+        }
+        let perms = fields.next()?.as_bytes();
+        let inode = fields.nth(2)?;
+        let path = fields.next().unwrap_or("");
+        let file = inode != "0" && path.starts_with('/');
+        let shared = perms.get(3) == Some(&b's');
+        let write = perms.get(1) == Some(&b'w');
+        // Private and writable: copy on write, its changed pages exist nowhere else.
+        let private_copy = !shared && write;
+        if !file || private_copy {
+            return None;
+        }
+        writable |= write;
+        covered = hi;
+        if covered >= range.end {
+            return Some(writable);
+        }
+    }
+    None
 }
 
 /// True when any of `addresses` lies in a registered mapping (a stage reads or writes a file).
@@ -106,6 +169,23 @@ pub(crate) fn any_mapped(addresses: &[usize]) -> bool {
     addresses
         .iter()
         .any(|&a| regions.iter().any(|r| r.start <= a && a < r.end))
+}
+
+/// Which of the operands at `addresses` the walk should follow in storage order: the first
+/// that lies in a read-only mapping (an input file), else the first in a writable one (an
+/// output file); `None` when none is a file (the usual case: one load).
+pub(crate) fn leading(addresses: &[usize]) -> Option<usize> {
+    if LIVE.load(Ordering::Acquire) == 0 {
+        return None;
+    }
+    let regions = REGIONS.read().unwrap_or_else(|e| e.into_inner());
+    let region = |a: usize| regions.iter().find(|r| r.start <= a && a < r.end);
+    let mapped = |writable: bool| {
+        addresses
+            .iter()
+            .position(|&a| region(a).is_some_and(|r| r.writable == writable))
+    };
+    mapped(false).or_else(|| mapped(true))
 }
 
 /// A thread's recent range in one mapping.
@@ -284,6 +364,51 @@ mod tests {
                     / 4
             })
             .unwrap_or(0)
+    }
+
+    #[test]
+    fn only_file_mappings_that_can_be_released_are_found() {
+        let maps = "\
+7f0000000000-7f0000100000 r--s 00000000 fd:01 1234 /data/a.npy
+7f0000100000-7f0000200000 rw-s 00100000 fd:01 1234 /data/a.npy
+7f0000200000-7f0000300000 rw-p 00000000 00:00 0
+7f0000300000-7f0000400000 rw-p 00000000 fd:01 99 /data/b.npy
+7f0000400000-7f0000500000 r--p 00000000 fd:01 98 /data/c.npy
+";
+        let at = |lo: usize, hi: usize| file_mapped(maps, 0x7f0000000000 + lo..0x7f0000000000 + hi);
+        assert_eq!(at(0x10, 0x8000), Some(false), "read-only shared");
+        assert_eq!(at(0x10, 0x180000), Some(true), "across two shared mappings");
+        assert_eq!(at(0x200010, 0x280000), None, "anonymous");
+        assert_eq!(
+            at(0x300010, 0x380000),
+            None,
+            "private and writable: copy on write"
+        );
+        assert_eq!(at(0x400010, 0x480000), Some(false), "private, read-only");
+        assert_eq!(at(0x180000, 0x280000), None, "runs into anonymous memory");
+        assert_eq!(at(0x600000, 0x680000), None, "unmapped");
+    }
+
+    #[test]
+    fn a_mapping_made_elsewhere_is_found_in_this_process() {
+        let path = std::env::temp_dir().join(format!("numjit-lookup-{}", std::process::id()));
+        let len = MIN_LOOKED_UP + (1 << 20);
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_len(len as u64).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let map = unsafe { memmap2::Mmap::map(&file).unwrap() };
+        let p = map.as_ptr() as usize;
+        let started = std::time::Instant::now();
+        let found = register_if_file_mapped(p + 8..p + len);
+        eprintln!("lookup: {:?}", started.elapsed());
+        assert!(found.is_some());
+        assert!(any_mapped(&[p + 4096]));
+        drop(found);
+        let v = vec![1u8; len];
+        let range = v.as_ptr() as usize..v.as_ptr() as usize + len;
+        assert!(register_if_file_mapped(range).is_none(), "heap memory");
+        drop(map);
+        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]

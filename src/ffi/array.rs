@@ -67,6 +67,13 @@ fn dtype_of(code: u32) -> Option<DType> {
 /// NULL when the array has no elements.
 ///
 /// Borrowed: numjit reads the memory only during the call it is passed to.
+///
+/// Memory of a file mapping (`mmap` of a file, `MAP_SHARED`, or `MAP_PRIVATE` without write
+/// access: NumPy's `np.memmap` and `np.load(..., mmap_mode="r")`) of 16 MiB or more is
+/// streamed, as an output's is: numjit finds it in `/proc/self/maps` (Linux) and, during the
+/// call, drops the pages it has passed from the process's page tables and reads ahead, so the
+/// resident set stays bounded whatever the file's size. The data is unchanged (dropped pages
+/// are read back from the file); private writable mappings are never dropped.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct numjit_array {

@@ -9,6 +9,7 @@ use crate::api::engine::Kernel;
 use crate::api::vars::Vars;
 use crate::core::dtype::DType;
 use crate::core::error::Result;
+use crate::exec::stream::{register_if_file_mapped, Registration};
 use ndarray::{ArrayViewD, ArrayViewMutD};
 
 /// A read-only view of any dtype.
@@ -115,6 +116,9 @@ pub(super) struct Inputs<'a> {
     /// The addresses each input's elements occupy (what outputs must not overlap).
     bytes: Vec<std::ops::Range<usize>>,
     outputs: Vec<(&'a str, OutView<'a>)>,
+    /// The arrays that lie in file mappings (`np.memmap`, a C program's `mmap`), registered
+    /// for the call so the executor streams them as it does `numjit::npy` files.
+    _files: Vec<Registration>,
 }
 
 impl<'a> Inputs<'a> {
@@ -142,7 +146,9 @@ impl<'a> Inputs<'a> {
             views.push((name, unsafe { InputView::new(&l) }));
             bytes.push(l.bytes);
         }
+        let files = bytes.iter().cloned().filter_map(register_if_file_mapped);
         Ok(Inputs {
+            _files: files.collect(),
             views,
             bytes,
             outputs: Vec::new(),
@@ -191,10 +197,16 @@ impl<'a> Inputs<'a> {
                 )));
             }
             ranges.push((name, l.bytes.clone()));
+            inputs.stream(l.bytes.clone());
             // SAFETY: writable, valid and unshared for `'a`, by contract.
             inputs.outputs.push((name, unsafe { OutView::new(&l) }));
         }
         Ok(inputs)
+    }
+
+    /// Streams the memory `bytes` (an output) during the call if it lies in a file mapping.
+    pub fn stream(&mut self, bytes: std::ops::Range<usize>) {
+        self._files.extend(register_if_file_mapped(bytes));
     }
 
     /// The inputs (and outputs) as [`Vars`] for the engine.

@@ -205,6 +205,7 @@ pub unsafe extern "C" fn numjit_kernel_eval_into(
         let mut inputs = unsafe { Inputs::new(vars, nvars) }?;
         // SAFETY: shape/strides NULL or `ndim` entries, by contract.
         let l = unsafe { layout(&Raw::from(out), Subject::Output, true) }?;
+        inputs.stream(l.bytes.clone());
         // SAFETY: writable, valid and unshared for the call, by contract.
         let mut view = unsafe { OutView::new(&l) };
         view.eval_into(&kernel.kernel, &inputs.vars())?;

@@ -4,9 +4,12 @@
 //! [`create`] makes a new file of a shape and dtype as an output (bind it with
 //! [`Vars::with_out`] or pass it to [`Kernel::eval_into`]), written beside its path and renamed
 //! into place by [`Output::finish`] only. While a mapped file takes part in an evaluation, the
-//! executor releases the pages it has passed and reads ahead (see `exec/stream.rs`), so the
-//! resident set stays bounded whatever the file's size, and results are bit for bit those of
-//! the same data in memory.
+//! executor walks it in the order it is stored, releases the pages it has passed and reads
+//! ahead (see `exec/stream.rs`), so the resident set stays bounded whatever the file's size.
+//! Results are bit for bit those of the same data in memory in the file's order: for a
+//! C-ordered file, the same array in memory; for a Fortran-ordered one, which is read front to
+//! back too, its transpose in C order (a reduction's pairwise tree follows the storage order,
+//! as NumPy's does).
 //!
 //! ```
 //! use numjit::{npy, DType, Vars};

@@ -3,6 +3,7 @@
 //! statement writes are bound as outputs and updated in place; the others it names are inputs.
 //! Generator calls are computed first (once, also inside a loop), as in any statement.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::time::Instant;
 
@@ -63,6 +64,9 @@ impl Session {
                 sig = sig.with(name, a.dtype(), a.shape().len());
             }
         }
+        for (name, file) in mapped_inputs(&self.mapped, &prepared, &names)? {
+            sig = sig.with(name, file.dtype(), file.shape().len());
+        }
         let kernel = self
             .engine
             .compile_with(&prepared.text, &sig, &self.kernels)
@@ -104,12 +108,18 @@ impl Session {
             for (name, array) in prepared.temporaries() {
                 bind_input(&mut vars, name, array);
             }
+            let mapped = mapped_inputs(&self.mapped, &prepared, &names)?;
             for (name, array) in self.variables.iter_mut() {
                 if names.written.contains(name) {
                     vars = bind_out(vars, name, array);
                 } else if names.all.contains(name) {
                     bind_input(&mut vars, name, array);
                 }
+            }
+            // Streamed like in an expression: every pass over a file (a loop's iteration
+            // included) reads it front to back and releases what it has passed.
+            for (name, file) in mapped {
+                vars.insert(name, file);
             }
             let kernel = self
                 .engine
@@ -122,6 +132,27 @@ impl Session {
             None => Outcome::Silent,
         })
     }
+}
+
+/// The mapped files (`load(..., mmap=True)`) of a session that a program names: inputs only,
+/// since they are mapped read-only; a program that writes one is an error naming it.
+fn mapped_inputs<'a>(
+    mapped: &'a BTreeMap<String, numjit::npy::File>,
+    prepared: &Prepared,
+    names: &numjit::internals::Names,
+) -> Result<Vec<(&'a str, &'a numjit::npy::File)>, Diagnostic> {
+    if let Some(name) = names.written.iter().find(|n| mapped.contains_key(*n)) {
+        return Err(Diagnostic::unplaced(format!(
+            "argument error: `{name}` is a file mapped read-only (load(..., mmap=True)); \
+             a program can read it but not write it"
+        )));
+    }
+    Ok(mapped
+        .iter()
+        .filter(|(name, _)| names.all.contains(*name))
+        .filter(|(name, _)| prepared.temporaries().all(|(t, _)| t != name.as_str()))
+        .map(|(name, file)| (name.as_str(), file))
+        .collect())
 }
 
 fn bind_out<'a>(vars: Vars<'a>, name: &str, array: &'a mut Array) -> Vars<'a> {
@@ -205,6 +236,44 @@ mod tests {
         s.execute("def bad(a):\n    return ~a").unwrap();
         let e = s.execute("bad(x)").unwrap_err().render("bad(x)");
         assert!(e.contains("return ~a") && e.contains("^"), "{e}");
+    }
+
+    #[test]
+    fn programs_read_mapped_files() {
+        let dir = std::env::temp_dir().join(format!("numjit-repl-prog-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let m = dir.join("m.npy").display().to_string();
+        let mut s = Session::default();
+        s.execute(&format!(
+            "save(\"{m}\", arange(6)[:, None] * 1.5 + arange(4)[None, :])"
+        ))
+        .unwrap();
+        s.execute(&format!("a = load(\"{m}\", mmap=True)")).unwrap();
+        s.execute("u = zeros(4)").unwrap();
+        // A loop, an augmented assignment and a slice assignment, each reading the file.
+        s.execute("for i in range(3):\n    u += sum(a, axis=0)")
+            .unwrap();
+        assert_eq!(
+            show(&mut s, "u"),
+            "array([ 67.5,  85.5, 103.5, 121.5], shape=(4,), dtype=float64)"
+        );
+        s.execute("u[1:] = mean(a[:, 1:], axis=0)").unwrap();
+        assert_eq!(show(&mut s, "sum(u)"), "84.75 (float64)");
+        assert_eq!(
+            show(&mut s, ":time for i in range(2):\n    u = a[0] + i\nsum(u)")
+                .lines()
+                .next(),
+            Some("10.0 (float64)")
+        );
+        // Mapped read-only: a program cannot write it, and nothing changed.
+        let e = s.execute("a += 1").unwrap_err();
+        assert!(
+            e.headline.contains("`a` is a file mapped read-only"),
+            "{e:?}"
+        );
+        assert_eq!(show(&mut s, "sum(a)"), "126.0 (float64)");
+        drop(s);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
