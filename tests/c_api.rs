@@ -116,7 +116,7 @@ fn build_and_run(source: &str, name: &str, link: &[String], args: &[&str]) -> St
         .status()
         .unwrap_or_else(|e| panic!("could not run {}: {e}", cc()));
     assert!(status.success(), "compiling examples/c/{source} failed");
-    let out = Command::new(&exe)
+    let out = under_valgrind(&exe)
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("could not run {}: {e}", exe.display()));
@@ -128,6 +128,31 @@ fn build_and_run(source: &str, name: &str, link: &[String], args: &[&str]) -> St
         out.status
     );
     stdout
+}
+
+/// A command that runs `exe`, under valgrind's memcheck when `NUMJIT_VALGRIND` is set (CI):
+/// any memory error, or a definitely lost block, fails the run. `--smc-check=all`: the JIT writes
+/// code into fresh pages and runs it, which valgrind must retranslate. The suppressions file
+/// lists only documented false positives.
+fn under_valgrind(exe: &Path) -> Command {
+    if std::env::var_os("NUMJIT_VALGRIND").is_none() {
+        return Command::new(exe);
+    }
+    let mut c = Command::new("valgrind");
+    c.args([
+        "--quiet",
+        "--error-exitcode=97",
+        "--smc-check=all",
+        "--leak-check=full",
+        "--errors-for-leak-kinds=definite",
+        "--show-leak-kinds=definite",
+    ])
+    .arg(format!(
+        "--suppressions={}",
+        root().join(".ci/valgrind.supp").display()
+    ))
+    .arg(exe);
+    c
 }
 
 /// Runs `numjit_example.c` and checks what it printed.

@@ -26,9 +26,7 @@ fn same_values(jit: &Array, reference: &Array) -> bool {
     jit.dtype() == reference.dtype()
         && jit.shape() == reference.shape()
         && (0..n).all(|k| match (jit.get_flat(k), reference.get_flat(k)) {
-            (Some(Scalar::F64(g)), Some(Scalar::F64(w))) => {
-                close_float(g, w, 1e-12, f64::EPSILON)
-            }
+            (Some(Scalar::F64(g)), Some(Scalar::F64(w))) => close_float(g, w, 1e-12, f64::EPSILON),
             (Some(Scalar::F32(g)), Some(Scalar::F32(w))) => {
                 close_float(g as f64, w as f64, 1e-5, f32::EPSILON as f64)
             }
@@ -38,11 +36,17 @@ fn same_values(jit: &Array, reference: &Array) -> bool {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(src) = std::str::from_utf8(data) else { return };
+    let Ok(src) = std::str::from_utf8(data) else {
+        return;
+    };
     let f = ndarray::Array2::from_shape_fn((3, 4), |(i, j)| i as f64 - j as f64 * 0.5);
     let i = ndarray::Array1::from_shape_fn(4, |j| j as i32 - 2);
     let m = ndarray::arr1(&[true, false, true, true]);
-    let vars = numjit::Vars::new().with("f", &f).with("i", &i).with("m", &m).with("x", 2.5_f32);
+    let vars = numjit::Vars::new()
+        .with("f", &f)
+        .with("i", &i)
+        .with("m", &m)
+        .with("x", 2.5_f32);
     let engine = numjit::Engine::with_cache_capacity(4);
     if let Ok(kernel) = engine.compile(src, &vars.signature()) {
         match (kernel.run(&vars), kernel.run_reference(&vars)) {

@@ -378,7 +378,9 @@ impl State<'_> {
                 None => parts.push(vec![i]),
             }
         }
-        let direct = !aliased(unit, inputs, targets);
+        // Element for element is not enough here: a later pass would read what an earlier one
+        // wrote (`o = o * 0.5` then `o + a[:, None]` read the halved, int-cast `o`).
+        let direct = !aliased_at_all(unit, inputs, targets);
         let mut temps: Vec<(usize, Array)> = Vec::new();
         for part in &parts {
             let u = grp.part(part)?;
@@ -524,15 +526,7 @@ fn check_out(out: &RawView, shape: &[usize], dtype: crate::core::dtype::DType) -
 /// True when a target overlaps memory the group's kernel reads through a different view (the
 /// same element read and written by the same element is fine).
 fn aliased(unit: &Unit, inputs: &[RawView], targets: &[RawView]) -> bool {
-    let g = &unit.graph;
-    let read: Vec<&RawView> = g
-        .nodes
-        .iter()
-        .filter_map(|n| match n.kind {
-            crate::ir::NodeKind::Input(i) => Some(&inputs[i]),
-            _ => None,
-        })
-        .collect();
+    let read = group_reads(unit, inputs);
     targets.iter().any(|t| {
         read.iter().any(|r| {
             overlaps(t, r)
@@ -544,6 +538,24 @@ fn aliased(unit: &Unit, inputs: &[RawView], targets: &[RawView]) -> bool {
                     && broadcast_strides(&r.shape, &r.strides, &t.shape) == t.strides)
         })
     })
+}
+
+/// True when a target overlaps anything the group reads, even element for element.
+fn aliased_at_all(unit: &Unit, inputs: &[RawView], targets: &[RawView]) -> bool {
+    let read = group_reads(unit, inputs);
+    targets.iter().any(|t| read.iter().any(|r| overlaps(t, r)))
+}
+
+/// The views a group's graph reads.
+fn group_reads<'a>(unit: &Unit, inputs: &'a [RawView]) -> Vec<&'a RawView> {
+    unit.graph
+        .nodes
+        .iter()
+        .filter_map(|n| match n.kind {
+            crate::ir::NodeKind::Input(i) => Some(&inputs[i]),
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! The reference interpreter: evaluates the IR one element at a time with the op table's scalar
 //! semantics. Slow and obviously correct; the test oracle for the JIT.
 //!
-//! Reductions here are computed differently from the runtime on purpose: float sums are
-//! compensated (Neumaier) in float64, so the oracle is at least as accurate as the JIT's pairwise
-//! sums and agreement is checked within a tolerance, not bit for bit.
+//! Reductions combine their elements in the runtime's order (`exec/drive`): blocks of
+//! [`BLOCK`] elements, each folded the way the kernel folds a row, joined by the midpoint
+//! pairwise tree, so a reduction of a contiguous lane compares bit for bit with the JIT's.
 
 use ndarray::{ArrayD, Axis, IxDyn};
 
@@ -74,7 +74,8 @@ fn values(g: &Graph, inputs: &[RawView]) -> Result<Vec<ArrayD<Scalar>>> {
                     Some(ax) => x.lanes(Axis(*ax)).into_iter().map(|l| l.to_vec()).collect(),
                     None => vec![x.iter().copied().collect()],
                 };
-                reserved.extend(lanes.iter().map(|l| reduce(*op, l, node.dtype)));
+                let order = Order::of(x.shape(), *axis);
+                reserved.extend(lanes.iter().map(|l| reduce(*op, l, node.dtype, order)));
                 ArrayD::from_shape_vec(shape, reserved)
                     .unwrap_or_else(|_| unreachable!("lane count is the output size"))
             }
@@ -122,38 +123,89 @@ fn read(v: &RawView, buf: Vec<Scalar>) -> ArrayD<Scalar> {
     })
 }
 
-/// One reduction lane, with NumPy's result dtype `out`.
-fn reduce(op: ReduceOp, lane: &[Scalar], out: DType) -> Scalar {
-    let acc = op.acc_dtype(lane.first().map_or(out, |s| s.dtype()));
-    let vals = lane.iter().map(|s| s.cast(acc));
-    let r = match op {
-        ReduceOp::Sum | ReduceOp::Mean if acc == DType::Float64 => {
-            let (mut sum, mut comp) = (0.0f64, 0.0f64);
-            for v in vals {
-                let x = v.as_f64();
-                let t = sum + x;
-                comp += if sum.abs() >= x.abs() {
-                    (sum - t) + x
-                } else {
-                    (x - t) + sum
-                };
-                sum = t;
-            }
-            // Infinite or NaN sums make the compensation NaN; the plain sum is then the answer.
-            let total = if (sum + comp).is_finite() {
-                sum + comp
-            } else {
-                sum
-            };
-            if op == ReduceOp::Mean {
-                Scalar::F64(total / lane.len() as f64)
-            } else {
-                Scalar::F64(total)
-            }
+/// Elements per leaf of the runtime's reduction tree (`exec::BLOCK`).
+const BLOCK: usize = crate::exec::BLOCK;
+
+/// Accumulators a kernel row interleaves (`codegen::translate::reduce::reduce_row`).
+const ACCUMULATORS: usize = 8;
+
+/// How the runtime folds the elements of one leaf (`exec/drive`).
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Order {
+    /// A kernel row: element `j` of each whole group of eight into accumulator `j % 8`, the
+    /// accumulators merged pairwise, the rest of the row folded in after them in turn.
+    Row,
+    /// A column kernel: the block's elements folded one after the other.
+    Column,
+}
+
+impl Order {
+    /// The order of a reduction over `axis` of a value of `shape`: a column reduction
+    /// (`drive::columns::ColumnLayout`) when the axis is followed by one dimension of more than
+    /// one element (or by several, which merge into one when the operands are contiguous), or
+    /// is a short last axis (at most 16) after one of at least 16; rows otherwise.
+    fn of(shape: &[usize], axis: Option<usize>) -> Order {
+        let Some(ax) = axis else { return Order::Row };
+        let n = shape.len();
+        if n < 2 {
+            return Order::Row;
         }
-        _ => vals.fold(op.identity(acc), |a, b| {
-            scalar::eval(op.combiner(), &[a, b])
-        }),
+        let after = shape[ax + 1..].iter().filter(|&&d| d != 1).count();
+        let short_last = ax + 1 == n && shape[ax] <= 16 && shape[n - 2] >= 16;
+        if after >= 1 || short_last {
+            Order::Column
+        } else {
+            Order::Row
+        }
+    }
+}
+
+/// One reduction lane, with NumPy's result dtype `out`, combined in the runtime's order: the
+/// identity folded with each leaf of [`BLOCK`] elements, the leaves joined pairwise at their
+/// midpoint.
+fn reduce(op: ReduceOp, lane: &[Scalar], out: DType, order: Order) -> Scalar {
+    let acc = op.acc_dtype(lane.first().map_or(out, |s| s.dtype()));
+    let identity = op.identity(acc);
+    let combine = |a: Scalar, b: Scalar| scalar::eval(op.combiner(), &[a, b]);
+    let vals: Vec<Scalar> = lane.iter().map(|s| s.cast(acc)).collect();
+    let leaf = |block: &[Scalar]| -> Scalar {
+        let folded = match order {
+            Order::Column => return block.iter().fold(identity, |a, &x| combine(a, x)),
+            Order::Row => {
+                let groups = if block.len() >= ACCUMULATORS {
+                    block.len() & !(ACCUMULATORS - 1)
+                } else {
+                    0
+                };
+                let mut level = vec![identity; ACCUMULATORS];
+                for (j, &x) in block[..groups].iter().enumerate() {
+                    level[j % ACCUMULATORS] = combine(level[j % ACCUMULATORS], x);
+                }
+                while level.len() > 1 {
+                    level = level.chunks(2).map(|p| combine(p[0], p[1])).collect();
+                }
+                block[groups..].iter().fold(level[0], |a, &x| combine(a, x))
+            }
+        };
+        // The kernel folds a row's result into its partial, which starts as the identity.
+        combine(identity, folded)
+    };
+    let leaves: Vec<Scalar> = vals.chunks(BLOCK).map(leaf).collect();
+    fn tree(v: &[Scalar], f: &impl Fn(Scalar, Scalar) -> Scalar) -> Scalar {
+        if v.len() == 1 {
+            return v[0];
+        }
+        let mid = v.len() / 2;
+        f(tree(&v[..mid], f), tree(&v[mid..], f))
+    }
+    let r = if leaves.is_empty() {
+        identity
+    } else {
+        tree(&leaves, &combine)
+    };
+    let r = match op {
+        ReduceOp::Mean => Scalar::F64(r.as_f64() / lane.len() as f64),
+        _ => r,
     };
     r.cast(out)
 }

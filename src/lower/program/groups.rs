@@ -27,10 +27,23 @@ impl Builder<'_> {
     pub(super) fn new_local(&mut self, expr: &Expr, key: usize) -> Result<usize> {
         let mut env = HashMap::new();
         let mut reads = Vec::new();
-        for (name, span, _) in free_names(expr) {
+        for (name, span, indexed) in free_names(expr) {
             match self.scope.get(&name) {
                 // An intermediate it names checks its own reads when lowered.
                 Some(Binding::Local(l)) => {
+                    // But a subscript of an output's new value reads the output's memory, once
+                    // the group that writes it has run: a read to check too (else a later
+                    // rewrite of the output changed what `t = o[None] + 1` saw).
+                    if indexed {
+                        let in_group = self
+                            .group
+                            .as_ref()
+                            .and_then(|g| g.ssa.iter().find(|(n, ..)| *n == name))
+                            .map(|(_, s, _)| (*s, self.version[*s] + 1));
+                        if let Some(read) = in_group.or(self.locals[*l].stored_in) {
+                            reads.push(read);
+                        }
+                    }
                     env.insert(name, *l);
                 }
                 Some(Binding::Memory(s)) => reads.push((*s, self.version[*s])),

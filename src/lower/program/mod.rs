@@ -509,9 +509,15 @@ impl<'m> Builder<'m> {
             )),
             (None, None) => {
                 let key = span.start;
-                let local = self.new_local(value, key)?;
-                if self.materialize.contains(&key) {
+                let materialize = self.materialize.contains(&key);
+                if materialize {
+                    // Before binding: a barrier here closes the group and moves the versions
+                    // of what it wrote, which the intermediate must read as of after it
+                    // (`o[...] = 1` then `t = o + 1` went stale at once, and never converged).
                     self.check_barrier(value, None)?;
+                }
+                let local = self.new_local(value, key)?;
+                if materialize {
                     let (node, ty) = self.lower_local(local)?;
                     let rank = self.group_graph().node(node).rank;
                     let temp = match self.temps.get(&key) {
