@@ -59,6 +59,7 @@ impl Builder<'_> {
             reads,
             stored_in: None,
             key,
+            materializable: true,
         });
         Ok(self.locals.len() - 1)
     }
@@ -221,7 +222,13 @@ impl Builder<'_> {
             .reads
             .iter()
             .any(|&(s, v)| self.version[s] != v);
-        let r = if stale {
+        // A value stored in its own temporary, still there, is read back whatever became of
+        // what it read: `o *= a; t = o + 1; o[...] = 3; t` reads `t`'s temporary, since `o`'s
+        // old value is gone.
+        let in_temp = self.locals[l]
+            .stored_in
+            .is_some_and(|(s, v)| self.version[s] == v && self.slots[s].kind == SlotKind::Temp);
+        let r = if stale || in_temp {
             match self.locals[l].stored_in {
                 Some((s, v)) if self.version[s] == v => {
                     let name = self.slots[s].name.clone();
@@ -233,6 +240,7 @@ impl Builder<'_> {
                     lw.locals = saved;
                     r?
                 }
+                _ if !self.locals[l].materializable => return Err(restart_outer()),
                 _ => {
                     self.need.insert(self.locals[l].key);
                     return Err(restart());
@@ -246,7 +254,13 @@ impl Builder<'_> {
                 .map(|(n, i)| (n.clone(), *i))
                 .collect();
             for (name, i) in pairs {
-                env.insert(name, self.lower_local_in(i, lw, memo)?);
+                match self.lower_local_in(i, lw, memo) {
+                    Err(e) if is_restart_outer(&e) && self.locals[l].materializable => {
+                        self.need.insert(self.locals[l].key);
+                        return Err(restart());
+                    }
+                    r => env.insert(name, r?),
+                };
             }
             let saved = std::mem::replace(&mut lw.locals, env);
             let expr = self.locals[l].expr.clone();

@@ -163,6 +163,10 @@ struct Local {
     stored_in: Option<(usize, u32)>,
     /// The binding statement (by span start): identifies it across builds.
     key: usize,
+    /// Whether a later build can store it in a temporary of its own (`t = ...`). An output's
+    /// new value (`o = ...`, `o *= a`) cannot: when it goes stale, the intermediates that read
+    /// it are stored instead.
+    materializable: bool,
 }
 
 struct Group {
@@ -199,8 +203,21 @@ fn restart() -> Error {
 
 const RESTART: &str = "restart the build materializing more intermediates";
 
+/// Raised by a stale intermediate that cannot be stored itself: the intermediate that reads
+/// it (the caller's lowering) is to be stored instead.
+fn restart_outer() -> Error {
+    Error::new(ErrorKind::Internal, RESTART_OUTER)
+}
+
+const RESTART_OUTER: &str =
+    "materializing intermediates did not converge (an output's stale value read directly)";
+
 fn is_restart(e: &Error) -> bool {
     e.kind() == ErrorKind::Internal && e.message() == RESTART
+}
+
+fn is_restart_outer(e: &Error) -> bool {
+    e.kind() == ErrorKind::Internal && e.message() == RESTART_OUTER
 }
 
 impl<'m> Builder<'m> {
@@ -464,6 +481,7 @@ impl<'m> Builder<'m> {
                 let (whole, (node, ty)) = match items {
                     None => {
                         let local = self.new_local(value, key)?;
+                        self.locals[local].materializable = false;
                         (Some(local), self.lower_local(local)?)
                     }
                     Some(_) => (None, self.lower_in_group(value)?),
