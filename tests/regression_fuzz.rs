@@ -589,11 +589,7 @@ fn intermediates_subscripting_an_output_keep_its_value_at_binding() {
         let vars = Vars::new().with_out("o0", &mut o0).with_out("o1", &mut o1);
         let kernel = Engine::default().compile(src, &vars.signature()).unwrap();
         for reference in [false, true] {
-            let got = if reference {
-                kernel.run_reference(&vars)
-            } else {
-                kernel.run(&vars)
-            };
+            let got = run_on(&kernel, &vars, reference);
             let got = got.unwrap().unwrap().to_f64();
             assert!(
                 got.iter().all(|&v| v == 2.0),
@@ -619,11 +615,7 @@ fn later_passes_of_a_group_read_outputs_before_the_group_writes_them() {
             let mut o = Array2::<i32>::from_elem((2, 3), 3);
             let vars = Vars::new().with("a", &a).with_out("o", &mut o);
             let kernel = Engine::default().compile(src, &vars.signature()).unwrap();
-            let got = if reference {
-                kernel.run_reference(&vars)
-            } else {
-                kernel.run(&vars)
-            };
+            let got = run_on(&kernel, &vars, reference);
             let got = got.unwrap().unwrap().to_f64();
             assert!(
                 got.iter().all(|&v| v == want),
@@ -659,11 +651,7 @@ fn an_intermediate_of_an_outputs_stale_new_value_is_stored() {
             let mut o = Array1::from(vec![1.0, 2.0, 3.0]);
             let vars = Vars::new().with("a", &a).with_out("o", &mut o);
             let kernel = Engine::default().compile(src, &vars.signature()).unwrap();
-            let got = if reference {
-                kernel.run_reference(&vars)
-            } else {
-                kernel.run(&vars)
-            };
+            let got = run_on(&kernel, &vars, reference);
             let got = got.unwrap().unwrap().to_f64();
             assert_eq!(
                 got.as_slice().unwrap(),
@@ -671,5 +659,18 @@ fn an_intermediate_of_an_outputs_stale_new_value_is_stored() {
                 "{src} (reference {reference})"
             );
         }
+    }
+}
+
+/// The kernel's program run by the interpreter (`reference`) or by the JIT.
+fn run_on(
+    kernel: &numjit::Kernel,
+    vars: &Vars,
+    reference: bool,
+) -> numjit::Result<Option<numjit::Array>> {
+    if reference {
+        kernel.run_reference(vars)
+    } else {
+        kernel.run(vars)
     }
 }

@@ -399,6 +399,21 @@ enum Local {
     Partials(Vec<(Array, usize)>, Vec<usize>),
 }
 
+/// This rank's index, after checking that `part` has one piece per rank of `comm`.
+pub(crate) fn check_ranks(comm: &impl Communicator, part: &Partition) -> Result<usize> {
+    if part.ranks() != comm.size() as usize {
+        return Err(Error::new(
+            ErrorKind::Value,
+            format!(
+                "the partition has {} ranks, but the communicator has {}",
+                part.ranks(),
+                comm.size()
+            ),
+        ));
+    }
+    Ok(comm.rank() as usize)
+}
+
 impl<'a> Prepared<'a> {
     fn new(
         comm: &impl Communicator,
@@ -406,17 +421,7 @@ impl<'a> Prepared<'a> {
         expr: &str,
         vars: &Vars,
     ) -> Result<Prepared<'a>> {
-        let rank = comm.rank() as usize;
-        if part.ranks() != comm.size() as usize {
-            return Err(Error::new(
-                ErrorKind::Value,
-                format!(
-                    "the partition has {} ranks, but the communicator has {}",
-                    part.ranks(),
-                    comm.size()
-                ),
-            ));
-        }
+        let rank = check_ranks(comm, part)?;
         let want = part.local_shape(rank);
         let compiled = Compiled::get(expr, &vars.signature(), want.len())?;
         let program = &compiled.program;

@@ -153,17 +153,7 @@ impl Prepared {
         source: &str,
         vars: &Vars,
     ) -> Result<Prepared> {
-        let rank = comm.rank() as usize;
-        if part.ranks() != comm.size() as usize {
-            return Err(Error::new(
-                ErrorKind::Value,
-                format!(
-                    "the partition has {} ranks, but the communicator has {}",
-                    part.ranks(),
-                    comm.size()
-                ),
-            ));
-        }
+        let rank = super::check_ranks(comm, part)?;
         let want = part.local_shape(rank);
         let prank = want.len();
         let ast = crate::parse::parse_program(source).map_err(|e| e.with_source(source))?;
