@@ -47,6 +47,9 @@ pub(crate) fn element(v: &RawView, offset: isize) -> Scalar {
             DType::Float64 => Scalar::F64((p as *const f64).read_unaligned()),
             DType::Complex64 => Scalar::C64((p as *const Complex32).read_unaligned()),
             DType::Complex128 => Scalar::C128((p as *const Complex64).read_unaligned()),
+            // A string has no scalar value: its element is its byte offset in the view, which
+            // the string ops of the interpreter read the bytes at (`interp::bytes_at`).
+            DType::Bytes(_) => Scalar::I64(offset as i64),
         }
     }
 }

@@ -145,6 +145,7 @@ impl Lowerer {
                 self.constant(Scalar::Bool(*b), e.span),
                 Ty::weak(DType::Bool),
             )),
+            ExprKind::Str(bytes) => Ok(self.literal(bytes, e.span)),
             ExprKind::Name(name) => self.name(name, e.span),
             ExprKind::Unary { op, arg } => self.unary(*op, arg, e.span),
             ExprKind::Binary { op, lhs, rhs, .. } => {
@@ -164,6 +165,35 @@ impl Lowerer {
             } => self.call(func, *func_span, args, kwargs, e.span),
             ExprKind::Index { base, items } => self.index(base, items, e.span),
         }
+    }
+
+    /// A string literal: a 0-d input of its bytes (one per distinct literal), bound when the
+    /// inputs are (`exec::program::graph_inputs`). A kernel has no inputs of its own, so a
+    /// literal there is a type error.
+    fn literal(&mut self, bytes: &[u8], span: Span) -> (NodeId, Ty) {
+        let i = match self
+            .g
+            .inputs
+            .iter()
+            .position(|d| d.literal.as_deref() == Some(bytes))
+        {
+            Some(i) => i,
+            None => {
+                self.g.inputs.push(InputDecl {
+                    name: format!("b{:?}", String::from_utf8_lossy(bytes)),
+                    dtype: DType::Bytes(bytes.len() as u32),
+                    rank: 0,
+                    view: None,
+                    literal: Some(bytes.into()),
+                });
+                self.g.inputs.len() - 1
+            }
+        };
+        let dtype = self.g.inputs[i].dtype;
+        (
+            self.push(NodeKind::Input(i), dtype, 0, span),
+            Ty::strong(dtype),
+        )
     }
 
     fn name(&mut self, name: &str, span: Span) -> Result<(NodeId, Ty)> {
@@ -235,6 +265,15 @@ impl Lowerer {
     /// Applies an elementwise op: types it, casts the arguments, and fixes the rank.
     fn apply(&mut self, op: Op, args: &[(NodeId, Ty)], span: Span) -> Result<(NodeId, Ty)> {
         let tys: Vec<Ty> = args.iter().map(|a| a.1).collect();
+        if tys.iter().any(|t| t.dtype.is_bytes()) || op == Op::Contains {
+            // Strings are compared or searched as they are: no casts, lengths may differ.
+            let typing =
+                ops::type_bytes(op, &tys).map_err(|msg| Error::at(ErrorKind::Type, span, msg))?;
+            let ids: Vec<NodeId> = args.iter().map(|a| a.0).collect();
+            let rank = ids.iter().map(|&a| self.rank(a)).max().unwrap_or(0);
+            let id = self.push(NodeKind::Apply(op, ids), DType::Bool, rank, span);
+            return Ok((id, typing.result));
+        }
         let typing = ops::type_op(op, &tys).map_err(|msg| Error::at(ErrorKind::Type, span, msg))?;
         let mut cast_args = Vec::with_capacity(args.len());
         for (i, &(id, ty)) in args.iter().enumerate() {
@@ -260,6 +299,17 @@ impl Lowerer {
         let node = self.g.node(id).clone();
         if node.dtype == to {
             return Ok(id);
+        }
+        if node.dtype.is_bytes() || to.is_bytes() {
+            return Err(Error::at(
+                ErrorKind::Type,
+                node.span,
+                format!(
+                    "cannot use {} as {to}: byte strings are only compared with each other \
+                     (== != < <= > >=) or searched (`contains`)",
+                    node.dtype
+                ),
+            ));
         }
         if let NodeKind::Const(s) = node.kind {
             if ty.weak && to.is_int() && matches!(s, Scalar::I64(_)) {
@@ -390,6 +440,13 @@ impl Lowerer {
         let rank = self.rank(arg);
         let axis = axis_expr.map(|e| normalize_axis(e, rank)).transpose()?;
         let input = ty.dtype;
+        if input.is_bytes() {
+            return Err(Error::at(
+                ErrorKind::Type,
+                span,
+                format!("`{name}` of {input} is not defined: byte strings are only compared (== != < <= > >=) or searched (`contains`)"),
+            ));
+        }
         if input.is_complex() {
             return self.reduce_complex(op, (arg, ty), axis, span);
         }
@@ -560,6 +617,7 @@ mod tests {
             dtype,
             rank,
             view: None,
+            literal: None,
         }
     }
 

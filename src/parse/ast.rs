@@ -25,6 +25,9 @@ pub enum ExprKind {
     Imag(f64),
     /// `True` or `False`.
     Bool(bool),
+    /// A string literal (`'abc'`, `b"abc"`): bytes, as numexpr reads both spellings (a plain
+    /// string is its UTF-8 encoding).
+    Str(Vec<u8>),
     /// A bare name: a variable or a constant (`pi`, `e`, `inf`, `nan`), resolved by `lower`.
     Name(String),
     /// A prefix operator applied to an operand.

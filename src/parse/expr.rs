@@ -15,7 +15,7 @@ use nom::{Err, Parser};
 
 use super::ast::{BinOp, Expr, ExprKind, Kwarg, UnOp};
 use super::lexeme::{
-    boolean, lexeme, name, number, punct, skip_ws, symbol, Diag, Number, PResult, Stop,
+    boolean, lexeme, name, number, punct, skip_ws, string, symbol, Diag, Number, PResult, Stop,
 };
 use super::MAX_DEPTH;
 use crate::core::error::{Error, Result};
@@ -538,6 +538,8 @@ pub(super) fn before_operand<'a>(
             Number::Imag(v) => leaf(ExprKind::Imag(v), token),
         }),
         boolean.map(move |(value, token)| leaf(ExprKind::Bool(value), token)),
+        // Before names: `b'x'` starts like the name `b`.
+        string.map(move |(bytes, token)| leaf(ExprKind::Str(bytes), token)),
         (name, symbol("(")).map(|(func, open)| Before::Call(func, open)),
         // The lexer reads `==` whole, so `f(a == b)` is a positional comparison.
         only_if(arg_start, (name, symbol("=")))

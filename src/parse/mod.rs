@@ -95,6 +95,7 @@ mod tests {
             ExprKind::Float(v) => format!("{v:?}"),
             ExprKind::Imag(v) => format!("{v:?}j"),
             ExprKind::Bool(b) => if *b { "True" } else { "False" }.to_string(),
+            ExprKind::Str(s) => format!("b{:?}", String::from_utf8_lossy(s)),
             ExprKind::Name(n) => n.clone(),
             ExprKind::Unary { op, arg } => format!("({} {})", op.symbol(), sexp(arg)),
             ExprKind::Binary { op, lhs, rhs, .. } => {

@@ -79,7 +79,11 @@ fn collect<'t>(tree: &'t Expr, found: &mut Vec<(usize, &'t str)>) {
                 stack.extend(args.iter());
                 stack.extend(kwargs.iter().map(|k| &k.value));
             }
-            ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Imag(_) | ExprKind::Bool(_) => {}
+            ExprKind::Int(_)
+            | ExprKind::Float(_)
+            | ExprKind::Imag(_)
+            | ExprKind::Bool(_)
+            | ExprKind::Str(_) => {}
         }
     }
 }
