@@ -39,6 +39,18 @@ class NumjitPythonSyntaxError(NumjitSyntaxError, TypeError):
     (x < 9)``, ``a < [0, 0, 0]``)."""
 
 
+class NumjitSanitizeSyntaxError(NumjitSyntaxError, ValueError):
+    """A syntax error in text that NumExpr's sanitizer (on by default, ``sanitize=None``
+    follows ``NUMEXPR_SANITIZE``) refuses with a ``ValueError`` before parsing it: ``;``, ``:``
+    outside a subscript, ``__dunder__``, attribute access (``os.cpu_count()``, ``lambda x:
+    x``). numjit never hands text to Python, so nothing needs sanitizing; the error is a
+    ``ValueError`` too so that code written for NumExpr catches it."""
+
+
+class NumjitSanitizePythonSyntaxError(NumjitPythonSyntaxError, ValueError):
+    """``NumjitSanitizeSyntaxError`` for Python syntax numjit leaves out (``lambda``)."""
+
+
 class NumjitKeyError(NumjitError, KeyError):
     """A name that is neither a variable nor a constant (status ``unknown_name``)."""
 
@@ -46,6 +58,12 @@ class NumjitKeyError(NumjitError, KeyError):
 class NumjitTypeError(NumjitError, TypeError):
     """Wrong function, argument count or operand types (``unknown_function``, ``arity``,
     ``type``, ``signature``), or an array dtype numjit cannot take."""
+
+
+class NumjitDTypeError(NumjitTypeError, ValueError):
+    """An array whose dtype numjit cannot take (object, Unicode, uint64, …): a ``TypeError``
+    as numjit reports dtypes, and a ``ValueError``, which NumExpr raises for them (``unknown
+    type object``, and for ``__builtins__`` and other names bound to non-arrays)."""
 
 
 class NumjitValueError(NumjitError, ValueError):

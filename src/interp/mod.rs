@@ -69,7 +69,8 @@ fn values(g: &Graph, inputs: &[RawView]) -> Result<Vec<ArrayD<Scalar>>> {
                     .collect();
                 fill(reserved, shape, |idx| {
                     let xs: Vec<Scalar> = views.iter().map(|v| v[&idx]).collect();
-                    if let (NodeKind::Apply(op, _), [Some(a), Some(b)]) = (&node.kind, &strings[..]) {
+                    if let (NodeKind::Apply(op, _), [Some(a), Some(b)]) = (&node.kind, &strings[..])
+                    {
                         let (a, b) = (bytes_at(a, xs[0]), bytes_at(b, xs[1]));
                         return Scalar::Bool(scalar::bytes_op(*op, a, b));
                     }

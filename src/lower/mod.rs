@@ -208,6 +208,13 @@ impl Lowerer {
                 Ty::strong(dtype),
             ));
         }
+        if name == crate::parse::ast::NONE {
+            return Err(Error::at(
+                ErrorKind::Syntax,
+                span,
+                "`None` is a reserved keyword; it stands only for all axes, in `axis=None` of a reduction",
+            ));
+        }
         if let Some(v) = constant(name) {
             return Ok((
                 self.constant(Scalar::F64(v), span),
@@ -436,6 +443,12 @@ impl Lowerer {
                 ))
             }
         }
+        // `axis=None`: all axes, as without `axis`.
+        if axis_expr
+            .is_some_and(|e| matches!(&e.kind, ExprKind::Name(n) if n == crate::parse::ast::NONE))
+        {
+            axis_expr = None;
+        }
         let (arg, ty) = self.expr(&args[0])?;
         let rank = self.rank(arg);
         let axis = axis_expr.map(|e| normalize_axis(e, rank)).transpose()?;
@@ -623,6 +636,44 @@ mod tests {
 
     fn lower_src(src: &str, inputs: &[InputDecl]) -> Result<Graph> {
         lower(&parse_expr(src)?, inputs)
+    }
+
+    #[test]
+    fn axis_none_is_all_axes_and_none_is_an_error_elsewhere() {
+        let inputs = [decl("a", DType::Float64, 2)];
+        let g = lower_src("sum(a, axis=None) + max(a, None)", &inputs).unwrap();
+        assert!(g
+            .nodes
+            .iter()
+            .all(|n| !matches!(n.kind, NodeKind::Reduce { axis: Some(_), .. })));
+        assert_eq!(g.node(g.root).rank, 0);
+        let e = lower_src("a + None", &inputs).unwrap_err();
+        assert_eq!(
+            (e.kind(), e.span()),
+            (ErrorKind::Syntax, Some(Span::new(4, 8)))
+        );
+    }
+
+    #[test]
+    fn strings_compare_and_search_but_nothing_else() {
+        let inputs = [decl("s", DType::Bytes(3), 1), decl("x", DType::Int32, 1)];
+        let g = lower_src("(s < b'ab') & contains(s, 'b')", &inputs).unwrap();
+        assert_eq!(g.node(g.root).dtype, DType::Bool);
+        // One input per distinct literal, of its own length.
+        let literals: Vec<_> = g.inputs.iter().filter_map(|d| d.literal.clone()).collect();
+        assert_eq!(literals.len(), 2);
+        assert_eq!(g.inputs[2].dtype, DType::Bytes(2));
+        for (src, span) in [
+            ("s + s", (0, 5)),
+            ("s < x", (0, 5)),
+            ("contains(x, s)", (0, 14)),
+            ("sum(s)", (0, 6)),
+            ("where(s, x, x)", (0, 14)),
+        ] {
+            let e = lower_src(src, &inputs).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Type, "{src}: {e}");
+            assert_eq!(e.span(), Some(Span::new(span.0, span.1)), "{src}");
+        }
     }
 
     #[test]

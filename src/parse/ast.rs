@@ -13,6 +13,10 @@ pub struct Expr {
     pub span: Span,
 }
 
+/// The name `None` stands for where the parser reads it as an operand: only a reduction's
+/// `axis=None` means something (all axes); lowering rejects it anywhere else.
+pub const NONE: &str = "None";
+
 /// The kinds of expression nodes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExprKind {

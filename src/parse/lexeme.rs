@@ -106,6 +106,11 @@ fn identifier(i: &str) -> PResult<'_, &str> {
     .parse(i)
 }
 
+/// Any identifier, reserved words included (`None` in `axis=None`).
+pub(super) fn name_or_word(i: &str) -> PResult<'_, &str> {
+    identifier(i)
+}
+
 fn is_reserved(word: &str) -> bool {
     RESERVED.contains(&word)
 }
@@ -209,7 +214,11 @@ pub(super) fn string(i: &str) -> PResult<'_, (Vec<u8>, &str)> {
         }
     }
     let open = &start[..prefix + 1];
-    Err(Diag::syntax(open, "unterminated string literal: close it with the same quote on this line").into())
+    Err(Diag::syntax(
+        open,
+        "unterminated string literal: close it with the same quote on this line",
+    )
+    .into())
 }
 
 /// A number literal's value.
