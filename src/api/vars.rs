@@ -183,8 +183,8 @@ impl<'a> Vars<'a> {
     /// // ["abc", "b", ""] as S3
     /// let s = ndarray::arr2(&[[b'a', b'b', b'c'], [b'b', 0, 0], [0, 0, 0]]);
     /// let vars = numjit::Vars::new().with_bytes("s", &s)?;
-    /// let r = numjit::evaluate("(s > b'a') | contains(s, 'bc')", &vars)?;
-    /// assert_eq!(r.as_bool().unwrap().as_slice().unwrap(), &[true, true, false]);
+    /// let r = numjit::evaluate("1 * ((s > b'a') | contains(s, 'bc'))", &vars)?;
+    /// assert_eq!(r.as_i64().unwrap().as_slice().unwrap(), &[1, 1, 0]);
     /// # Ok::<(), numjit::Error>(())
     /// ```
     ///
