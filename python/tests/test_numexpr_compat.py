@@ -552,3 +552,18 @@ def test_re_evaluate_and_validate_as_numexpr_suite_uses_them():
     assert ne.evaluate("a + 1", {"a": a}, out=out) is out
     assert ne.re_evaluate({"a": np.array([4.0, 5.0, 6.0])}) is out
     assert out.tolist() == [5.0, 6.0, 7.0]
+
+
+def test_string_ops_numexpr_has_no_opcode_for_are_also_its_not_implemented_error():
+    env = {"s": _STRINGS, "n": np.arange(6, dtype="i4")}
+    for expr, opcode in (("s + s", "add_sss"), ("s >= n", "ge_bsi"), ("s < n", "gt_bis"),
+                         ("-s", "neg_ss"), ("contains(n, s)", "contains_bis")):
+        with pytest.raises(NotImplementedError, match=f"'{opcode}'"):
+            numexpr.evaluate(expr, local_dict=env)
+        with pytest.raises(NotImplementedError, match=f"'{opcode}'") as info:
+            ne.evaluate(expr, local_dict=env)
+        assert isinstance(info.value, TypeError) and info.value.span is not None
+    # A string with a number in arithmetic: NumExpr's TypeError, and numjit's.
+    with pytest.raises(TypeError) as info:
+        ne.evaluate("s + n", local_dict=env)
+    assert not isinstance(info.value, NotImplementedError)
