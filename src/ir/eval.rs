@@ -20,6 +20,23 @@ pub(crate) fn scalar_value(g: &Graph, id: NodeId, inputs: Option<&[RawView]>) ->
         NodeKind::Const(s) => Some(*s),
         NodeKind::Input(i) => inputs.map(|views| element(&views[*i], 0)),
         NodeKind::Cast(a) => scalar_value(g, *a, inputs).map(|s| s.cast(node.dtype)),
+        // A string op reads its strings (0-d inputs: literals and 0-d variables) in place.
+        NodeKind::Apply(op, args) if g.node(args[0]).dtype.is_bytes() => {
+            let views = inputs?;
+            let string = |a: NodeId| match g.node(a).kind {
+                // SAFETY: a 0-d view's one element is `size()` bytes at its pointer, which the
+                // caller keeps borrowed for the evaluation.
+                NodeKind::Input(i) => {
+                    Some(unsafe { std::slice::from_raw_parts(views[i].ptr, views[i].dtype.size()) })
+                }
+                _ => None,
+            };
+            Some(Scalar::Bool(scalar::bytes_op(
+                *op,
+                string(args[0])?,
+                string(args[1])?,
+            )))
+        }
         NodeKind::Apply(op, args) => {
             let xs = args
                 .iter()
