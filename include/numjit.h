@@ -36,6 +36,12 @@
 #include <stdint.h>
 
 /**
+ * Where a bytes array's dtype field holds the length of its strings:
+ * `NUMJIT_DTYPE_BYTES | (n << NUMJIT_BYTES_SHIFT)` describes NumPy's `S<n>`.
+ */
+#define NUMJIT_BYTES_SHIFT 8
+
+/**
  * The outcome of a call: `NUMJIT_STATUS_OK` (0) or the kind of error.
  *
  * The numbers are part of the ABI and never change meaning. Codes 1–99 mirror numjit's error
@@ -173,6 +179,13 @@ enum numjit_dtype
    * `double _Complex`: two `double`, real part first (NumPy's `complex128`).
    */
   NUMJIT_DTYPE_COMPLEX128 = 6,
+  /**
+   * Byte strings of `n` bytes each, NUL-padded (NumPy's `S<n>`), inputs only: the dtype
+   * field is `NUMJIT_DTYPE_BYTES | (n << NUMJIT_BYTES_SHIFT)`, 1 ≤ n < 2^24. Compared
+   * (`== != < <= > >=`) and searched (`contains`) as NumPy does, as if trailing NULs were
+   * stripped.
+   */
+  NUMJIT_DTYPE_BYTES = 7,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

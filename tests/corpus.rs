@@ -72,6 +72,8 @@ enum Owned {
     F64(ArrayD<f64>),
     C64(ArrayD<Complex32>),
     C128(ArrayD<Complex64>),
+    /// Byte strings (`S<n>`): the last axis holds each string's `n` bytes.
+    Bytes(ArrayD<u8>),
 }
 
 fn flat_values(v: &toml::Value) -> Vec<toml::Value> {
@@ -193,6 +195,40 @@ fn build(spec: &VarSpec) -> Owned {
                 .collect(),
             fortran,
         )),
+        // A string element is a TOML string whose characters are its bytes (U+0000–U+00FF),
+        // NUL-padded to the itemsize.
+        DType::Bytes(n) => {
+            let mut bytes = Vec::with_capacity(values.len() * n as usize);
+            for v in &values {
+                let s = v.as_str().expect("a bytes element is a string");
+                let mut b: Vec<u8> = s
+                    .chars()
+                    .map(|c| u8::try_from(c).expect("characters of bytes are U+0000..U+00FF"))
+                    .collect();
+                assert!(b.len() <= n as usize, "{s:?} is longer than S{n}");
+                b.resize(n as usize, 0);
+                bytes.extend(b);
+            }
+            let mut full = shape.clone();
+            full.push(n as usize);
+            let c = ArrayD::from_shape_vec(IxDyn(&full), bytes).expect("data matches shape");
+            if !fortran {
+                return Owned::Bytes(c);
+            }
+            // Fortran order over the strings, each string's bytes still contiguous: the axes
+            // reversed in memory, then permuted back.
+            let k = shape.len();
+            let mut rev: Vec<usize> = shape.iter().rev().copied().collect();
+            rev.push(n as usize);
+            let stored = ArrayD::from_shape_fn(IxDyn(&rev), |i| {
+                let mut at: Vec<usize> = (0..k).map(|d| i[k - 1 - d]).collect();
+                at.push(i[k]);
+                c[IxDyn(&at)]
+            });
+            let mut order: Vec<usize> = (0..k).rev().collect();
+            order.push(k);
+            Owned::Bytes(stored.permuted_axes(IxDyn(&order)))
+        }
     }
 }
 
@@ -294,6 +330,11 @@ macro_rules! with_views {
                 ViewAny::F64(a) => $vars.insert(name, a),
                 ViewAny::C64(a) => $vars.insert(name, a),
                 ViewAny::C128(a) => $vars.insert(name, a),
+                ViewAny::Bytes(a) => {
+                    $vars = std::mem::take(&mut $vars)
+                        .with_bytes(name, a)
+                        .expect("a bytes var has a contiguous last axis")
+                }
             }
         }
         $body
@@ -308,6 +349,7 @@ enum ViewAny<'a> {
     F64(ndarray::ArrayViewD<'a, f64>),
     C64(ndarray::ArrayViewD<'a, Complex32>),
     C128(ndarray::ArrayViewD<'a, Complex64>),
+    Bytes(ndarray::ArrayViewD<'a, u8>),
 }
 
 impl<'a> ViewAny<'a> {
@@ -329,6 +371,7 @@ impl<'a> ViewAny<'a> {
             Owned::F64(a) => v!(a, F64),
             Owned::C64(a) => v!(a, C64),
             Owned::C128(a) => v!(a, C128),
+            Owned::Bytes(a) => v!(a, Bytes),
         }
     }
 }
@@ -405,6 +448,7 @@ fn expected_array(e: &Expected) -> Array {
         Owned::F64(a) => Array::Float64(a),
         Owned::C64(a) => Array::Complex64(a),
         Owned::C128(a) => Array::Complex128(a),
+        Owned::Bytes(_) => panic!("no expression gives bytes"),
     }
 }
 
@@ -596,6 +640,7 @@ impl<'a> ViewMutAny<'a> {
             Owned::F64(a) => v!(a, F64),
             Owned::C64(a) => v!(a, C64),
             Owned::C128(a) => v!(a, C128),
+            Owned::Bytes(_) => panic!("bytes are never outputs"),
         }
     }
 
@@ -660,6 +705,11 @@ fn run_program(engine: &Engine, case: &Case, src: &str, threads: Option<usize>) 
                 ViewAny::F64(a) => vars.insert(name, a),
                 ViewAny::C64(a) => vars.insert(name, a),
                 ViewAny::C128(a) => vars.insert(name, a),
+                ViewAny::Bytes(a) => {
+                    vars = std::mem::take(&mut vars)
+                        .with_bytes(name, a)
+                        .expect("a bytes var has a contiguous last axis")
+                }
             }
         }
         for (name, v) in &mut out_views {

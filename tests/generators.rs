@@ -141,3 +141,18 @@ fn p9_area_under_the_curve_converges_without_an_array() {
     let area = evaluate(&left, &Vars::new().with("n", n).with("dx", dx)).unwrap();
     assert!((area.to_f64()[[]] - 8.175).abs() < 2e-5, "{area}");
 }
+
+#[test]
+fn a_length_may_compare_and_search_strings() {
+    // A 0-d S2 variable ("ab") and literals: computed when the inputs are bound.
+    let s = ndarray::arr1(b"ab");
+    let vars = Vars::new().with_bytes("s", &s).unwrap();
+    let x = evaluate("arange(3 * (s > b'a') + contains(s, 'b'))", &vars).unwrap();
+    assert_eq!(x.as_i64().unwrap().as_slice().unwrap(), &[0, 1, 2, 3]);
+    let x = evaluate(
+        "linspace(0, 1, 2 * (s == 'ab\\x00') + (b'x' < b'w'))",
+        &vars,
+    )
+    .unwrap();
+    assert_eq!(x.as_f64().unwrap().as_slice().unwrap(), &[0.0, 1.0]);
+}

@@ -10,8 +10,10 @@ then casts to the types its virtual machine has):
   lists and other array-likes → ``np.asarray``.
 * ``int8``, ``int16``, ``uint8``, ``uint16`` → ``int32``; ``uint32`` → ``int64``;
   ``float16`` → ``float32``: value-preserving, as NumExpr does.
-* ``uint64`` (NumExpr wraps it to int64 silently), strings, objects, datetimes →
-  ``TypeError`` naming the dtype.
+* Byte strings (``S<n>``, what ``np.asarray(b"...")`` gives) are passed in place too: numjit
+  compares and searches them. Unicode strings (``U<n>``) → ``ValueError``, as NumExpr.
+* ``uint64`` (NumExpr wraps it to int64 silently), objects, datetimes → an error naming the
+  dtype that is a ``TypeError`` (numjit's) and a ``ValueError`` (NumExpr's).
 * Byte-swapped or misaligned arrays are copied to native, aligned ones.
 """
 
@@ -34,6 +36,14 @@ CODES = {
     np.dtype(np.complex128): 6,
 }
 DTYPES = {code: dtype for dtype, code in CODES.items()}
+# NumPy's S<n>: NUMJIT_DTYPE_BYTES | (n << NUMJIT_BYTES_SHIFT).
+BYTES_CODE, BYTES_SHIFT = 7, 8
+
+
+def code(dt):
+    """The numjit_dtype code of a dtype ``operand`` returns."""
+    c = CODES.get(dt)
+    return c if c is not None else BYTES_CODE | (dt.itemsize << BYTES_SHIFT)
 TYPESTRS = {code: dtype.str for code, dtype in DTYPES.items()}  # for __array_interface__
 
 # Value-preserving casts to a dtype numjit has, as NumExpr makes them.
@@ -56,11 +66,23 @@ def operand(name, value):
         if not a.flags.aligned:
             a = a.copy()
         return a
+    if dt.kind == "S":
+        # Strides in whole strings (a structured array's field may have others): else a copy.
+        if dt.itemsize == 0 or any(s % dt.itemsize for s in a.strides):
+            a = np.array(a, dtype=f"S{max(1, dt.itemsize)}")
+        return a
+    if dt.kind == "U":
+        raise _errors.make(
+            _errors.NumjitDTypeError,
+            f"variable `{name}` has dtype {dt}: numjit, as NumExpr, does not support Unicode "
+            "strings; encode them as bytes, e.g. with np.char.encode(a) or .astype('S')",
+            "type",
+        )
     native = dt if dt.isnative else dt.newbyteorder("=")
     target = native if native in CODES else _UPCAST.get(native)
     if target is None:
         raise _errors.make(
-            _errors.NumjitTypeError,
+            _errors.NumjitDTypeError,
             f"variable `{name}` has dtype {dt}, which numjit does not support; it computes with "
             "bool, int32, int64, float32, float64, complex64 and complex128 (smaller ints and "
             "float16 are converted "
@@ -144,7 +166,7 @@ assert struct.calcsize(ARRAY_FMT) == ctypes.sizeof(Array)
 
 def _pack(fmt, buf, offset, prefix, a, keep):
     data, dims, strides = _fast_layout(a) if FAST_LAYOUT else _portable_layout(a, keep)
-    struct.pack_into(fmt, buf, offset, *prefix, CODES[a.dtype], data, a.ndim, dims, strides)
+    struct.pack_into(fmt, buf, offset, *prefix, code(a.dtype), data, a.ndim, dims, strides)
 
 
 def variables(name_addresses, arrays, keep):

@@ -7,6 +7,7 @@ numjit's: the expression with a caret under the offending part.
 """
 
 import ctypes
+import re
 
 import numpy as np
 
@@ -39,6 +40,18 @@ class NumjitPythonSyntaxError(NumjitSyntaxError, TypeError):
     (x < 9)``, ``a < [0, 0, 0]``)."""
 
 
+class NumjitSanitizeSyntaxError(NumjitSyntaxError, ValueError):
+    """A syntax error in text that NumExpr's sanitizer (on by default, ``sanitize=None``
+    follows ``NUMEXPR_SANITIZE``) refuses with a ``ValueError`` before parsing it: ``;``, ``:``
+    outside a subscript, ``__dunder__``, attribute access (``os.cpu_count()``, ``lambda x:
+    x``). numjit never hands text to Python, so nothing needs sanitizing; the error is a
+    ``ValueError`` too so that code written for NumExpr catches it."""
+
+
+class NumjitSanitizePythonSyntaxError(NumjitPythonSyntaxError, ValueError):
+    """``NumjitSanitizeSyntaxError`` for Python syntax numjit leaves out (``lambda``)."""
+
+
 class NumjitKeyError(NumjitError, KeyError):
     """A name that is neither a variable nor a constant (status ``unknown_name``)."""
 
@@ -46,6 +59,18 @@ class NumjitKeyError(NumjitError, KeyError):
 class NumjitTypeError(NumjitError, TypeError):
     """Wrong function, argument count or operand types (``unknown_function``, ``arity``,
     ``type``, ``signature``), or an array dtype numjit cannot take."""
+
+
+class NumjitDTypeError(NumjitTypeError, ValueError):
+    """An array whose dtype numjit cannot take (object, Unicode, uint64, …): a ``TypeError``
+    as numjit reports dtypes, and a ``ValueError``, which NumExpr raises for them (``unknown
+    type object``, and for ``__builtins__`` and other names bound to non-arrays)."""
+
+
+class NumjitStringOpError(NumjitTypeError, NotImplementedError):
+    """An operation on byte strings that NumExpr has no opcode for (`s + s`, `s >= n`):
+    a ``TypeError`` as numjit reports it, and the ``NotImplementedError`` NumExpr raises, whose
+    message also names NumExpr's missing opcode (``'add_sss'``)."""
 
 
 class NumjitValueError(NumjitError, ValueError):
@@ -118,7 +143,45 @@ def take(status, handle, expression=None):
     cls = _BY_STATUS.get(status, NumjitRuntimeError)
     if cls is NumjitSyntaxError and _is_python_only(expression, span):
         cls = NumjitPythonSyntaxError
+    opcode = _numexpr_string_opcode(message) if kind == "type" else None
+    if opcode is not None:
+        cls = NumjitStringOpError
+        message += f"\n(NumExpr: couldn't find matching opcode for '{opcode}')"
     return make(cls, message, kind, expression, span)
+
+
+# NumExpr's names for operators, its kind letters, and how it swaps `<`/`<=` into `>`/`>=`.
+_NUMEXPR_OPS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "%": "mod",
+                "&": "and", "|": "or", "<<": "lshift", ">>": "rshift"}
+_NUMEXPR_COMPARE = {"==": ("eq", False), "!=": ("ne", False), ">": ("gt", False),
+                    ">=": ("ge", False), "<": ("gt", True), "<=": ("ge", True)}
+_NUMEXPR_KINDS = {"bool": "b", "int32": "i", "int64": "l", "float32": "f", "float64": "d",
+                  "complex64": "c", "complex128": "c"}
+_STRING_TYPE_ERROR = re.compile(
+    r"^type error: (?:operator `([^`]+)`|`(contains)`) is not defined for (\S+)(?: and (\S+))?: "
+    r"byte strings"
+)
+
+
+def _numexpr_string_opcode(message):
+    """The opcode NumExpr reports missing for the string operation numjit refused
+    (``'add_sss'``, ``'gt_bis'`` for ``s < n``), or ``None`` where NumExpr raises something
+    else (a string with a number in arithmetic is its ``TypeError`` too)."""
+    m = _STRING_TYPE_ERROR.match(message)
+    if m is None:
+        return None
+    symbol, contains, *types = m.groups()
+    kinds = ["s" if t.startswith("S") else _NUMEXPR_KINDS.get(t, "?") for t in types if t]
+    if contains:
+        return "contains_b" + "".join(kinds)
+    if symbol in _NUMEXPR_COMPARE and len(kinds) == 2:
+        name, swap = _NUMEXPR_COMPARE[symbol]
+        return f"{name}_b" + "".join(reversed(kinds) if swap else kinds)
+    if symbol == "-" and kinds == ["s"]:
+        return "neg_ss"
+    if symbol in _NUMEXPR_OPS and kinds == ["s", "s"]:
+        return f"{_NUMEXPR_OPS[symbol]}_sss"
+    return None
 
 
 # Python's words numjit reserves without giving them a meaning (the grammar's `reserved`).

@@ -7,6 +7,8 @@ handed to NumPy without a copy, or writes into ``out``.
 """
 
 import ctypes
+import os
+import re
 import struct
 import sys
 import threading
@@ -130,7 +132,7 @@ def _operands(found, addresses):
         a = _convert.operand(name, value)
         names.append(addresses[name])
         arrays.append(a)
-        sig.append((name, _convert.CODES[a.dtype], a.ndim, a.flags.c_contiguous))
+        sig.append((name, _convert.code(a.dtype), a.ndim, a.flags.c_contiguous))
     return names, arrays, tuple(sig)
 
 
@@ -254,8 +256,13 @@ class _Call:
         if out is None:
             return _ordered(result, self.order, arrays)
         # A different out dtype: allowed by `casting` (checked in _check_out), at the cost of
-        # one copy; numjit itself only writes results of its own dtype.
-        if result.shape != out.shape:
+        # one copy; numjit itself only writes results of its own dtype. The copy broadcasts
+        # into a larger `out`, as NumExpr's does (`evaluate('3', out=a)` fills `a`).
+        try:
+            fits = np.broadcast_shapes(result.shape, out.shape) == out.shape
+        except ValueError:
+            fits = False
+        if not fits:
             raise _errors.make(
                 _errors.NumjitValueError,
                 f"output error: output has shape {out.shape}, but the expression gives shape "
@@ -314,8 +321,31 @@ def _prepare(ex, local_dict, global_dict, frame, out, order, casting, definition
     names = _names_of(ex, definitions)
     found = _lookup(names.names, local_dict, global_dict, frame)
     addresses, arrays, sig = _operands(found, names.addresses)
+    if len(arrays) == 1 and arrays[0].dtype.kind == "S" and ex.strip() == names.names[0]:
+        # A string variable alone: NumExpr's copy. (numjit computes no strings, it only
+        # compares and searches them.)
+        return _Copy(names, out, order, casting), addresses, arrays
     kernel = _kernel(ex, names.source, addresses, arrays, sig)
     return _Call(kernel, names, out, order, casting), addresses, arrays
+
+
+class _Copy:
+    """``evaluate("s")`` of a byte-string array ``s``: a copy, as NumExpr gives."""
+
+    __slots__ = ("names", "out", "order", "casting")
+
+    def __init__(self, names, out, order, casting):
+        self.names, self.order, self.casting = names, order, casting
+        if out is not None and not isinstance(out, np.ndarray):
+            raise TypeError(f"out must be a NumPy array, not {type(out).__name__}")
+        self.out = None if out is None else weakref.ref(out)
+
+    def run(self, names, arrays):
+        out = None if self.out is None else self.out()
+        if out is None:
+            return _ordered(np.array(arrays[0], order="C"), self.order, arrays)
+        np.copyto(out, arrays[0], casting=self.casting)
+        return out
 
 
 # The last validated expression of each thread, for re_evaluate (NumExpr keeps it per thread
@@ -333,13 +363,52 @@ def _check_numexpr_options(optimization, truediv):
         raise ValueError(
             f"optimization must be 'none', 'moderate' or 'aggressive' (got {optimization!r})"
         )
-    if truediv not in ("auto", True):
-        raise ValueError(
-            f"truediv={truediv!r}: numjit's `/` is always true division; write `//` for floor division"
-        )
+    # NumExpr 2.14 parses with Python 3, where `/` is true division whatever `truediv` says
+    # (`evaluate("x/2", truediv=False)` of int32 x is float64 there too).
+    if truediv not in ("auto", True, False):
+        raise ValueError(f"truediv must be False, True or 'auto' (got {truediv!r})")
 
 
-def evaluate(ex, local_dict=None, global_dict=None, out=None, order="K", casting="safe", *,
+# NumExpr 2.14's sanitizer (necompiler.py): what it refuses, with ValueError, before parsing.
+_NUMEXPR_FORBIDDEN = re.compile(
+    r"[\;\[\:]|(^|[^\w])__[\w]+__($|[^\w])"
+    r"|\.\b(?!(real|imag|(\d*[eE]?[+-]?\d+)|(\d*[eE]?[+-]?\d+j)|(\d*j))\b)"
+)
+
+
+def _numexpr_would_refuse(ex, sanitize):
+    """True when NumExpr with these settings refuses ``ex`` unparsed (``ValueError``)."""
+    if sanitize is None:
+        sanitize = bool(int(os.environ.get("NUMEXPR_SANITIZE", "1")))
+    if not sanitize or not isinstance(ex, str):
+        return False
+    text = re.sub(r"(\'[^\']*\')", "", re.sub(r"\s+", "", ex))
+    return _NUMEXPR_FORBIDDEN.search(text) is not None
+
+
+def _as_sanitize_error(e):
+    """A syntax error as the ``ValueError`` NumExpr's sanitizer raises (same message)."""
+    cls = (
+        _errors.NumjitSanitizePythonSyntaxError
+        if isinstance(e, _errors.NumjitPythonSyntaxError)
+        else _errors.NumjitSanitizeSyntaxError
+    )
+    new = cls(*e.args)
+    new.kind, new.span, new.expression = e.kind, e.span, e.expression
+    return new
+
+
+def _prepare_sanitized(ex, local_dict, global_dict, frame, out, order, casting, sanitize):
+    """``_prepare``, with syntax errors in text NumExpr's sanitizer refuses as ValueErrors."""
+    try:
+        return _prepare(ex, local_dict, global_dict, frame, out, order, casting)
+    except _errors.NumjitSyntaxError as e:
+        if _numexpr_would_refuse(ex, sanitize):
+            raise _as_sanitize_error(e) from None
+        raise
+
+
+def evaluate(ex, local_dict=None, global_dict=None, out=None, order="K", casting="same_kind", *,
              optimization="aggressive", truediv="auto", sanitize=None):
     """Evaluates the array expression ``ex`` and returns the result, like ``numexpr.evaluate``.
 
@@ -349,9 +418,12 @@ def evaluate(ex, local_dict=None, global_dict=None, out=None, order="K", casting
     ``out``: an array to write the result into (same shape; same dtype, or one ``casting``
     allows, which costs a copy); it is returned. ``order``: numjit produces C-ordered results;
     ``'F'`` (and ``'A'`` when all inputs are Fortran-ordered) returns a Fortran-ordered copy.
-    ``casting`` applies to ``out`` only (inputs are never cast unsafely). NumExpr's
-    ``optimization``, ``truediv`` (``'auto'``/``True``) and ``sanitize`` are accepted: numjit
-    always optimizes, divides truly, and never hands the text to Python.
+    ``casting`` (default ``'same_kind'``, NumExpr 2.14's) applies to ``out`` only (inputs are
+    never cast unsafely). NumExpr's
+    ``optimization``, ``truediv`` and ``sanitize`` are accepted: numjit always optimizes and
+    divides truly (as NumExpr does on Python 3, whatever ``truediv`` says), and never hands the
+    text to Python; a syntax error in text NumExpr's sanitizer would refuse is also a
+    ``ValueError``, as NumExpr's refusal is.
 
     Raises ``NumjitError`` subclasses that are also ``SyntaxError``, ``KeyError``,
     ``TypeError`` or ``ValueError`` (see the package documentation for the mapping).
@@ -359,7 +431,9 @@ def evaluate(ex, local_dict=None, global_dict=None, out=None, order="K", casting
     _check_numexpr_options(optimization, truediv)
     frame = sys._getframe(1)
     try:
-        call, names, arrays = _prepare(ex, local_dict, global_dict, frame, out, order, casting)
+        call, names, arrays = _prepare_sanitized(
+            ex, local_dict, global_dict, frame, out, order, casting, sanitize
+        )
     finally:
         del frame
     _last.call = call
@@ -397,7 +471,9 @@ def validate(ex, local_dict=None, global_dict=None, out=None, order="K", casting
     frame = sys._getframe(1)
     try:
         _check_numexpr_options(optimization, truediv)
-        call, _, _ = _prepare(ex, local_dict, global_dict, frame, out, order, casting)
+        call, _, _ = _prepare_sanitized(
+            ex, local_dict, global_dict, frame, out, order, casting, sanitize
+        )
     except Exception as e:  # noqa: BLE001 -- returning the exception is the point
         return e
     finally:

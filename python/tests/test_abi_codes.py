@@ -25,7 +25,11 @@ def test_every_error_status_has_an_exception_class():
 
 def test_dtype_codes_match_the_header():
     codes = header_enum("NUMJIT_DTYPE")
+    assert codes.pop("BYTES") == _convert.BYTES_CODE
     assert {np.dtype(name.lower()): code for name, code in codes.items()} == _convert.CODES
+    shift = re.search(r"#define NUMJIT_BYTES_SHIFT (\d+)", HEADER)
+    assert shift and int(shift.group(1)) == _convert.BYTES_SHIFT
+    assert _convert.code(np.dtype("S5")) == _convert.BYTES_CODE | 5 << _convert.BYTES_SHIFT
 
 
 def test_names_selectors_match_the_header():

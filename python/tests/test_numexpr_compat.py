@@ -316,8 +316,10 @@ def test_numexprs_tuning_keywords_are_accepted():
         got = ne.evaluate("a / 2", optimization=opt, truediv="auto", sanitize=True)
         assert np.array_equal(got, a / 2)
     assert ne.validate("a + 1", optimization="moderate") is None
-    with pytest.raises(ValueError, match="true division"):
-        ne.evaluate("a / 2", truediv=False)
+    # NumExpr 2.14 on Python 3 divides truly whatever `truediv` says; so does numjit.
+    assert np.array_equal(ne.evaluate("a / 2", truediv=False), a / 2)
+    with pytest.raises(ValueError, match="truediv"):
+        ne.evaluate("a / 2", truediv="floor")
     with pytest.raises(ValueError, match="optimization"):
         ne.evaluate("a / 2", optimization="fast")
 
@@ -440,3 +442,128 @@ def test_portable_layout_path(monkeypatch):
     out = np.zeros((6, 3)).T
     ne.evaluate("v - 1", out=out)
     np.testing.assert_array_equal(out, v - 1)
+
+
+# --- byte strings (#17) ----------------------------------------------------------------------
+
+_STRINGS = np.array([b"foo", b"bar", b"", b"  ", b"foo\0", b"fo"])
+_OTHERS = np.array([b"foo", b"", b"x", b" ", b"foo", b"foobar"])
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "s < t", "s <= t", "s == t", "s != t", "s >= t", "s > t",
+        "s >= b'foo'", "'fo' < t", 's == "bar"', "contains(s, b'o')", "contains(b'foo bar', s)",
+        "contains(t, s)", "where(s == b'foo', x, -x)", "(s > b'a') & (x < 2)",
+    ],
+)
+def test_strings_match_numexpr(expr):
+    env = {"s": _STRINGS, "t": _OTHERS, "x": np.arange(6.0)}
+    got = ne.evaluate(expr, local_dict=env)
+    want = numexpr.evaluate(expr, local_dict=env)
+    assert got.dtype == want.dtype and np.array_equal(got, want), (got, want)
+
+
+def test_strings_broadcast_views_and_scalars():
+    g = np.array([[b"a", b"bb", b"ccc"], [b"", b"bb", b"a"]])
+    assert ne.evaluate("g == r", {"g": g, "r": g[0]}).tolist() == (g == g[0]).tolist()
+    assert ne.evaluate("g >= b'b'", {"g": g.T}).tolist() == (g.T >= b"b").tolist()
+    assert ne.evaluate("g[::-1, ::2] < b'b'").tolist() == (g[::-1, ::2] < b"b").tolist()
+    # A field of a structured array: strides that are not whole strings are copied first.
+    rec = np.zeros(3, dtype=[("n", "i4"), ("s", "S3")])
+    rec["s"] = [b"ab", b"x", b"ab"]
+    assert ne.evaluate("s == b'ab'", {"s": rec["s"]}).tolist() == [True, False, True]
+    # Python bytes are 0-d S arrays, compared as NumPy compares (trailing NULs ignored).
+    assert ne.evaluate("a == b", {"a": b"foo", "b": b"foo\0\0"})[()] is np.True_
+    assert ne.evaluate("contains(b'abc', b'ab')")[()]
+
+
+def test_a_string_variable_alone_is_a_copy_as_in_numexpr():
+    s = b"\0\0foo\0"
+    r = ne.evaluate("s")
+    assert r.tobytes() == s
+    got = ne.evaluate("a", {"a": _STRINGS})
+    assert np.array_equal(got, _STRINGS) and not np.shares_memory(got, _STRINGS)
+
+
+@pytest.mark.parametrize("expr", ["s + s", "s < x", "sum(s)", "-s", "where(s, x, x)", "sqrt(s)"])
+def test_anything_else_on_strings_is_a_type_error_with_a_caret(expr):
+    with pytest.raises(ne.NumjitTypeError) as info:
+        ne.evaluate(expr, {"s": _STRINGS, "x": np.arange(6.0)})
+    assert info.value.span is not None and expr in str(info.value)
+
+
+def test_unicode_arrays_are_value_errors_as_in_numexpr():
+    u = np.array(["a", "b"])
+    with pytest.raises(ValueError):
+        numexpr.evaluate("u == u")
+    with pytest.raises(ValueError, match="Unicode"):
+        ne.evaluate("u == u")
+
+
+# --- the rest of NumExpr's test-suite (#17) ---------------------------------------------------
+
+
+def test_axis_none_is_all_axes():
+    y = np.arange(12.0).reshape(3, 4)
+    for f in ("sum", "prod", "min", "max", "mean", "any", "all"):
+        assert ne.evaluate(f"{f}(y**2, axis=None)") == ne.evaluate(f"{f}(y**2)")
+    with pytest.raises(SyntaxError, match="axis=None"):
+        ne.evaluate("y + None")
+
+
+def test_truediv_is_accepted_and_ignored_as_in_numexpr_on_python_3():
+    x = np.arange(10, dtype="i4")
+    for truediv in (False, True, "auto"):
+        np.testing.assert_array_equal(ne.evaluate("x/2", truediv=truediv), x / 2)
+    with pytest.raises(ValueError):
+        ne.evaluate("x/2", truediv="yes")
+
+
+def test_sanitized_text_numexpr_refuses_is_also_a_value_error():
+    for ex in ("lambda x: x", "import os;", "os. cpu_count()", "__builtins__"):
+        with pytest.raises(ValueError):
+            ne.evaluate(ex)
+        with pytest.raises(ValueError):
+            numexpr.evaluate(ex)
+    # Without sanitizing NumExpr raises SyntaxError; numjit's syntax errors are SyntaxErrors.
+    with pytest.raises(SyntaxError):
+        ne.evaluate("import os;", sanitize=False)
+    # Subscripts are numjit's own and never refused.
+    a = np.arange(4.0)
+    assert ne.evaluate("a[1:] - a[:-1]").tolist() == [1.0, 1.0, 1.0]
+
+
+def test_out_of_another_dtype_is_broadcast_and_cast_same_kind_by_default():
+    a = np.empty(5, dtype=np.uint8)[1:].view(np.int32)  # unaligned, 1 element
+    ne.evaluate("3", out=a)
+    assert a.tolist() == [3]
+    b = np.zeros((2, 3), np.float32)
+    ne.evaluate("x * 2", {"x": np.arange(3.0)}, out=b)
+    assert b.tolist() == [[0.0, 2.0, 4.0]] * 2
+
+
+def test_re_evaluate_and_validate_as_numexpr_suite_uses_them():
+    a = np.array([1.0, 2.0, 3.0])
+    assert ne.validate("2*a + 1") is None
+    assert ne.re_evaluate().tolist() == [3.0, 5.0, 7.0]
+    out = np.zeros(3)
+    assert ne.evaluate("a + 1", {"a": a}, out=out) is out
+    assert ne.re_evaluate({"a": np.array([4.0, 5.0, 6.0])}) is out
+    assert out.tolist() == [5.0, 6.0, 7.0]
+
+
+def test_string_ops_numexpr_has_no_opcode_for_are_also_its_not_implemented_error():
+    env = {"s": _STRINGS, "n": np.arange(6, dtype="i4")}
+    for expr, opcode in (("s + s", "add_sss"), ("s >= n", "ge_bsi"), ("s < n", "gt_bis"),
+                         ("-s", "neg_ss"), ("contains(n, s)", "contains_bis")):
+        with pytest.raises(NotImplementedError, match=f"'{opcode}'"):
+            numexpr.evaluate(expr, local_dict=env)
+        with pytest.raises(NotImplementedError, match=f"'{opcode}'") as info:
+            ne.evaluate(expr, local_dict=env)
+        assert isinstance(info.value, TypeError) and info.value.span is not None
+    # A string with a number in arithmetic: NumExpr's TypeError, and numjit's.
+    with pytest.raises(TypeError) as info:
+        ne.evaluate("s + n", local_dict=env)
+    assert not isinstance(info.value, NotImplementedError)

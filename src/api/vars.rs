@@ -5,6 +5,7 @@ use std::marker::PhantomData;
 use ndarray::{ArrayBase, Data, DataMut, Dimension};
 
 use crate::core::dtype::{DType, Element, Scalar};
+use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::view::RawView;
 use crate::ir::InputDecl;
 
@@ -50,7 +51,6 @@ pub struct VarValue<'a> {
 
 impl VarValue<'_> {
     /// A view of memory the caller keeps alive and unaliased for the `Vars`' lifetime (files).
-    #[cfg_attr(not(feature = "npy"), allow(dead_code))]
     pub(crate) fn borrowed(view: RawView, writable: bool) -> Self {
         VarValue {
             view,
@@ -173,6 +173,53 @@ impl<'a> Vars<'a> {
             Some(slot) => slot.1 = value,
             None => self.entries.push((name.to_string(), value)),
         }
+    }
+
+    /// Binds `name` to an array of byte strings (NumPy's `S<n>`), and returns `self`: the last
+    /// axis of `bytes` holds each string's `n` bytes (contiguous, NUL-padded), the other axes
+    /// are the array's. Strings are compared (`== != < <= > >=`) and searched (`contains`).
+    ///
+    /// ```
+    /// // ["abc", "b", ""] as S3
+    /// let s = ndarray::arr2(&[[b'a', b'b', b'c'], [b'b', 0, 0], [0, 0, 0]]);
+    /// let vars = numjit::Vars::new().with_bytes("s", &s)?;
+    /// let r = numjit::evaluate("1 * ((s > b'a') | contains(s, 'bc'))", &vars)?;
+    /// assert_eq!(r.as_i64().unwrap().as_slice().unwrap(), &[1, 1, 0]);
+    /// # Ok::<(), numjit::Error>(())
+    /// ```
+    ///
+    /// An error of kind `value` if `bytes` is 0-d, its last axis is empty (NumPy has no `S0`
+    /// arrays) or not contiguous.
+    pub fn with_bytes<S, D>(mut self, name: &str, bytes: &'a ArrayBase<S, D>) -> Result<Vars<'a>>
+    where
+        S: Data<Elem = u8>,
+        D: Dimension,
+    {
+        let (Some(&n), Some(&step)) = (bytes.shape().last(), bytes.strides().last()) else {
+            return Err(Error::new(
+                ErrorKind::Value,
+                format!("`{name}`: byte strings need an axis of bytes, but the array is 0-d"),
+            ));
+        };
+        if n == 0 || (n > 1 && step != 1) || n > u32::MAX as usize {
+            return Err(Error::new(
+                ErrorKind::Value,
+                format!("`{name}`: the last axis must hold each string's bytes contiguously (1 to 2^32-1 of them), but it has {n} with stride {step}"),
+            ));
+        }
+        let rank = bytes.ndim() - 1;
+        let view = RawView {
+            dtype: DType::Bytes(n as u32),
+            ptr: bytes.as_ptr(),
+            shape: bytes.shape()[..rank].into(),
+            strides: bytes.strides()[..rank].iter().copied().collect(),
+        };
+        let value = VarValue::borrowed(view, false);
+        match self.entries.iter_mut().find(|(n, _)| n == name) {
+            Some(slot) => slot.1 = value,
+            None => self.entries.push((name.to_string(), value)),
+        }
+        Ok(self)
     }
 
     /// Binds `name` to an array a program may write (`name = ...`, `name[1:-1] = ...`,
@@ -363,6 +410,7 @@ impl Signature {
                 dtype: i.dtype,
                 rank: i.rank,
                 view: None,
+                literal: None,
             })
             .collect()
     }

@@ -169,6 +169,7 @@ mod tests {
             dtype,
             rank: 1,
             view: None,
+            literal: None,
         }];
         let g = crate::opt::optimize(
             &crate::lower::lower(&crate::parse::parse_expr(src).unwrap(), &inputs).unwrap(),
@@ -228,6 +229,7 @@ mod tests {
             dtype: DType::Int64,
             rank: 0,
             view: None,
+            literal: None,
         }];
         for src in [
             "sum(0.7*x**3 - 2*x**2 + 4)".replace('x', "linspace(0, 3, n)"),
@@ -250,12 +252,14 @@ mod tests {
                 dtype: DType::Float64,
                 rank: 1,
                 view: None,
+                literal: None,
             },
             InputDecl {
                 name: "n".into(),
                 dtype: DType::Int64,
                 rank: 0,
                 view: None,
+                literal: None,
             },
         ];
         let src = "a * (sin(n) / (n - 1))";

@@ -56,7 +56,7 @@ impl VectorPlan {
             DType::Float32 => types::F32X4,
             DType::Int64 => types::I64X2,
             DType::Int32 => types::I32X4,
-            DType::Bool | DType::Complex64 | DType::Complex128 => return None,
+            DType::Bool | DType::Complex64 | DType::Complex128 | DType::Bytes(_) => return None,
         };
         let staged =
             |id: NodeId| staging.is_some_and(|s| s.phases.iter().flatten().any(|&n| n == id));

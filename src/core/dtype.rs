@@ -27,6 +27,10 @@ pub enum DType {
     Complex64,
     /// `complex128`: two `float64`, real part first.
     Complex128,
+    /// NumPy's `S<n>`: byte strings of a fixed `n` bytes each, NUL-padded. They are compared
+    /// (`== != < <= > >=`, as if trailing NULs were stripped) and searched (`contains`), which
+    /// gives bool; nothing else computes with them.
+    Bytes(u32),
 }
 
 impl DType {
@@ -55,13 +59,25 @@ impl DType {
             DType::Float64 => "float64",
             DType::Complex64 => "complex64",
             DType::Complex128 => "complex128",
+            DType::Bytes(_) => "bytes",
         }
     }
 
-    /// Parses a NumPy dtype name (`"f8"`-style codes too).
+    /// True for the byte strings `S<n>`.
+    ///
+    /// ```
+    /// assert!(numjit::DType::Bytes(3).is_bytes());
+    /// assert_eq!(numjit::DType::Bytes(3).to_string(), "S3");
+    /// ```
+    pub fn is_bytes(self) -> bool {
+        matches!(self, DType::Bytes(_))
+    }
+
+    /// Parses a NumPy dtype name (`"f8"`-style codes too; `"S5"` or `"|S5"` for bytes).
     ///
     /// ```
     /// assert_eq!(numjit::DType::from_name("f4"), Some(numjit::DType::Float32));
+    /// assert_eq!(numjit::DType::from_name("S5"), Some(numjit::DType::Bytes(5)));
     /// ```
     pub fn from_name(name: &str) -> Option<DType> {
         Some(match name {
@@ -72,7 +88,11 @@ impl DType {
             "float64" | "f8" => DType::Float64,
             "complex64" | "c8" => DType::Complex64,
             "complex128" | "c16" => DType::Complex128,
-            _ => return None,
+            _ => {
+                let n = name.strip_prefix('|').unwrap_or(name);
+                let n = n.strip_prefix('S').or_else(|| n.strip_prefix("bytes"))?;
+                return n.parse().ok().map(DType::Bytes);
+            }
         })
     }
 
@@ -87,6 +107,7 @@ impl DType {
             DType::Int32 | DType::Float32 => 4,
             DType::Int64 | DType::Float64 | DType::Complex64 => 8,
             DType::Complex128 => 16,
+            DType::Bytes(n) => n as usize,
         }
     }
 
@@ -181,7 +202,10 @@ impl DType {
 
 impl fmt::Display for DType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        match self {
+            DType::Bytes(n) => write!(f, "S{n}"),
+            d => f.write_str(d.name()),
+        }
     }
 }
 
@@ -308,6 +332,7 @@ impl Scalar {
                 Scalar::F64(v) => v != 0.0,
                 Scalar::C64(_) | Scalar::C128(_) => unreachable!("handled above"),
             }),
+            DType::Bytes(_) => unreachable!("lowering never converts a number to bytes"),
             // Straight from the float: through i64, `3e9` would wrap instead of saturating.
             DType::Int32 => Scalar::I32(match self {
                 Scalar::F32(v) => v as i32,

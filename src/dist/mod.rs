@@ -778,10 +778,10 @@ fn combine_words(
         DType::Int64 => Array::Int64(typed(op, pieces, words, k, shape)?),
         DType::Float32 => Array::Float32(typed(op, pieces, words, k, shape)?),
         DType::Float64 => Array::Float64(typed(op, pieces, words, k, shape)?),
-        DType::Complex64 | DType::Complex128 => {
+        DType::Complex64 | DType::Complex128 | DType::Bytes(_) => {
             return Err(Error::new(
                 ErrorKind::Internal,
-                "complex accumulators do not cross ranks",
+                format!("{acc} accumulators do not cross ranks"),
             ))
         }
     })

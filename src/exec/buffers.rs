@@ -58,6 +58,12 @@ pub(super) fn filled(dtype: DType, shape: &[usize], value: Scalar) -> Result<Arr
         DType::Float64 => Array::Float64(fill(dtype, shape, value)?),
         DType::Complex64 => Array::Complex64(fill(dtype, shape, value)?),
         DType::Complex128 => Array::Complex128(fill(dtype, shape, value)?),
+        DType::Bytes(_) => {
+            return Err(Error::new(
+                ErrorKind::Internal,
+                "no buffer of bytes is ever made (lowering rejects bytes results)",
+            ))
+        }
     })
 }
 

@@ -374,6 +374,12 @@ impl Ctx<'_> {
             DType::Float64 => alloc_run!(f64, Float64),
             DType::Complex64 => alloc_run!(crate::Complex32, Complex64),
             DType::Complex128 => alloc_run!(crate::Complex64, Complex128),
+            DType::Bytes(_) => {
+                return Err(Error::new(
+                    ErrorKind::Internal,
+                    "an expression's result is never bytes (lowering rejects it)",
+                ))
+            }
         })
     }
 

@@ -455,9 +455,16 @@ fn check_outputs_apart(p: &Program, caller: &[RawView]) -> Result<()> {
 pub(crate) fn graph_inputs(g: &crate::ir::Graph, slots: &[RawView]) -> Result<Vec<RawView>> {
     let mut views: Vec<RawView> = Vec::with_capacity(g.inputs.len());
     for (i, decl) in g.inputs.iter().enumerate() {
-        let v = match &decl.view {
-            Some(v) => index::apply(&views[v.base], &v.items, v.span)?,
-            None => slots[i].clone(),
+        let v = match (&decl.view, &decl.literal) {
+            (Some(v), _) => index::apply(&views[v.base], &v.items, v.span)?,
+            // The graph owns the bytes for as long as any evaluation of it runs.
+            (None, Some(bytes)) => RawView {
+                dtype: decl.dtype,
+                ptr: bytes.as_ptr(),
+                shape: Default::default(),
+                strides: Default::default(),
+            },
+            (None, None) => slots[i].clone(),
         };
         views.push(v);
     }

@@ -34,7 +34,16 @@ pub enum numjit_dtype {
     Complex64 = 5,
     /// `double _Complex`: two `double`, real part first (NumPy's `complex128`).
     Complex128 = 6,
+    /// Byte strings of `n` bytes each, NUL-padded (NumPy's `S<n>`), inputs only: the dtype
+    /// field is `NUMJIT_DTYPE_BYTES | (n << NUMJIT_BYTES_SHIFT)`, 1 ≤ n < 2^24. Compared
+    /// (`== != < <= > >=`) and searched (`contains`) as NumPy does, as if trailing NULs were
+    /// stripped.
+    Bytes = 7,
 }
+
+/// Where a bytes array's dtype field holds the length of its strings:
+/// `NUMJIT_DTYPE_BYTES | (n << NUMJIT_BYTES_SHIFT)` describes NumPy's `S<n>`.
+pub const NUMJIT_BYTES_SHIFT: u32 = 8;
 
 impl From<DType> for numjit_dtype {
     fn from(d: DType) -> numjit_dtype {
@@ -46,12 +55,17 @@ impl From<DType> for numjit_dtype {
             DType::Float64 => numjit_dtype::Float64,
             DType::Complex64 => numjit_dtype::Complex64,
             DType::Complex128 => numjit_dtype::Complex128,
+            DType::Bytes(_) => numjit_dtype::Bytes,
         }
     }
 }
 
 /// The dtype for a code from C, which may be any number.
 fn dtype_of(code: u32) -> Option<DType> {
+    let n = code >> NUMJIT_BYTES_SHIFT;
+    if code & ((1 << NUMJIT_BYTES_SHIFT) - 1) == numjit_dtype::Bytes as u32 && n > 0 {
+        return Some(DType::Bytes(n));
+    }
     DType::ALL
         .into_iter()
         .find(|d| numjit_dtype::from(*d) as u32 == code)
@@ -216,10 +230,16 @@ pub(super) unsafe fn layout(raw: &Raw, what: Subject, writable: bool) -> Result<
     let invalid = |m: String| Failure::invalid(format!("{what}: {m}"));
     let dtype = dtype_of(raw.dtype).ok_or_else(|| {
         invalid(format!(
-            "dtype code {} is not a numjit_dtype (0 bool, 1 int32, 2 int64, 3 float32, 4 float64)",
+            "dtype code {} is not a numjit_dtype (0 bool, 1 int32, 2 int64, 3 float32, 4 float64, \
+             5 complex64, 6 complex128, 7 | (n << 8) bytes of n ≥ 1)",
             raw.dtype
         ))
     })?;
+    if writable && dtype.is_bytes() {
+        return Err(invalid(format!(
+            "{dtype} is for inputs only: numjit computes no strings"
+        )));
+    }
     if raw.ndim > MAX_NDIM {
         return Err(invalid(format!(
             "ndim {} is more than {MAX_NDIM}",
@@ -361,6 +381,7 @@ fn align(dtype: DType) -> usize {
         // NumPy aligns complex arrays to their parts.
         DType::Complex64 => std::mem::align_of::<f32>(),
         DType::Complex128 => std::mem::align_of::<f64>(),
+        DType::Bytes(_) => 1,
     }
 }
 
@@ -382,6 +403,29 @@ impl Layout {
             .map(Axis)
             .collect();
         (IxDyn(&self.shape).strides(IxDyn(&abs)), reversed)
+    }
+
+    /// A read-only view of byte strings (`Bytes(n)`) as `u8`s with one more axis, the `n` bytes
+    /// of each string (what [`Vars::with_bytes`](crate::Vars::with_bytes) binds).
+    ///
+    /// # Safety
+    /// As for `view`.
+    pub(super) unsafe fn bytes_view<'a>(&self, n: usize) -> ArrayViewD<'a, u8> {
+        let mut shape = self.shape.clone();
+        shape.push(n);
+        let mut abs: Vec<usize> = self.strides.iter().map(|s| s.unsigned_abs() * n).collect();
+        abs.push(1);
+        // SAFETY: as in `view`: `layout` checked the extent from the lowest element (whose
+        // last element ends `n` bytes after its start), with strides in whole strings.
+        let mut v = unsafe {
+            ArrayViewD::from_shape_ptr(IxDyn(&shape).strides(IxDyn(&abs)), self.low.as_ptr())
+        };
+        for (axis, &s) in self.strides.iter().enumerate() {
+            if s < 0 {
+                v.invert_axis(Axis(axis));
+            }
+        }
+        v
     }
 
     /// A read-only view.

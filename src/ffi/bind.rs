@@ -21,6 +21,8 @@ pub(super) enum InputView<'a> {
     Float64(ArrayViewD<'a, f64>),
     Complex64(ArrayViewD<'a, crate::Complex32>),
     Complex128(ArrayViewD<'a, crate::Complex64>),
+    /// Byte strings: the last axis holds each string's bytes.
+    Bytes(ArrayViewD<'a, u8>),
 }
 
 impl<'a> InputView<'a> {
@@ -37,6 +39,7 @@ impl<'a> InputView<'a> {
                 DType::Float64 => InputView::Float64(l.view()),
                 DType::Complex64 => InputView::Complex64(l.view()),
                 DType::Complex128 => InputView::Complex128(l.view()),
+                DType::Bytes(n) => InputView::Bytes(l.bytes_view(n as usize)),
             }
         }
     }
@@ -50,6 +53,12 @@ impl<'a> InputView<'a> {
             InputView::Float64(a) => vars.insert(name, a),
             InputView::Complex64(a) => vars.insert(name, a),
             InputView::Complex128(a) => vars.insert(name, a),
+            InputView::Bytes(a) => {
+                let taken = std::mem::take(vars);
+                *vars = taken
+                    .with_bytes(name, a)
+                    .unwrap_or_else(|_| unreachable!("`layout` checked the string length"));
+            }
         }
     }
 }
@@ -79,6 +88,7 @@ impl<'a> OutView<'a> {
                 DType::Float64 => OutView::Float64(l.view_mut()),
                 DType::Complex64 => OutView::Complex64(l.view_mut()),
                 DType::Complex128 => OutView::Complex128(l.view_mut()),
+                DType::Bytes(_) => unreachable!("`layout` refuses bytes outputs"),
             }
         }
     }

@@ -583,3 +583,34 @@ fn compile_latency_on_small_stacks() {
         );
     }
 }
+
+#[test]
+fn byte_strings_are_inputs_with_their_length_in_the_dtype_code() {
+    use super::array::NUMJIT_BYTES_SHIFT;
+    let s3 = numjit_dtype::Bytes as u32 | 3 << NUMJIT_BYTES_SHIFT;
+    // ["ab", "b", "", "zz"] as S3, read backwards.
+    let data: [u8; 12] = *b"ab\0b\0\0\0\0\0zz\0";
+    let last = data[9..].as_ptr() as *const c_void;
+    let expr = c"where(contains(x, b'b') | (x < 'a'), 1.0, 0.0) + (x == 'zz\\x00')";
+    let (status, values, message) = eval_x(expr, array(s3, last, &[4], Some(&[-3])));
+    assert_eq!(status, numjit_status::Ok, "{message}");
+    assert_eq!(values, vec![1.0, 1.0, 1.0, 1.0]);
+    let (_, values, _) = eval_x(c"1.0 * (x >= 'b')", array(s3, last, &[4], Some(&[-3])));
+    assert_eq!(values, vec![1.0, 0.0, 1.0, 0.0]);
+    // No strings of length 0, strides in whole strings, and no arithmetic on them.
+    let empty = numjit_dtype::Bytes as u32;
+    let (status, _, message) = eval_x(c"x == 'a'", array(empty, last, &[4], Some(&[-3])));
+    assert_eq!(status, numjit_status::InvalidArgument, "{message}");
+    let (status, _, message) = eval_x(
+        c"x == 'a'",
+        array(s3, data.as_ptr().cast(), &[2], Some(&[4])),
+    );
+    assert_eq!(status, numjit_status::InvalidArgument);
+    assert!(
+        message.contains("not a multiple of the 3-byte S3"),
+        "{message}"
+    );
+    let (status, _, message) = eval_x(c"x + 1.0", array(s3, data.as_ptr().cast(), &[4], None));
+    assert_eq!(status, numjit_status::Type);
+    assert!(message.contains("S3"), "{message}");
+}

@@ -59,8 +59,21 @@ fn values(g: &Graph, inputs: &[RawView]) -> Result<Vec<ArrayD<Scalar>>> {
                             .unwrap_or_else(|| unreachable!("shapes were checked"))
                     })
                     .collect();
+                // A string's value is its byte offset in its input's view (`ir::eval::element`).
+                let strings: Vec<Option<&RawView>> = args
+                    .iter()
+                    .map(|&a| match g.node(a).kind {
+                        NodeKind::Input(i) if g.node(a).dtype.is_bytes() => Some(&inputs[i]),
+                        _ => None,
+                    })
+                    .collect();
                 fill(reserved, shape, |idx| {
                     let xs: Vec<Scalar> = views.iter().map(|v| v[&idx]).collect();
+                    if let (NodeKind::Apply(op, _), [Some(a), Some(b)]) = (&node.kind, &strings[..])
+                    {
+                        let (a, b) = (bytes_at(a, xs[0]), bytes_at(b, xs[1]));
+                        return Scalar::Bool(scalar::bytes_op(*op, a, b));
+                    }
                     match &node.kind {
                         NodeKind::Apply(op, _) => scalar::eval(*op, &xs),
                         NodeKind::Call(k, _) => kernel::call(k, &xs),
@@ -210,6 +223,13 @@ fn reduce(op: ReduceOp, lane: &[Scalar], out: DType, order: Order) -> Scalar {
     r.cast(out)
 }
 
+/// The string at byte offset `at` (an `I64`) of a bytes view.
+fn bytes_at(v: &RawView, at: Scalar) -> &[u8] {
+    // SAFETY: `at` is the offset of an element inside the view (`read` made it), and a string
+    // element is `size()` bytes the caller keeps borrowed for the evaluation.
+    unsafe { std::slice::from_raw_parts(v.ptr.offset(at.as_i64() as isize), v.dtype.size()) }
+}
+
 fn to_array(v: &ArrayD<Scalar>, dtype: DType) -> Array {
     match dtype {
         DType::Bool => Array::Bool(v.mapv(|s| matches!(s, Scalar::Bool(true)))),
@@ -225,5 +245,6 @@ fn to_array(v: &ArrayD<Scalar>, dtype: DType) -> Array {
             Scalar::C128(z) => z,
             _ => unreachable!("cast to complex128 gives complex128"),
         })),
+        DType::Bytes(_) => unreachable!("lowering rejects bytes results"),
     }
 }

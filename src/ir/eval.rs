@@ -20,6 +20,23 @@ pub(crate) fn scalar_value(g: &Graph, id: NodeId, inputs: Option<&[RawView]>) ->
         NodeKind::Const(s) => Some(*s),
         NodeKind::Input(i) => inputs.map(|views| element(&views[*i], 0)),
         NodeKind::Cast(a) => scalar_value(g, *a, inputs).map(|s| s.cast(node.dtype)),
+        // A string op reads its strings (0-d inputs: literals and 0-d variables) in place.
+        NodeKind::Apply(op, args) if g.node(args[0]).dtype.is_bytes() => {
+            let views = inputs?;
+            let string = |a: NodeId| match g.node(a).kind {
+                // SAFETY: a 0-d view's one element is `size()` bytes at its pointer, which the
+                // caller keeps borrowed for the evaluation.
+                NodeKind::Input(i) => {
+                    Some(unsafe { std::slice::from_raw_parts(views[i].ptr, views[i].dtype.size()) })
+                }
+                _ => None,
+            };
+            Some(Scalar::Bool(scalar::bytes_op(
+                *op,
+                string(args[0])?,
+                string(args[1])?,
+            )))
+        }
         NodeKind::Apply(op, args) => {
             let xs = args
                 .iter()
@@ -47,6 +64,9 @@ pub(crate) fn element(v: &RawView, offset: isize) -> Scalar {
             DType::Float64 => Scalar::F64((p as *const f64).read_unaligned()),
             DType::Complex64 => Scalar::C64((p as *const Complex32).read_unaligned()),
             DType::Complex128 => Scalar::C128((p as *const Complex64).read_unaligned()),
+            // A string has no scalar value: its element is its byte offset in the view, which
+            // the string ops of the interpreter read the bytes at (`interp::bytes_at`).
+            DType::Bytes(_) => Scalar::I64(offset as i64),
         }
     }
 }

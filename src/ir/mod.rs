@@ -121,6 +121,9 @@ pub(crate) struct InputDecl {
     /// For `u[1:-1, ::2]`: a view of input `base`, made when the inputs are bound. The rest
     /// of the pipeline sees an ordinary input, so a slice costs nothing per element.
     pub view: Option<InputView>,
+    /// For a string literal (`b'abc'`, 0-d, of dtype `S3`): its bytes, which the program owns
+    /// and binds as this input's view (the JIT reads them in place like any input's).
+    pub literal: Option<std::sync::Arc<[u8]>>,
 }
 
 /// How a derived input is made from another: basic indexing.

@@ -112,6 +112,7 @@ impl Lowerer {
                 items: items.to_vec(),
                 span,
             }),
+            literal: None,
         });
         self.g.inputs.len() - 1
     }

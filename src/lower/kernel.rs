@@ -134,6 +134,16 @@ impl Lowerer {
             .map(|a| self.expr(a))
             .collect::<Result<Vec<_>>>()?;
         let dtypes: Vec<DType> = lowered.iter().map(|a| a.1.dtype).collect();
+        if let Some(k) = dtypes.iter().position(|d| d.is_bytes()) {
+            return Err(Error::at(
+                ErrorKind::Type,
+                args[k].span,
+                format!(
+                    "kernel `{}` cannot take {}: kernels compute with numbers and bools",
+                    def.name, dtypes[k]
+                ),
+            ));
+        }
         let typed = instantiate(&self.kernels.within(index), &dtypes);
         let kernel = Arc::new(match &def.source {
             // A kernel defined elsewhere: its errors point into its own text.
@@ -430,6 +440,7 @@ impl Typer<'_> {
                 dtype: ty.map_or(DType::Int64, |l| l.dtype),
                 rank: 0,
                 view: None,
+                literal: None,
             })
             .collect();
         let mut lw = Lowerer::new(inputs);

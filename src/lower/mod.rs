@@ -145,6 +145,7 @@ impl Lowerer {
                 self.constant(Scalar::Bool(*b), e.span),
                 Ty::weak(DType::Bool),
             )),
+            ExprKind::Str(bytes) => Ok(self.literal(bytes, e.span)),
             ExprKind::Name(name) => self.name(name, e.span),
             ExprKind::Unary { op, arg } => self.unary(*op, arg, e.span),
             ExprKind::Binary { op, lhs, rhs, .. } => {
@@ -166,6 +167,35 @@ impl Lowerer {
         }
     }
 
+    /// A string literal: a 0-d input of its bytes (one per distinct literal), bound when the
+    /// inputs are (`exec::program::graph_inputs`). A kernel has no inputs of its own, so a
+    /// literal there is a type error.
+    fn literal(&mut self, bytes: &[u8], span: Span) -> (NodeId, Ty) {
+        let i = match self
+            .g
+            .inputs
+            .iter()
+            .position(|d| d.literal.as_deref() == Some(bytes))
+        {
+            Some(i) => i,
+            None => {
+                self.g.inputs.push(InputDecl {
+                    name: format!("b{:?}", String::from_utf8_lossy(bytes)),
+                    dtype: DType::Bytes(bytes.len() as u32),
+                    rank: 0,
+                    view: None,
+                    literal: Some(bytes.into()),
+                });
+                self.g.inputs.len() - 1
+            }
+        };
+        let dtype = self.g.inputs[i].dtype;
+        (
+            self.push(NodeKind::Input(i), dtype, 0, span),
+            Ty::strong(dtype),
+        )
+    }
+
     fn name(&mut self, name: &str, span: Span) -> Result<(NodeId, Ty)> {
         if let Some(&local) = self.locals.get(name) {
             return Ok(local);
@@ -176,6 +206,13 @@ impl Lowerer {
             return Ok((
                 self.push(NodeKind::Input(i), dtype, rank, span),
                 Ty::strong(dtype),
+            ));
+        }
+        if name == crate::parse::ast::NONE {
+            return Err(Error::at(
+                ErrorKind::Syntax,
+                span,
+                "`None` is a reserved keyword; it stands only for all axes, in `axis=None` of a reduction",
             ));
         }
         if let Some(v) = constant(name) {
@@ -235,6 +272,15 @@ impl Lowerer {
     /// Applies an elementwise op: types it, casts the arguments, and fixes the rank.
     fn apply(&mut self, op: Op, args: &[(NodeId, Ty)], span: Span) -> Result<(NodeId, Ty)> {
         let tys: Vec<Ty> = args.iter().map(|a| a.1).collect();
+        if tys.iter().any(|t| t.dtype.is_bytes()) || op == Op::Contains {
+            // Strings are compared or searched as they are: no casts, lengths may differ.
+            let typing =
+                ops::type_bytes(op, &tys).map_err(|msg| Error::at(ErrorKind::Type, span, msg))?;
+            let ids: Vec<NodeId> = args.iter().map(|a| a.0).collect();
+            let rank = ids.iter().map(|&a| self.rank(a)).max().unwrap_or(0);
+            let id = self.push(NodeKind::Apply(op, ids), DType::Bool, rank, span);
+            return Ok((id, typing.result));
+        }
         let typing = ops::type_op(op, &tys).map_err(|msg| Error::at(ErrorKind::Type, span, msg))?;
         let mut cast_args = Vec::with_capacity(args.len());
         for (i, &(id, ty)) in args.iter().enumerate() {
@@ -260,6 +306,17 @@ impl Lowerer {
         let node = self.g.node(id).clone();
         if node.dtype == to {
             return Ok(id);
+        }
+        if node.dtype.is_bytes() || to.is_bytes() {
+            return Err(Error::at(
+                ErrorKind::Type,
+                node.span,
+                format!(
+                    "cannot use {} as {to}: byte strings are only compared with each other \
+                     (== != < <= > >=) or searched (`contains`)",
+                    node.dtype
+                ),
+            ));
         }
         if let NodeKind::Const(s) = node.kind {
             if ty.weak && to.is_int() && matches!(s, Scalar::I64(_)) {
@@ -386,10 +443,23 @@ impl Lowerer {
                 ))
             }
         }
+        // `axis=None`: all axes, as without `axis`.
+        if axis_expr
+            .is_some_and(|e| matches!(&e.kind, ExprKind::Name(n) if n == crate::parse::ast::NONE))
+        {
+            axis_expr = None;
+        }
         let (arg, ty) = self.expr(&args[0])?;
         let rank = self.rank(arg);
         let axis = axis_expr.map(|e| normalize_axis(e, rank)).transpose()?;
         let input = ty.dtype;
+        if input.is_bytes() {
+            return Err(Error::at(
+                ErrorKind::Type,
+                span,
+                format!("`{name}` of {input} is not defined: byte strings are only compared (== != < <= > >=) or searched (`contains`)"),
+            ));
+        }
         if input.is_complex() {
             return self.reduce_complex(op, (arg, ty), axis, span);
         }
@@ -560,11 +630,50 @@ mod tests {
             dtype,
             rank,
             view: None,
+            literal: None,
         }
     }
 
     fn lower_src(src: &str, inputs: &[InputDecl]) -> Result<Graph> {
         lower(&parse_expr(src)?, inputs)
+    }
+
+    #[test]
+    fn axis_none_is_all_axes_and_none_is_an_error_elsewhere() {
+        let inputs = [decl("a", DType::Float64, 2)];
+        let g = lower_src("sum(a, axis=None) + max(a, None)", &inputs).unwrap();
+        assert!(g
+            .nodes
+            .iter()
+            .all(|n| !matches!(n.kind, NodeKind::Reduce { axis: Some(_), .. })));
+        assert_eq!(g.node(g.root).rank, 0);
+        let e = lower_src("a + None", &inputs).unwrap_err();
+        assert_eq!(
+            (e.kind(), e.span()),
+            (ErrorKind::Syntax, Some(Span::new(4, 8)))
+        );
+    }
+
+    #[test]
+    fn strings_compare_and_search_but_nothing_else() {
+        let inputs = [decl("s", DType::Bytes(3), 1), decl("x", DType::Int32, 1)];
+        let g = lower_src("(s < b'ab') & contains(s, 'b')", &inputs).unwrap();
+        assert_eq!(g.node(g.root).dtype, DType::Bool);
+        // One input per distinct literal, of its own length.
+        let literals: Vec<_> = g.inputs.iter().filter_map(|d| d.literal.clone()).collect();
+        assert_eq!(literals.len(), 2);
+        assert_eq!(g.inputs[2].dtype, DType::Bytes(2));
+        for (src, span) in [
+            ("s + s", (0, 5)),
+            ("s < x", (0, 5)),
+            ("contains(x, s)", (0, 14)),
+            ("sum(s)", (0, 6)),
+            ("where(s, x, x)", (0, 14)),
+        ] {
+            let e = lower_src(src, &inputs).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Type, "{src}: {e}");
+            assert_eq!(e.span(), Some(Span::new(span.0, span.1)), "{src}");
+        }
     }
 
     #[test]

@@ -103,6 +103,12 @@ pub fn create(path: impl AsRef<Path>, dtype: DType, shape: &[usize]) -> Result<O
         DType::Float64 => write_zeroed_npy::<f64, _>(&file, shape_dim),
         DType::Complex64 => write_zeroed_npy::<crate::Complex32, _>(&file, shape_dim),
         DType::Complex128 => write_zeroed_npy::<crate::Complex64, _>(&file, shape_dim),
+        DType::Bytes(n) => {
+            return Err(error(
+                path,
+                format!("cannot create a file of S{n}: numjit writes numbers and bools"),
+            ))
+        }
     };
     written.map_err(|e| error(path, format!("cannot write: {e}")))?;
     let len = file

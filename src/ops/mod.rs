@@ -39,7 +39,7 @@ define_ops! {
     Where, Sqrt, Sin, Cos, Tan, Arcsin, Arccos, Arctan, Arctan2, Sinh, Cosh, Tanh, Arcsinh,
     Arccosh, Arctanh, Exp, Expm1, Log, Log10, Log2, Log1p, Abs, Ceil, Floor, Round, Trunc, Sign,
     Fmod, Hypot, Copysign, Nextafter, Maximum, Minimum, IsNan, IsFinite, IsInf, SignBit, Radians,
-    Degrees, Copy, Conj, Real, Imag, OnesLike, Complex,
+    Degrees, Copy, Conj, Real, Imag, OnesLike, Complex, Contains,
 }
 
 /// How an op's operand and result dtypes follow from its argument types.
@@ -69,6 +69,9 @@ pub(crate) enum Rule {
     Select,
     /// `complex(re, im)`: real arguments promoted to a float dtype, a complex result.
     MakeComplex,
+    /// Two byte strings (of any lengths) in, bool out: `contains`. (The comparisons also take
+    /// two strings; lowering types every op with a string operand, see `type_bytes`.)
+    Strings,
 }
 
 /// One row of the op table.
@@ -194,6 +197,8 @@ pub(crate) static OPS: &[OpDef] = &[
     func(Op::Imag, "imag", 1, Rule::Keep),
     func(Op::OnesLike, "ones_like", 1, Rule::Keep),
     func(Op::Complex, "complex", 2, Rule::MakeComplex),
+    // numexpr's one function on strings.
+    func(Op::Contains, "contains", 2, Rule::Strings),
 ];
 
 impl Op {
@@ -244,6 +249,9 @@ pub(crate) fn type_op(op: Op, args: &[Ty]) -> Result<Typing, String> {
         };
         Err(format!("{what} is not defined for {}", types.join(" and ")))
     };
+    if def.rule == Rule::Strings {
+        return not_defined();
+    }
     if p.is_complex() && def.rule != Rule::MakeComplex {
         return match op {
             Op::Neg
@@ -299,7 +307,37 @@ pub(crate) fn type_op(op: Op, args: &[Ty]) -> Result<Typing, String> {
         Rule::Compare => mk(p, DType::Bool),
         Rule::Predicate => mk(p, DType::Bool),
         Rule::Select => mk(p, p),
+        Rule::Strings => unreachable!("handled above"),
     })
+}
+
+/// Types an op with a byte-string argument: a comparison of two strings or `contains`, a bool
+/// (strong: a 0-d comparison of literals is still an array, as numexpr gives); anything else,
+/// or a string with a number, is not defined (a lower-case message).
+pub(crate) fn type_bytes(op: Op, args: &[Ty]) -> Result<Typing, String> {
+    let def = op.def();
+    let all_bytes = args.iter().all(|t| t.dtype.is_bytes());
+    let is_string_op = matches!(
+        op,
+        Op::Lt | Op::Le | Op::Eq | Op::Ne | Op::Ge | Op::Gt | Op::Contains
+    );
+    if all_bytes && is_string_op {
+        return Ok(Typing {
+            operand: args[0].dtype,
+            result: Ty::strong(DType::Bool),
+        });
+    }
+    let types: Vec<String> = args.iter().map(|t| t.dtype.to_string()).collect();
+    let what = if def.is_function {
+        format!("`{}`", def.name)
+    } else {
+        format!("operator `{}`", def.name)
+    };
+    Err(format!(
+        "{what} is not defined for {}: byte strings are only compared with each other \
+         (== != < <= > >=) or searched (`contains`)",
+        types.join(" and ")
+    ))
 }
 
 /// A reduction.

@@ -510,6 +510,9 @@ macro_rules! helper_table {
 }
 pub(crate) use helper_table;
 
+/// The symbol of [`nj_bytes_op`], the string ops' helper.
+pub(crate) const BYTES_HELPER: &str = "nj_bytes_op";
+
 /// The symbol name of the helper computing `op` with `arity` operands of `dtype`
 /// (`nj_binary_i64_7`: the number is the op's index in `Op::ALL`; complex ones are
 /// `nj_cunary_c128_7`, see [`complex_helpers!`]).
@@ -537,6 +540,9 @@ fn suffix(dtype: DType) -> &'static str {
 /// The address of the helper named `name` (see [`helper_name`]), for the JIT's linker.
 pub(crate) fn helper_address(name: &str) -> Option<*const u8> {
     use super::helper_table::*;
+    if name == BYTES_HELPER {
+        return Some(nj_bytes_op as *const u8);
+    }
     let (kind, rest) = name.strip_prefix("nj_")?.split_once('_')?;
     let (ty, index) = rest.split_once('_')?;
     let i: usize = index.parse().ok().filter(|&i| i < Op::ALL.len())?;
@@ -557,9 +563,91 @@ pub(crate) fn helper_address(name: &str) -> Option<*const u8> {
     })
 }
 
+/// NumPy's order of byte strings: the shorter one padded with NULs, bytes compared unsigned
+/// (so trailing NULs never matter: `b"foo" == b"foo\0\0"`).
+pub(crate) fn bytes_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    let n = a.len().max(b.len());
+    let at = |s: &[u8], i: usize| s.get(i).copied().unwrap_or(0);
+    (0..n)
+        .map(|i| at(a, i).cmp(&at(b, i)))
+        .find(|o| o.is_ne())
+        .unwrap_or(std::cmp::Ordering::Equal)
+}
+
+/// numexpr's `contains(haystack, needle)`: each string ends at its first NUL (as C strings,
+/// at most its length), and the needle must occur in the haystack (the empty needle always
+/// does).
+pub(crate) fn bytes_contains(haystack: &[u8], needle: &[u8]) -> bool {
+    fn c_str(s: &[u8]) -> &[u8] {
+        &s[..s.iter().position(|&c| c == 0).unwrap_or(s.len())]
+    }
+    let (h, n) = (c_str(haystack), c_str(needle));
+    n.is_empty() || h.windows(n.len()).any(|w| w == n)
+}
+
+/// A string op (`< <= == != >= >` or `contains`) on two strings.
+pub(crate) fn bytes_op(op: Op, a: &[u8], b: &[u8]) -> bool {
+    use std::cmp::Ordering::*;
+    match op {
+        Op::Contains => bytes_contains(a, b),
+        _ => {
+            let o = bytes_cmp(a, b);
+            match op {
+                Op::Lt => o == Less,
+                Op::Le => o != Greater,
+                Op::Eq => o == Equal,
+                Op::Ne => o != Equal,
+                Op::Ge => o != Less,
+                Op::Gt => o == Greater,
+                _ => unreachable!("{op:?} is not an op on strings (lowering checks)"),
+            }
+        }
+    }
+}
+
+/// The JIT's helper for a string op: `op` is the op's index in `Op::ALL`, a string is its
+/// address and length in bytes. Returns 1 or 0.
+///
+/// # Safety
+/// `a` and `b` point to `na` and `nb` readable bytes (a string element of an input view, or a
+/// literal the compiled program owns).
+pub(crate) unsafe extern "C" fn nj_bytes_op(
+    op: u32,
+    a: *const u8,
+    na: u64,
+    b: *const u8,
+    nb: u64,
+) -> u8 {
+    // SAFETY: the caller's contract; a zero length never reads (a literal `b''`).
+    let (a, b) = unsafe {
+        (
+            std::slice::from_raw_parts(a, na as usize),
+            std::slice::from_raw_parts(b, nb as usize),
+        )
+    };
+    bytes_op(Op::ALL[op as usize], a, b) as u8
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strings_compare_as_numpy_and_search_as_numexpr() {
+        use std::cmp::Ordering::*;
+        assert_eq!(bytes_cmp(b"foo", b"foo\0\0"), Equal);
+        assert_eq!(bytes_cmp(b"foo", b"foobar"), Less);
+        assert_eq!(bytes_cmp(b"foo\0a", b"foo\0bar"), Less);
+        assert_eq!(bytes_cmp(b"\0a", b""), Greater);
+        assert_eq!(bytes_cmp(b"\xff", b"a"), Greater); // unsigned bytes
+        assert!(bytes_contains(b"test abc here", b" abc"));
+        assert!(!bytes_contains(b"test abc here", b"\tabc"));
+        assert!(bytes_contains(b"abc", b""));
+        assert!(bytes_contains(b"abc\0", b"ab\0\0"));
+        assert!(!bytes_contains(b"ab\0c", b"c")); // the haystack ends at its NUL
+        assert!(!bytes_contains(b"", b"a"));
+        assert!(bytes_op(Op::Ge, b"b", b"a\0") && !bytes_op(Op::Lt, b"b", b"a"));
+    }
 
     #[test]
     fn int_division_matches_python_and_numpy() {
@@ -698,6 +786,7 @@ mod tests {
                         DType::Float64 => vars.insert(name, &x.4),
                         DType::Complex64 => vars.insert(name, &z[k].0),
                         DType::Complex128 => vars.insert(name, &z[k].1),
+                        DType::Bytes(_) => unreachable!("not in the list"),
                     }
                 }
                 let src = applied(op);

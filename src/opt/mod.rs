@@ -214,6 +214,7 @@ mod tests {
             dtype: DType::Float64,
             rank: 1,
             view: None,
+            literal: None,
         }];
         optimize(&crate::lower::lower(&parse_expr(src).unwrap(), &inputs).unwrap())
     }

@@ -13,6 +13,10 @@ pub struct Expr {
     pub span: Span,
 }
 
+/// The name `None` stands for where the parser reads it as an operand: only a reduction's
+/// `axis=None` means something (all axes); lowering rejects it anywhere else.
+pub const NONE: &str = "None";
+
 /// The kinds of expression nodes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExprKind {
@@ -25,6 +29,9 @@ pub enum ExprKind {
     Imag(f64),
     /// `True` or `False`.
     Bool(bool),
+    /// A string literal (`'abc'`, `b"abc"`): bytes, as numexpr reads both spellings (a plain
+    /// string is its UTF-8 encoding).
+    Str(Vec<u8>),
     /// A bare name: a variable or a constant (`pi`, `e`, `inf`, `nan`), resolved by `lower`.
     Name(String),
     /// A prefix operator applied to an operand.

@@ -10,12 +10,12 @@
 //! which of the two positions the parser was in and what came before.
 
 use nom::branch::alt;
-use nom::combinator::{eof, map_opt};
+use nom::combinator::{eof, map_opt, verify};
 use nom::{Err, Parser};
 
-use super::ast::{BinOp, Expr, ExprKind, Kwarg, UnOp};
+use super::ast::{BinOp, Expr, ExprKind, Kwarg, UnOp, NONE};
 use super::lexeme::{
-    boolean, lexeme, name, number, punct, skip_ws, symbol, Diag, Number, PResult, Stop,
+    boolean, lexeme, name, number, punct, skip_ws, string, symbol, Diag, Number, PResult, Stop,
 };
 use super::MAX_DEPTH;
 use crate::core::error::{Error, Result};
@@ -538,6 +538,12 @@ pub(super) fn before_operand<'a>(
             Number::Imag(v) => leaf(ExprKind::Imag(v), token),
         }),
         boolean.map(move |(value, token)| leaf(ExprKind::Bool(value), token)),
+        // `None` is reserved, but a reduction's `axis=None` (numexpr's spelling of all axes)
+        // reads it: an operand named `None`, which lowering accepts only there.
+        lexeme(verify(super::lexeme::name_or_word, |w: &str| w == NONE))
+            .map(move |word| leaf(ExprKind::Name(NONE.to_string()), word)),
+        // Before names: `b'x'` starts like the name `b`.
+        string.map(move |(bytes, token)| leaf(ExprKind::Str(bytes), token)),
         (name, symbol("(")).map(|(func, open)| Before::Call(func, open)),
         // The lexer reads `==` whole, so `f(a == b)` is a positional comparison.
         only_if(arg_start, (name, symbol("=")))

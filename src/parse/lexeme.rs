@@ -106,6 +106,11 @@ fn identifier(i: &str) -> PResult<'_, &str> {
     .parse(i)
 }
 
+/// Any identifier, reserved words included (`None` in `axis=None`).
+pub(super) fn name_or_word(i: &str) -> PResult<'_, &str> {
+    identifier(i)
+}
+
 fn is_reserved(word: &str) -> bool {
     RESERVED.contains(&word)
 }
@@ -142,6 +147,78 @@ pub(super) fn symbol<'a>(
     s: &'static str,
 ) -> impl Parser<&'a str, Output = &'a str, Error = Stop<'a>> {
     verify(punct, move |t: &str| t == s)
+}
+
+/// `String ::= [bB]? ("'" Char* "'" | '"' Char* '"')`: a string literal's bytes, with the token
+/// for its span. Escapes: `\\ \' \" \n \r \t \0 \xHH`; a plain string is its UTF-8 encoding.
+/// An opening quote commits: an unterminated literal or an unknown escape is an error here.
+pub(super) fn string(i: &str) -> PResult<'_, (Vec<u8>, &str)> {
+    let start = skip_ws(i);
+    let body = start.strip_prefix(['b', 'B']).unwrap_or(start);
+    let Some(quote) = body.chars().next().filter(|&c| c == '\'' || c == '"') else {
+        return Err(Err::Error(Stop::NoMatch));
+    };
+    let prefix = start.len() - body.len();
+    let mut bytes = Vec::new();
+    let mut chars = body[1..].char_indices();
+    while let Some((k, c)) = chars.next() {
+        let at = prefix + 1 + k;
+        match c {
+            c if c == quote => {
+                let end = at + 1;
+                return Ok((&start[end..], (bytes, &start[..end])));
+            }
+            '\n' | '\r' => break,
+            '\\' => {
+                let escape = chars.next().map(|(_, e)| e);
+                let byte = match escape {
+                    Some('\\') => b'\\',
+                    Some('\'') => b'\'',
+                    Some('"') => b'"',
+                    Some('n') => b'\n',
+                    Some('r') => b'\r',
+                    Some('t') => b'\t',
+                    Some('0') => 0,
+                    Some('x') => {
+                        let hex: String = chars.by_ref().take(2).map(|(_, h)| h).collect();
+                        match u8::from_str_radix(&hex, 16) {
+                            Ok(b) if hex.len() == 2 => b,
+                            _ => {
+                                let bad = &start[at..(at + 2 + hex.len()).min(start.len())];
+                                return Err(Diag::syntax(
+                                    bad,
+                                    format!("invalid escape `{bad}`: `\\x` takes two hex digits"),
+                                )
+                                .into());
+                            }
+                        }
+                    }
+                    _ => {
+                        let len = 1 + escape.map_or(0, char::len_utf8);
+                        let bad = &start[at..at + len];
+                        return Err(Diag::syntax(
+                            bad,
+                            format!(
+                                "unknown escape `{bad}` in a string literal (known: \\\\ \\' \\\" \\n \\r \\t \\0 \\xHH)"
+                            ),
+                        )
+                        .into());
+                    }
+                };
+                bytes.push(byte);
+            }
+            c => {
+                let mut buf = [0u8; 4];
+                bytes.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    let open = &start[..prefix + 1];
+    Err(Diag::syntax(
+        open,
+        "unterminated string literal: close it with the same quote on this line",
+    )
+    .into())
 }
 
 /// A number literal's value.

@@ -95,6 +95,7 @@ mod tests {
             ExprKind::Float(v) => format!("{v:?}"),
             ExprKind::Imag(v) => format!("{v:?}j"),
             ExprKind::Bool(b) => if *b { "True" } else { "False" }.to_string(),
+            ExprKind::Str(s) => format!("b{:?}", String::from_utf8_lossy(s)),
             ExprKind::Name(n) => n.clone(),
             ExprKind::Unary { op, arg } => format!("({} {})", op.symbol(), sexp(arg)),
             ExprKind::Binary { op, lhs, rhs, .. } => {
@@ -202,7 +203,28 @@ mod tests {
             "u[1:-1, ::2] + X[:, None, ...]",
             "(+ (index u 2) (index X 3))",
         ),
+        (
+            r#"(s >= 'ab') & contains(s, b"\x00")"#,
+            r#"(& (>= s b"ab") (contains s b"\0"))"#,
+        ),
+        ("sum(a, axis=None)", "(sum a :axis None)"),
     ];
+
+    #[test]
+    fn string_literals_are_bytes_with_escapes_and_their_errors_point_at_them() {
+        assert_eq!(parses_to(r"b'a\'b' == 'é'"), r#"(== b"a'b" b"é")"#);
+        assert_eq!(parses_to(r#"B"\t\x41""#), r#"b"\tA""#);
+        for (src, at) in [
+            ("a == 'abc", 5),
+            (r"'a\qb'", 2),
+            (r"'\x4g'", 1),
+            ("'a\nb'", 0),
+        ] {
+            let e = parse_expr(src).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Syntax, "{src}");
+            assert_eq!(e.span().map(|s| s.start), Some(at), "{src}: {e}");
+        }
+    }
 
     #[test]
     fn grammar_examples() {
@@ -559,8 +581,11 @@ mod tests {
     fn reserved_keywords() {
         let reserved = [
             "if", "else", "for", "in", "while", "def", "return", "let", "lambda", "and", "or",
-            "not", "None", "is",
+            "not", "is",
         ];
+        // `None` is an operand for `axis=None`; lowering rejects it anywhere else.
+        assert_eq!(parses_to("a + None"), "(+ a None)");
+        syntax_error("None(1)", (4, 5), "unexpected `(`");
         for kw in reserved {
             let n = kw.len();
             syntax_error(kw, (0, n), &format!("`{kw}`"));

@@ -66,11 +66,15 @@ fn statements<'t>(
     }
 }
 
+use super::ast::NONE;
+
 /// Appends every bare name of `tree` with its position.
 fn collect<'t>(tree: &'t Expr, found: &mut Vec<(usize, &'t str)>) {
     let mut stack = vec![tree];
     while let Some(e) = stack.pop() {
         match &e.kind {
+            // `None` (a reduction's `axis=None`) is a word of the language, not a variable.
+            ExprKind::Name(n) if n == NONE => {}
             ExprKind::Name(n) => found.push((e.span.start, n.as_str())),
             ExprKind::Unary { arg, .. } => stack.push(arg),
             ExprKind::Index { base, .. } => stack.push(base),
@@ -79,7 +83,11 @@ fn collect<'t>(tree: &'t Expr, found: &mut Vec<(usize, &'t str)>) {
                 stack.extend(args.iter());
                 stack.extend(kwargs.iter().map(|k| &k.value));
             }
-            ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Imag(_) | ExprKind::Bool(_) => {}
+            ExprKind::Int(_)
+            | ExprKind::Float(_)
+            | ExprKind::Imag(_)
+            | ExprKind::Bool(_)
+            | ExprKind::Str(_) => {}
         }
     }
 }

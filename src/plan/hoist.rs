@@ -157,6 +157,7 @@ mod tests {
             dtype: DType::Float64,
             rank: 2,
             view: None,
+            literal: None,
         };
         let ast = crate::parse::parse_expr(src).unwrap();
         crate::opt::optimize(&crate::lower::lower(&ast, &[decl("a"), decl("b")]).unwrap())

@@ -124,7 +124,7 @@ class Var:
     """One input array: literal data (flattened C order) or a `gen` spec, plus view and order."""
 
     def __init__(self, dtype, data=None, shape=None, view=None, order=None, gen=None):
-        if dtype in COMPLEX:
+        if dtype in COMPLEX or (dtype.startswith("S") and dtype[1:].isdigit()):
             NPDT.setdefault(dtype, np.dtype(dtype))
         elif dtype not in DTYPES:
             raise GenError(f"unknown dtype {dtype}")
@@ -218,6 +218,9 @@ def fmt_float(v):
 
 
 def fmt_scalar(v, dtype):
+    if dtype.startswith("S") or dtype.startswith("bytes"):
+        # A string element: its bytes as the characters U+0000-U+00FF (`tests/corpus.rs`).
+        return tstr(bytes(v).decode("latin-1"))
     if dtype in COMPLEX:
         # A complex element is the pair [re, im] (`tests/corpus.rs` reads the parts in order).
         part = "float32" if dtype == "complex64" else "float64"
@@ -2785,9 +2788,129 @@ def define_complex():
                                                     "w": Var("complex128", ww, shape=[ww.size])})
 
 
+def _contains(h, n):
+    """numexpr's `contains`: each string ends at its first NUL (a C string), then a substring
+    test. NumPy's `np.strings.find` keeps interior NULs; on strings without them the two agree,
+    which `string_case` checks."""
+    def one(h, n):
+        return n.split(b"\0")[0] in h.split(b"\0")[0]
+    return np.vectorize(one, otypes=[bool])(h, n)[()]
+
+
+def _contains_numpy(h, n):
+    return (np.strings.find(np.asarray(h), np.asarray(n)) >= 0)[()]
+
+
+class _BytesLiterals(ast.NodeTransformer):
+    """numjit reads `'abc'` as `b'abc'` (as numexpr does): so does the oracle."""
+
+    def visit_Constant(self, node):
+        if isinstance(node.value, str):
+            return ast.copy_location(ast.Constant(node.value.encode()), node)
+        return node
+
+
+STRING_NS = {name: getattr(np, name) for name in ("where", "sum", "any", "all")}
+STRING_NS["sum"] = lambda a, axis=None: np.sum(a, axis=axis)[()]
+
+
+def string_case(file, name, expr, vars, *, error=None, at=None, note=None):
+    """A case on byte strings (`S<n>`): comparisons are NumPy's own, evaluated directly;
+    `contains` is numexpr's (C strings), which must equal NumPy's `np.strings.find(...) >= 0`
+    unless the case declares the deviation (a `note` naming it: strings with interior NULs)."""
+    full = register_name(file, name)
+    rec = {"name": full, "expr": expr, "vars": vars, "note": note}
+    if error is not None:
+        rec["error"] = (error, span_at(expr, at))
+    else:
+        tree = ast.fix_missing_locations(_BytesLiterals().visit(ast.parse(expr, mode="eval")))
+        code = compile(tree, full, "eval")
+        env = dict(STRING_NS)
+        env.update({n: v.value for n, v in vars.items()})
+        res = np.asarray(eval(code, {"__builtins__": {}}, dict(env, contains=_contains)))
+        numpy_res = np.asarray(eval(code, {"__builtins__": {}}, dict(env, contains=_contains_numpy)))
+        if not np.array_equal(res, numpy_res):
+            if not note or "NUL" not in note:
+                raise GenError(f"{full}: numexpr's contains differs from NumPy's find here")
+            rec["deviation"] = "contains stops at a string's first NUL (numexpr's C strings); NumPy's find keeps interior NULs"
+        rec["expected"] = res
+        rec["ulps"], rec["rtol"] = None, None
+    FILES[file]["cases"].append(rec)
+
+
+def define_strings():
+    f = begin_file("strings", "byte strings (NumPy's S<n>, numexpr's strings): string literals, "
+                   "== != < <= > >= between strings of any lengths (trailing NULs ignored), "
+                   "contains, their results in bool expressions, broadcasting, views, 0-d, and the "
+                   "errors for everything else")
+    Sv = lambda data, shape=None, view=None, order=None, n=None: Var(  # noqa: E731
+        f"S{n or max(1, max(len(x) for x in np.ravel(np.array(data, dtype=object))))}",
+        np.array(data, dtype=f"S{n or max(1, max(len(x) for x in np.ravel(np.array(data, dtype=object))))}"),
+        shape=shape, view=view, order=order)
+    s1 = Sv([b"foo", b"bar", b"", b"  ", b"foo\0", b"fo"])
+    s2 = Sv([b"foo", b"", b"x", b" ", b"foo", b"foobar"])
+    for nm, ex in (("lt", "a < b"), ("le", "a <= b"), ("eq", "a == b"), ("ne", "a != b"),
+                   ("ge", "a >= b"), ("gt", "a > b")):
+        string_case(f, f"{nm}_arrays", ex, {"a": s1, "b": s2})
+        string_case(f, f"{nm}_literal", ex.replace("b", "b'foo'"), {"a": s1})
+        string_case(f, f"{nm}_literal_first", ex.replace("a", "'fo'"), {"b": s2})
+    string_case(f, "prefixes", "(a < b) & (a <= b) & ~(a == b) & ~(a >= b) & ~(a > b)",
+                {"a": Sv([b"foo", b"foo", b"foo\0a"], n=6), "b": Sv([b"foobar", b"foo\0bar", b"foo\0bar"])})
+    string_case(f, "trailing_nuls_equal", "a == b", {"a": Sv([b"foo"], shape=[]), "b": Sv([b"foo\0\0"], shape=[], n=5)})
+    string_case(f, "high_bytes_unsigned", "a < b", {"a": Sv([b"a", b"\xff", b"\x80b"]), "b": Sv([b"\xff", b"a", b"\x80a"])})
+    string_case(f, "empty_literal", "(a == b'') & (b == b'pepe2')",
+                {"a": Sv([b"", b"pepe"]), "b": Sv([b"pepe2", b""])})
+    string_case(f, "double_quotes_and_escapes", 'a == b"\\x41\\tb\\\'\\"\\0"',
+                {"a": Sv([b"A\tb'\"", b"A\tb'\"x", b"A"])})
+    string_case(f, "plain_string_literal", "a == 'bar'", {"a": s1})
+    string_case(f, "literals_only", "('abc' < 'abd') & contains(b'abc', b'bc')", {})
+    string_case(f, "contains_literal_needle", "contains(a, b'o')", {"a": s1})
+    string_case(f, "contains_literal_haystack", "contains(b'test abc here', a)",
+                {"a": Sv([b"abc", b"ab c", b" abc", b" abc ", b"\tabc", b"c h", b""])})
+    string_case(f, "contains_arrays", "contains(h, n)",
+                {"h": Sv([b"abckkk", b"adef", b"xyz", b"x11abcp", b"za", b"abc"]),
+                 "n": Sv([b"abc", b"def", b"aterr", b"oot", b"zu", b"ab"])})
+    string_case(f, "contains_empty_needle", "contains(a, b'')", {"a": s1})
+    string_case(f, "contains_long_needle", "contains(a, b)",
+                {"a": Sv([b"1" + b"a" * 40], shape=[]), "b": Sv([b"a" * 40], shape=[])})
+    string_case(f, "contains_interior_nul", "contains(h, b'c')", {"h": Sv([b"ab\0c", b"abc", b"c"])},
+                note="a haystack ends at its first NUL, as numexpr's (NumPy's find keeps interior NULs)")
+    # Broadcasting, views, layouts, 0-d.
+    grid = Sv([b"a", b"bb", b"ccc", b"", b"bb", b"a"], shape=[2, 3])
+    string_case(f, "broadcast_rows", "g == r", {"g": grid, "r": Sv([b"a", b"bb", b"a"])})
+    string_case(f, "broadcast_column", "g >= c", {"g": grid, "c": Sv([b"b", b"bb"], shape=[2, 1])})
+    string_case(f, "broadcast_0d_var", "contains(g, c)", {"g": grid, "c": Sv([b"b"], shape=[])})
+    string_case(f, "view_reversed_strided", "g < b'bb'", {"g": Sv([b"a", b"bb", b"ccc", b"", b"bb", b"a", b"zz", b"q"], shape=[2, 4], view="::-1, ::2")})
+    string_case(f, "view_fortran", "g != b'bb'", {"g": Sv([b"a", b"bb", b"ccc", b"", b"bb", b"a"], shape=[2, 3], order="F")})
+    string_case(f, "subscript_in_expression", "s[1:] == s[:-1]", {"s": Sv([b"a", b"a", b"b", b"b", b"b"])})
+    big = np.array([b"foo", b"bar", b"", b"  "] * 2000, dtype="S3")
+    string_case(f, "many_elements", "sum((s > b'a') & (s != b'foo'))", {"s": Var("S3", big, shape=[big.size])})
+    # Results that combine with numbers.
+    x = Var("float64", [0.5, 1.5, 2.5, 3.5, 4.5, 5.5])
+    string_case(f, "where", "where(s == b'foo', x, -x)", {"s": s1, "x": x})
+    string_case(f, "and_number_compare", "(s > b'a') & (x < 2)", {"s": s1, "x": x})
+    string_case(f, "sum_of_compare", "sum(s == b'foo')", {"s": s1})
+    string_case(f, "any_contains_axis", "any(contains(g, b'b'), axis=1)", {"g": grid})
+    string_case(f, "compare_as_number", "(s == b'foo') * 2 + 1", {"s": s1})
+    # Errors: anything but comparisons and contains.
+    for nm, ex, at in (("add", "s + s", "s + s"), ("lt_number", "s < 1", "s < 1"),
+                       ("eq_array_number", "s == x", "s == x"), ("neg", "-s", "-s"),
+                       ("sum", "sum(s)", "sum(s)"), ("where_condition", "where(s, 1, 2)", "where(s, 1, 2)"),
+                       ("result", "s", "s"), ("literal_result", "'abc'", "'abc'"),
+                       ("where_branches", "where(x > 1, s, s)", "where(x > 1, s, s)"),
+                       ("contains_number", "contains(x, b'a')", "contains(x, b'a')"),
+                       ("sqrt", "sqrt(s)", "sqrt(s)"), ("invert", "~s", "~s"),
+                       ("and", "s & s", "s & s")):
+        string_case(f, f"error_{nm}", ex, {"s": s1, "x": x}, error="type", at=at)
+    string_case(f, "error_contains_arity", "contains(s)", {"s": s1}, error="arity", at="contains(s)")
+    string_case(f, "error_unterminated", "s == 'abc", {"s": s1}, error="syntax", at="'")
+    string_case(f, "error_unknown_escape", "s == 'a\\qb'", {"s": s1}, error="syntax", at="\\q")
+    string_case(f, "error_bad_hex", "s == 'a\\x4g'", {"s": s1}, error="syntax", at="\\x4g")
+
+
 DEFINERS = [define_arith, define_dtypes, define_compare_logic, define_functions, define_edge_values,
             define_broadcast, define_strides, define_reductions, define_errors, define_generators,
-            define_big, define_programs, define_kernels, define_complex]
+            define_big, define_programs, define_kernels, define_complex, define_strings]
 
 
 def main(argv):

@@ -197,7 +197,8 @@ impl Session {
             match keyword(statement, arg.clone()) {
                 Some(("dtype", value)) => {
                     let named =
-                        DType::from_name(statement[value.clone()].trim_matches(['"', '\'']));
+                        DType::from_name(statement[value.clone()].trim_matches(['"', '\'']))
+                            .filter(|d| !d.is_bytes());
                     dtype = Some(named.ok_or_else(|| {
                         Diagnostic::at(
                             value,

@@ -201,6 +201,7 @@ pub fn cast(a: Array, to: DType) -> Array {
                 DType::Float64 => Array::Float64(each($src)),
                 DType::Complex64 => Array::Complex64(each($src)),
                 DType::Complex128 => Array::Complex128(each($src)),
+                DType::Bytes(_) => unreachable!("`dtype=` names numbers and bool only"),
             }
         };
     }

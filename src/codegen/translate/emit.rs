@@ -69,7 +69,11 @@ impl Translator<'_, '_> {
     }
 
     /// Loads an element of `dtype` at `base + offset` (both parts of a complex one).
+    /// A string is not loaded: its value is its address, which the string ops pass on.
     pub(super) fn load_element(&mut self, dtype: DType, base: Value, offset: i32) -> Value {
+        if dtype.is_bytes() {
+            return self.b.ins().iadd_imm_s(base, offset as i64);
+        }
         let v = self.b.ins().load(clif_type(dtype), FLAGS, base, offset);
         if !dtype.is_complex() {
             return v;
@@ -135,7 +139,12 @@ impl Translator<'_, '_> {
                         .iter()
                         .map(|a| self.value(*a, memo))
                         .collect::<Result<Vec<_>>>()?;
-                    self.apply(*op, &vals, operand)?
+                    if operand.is_bytes() {
+                        let first = self.g.node(args[0]).dtype;
+                        self.apply_bytes(*op, &vals, [first.size(), operand.size()])?
+                    } else {
+                        self.apply(*op, &vals, operand)?
+                    }
                 }
                 NodeKind::Call(kernel, args) => {
                     let vals = args
@@ -740,6 +749,33 @@ impl Translator<'_, '_> {
             _ => IntCC::NotEqual,
         };
         self.b.ins().icmp(cc, a, b)
+    }
+
+    /// A string op on two strings (their addresses, `a`, of `sizes` bytes): a call of the
+    /// helper `scalar::nj_bytes_op`, the interpreter's function.
+    fn apply_bytes(&mut self, op: Op, a: &[Value], sizes: [usize; 2]) -> Result<Value> {
+        let name = scalar::BYTES_HELPER.to_string();
+        let fref = match self.helpers.get(&name) {
+            Some(f) => *f,
+            None => {
+                let mut sig = self.module.make_signature();
+                sig.params.push(AbiParam::new(types::I32));
+                sig.params.extend([AbiParam::new(types::I64); 4]);
+                sig.returns.push(AbiParam::new(types::I8));
+                let id = self
+                    .module
+                    .declare_function(&name, Linkage::Import, &sig)
+                    .map_err(|e| internal("declare helper", e))?;
+                let f = self.module.declare_func_in_func(id, self.b.func);
+                self.helpers.insert(name, f);
+                f
+            }
+        };
+        let op = self.b.ins().iconst(types::I32, op as i64);
+        let na = self.b.ins().iconst(types::I64, sizes[0] as i64);
+        let nb = self.b.ins().iconst(types::I64, sizes[1] as i64);
+        let call = self.b.ins().call(fref, &[op, a[0], na, a[1], nb]);
+        Ok(self.b.inst_results(call)[0])
     }
 
     pub(super) fn call_helper(&mut self, op: Op, args: &[Value], d: DType) -> Result<Value> {

@@ -71,6 +71,8 @@ pub(crate) fn clif_type(d: DType) -> Type {
         // A complex value is a pair of values of its parts' type (see `Translator::imag`).
         DType::Complex64 => types::F32,
         DType::Complex128 => types::F64,
+        // A string is its address: the string ops pass it to their helpers (`emit.rs`).
+        DType::Bytes(_) => types::I64,
     }
 }
 

@@ -63,6 +63,7 @@ impl Reduction<'_> {
             DType::Complex64 | DType::Complex128 => {
                 unreachable!("lowering reduces complex numbers part by part")
             }
+            DType::Bytes(_) => unreachable!("lowering rejects reductions of bytes"),
         }
     }
 
@@ -86,6 +87,7 @@ impl Reduction<'_> {
             DType::Complex64 | DType::Complex128 => {
                 unreachable!("lowering reduces complex numbers part by part")
             }
+            DType::Bytes(_) => unreachable!("lowering rejects reductions of bytes"),
         }
     }
 

@@ -153,6 +153,7 @@ impl Builder<'_> {
                 dtype: s.dtype,
                 rank: s.rank,
                 view: None,
+                literal: None,
             })
             .collect()
     }
@@ -163,7 +164,19 @@ impl Builder<'_> {
         let r = (|| {
             let locals = self.locals_for(e, &mut g.lw, &mut g.memo)?;
             g.lw.locals = locals;
-            g.lw.expr(e)
+            let (id, ty) = g.lw.expr(e)?;
+            if ty.dtype.is_bytes() {
+                return Err(Error::at(
+                    ErrorKind::Type,
+                    e.span,
+                    format!(
+                        "a value of {} cannot be a result: byte strings are only compared \
+                         (`s == b'x'`) or searched (`contains(s, b'x')`), which gives bool",
+                        ty.dtype
+                    ),
+                ));
+            }
+            Ok((id, ty))
         })();
         self.group = Some(g);
         r
@@ -330,7 +343,11 @@ pub(super) fn free_names(e: &Expr) -> Vec<(String, Span, bool)> {
                 stack.extend(args);
                 stack.extend(kwargs.iter().map(|k| &k.value));
             }
-            ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Imag(_) | ExprKind::Bool(_) => {}
+            ExprKind::Int(_)
+            | ExprKind::Float(_)
+            | ExprKind::Imag(_)
+            | ExprKind::Bool(_)
+            | ExprKind::Str(_) => {}
         }
     }
     out
