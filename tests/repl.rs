@@ -342,6 +342,10 @@ fn interactive_session_on_a_terminal() {
     p.send_line("").unwrap();
     p.exp_string(">>> ").unwrap();
     p.send_line("spin(a)").unwrap();
+    // The line's echo comes once the line editor has taken it; after that the terminal is
+    // back in cooked mode, where Ctrl-C is a signal. A Ctrl-C sent before (a loaded machine
+    // can take longer than any fixed sleep to read the line) is a typed-ahead byte instead.
+    p.exp_string("spin(a)\r\n").unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
     p.send_control('c').unwrap();
     p.exp_string("interrupted").unwrap();
