@@ -1,0 +1,101 @@
+//! Which code generator compiles: the process-wide tier, from [`set_tier`] or else the
+//! `NUMJIT_TIER` environment variable (`cranelift`, the default, or `llvm`).
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use crate::core::error::{Error, ErrorKind, Result};
+
+/// A code generator.
+///
+/// ```
+/// assert_eq!(numjit::Tier::parse("llvm")?, numjit::Tier::Llvm);
+/// assert_eq!(numjit::tier()?, numjit::Tier::Cranelift); // unless NUMJIT_TIER says otherwise
+/// # Ok::<(), numjit::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    /// Cranelift: compiles in 60–300 µs, 128-bit vectors. The default.
+    Cranelift,
+    /// LLVM 19 at the host CPU's full vector width (AVX2, AVX-512), bit for bit the Cranelift
+    /// tier's results; stages applying `def` kernels or computing complex values keep
+    /// Cranelift code. Needs numjit built with feature `llvm`.
+    Llvm,
+}
+
+impl Tier {
+    /// The tier named `name` (`cranelift` or `llvm`), as `NUMJIT_TIER` spells it.
+    ///
+    /// ```
+    /// assert!(numjit::Tier::parse("gcc").is_err());
+    /// ```
+    pub fn parse(name: &str) -> Result<Tier> {
+        match name.trim() {
+            "cranelift" => Ok(Tier::Cranelift),
+            "llvm" => Ok(Tier::Llvm),
+            other => Err(Error::new(
+                ErrorKind::Value,
+                format!("unknown tier '{other}' (expected cranelift or llvm)"),
+            )),
+        }
+    }
+}
+
+/// 0: not chosen yet (read `NUMJIT_TIER` on first use); 1: Cranelift; 2: LLVM.
+static TIER: AtomicU8 = AtomicU8::new(0);
+
+/// Makes `tier` compile every expression compiled from now on (kernels already compiled and
+/// cached keep their code). Overrides `NUMJIT_TIER`.
+///
+/// ```
+/// numjit::set_tier(numjit::Tier::Cranelift);
+/// assert_eq!(numjit::tier()?, numjit::Tier::Cranelift);
+/// # Ok::<(), numjit::Error>(())
+/// ```
+pub fn set_tier(tier: Tier) {
+    TIER.store(
+        match tier {
+            Tier::Cranelift => 1,
+            Tier::Llvm => 2,
+        },
+        Ordering::Relaxed,
+    );
+}
+
+/// The tier compiling now: the last [`set_tier`], else `NUMJIT_TIER`, else Cranelift. An
+/// unknown `NUMJIT_TIER` is an error of kind `value` (every compile reports it).
+///
+/// ```
+/// let t = numjit::tier()?;
+/// assert!(matches!(t, numjit::Tier::Cranelift | numjit::Tier::Llvm));
+/// # Ok::<(), numjit::Error>(())
+/// ```
+pub fn tier() -> Result<Tier> {
+    current()
+}
+
+thread_local! {
+    /// A tier for the compiles of this thread only (see [`scoped`]).
+    static SCOPED: std::cell::Cell<Option<Tier>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` with `tier` (when given) compiling on this thread, whatever the process-wide tier.
+pub(crate) fn scoped<T>(tier: Option<Tier>, f: impl FnOnce() -> T) -> T {
+    let before = SCOPED.with(|s| s.replace(tier.or(s.get())));
+    let out = f();
+    SCOPED.with(|s| s.set(before));
+    out
+}
+
+pub(crate) fn current() -> Result<Tier> {
+    if let Some(t) = SCOPED.with(|s| s.get()) {
+        return Ok(t);
+    }
+    match TIER.load(Ordering::Relaxed) {
+        1 => Ok(Tier::Cranelift),
+        2 => Ok(Tier::Llvm),
+        _ => match std::env::var("NUMJIT_TIER") {
+            Ok(name) if !name.is_empty() => Tier::parse(&name),
+            _ => Ok(Tier::Cranelift),
+        },
+    }
+}
