@@ -11,9 +11,8 @@ mod staging;
 mod tier;
 mod translate;
 
-#[cfg_attr(not(feature = "llvm"), allow(unused_imports))]
-pub(crate) use tier::scoped as with_tier;
-pub use tier::{set_tier, tier, Tier};
+pub(crate) use tier::{current as current_tier, scoped as with_tier};
+pub use tier::{set_tier, tier, Tier, AUTO_THRESHOLD};
 
 #[cfg(feature = "internals")]
 pub(crate) use translate::lanes::set_enabled as set_kernel_lanes;
@@ -38,6 +37,17 @@ pub(crate) struct Code {
     // Declared after `kernels` and never read: they keep the code alive and free it on drop
     // (a Cranelift module, and with the LLVM tier an LLVM engine too).
     _owners: Vec<Owner>,
+}
+
+impl Code {
+    /// True when some stage runs on LLVM code.
+    #[cfg(test)]
+    pub(crate) fn on_llvm(&self) -> bool {
+        #[cfg(feature = "llvm")]
+        return self._owners.iter().any(|o| matches!(o, Owner::Llvm(_)));
+        #[cfg(not(feature = "llvm"))]
+        false
+    }
 }
 
 /// The memory some kernels' code lives in (held only to be dropped: its fields are never read).
@@ -83,11 +93,12 @@ fn has_columns(g: &Graph, stage: &Stage) -> bool {
     }
 }
 
-/// Compiles every stage of `g`, with the tier [`tier()`] gives: Cranelift, or LLVM for every
-/// stage it translates (`llvm::supports`) and Cranelift for the others.
-pub(crate) fn compile(g: &Graph, stages: &[Stage]) -> Result<Code> {
-    match tier::current()? {
-        Tier::Cranelift => {
+/// Compiles every stage of `g` with `tier`: Cranelift, or LLVM for every stage it translates
+/// (`llvm::supports`) and Cranelift for the others.
+pub(crate) fn compile_with(g: &Graph, stages: &[Stage], tier: Tier) -> Result<Code> {
+    match tier {
+        // The first code of an `auto` kernel is Cranelift's (`plan::hoist` tiers it up).
+        Tier::Cranelift | Tier::Auto => {
             let all: Vec<&Stage> = stages.iter().collect();
             let (kernels, owner) = compile_cranelift(g, &all)?;
             Ok(Code {
@@ -364,8 +375,7 @@ mod tier_tests {
             )
             .unwrap_or_else(|e| panic!("{e}")),
         );
-        let code = with_tier(Some(tier), || compile(&g, &crate::plan::plan(&g)))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let code = compile_with(&g, &crate::plan::plan(&g), tier).unwrap_or_else(|e| panic!("{e}"));
         code._owners
             .iter()
             .map(|o| match o {

@@ -20,10 +20,19 @@ pub enum Tier {
     /// tier's results; stages applying `def` kernels or computing complex values keep
     /// Cranelift code. Needs numjit built with feature `llvm`.
     Llvm,
+    /// Cranelift first; a kernel whose evaluations have taken [`AUTO_THRESHOLD`] in all is
+    /// compiled by LLVM on a background thread and runs on that code from the next evaluation
+    /// on (same bits). Without feature `llvm`, Cranelift only.
+    Auto,
 }
 
+/// The run time after which a kernel of tier [`Tier::Auto`] is compiled by LLVM: a few times
+/// an LLVM compile (`examples/tiers.rs`: 10–40 ms a kernel here), so a kernel that tiers up has
+/// already run several times as long as its second compile takes, on a thread of its own.
+pub const AUTO_THRESHOLD: std::time::Duration = std::time::Duration::from_millis(50);
+
 impl Tier {
-    /// The tier named `name` (`cranelift` or `llvm`), as `NUMJIT_TIER` spells it.
+    /// The tier named `name` (`cranelift`, `llvm` or `auto`), as `NUMJIT_TIER` spells it.
     ///
     /// ```
     /// assert!(numjit::Tier::parse("gcc").is_err());
@@ -32,15 +41,16 @@ impl Tier {
         match name.trim() {
             "cranelift" => Ok(Tier::Cranelift),
             "llvm" => Ok(Tier::Llvm),
+            "auto" => Ok(Tier::Auto),
             other => Err(Error::new(
                 ErrorKind::Value,
-                format!("unknown tier '{other}' (expected cranelift or llvm)"),
+                format!("unknown tier '{other}' (expected cranelift, llvm or auto)"),
             )),
         }
     }
 }
 
-/// 0: not chosen yet (read `NUMJIT_TIER` on first use); 1: Cranelift; 2: LLVM.
+/// 0: not chosen yet (read `NUMJIT_TIER` on first use); 1: Cranelift; 2: LLVM; 3: auto.
 static TIER: AtomicU8 = AtomicU8::new(0);
 
 /// Makes `tier` compile every expression compiled from now on (kernels already compiled and
@@ -56,6 +66,7 @@ pub fn set_tier(tier: Tier) {
         match tier {
             Tier::Cranelift => 1,
             Tier::Llvm => 2,
+            Tier::Auto => 3,
         },
         Ordering::Relaxed,
     );
@@ -66,7 +77,7 @@ pub fn set_tier(tier: Tier) {
 ///
 /// ```
 /// let t = numjit::tier()?;
-/// assert!(matches!(t, numjit::Tier::Cranelift | numjit::Tier::Llvm));
+/// assert!(matches!(t, numjit::Tier::Cranelift | numjit::Tier::Llvm | numjit::Tier::Auto));
 /// # Ok::<(), numjit::Error>(())
 /// ```
 pub fn tier() -> Result<Tier> {
@@ -93,6 +104,7 @@ pub(crate) fn current() -> Result<Tier> {
     match TIER.load(Ordering::Relaxed) {
         1 => Ok(Tier::Cranelift),
         2 => Ok(Tier::Llvm),
+        3 => Ok(Tier::Auto),
         _ => match std::env::var("NUMJIT_TIER") {
             Ok(name) if !name.is_empty() => Tier::parse(&name),
             _ => Ok(Tier::Cranelift),
