@@ -41,19 +41,16 @@ pub(crate) struct Code {
 
 impl Code {
     /// True when some stage runs on LLVM code.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "llvm"))]
     pub(crate) fn on_llvm(&self) -> bool {
-        #[cfg(feature = "llvm")]
-        return self._owners.iter().any(|o| matches!(o, Owner::Llvm(_)));
-        #[cfg(not(feature = "llvm"))]
-        false
+        self._owners.iter().any(|o| matches!(o, Owner::Llvm(_)))
     }
 }
 
 /// The memory some kernels' code lives in (held only to be dropped: its fields are never read).
 #[allow(dead_code)]
 enum Owner {
-    Cranelift(CodeOwner),
+    Cranelift(Box<CodeOwner>),
     #[cfg(feature = "llvm")]
     Llvm(llvm::LlvmCode),
 }
@@ -103,7 +100,7 @@ pub(crate) fn compile_with(g: &Graph, stages: &[Stage], tier: Tier) -> Result<Co
             let (kernels, owner) = compile_cranelift(g, &all)?;
             Ok(Code {
                 kernels,
-                _owners: vec![Owner::Cranelift(owner)],
+                _owners: vec![Owner::Cranelift(Box::new(owner))],
             })
         }
         Tier::Llvm => compile_llvm(g, stages),
@@ -134,7 +131,7 @@ fn compile_llvm(g: &Graph, stages: &[Stage]) -> Result<Code> {
     let mut from_cranelift = Vec::new().into_iter();
     if !on_cranelift.is_empty() {
         let (kernels, owner) = compile_cranelift(g, &on_cranelift)?;
-        owners.push(Owner::Cranelift(owner));
+        owners.push(Owner::Cranelift(Box::new(owner)));
         from_cranelift = kernels.into_iter();
     }
     let kernels = stages

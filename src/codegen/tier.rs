@@ -26,10 +26,11 @@ pub enum Tier {
     Auto,
 }
 
-/// The run time after which a kernel of tier [`Tier::Auto`] is compiled by LLVM: a few times
-/// an LLVM compile (`examples/tiers.rs`: 10–40 ms a kernel here), so a kernel that tiers up has
-/// already run several times as long as its second compile takes, on a thread of its own.
-pub const AUTO_THRESHOLD: std::time::Duration = std::time::Duration::from_millis(50);
+/// The run time after which a kernel of tier [`Tier::Auto`] is compiled by LLVM: about one
+/// LLVM compile of a course kernel (`examples/tiers.rs`: 43–110 ms on this 2-core EPYC under a
+/// load of 11, against 0.6–1.7 ms for Cranelift), so a kernel tiers up once it has run as long as
+/// its second compile takes (on a thread of its own), and short-lived expressions never pay it.
+pub const AUTO_THRESHOLD: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl Tier {
     /// The tier named `name` (`cranelift`, `llvm` or `auto`), as `NUMJIT_TIER` spells it.

@@ -137,7 +137,7 @@ impl Kernels {
     }
 
     /// True once an `auto` kernel runs on LLVM code (for tests).
-    #[cfg(test)]
+    #[cfg(all(test, feature = "llvm"))]
     pub fn upgraded(&self) -> bool {
         self.plain_code().on_llvm()
     }

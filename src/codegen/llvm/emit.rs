@@ -387,7 +387,7 @@ impl<'ctx> Translator<'_, 'ctx> {
     /// A bool (byte) as an `i1` condition.
     fn truth(&self, v: BasicValueEnum<'ctx>) -> Result<BasicValueEnum<'ctx>> {
         let zero = self.constant(Scalar::Bool(false))?;
-        Ok(iop_cmp(self, IntPredicate::NE, v, zero)?)
+        iop_cmp(self, IntPredicate::NE, v, zero)
     }
 
     fn select(
