@@ -30,6 +30,12 @@ pub enum Tier {
 /// LLVM compile of a course kernel (`examples/tiers.rs`: 43–110 ms on this 2-core EPYC under a
 /// load of 11, against 0.6–1.7 ms for Cranelift), so a kernel tiers up once it has run as long as
 /// its second compile takes (on a thread of its own), and short-lived expressions never pay it.
+///
+/// ```
+/// assert_eq!(numjit::AUTO_THRESHOLD, std::time::Duration::from_millis(100));
+/// let engine = numjit::Engine::default().with_tier(numjit::Tier::Auto); // Cranelift until then
+/// # let _ = engine;
+/// ```
 pub const AUTO_THRESHOLD: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl Tier {
@@ -110,5 +116,40 @@ pub(crate) fn current() -> Result<Tier> {
             Ok(name) if !name.is_empty() => Tier::parse(&name),
             _ => Ok(Tier::Cranelift),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::dtype::DType;
+
+    #[test]
+    fn a_tier_is_named_as_numjit_tier_spells_it() {
+        assert_eq!(Tier::parse(" auto ").ok(), Some(Tier::Auto));
+        let e = Tier::parse("gcc").err().map(|e| (e.kind(), e.to_string()));
+        assert_eq!(e.map(|(k, _)| k), Some(ErrorKind::Value));
+    }
+
+    #[test]
+    fn an_engine_tier_wins_over_the_process_tier() {
+        let sig = crate::Signature::new().with("a", DType::Float64, 1);
+        let compiled = crate::Engine::default()
+            .with_tier(Tier::Llvm)
+            .compile("a + 1", &sig);
+        if cfg!(feature = "llvm") {
+            assert!(compiled.is_ok());
+        } else {
+            // Without the feature the LLVM tier is a clear error, not a silent fallback.
+            let e = compiled.err().map(|e| (e.kind(), e.to_string()));
+            assert!(
+                matches!(&e, Some((ErrorKind::Value, m)) if m.contains("feature `llvm`")),
+                "{e:?}"
+            );
+        }
+        assert!(crate::Engine::default()
+            .with_tier(Tier::Auto)
+            .compile("a + 1", &sig)
+            .is_ok());
     }
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use inkwell::builder::BuilderError;
 use inkwell::intrinsics::Intrinsic;
 use inkwell::types::{BasicType, BasicTypeEnum};
-use inkwell::values::{BasicValueEnum, IntValue, PointerValue};
+use inkwell::values::{BasicValue, BasicValueEnum, IntValue, PointerValue};
 use inkwell::{FloatPredicate, IntPredicate};
 
 use super::super::jit::internal;
@@ -152,10 +152,11 @@ impl<'ctx> Translator<'_, 'ctx> {
         self.pointer(self.i64c(address as i64))
     }
 
-    fn align(v: impl inkwell::values::AsValueRef, size: usize) -> Result<()> {
-        // SAFETY-free: `v` is the load or store just built.
-        let inst = unsafe { inkwell::values::InstructionValue::new(v.as_value_ref()) };
-        inst.set_alignment(size as u32)
+    /// Sets a load's or store's alignment to its element size (a vector load's default would be
+    /// the whole vector's).
+    fn align(inst: Option<inkwell::values::InstructionValue<'ctx>>, size: usize) -> Result<()> {
+        inst.ok_or_else(|| internal("llvm alignment", "not an instruction"))?
+            .set_alignment(size as u32)
             .map_err(|e| internal("llvm alignment", format!("{e:?}")))
     }
 
@@ -163,7 +164,7 @@ impl<'ctx> Translator<'_, 'ctx> {
     pub(super) fn load(&self, d: DType, addr: IntValue<'ctx>) -> Result<BasicValueEnum<'ctx>> {
         let p = self.pointer(addr)?;
         let v = self.b.build_load(self.ty(d), p, "").or_err()?;
-        Self::align(v, d.size())?;
+        Self::align(v.as_instruction_value(), d.size())?;
         Ok(v)
     }
 
@@ -183,7 +184,7 @@ impl<'ctx> Translator<'_, 'ctx> {
                 .or_err()?;
             let at = self.b.build_int_add(self.addr[k], off, "").or_err()?;
             let x = self.b.build_load(elem, self.pointer(at)?, "").or_err()?;
-            Self::align(x, d.size())?;
+            Self::align(x.as_instruction_value(), d.size())?;
             let lane = self.ctx.i32_type().const_int(l as u64, false);
             v = self.b.build_insert_element(v, x, lane, "").or_err()?;
         }
@@ -206,7 +207,7 @@ impl<'ctx> Translator<'_, 'ctx> {
             _ => 8,
         };
         let s = self.b.build_store(self.pointer(addr)?, v).or_err()?;
-        Self::align(s, bytes)
+        Self::align(Some(s), bytes)
     }
 
     /// Stores `v` at `addr`: lane `l` at `addr + l·stride` in a gathering vector body.

@@ -39,8 +39,7 @@ pub(super) fn map_lanes(g: &Graph, stage: &Stage, vector_bytes: u32) -> u32 {
     (2 * vector_bytes / widest).clamp(4, 32)
 }
 
-/// What a vector body reads: each operand's address at the body's first element, and whether
-/// lanes are contiguous there (else gathered with the operand's stride).
+/// The row being computed.
 struct Rows<'ctx> {
     /// The current row's start, per operand.
     row: Vec<IntValue<'ctx>>,
@@ -151,11 +150,11 @@ impl<'ctx> Translator<'_, 'ctx> {
         self.scratch = Some(p(4)?.into_pointer_value());
         let i64t = self.ctx.i64_type();
         let operands = self.stage.leaves.len() + self.stage.heads();
+        // Entry `i` of the caller's arrays of `operands` (pointers, or pairs of strides).
         let at = |t: &Self, base: PointerValue<'ctx>, i: usize| -> Result<IntValue<'ctx>> {
-            // SAFETY-free: an in-bounds index into the caller's arrays of `operands` entries.
-            let p =
-                unsafe { t.b.build_in_bounds_gep(i64t, base, &[t.i64c(i as i64)], "") }.or_err()?;
-            Ok(t.b.build_load(i64t, p, "").or_err()?.into_int_value())
+            let base = t.b.build_ptr_to_int(base, i64t, "").or_err()?;
+            let p = t.b.build_int_add(base, t.i64c(8 * i as i64), "").or_err()?;
+            t.load(DType::Int64, p).map(|v| v.into_int_value())
         };
         let mut base = Vec::with_capacity(operands);
         let mut s0 = Vec::with_capacity(operands);
