@@ -286,9 +286,26 @@ impl<'ctx> Translator<'_, 'ctx> {
             .b
             .build_int_compare(IntPredicate::SGE, n, self.i64c(lanes as i64), "")
             .or_err()?;
+        let zero = self.i64c(0);
         self.when(enough, |t| {
-            t.element_loop_groups(n, row, lanes, fast, &mut body, jend)
+            t.element_loop_groups(zero, n, row, lanes, fast, &mut body, jend)
         })?;
+        // A row's last few groups run on vectors of a quarter of the width (one register of
+        // float64 with AVX2, or of float32 with AVX-512), so the scalar tail is at most a few
+        // elements: rows of a few hundred (P5's 299) would otherwise spend a good part of their
+        // time there.
+        let quarter = lanes / 4;
+        if quarter >= 2 {
+            let start = self.get_int(jend)?;
+            let rest = self.b.build_int_sub(n, start, "").or_err()?;
+            let enough = self
+                .b
+                .build_int_compare(IntPredicate::SGE, rest, self.i64c(quarter as i64), "")
+                .or_err()?;
+            self.when(enough, |t| {
+                t.element_loop_groups(start, n, row, quarter, fast, &mut body, jend)
+            })?;
+        }
         let start = self.get_int(jend)?;
         self.for_loop(start, n, 1, |t, j| {
             t.at(row, j)?;
@@ -487,6 +504,7 @@ impl<'ctx> Translator<'_, 'ctx> {
         row[0] = self.i64c(0);
         self.when(enough, |t| {
             t.element_loop_groups(
+                t.i64c(0),
                 n,
                 &row,
                 lanes,
@@ -531,11 +549,13 @@ impl<'ctx> Translator<'_, 'ctx> {
         self.store(new, partial, self.i64c(0))
     }
 
-    /// The vector part of [`Self::element_loop`] alone: whole groups of `lanes` elements (the
-    /// caller has checked there is one), contiguous or gathered; the index after the last
-    /// whole group goes to `jend`.
+    /// The vector part of [`Self::element_loop`] alone: whole groups of `lanes` elements from
+    /// `start` (the caller has checked there is one), contiguous or gathered; the index after
+    /// the last whole group goes to `jend`.
+    #[allow(clippy::too_many_arguments)]
     fn element_loop_groups(
         &mut self,
+        start: IntValue<'ctx>,
         n: IntValue<'ctx>,
         row: &[IntValue<'ctx>],
         lanes: u32,
@@ -577,7 +597,7 @@ impl<'ctx> Translator<'_, 'ctx> {
                         .into_int_value();
                 }
             }
-            let end = self.for_loop(self.i64c(0), n, lanes, |t, j| {
+            let end = self.for_loop(start, n, lanes, |t, j| {
                 t.lanes = lanes;
                 t.gather = !fast;
                 t.at(&from, j)?;
