@@ -43,6 +43,7 @@ mod program;
 mod vmath;
 
 pub use crate::core::alloc;
+pub use codegen::{set_tier, tier, Tier, AUTO_THRESHOLD};
 
 pub use crate::api::array::Array;
 pub use crate::api::cache::CacheStats;

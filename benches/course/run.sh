@@ -22,8 +22,11 @@ setup_venv() {
 
 build_numjit() {
     # The runner shows numjit as "not built" while the example does not exist yet.
-    echo "== cargo build --release --example bench_course"
-    if ! (cd "$REPO" && cargo build --release --example bench_course); then
+    # NUMJIT_BENCH_FEATURES (e.g. `llvm`) builds the worker with those cargo features.
+    local features=()
+    [ -n "${NUMJIT_BENCH_FEATURES:-}" ] && features=(--features "$NUMJIT_BENCH_FEATURES")
+    echo "== cargo build --release --example bench_course ${features[*]}"
+    if ! (cd "$REPO" && cargo build --release --example bench_course "${features[@]}"); then
         echo "== numjit's bench_course did not build; it will be reported as not built" >&2
         rm -f "$REPO/target/release/examples/bench_course"
     fi

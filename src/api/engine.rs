@@ -28,6 +28,8 @@ use crate::program::Program;
 /// ```
 pub struct Engine {
     cache: Mutex<Cache<Compiled>>,
+    /// The code generator of this engine's compiles (`None`: the process-wide [`crate::tier`]).
+    tier: Option<crate::Tier>,
 }
 
 impl Default for Engine {
@@ -47,7 +49,25 @@ impl Engine {
     pub fn with_cache_capacity(capacity: usize) -> Engine {
         Engine {
             cache: Mutex::new(Cache::new(capacity)),
+            tier: None,
         }
+    }
+
+    /// This engine with every kernel it compiles from now on compiled by `tier`, whatever
+    /// [`crate::set_tier`] and `NUMJIT_TIER` say (`Tier::Llvm` needs feature `llvm`; without
+    /// it, compiling is an error of kind `value`).
+    ///
+    /// ```
+    /// use numjit::{Engine, Tier, Vars};
+    /// let engine = Engine::default().with_tier(Tier::Cranelift);
+    /// let a = ndarray::arr1(&[1.0, 2.0]);
+    /// let vars = Vars::new().with("a", &a);
+    /// assert_eq!(engine.compile("sum(a)", &vars.signature())?.eval(&vars)?.as_f64().unwrap()[[]], 3.0);
+    /// # Ok::<(), numjit::Error>(())
+    /// ```
+    pub fn with_tier(mut self, tier: crate::Tier) -> Engine {
+        self.tier = Some(tier);
+        self
     }
 
     /// Compiles `expr` for inputs described by `sig` (or returns the cached kernel).
@@ -94,8 +114,9 @@ impl Engine {
             return Ok(Kernel { inner: hit });
         }
         // Compile outside the lock: other threads keep evaluating cached kernels meanwhile.
-        let compiled =
-            Arc::new(Compiled::new(expr, sig, kernels).map_err(|e| e.with_source(expr))?);
+        let compiled = crate::codegen::with_tier(self.tier, || Compiled::new(expr, sig, kernels))
+            .map_err(|e| e.with_source(expr))?;
+        let compiled = Arc::new(compiled);
         self.lock().insert(key, sig, compiled.clone());
         Ok(Kernel { inner: compiled })
     }

@@ -1,10 +1,18 @@
-//! Typed IR stages → native kernels, with Cranelift.
+//! Typed IR stages → native kernels, with Cranelift (and LLVM, feature `llvm`).
 //!
-//! `jit.rs` owns the target and JIT memory; `translate/` turns one stage into one function.
+//! `jit.rs` owns the target and JIT memory; `translate/` turns one stage into one Cranelift
+//! function; `llvm/` is the second tier (the same stages, the same bits, full-width vectors);
+//! `tier.rs` which tier compiles.
 
 mod jit;
+#[cfg(feature = "llvm")]
+mod llvm;
 mod staging;
+mod tier;
 mod translate;
+
+pub(crate) use tier::{current as current_tier, scoped as with_tier};
+pub use tier::{set_tier, tier, Tier, AUTO_THRESHOLD};
 
 #[cfg(feature = "internals")]
 pub(crate) use translate::lanes::set_enabled as set_kernel_lanes;
@@ -26,8 +34,25 @@ use jit::{internal, CodeOwner};
 pub(crate) struct Code {
     /// `kernels[i]` runs `stages[i]`.
     pub kernels: Vec<StageKernel>,
-    // Declared after `kernels` and never read: it keeps the code alive and frees it on drop.
-    _owner: CodeOwner,
+    // Declared after `kernels` and never read: they keep the code alive and free it on drop
+    // (a Cranelift module, and with the LLVM tier an LLVM engine too).
+    _owners: Vec<Owner>,
+}
+
+impl Code {
+    /// True when some stage runs on LLVM code.
+    #[cfg(all(test, feature = "llvm"))]
+    pub(crate) fn on_llvm(&self) -> bool {
+        self._owners.iter().any(|o| matches!(o, Owner::Llvm(_)))
+    }
+}
+
+/// The memory some kernels' code lives in (held only to be dropped: its fields are never read).
+#[allow(dead_code)]
+enum Owner {
+    Cranelift(Box<CodeOwner>),
+    #[cfg(feature = "llvm")]
+    Llvm(llvm::LlvmCode),
 }
 
 /// One stage's native code and the per-thread scratch it needs.
@@ -65,8 +90,69 @@ fn has_columns(g: &Graph, stage: &Stage) -> bool {
     }
 }
 
-/// Compiles every stage of `g` into one fresh module.
-pub(crate) fn compile(g: &Graph, stages: &[Stage]) -> Result<Code> {
+/// Compiles every stage of `g` with `tier`: Cranelift, or LLVM for every stage it translates
+/// (`llvm::supports`) and Cranelift for the others.
+pub(crate) fn compile_with(g: &Graph, stages: &[Stage], tier: Tier) -> Result<Code> {
+    match tier {
+        // The first code of an `auto` kernel is Cranelift's (`plan::hoist` tiers it up).
+        Tier::Cranelift | Tier::Auto => {
+            let all: Vec<&Stage> = stages.iter().collect();
+            let (kernels, owner) = compile_cranelift(g, &all)?;
+            Ok(Code {
+                kernels,
+                _owners: vec![Owner::Cranelift(Box::new(owner))],
+            })
+        }
+        Tier::Llvm => compile_llvm(g, stages),
+    }
+}
+
+#[cfg(not(feature = "llvm"))]
+fn compile_llvm(_: &Graph, _: &[Stage]) -> Result<Code> {
+    Err(crate::Error::new(
+        crate::ErrorKind::Value,
+        "the llvm tier needs numjit built with feature `llvm`",
+    ))
+}
+
+/// The LLVM tier: one LLVM module for the stages it translates, one Cranelift module for the
+/// rest (`def` kernels, complex values), each stage's kernel taken from its own.
+#[cfg(feature = "llvm")]
+fn compile_llvm(g: &Graph, stages: &[Stage]) -> Result<Code> {
+    let (on_llvm, on_cranelift): (Vec<&Stage>, Vec<&Stage>) =
+        stages.iter().partition(|s| llvm::supports(g, s));
+    let mut owners = Vec::with_capacity(2);
+    let mut from_llvm = Vec::new().into_iter();
+    if !on_llvm.is_empty() {
+        let (kernels, owner) = llvm::compile(g, &on_llvm)?;
+        owners.push(Owner::Llvm(owner));
+        from_llvm = kernels.into_iter();
+    }
+    let mut from_cranelift = Vec::new().into_iter();
+    if !on_cranelift.is_empty() {
+        let (kernels, owner) = compile_cranelift(g, &on_cranelift)?;
+        owners.push(Owner::Cranelift(Box::new(owner)));
+        from_cranelift = kernels.into_iter();
+    }
+    let kernels = stages
+        .iter()
+        .map(|s| {
+            let next = if llvm::supports(g, s) {
+                from_llvm.next()
+            } else {
+                from_cranelift.next()
+            };
+            next.ok_or_else(|| jit::internal("compile", "a stage has no kernel"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Code {
+        kernels,
+        _owners: owners,
+    })
+}
+
+/// Compiles `stages` into one fresh Cranelift module.
+fn compile_cranelift(g: &Graph, stages: &[&Stage]) -> Result<(Vec<StageKernel>, CodeOwner)> {
     let mut module = jit::new_module()?;
     let mut ctx = module.make_context();
     let mut fctx = FunctionBuilderContext::new();
@@ -88,7 +174,7 @@ pub(crate) fn compile(g: &Graph, stages: &[Stage]) -> Result<Code> {
         module.clear_context(&mut ctx);
         Ok::<FuncId, crate::Error>(id)
     };
-    for stage in stages {
+    for &stage in stages {
         let staging = staging_of(g, stage);
         let main = define(&mut module, stage, staging.as_ref(), false)?;
         let columns = if has_columns(g, stage) {
@@ -117,10 +203,7 @@ pub(crate) fn compile(g: &Graph, stages: &[Stage]) -> Result<Code> {
             columns: columns.map(address),
         })
         .collect();
-    Ok(Code {
-        kernels,
-        _owner: CodeOwner::new(module),
-    })
+    Ok((kernels, CodeOwner::new(module)))
 }
 
 /// The Cranelift IR of every stage, before optimization (for `:clif` in the REPL).
@@ -270,5 +353,47 @@ mod tests {
         // The int64 → float64 conversions and sin(n) run once, and the loop is still vectors.
         assert!(clif.contains("f64x2"), "{clif}");
         assert!(!clif.contains("call_indirect"), "{clif}");
+    }
+}
+
+#[cfg(all(test, feature = "llvm"))]
+mod tier_tests {
+    use super::*;
+    use crate::core::dtype::DType;
+    use crate::ir::InputDecl;
+
+    fn owners(src: &str, tier: Tier) -> Vec<&'static str> {
+        let inputs = vec![InputDecl {
+            name: "a".into(),
+            dtype: DType::Float64,
+            rank: 1,
+            view: None,
+        }];
+        let g = crate::opt::optimize(
+            &crate::lower::lower(
+                &crate::parse::parse_expr(src).unwrap_or_else(|e| panic!("{e}")),
+                &inputs,
+            )
+            .unwrap_or_else(|e| panic!("{e}")),
+        );
+        let code = compile_with(&g, &crate::plan::plan(&g), tier).unwrap_or_else(|e| panic!("{e}"));
+        code._owners
+            .iter()
+            .map(|o| match o {
+                Owner::Cranelift(_) => "cranelift",
+                Owner::Llvm(_) => "llvm",
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_tier_chooses_the_code_generator() {
+        assert_eq!(owners("sum(a * a) + a", Tier::Llvm), ["llvm"]);
+        assert_eq!(owners("sum(a * a) + a", Tier::Cranelift), ["cranelift"]);
+        // Complex values keep Cranelift code, stage by stage.
+        assert_eq!(
+            owners("abs(complex(a, sum(a)))", Tier::Llvm),
+            ["llvm", "cranelift"]
+        );
     }
 }

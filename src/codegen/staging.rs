@@ -86,10 +86,17 @@ impl Staging {
 
 /// Plans staging for a map stage, or `None` when its expression has no vector function.
 pub(crate) fn plan(g: &Graph, stage: &Stage) -> Option<Staging> {
+    plan_with(g, stage, true)
+}
+
+/// [`plan`], staging square roots too when `sqrt` is set (a code generator with a vector square
+/// root instruction computes them inline: the bits are the same, correctly rounded).
+pub(crate) fn plan_with(g: &Graph, stage: &Stage, sqrt: bool) -> Option<Staging> {
+    let is_staged = |g: &Graph, id: NodeId| is_staged(g, id, sqrt);
     let mut level: HashMap<NodeId, usize> = HashMap::new();
     let mut order = Vec::new();
     for &v in stage.values() {
-        visit(g, stage, v, &mut level, &mut order);
+        visit(g, stage, v, &mut level, &mut order, sqrt);
     }
     let max_level = order.iter().map(|n| level[n]).max().unwrap_or(0);
     let staged: Vec<NodeId> = order.iter().copied().filter(|&n| is_staged(g, n)).collect();
@@ -150,11 +157,12 @@ pub(crate) fn plan(g: &Graph, stage: &Stage) -> Option<Staging> {
 
 /// True for a node computed by a vector kernel. 0-d nodes (`sin(theta)` of a scalar) are not:
 /// the translator computes them once per call.
-fn is_staged(g: &Graph, id: NodeId) -> bool {
+fn is_staged(g: &Graph, id: NodeId, sqrt: bool) -> bool {
     let node = g.node(id);
     node.rank > 0
         && node.dtype.is_float()
-        && matches!(&node.kind, NodeKind::Apply(op, _) if VectorFn::of(*op).is_some())
+        && matches!(&node.kind, NodeKind::Apply(op, _)
+            if VectorFn::of(*op).is_some() && (sqrt || *op != Op::Sqrt))
 }
 
 /// Post-order walk of the stage's expression (stopping at its leaves), computing levels.
@@ -164,6 +172,7 @@ fn visit(
     id: NodeId,
     level: &mut HashMap<NodeId, usize>,
     order: &mut Vec<NodeId>,
+    sqrt: bool,
 ) -> usize {
     if let Some(&l) = level.get(&id) {
         return l;
@@ -175,12 +184,12 @@ fn visit(
         crate::core::stack::deep(|| {
             g.args(id)
                 .into_iter()
-                .map(|a| visit(g, stage, a, level, order))
+                .map(|a| visit(g, stage, a, level, order, sqrt))
                 .max()
                 .unwrap_or(0)
         })
     };
-    let l = below + usize::from(!stage.leaves.contains(&id) && is_staged(g, id));
+    let l = below + usize::from(!stage.leaves.contains(&id) && is_staged(g, id, sqrt));
     level.insert(id, l);
     order.push(id);
     l

@@ -62,8 +62,11 @@ pub(crate) fn execute(
     let variant = kernels.variant(g, &shapes)?;
     let (stages, code) = match &variant {
         Some(v) => (&v.stages, &v.code),
-        None => (&kernels.stages, &kernels.code),
+        None => (&kernels.stages, kernels.plain_code()),
     };
+    // An `auto` kernel's plain plan counts its run time towards tiering up.
+    let started = variant.is_none().then(std::time::Instant::now);
+    let _record = Record(kernels, started);
     let fused = fusable_reduction(g, stages, &shapes);
     let mut ctx = Ctx {
         g,
@@ -106,6 +109,17 @@ pub(crate) fn execute(
             Ok(None)
         }
         None => Ok(Some(result)),
+    }
+}
+
+/// Records the run time of a plain plan when dropped (every return path of an execution).
+struct Record<'a>(&'a Kernels, Option<std::time::Instant>);
+
+impl Drop for Record<'_> {
+    fn drop(&mut self) {
+        if let Some(started) = self.1 {
+            self.0.record(started.elapsed());
+        }
     }
 }
 
@@ -154,8 +168,10 @@ pub(crate) fn execute_stores(
     let variant = kernels.variant(g, shapes)?;
     let (stages, code) = match &variant {
         Some(v) => (&v.stages, &v.code),
-        None => (&kernels.stages, &kernels.code),
+        None => (&kernels.stages, kernels.plain_code()),
     };
+    let started = variant.is_none().then(std::time::Instant::now);
+    let _record = Record(kernels, started);
     let mut ctx = Ctx {
         g,
         inputs,

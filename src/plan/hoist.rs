@@ -10,7 +10,9 @@
 //!      ^^^^^^^^^^^^^^^^^^ (nlon,)  ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ (nlat, 1, nlon)
 //! ```
 
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use crate::codegen::{self, Code};
 use crate::core::error::Result;
@@ -29,6 +31,20 @@ const MIN_RATIO: usize = 4;
 /// The most variants kept per expression (each is a compiled module).
 const MAX_VARIANTS: usize = 4;
 
+/// An `auto` kernel's tier-up: its graph (the background compile's own copy), the time its
+/// plain plan has run, and the LLVM code once compiled.
+struct Upgrade {
+    graph: Graph,
+    nanos: AtomicU64,
+    state: AtomicU8,
+    code: OnceLock<Code>,
+}
+
+const IDLE: u8 = 0;
+const COMPILING: u8 = 1;
+const DONE: u8 = 2;
+const FAILED: u8 = 3;
+
 /// The stages and code of one choice of hoisted nodes.
 pub(crate) struct Variant {
     pub stages: Vec<Stage>,
@@ -39,6 +55,11 @@ pub(crate) struct Variant {
 pub(crate) struct Kernels {
     pub stages: Vec<Stage>,
     pub code: Code,
+    /// The code generator of the plain plan, which compiles the variants too (Cranelift for
+    /// an `auto` kernel: only its plain plan tiers up).
+    tier: codegen::Tier,
+    /// An `auto` kernel's second code, compiled by LLVM once it has run long enough.
+    upgrade: Option<Arc<Upgrade>>,
     /// Per node: its subexpression calls a vector math function, divides or takes a root.
     costly: Vec<bool>,
     variants: Mutex<Vec<(Vec<NodeId>, Arc<Variant>)>>,
@@ -48,13 +69,77 @@ impl Kernels {
     /// Plans and compiles `g` (the plain plan; variants come later, on demand).
     pub fn compile(g: &Graph) -> Result<Kernels> {
         let stages = plan::plan(g);
-        let code = codegen::compile(g, &stages)?;
+        let tier = codegen::current_tier()?;
+        let code = codegen::compile_with(g, &stages, tier)?;
+        let upgrade = (tier == codegen::Tier::Auto && cfg!(feature = "llvm")).then(|| {
+            Arc::new(Upgrade {
+                graph: g.clone(),
+                nanos: AtomicU64::new(0),
+                state: AtomicU8::new(IDLE),
+                code: OnceLock::new(),
+            })
+        });
+        let tier = match tier {
+            codegen::Tier::Auto => codegen::Tier::Cranelift,
+            t => t,
+        };
         Ok(Kernels {
             stages,
             code,
+            tier,
+            upgrade,
             costly: costly(g),
             variants: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The plain plan's code: LLVM's once an `auto` kernel has tiered up, else the first.
+    pub fn plain_code(&self) -> &Code {
+        self.upgrade
+            .as_ref()
+            .and_then(|u| u.code.get())
+            .unwrap_or(&self.code)
+    }
+
+    /// Counts `spent` running the plain plan; an `auto` kernel past [`codegen::AUTO_THRESHOLD`]
+    /// starts its LLVM compile on a thread of its own (once; a failed compile leaves the
+    /// Cranelift code in place).
+    pub fn record(&self, spent: Duration) {
+        let Some(u) = &self.upgrade else { return };
+        let total = u
+            .nanos
+            .fetch_add(spent.as_nanos() as u64, Ordering::Relaxed);
+        if total + (spent.as_nanos() as u64) < codegen::AUTO_THRESHOLD.as_nanos() as u64
+            || u.state
+                .compare_exchange(IDLE, COMPILING, Ordering::AcqRel, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let (u, stages) = (u.clone(), self.stages.clone());
+        let spawned = std::thread::Builder::new()
+            .name("numjit-llvm".into())
+            .spawn(move || {
+                let state = match codegen::compile_with(&u.graph, &stages, codegen::Tier::Llvm) {
+                    Ok(code) => {
+                        let _ = u.code.set(code);
+                        DONE
+                    }
+                    Err(_) => FAILED,
+                };
+                u.state.store(state, Ordering::Release);
+            });
+        if spawned.is_err() {
+            if let Some(u) = &self.upgrade {
+                u.state.store(FAILED, Ordering::Release);
+            }
+        }
+    }
+
+    /// True once an `auto` kernel runs on LLVM code (for tests).
+    #[cfg(all(test, feature = "llvm"))]
+    pub fn upgraded(&self) -> bool {
+        self.plain_code().on_llvm()
     }
 
     /// The code to run for these node shapes: `None` for the plain plan, or the variant that
@@ -69,7 +154,7 @@ impl Kernels {
             return Ok(Some(v.clone()));
         }
         let stages = plan::plan_hoisting(g, &hoisted);
-        let code = codegen::compile(g, &stages)?;
+        let code = codegen::compile_with(g, &stages, self.tier)?;
         let v = Arc::new(Variant { stages, code });
         if variants.len() == MAX_VARIANTS {
             variants.remove(0);
@@ -198,5 +283,41 @@ mod tests {
         // Cheap subexpressions stay inline; tiny nests are not worth a compile.
         assert!(hoisted("(a + 1) * b", &[1000, 1], &[1000, 100]).is_empty());
         assert!(hoisted("sin(a) * b", &[10, 1], &[10, 100]).is_empty());
+    }
+}
+
+#[cfg(all(test, feature = "llvm"))]
+mod auto_tests {
+    use super::*;
+    use crate::core::dtype::DType;
+    use crate::ir::InputDecl;
+
+    #[test]
+    fn an_auto_kernel_tiers_up_once_it_has_run_long_enough() {
+        let inputs = vec![InputDecl {
+            name: "a".into(),
+            dtype: DType::Float64,
+            rank: 1,
+            view: None,
+        }];
+        let ast = crate::parse::parse_expr("sum(a * a) + a").unwrap_or_else(|e| panic!("{e}"));
+        let g = crate::opt::optimize(
+            &crate::lower::lower(&ast, &inputs).unwrap_or_else(|e| panic!("{e}")),
+        );
+        let k = codegen::with_tier(Some(codegen::Tier::Auto), || Kernels::compile(&g))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!k.upgraded() && !k.code.on_llvm());
+        // Below the threshold nothing starts.
+        k.record(Duration::from_millis(1));
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(!k.upgraded());
+        k.record(codegen::AUTO_THRESHOLD);
+        let start = std::time::Instant::now();
+        while !k.upgraded() {
+            assert!(start.elapsed() < Duration::from_secs(120), "no tier-up");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // The first code stays alive beside the second (a call may still be running on it).
+        assert!(!k.code.on_llvm());
     }
 }

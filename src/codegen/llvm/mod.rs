@@ -1,0 +1,273 @@
+//! The LLVM tier (feature `llvm`): the same stages → the same [`KernelFn`]s, through LLVM 19 at
+//! the host CPU's full vector width, bit for bit the Cranelift tier's results.
+//!
+//! Same bits by construction: every node is emitted with the operation the Cranelift emitter
+//! uses (`translate/emit.rs`), scalar in the tail and as `lanes`-wide vectors in the body, with no
+//! fast-math flags and no contraction; transcendentals in maps are block-staged through scratch
+//! and computed by the same vector-math kernels (`staging.rs`), elsewhere by the same scalar
+//! helpers; reductions keep [`ACCUMULATORS`] accumulators (element `j` of a row into
+//! accumulator `j % 8`, one 8-lane vector here) merged in the same pairwise order, then the
+//! tail, then the row's partial. The vector loops are emitted explicitly (LLVM's loop vectorizer
+//! would not reassociate a reduction without fast-math, and explicit vectors need no alias
+//! checks), and `default<O3>` schedules them.
+//!
+//! Stages it does not translate run on Cranelift code (per stage, see [`supports`]): those
+//! applying a `def` kernel and those with complex values.
+//!
+//! `target.rs` the host target, the pass pipeline and the code's owner; `rows.rs` the loop nest
+//! and the rows (map, staged map, reduction, column); `emit.rs` one arm per IR node.
+
+mod emit;
+mod rows;
+mod target;
+
+use std::collections::HashMap;
+
+use inkwell::builder::Builder;
+use inkwell::context::Context;
+use inkwell::module::Module;
+use inkwell::values::{BasicValueEnum, FunctionValue, IntValue, PointerValue};
+
+use super::staging::{self, Staging};
+use super::translate::ACCUMULATORS;
+use super::StageKernel;
+use crate::core::error::Result;
+use crate::ir::{Graph, NodeId, NodeKind};
+use crate::plan::{Stage, StageKind};
+
+pub(crate) use target::LlvmCode;
+
+/// True when the LLVM tier translates `stage`: everything but stages that apply a `def` kernel
+/// or compute complex values (those keep their Cranelift code).
+pub(crate) fn supports(g: &Graph, stage: &Stage) -> bool {
+    let mut stack = stage.values().to_vec();
+    let mut seen = vec![false; g.nodes.len()];
+    while let Some(id) = stack.pop() {
+        if std::mem::replace(&mut seen[id], true) {
+            continue;
+        }
+        let node = g.node(id);
+        if node.dtype.is_complex() || matches!(node.kind, NodeKind::Call(..)) {
+            return false;
+        }
+        if !stage.leaves.contains(&id) {
+            stack.extend(g.args(id));
+        }
+    }
+    match stage.kind {
+        StageKind::Reduce { acc, .. } => !acc.is_complex(),
+        StageKind::Map => true,
+    }
+}
+
+/// Compiles `stages` (each supported, see [`supports`]) into one LLVM module: per stage its
+/// kernel and, for reductions over one axis, its column kernel.
+pub(crate) fn compile(g: &Graph, stages: &[&Stage]) -> Result<(Vec<StageKernel>, LlvmCode)> {
+    let host = target::host()?;
+    let mut layout = Vec::with_capacity(stages.len());
+    let (addresses, owner) = LlvmCode::compile(|ctx, module| {
+        let mut names = Vec::new();
+        for (i, stage) in stages.iter().enumerate() {
+            let staging = match stage.kind {
+                // Square roots stay inline (`llvm.sqrt`, correctly rounded like the 256-bit
+                // kernel): only the transcendentals are staged.
+                StageKind::Map => staging::plan_with(g, stage, false),
+                StageKind::Reduce { .. } => None,
+            };
+            let mut scratch = staging
+                .as_ref()
+                .map_or(0, |s| s.scratch_bytes.next_multiple_of(64));
+            let lanes = rows::map_lanes(g, stage, host.vector_bytes);
+            // One region per leaf for its value splatted over a vector, where the leaf is
+            // invariant along a row (its inner stride is 0).
+            let mut regions = Vec::with_capacity(stage.leaves.len());
+            for &leaf in &stage.leaves {
+                regions.push(scratch);
+                let size = g.node(leaf).dtype.size() * lanes.max(ACCUMULATORS as u32) as usize;
+                scratch += size.next_multiple_of(64);
+            }
+            let main = format!("stage{i}");
+            build(
+                ctx,
+                module,
+                g,
+                stage,
+                staging.as_ref(),
+                &regions,
+                lanes,
+                false,
+                &main,
+            )?;
+            names.push(main);
+            let columns = super::has_columns(g, stage);
+            if columns {
+                let name = format!("stage{i}_columns");
+                build(ctx, module, g, stage, None, &regions, lanes, true, &name)?;
+                names.push(name);
+            }
+            layout.push((columns, scratch));
+        }
+        Ok(names)
+    })?;
+    let mut next = addresses.into_iter();
+    let mut kernels = Vec::with_capacity(stages.len());
+    for (columns, scratch_bytes) in layout {
+        let mut take = || {
+            let address = next
+                .next()
+                .ok_or_else(|| super::jit::internal("llvm", "a kernel is missing"))?;
+            // SAFETY: every function was built by `build` with the signature of `KernelFn`
+            // (six 64-bit integer or pointer parameters, no result, the C calling convention).
+            Ok::<_, crate::Error>(unsafe { std::mem::transmute::<usize, super::KernelFn>(address) })
+        };
+        let f = take()?;
+        let columns = if columns { Some(take()?) } else { None };
+        kernels.push(StageKernel {
+            f,
+            scratch_bytes,
+            columns,
+        });
+    }
+    Ok((kernels, owner))
+}
+
+/// The LLVM IR of every stage after the O3 pipeline (for tests and the REPL's curious).
+#[cfg(test)]
+pub(crate) fn ir_text(g: &Graph, stages: &[Stage]) -> Result<String> {
+    let host = target::host()?;
+    let mut text = String::new();
+    LlvmCode::compile(|ctx, module| {
+        for (i, stage) in stages.iter().enumerate() {
+            let staging = match stage.kind {
+                StageKind::Map => staging::plan_with(g, stage, false),
+                StageKind::Reduce { .. } => None,
+            };
+            let lanes = rows::map_lanes(g, stage, host.vector_bytes);
+            let regions = vec![0; stage.leaves.len()];
+            build(
+                ctx,
+                module,
+                g,
+                stage,
+                staging.as_ref(),
+                &regions,
+                lanes,
+                false,
+                &format!("stage{i}"),
+            )?;
+        }
+        target::optimize(module)?;
+        text = module.print_to_string().to_string();
+        Ok(Vec::new())
+    })?;
+    Ok(text)
+}
+
+/// Adds the kernel function `name` for `stage` to `module`.
+#[allow(clippy::too_many_arguments)]
+fn build<'ctx>(
+    ctx: &'ctx Context,
+    module: &Module<'ctx>,
+    g: &Graph,
+    stage: &Stage,
+    staging: Option<&Staging>,
+    regions: &[usize],
+    lanes: u32,
+    columns: bool,
+    name: &str,
+) -> Result<()> {
+    let host = target::host()?;
+    let i64t = ctx.i64_type();
+    let ptr = ctx.ptr_type(inkwell::AddressSpace::default());
+    let fn_type = ctx.void_type().fn_type(
+        &[
+            i64t.into(),
+            i64t.into(),
+            ptr.into(),
+            ptr.into(),
+            ptr.into(),
+            ptr.into(),
+        ],
+        false,
+    );
+    let f = module.add_function(name, fn_type, None);
+    for (key, value) in [
+        ("target-cpu", host.cpu.as_str()),
+        ("target-features", host.features.as_str()),
+    ] {
+        f.add_attribute(
+            inkwell::attributes::AttributeLoc::Function,
+            ctx.create_string_attribute(key, value),
+        );
+    }
+    let mut t = Translator {
+        g,
+        stage,
+        ctx,
+        module,
+        b: ctx.create_builder(),
+        f,
+        allocas: ctx.append_basic_block(f, "allocas"),
+        operand_of: stage
+            .leaves
+            .iter()
+            .enumerate()
+            .map(|(k, &leaf)| (leaf, k + stage.heads()))
+            .collect(),
+        consts: HashMap::new(),
+        addr: Vec::new(),
+        s1: Vec::new(),
+        scratch: None,
+        staging,
+        loaded: HashMap::new(),
+        index: None,
+        lanes: 1,
+        gather: false,
+        columns,
+        regions: regions.to_vec(),
+        vector_lanes: lanes,
+    };
+    t.body()
+}
+
+/// One stage being translated into one LLVM function.
+struct Translator<'a, 'ctx> {
+    g: &'a Graph,
+    stage: &'a Stage,
+    ctx: &'ctx Context,
+    module: &'a Module<'ctx>,
+    b: Builder<'ctx>,
+    f: FunctionValue<'ctx>,
+    /// The entry block, holding only the stack slots of loop variables (promoted to registers
+    /// by the pipeline); it jumps to the body's first block when the function is done.
+    allocas: inkwell::basic_block::BasicBlock<'ctx>,
+    /// Leaf node → operand index.
+    operand_of: HashMap<NodeId, usize>,
+    /// 0-d nodes, computed once in the entry block (scalars).
+    consts: HashMap<NodeId, BasicValueEnum<'ctx>>,
+    /// Per operand, the address (an `i64`) of the current element, or of the first of the
+    /// current vector's elements.
+    addr: Vec<IntValue<'ctx>>,
+    /// Per operand, the inner stride in bytes.
+    s1: Vec<IntValue<'ctx>>,
+    /// The scratch base address.
+    scratch: Option<PointerValue<'ctx>>,
+    staging: Option<&'a Staging>,
+    /// Staged nodes whose block is in scratch: read them there, at `index`.
+    loaded: HashMap<NodeId, staging::Slot>,
+    /// The element index within the current block (addresses scratch).
+    index: Option<IntValue<'ctx>>,
+    /// Elements per value now: 1 in scalar code, the vector's lanes in a vector body.
+    lanes: u32,
+    /// In a vector body over strided operands: loads gather lane by lane.
+    gather: bool,
+    /// A reduction compiled as a column kernel: `partial[j] ⊕= value(j)` along the row.
+    columns: bool,
+    /// Per leaf, the byte offset in scratch of its splat region.
+    regions: Vec<usize>,
+    /// Lanes of a map's vector body.
+    vector_lanes: u32,
+}
+
+#[cfg(test)]
+mod tests;

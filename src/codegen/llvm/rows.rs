@@ -1,0 +1,643 @@
+//! The loop nest and its rows: maps, block-staged maps, reduction rows, column rows.
+//!
+//! Addresses are `i64`s, as in the Cranelift tier: operand `k`'s element `j` of the current row
+//! is at `row_k + j·s1_k`. A row runs a vector body of `lanes` elements per trip, then a scalar
+//! tail; the body reads contiguous operands as vectors when every operand is contiguous or
+//! invariant along rows in this call (an invariant one from its splat region in scratch, refreshed
+//! per row), and gathers lane by lane otherwise.
+
+use std::collections::HashMap;
+
+use inkwell::types::BasicTypeEnum;
+use inkwell::values::{BasicValueEnum, IntValue, PointerValue};
+use inkwell::IntPredicate;
+
+use super::emit::Check;
+use super::*;
+use crate::core::dtype::DType;
+use crate::ir::NodeKind;
+use crate::ops::ReduceOp;
+
+/// Lanes of a map's vector body: two of the host's widest vectors of the stage's widest dtype
+/// (16 float64 with AVX-512, 8 with AVX2), between 4 and 32.
+pub(super) fn map_lanes(g: &Graph, stage: &Stage, vector_bytes: u32) -> u32 {
+    let mut widest = 1;
+    let mut stack = stage.values().to_vec();
+    let mut seen = vec![false; g.nodes.len()];
+    while let Some(id) = stack.pop() {
+        if std::mem::replace(&mut seen[id], true) {
+            continue;
+        }
+        widest = widest.max(g.node(id).dtype.size() as u32);
+        if !stage.leaves.contains(&id) {
+            stack.extend(g.args(id));
+        }
+    }
+    if let StageKind::Reduce { acc, .. } = stage.kind {
+        widest = widest.max(acc.size() as u32);
+    }
+    (2 * vector_bytes / widest).clamp(4, 32)
+}
+
+/// The row being computed.
+struct Rows<'ctx> {
+    /// The current row's start, per operand.
+    row: Vec<IntValue<'ctx>>,
+}
+
+impl<'ctx> Translator<'_, 'ctx> {
+    pub(super) fn i64c(&self, v: i64) -> IntValue<'ctx> {
+        self.ctx.i64_type().const_int(v as u64, true)
+    }
+
+    /// A stack slot for a loop variable (promoted to a register by the pipeline).
+    pub(super) fn var(&self, ty: BasicTypeEnum<'ctx>) -> Result<PointerValue<'ctx>> {
+        let b = self.ctx.create_builder();
+        match self.allocas.get_first_instruction() {
+            Some(first) => b.position_before(&first),
+            None => b.position_at_end(self.allocas),
+        }
+        b.build_alloca(ty, "v").or_err()
+    }
+
+    pub(super) fn get(
+        &self,
+        v: PointerValue<'ctx>,
+        ty: BasicTypeEnum<'ctx>,
+    ) -> Result<BasicValueEnum<'ctx>> {
+        self.b.build_load(ty, v, "").or_err()
+    }
+
+    pub(super) fn get_int(&self, v: PointerValue<'ctx>) -> Result<IntValue<'ctx>> {
+        Ok(self.get(v, self.ctx.i64_type().into())?.into_int_value())
+    }
+
+    pub(super) fn set(
+        &self,
+        v: PointerValue<'ctx>,
+        x: impl inkwell::values::BasicValue<'ctx>,
+    ) -> Result<()> {
+        self.b.build_store(v, x).or_err().map(|_| ())
+    }
+
+    /// `for j in (start..end).step_by(step)` while a whole step fits (`j + step ≤ end`); the
+    /// builder is left after the loop, and the `j` the loop stopped at is returned.
+    pub(super) fn for_loop(
+        &mut self,
+        start: IntValue<'ctx>,
+        end: IntValue<'ctx>,
+        step: u32,
+        mut body: impl FnMut(&mut Self, IntValue<'ctx>) -> Result<()>,
+    ) -> Result<IntValue<'ctx>> {
+        let jv = self.var(self.ctx.i64_type().into())?;
+        self.set(jv, start)?;
+        let (head, inner, exit) = (
+            self.ctx.append_basic_block(self.f, "head"),
+            self.ctx.append_basic_block(self.f, "body"),
+            self.ctx.append_basic_block(self.f, "exit"),
+        );
+        self.b.build_unconditional_branch(head).or_err()?;
+        self.b.position_at_end(head);
+        let j = self.get_int(jv)?;
+        let next = self
+            .b
+            .build_int_add(j, self.i64c(step as i64), "")
+            .or_err()?;
+        let fits = self
+            .b
+            .build_int_compare(IntPredicate::SLE, next, end, "")
+            .or_err()?;
+        self.b
+            .build_conditional_branch(fits, inner, exit)
+            .or_err()?;
+        self.b.position_at_end(inner);
+        body(self, j)?;
+        self.set(jv, next)?;
+        self.b.build_unconditional_branch(head).or_err()?;
+        self.b.position_at_end(exit);
+        self.get_int(jv)
+    }
+
+    /// `if cond { then }`, the builder left after it.
+    pub(super) fn when(
+        &mut self,
+        cond: IntValue<'ctx>,
+        then: impl FnOnce(&mut Self) -> Result<()>,
+    ) -> Result<()> {
+        let (yes, after) = (
+            self.ctx.append_basic_block(self.f, "then"),
+            self.ctx.append_basic_block(self.f, "after"),
+        );
+        self.b.build_conditional_branch(cond, yes, after).or_err()?;
+        self.b.position_at_end(yes);
+        then(self)?;
+        self.b.build_unconditional_branch(after).or_err()?;
+        self.b.position_at_end(after);
+        Ok(())
+    }
+
+    /// entry → outer loop over rows (the row of the stage's kind) → return.
+    pub(super) fn body(&mut self) -> Result<()> {
+        let start = self.ctx.append_basic_block(self.f, "start");
+        self.b.position_at_end(start);
+        let p = |i: u32| -> Result<BasicValueEnum<'ctx>> {
+            self.f
+                .get_nth_param(i)
+                .ok_or_else(|| super::super::jit::internal("llvm", "missing parameter"))
+        };
+        let (n0, n1) = (p(0)?.into_int_value(), p(1)?.into_int_value());
+        let (ptrs, strides) = (p(2)?.into_pointer_value(), p(3)?.into_pointer_value());
+        self.scratch = Some(p(4)?.into_pointer_value());
+        let i64t = self.ctx.i64_type();
+        let operands = self.stage.leaves.len() + self.stage.heads();
+        // Entry `i` of the caller's arrays of `operands` (pointers, or pairs of strides).
+        let at = |t: &Self, base: PointerValue<'ctx>, i: usize| -> Result<IntValue<'ctx>> {
+            let base = t.b.build_ptr_to_int(base, i64t, "").or_err()?;
+            let p = t.b.build_int_add(base, t.i64c(8 * i as i64), "").or_err()?;
+            t.load(DType::Int64, p).map(|v| v.into_int_value())
+        };
+        let mut base = Vec::with_capacity(operands);
+        let mut s0 = Vec::with_capacity(operands);
+        for k in 0..operands {
+            base.push(at(self, ptrs, k)?);
+            s0.push(at(self, strides, 2 * k)?);
+            let s1 = at(self, strides, 2 * k + 1)?;
+            self.s1.push(s1);
+        }
+        self.addr = base.clone();
+        self.hoist_constants()?;
+        let has0 = self
+            .b
+            .build_int_compare(IntPredicate::SGT, n0, self.i64c(0), "")
+            .or_err()?;
+        let has1 = self
+            .b
+            .build_int_compare(IntPredicate::SGT, n1, self.i64c(0), "")
+            .or_err()?;
+        let nonempty = self.b.build_and(has0, has1, "").or_err()?;
+        let fast = self.fast_condition()?;
+        self.when(nonempty, |t| {
+            t.for_loop(t.i64c(0), n0, 1, |t, i| {
+                let row = (0..operands)
+                    .map(|k| {
+                        let off = t.b.build_int_mul(i, s0[k], "").or_err()?;
+                        t.b.build_int_add(base[k], off, "").or_err()
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let rows = Rows { row };
+                match t.stage.kind {
+                    StageKind::Map => match t.staging {
+                        Some(staging) => t.staged_map_row(n1, &rows, staging, fast),
+                        None => {
+                            let lanes = t.vector_lanes;
+                            t.element_loop(n1, &rows.row, lanes, fast, Self::store_result)
+                        }
+                    },
+                    StageKind::Reduce { op, acc, .. } if t.columns => {
+                        t.column_row(n1, &rows, op, acc, fast)
+                    }
+                    StageKind::Reduce { op, acc, .. } => t.reduce_row(n1, &rows, op, acc, fast),
+                }
+            })?;
+            Ok(())
+        })?;
+        self.b.build_return(None).or_err()?;
+        self.b.position_at_end(self.allocas);
+        self.b.build_unconditional_branch(start).or_err()?;
+        Ok(())
+    }
+
+    /// True (`i1`) when, in this call, every operand a row reads or writes along the row is
+    /// contiguous, or a leaf invariant along rows: then vector bodies load and store whole
+    /// vectors. (A reduction row's partial does not move; 0-d leaves are read once; iotas
+    /// compute their lanes from any stride.)
+    fn fast_condition(&mut self) -> Result<IntValue<'ctx>> {
+        let heads = self.stage.heads();
+        let mut all = self.ctx.bool_type().const_int(1, false);
+        let reduce_row = matches!(self.stage.kind, StageKind::Reduce { .. }) && !self.columns;
+        for k in usize::from(reduce_row)..self.s1.len() {
+            let (size, leaf) = if k < heads {
+                let size = match self.stage.kind {
+                    StageKind::Reduce { acc, .. } => acc.size(),
+                    StageKind::Map => self.g.node(self.stage.stores[k]).dtype.size(),
+                };
+                (size, false)
+            } else {
+                let node = self.g.node(self.stage.leaves[k - heads]);
+                if node.rank == 0 || matches!(node.kind, NodeKind::Iota { .. }) {
+                    continue;
+                }
+                (node.dtype.size(), true)
+            };
+            let s1 = self.s1[k];
+            let mut ok = self
+                .b
+                .build_int_compare(IntPredicate::EQ, s1, self.i64c(size as i64), "")
+                .or_err()?;
+            if leaf {
+                let zero = self
+                    .b
+                    .build_int_compare(IntPredicate::EQ, s1, self.i64c(0), "")
+                    .or_err()?;
+                ok = self.b.build_or(ok, zero, "").or_err()?;
+            }
+            all = self.b.build_and(all, ok, "").or_err()?;
+        }
+        Ok(all)
+    }
+
+    /// True for leaf operand `k` when it is read from memory along rows (not 0-d, not an iota).
+    fn is_moving_leaf(&self, k: usize) -> bool {
+        let heads = self.stage.heads();
+        k >= heads && {
+            let node = self.g.node(self.stage.leaves[k - heads]);
+            node.rank > 0 && !matches!(node.kind, NodeKind::Iota { .. })
+        }
+    }
+
+    /// The address of leaf `k`'s splat region in scratch.
+    fn region(&self, k: usize) -> Result<IntValue<'ctx>> {
+        let scratch = self.scratch_int()?;
+        let off = self.regions[k - self.stage.heads()] as i64;
+        self.b.build_int_add(scratch, self.i64c(off), "").or_err()
+    }
+
+    pub(super) fn scratch_int(&self) -> Result<IntValue<'ctx>> {
+        let s = self
+            .scratch
+            .ok_or_else(|| super::super::jit::internal("llvm", "scratch before the entry"))?;
+        self.b.build_ptr_to_int(s, self.ctx.i64_type(), "").or_err()
+    }
+
+    /// A loop over the `n ≥ 1` elements from `row`: vector bodies of `lanes` elements (whole
+    /// vectors when `fast`, gathered otherwise), then the scalar tail; `body` runs per element
+    /// or vector with `self.addr` at its operands and `self.index` at its index in the row.
+    pub(super) fn element_loop(
+        &mut self,
+        n: IntValue<'ctx>,
+        row: &[IntValue<'ctx>],
+        lanes: u32,
+        fast: IntValue<'ctx>,
+        mut body: impl FnMut(&mut Self) -> Result<()>,
+    ) -> Result<()> {
+        let jend = self.var(self.ctx.i64_type().into())?;
+        self.set(jend, self.i64c(0))?;
+        let enough = self
+            .b
+            .build_int_compare(IntPredicate::SGE, n, self.i64c(lanes as i64), "")
+            .or_err()?;
+        let zero = self.i64c(0);
+        self.when(enough, |t| {
+            t.element_loop_groups(zero, n, row, lanes, fast, &mut body, jend)
+        })?;
+        // A row's last few groups run on vectors of a quarter of the width (one register of
+        // float64 with AVX2, or of float32 with AVX-512), so the scalar tail is at most a few
+        // elements: rows of a few hundred (P5's 299) would otherwise spend a good part of their
+        // time there.
+        let quarter = lanes / 4;
+        if quarter >= 2 {
+            let start = self.get_int(jend)?;
+            let rest = self.b.build_int_sub(n, start, "").or_err()?;
+            let enough = self
+                .b
+                .build_int_compare(IntPredicate::SGE, rest, self.i64c(quarter as i64), "")
+                .or_err()?;
+            self.when(enough, |t| {
+                t.element_loop_groups(start, n, row, quarter, fast, &mut body, jend)
+            })?;
+        }
+        let start = self.get_int(jend)?;
+        self.for_loop(start, n, 1, |t, j| {
+            t.at(row, j)?;
+            body(t)
+        })?;
+        Ok(())
+    }
+
+    /// Points `self.addr` at element `j` of rows starting at `from`, and `self.index` at `j`.
+    fn at(&mut self, from: &[IntValue<'ctx>], j: IntValue<'ctx>) -> Result<()> {
+        self.index = Some(j);
+        self.addr = from
+            .iter()
+            .zip(&self.s1)
+            .map(|(&r, &s1)| {
+                let off = self.b.build_int_mul(j, s1, "").or_err()?;
+                self.b.build_int_add(r, off, "").or_err()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(())
+    }
+
+    /// Stores every value of the element into its output, after computing all of them (an
+    /// output may be the memory an operand reads).
+    pub(super) fn store_result(&mut self) -> Result<()> {
+        let mut memo = HashMap::new();
+        let values = self
+            .stage
+            .stores
+            .iter()
+            .map(|&s| self.value(s, &mut memo))
+            .collect::<Result<Vec<_>>>()?;
+        for (k, v) in values.into_iter().enumerate() {
+            self.store(v, self.addr[k], self.s1[k])?;
+        }
+        Ok(())
+    }
+
+    /// A map row in blocks of `staging.block`: per phase, a loop computing the arguments of
+    /// that phase's vector functions into scratch and one call per function; then the loop
+    /// storing the result (as `translate/staged.rs`, without its in-place shortcuts).
+    fn staged_map_row(
+        &mut self,
+        n: IntValue<'ctx>,
+        rows: &Rows<'ctx>,
+        staging: &Staging,
+        fast: IntValue<'ctx>,
+    ) -> Result<()> {
+        let j0v = self.var(self.ctx.i64_type().into())?;
+        self.set(j0v, self.i64c(0))?;
+        let (head, inner, exit) = (
+            self.ctx.append_basic_block(self.f, "block_head"),
+            self.ctx.append_basic_block(self.f, "block"),
+            self.ctx.append_basic_block(self.f, "blocks_done"),
+        );
+        self.b.build_unconditional_branch(head).or_err()?;
+        self.b.position_at_end(head);
+        let j0 = self.get_int(j0v)?;
+        let more = self
+            .b
+            .build_int_compare(IntPredicate::SLT, j0, n, "")
+            .or_err()?;
+        self.b
+            .build_conditional_branch(more, inner, exit)
+            .or_err()?;
+        self.b.position_at_end(inner);
+        let rest = self.b.build_int_sub(n, j0, "").or_err()?;
+        let full = self.i64c(staging.block as i64);
+        let short = self
+            .b
+            .build_int_compare(IntPredicate::SLT, rest, full, "")
+            .or_err()?;
+        let nb = self
+            .b
+            .build_select(short, rest, full, "")
+            .or_err()?
+            .into_int_value();
+        let start: Vec<IntValue<'ctx>> = rows
+            .row
+            .iter()
+            .zip(self.s1.clone())
+            .map(|(&r, s1)| {
+                let off = self.b.build_int_mul(j0, s1, "").or_err()?;
+                self.b.build_int_add(r, off, "").or_err()
+            })
+            .collect::<Result<_>>()?;
+        let lanes = self.vector_lanes;
+        for phase in &staging.phases {
+            self.element_loop(nb, &start, lanes, fast, |t| {
+                let mut memo = HashMap::new();
+                for &s in phase {
+                    for a in t.g.args(s) {
+                        if let Some(slot) =
+                            staging.slots.get(&a).filter(|_| !t.loaded.contains_key(&a))
+                        {
+                            let v = t.value(a, &mut memo)?;
+                            let at = t.slot_address(*slot)?;
+                            t.store_contiguous(v, at)?;
+                        }
+                    }
+                }
+                Ok(())
+            })?;
+            for &s in phase {
+                if !staging.computed_with_sin(s) {
+                    self.call_vector(s, nb, staging)?;
+                }
+                self.loaded.insert(s, staging.slots[&s]);
+            }
+        }
+        self.element_loop(nb, &start, lanes, fast, Self::store_result)?;
+        self.loaded.clear();
+        let next = self.b.build_int_add(j0, nb, "").or_err()?;
+        self.set(j0v, next)?;
+        self.b.build_unconditional_branch(head).or_err()?;
+        self.b.position_at_end(exit);
+        Ok(())
+    }
+
+    /// The address of the current element(s) of `slot` in scratch.
+    pub(super) fn slot_address(&self, slot: staging::Slot) -> Result<IntValue<'ctx>> {
+        let j = self.index.ok_or_else(|| {
+            super::super::jit::internal("llvm", "scratch outside an element loop")
+        })?;
+        let bytes = self
+            .b
+            .build_int_mul(j, self.i64c(slot.size as i64), "")
+            .or_err()?;
+        let base = self.scratch_int()?;
+        let base = self
+            .b
+            .build_int_add(base, self.i64c(slot.offset as i64), "")
+            .or_err()?;
+        self.b.build_int_add(base, bytes, "").or_err()
+    }
+
+    /// `f(nb, arguments' blocks…, result's block[, cos's block])` for staged node `node`.
+    fn call_vector(&mut self, node: NodeId, nb: IntValue<'ctx>, staging: &Staging) -> Result<()> {
+        let NodeKind::Apply(op, args) = &self.g.node(node).kind else {
+            return Err(super::super::jit::internal(
+                "llvm",
+                "a staged node is not an apply",
+            ));
+        };
+        let f = staging::VectorFn::of(*op).ok_or_else(|| {
+            super::super::jit::internal("llvm", "staged op without a vector kernel")
+        })?;
+        let dtype = self.g.node(node).dtype;
+        let partner = staging.sincos.get(&node);
+        let scratch = self.scratch_int()?;
+        let mut call_args = vec![nb.into()];
+        for a in args.iter().chain([&node]).chain(partner) {
+            let off = self.i64c(staging.slots[a].offset as i64);
+            call_args.push(self.b.build_int_add(scratch, off, "").or_err()?.into());
+        }
+        let address = match partner {
+            Some(_) => crate::vmath::sincos_fn_ptr(dtype == DType::Float32),
+            None => f.address(dtype),
+        };
+        let i64t = self.ctx.i64_type();
+        let params = vec![i64t.into(); call_args.len()];
+        let fn_type = self.ctx.void_type().fn_type(&params, false);
+        let callee = self.function_pointer(address)?;
+        self.b
+            .build_indirect_call(fn_type, callee, &call_args, "")
+            .or_err()?;
+        Ok(())
+    }
+
+    /// `partial = partial ⊕ fold(row)`: elements `8g + u` into accumulator `u` (lane `u` of one
+    /// 8-lane vector), merged `((a0⊕a1)⊕(a2⊕a3))⊕((a4⊕a5)⊕(a6⊕a7))`, then the tail in order.
+    fn reduce_row(
+        &mut self,
+        n: IntValue<'ctx>,
+        rows: &Rows<'ctx>,
+        op: ReduceOp,
+        acc: DType,
+        fast: IntValue<'ctx>,
+    ) -> Result<()> {
+        let combine = op.combiner();
+        let lanes = ACCUMULATORS as u32;
+        let identity = self.scalar_const(op.identity(acc))?;
+        let init = self.splat(identity, lanes)?;
+        let accv = self.var(init.get_type())?;
+        self.set(accv, init)?;
+        let vty = init.get_type();
+        let jend = self.var(self.ctx.i64_type().into())?;
+        self.set(jend, self.i64c(0))?;
+        let enough = self
+            .b
+            .build_int_compare(IntPredicate::SGE, n, self.i64c(lanes as i64), "")
+            .or_err()?;
+        // The row's partial does not move along the row: its lanes are not read per element.
+        let mut row = rows.row.clone();
+        let partial = row[0];
+        row[0] = self.i64c(0);
+        self.when(enough, |t| {
+            t.element_loop_groups(
+                t.i64c(0),
+                n,
+                &row,
+                lanes,
+                fast,
+                |t| {
+                    let x = t.element_as(acc)?;
+                    let cur = t.get(accv, vty)?;
+                    let next = t.apply(combine, &[cur, x], acc)?;
+                    t.set(accv, next)
+                },
+                jend,
+            )
+        })?;
+        let all = self.get(accv, vty)?.into_vector_value();
+        let mut level = (0..lanes)
+            .map(|u| {
+                self.b
+                    .build_extract_element(all, self.ctx.i32_type().const_int(u as u64, false), "")
+                    .or_err()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        while level.len() > 1 {
+            level = level
+                .chunks(2)
+                .map(|p| self.apply(combine, &[p[0], p[1]], acc))
+                .collect::<Result<_>>()?;
+        }
+        let res = self.var(level[0].get_type())?;
+        self.set(res, level[0])?;
+        let start = self.get_int(jend)?;
+        self.for_loop(start, n, 1, |t, j| {
+            t.at(&row, j)?;
+            let x = t.element_as(acc)?;
+            let cur = t.get(res, x.get_type())?;
+            let next = t.apply(combine, &[cur, x], acc)?;
+            t.set(res, next)
+        })?;
+        self.lanes = 1;
+        let old = self.load(acc, partial)?;
+        let r = self.get(res, old.get_type())?;
+        let new = self.apply(combine, &[old, r], acc)?;
+        self.store(new, partial, self.i64c(0))
+    }
+
+    /// The vector part of [`Self::element_loop`] alone: whole groups of `lanes` elements from
+    /// `start` (the caller has checked there is one), contiguous or gathered; the index after
+    /// the last whole group goes to `jend`.
+    #[allow(clippy::too_many_arguments)]
+    fn element_loop_groups(
+        &mut self,
+        start: IntValue<'ctx>,
+        n: IntValue<'ctx>,
+        row: &[IntValue<'ctx>],
+        lanes: u32,
+        fast: IntValue<'ctx>,
+        mut body: impl FnMut(&mut Self) -> Result<()>,
+        jend: PointerValue<'ctx>,
+    ) -> Result<()> {
+        let (contiguous, gathered, after) = (
+            self.ctx.append_basic_block(self.f, "contiguous"),
+            self.ctx.append_basic_block(self.f, "gathered"),
+            self.ctx.append_basic_block(self.f, "groups_done"),
+        );
+        self.b
+            .build_conditional_branch(fast, contiguous, gathered)
+            .or_err()?;
+        for (block, fast) in [(contiguous, true), (gathered, false)] {
+            self.b.position_at_end(block);
+            let mut from = row.to_vec();
+            if fast {
+                for k in 0..row.len() {
+                    if !self.is_moving_leaf(k) {
+                        continue;
+                    }
+                    let dtype = self.g.node(self.stage.leaves[k - self.stage.heads()]).dtype;
+                    self.lanes = 1;
+                    let v = self.load(dtype, row[k])?;
+                    let splat = self.splat(v, lanes)?;
+                    let region = self.region(k)?;
+                    self.lanes = lanes;
+                    self.store_contiguous(splat, region)?;
+                    let invariant = self
+                        .b
+                        .build_int_compare(IntPredicate::EQ, self.s1[k], self.i64c(0), "")
+                        .or_err()?;
+                    from[k] = self
+                        .b
+                        .build_select(invariant, region, row[k], "")
+                        .or_err()?
+                        .into_int_value();
+                }
+            }
+            let end = self.for_loop(start, n, lanes, |t, j| {
+                t.lanes = lanes;
+                t.gather = !fast;
+                t.at(&from, j)?;
+                let r = body(t);
+                t.lanes = 1;
+                t.gather = false;
+                r
+            })?;
+            self.set(jend, end)?;
+            self.b.build_unconditional_branch(after).or_err()?;
+        }
+        self.b.position_at_end(after);
+        self.lanes = 1;
+        Ok(())
+    }
+
+    /// A column-kernel row: `partial[j] = partial[j] ⊕ value(j)` for `j < n`.
+    fn column_row(
+        &mut self,
+        n: IntValue<'ctx>,
+        rows: &Rows<'ctx>,
+        op: ReduceOp,
+        acc: DType,
+        fast: IntValue<'ctx>,
+    ) -> Result<()> {
+        let combine = op.combiner();
+        let lanes = self.vector_lanes;
+        self.element_loop(n, &rows.row, lanes, fast, |t| {
+            let v = t.element_as(acc)?;
+            let p = t.addr[0];
+            let old = t.load(acc, p)?;
+            let new = t.apply(combine, &[old, v], acc)?;
+            t.store(new, p, t.s1[0])
+        })
+    }
+
+    /// The stage's value at the current element(s), converted to the accumulator dtype.
+    fn element_as(&mut self, acc: DType) -> Result<BasicValueEnum<'ctx>> {
+        let mut memo = HashMap::new();
+        let v = self.value(self.stage.value, &mut memo)?;
+        self.convert(v, self.g.node(self.stage.value).dtype, acc)
+    }
+}

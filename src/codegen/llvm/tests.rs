@@ -1,0 +1,317 @@
+//! The LLVM tier against the Cranelift tier (bit for bit) and the interpreter.
+
+use ndarray::{s, Array1, Array2, ArrayD};
+
+use crate::codegen::{with_tier, Tier};
+use crate::{Array, Engine, Vars};
+
+/// Every element's bits, every NaN as one: IEEE 754 leaves which NaN an operation returns
+/// unspecified, x86 returns the first operand's, and LLVM may commute `a + b` (the interpreter,
+/// Cranelift and LLVM agree on every other bit).
+fn bits(a: &Array) -> Vec<u64> {
+    fn each<T: Copy>(a: &ArrayD<T>, f: impl Fn(T) -> u64) -> Vec<u64> {
+        a.iter().map(|&x| f(x)).collect()
+    }
+    match a {
+        Array::Bool(a) => each(a, u64::from),
+        Array::Int32(a) => each(a, |x| x as u32 as u64),
+        Array::Int64(a) => each(a, |x| x as u64),
+        Array::Float32(a) => each(a, |x| {
+            if x.is_nan() {
+                u64::MAX
+            } else {
+                x.to_bits() as u64
+            }
+        }),
+        Array::Float64(a) => each(a, |x| if x.is_nan() { u64::MAX } else { x.to_bits() }),
+        other => panic!("no complex results here: {other:?}"),
+    }
+}
+
+fn eval_on(tier: Tier, src: &str, vars: &Vars) -> Array {
+    with_tier(Some(tier), || {
+        let k = Engine::default()
+            .compile(src, &vars.signature())
+            .unwrap_or_else(|e| panic!("{src}: {e}"));
+        k.eval(vars).unwrap_or_else(|e| panic!("{src}: {e}"))
+    })
+}
+
+/// The LLVM tier's result is the Cranelift tier's, bit for bit; with `exact`, also the
+/// interpreter's (everything but the vector-math kernels, which the interpreter's scalar
+/// functions match within an ulp).
+fn check(src: &str, vars: &Vars, exact: bool) {
+    let llvm = eval_on(Tier::Llvm, src, vars);
+    let cranelift = eval_on(Tier::Cranelift, src, vars);
+    assert_eq!(llvm.shape(), cranelift.shape(), "{src}");
+    assert_eq!(
+        bits(&llvm),
+        bits(&cranelift),
+        "{src}: llvm {llvm} cranelift {cranelift}"
+    );
+    if exact {
+        let reference = with_tier(Some(Tier::Cranelift), || {
+            Engine::default()
+                .compile(src, &vars.signature())
+                .and_then(|k| k.eval_reference(vars))
+                .unwrap_or_else(|e| panic!("{src}: {e}"))
+        });
+        assert_eq!(
+            bits(&llvm),
+            bits(&reference),
+            "{src}: llvm {llvm} interpreter {reference}"
+        );
+    }
+}
+
+/// Floats with the hard cases: signed zeros, NaN, infinities, huge and tiny values, halves.
+fn floats(n: usize, seed: u64) -> Array1<f64> {
+    let special = [
+        0.0,
+        -0.0,
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        2.5,
+        -3.5,
+        1e300,
+        -1e-310,
+        0.5,
+    ];
+    let mut x = seed;
+    Array1::from_shape_fn(n, |i| {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        if i % 17 == 3 {
+            special[(x >> 60) as usize % special.len()]
+        } else {
+            ((x >> 11) as f64 / (1u64 << 53) as f64 - 0.3) * 7.0
+        }
+    })
+}
+
+fn ints(n: usize, seed: u64) -> Array1<i64> {
+    let special = [0, -1, 1, i64::MIN, i64::MAX, 7, -7];
+    let mut x = seed;
+    Array1::from_shape_fn(n, |i| {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        if i % 11 == 5 {
+            special[(x >> 60) as usize % special.len()]
+        } else {
+            ((x >> 33) % 200) as i64 - 100
+        }
+    })
+}
+
+#[test]
+fn maps_match_cranelift_and_the_interpreter_bit_for_bit() {
+    // Lengths around the vector widths: every body/tail split is taken.
+    for n in [1, 7, 8, 33, 1000] {
+        let (a, b) = (floats(n, 1), floats(n, 2));
+        let (i, j) = (ints(n, 3), ints(n, 4));
+        let f = a.mapv(|x| x as f32);
+        let m = b.mapv(|x| x > 0.5);
+        let i32_ = j.mapv(|x| x as i32);
+        let vars = Vars::new()
+            .with("a", &a)
+            .with("b", &b)
+            .with("i", &i)
+            .with("j", &j)
+            .with("f", &f)
+            .with("m", &m)
+            .with("k", &i32_)
+            .with("z", 2.5);
+        for src in [
+            "((.25*a + .75)*a - 1.5)*a - 2",
+            "a / b - a * z",
+            "where(a > b, a, 0.1*b)",
+            "where(m, a, -b)",
+            "maximum(a, b) + minimum(b, a)",
+            "sqrt(abs(a)) + floor(b) - ceil(a) + round(b) + trunc(a)",
+            "copysign(a, b) + radians(a) - degrees(b)",
+            "isnan(a) | isinf(b) ^ isfinite(a) & signbit(b)",
+            "(a < b) == (a >= b)",
+            "a != b",
+            "i // j + i % j - fmod(i, j)",
+            "i // 3 + i % -4",
+            "i * j - i + j",
+            "abs(i) + sign(j) + maximum(i, j) - minimum(i, j)",
+            "~i & j | i ^ 7",
+            "i << 3",
+            "i ** 2 + j ** 3",
+            "i + a",
+            "k * 2 + i",
+            "f * 2.5 + f",
+            "f + a",
+            "a * 1",
+            "m & (a > 0)",
+            "~m",
+            "m + m",
+            "where(i > 0, i, j)",
+            "i / j",
+        ] {
+            check(src, &vars, true);
+        }
+        // Staged through the vector-math kernels, which the interpreter's scalar functions
+        // match within an ulp.
+        for src in [
+            "a ** 2.5 + b ** 3",
+            "fmod(a, b) + a // b + a % b",
+            "hypot(a, b) + arctan2(a, b)",
+        ] {
+            check(src, &vars, false);
+        }
+        for (src, exact) in [("i + 0.5", true), ("f > 0", true)] {
+            check(src, &vars, exact);
+        }
+    }
+}
+
+#[test]
+fn casts_saturate_as_cranelift_does() {
+    let a = Array1::from(vec![
+        1e300,
+        -1e300,
+        f64::NAN,
+        2.7,
+        -2.7,
+        0.0,
+        9.3e18,
+        -9.3e18,
+        4e9,
+        -4e9,
+    ]);
+    let vars = Vars::new().with("a", &a);
+    // Float → int conversions go through `int64(...)`-like promotions: `//` on a float and an
+    // int computes in float; a comparison gives bools; `where` of ints and floats promotes.
+    for src in ["a > 0", "where(a > 0, 1, 2) + a", "sign(a)", "a * True"] {
+        check(src, &vars, true);
+    }
+}
+
+#[test]
+fn staged_transcendentals_match_cranelift_bit_for_bit() {
+    for n in [5, 64, 1023, 3001] {
+        let (a, b) = (floats(n, 5), floats(n, 6).mapv(f64::abs));
+        let f = a.mapv(|x| x as f32);
+        let vars = Vars::new().with("a", &a).with("b", &b).with("f", &f);
+        for src in [
+            "sin(2*pi*a)**2 + cos(2*pi*a)**2",
+            "exp(a) * log(b) + tanh(a)",
+            "sin(exp(a / 100))",
+            "arctan2(a, b) + hypot(a, b)",
+            "sin(f) + cos(f) * f",
+            "sqrt(b) + sin(a)",
+            "exp(a)",
+        ] {
+            check(src, &vars, false);
+        }
+    }
+}
+
+#[test]
+fn reductions_match_cranelift_and_the_interpreter_bit_for_bit() {
+    for (r, c) in [(1, 1), (3, 7), (5, 8), (9, 33), (64, 129)] {
+        let a = Array2::from_shape_vec((r, c), floats(r * c, 7).to_vec())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .mapv(|x| {
+                if x.is_finite() && x.abs() < 1e10 {
+                    x
+                } else {
+                    1.25
+                }
+            });
+        let i = Array2::from_shape_vec((r, c), ints(r * c, 8).to_vec())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .mapv(|x| x % 1000);
+        let f = a.mapv(|x| x as f32);
+        let vars = Vars::new().with("a", &a).with("i", &i).with("f", &f);
+        for src in [
+            "sum(a)",
+            "sum(a * a)",
+            "sum(a, axis=0)",
+            "sum(a, axis=1)",
+            "mean(a, axis=0) + 1",
+            "a - mean(a, axis=0)",
+            "prod(a / 10 + 1)",
+            "min(a)",
+            "max(a, axis=1)",
+            "min(a, axis=0)",
+            "sum(i)",
+            "sum(i, axis=0)",
+            "max(i, axis=1)",
+            "any(a > 1)",
+            "all(a > -3, axis=1)",
+            "sum(f)",
+            "sum(f * f, axis=1)",
+            "sum(sin(a))",
+            "sum(i > 3)",
+        ] {
+            check(src, &vars, !src.contains("sin"));
+        }
+    }
+}
+
+#[test]
+fn strided_and_broadcast_operands_match() {
+    let a = floats(3000, 9);
+    let b = floats(2000, 10);
+    let m = Array2::from_shape_vec((40, 50), floats(2000, 11).to_vec())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let vars = Vars::new()
+        .with("a", a.slice(s![..;3]))
+        .with("b", b.slice(s![..;-2]))
+        .with("m", m.t())
+        .with("row", m.slice(s![0, ..]))
+        .with("col", m.slice(s![.., 0]));
+    for src in [
+        "a + b",
+        "a * 2 - b",
+        "m * 2 + 1",
+        "row[:, None] * col[None, :]",
+        "m + row[:, None]",
+        "m + col",
+        "sum(m, axis=0)",
+        "sum(m, axis=1)",
+        "sum(a * b)",
+        "sin(a) + b",
+    ] {
+        check(src, &vars, !src.contains("sin"));
+    }
+}
+
+#[test]
+fn llvm_kernels_use_the_full_vector_width() {
+    use crate::core::dtype::DType;
+    use crate::ir::InputDecl;
+    let inputs = vec![InputDecl {
+        name: "a".into(),
+        dtype: DType::Float64,
+        rank: 1,
+        view: None,
+    }];
+    let ir = |src: &str| {
+        let g = crate::opt::optimize(
+            &crate::lower::lower(
+                &crate::parse::parse_expr(src).unwrap_or_else(|e| panic!("{e}")),
+                &inputs,
+            )
+            .unwrap_or_else(|e| panic!("{e}")),
+        );
+        super::ir_text(&g, &crate::plan::plan(&g)).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let lanes = super::target::host()
+        .map(|h| h.vector_bytes / 8)
+        .unwrap_or(2);
+    let map = ir("((.25*a + .75)*a - 1.5)*a - 2");
+    assert!(map.contains(&format!("<{} x double>", 2 * lanes)), "{map}");
+    // No fast-math flags and no fused multiply-add anywhere.
+    for flag in [" fast ", " contract ", " reassoc ", "llvm.fma", "fmuladd"] {
+        assert!(!map.contains(flag), "{flag}: {map}");
+    }
+    let sum = ir("sum(a * a)");
+    assert!(sum.contains("<8 x double>"), "{sum}");
+}
