@@ -18,7 +18,7 @@ import numpy as np
 
 from . import _convert, _errors
 from . import _kernels as _definitions
-from ._lib import Array, lib
+from ._lib import Array, lib, signals_first
 
 _ORDERS = ("C", "F", "A", "K")
 _CASTINGS = ("no", "equiv", "safe", "same_kind", "unsafe")
@@ -238,6 +238,7 @@ class _Call:
         keep = []
         vars_ = _convert.variables(names, arrays, keep)
         err = ctypes.c_void_p()
+        signals_first()
         if out is not None and out.dtype == kernel.dtype and not _overlaps_an_input(out, arrays):
             target = _convert.output(out, keep)
             status = lib.numjit_kernel_eval_into(

@@ -87,6 +87,14 @@ for _name, (_args, _ret) in _signatures.items():
 
 VERSION = lib.numjit_version().decode()
 
+def signals_first():
+    """Runs Python's handler of a signal that is already pending (KeyboardInterrupt raises
+    here). numjit's own SIGINT hook only covers the native call: a Ctrl-C during the call's
+    preparation would otherwise wait for the call to return, which an endless kernel never
+    does."""
+    ctypes.pythonapi.PyErr_CheckSignals()
+
+
 # Ctrl-C during a call on the main thread (where Python delivers KeyboardInterrupt) cancels the
 # evaluation within a millisecond or so, then Python's handler runs: see _errors.take.
 if threading.current_thread() is threading.main_thread():

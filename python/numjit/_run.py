@@ -15,7 +15,7 @@ import numpy as np
 from . import _convert, _errors
 from . import _kernels as _definitions
 from ._evaluate import _c_source, _forget_oldest, _lookup, _Owner, query_names
-from ._lib import lib
+from ._lib import lib, signals_first
 
 _ALL, _WRITTEN = 0, 1  # numjit_names
 
@@ -135,6 +135,7 @@ def _run_in(program, local_dict, global_dict, frame, definitions):
     in_vars = _convert.variables([n for n, _ in inputs], [a for _, a in inputs], keep)
     out_vars = _convert.variables([n for n, _ in outputs], [a for _, a in outputs], keep)
     handle, err = ctypes.c_void_p(), ctypes.c_void_p()
+    signals_first()
     status = lib.numjit_run(
         names.source, in_vars, len(inputs), out_vars, len(outputs),
         ctypes.byref(handle), ctypes.byref(err),

@@ -49,9 +49,12 @@ def test_ctrl_c_interrupts_an_endless_kernel_with_keyboardinterrupt(tmp_path):
     )
     try:
         assert child.stdout.readline().strip() == "ready"
-        time.sleep(0.5)  # well inside the endless call
+        time.sleep(0.5)  # inside the endless call, unless the machine is loaded
         sent = time.monotonic()
         child.send_signal(signal.SIGINT)
+        # A SIGINT that came before the native call (a loaded machine can take longer than the
+        # sleep to get there) is raised by the call's signal check before it starts; the pipe
+        # then says "interrupted" all the same. Either way the child must say it at once.
         word, caught = child.stdout.readline().split()
         assert word == "interrupted"
         latency = float(caught) - sent

@@ -368,6 +368,7 @@ mod tier_tests {
             dtype: DType::Float64,
             rank: 1,
             view: None,
+            literal: None,
         }];
         let g = crate::opt::optimize(
             &crate::lower::lower(

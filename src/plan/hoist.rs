@@ -299,6 +299,7 @@ mod auto_tests {
             dtype: DType::Float64,
             rank: 1,
             view: None,
+            literal: None,
         }];
         let ast = crate::parse::parse_expr("sum(a * a) + a").unwrap_or_else(|e| panic!("{e}"));
         let g = crate::opt::optimize(

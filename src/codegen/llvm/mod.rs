@@ -37,8 +37,8 @@ use crate::plan::{Stage, StageKind};
 
 pub(crate) use target::LlvmCode;
 
-/// True when the LLVM tier translates `stage`: everything but stages that apply a `def` kernel
-/// or compute complex values (those keep their Cranelift code).
+/// True when the LLVM tier translates `stage`: everything but stages that apply a `def` kernel,
+/// compute complex values or read byte strings (those keep their Cranelift code).
 pub(crate) fn supports(g: &Graph, stage: &Stage) -> bool {
     let mut stack = stage.values().to_vec();
     let mut seen = vec![false; g.nodes.len()];
@@ -47,7 +47,10 @@ pub(crate) fn supports(g: &Graph, stage: &Stage) -> bool {
             continue;
         }
         let node = g.node(id);
-        if node.dtype.is_complex() || matches!(node.kind, NodeKind::Call(..)) {
+        if node.dtype.is_complex()
+            || node.dtype.is_bytes()
+            || matches!(node.kind, NodeKind::Call(..))
+        {
             return false;
         }
         if !stage.leaves.contains(&id) {

@@ -292,6 +292,7 @@ fn llvm_kernels_use_the_full_vector_width() {
         dtype: DType::Float64,
         rank: 1,
         view: None,
+        literal: None,
     }];
     let ir = |src: &str| {
         let g = crate::opt::optimize(
