@@ -678,6 +678,26 @@ size_t numjit_set_num_threads(size_t n);
 size_t numjit_get_num_threads(void);
 
 /**
+ * Makes the code generator named `name` (`"cranelift"`, `"llvm"` or `"auto"`, as
+ * `NUMJIT_TIER` spells them) compile every expression compiled from now on; kernels compiled
+ * before keep their code. Thread-safe.
+ *
+ * An unknown name, or `"llvm"` in a library built without feature `llvm`, is `VALUE` (the
+ * tier stays as it was).
+ *
+ * # Safety
+ * `name` is a NUL-terminated string; `error` is NULL or points to a writable
+ * `numjit_error *`.
+ */
+numjit_status numjit_set_tier(const char *name, struct numjit_error **error);
+
+/**
+ * The name of the code generator compiling now (`"cranelift"`, `"llvm"` or `"auto"`), a
+ * static string; NULL when `NUMJIT_TIER` names no tier (every compile reports that error).
+ */
+const char *numjit_get_tier(void);
+
+/**
  * The library's version (`"0.1.0"`), a static string.
  */
 const char *numjit_version(void);

@@ -25,7 +25,15 @@ from ._errors import (
     NumjitTypeError,
     NumjitValueError,
 )
-from ._evaluate import evaluate, get_num_threads, re_evaluate, set_num_threads, validate
+from ._evaluate import (
+    evaluate,
+    get_num_threads,
+    get_tier,
+    re_evaluate,
+    set_num_threads,
+    set_tier,
+    validate,
+)
 from ._kernels import Kernel, kernel
 from ._lib import VERSION as __version__
 from ._run import run
@@ -47,6 +55,8 @@ __all__ = [
     "validate",
     "set_num_threads",
     "get_num_threads",
+    "set_tier",
+    "get_tier",
     "detect_number_of_cores",
     "ncores",
     "NumjitError",

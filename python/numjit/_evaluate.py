@@ -514,3 +514,34 @@ def set_num_threads(nthreads):
 def get_num_threads():
     """The number of threads numjit evaluates with."""
     return lib.numjit_get_num_threads()
+
+
+def set_tier(name):
+    """Makes the code generator ``name`` compile every expression compiled from now on and
+    returns the previous one's name: ``"cranelift"`` (the default: compiles in well under a
+    millisecond), ``"llvm"`` (full vector width, the same bits; a library built with feature
+    ``llvm``, else ``NumjitValueError``) or ``"auto"`` (Cranelift first, LLVM once a kernel has
+    run 100 ms). ``NUMJIT_TIER`` sets the initial one.
+
+    >>> before = set_tier("cranelift")
+    >>> get_tier()
+    'cranelift'
+    """
+    before = get_tier()
+    err = ctypes.c_void_p()
+    status = lib.numjit_set_tier(str(name).encode(), ctypes.byref(err))
+    if status:
+        raise _errors.take(status, err, str(name))
+    return before
+
+
+def get_tier():
+    """The name of the code generator compiling now (see ``set_tier``)."""
+    name = lib.numjit_get_tier()
+    if name is None:
+        raise _errors.make(
+            _errors.NumjitValueError,
+            "NUMJIT_TIER names no tier (expected cranelift, llvm or auto)",
+            "value",
+        )
+    return name.decode()

@@ -71,6 +71,8 @@ _signatures = {
     "numjit_set_num_threads": ([c_size_t], c_size_t),
     "numjit_get_num_threads": ([], c_size_t),
     "numjit_version": ([], c_char_p),
+    "numjit_set_tier": ([c_char_p, _out_handle], c_uint32),
+    "numjit_get_tier": ([], c_char_p),
     "numjit_set_cancel_on_sigint": ([c_bool], None),
     "numjit_expr_names": ([c_char_p, c_char_p, c_size_t, POINTER(c_size_t), _out_handle], c_uint32),
     "numjit_program_names": (

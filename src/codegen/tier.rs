@@ -39,6 +39,38 @@ pub enum Tier {
 pub const AUTO_THRESHOLD: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl Tier {
+    /// The tier's name, as `NUMJIT_TIER` and [`Tier::parse`] spell it.
+    ///
+    /// ```
+    /// assert_eq!(numjit::Tier::Auto.name(), "auto");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Cranelift => "cranelift",
+            Tier::Llvm => "llvm",
+            Tier::Auto => "auto",
+        }
+    }
+
+    /// The tier named `name` for a front end's switch (the REPL's `:tier`, C's
+    /// `numjit_set_tier`, Python's `set_tier`): [`Tier::parse`], and `llvm` refused at once
+    /// when this build lacks feature `llvm` (rather than at the next compile).
+    ///
+    /// ```
+    /// assert!(numjit::Tier::available("cranelift").is_ok());
+    /// assert_eq!(numjit::Tier::available("llvm").is_ok(), cfg!(feature = "llvm"));
+    /// ```
+    pub fn available(name: &str) -> Result<Tier> {
+        let tier = Tier::parse(name)?;
+        if tier == Tier::Llvm && !cfg!(feature = "llvm") {
+            return Err(Error::new(
+                ErrorKind::Value,
+                "the llvm tier needs numjit built with feature `llvm`",
+            ));
+        }
+        Ok(tier)
+    }
+
     /// The tier named `name` (`cranelift`, `llvm` or `auto`), as `NUMJIT_TIER` spells it.
     ///
     /// ```

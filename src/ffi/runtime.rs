@@ -23,6 +23,44 @@ pub extern "C" fn numjit_get_num_threads() -> usize {
     guard::value(0, crate::exec::num_threads)
 }
 
+/// Makes the code generator named `name` (`"cranelift"`, `"llvm"` or `"auto"`, as
+/// `NUMJIT_TIER` spells them) compile every expression compiled from now on; kernels compiled
+/// before keep their code. Thread-safe.
+///
+/// An unknown name, or `"llvm"` in a library built without feature `llvm`, is `VALUE` (the
+/// tier stays as it was).
+///
+/// # Safety
+/// `name` is a NUL-terminated string; `error` is NULL or points to a writable
+/// `numjit_error *`.
+#[no_mangle]
+pub unsafe extern "C" fn numjit_set_tier(
+    name: *const c_char,
+    error: *mut *mut numjit_error,
+) -> numjit_status {
+    let body = || {
+        // SAFETY: `name` meets this function's contract (NULL is reported).
+        let name = unsafe { guard::text(name, "`name`") }?;
+        crate::set_tier(crate::Tier::available(name)?);
+        Ok(())
+    };
+    // SAFETY: `error` is NULL or writable, by this function's contract.
+    unsafe { guard::run(error, body) }
+}
+
+/// The name of the code generator compiling now (`"cranelift"`, `"llvm"` or `"auto"`), a
+/// static string; NULL when `NUMJIT_TIER` names no tier (every compile reports that error).
+#[no_mangle]
+pub extern "C" fn numjit_get_tier() -> *const c_char {
+    let name = match guard::value(None, || crate::tier().ok()) {
+        Some(crate::Tier::Cranelift) => "cranelift\0",
+        Some(crate::Tier::Llvm) => "llvm\0",
+        Some(crate::Tier::Auto) => "auto\0",
+        None => return std::ptr::null(),
+    };
+    name.as_ptr() as *const c_char
+}
+
 /// The library's version (`"0.1.0"`), a static string.
 #[no_mangle]
 pub extern "C" fn numjit_version() -> *const c_char {

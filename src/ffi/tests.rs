@@ -614,3 +614,29 @@ fn byte_strings_are_inputs_with_their_length_in_the_dtype_code() {
     assert_eq!(status, numjit_status::Type);
     assert!(message.contains("S3"), "{message}");
 }
+
+#[test]
+fn the_tier_is_set_by_name_and_an_unknown_one_is_refused() {
+    let tier = || {
+        unsafe { CStr::from_ptr(numjit_get_tier()) }
+            .to_str()
+            .unwrap()
+    };
+    let before = tier().to_string();
+    let mut error = null_mut();
+    let status = unsafe { numjit_set_tier(c"gcc".as_ptr(), &mut error) };
+    assert_eq!(status, numjit_status::Value);
+    assert!(take_message(error).contains("unknown tier 'gcc'"));
+    assert_eq!(tier(), before, "a refused name changes nothing");
+    let status = unsafe { numjit_set_tier(c"llvm".as_ptr(), null_mut()) };
+    let expected = if cfg!(feature = "llvm") {
+        numjit_status::Ok
+    } else {
+        numjit_status::Value
+    };
+    assert_eq!(status, expected);
+    let status = unsafe { numjit_set_tier(c"cranelift".as_ptr(), null_mut()) };
+    assert_eq!((status, tier()), (numjit_status::Ok, "cranelift"));
+    let status = unsafe { numjit_set_tier(null(), null_mut()) };
+    assert_eq!(status, numjit_status::NullArgument);
+}

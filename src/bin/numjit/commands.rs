@@ -49,6 +49,7 @@ pub fn run(session: &mut Session, statement: &str) -> Result<Outcome, Diagnostic
             show(timing::time(session, statement, arg)?)
         }
         ":threads" => threads(statement, arg),
+        ":tier" => tier(statement, arg),
         ":seed" => match number(statement, arg)? {
             Some(seed) => {
                 session.reseed(seed);
@@ -128,6 +129,25 @@ fn threads(statement: &str, arg: Range<usize>) -> Result<Outcome, Diagnostic> {
             )))
         }
     }
+}
+
+/// `:tier [cranelift|llvm|auto]`: shows or sets the code generator of later compiles.
+fn tier(statement: &str, arg: Range<usize>) -> Result<Outcome, Diagnostic> {
+    let current =
+        || numjit::tier().map_err(|e| Diagnostic::at(0..5, format!("command error: {e}")));
+    let text = &statement[arg.clone()];
+    if text.is_empty() {
+        return Ok(Outcome::Show(format!("tier: {}", current()?.name())));
+    }
+    let before = current()?;
+    let tier = numjit::Tier::available(text)
+        .map_err(|e| Diagnostic::at(arg, format!("command error: {}", e.message())))?;
+    numjit::set_tier(tier);
+    Ok(Outcome::Show(format!(
+        "tier: {} (was {})",
+        tier.name(),
+        before.name()
+    )))
 }
 
 /// `:vars`: one row per variable, then the total size.
@@ -274,6 +294,22 @@ mod tests {
             .headline
             .contains("needs an expression"));
         assert!(s.execute(":threads 0").is_err());
+        assert_eq!(s.execute(":tier gcc").unwrap_err().span, Some(6..9));
+    }
+
+    #[test]
+    fn the_tier_shows_and_changes() {
+        let mut s = Session::default();
+        let Ok(Outcome::Show(text)) = s.execute(":tier cranelift") else {
+            panic!(":tier cranelift")
+        };
+        assert!(text.starts_with("tier: cranelift (was "), "{text}");
+        let Ok(Outcome::Show(text)) = s.execute(":tier") else {
+            panic!(":tier")
+        };
+        assert_eq!(text, "tier: cranelift");
+        assert_eq!(s.execute(":tier llvm").is_ok(), cfg!(feature = "llvm"));
+        numjit::set_tier(numjit::Tier::Cranelift);
     }
 
     #[test]

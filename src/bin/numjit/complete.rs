@@ -124,7 +124,10 @@ mod tests {
             (4, vec!["sign".into(), "signal".into(), "signbit".into()])
         );
         assert_eq!(complete(&helper, "lins"), (0, vec!["linspace".into()]));
-        assert_eq!(complete(&helper, ":ti"), (0, vec![":time".into()]));
+        assert_eq!(
+            complete(&helper, ":ti"),
+            (0, vec![":tier".into(), ":time".into()])
+        );
         assert_eq!(complete(&helper, "1e").1, Vec::<String>::new());
     }
 }

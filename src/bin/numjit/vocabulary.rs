@@ -28,6 +28,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
     (":threads [N]", "show or set the number of worker threads"),
     (
+        ":tier [NAME]",
+        "show or set the code generator: cranelift, llvm or auto",
+    ),
+    (
         ":seed [N]",
         "show or set the seed of rand/randn (restarts their sequence)",
     ),
