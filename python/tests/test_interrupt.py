@@ -44,8 +44,11 @@ CHILD = textwrap.dedent(
 def test_ctrl_c_interrupts_an_endless_kernel_with_keyboardinterrupt(tmp_path):
     script = tmp_path / "spin.py"
     script.write_text(CHILD)
+    # SIGINT as a terminal gives it: a test run started in the background by a shell without
+    # job control inherits SIGINT ignored, and a Python started so (rightly) keeps ignoring it.
     child = subprocess.Popen(
-        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert child.stdout.readline().strip() == "ready"
