@@ -50,6 +50,24 @@ impl Stage {
         self.stores.len().max(1)
     }
 
+    /// Every node the loop nest reaches from its [`Stage::values`], each once: what it computes
+    /// and the leaves it reads (not what lies behind them), in no particular order.
+    pub fn nodes(&self, g: &Graph) -> Vec<NodeId> {
+        let mut stack = self.values().to_vec();
+        let mut seen = vec![false; g.nodes.len()];
+        let mut out = Vec::new();
+        while let Some(id) = stack.pop() {
+            if std::mem::replace(&mut seen[id], true) {
+                continue;
+            }
+            out.push(id);
+            if !self.leaves.contains(&id) {
+                stack.extend(g.args(id));
+            }
+        }
+        out
+    }
+
     /// The values the loop nest computes per element: the stores, or the reduced value.
     pub fn values(&self) -> &[NodeId] {
         if self.stores.is_empty() {

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use inkwell::builder::BuilderError;
 use inkwell::intrinsics::Intrinsic;
 use inkwell::types::{BasicType, BasicTypeEnum};
+use inkwell::values::InstructionOpcode;
 use inkwell::values::{BasicValue, BasicValueEnum, IntValue, PointerValue};
 use inkwell::{FloatPredicate, IntPredicate};
 
@@ -238,21 +239,9 @@ impl<'ctx> Translator<'_, 'ctx> {
     /// Computes every 0-d node of the stage once, in the entry block (see
     /// `Translator::hoist_constants` in `translate/mod.rs`).
     pub(super) fn hoist_constants(&mut self) -> Result<()> {
-        let mut stack = self.stage.values().to_vec();
-        let mut seen = vec![false; self.g.nodes.len()];
-        let mut invariant = Vec::new();
-        while let Some(id) = stack.pop() {
-            if std::mem::replace(&mut seen[id], true) {
-                continue;
-            }
-            let leaf = self.operand_of.contains_key(&id);
-            if self.g.node(id).rank == 0 {
-                invariant.push(id);
-            }
-            if !leaf {
-                stack.extend(self.g.args(id));
-            }
-        }
+        let mut invariant: Vec<NodeId> = (self.stage.nodes(self.g).into_iter())
+            .filter(|&id| self.g.node(id).rank == 0)
+            .collect();
         invariant.sort_unstable();
         self.lanes = 1;
         for id in invariant {
@@ -432,106 +421,28 @@ impl<'ctx> Translator<'_, 'ctx> {
                 let c = iop_cmp(self, IntPredicate::NE, x, zero)?;
                 self.to_bool(c)?
             }
-            (Bool, Int32 | Int64) => self.zext(x, ty)?,
+            (Bool, Int32 | Int64) => self.cast(InstructionOpcode::ZExt, x, ty)?,
             (Bool, _) => {
-                let wide = self.zext(x, self.ty(Int32))?;
-                self.sitofp(wide, ty)?
+                let wide = self.cast(InstructionOpcode::ZExt, x, self.ty(Int32))?;
+                self.cast(InstructionOpcode::SIToFP, wide, ty)?
             }
-            (Int32, Int64) => match x {
-                BasicValueEnum::IntValue(v) => self
-                    .b
-                    .build_int_s_extend(v, ty.into_int_type(), "")
-                    .or_err()?
-                    .into(),
-                BasicValueEnum::VectorValue(v) => self
-                    .b
-                    .build_int_s_extend(v, ty.into_vector_type(), "")
-                    .or_err()?
-                    .into(),
-                _ => return Err(mismatch("sext")),
-            },
-            (Int64, Int32) => match x {
-                BasicValueEnum::IntValue(v) => self
-                    .b
-                    .build_int_truncate(v, ty.into_int_type(), "")
-                    .or_err()?
-                    .into(),
-                BasicValueEnum::VectorValue(v) => self
-                    .b
-                    .build_int_truncate(v, ty.into_vector_type(), "")
-                    .or_err()?
-                    .into(),
-                _ => return Err(mismatch("trunc")),
-            },
-            (Int32 | Int64, _) => self.sitofp(x, ty)?,
-            (Float32, Float64) => match x {
-                BasicValueEnum::FloatValue(v) => self
-                    .b
-                    .build_float_ext(v, ty.into_float_type(), "")
-                    .or_err()?
-                    .into(),
-                BasicValueEnum::VectorValue(v) => self
-                    .b
-                    .build_float_ext(v, ty.into_vector_type(), "")
-                    .or_err()?
-                    .into(),
-                _ => return Err(mismatch("fpext")),
-            },
-            (Float64, Float32) => match x {
-                BasicValueEnum::FloatValue(v) => self
-                    .b
-                    .build_float_trunc(v, ty.into_float_type(), "")
-                    .or_err()?
-                    .into(),
-                BasicValueEnum::VectorValue(v) => self
-                    .b
-                    .build_float_trunc(v, ty.into_vector_type(), "")
-                    .or_err()?
-                    .into(),
-                _ => return Err(mismatch("fptrunc")),
-            },
+            (Int32, Int64) => self.cast(InstructionOpcode::SExt, x, ty)?,
+            (Int64, Int32) => self.cast(InstructionOpcode::Trunc, x, ty)?,
+            (Int32 | Int64, _) => self.cast(InstructionOpcode::SIToFP, x, ty)?,
+            (Float32, Float64) => self.cast(InstructionOpcode::FPExt, x, ty)?,
+            (Float64, Float32) => self.cast(InstructionOpcode::FPTrunc, x, ty)?,
             (_, _) => self.intrinsic("llvm.fptosi.sat", &[ty, x.get_type()], &[x])?,
         })
     }
 
-    fn zext(
+    /// The conversion `op` of `x` (a scalar or a vector) to `ty` (of the same shape).
+    fn cast(
         &self,
+        op: InstructionOpcode,
         x: BasicValueEnum<'ctx>,
         ty: BasicTypeEnum<'ctx>,
     ) -> Result<BasicValueEnum<'ctx>> {
-        Ok(match x {
-            BasicValueEnum::IntValue(v) => self
-                .b
-                .build_int_z_extend(v, ty.into_int_type(), "")
-                .or_err()?
-                .into(),
-            BasicValueEnum::VectorValue(v) => self
-                .b
-                .build_int_z_extend(v, ty.into_vector_type(), "")
-                .or_err()?
-                .into(),
-            _ => return Err(mismatch("zext")),
-        })
-    }
-
-    fn sitofp(
-        &self,
-        x: BasicValueEnum<'ctx>,
-        ty: BasicTypeEnum<'ctx>,
-    ) -> Result<BasicValueEnum<'ctx>> {
-        Ok(match x {
-            BasicValueEnum::IntValue(v) => self
-                .b
-                .build_signed_int_to_float(v, ty.into_float_type(), "")
-                .or_err()?
-                .into(),
-            BasicValueEnum::VectorValue(v) => self
-                .b
-                .build_signed_int_to_float(v, ty.into_vector_type(), "")
-                .or_err()?
-                .into(),
-            _ => return Err(mismatch("sitofp")),
-        })
+        self.b.build_cast(op, x, ty, "").or_err()
     }
 
     /// Emits `op` on values of dtype `d` (after casting), as `translate/emit.rs` `apply`.
@@ -718,7 +629,7 @@ impl<'ctx> Translator<'_, 'ctx> {
             let add = self.select(adjust, safe, c(0)?)?;
             return Ok(iop!(self, build_int_add, r, add));
         }
-        let step = self.zext(adjust, self.ty(d))?;
+        let step = self.cast(InstructionOpcode::ZExt, adjust, self.ty(d))?;
         let q = iop!(self, build_int_sub, q, step);
         let negated = iop!(self, build_int_sub, c(0)?, a);
         let q = self.select(by_minus_one, negated, q)?;

@@ -40,22 +40,14 @@ pub(crate) use target::LlvmCode;
 /// True when the LLVM tier translates `stage`: everything but stages that apply a `def` kernel,
 /// compute complex values or read byte strings (those keep their Cranelift code).
 pub(crate) fn supports(g: &Graph, stage: &Stage) -> bool {
-    let mut stack = stage.values().to_vec();
-    let mut seen = vec![false; g.nodes.len()];
-    while let Some(id) = stack.pop() {
-        if std::mem::replace(&mut seen[id], true) {
-            continue;
-        }
+    let plain = stage.nodes(g).into_iter().all(|id| {
         let node = g.node(id);
-        if node.dtype.is_complex()
+        !(node.dtype.is_complex()
             || node.dtype.is_bytes()
-            || matches!(node.kind, NodeKind::Call(..))
-        {
-            return false;
-        }
-        if !stage.leaves.contains(&id) {
-            stack.extend(g.args(id));
-        }
+            || matches!(node.kind, NodeKind::Call(..)))
+    });
+    if !plain {
+        return false;
     }
     match stage.kind {
         StageKind::Reduce { acc, .. } => !acc.is_complex(),

@@ -21,18 +21,9 @@ use crate::ops::ReduceOp;
 /// Lanes of a map's vector body: two of the host's widest vectors of the stage's widest dtype
 /// (16 float64 with AVX-512, 8 with AVX2), between 4 and 32.
 pub(super) fn map_lanes(g: &Graph, stage: &Stage, vector_bytes: u32) -> u32 {
-    let mut widest = 1;
-    let mut stack = stage.values().to_vec();
-    let mut seen = vec![false; g.nodes.len()];
-    while let Some(id) = stack.pop() {
-        if std::mem::replace(&mut seen[id], true) {
-            continue;
-        }
-        widest = widest.max(g.node(id).dtype.size() as u32);
-        if !stage.leaves.contains(&id) {
-            stack.extend(g.args(id));
-        }
-    }
+    let mut widest = (stage.nodes(g).into_iter())
+        .map(|id| g.node(id).dtype.size() as u32)
+        .fold(1, u32::max);
     if let StageKind::Reduce { acc, .. } = stage.kind {
         widest = widest.max(acc.size() as u32);
     }

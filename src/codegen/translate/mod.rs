@@ -511,21 +511,9 @@ impl Translator<'_, '_> {
     /// (n - 1)`). They are the same for every element, so they neither cost work per element nor
     /// keep the loop from running as vectors (those of the vector dtype are splatted too).
     fn hoist_constants(&mut self) -> Result<()> {
-        let mut stack = self.stage.values().to_vec();
-        let mut seen = vec![false; self.g.nodes.len()];
-        let mut invariant = Vec::new();
-        while let Some(id) = stack.pop() {
-            if std::mem::replace(&mut seen[id], true) {
-                continue;
-            }
-            let leaf = self.operand_of.contains_key(&id);
-            if self.g.node(id).rank == 0 {
-                invariant.push(id);
-            }
-            if !leaf {
-                stack.extend(self.g.args(id));
-            }
-        }
+        let mut invariant: Vec<NodeId> = (self.stage.nodes(self.g).into_iter())
+            .filter(|&id| self.g.node(id).rank == 0)
+            .collect();
         // Node order puts arguments first, so each value below finds its arguments hoisted.
         invariant.sort_unstable();
         for id in invariant {
