@@ -170,6 +170,21 @@ fn ranks_side() {
                 (w, g) => panic!("{expr} n={n} on {size} ranks: {w:?} against {g:?}"),
             }
         }
+        // A complex product: complex128 accumulators cross ranks as two words each.
+        for expr in ["prod(1 + a / 1e4 * 1j)", "prod(complex(b, 1) / 50, axis=0)"] {
+            let want = numjit::evaluate(expr, &alone).unwrap();
+            let got = dist::evaluate(&world, &part, expr, &vars).unwrap();
+            let parts = |r: &numjit::Array| match r.get_flat(0) {
+                Some(numjit::Scalar::C128(z)) => (z.re.to_bits(), z.im.to_bits()),
+                Some(numjit::Scalar::C64(z)) => (z.re.to_bits() as u64, z.im.to_bits() as u64),
+                other => panic!("{expr}: a complex result, got {other:?}"),
+            };
+            assert_eq!(
+                parts(&want),
+                parts(&got),
+                "{expr} n={n} on {size} ranks: {want} != {got}"
+            );
+        }
         // Elementwise: this rank's block of the global result, generators at global indices.
         let block = dist::evaluate(&world, &part, &format!("a * 2 + arange({n})"), &vars).unwrap();
         let whole = numjit::evaluate(&format!("a * 2 + arange({n})"), &alone).unwrap();

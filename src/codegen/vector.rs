@@ -154,7 +154,7 @@ impl VectorPlan {
             ReduceOp::Prod => plan.float,
             _ => false,
         };
-        (plan.dtype == acc && combines).then_some(plan)
+        (plan.dtype == acc && !acc.is_complex() && combines).then_some(plan)
     }
 }
 

@@ -567,8 +567,8 @@ impl<'a> Prepared<'a> {
     ) -> Result<Array> {
         let rank = comm.rank() as usize;
         let pieces = &self.part.pieces;
-        let k: usize = out_shape.iter().product();
-        // One word per accumulator, then the count reduced, per piece.
+        // One word per accumulator (two per complex one), then the count reduced, per piece.
+        let k: usize = out_shape.iter().product::<usize>() * words_per(across.acc);
         let mut send: Vec<u64> = Vec::with_capacity(mine.len() * (k + 1));
         for (a, count) in &mine {
             push_words(a, &mut send)?;
@@ -687,6 +687,15 @@ fn across(g: &Graph, rank: usize) -> Result<Option<Across>> {
     }))
 }
 
+/// How many 64-bit words one accumulator of `acc` travels in.
+fn words_per(acc: DType) -> usize {
+    if acc.is_complex() {
+        2
+    } else {
+        1
+    }
+}
+
 /// Accumulators as 64-bit words, the form they travel in.
 trait Word: Acc {
     fn to_word(self) -> u64;
@@ -741,11 +750,13 @@ fn push_words(a: &Array, out: &mut Vec<u64>) -> Result<()> {
         Array::Int64(a) => out.extend(a.iter().map(|v| v.to_word())),
         Array::Float32(a) => out.extend(a.iter().map(|v| v.to_word())),
         Array::Float64(a) => out.extend(a.iter().map(|v| v.to_word())),
-        // Lowering reduces complex numbers part by part: no accumulator is complex.
-        Array::Complex64(_) | Array::Complex128(_) => {
+        // A complex product's accumulator: its parts' bits, real part first.
+        Array::Complex128(a) => out.extend(a.iter().flat_map(|z| [z.re.to_word(), z.im.to_word()])),
+        // Complex accumulators are complex128 (`ReduceOp::acc_dtype`).
+        Array::Complex64(_) => {
             return Err(Error::new(
                 ErrorKind::Internal,
-                "complex accumulators do not cross ranks",
+                "complex64 accumulators do not cross ranks",
             ))
         }
     }
@@ -778,7 +789,17 @@ fn combine_words(
         DType::Int64 => Array::Int64(typed(op, pieces, words, k, shape)?),
         DType::Float32 => Array::Float32(typed(op, pieces, words, k, shape)?),
         DType::Float64 => Array::Float64(typed(op, pieces, words, k, shape)?),
-        DType::Complex64 | DType::Complex128 | DType::Bytes(_) => {
+        DType::Complex128 => {
+            let values: Vec<crate::Complex64> = words
+                .chunks_exact(2)
+                .map(|p| crate::Complex64::new(f64::from_word(p[0]), f64::from_word(p[1])))
+                .collect();
+            let v = tree::combine(pieces, &values, k / 2, &tree::combiner(op));
+            Array::Complex128(ndarray::ArrayD::from_shape_vec(shape, v).map_err(|e| {
+                Error::new(ErrorKind::Internal, format!("combined accumulators: {e}"))
+            })?)
+        }
+        DType::Complex64 | DType::Bytes(_) => {
             return Err(Error::new(
                 ErrorKind::Internal,
                 format!("{acc} accumulators do not cross ranks"),

@@ -547,7 +547,8 @@ fn worth_parallel(elements: usize) -> bool {
     elements >= SERIAL_CUTOFF && pool::num_threads() > 1
 }
 
-/// Turns accumulators into results: means divide by the count, float32 sums round back to float32.
+/// Turns accumulators into results: means divide by the count, float32 sums and complex64
+/// products round back to their dtype.
 pub(crate) fn finalize(accs: Array, op: crate::ops::ReduceOp, dtype: DType, count: usize) -> Array {
     use crate::ops::ReduceOp;
     match (op, accs) {
@@ -560,6 +561,9 @@ pub(crate) fn finalize(accs: Array, op: crate::ops::ReduceOp, dtype: DType, coun
             }
         }
         (_, Array::Float64(a)) if dtype == DType::Float32 => Array::Float32(a.mapv(|v| v as f32)),
+        (_, Array::Complex128(a)) if dtype == DType::Complex64 => {
+            Array::Complex64(a.mapv(|z| crate::Complex32::new(z.re as f32, z.im as f32)))
+        }
         (_, a) => a,
     }
 }

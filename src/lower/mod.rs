@@ -490,7 +490,7 @@ impl Lowerer {
     /// A reduction of complex numbers. NumPy 2 has no order on them (`min`, `max` are type
     /// errors); a sum is the sums of the parts, each summed pairwise as a real array (so in
     /// the same order as NumPy's real sums), and a mean the means of the parts. A product mixes
-    /// the parts: it is not supported yet.
+    /// the parts: it folds complex values.
     fn reduce_complex(
         &mut self,
         op: ReduceOp,
@@ -534,11 +534,33 @@ impl Lowerer {
                     },
                 ))
             }
-            ReduceOp::Prod => Err(Error::at(
-                ErrorKind::Type,
-                span,
-                format!("`prod` of {dtype} is not supported yet"),
-            )),
+            ReduceOp::Prod => {
+                // A product mixes the parts, so it accumulates complex128 values (like
+                // numexpr's `prod` and NumPy's `multiply.reduce`, one complex multiply each).
+                let rank = if axis.is_some() {
+                    self.rank(arg.0) - 1
+                } else {
+                    0
+                };
+                let result = op.result_dtype(dtype);
+                let id = self.push(
+                    NodeKind::Reduce {
+                        op,
+                        arg: arg.0,
+                        axis,
+                    },
+                    result,
+                    rank,
+                    span,
+                );
+                Ok((
+                    id,
+                    Ty {
+                        dtype: result,
+                        weak: arg.1.weak,
+                    },
+                ))
+            }
             ReduceOp::Min | ReduceOp::Max => Err(Error::at(
                 ErrorKind::Type,
                 span,

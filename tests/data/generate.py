@@ -2684,6 +2684,7 @@ COMPLEX_NS = {name: getattr(np, name) for name in (
 COMPLEX_NS["complex"] = _np_complex
 COMPLEX_NS["sum"] = lambda a, axis=None: np.sum(a, axis=axis)[()]
 COMPLEX_NS["mean"] = lambda a, axis=None: np.mean(a, axis=axis)[()]
+COMPLEX_NS["prod"] = lambda a, axis=None: np.prod(a, axis=axis)[()]
 
 COMPLEX_TRANSCENDENTAL = ("sqrt", "exp", "expm1", "log", "log1p", "log10", "log2", "sign", "sin", "cos", "tan", "arc",
                   "sinh", "cosh", "tanh", "**")
@@ -2703,7 +2704,7 @@ def complex_case(file, name, expr, vars, *, ulps=None, error=None, at=None, note
         with np.errstate(all="ignore"):
             res = np.asarray(eval(expr, {"__builtins__": {}}, env))
         rec["expected"] = res
-        reduces = any(f in expr for f in ("sum(", "mean("))
+        reduces = any(f in expr for f in ("sum(", "mean(", "prod("))
         if res.dtype.kind in "fc":
             if reduces:
                 rec["ulps"], rec["rtol"] = None, (1e-12 if res.dtype in (np.float64, np.complex128) else 1e-5)
@@ -2738,6 +2739,8 @@ def define_complex():
                        ("sum", "sum(a)"), ("mean", "mean(a)"), ("sum_axis0", "sum(a, axis=0)"),
                        ("sum_axis1", "sum(a, axis=1)"), ("mean_axis1", "mean(a, axis=1)"),
                        ("any", "any(a)"), ("sum_in_expression", "a - mean(a)"),
+                       ("prod", "prod(a)"), ("prod_axis0", "prod(a, axis=0)"),
+                       ("prod_axis1", "prod(a, axis=1)"), ("prod_in_expression", "a / prod(a)"),
                        ("weak_imag", "a * 2j"), ("weak_float", "a + 1.5"), ("weak_int", "a * 3"),
                        ("isnan", "isnan(a / 0)"), ("isinf", "isinf(a / 0)"), ("isfinite", "isfinite(a)")):
             complex_case(f, f"{nm}_{dt}", ex, ab)
@@ -2769,6 +2772,20 @@ def define_complex():
     complex_case(f, "where_complex_condition", "where(z, 1.0, 2.0)", {"z": C128([0j, 1j, -0.0 + 0j], [3])})
     complex_case(f, "real_of_real", "real(x) + imag(x)", {"x": x64})
     complex_case(f, "sum_c64_3", "sum(z)", {"z": c64})
+    # Products of many factors 1 + ix (exact, and no overflow): more than one leaf of the
+    # runtime's tree, contiguous, reversed and strided, every axis.
+    lin = lambda dt, n, shape, view=None: Var(dt, gen=f"linspace(-0.004, 0.012, {n})", shape=shape, view=view)  # noqa: E731
+    for nm, ex, var in (
+            ("prod_many", "prod(1 + x*1j)", lin("float64", 6000, [6000])),
+            ("prod_many_reversed", "prod(x*1j - 1)", lin("float64", 6000, [6000], "::-3")),
+            ("prod_many_axis0", "prod(1 + x*1j, axis=0)", lin("float64", 6000, [200, 30])),
+            ("prod_many_axis1", "prod(1 + x*1j, axis=1)", lin("float64", 6000, [30, 200])),
+            ("prod_many_axis1_strided", "prod(1 + x*1j, axis=1)", lin("float64", 6000, [30, 200], ":, ::2")),
+            ("prod_many_c64", "prod(1 + x*1j)", lin("float32", 600, [600])),
+            ("prod_many_c64_axis0", "prod(1 + x*1j, axis=0)", lin("float32", 600, [200, 3]))):
+        complex_case(f, nm, ex, {"x": var})
+    complex_case(f, "prod_empty", "prod(z)", {"z": Var("complex128", np.zeros(0, np.complex128), shape=[0])})
+    complex_case(f, "prod_of_real_times_imag", "prod(x * 1j)", {"x": x64})
     complex_case(f, "zero_0d", "z * 2", {"z": Var("complex128", np.array(1 - 1j), shape=[])})
     complex_case(f, "strided", "z * 1j", {"z": Var("complex128", np.array(za, np.complex128), shape=[2, 3], view="::-1, ::2")})
     complex_case(f, "error_complex_of_complex", "complex(z, x)", {"z": c128, "x": x64}, error="type", at="complex(z, x)")

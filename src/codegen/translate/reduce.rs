@@ -12,6 +12,13 @@ use crate::ops::{Op, ReduceOp};
 
 use super::*;
 
+/// An accumulator in variables: one for a real dtype, two (the parts) for a complex one.
+#[derive(Clone, Copy)]
+pub(super) struct AccVar {
+    re: Variable,
+    im: Option<Variable>,
+}
+
 impl Translator<'_, '_> {
     /// `partial[row] = partial[row] ⊕ fold(value(j) for j < n1)`, with [`ACCUMULATORS`]
     /// interleaved accumulators over the unrolled part and the tail folded in after them.
@@ -24,14 +31,12 @@ impl Translator<'_, '_> {
     ) -> Result<()> {
         let combine = op.combiner();
         let identity = op.identity(acc);
-        let accs: Vec<Variable> = (0..ACCUMULATORS)
+        let accs = (0..ACCUMULATORS)
             .map(|_| {
-                let v = self.b.declare_var(clif_type(acc));
                 let init = self.scalar_const(identity);
-                self.b.def_var(v, init);
-                v
+                self.declare_acc(acc, init)
             })
-            .collect();
+            .collect::<Result<Vec<AccVar>>>()?;
         let j = self.counter();
         let (unrolled, merge, tail_head, tail, done) = (
             self.b.create_block(),
@@ -96,7 +101,7 @@ impl Translator<'_, '_> {
             for (u, a) in accs.iter().enumerate() {
                 let vacc = self.b.use_var(vaccs[u / plan.lanes]);
                 let lane = self.b.ins().extractlane(vacc, (u % plan.lanes) as u8);
-                self.b.def_var(*a, lane);
+                self.def_acc(*a, lane)?;
             }
             self.b.ins().jump(merge, &[]);
 
@@ -115,9 +120,9 @@ impl Translator<'_, '_> {
         } else {
             for a in &accs {
                 let v = self.element_as(acc)?;
-                let cur = self.b.use_var(*a);
+                let cur = self.use_acc(*a, acc);
                 let next = self.apply(combine, &[cur, v], acc)?;
-                self.b.def_var(*a, next);
+                self.def_acc(*a, next)?;
                 self.advance_inner();
             }
             self.next_group(j, ACCUMULATORS as i64, n1, unrolled, merge);
@@ -127,7 +132,7 @@ impl Translator<'_, '_> {
         // Merge the accumulators pairwise, in a fixed order.
         self.b.switch_to_block(merge);
         self.b.seal_block(merge);
-        let mut level: Vec<Value> = accs.iter().map(|a| self.b.use_var(*a)).collect();
+        let mut level: Vec<Value> = accs.iter().map(|a| self.use_acc(*a, acc)).collect();
         while level.len() > 1 {
             let mut next = Vec::with_capacity(level.len() / 2);
             for pair in level.chunks(2) {
@@ -135,8 +140,7 @@ impl Translator<'_, '_> {
             }
             level = next;
         }
-        let res = self.b.declare_var(clif_type(acc));
-        self.b.def_var(res, level[0]);
+        let res = self.declare_acc(acc, level[0])?;
         self.b.ins().jump(tail_head, &[]);
 
         self.b.switch_to_block(tail_head);
@@ -147,9 +151,9 @@ impl Translator<'_, '_> {
 
         self.b.switch_to_block(tail);
         let v = self.element_as(acc)?;
-        let cur = self.b.use_var(res);
+        let cur = self.use_acc(res, acc);
         let next = self.apply(combine, &[cur, v], acc)?;
-        self.b.def_var(res, next);
+        self.def_acc(res, next)?;
         self.advance_inner();
         self.count_and_branch(j, 1, n1, tail, done);
         self.b.seal_block(tail);
@@ -158,10 +162,41 @@ impl Translator<'_, '_> {
         self.b.switch_to_block(done);
         self.b.seal_block(done);
         let at = self.b.use_var(row0);
-        let old = self.b.ins().load(clif_type(acc), FLAGS, at, 0);
-        let r = self.b.use_var(res);
+        let old = self.load_element(acc, at, 0);
+        let r = self.use_acc(res, acc);
         let new = self.apply(combine, &[old, r], acc)?;
-        self.b.ins().store(FLAGS, new, at, 0);
+        self.store_element(acc, new, at, 0)
+    }
+
+    /// A new accumulator of dtype `acc` holding `init`.
+    fn declare_acc(&mut self, acc: DType, init: Value) -> Result<AccVar> {
+        let a = AccVar {
+            re: self.b.declare_var(clif_type(acc)),
+            im: acc.is_complex().then(|| self.b.declare_var(clif_type(acc))),
+        };
+        self.def_acc(a, init)?;
+        Ok(a)
+    }
+
+    /// The accumulator's current value (a complex value when it holds one).
+    fn use_acc(&mut self, a: AccVar, acc: DType) -> Value {
+        let re = self.b.use_var(a.re);
+        match a.im {
+            Some(im) => {
+                let im = self.b.use_var(im);
+                self.complex(re, im, acc)
+            }
+            None => re,
+        }
+    }
+
+    /// Sets the accumulator to `v`.
+    fn def_acc(&mut self, a: AccVar, v: Value) -> Result<()> {
+        self.b.def_var(a.re, v);
+        if let Some(im) = a.im {
+            let vi = self.imag_of(v)?;
+            self.b.def_var(im, vi);
+        }
         Ok(())
     }
 
@@ -174,7 +209,7 @@ impl Translator<'_, '_> {
         n1: Value,
         op: ReduceOp,
         acc: DType,
-        accs: &[Variable],
+        accs: &[AccVar],
         merge: Block,
     ) -> Result<()> {
         let size = acc.size() as u32;
@@ -186,9 +221,7 @@ impl Translator<'_, '_> {
         let base = self.b.ins().stack_addr(types::I64, slot, 0);
         let init = self.scalar_const(op.identity(acc));
         for u in 0..ACCUMULATORS {
-            self.b
-                .ins()
-                .store(FLAGS, init, base, (u as u32 * size) as i32);
+            self.store_element(acc, init, base, (u as u32 * size) as i32)?;
         }
         let groups_end = self.b.ins().band_imm_s(n1, !(ACCUMULATORS as i64 - 1));
         let (body, exit) = (self.b.create_block(), self.b.create_block());
@@ -200,9 +233,9 @@ impl Translator<'_, '_> {
         let lane = self.b.ins().band_imm_s(jv, ACCUMULATORS as i64 - 1);
         let offset = self.b.ins().imul_imm_s(lane, size as i64);
         let at = self.b.ins().iadd(base, offset);
-        let cur = self.b.ins().load(clif_type(acc), FLAGS, at, 0);
+        let cur = self.load_element(acc, at, 0);
         let next = self.apply(op.combiner(), &[cur, v], acc)?;
-        self.b.ins().store(FLAGS, next, at, 0);
+        self.store_element(acc, next, at, 0)?;
         self.advance_inner();
         self.count_and_branch(j, 1, groups_end, body, exit);
         self.b.seal_block(body);
@@ -210,11 +243,8 @@ impl Translator<'_, '_> {
         self.b.switch_to_block(exit);
         self.b.seal_block(exit);
         for (u, a) in accs.iter().enumerate() {
-            let v = self
-                .b
-                .ins()
-                .load(clif_type(acc), FLAGS, base, (u as u32 * size) as i32);
-            self.b.def_var(*a, v);
+            let v = self.load_element(acc, base, (u as u32 * size) as i32);
+            self.def_acc(*a, v)?;
         }
         self.b.ins().jump(merge, &[]);
         Ok(())
@@ -249,12 +279,11 @@ impl Translator<'_, '_> {
                     t.vector_combine(combine, plan, old, v)
                 }
                 None => {
-                    let old = t.b.ins().load(clif_type(acc), FLAGS, p, 0);
+                    let old = t.load_element(acc, p, 0);
                     t.apply(combine, &[old, v], acc)?
                 }
             };
-            t.b.ins().store(FLAGS, new, p, t.lane_offset);
-            Ok(())
+            t.store_element(acc, new, p, t.lane_offset)
         })
     }
 }

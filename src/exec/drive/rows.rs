@@ -60,9 +60,8 @@ impl Reduction<'_> {
             DType::Int64 => self.run_typed::<i64>(),
             DType::Float32 => self.run_typed::<f32>(),
             DType::Float64 => self.run_typed::<f64>(),
-            DType::Complex64 | DType::Complex128 => {
-                unreachable!("lowering reduces complex numbers part by part")
-            }
+            DType::Complex64 => self.run_typed::<crate::Complex32>(),
+            DType::Complex128 => self.run_typed::<crate::Complex64>(),
             DType::Bytes(_) => unreachable!("lowering rejects reductions of bytes"),
         }
     }
@@ -84,9 +83,8 @@ impl Reduction<'_> {
             DType::Int64 => self.run_fused_typed::<i64>(),
             DType::Float32 => self.run_fused_typed::<f32>(),
             DType::Float64 => self.run_fused_typed::<f64>(),
-            DType::Complex64 | DType::Complex128 => {
-                unreachable!("lowering reduces complex numbers part by part")
-            }
+            DType::Complex64 => self.run_fused_typed::<crate::Complex32>(),
+            DType::Complex128 => self.run_fused_typed::<crate::Complex64>(),
             DType::Bytes(_) => unreachable!("lowering rejects reductions of bytes"),
         }
     }

@@ -57,6 +57,24 @@ macro_rules! acc_int {
 acc_int!(i32);
 acc_int!(i64);
 
+macro_rules! acc_complex {
+    ($t:ty) => {
+        impl Acc for $t {
+            #[inline]
+            fn combine(op: ReduceOp, a: $t, b: $t) -> $t {
+                match op {
+                    ReduceOp::Sum | ReduceOp::Mean => a + b,
+                    // The kernels' product (`codegen::translate::emit`, NumPy's loop).
+                    ReduceOp::Prod => crate::ops::complex::mul(a, b),
+                    _ => unreachable!("complex numbers have no order (lowering rejects it)"),
+                }
+            }
+        }
+    };
+}
+acc_complex!(crate::Complex32);
+acc_complex!(crate::Complex64);
+
 impl Acc for bool {
     fn combine(op: ReduceOp, a: bool, b: bool) -> bool {
         match op {
