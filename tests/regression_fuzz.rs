@@ -674,3 +674,59 @@ fn run_on(
         kernel.run(vars)
     }
 }
+
+// A sum over a strided view whose rows do not collapse into one (`a[:, :-1]`) runs as rows of
+// 3 in the runtime's pairwise tree, but the interpreter folded the flat lane as one row: with
+// ±1e300 among the terms the two orders cancel different small values (JIT 9.30078125,
+// interpreter -6.80859375). The interpreter now takes the runtime's walk (`exec::reduction_walk`)
+// over the operands' strides, so such sums compare bit for bit. Found by tests/differential.rs
+// (seed 3002, case 231446).
+#[test]
+fn a_sum_over_rows_that_do_not_collapse_folds_in_the_runtimes_order() {
+    let a = Array2::from_shape_vec(
+        (6, 4),
+        vec![
+            2.62109375,
+            1e-7,
+            -1e300,
+            -3.0,
+            1.04296875,
+            1e300,
+            3.484375,
+            4.0,
+            0.0,
+            -1.0,
+            -2.92578125,
+            -4.0,
+            -5.98828125,
+            -4.2890625,
+            -4.0,
+            -1.23046875,
+            -0.53515625,
+            -5.296875,
+            4.0,
+            0.0,
+            0.0,
+            3.0,
+            3.80859375,
+            -2.0,
+        ],
+    )
+    .unwrap();
+    let at = a.t().to_owned();
+    for (src, vars) in [
+        ("sum(-a[:, :-1])", Vars::new().with("a", &a)),
+        ("sum(-a[:, :-1], axis=None)", Vars::new().with("a", &a)),
+        // The transpose of a C array: rows of 6 with a stride of 4 elements.
+        ("sum(a[:-1, :] * 2)", Vars::new().with("a", at.t())),
+        ("mean(a[::2, 1:] + a[1::2, 1:])", Vars::new().with("a", &a)),
+    ] {
+        let kernel = Engine::default().compile(src, &vars.signature()).unwrap();
+        let (got, want) = (
+            kernel.eval(&vars).unwrap(),
+            kernel.eval_reference(&vars).unwrap(),
+        );
+        let bits = |r: &numjit::Array| r.to_f64().mapv(f64::to_bits);
+        assert_eq!(bits(&got), bits(&want), "{src}: {got} vs {want}");
+    }
+}

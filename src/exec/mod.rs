@@ -16,7 +16,7 @@ pub(crate) use buffers::{alloc, copy_broadcast, view_of};
 use buffers::{copy_into, filled};
 // For `numjit::dist`, which combines the ranks' partials as the tree does.
 #[cfg_attr(not(feature = "mpi"), allow(unused_imports))]
-pub(crate) use drive::{Acc, BLOCK};
+pub(crate) use drive::{walk as reduction_walk, Acc, Walk, BLOCK};
 pub(crate) use layout::{broadcast_strides, c_strides, overlaps};
 pub(crate) use pool::on_pool;
 pub use pool::{num_threads, set_num_threads};
@@ -33,7 +33,7 @@ use crate::ir::{Graph, NodeId, NodeKind};
 use crate::plan::hoist::Kernels;
 use crate::plan::{Stage, StageKind};
 use drive::{Bases, Epilogue, Reduction, SERIAL_CUTOFF};
-use layout::Space;
+pub(crate) use layout::Space;
 
 /// Evaluates `g` with `inputs` (indexed like `g.inputs`). With `out`, writes the result there and
 /// returns `None`; otherwise returns a new array.

@@ -1,19 +1,20 @@
 //! The reference interpreter: evaluates the IR one element at a time with the op table's scalar
 //! semantics. Slow and obviously correct; the test oracle for the JIT.
 //!
-//! Reductions combine their elements in the runtime's order (`exec/drive`): blocks of
-//! [`BLOCK`] elements, each folded the way the kernel folds a row, joined by the midpoint
-//! pairwise tree, so a reduction of a contiguous lane compares bit for bit with the JIT's.
+//! Reductions combine their elements in the runtime's order (`exec/drive`): the rows the
+//! runtime's walk over the operands' strides gives (`Order::of`), cut into blocks of [`BLOCK`]
+//! elements, each folded the way the kernel folds a row, joined by the midpoint pairwise tree,
+//! so a reduction compares bit for bit with the JIT's, over views as over contiguous arrays.
 
 use ndarray::{ArrayD, Axis, IxDyn};
 
 use crate::api::array::Array;
 use crate::core::dtype::{DType, Scalar};
 use crate::core::error::{Error, ErrorKind, Result};
-use crate::core::shape;
+use crate::core::shape::{self, Shape, Strides};
 use crate::core::view::RawView;
 use crate::ir::eval::element;
-use crate::ir::{Graph, NodeKind};
+use crate::ir::{Graph, NodeId, NodeKind};
 use crate::ops::{scalar, ReduceOp};
 
 pub(crate) mod kernel;
@@ -87,7 +88,7 @@ fn values(g: &Graph, inputs: &[RawView]) -> Result<Vec<ArrayD<Scalar>>> {
                     Some(ax) => x.lanes(Axis(*ax)).into_iter().map(|l| l.to_vec()).collect(),
                     None => vec![x.iter().copied().collect()],
                 };
-                let order = Order::of(x.shape(), *axis);
+                let order = Order::of(g, *arg, *axis, &shapes, inputs);
                 reserved.extend(lanes.iter().map(|l| reduce(*op, l, node.dtype, order)));
                 ArrayD::from_shape_vec(shape, reserved)
                     .unwrap_or_else(|_| unreachable!("lane count is the output size"))
@@ -142,35 +143,94 @@ const BLOCK: usize = crate::exec::BLOCK;
 /// Accumulators a kernel row interleaves (`codegen::translate::reduce::reduce_row`).
 const ACCUMULATORS: usize = 8;
 
-/// How the runtime folds the elements of one leaf (`exec/drive`).
+/// How the runtime folds the elements of a reduction (`exec/drive`).
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Order {
-    /// A kernel row: element `j` of each whole group of eight into accumulator `j % 8`, the
-    /// accumulators merged pairwise, the rest of the row folded in after them in turn.
-    Row,
+    /// Kernel rows of `m` elements (the lane in C order, cut into rows), each cut into leaves
+    /// of [`BLOCK`]: per leaf, element `j` of each whole group of eight into accumulator
+    /// `j % 8`, the accumulators merged pairwise, the rest of the leaf folded in after them.
+    Row { m: usize },
     /// A column kernel: the block's elements folded one after the other.
     Column,
 }
 
 impl Order {
-    /// The order of a reduction over `axis` of a value of `shape`: a column reduction
-    /// (`drive::columns::ColumnLayout`) when the axis is followed by one dimension of more than
-    /// one element (or by several, which merge into one when the operands are contiguous), or
-    /// is a short last axis (at most 16) after one of at least 16; rows otherwise.
-    fn of(shape: &[usize], axis: Option<usize>) -> Order {
-        let Some(ax) = axis else { return Order::Row };
-        let n = shape.len();
-        if n < 2 {
-            return Order::Row;
-        }
-        let after = shape[ax + 1..].iter().filter(|&&d| d != 1).count();
-        let short_last = ax + 1 == n && shape[ax] <= 16 && shape[n - 2] >= 16;
-        if after >= 1 || short_last {
-            Order::Column
-        } else {
-            Order::Row
+    /// The order of a reduction of `arg` over `axis`: the runtime's walk
+    /// (`exec::reduction_walk`) over the space its stage's operands make, so a row of a
+    /// strided view that does not collapse with the next is a row of its own here too.
+    /// Mirrored as for arrays in memory with nothing hoisted (`plan::hoist` buffers a small
+    /// broadcast subexpression, which can let dimensions collapse that its inputs would not).
+    fn of(
+        g: &Graph,
+        arg: NodeId,
+        axis: Option<usize>,
+        shapes: &[Shape],
+        inputs: &[RawView],
+    ) -> Order {
+        let shape = &shapes[arg];
+        let reduced: Vec<bool> = (0..shape.len())
+            .map(|d| axis.is_none_or(|a| a == d))
+            .collect();
+        // Operand 0 is the C-ordered buffer of accumulators, still along the reduced axes.
+        let kept: Vec<usize> = (0..shape.len())
+            .filter(|&d| !reduced[d])
+            .map(|d| shape[d])
+            .collect();
+        let mut kept_strides = crate::exec::c_strides(&kept, 8).into_iter();
+        let mut strides = vec![reduced
+            .iter()
+            .map(|&r| {
+                if r {
+                    0
+                } else {
+                    kept_strides.next().unwrap_or(0)
+                }
+            })
+            .collect()];
+        strides.extend(leaf_strides(g, arg, shapes, inputs));
+        let space = crate::exec::Space {
+            dims: shape.clone(),
+            strides,
+        };
+        let has_columns = axis.is_some() && shape.len() >= 2;
+        match crate::exec::reduction_walk(&space, &reduced, has_columns) {
+            crate::exec::Walk::Columns => Order::Column,
+            crate::exec::Walk::Rows { m } => Order::Row { m },
         }
     }
+}
+
+/// The byte strides over `shapes[arg]` of every array a stage computing `arg` reads, as the
+/// runtime lays them out (`exec::Context::leaf_view`): inputs as bound, reductions in their
+/// C-ordered buffers, iotas one element per index.
+fn leaf_strides(g: &Graph, arg: NodeId, shapes: &[Shape], inputs: &[RawView]) -> Vec<Strides> {
+    let target = &shapes[arg];
+    let mut seen = vec![false; g.nodes.len()];
+    let (mut stack, mut out) = (vec![arg], Vec::new());
+    while let Some(id) = stack.pop() {
+        if std::mem::replace(&mut seen[id], true) {
+            continue;
+        }
+        let node = g.node(id);
+        let (shape, strides) = match node.kind {
+            NodeKind::Input(i) => (&inputs[i].shape, inputs[i].strides.clone()),
+            NodeKind::Reduce { .. } => (
+                &shapes[id],
+                crate::exec::c_strides(&shapes[id], node.dtype.size()),
+            ),
+            NodeKind::Iota { axis, .. } => {
+                let mut s: Strides = smallvec::smallvec![0; node.rank];
+                s[axis] = node.dtype.size() as isize;
+                (&shapes[id], s)
+            }
+            _ => {
+                stack.extend(g.args(id));
+                continue;
+            }
+        };
+        out.push(crate::exec::broadcast_strides(shape, &strides, target));
+    }
+    out
 }
 
 /// One reduction lane, with NumPy's result dtype `out`, combined in the runtime's order: the
@@ -184,7 +244,7 @@ fn reduce(op: ReduceOp, lane: &[Scalar], out: DType, order: Order) -> Scalar {
     let leaf = |block: &[Scalar]| -> Scalar {
         let folded = match order {
             Order::Column => return block.iter().fold(identity, |a, &x| combine(a, x)),
-            Order::Row => {
+            Order::Row { .. } => {
                 let groups = if block.len() >= ACCUMULATORS {
                     block.len() & !(ACCUMULATORS - 1)
                 } else {
@@ -203,7 +263,14 @@ fn reduce(op: ReduceOp, lane: &[Scalar], out: DType, order: Order) -> Scalar {
         // The kernel folds a row's result into its partial, which starts as the identity.
         combine(identity, folded)
     };
-    let leaves: Vec<Scalar> = vals.chunks(BLOCK).map(leaf).collect();
+    let leaves: Vec<Scalar> = match order {
+        Order::Row { m } => vals
+            .chunks(m.max(1))
+            .flat_map(|row| row.chunks(BLOCK))
+            .map(leaf)
+            .collect(),
+        Order::Column => vals.chunks(BLOCK).map(leaf).collect(),
+    };
     fn tree(v: &[Scalar], f: &impl Fn(Scalar, Scalar) -> Scalar) -> Scalar {
         if v.len() == 1 {
             return v[0];

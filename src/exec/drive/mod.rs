@@ -22,7 +22,7 @@ use std::cell::RefCell;
 
 use crate::codegen::{KernelFn, StageKernel};
 use columns::ColumnLayout;
-pub(crate) use rows::{Epilogue, Reduction};
+pub(crate) use rows::{walk, Epilogue, Reduction, Walk};
 pub(crate) use tree::Acc;
 use tree::Tree;
 

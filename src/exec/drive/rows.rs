@@ -103,8 +103,7 @@ impl Reduction<'_> {
     }
 
     pub(super) fn column_layout(&self) -> Option<ColumnLayout> {
-        ColumnLayout::of(self.space, self.reduced)
-            .or_else(|| ColumnLayout::short_last(self.space, self.reduced))
+        column_layout(self.space, self.reduced)
     }
 
     pub(super) fn run_typed<T: Acc>(&self) {
@@ -169,5 +168,33 @@ impl Reduction<'_> {
         } else {
             (0..outputs).for_each(|i| per_output(i, false));
         }
+    }
+}
+
+fn column_layout(space: &Space, reduced: &[bool]) -> Option<ColumnLayout> {
+    ColumnLayout::of(space, reduced).or_else(|| ColumnLayout::short_last(space, reduced))
+}
+
+/// How a reduction walks its elements, which fixes the order it combines them in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Walk {
+    /// A column kernel: each output's elements folded one after the other per block of rows.
+    Columns,
+    /// Rows of `m` elements (the innermost reduced dimension once the reduced dimensions
+    /// collapse), each cut into blocks of [`BLOCK`]: the leaves of the pairwise tree.
+    Rows { m: usize },
+}
+
+/// The walk [`Reduction::run`] takes over `space` (every operand's strides, before collapsing)
+/// with the dimensions `reduced`, when the stage has a column kernel or not; the reference
+/// interpreter calls it to combine in the same order.
+pub(crate) fn walk(space: &Space, reduced: &[bool], has_columns: bool) -> Walk {
+    if has_columns && column_layout(space, reduced).is_some() {
+        return Walk::Columns;
+    }
+    let red_dims: Vec<usize> = (0..space.dims.len()).filter(|&d| reduced[d]).collect();
+    let red = space.select(&red_dims).collapse().pad_to(1);
+    Walk::Rows {
+        m: *red.dims.last().unwrap_or(&1),
     }
 }
