@@ -124,9 +124,9 @@ enum numjit_status
    */
   NUMJIT_STATUS_NULL_ARGUMENT = 100,
   /**
-   * An argument is malformed: unknown dtype code, negative or overflowing shape, misaligned
-   * data, strides that are not a multiple of the element size or leave the address space,
-   * an output whose elements overlap, a name that is not UTF-8 or is given twice.
+   * An argument is malformed: unknown dtype code, negative or overflowing shape, strides
+   * that leave the address space (or, for byte strings, are not whole strings), an output
+   * whose elements overlap, a name that is not UTF-8 or is given twice.
    */
   NUMJIT_STATUS_INVALID_ARGUMENT = 101,
   /**
@@ -267,8 +267,11 @@ typedef struct numjit_result numjit_result;
  *
  * `data` points to the element at index (0, …, 0). The byte offset of element
  * (i0, …, in-1) is `i0*strides[0] + … + in-1*strides[n-1]`; strides may be negative (reversed
- * axes) or 0 (broadcast axes) and must be multiples of the element size. `data` must be aligned
- * for the element type. `shape` and `strides` point to `ndim` entries each; `strides` may be
+ * axes) or 0 (broadcast axes). Misaligned data (an address or a stride that is no multiple of
+ * the element's alignment, as NumPy allows) is accepted: numjit then reads the array into an
+ * aligned copy, and writes an output into one that it copies out after a successful call (a
+ * failed call leaves the output unchanged); byte strings need strides in whole strings.
+ * `shape` and `strides` point to `ndim` entries each; `strides` may be
  * NULL for a C-contiguous array, and both may be NULL when `ndim` is 0 (a scalar). `data` may be
  * NULL when the array has no elements.
  *

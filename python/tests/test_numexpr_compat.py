@@ -419,11 +419,31 @@ def test_results_own_their_memory():
     assert r[0] == 99.0
 
 
-def test_misaligned_out_is_refused():
+def test_misaligned_out_is_written_as_numexpr_does():
     raw = np.zeros(8 * 5 + 1, np.uint8)
     out = raw[1:].view(np.float64)
-    with pytest.raises(ValueError, match="not aligned"):
-        ne.evaluate("a + 1", local_dict={"a": np.ones(5)}, out=out)
+    assert not out.flags.aligned
+    assert ne.evaluate("a + 1", local_dict={"a": np.arange(5.0)}, out=out) is out
+    assert out.tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert raw[0] == 0  # nothing written outside it
+    # Packed records: fields at odd offsets, strides no multiple of the element size.
+    rec = np.zeros(4, dtype=np.dtype([("c", "u1"), ("x", "<f8"), ("n", "<i4")], align=False))
+    rec["n"] = [1, 2, 3, 4]
+    ne.evaluate("n * 2.5", {"n": rec["n"]}, out=rec["x"])
+    ne.evaluate("n - 1", {"n": rec["n"]}, out=rec["n"])
+    assert rec["x"].tolist() == [2.5, 5.0, 7.5, 10.0]
+    assert rec["n"].tolist() == [0, 1, 2, 3] and rec["c"].tolist() == [0, 0, 0, 0]
+
+
+def test_a_program_updates_a_misaligned_array_and_a_failing_one_leaves_it():
+    raw = np.zeros(8 * 4 + 1, np.uint8)
+    u = raw[1:].view(np.float64)
+    u[:] = [1.0, 2.0, 3.0, 4.0]
+    ne.run("u += 1\nu[1:] = u[:-1] * 2", {"u": u})
+    assert u.tolist() == [2.0, 4.0, 6.0, 8.0]
+    with pytest.raises(ValueError):  # a shape error, found after the aligned copy was made
+        ne.run("u += 1\nu[1:] = u", {"u": u})
+    assert u.tolist() == [2.0, 4.0, 6.0, 8.0]
 
 
 def test_nul_in_expression_is_a_syntax_error():

@@ -9,7 +9,7 @@
 use std::ffi::{c_char, c_void};
 use std::ptr::NonNull;
 
-use ndarray::{ArrayViewD, ArrayViewMutD, Axis, IxDyn, ShapeBuilder};
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Axis, IxDyn, ShapeBuilder};
 
 use super::error::Failure;
 use super::guard;
@@ -75,8 +75,11 @@ fn dtype_of(code: u32) -> Option<DType> {
 ///
 /// `data` points to the element at index (0, …, 0). The byte offset of element
 /// (i0, …, in-1) is `i0*strides[0] + … + in-1*strides[n-1]`; strides may be negative (reversed
-/// axes) or 0 (broadcast axes) and must be multiples of the element size. `data` must be aligned
-/// for the element type. `shape` and `strides` point to `ndim` entries each; `strides` may be
+/// axes) or 0 (broadcast axes). Misaligned data (an address or a stride that is no multiple of
+/// the element's alignment, as NumPy allows) is accepted: numjit then reads the array into an
+/// aligned copy, and writes an output into one that it copies out after a successful call (a
+/// failed call leaves the output unchanged); byte strings need strides in whole strings.
+/// `shape` and `strides` point to `ndim` entries each; `strides` may be
 /// NULL for a C-contiguous array, and both may be NULL when `ndim` is 0 (a scalar). `data` may be
 /// NULL when the array has no elements.
 ///
@@ -156,14 +159,24 @@ pub struct numjit_var_mut {
 const MAX_NDIM: usize = 64;
 
 /// A checked description: every view built from it satisfies ndarray's invariants.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct Layout {
     pub dtype: DType,
     /// The lowest address any element occupies (an aligned dangling pointer when empty).
     low: NonNull<u8>,
     shape: Vec<usize>,
     /// Element (not byte) strides; 0 on axes of length ≤ 1, where NumPy leaves arbitrary values.
+    /// Meaningless when `misaligned`.
     strides: Vec<isize>,
+    /// Byte strides, 0 on axes of length ≤ 1.
+    byte_strides: Vec<isize>,
+    /// The address of the element at index 0.
+    origin: *mut u8,
+    /// True when the data is not aligned for the dtype or a stride is not a multiple of the
+    /// element size (NumPy allows both: `np.empty(5, np.uint8)[1:].view(np.int32)`): then no
+    /// view may be made over it, and the caller copies it element by element instead
+    /// ([`Layout::read_copy`], [`Layout::write_back`]).
+    pub misaligned: bool,
     /// The addresses its elements occupy, lowest to one past the highest (empty for no elements).
     pub bytes: std::ops::Range<usize>,
 }
@@ -272,6 +285,9 @@ pub(super) unsafe fn layout(raw: &Raw, what: Subject, writable: bool) -> Result<
             low: dangling(dtype),
             shape: shape.clone(),
             strides: vec![0; shape.len()],
+            byte_strides: vec![0; shape.len()],
+            origin: dangling(dtype).as_ptr(),
+            misaligned: false,
             bytes: 0..0,
         });
     }
@@ -286,13 +302,9 @@ pub(super) unsafe fn layout(raw: &Raw, what: Subject, writable: bool) -> Result<
         return Err(Failure::null(&format_args!("the data of {what}")));
     }
     let addr = raw.data as usize;
-    if !addr.is_multiple_of(align(dtype)) {
-        return Err(invalid(format!(
-            "data at {addr:#x} is not aligned for {dtype} (needs a multiple of {})",
-            align(dtype)
-        )));
-    }
+    let mut misaligned = !addr.is_multiple_of(align(dtype));
     let mut strides = Vec::with_capacity(shape.len());
+    let mut steps = Vec::with_capacity(shape.len());
     // Bytes from the element at index 0 down to the lowest and up to the highest element.
     let (mut below, mut above) = (0usize, 0usize);
     let overflow = || {
@@ -303,14 +315,21 @@ pub(super) unsafe fn layout(raw: &Raw, what: Subject, writable: bool) -> Result<
     for (axis, (&d, &s)) in shape.iter().zip(&byte_strides).enumerate() {
         if d <= 1 {
             strides.push(0);
+            steps.push(0);
             continue;
         }
         if s % item as isize != 0 {
-            return Err(invalid(format!(
-                "strides[{axis}] is {s} bytes, not a multiple of the {item}-byte {dtype} element"
-            )));
+            // Strings are read in place as rows of bytes, which needs whole strings per step.
+            if dtype.is_bytes() {
+                return Err(invalid(format!(
+                    "strides[{axis}] is {s} bytes, not a multiple of the {item}-byte {dtype} \
+                     element"
+                )));
+            }
+            misaligned = true;
         }
         strides.push(s / item as isize);
+        steps.push(s);
         let reach = (d - 1).checked_mul(s.unsigned_abs()).ok_or_else(overflow)?;
         let side = if s < 0 { &mut below } else { &mut above };
         *side = side.checked_add(reach).ok_or_else(overflow)?;
@@ -323,7 +342,7 @@ pub(super) unsafe fn layout(raw: &Raw, what: Subject, writable: bool) -> Result<
     if high - low > isize::MAX as usize {
         return Err(overflow());
     }
-    if writable && overlaps(&shape, &strides) {
+    if writable && overlaps(&shape, &steps, item) {
         return Err(invalid(format!(
             "strides {byte_strides:?} make different indices of shape {shape:?} share memory; \
              an output needs a distinct place for every element"
@@ -334,6 +353,9 @@ pub(super) unsafe fn layout(raw: &Raw, what: Subject, writable: bool) -> Result<
         low: NonNull::new((raw.data as *mut u8).wrapping_sub(below)).ok_or_else(overflow)?,
         shape,
         strides,
+        byte_strides: steps,
+        origin: raw.data as *mut u8,
+        misaligned,
         bytes: low..high,
     })
 }
@@ -349,10 +371,10 @@ fn c_contiguous(shape: &[usize], item: usize) -> Vec<isize> {
     strides
 }
 
-/// ndarray's rule for views that may be written: walking axes from the smallest stride up, each
-/// stride must step past everything the smaller ones reach (checked here, because ndarray only
-/// checks it in debug builds, by panicking).
-fn overlaps(shape: &[usize], strides: &[isize]) -> bool {
+/// ndarray's rule for views that may be written: walking axes from the smallest byte stride up,
+/// each must step past everything the smaller ones reach, an element of `item` bytes included
+/// (checked here, because ndarray only checks it in debug builds, by panicking).
+fn overlaps(shape: &[usize], strides: &[isize], item: usize) -> bool {
     let mut axes: Vec<(usize, usize)> = shape
         .iter()
         .zip(strides)
@@ -360,7 +382,8 @@ fn overlaps(shape: &[usize], strides: &[isize]) -> bool {
         .map(|(&d, &s)| (s.unsigned_abs(), d))
         .collect();
     axes.sort_unstable();
-    let mut reach = 0usize;
+    // The last byte the element at index 0 occupies.
+    let mut reach = item - 1;
     for (s, d) in axes {
         if s <= reach {
             return true;
@@ -461,5 +484,86 @@ impl Layout {
             v.invert_axis(axis);
         }
         v
+    }
+
+    /// The shape.
+    pub(super) fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// An aligned, C-ordered copy of the elements (the form a misaligned array is read in).
+    ///
+    /// # Safety
+    /// The described memory holds valid `T`s, readable for the call, and `T` is the layout's
+    /// dtype.
+    pub(super) unsafe fn read_copy<T: Element>(&self) -> Result<ArrayD<T>> {
+        debug_assert_eq!(T::DTYPE, self.dtype);
+        let n: usize = self.shape.iter().product();
+        let mut values = Vec::new();
+        if values.try_reserve_exact(n).is_err() {
+            return Err(crate::core::error::Error::new(
+                crate::core::error::ErrorKind::Limit,
+                format!(
+                    "cannot allocate an aligned copy of a misaligned array of shape {:?} and \
+                     dtype {}",
+                    self.shape, self.dtype
+                ),
+            ));
+        }
+        self.each_offset(|offset| {
+            // SAFETY: `layout` checked that every element lies within the described memory;
+            // `read_unaligned` needs no alignment.
+            values.push(unsafe { self.origin.offset(offset).cast::<T>().read_unaligned() });
+        });
+        Ok(ArrayD::from_shape_vec(IxDyn(&self.shape), values)
+            .unwrap_or_else(|_| unreachable!("one value per index")))
+    }
+
+    /// Writes `values` (C-ordered, of the layout's shape) into the described memory, element
+    /// by element.
+    ///
+    /// # Safety
+    /// The memory is writable and nobody else reads or writes it during the call, and `T` is
+    /// the layout's dtype.
+    pub(super) unsafe fn write_back<T: Element>(&self, values: &ArrayD<T>) {
+        debug_assert_eq!(values.shape(), &self.shape[..]);
+        let values = values
+            .as_slice()
+            .unwrap_or_else(|| unreachable!("the copy is C-ordered"));
+        let mut next = values.iter();
+        self.each_offset(|offset| {
+            let v = *next
+                .next()
+                .unwrap_or_else(|| unreachable!("one value per index"));
+            // SAFETY: as in `read_copy`, and writable by this function's contract.
+            unsafe { self.origin.offset(offset).cast::<T>().write_unaligned(v) };
+        });
+    }
+
+    /// Calls `f` with the byte offset of every element from index 0, in C order (an odometer
+    /// over the outer axes around a plain loop over the last: about a nanosecond an element).
+    fn each_offset(&self, mut f: impl FnMut(isize)) {
+        let Some((&inner, outer)) = self.shape.split_last() else {
+            return f(0);
+        };
+        let step = self.byte_strides[outer.len()];
+        let mut index = vec![0usize; outer.len()];
+        let mut base = 0isize;
+        for _ in 0..outer.iter().product::<usize>() {
+            let mut offset = base;
+            for _ in 0..inner {
+                f(offset);
+                offset += step;
+            }
+            for d in (0..outer.len()).rev() {
+                index[d] += 1;
+                base += self.byte_strides[d];
+                if index[d] < outer[d] {
+                    break;
+                }
+                base -= self.byte_strides[d] * outer[d] as isize;
+                index[d] = 0;
+            }
+        }
     }
 }

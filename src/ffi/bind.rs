@@ -1,10 +1,12 @@
 //! The caller's checked arrays as the engine's [`Vars`]: read-only inputs and writable outputs
-//! of any dtype, viewed in place (never copied), with the checks between variables (distinct
-//! names, outputs that overlap no other variable's memory).
+//! of any dtype, viewed in place, with the checks between variables (distinct names, outputs
+//! that overlap no other variable's memory). Only misaligned arrays are copied: an input into
+//! an aligned array, an output into one that is written back after a successful call.
 
 use super::array::{layout, numjit_var, numjit_var_mut, Layout, Raw, Subject};
 use super::error::Failure;
 use super::guard;
+use crate::api::array::Array;
 use crate::api::engine::Kernel;
 use crate::api::vars::Vars;
 use crate::core::dtype::DType;
@@ -23,14 +25,20 @@ pub(super) enum InputView<'a> {
     Complex128(ArrayViewD<'a, crate::Complex64>),
     /// Byte strings: the last axis holds each string's bytes.
     Bytes(ArrayViewD<'a, u8>),
+    /// An aligned copy of a misaligned array.
+    Copied(Array),
 }
 
 impl<'a> InputView<'a> {
     /// # Safety
     /// As for `Layout::view`.
-    pub unsafe fn new(l: &Layout) -> InputView<'a> {
+    pub unsafe fn new(l: &Layout) -> Result<InputView<'a>> {
+        if l.misaligned {
+            // SAFETY: as below.
+            return Ok(InputView::Copied(unsafe { aligned_copy(l) }?));
+        }
         // SAFETY: each arm's `T` is the layout's dtype; the rest is this function's contract.
-        unsafe {
+        Ok(unsafe {
             match l.dtype {
                 DType::Bool => InputView::Bool(l.view()),
                 DType::Int32 => InputView::Int32(l.view()),
@@ -41,7 +49,7 @@ impl<'a> InputView<'a> {
                 DType::Complex128 => InputView::Complex128(l.view()),
                 DType::Bytes(n) => InputView::Bytes(l.bytes_view(n as usize)),
             }
-        }
+        })
     }
 
     fn bind<'v>(&'v self, vars: &mut Vars<'v>, name: &str) {
@@ -59,8 +67,37 @@ impl<'a> InputView<'a> {
                     .with_bytes(name, a)
                     .unwrap_or_else(|_| unreachable!("`layout` checked the string length"));
             }
+            InputView::Copied(a) => match a {
+                Array::Bool(a) => vars.insert(name, a),
+                Array::Int32(a) => vars.insert(name, a),
+                Array::Int64(a) => vars.insert(name, a),
+                Array::Float32(a) => vars.insert(name, a),
+                Array::Float64(a) => vars.insert(name, a),
+                Array::Complex64(a) => vars.insert(name, a),
+                Array::Complex128(a) => vars.insert(name, a),
+            },
         }
     }
+}
+
+/// An aligned, C-ordered copy of the array `l` describes.
+///
+/// # Safety
+/// The memory holds valid elements of the layout's dtype, readable for the call.
+unsafe fn aligned_copy(l: &Layout) -> Result<Array> {
+    // SAFETY: each arm's `T` is the layout's dtype; the rest is this function's contract.
+    Ok(unsafe {
+        match l.dtype {
+            DType::Bool => Array::Bool(l.read_copy()?),
+            DType::Int32 => Array::Int32(l.read_copy()?),
+            DType::Int64 => Array::Int64(l.read_copy()?),
+            DType::Float32 => Array::Float32(l.read_copy()?),
+            DType::Float64 => Array::Float64(l.read_copy()?),
+            DType::Complex64 => Array::Complex64(l.read_copy()?),
+            DType::Complex128 => Array::Complex128(l.read_copy()?),
+            DType::Bytes(_) => unreachable!("`layout` keeps strings aligned (whole-string steps)"),
+        }
+    })
 }
 
 /// A writable view of any dtype.
@@ -72,14 +109,29 @@ pub(super) enum OutView<'a> {
     Float64(ArrayViewMutD<'a, f64>),
     Complex64(ArrayViewMutD<'a, crate::Complex32>),
     Complex128(ArrayViewMutD<'a, crate::Complex64>),
+    /// A misaligned array: numjit writes an aligned copy (holding the array's values, which a
+    /// program may read), and [`OutView::write_back`] copies it into the array once the call
+    /// has succeeded, so a failed call leaves the array as it was.
+    Staged(Array, Layout),
 }
 
 impl<'a> OutView<'a> {
+    /// A misaligned array is staged in an aligned copy: of its values when `read` (a program
+    /// may read what it writes), else zeros (`eval_into` writes every element).
+    ///
     /// # Safety
     /// As for `Layout::view_mut`.
-    pub unsafe fn new(l: &Layout) -> OutView<'a> {
+    pub unsafe fn new(l: &Layout, read: bool) -> Result<OutView<'a>> {
+        if l.misaligned {
+            let copy = match read {
+                // SAFETY: readable and valid, by this function's contract.
+                true => unsafe { aligned_copy(l) }?,
+                false => crate::exec::alloc(l.dtype, l.shape())?,
+            };
+            return Ok(OutView::Staged(copy, l.clone()));
+        }
         // SAFETY: each arm's `T` is the layout's dtype; the rest is this function's contract.
-        unsafe {
+        Ok(unsafe {
             match l.dtype {
                 DType::Bool => OutView::Bool(l.view_mut()),
                 DType::Int32 => OutView::Int32(l.view_mut()),
@@ -90,7 +142,7 @@ impl<'a> OutView<'a> {
                 DType::Complex128 => OutView::Complex128(l.view_mut()),
                 DType::Bytes(_) => unreachable!("`layout` refuses bytes outputs"),
             }
-        }
+        })
     }
 
     fn bind<'v>(&'v mut self, vars: Vars<'v>, name: &str) -> Vars<'v> {
@@ -102,10 +154,44 @@ impl<'a> OutView<'a> {
             OutView::Float64(a) => vars.with_out(name, a),
             OutView::Complex64(a) => vars.with_out(name, a),
             OutView::Complex128(a) => vars.with_out(name, a),
+            OutView::Staged(copy, _) => match copy {
+                Array::Bool(a) => vars.with_out(name, a),
+                Array::Int32(a) => vars.with_out(name, a),
+                Array::Int64(a) => vars.with_out(name, a),
+                Array::Float32(a) => vars.with_out(name, a),
+                Array::Float64(a) => vars.with_out(name, a),
+                Array::Complex64(a) => vars.with_out(name, a),
+                Array::Complex128(a) => vars.with_out(name, a),
+            },
         }
     }
 
-    /// `kernel.eval_into` with this view as the output.
+    /// Copies a staged output into the caller's misaligned array (nothing to do for the others,
+    /// which numjit wrote in place). Called once the call has succeeded.
+    ///
+    /// # Safety
+    /// The array is writable and nobody else reads or writes it during the call (the contract
+    /// of [`OutView::new`]).
+    pub unsafe fn write_back(&self) {
+        let OutView::Staged(copy, l) = self else {
+            return;
+        };
+        // SAFETY: each arm's `T` is the layout's dtype (the copy was read with it); the rest is
+        // this function's contract.
+        unsafe {
+            match copy {
+                Array::Bool(a) => l.write_back(a),
+                Array::Int32(a) => l.write_back(a),
+                Array::Int64(a) => l.write_back(a),
+                Array::Float32(a) => l.write_back(a),
+                Array::Float64(a) => l.write_back(a),
+                Array::Complex64(a) => l.write_back(a),
+                Array::Complex128(a) => l.write_back(a),
+            }
+        }
+    }
+
+    /// `kernel.eval_into` with this view as the output (written back when staged).
     pub fn eval_into(&mut self, kernel: &Kernel, vars: &Vars) -> Result<()> {
         match self {
             OutView::Bool(a) => kernel.eval_into(vars, a),
@@ -115,7 +201,19 @@ impl<'a> OutView<'a> {
             OutView::Float64(a) => kernel.eval_into(vars, a),
             OutView::Complex64(a) => kernel.eval_into(vars, a),
             OutView::Complex128(a) => kernel.eval_into(vars, a),
-        }
+            OutView::Staged(copy, _) => match copy {
+                Array::Bool(a) => kernel.eval_into(vars, a),
+                Array::Int32(a) => kernel.eval_into(vars, a),
+                Array::Int64(a) => kernel.eval_into(vars, a),
+                Array::Float32(a) => kernel.eval_into(vars, a),
+                Array::Float64(a) => kernel.eval_into(vars, a),
+                Array::Complex64(a) => kernel.eval_into(vars, a),
+                Array::Complex128(a) => kernel.eval_into(vars, a),
+            },
+        }?;
+        // SAFETY: `new`'s contract holds for the view's whole life.
+        unsafe { self.write_back() };
+        Ok(())
     }
 }
 
@@ -153,7 +251,7 @@ impl<'a> Inputs<'a> {
             // SAFETY: shape/strides NULL or `ndim` entries, by contract.
             let l = unsafe { layout(&Raw::from(&var.array), Subject::Variable(name), false) }?;
             // SAFETY: the memory holds valid elements of its dtype for `'a`, by contract.
-            views.push((name, unsafe { InputView::new(&l) }));
+            views.push((name, unsafe { InputView::new(&l) }?));
             bytes.push(l.bytes);
         }
         let files = bytes.iter().cloned().filter_map(register_if_file_mapped);
@@ -209,7 +307,9 @@ impl<'a> Inputs<'a> {
             ranges.push((name, l.bytes.clone()));
             inputs.stream(l.bytes.clone());
             // SAFETY: writable, valid and unshared for `'a`, by contract.
-            inputs.outputs.push((name, unsafe { OutView::new(&l) }));
+            inputs
+                .outputs
+                .push((name, unsafe { OutView::new(&l, true) }?));
         }
         Ok(inputs)
     }
@@ -217,6 +317,15 @@ impl<'a> Inputs<'a> {
     /// Streams the memory `bytes` (an output) during the call if it lies in a file mapping.
     pub fn stream(&mut self, bytes: std::ops::Range<usize>) {
         self._files.extend(register_if_file_mapped(bytes));
+    }
+
+    /// Copies the staged outputs (misaligned arrays) into the caller's arrays: call it once a
+    /// program has run successfully.
+    pub fn write_back(&self) {
+        for (_, view) in &self.outputs {
+            // SAFETY: `with_outputs`' contract holds for the views' whole life.
+            unsafe { view.write_back() };
+        }
     }
 
     /// The inputs (and outputs) as [`Vars`] for the engine.

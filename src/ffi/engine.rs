@@ -207,7 +207,7 @@ pub unsafe extern "C" fn numjit_kernel_eval_into(
         let l = unsafe { layout(&Raw::from(out), Subject::Output, true) }?;
         inputs.stream(l.bytes.clone());
         // SAFETY: writable, valid and unshared for the call, by contract.
-        let mut view = unsafe { OutView::new(&l) };
+        let mut view = unsafe { OutView::new(&l, false) }?;
         view.eval_into(&kernel.kernel, &inputs.vars())?;
         Ok(())
     };

@@ -55,9 +55,9 @@ pub enum numjit_status {
     File = 15,
     /// A pointer argument that must not be NULL was NULL.
     NullArgument = 100,
-    /// An argument is malformed: unknown dtype code, negative or overflowing shape, misaligned
-    /// data, strides that are not a multiple of the element size or leave the address space,
-    /// an output whose elements overlap, a name that is not UTF-8 or is given twice.
+    /// An argument is malformed: unknown dtype code, negative or overflowing shape, strides
+    /// that leave the address space (or, for byte strings, are not whole strings), an output
+    /// whose elements overlap, a name that is not UTF-8 or is given twice.
     InvalidArgument = 101,
     /// numjit panicked (a bug); the message says where. The call had no effect on outputs
     /// other than possibly a partially written `out` array.

@@ -11,9 +11,9 @@
 //!   and released with the matching `numjit_*_free`, which accepts NULL. Arrays passed in are
 //!   borrowed for the duration of the call only; numjit never keeps a pointer to caller memory.
 //! * **Validation.** NULL pointers, unknown dtype codes, negative or overflowing shapes, strides
-//!   that reach outside the address space, misaligned data and overlapping outputs are reported
-//!   as `NUMJIT_STATUS_NULL_ARGUMENT` / `NUMJIT_STATUS_INVALID_ARGUMENT`, never undefined
-//!   behaviour. (What cannot be checked — that a pointer really points at that much memory — is
+//!   that reach outside the address space and overlapping outputs are reported as
+//!   `NUMJIT_STATUS_NULL_ARGUMENT` / `NUMJIT_STATUS_INVALID_ARGUMENT`, never undefined
+//!   behaviour; misaligned data is read and written through aligned copies. (What cannot be checked — that a pointer really points at that much memory — is
 //!   the caller's promise.)
 //! * **Panics** never cross the boundary: each function runs under `catch_unwind` and reports a
 //!   panic as `NUMJIT_STATUS_PANIC` (see `guard.rs`).

@@ -61,6 +61,8 @@ pub unsafe extern "C" fn numjit_run(
             .get_or_init(Engine::default)
             .compile(program, &vars.signature())?;
         let value = kernel.run(&vars)?;
+        drop(vars);
+        arrays.write_back();
         if let (Some(s), Some(a)) = (slot, value) {
             *s = numjit_result::boxed(a);
         }

@@ -3,7 +3,7 @@
 use std::ffi::{c_char, c_void, CStr};
 use std::ptr::{null, null_mut};
 
-use super::array::{numjit_array, numjit_array_mut, numjit_dtype, numjit_var};
+use super::array::{numjit_array, numjit_array_mut, numjit_dtype, numjit_var, numjit_var_mut};
 use super::cancel::*;
 use super::engine::*;
 use super::error::*;
@@ -121,7 +121,7 @@ fn negative_and_zero_strides_are_read_in_place() {
 fn malformed_arrays_are_rejected_with_messages() {
     let data = [0.0f64; 4];
     let p = data.as_ptr() as *const c_void;
-    let cases: [(numjit_array, numjit_status, &str); 7] = [
+    let cases: [(numjit_array, numjit_status, &str); 5] = [
         (
             array(9, p, &[4], None),
             numjit_status::InvalidArgument,
@@ -146,16 +146,6 @@ fn malformed_arrays_are_rejected_with_messages() {
             array(F64, p, &[2, 2], Some(&[isize::MAX / 8 * 8, 8])),
             numjit_status::InvalidArgument,
             "address space",
-        ),
-        (
-            array(F64, (p as usize + 1) as *const c_void, &[2], None),
-            numjit_status::InvalidArgument,
-            "not aligned",
-        ),
-        (
-            array(F64, p, &[2], Some(&[12])),
-            numjit_status::InvalidArgument,
-            "not a multiple",
         ),
     ];
     for (a, want, text) in cases {
@@ -639,4 +629,87 @@ fn the_tier_is_set_by_name_and_an_unknown_one_is_refused() {
     assert_eq!((status, tier()), (numjit_status::Ok, "cranelift"));
     let status = unsafe { numjit_set_tier(null(), null_mut()) };
     assert_eq!(status, numjit_status::NullArgument);
+}
+
+/// `n` float64 values written at byte offset 1 of a buffer, `stride` bytes apart: misaligned
+/// for float64 (and, for a stride that is no multiple of 8, every element differently so).
+fn misaligned_f64(buf: &mut [u8], values: &[f64], stride: usize) -> *mut c_void {
+    for (i, v) in values.iter().enumerate() {
+        buf[1 + i * stride..1 + i * stride + 8].copy_from_slice(&v.to_ne_bytes());
+    }
+    buf[1..].as_mut_ptr() as *mut c_void
+}
+
+fn read_f64(buf: &[u8], n: usize, stride: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| f64::from_ne_bytes(buf[1 + i * stride..1 + i * stride + 8].try_into().unwrap()))
+        .collect()
+}
+
+#[test]
+fn misaligned_inputs_and_outputs_are_read_and_written() {
+    // NumPy allows them (`np.empty(5, np.uint8)[1:].view(np.int32)`, fields of packed records):
+    // numjit reads an aligned copy and writes an output through one.
+    let values = [1.5, -2.0, 3.25, 8.0];
+    for stride in [8usize, 12] {
+        let mut buf = vec![0u8; 1 + 4 * stride + 8];
+        let p = misaligned_f64(&mut buf, &values, stride);
+        let strides = [stride as isize];
+        let x = array(F64, p, &[4], Some(&strides));
+        let (status, got, message) = eval_x(c"x * 2 + 1", x);
+        assert_eq!(status, numjit_status::Ok, "{message}");
+        assert_eq!(got, [4.0, -3.0, 7.5, 17.0], "stride {stride}");
+
+        // eval_into a misaligned output (here the input's own memory, read before written).
+        let vars = [numjit_var {
+            name: c"x".as_ptr(),
+            array: x,
+        }];
+        let out = numjit_array_mut {
+            dtype: F64,
+            data: p,
+            ndim: 1,
+            shape: [4isize].as_ptr(),
+            strides: strides.as_ptr(),
+        };
+        let engine = numjit_engine_new(0);
+        let mut error = null_mut();
+        // SAFETY: live locals and handles; `buf` is touched only through numjit in the call.
+        unsafe {
+            let kernel = compile_ok(engine, c"x * x", &vars);
+            let status = numjit_kernel_eval_into(kernel, vars.as_ptr(), 1, &out, &mut error);
+            assert_eq!(status, numjit_status::Ok, "{}", take_message(error));
+            numjit_kernel_free(kernel);
+            numjit_engine_free(engine);
+        }
+        assert_eq!(read_f64(&buf, 4, stride), [2.25, 4.0, 10.5625, 64.0]);
+
+        // A program reads and writes the misaligned array; a failing one leaves it as it was.
+        let outputs = [numjit_var_mut {
+            name: c"u".as_ptr(),
+            array: out,
+        }];
+        for (program, want_status) in [
+            (c"u += 1\nu[1:] = u[:-1] * 2", numjit_status::Ok),
+            (c"u += 1\nu[1:] = nope", numjit_status::UnknownName),
+        ] {
+            let mut error = null_mut();
+            // SAFETY: as above; no result is asked for.
+            let status = unsafe {
+                numjit_run(
+                    program.as_ptr(),
+                    null(),
+                    0,
+                    outputs.as_ptr(),
+                    1,
+                    null_mut(),
+                    &mut error,
+                )
+            };
+            let message = take_message(error);
+            assert_eq!(status, want_status, "{message}");
+            // Right after the first program; the second changes nothing.
+            assert_eq!(read_f64(&buf, 4, stride), [3.25, 6.5, 10.0, 23.125]);
+        }
+    }
 }
