@@ -15,8 +15,9 @@
  *
  * Arrays. numjit_array describes an n-d array as NumPy does: dtype, pointer to the element at
  *   index (0, ..., 0), ndim, shape, byte strides (negative and zero strides allowed). Inputs are
- *   read in place, never copied. NULL pointers, bad dtype codes, negative or overflowing shapes,
- *   misaligned data and out-of-range strides are reported, not undefined behaviour.
+ *   read in place; only misaligned data is read (and written) through an aligned copy. NULL
+ *   pointers, bad dtype codes, negative or overflowing shapes and out-of-range strides are
+ *   reported, not undefined behaviour.
  *
  * Threads. Engines and kernels may be used by any number of threads at once; results and errors
  *   are immutable. A handle must not be freed while another thread uses it. Evaluations block
