@@ -515,7 +515,12 @@ impl<S: Source> Gen<'_, S> {
                 } else {
                     a.kind
                 };
-                self.node(format!("{f}({})", a.s), kind, &[&a], Taint::Exact)
+                let arg = if f == "signbit" {
+                    sign_source(&a)
+                } else {
+                    a.s.clone()
+                };
+                self.node(format!("{f}({arg})"), kind, &[&a], Taint::Exact)
             }
             9 => {
                 let two = |g: &mut Self, ex| (g.expr(d, ex), g.expr(d, ex));
@@ -562,8 +567,13 @@ impl<S: Source> Gen<'_, S> {
                     } else {
                         join(&[a.kind, b.kind])
                     };
+                    let b_s = if f == "copysign" {
+                        sign_source(&b)
+                    } else {
+                        b.s.clone()
+                    };
                     self.node(
-                        format!("{f}({}, {})", a.s, b.s),
+                        format!("{f}({}, {b_s})", a.s),
                         kind,
                         &[&a, &b],
                         Taint::Exact,
@@ -882,7 +892,8 @@ fn block<S: Source>(
                     out_taint[k] = Taint::Loose;
                 }
                 let op = *g.src.pick(&["+=", "-=", "*=", "/=", "//=", "%="]);
-                let e = if op.len() == 3 && e.taint != Taint::Exact {
+                // `//` and `%` are discontinuous: an ulp in the divisor can change the answer.
+                let e = if matches!(op, "//=" | "%=") && e.taint != Taint::Exact {
                     g.leaf(true)
                 } else {
                     e
@@ -908,7 +919,21 @@ fn block<S: Source>(
                 });
                 let body = 1 + g.src.below(3);
                 let before = out_taint.to_vec();
+                let start = text.len();
                 block(g, outputs, out_taint, text, temps, level + 1, body);
+                // A later trip's swaps exchange what the earlier trips left: an inexact value
+                // may reach any output swapped with its own, whatever the order in the body.
+                let pairs = swapped_pairs(&text[start..], outputs);
+                let mut changed = true;
+                while changed {
+                    changed = false;
+                    for &(a, b) in &pairs {
+                        let t = out_taint[a].max(out_taint[b]);
+                        changed |= out_taint[a] != t || out_taint[b] != t;
+                        out_taint[a] = t;
+                        out_taint[b] = t;
+                    }
+                }
                 // A body may run no times (the values before it remain) or more than once
                 // (computing from its own inexact values).
                 for (t, b) in out_taint.iter_mut().zip(before) {
@@ -1289,6 +1314,32 @@ fn float_agree(a: f64, b: f64, ulps: u64, taint: Taint, loose: f64) -> bool {
                     && (a - b).abs() <= loose * a.abs().max(b.abs()).max(1.0))
         }
     }
+}
+
+/// `e` as an argument whose sign is read (`signbit`, `copysign`'s second): a NaN that an
+/// operation made has no specified sign (the hardware's default NaN, or whichever operand's NaN
+/// an instruction propagates, which depends on the order of operations: README "Semantics"),
+/// so a computed float value is read with its NaNs replaced by 0. An input's NaN keeps its bits.
+fn sign_source(e: &E) -> String {
+    let is_name = e.s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if e.kind == Kind::Float && !is_name {
+        format!("where(isnan({0}), 0.0, {0})", e.s)
+    } else {
+        e.s.clone()
+    }
+}
+
+/// The outputs (by index) that the statements `body` exchange with `swap`.
+fn swapped_pairs(body: &str, outputs: &[Var]) -> Vec<(usize, usize)> {
+    let index = |name: &str| outputs.iter().position(|o| o.name == name.trim());
+    body.split("swap(")
+        .skip(1)
+        .filter_map(|rest| {
+            let (a, rest) = rest.split_once(',')?;
+            let (b, _) = rest.split_once(')')?;
+            Some((index(a)?, index(b)?))
+        })
+        .collect()
 }
 
 fn show(v: &Scalar) -> String {
