@@ -37,6 +37,7 @@
 //! without AVX2+FMA and non-x86 targets; it is correct but not fast.
 
 mod atrig;
+mod complex;
 mod dispatch;
 mod exp_log;
 mod hyper;
@@ -48,6 +49,7 @@ mod sqrt;
 mod tiers;
 mod trig;
 
+pub(crate) use complex::{complex_fn_ptr, CUnary};
 pub(crate) use sqrt::wide_sqrt_fn_ptr;
 
 #[cfg(test)]

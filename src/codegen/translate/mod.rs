@@ -414,13 +414,8 @@ impl Translator<'_, '_> {
             .collect::<Result<Vec<_>>>()?;
         for (k, v) in values.into_iter().enumerate() {
             let out = self.operand_address(k);
-            self.b.ins().store(FLAGS, v, out, self.lane_offset);
             let dtype = self.g.node(self.stage.stores[k]).dtype;
-            if dtype.is_complex() {
-                let im = self.imag_of(v)?;
-                let part = dtype.part().size() as i32;
-                self.b.ins().store(FLAGS, im, out, self.lane_offset + part);
-            }
+            self.store_element(dtype, v, out, self.lane_offset)?;
         }
         Ok(())
     }
