@@ -336,7 +336,7 @@ mod tests {
                 z.slice(ndarray::s![..;-1]),
             ] {
                 let xv = x.slice(ndarray::s![..view.len()]);
-                let vars = Vars::new().with("z", &view).with("x", &xv);
+                let vars = Vars::new().with("z", view).with("x", xv);
                 let k = engine.compile(src, &vars.signature()).unwrap();
                 let (Array::Complex128(got), Array::Complex128(want)) =
                     (k.eval(&vars).unwrap(), k.eval_reference(&vars).unwrap())

@@ -199,7 +199,9 @@ pub(crate) static OPS: &[OpDef] = &[
     func(Op::Log10, "log10", 1, Rule::Float)
         .staged(Vector::Unary(VUnary::Log10))
         .complex_staged(CUnary::Log10),
-    func(Op::Log2, "log2", 1, Rule::Float).staged(Vector::Unary(VUnary::Log2)),
+    func(Op::Log2, "log2", 1, Rule::Float)
+        .staged(Vector::Unary(VUnary::Log2))
+        .complex_staged(CUnary::Log2),
     func(Op::Log1p, "log1p", 1, Rule::Float).staged(Vector::Unary(VUnary::Log1p)),
     func(Op::Abs, "abs", 1, Rule::Keep),
     func(Op::Ceil, "ceil", 1, Rule::Keep),

@@ -11,16 +11,17 @@
 //! including glibc's substitutions `sin t = t`, `cos t = 1` for `|t| ≤ DBL_MIN`), so signed
 //! zeros in the results come out as glibc's.
 //!
-//! Every element outside the region where the fast formula is accurate — a non-finite part,
-//! an argument past the overflow threshold of `exp`/`cosh` where glibc rescales, a zero or
-//! subnormal part where glibc branches (`log`, `sqrt`) — is recomputed by the scalar path the
+//! Every element outside the region where the fast formula is accurate — a non-finite part, a
+//! zero part (signed zeros, branch cuts: `exp(1j*x)` too, whose real part is ±0), an argument
+//! past the overflow threshold of `exp`/`cosh` where glibc rescales, a subnormal part where
+//! glibc branches (`log`, `sqrt`) — is recomputed by the scalar path the
 //! interpreter uses ([`crate::ops::complex`], i.e. the C library's C99 function or NumPy's
 //! formula over it), so special values (C99 Annex G: infinities, NaNs, signed zeros, branch
 //! cuts) are NumPy's bit for bit.
 //!
 //! `log` avoids the cancellation of `log(hypot(x, y))` near the unit circle the way glibc does:
-//! for `0.5 ≤ |z| ≤ 2` the real part is `log1p(x² + y² - 1) / 2` with `x² - 1` from one fused
-//! multiply-add. `sqrt` is glibc's `csqrt`: `r = sqrt((|z| + |x|) / 2)`, the other part
+//! for `0.5 ≤ |z| ≤ 2` the real part is `log1p(x² + y² - 1) / 2` with `x² + y² - 1` rounded
+//! once (exact squares by FMA, a two-sum). `sqrt` is glibc's `csqrt`: `r = sqrt((|z| + |x|) / 2)`, the other part
 //! `y / 2r`, both without cancellation.
 //!
 //! complex64 widens each part to f64, computes as complex128 and rounds each part once (the
@@ -53,6 +54,8 @@ pub enum CUnary {
     Log,
     /// `log10(z)`: NumPy's `log(z) * log10(e)` per part
     Log10,
+    /// `log2(z)`: NumPy's `log(z) * log2(e)` per part
+    Log2,
     /// `sin(z)`
     Sin,
     /// `cos(z)`
@@ -69,11 +72,12 @@ pub enum CUnary {
 
 impl CUnary {
     /// Every function, in discriminant order.
-    pub const ALL: [CUnary; 10] = [
+    pub const ALL: [CUnary; 11] = [
         CUnary::Sqrt,
         CUnary::Exp,
         CUnary::Log,
         CUnary::Log10,
+        CUnary::Log2,
         CUnary::Sin,
         CUnary::Cos,
         CUnary::Tan,
@@ -89,6 +93,7 @@ impl CUnary {
             CUnary::Exp => Op::Exp,
             CUnary::Log => Op::Log,
             CUnary::Log10 => Op::Log10,
+            CUnary::Log2 => Op::Log2,
             CUnary::Sin => Op::Sin,
             CUnary::Cos => Op::Cos,
             CUnary::Tan => Op::Tan,
@@ -114,6 +119,7 @@ pub fn complex_fn_ptr(op: CUnary, c64: bool) -> *const u8 {
                 $f::<{ CUnary::Exp as u8 }> as *const u8,
                 $f::<{ CUnary::Log as u8 }> as *const u8,
                 $f::<{ CUnary::Log10 as u8 }> as *const u8,
+                $f::<{ CUnary::Log2 as u8 }> as *const u8,
                 $f::<{ CUnary::Sin as u8 }> as *const u8,
                 $f::<{ CUnary::Cos as u8 }> as *const u8,
                 $f::<{ CUnary::Tan as u8 }> as *const u8,
@@ -283,6 +289,12 @@ pub(crate) unsafe fn run_c64(tier: Tier, op: CUnary, n: usize, z: *const f32, ou
 /// for every NaN or infinite part.
 #[inline(always)]
 fn fast(op: CUnary, x: f64, y: f64, lim: &Limits) -> bool {
+    // A zero part (on an axis, a branch cut) is a signed-zero case of Annex G: the C library
+    // computes it, so that the other part too is NumPy's bit for bit (`sin(2j)`'s imaginary
+    // part is glibc's `sinh(2)`, which the vector kernel may round the other way).
+    if x == 0.0 || y == 0.0 {
+        return false;
+    }
     let finite = |t: f64| t.abs() < f64::INFINITY;
     match op {
         CUnary::Exp | CUnary::Sinh | CUnary::Cosh => x.abs() <= lim.hyp && finite(y),
@@ -290,7 +302,7 @@ fn fast(op: CUnary, x: f64, y: f64, lim: &Limits) -> bool {
         CUnary::Tanh => x.abs() <= lim.tanh && finite(y),
         CUnary::Tan => y.abs() <= lim.tanh && finite(x),
         // Parts whose hypot cannot overflow, none zero or subnormal.
-        CUnary::Log | CUnary::Log10 | CUnary::Sqrt => {
+        CUnary::Log | CUnary::Log10 | CUnary::Log2 | CUnary::Sqrt => {
             let inside = |t: f64| t.abs() >= lim.small && t.abs() <= lim.large;
             inside(x) && inside(y)
         }
@@ -409,26 +421,31 @@ unsafe fn chunk_any(tier: Tier, op: CUnary, k: usize, w: &mut Work) {
                 };
             }
         }
-        CUnary::Log | CUnary::Log10 => {
+        CUnary::Log | CUnary::Log10 | CUnary::Log2 => {
             // SAFETY: as above.
             unsafe {
                 tier.binary(VBinary::Hypot)(k, re.as_ptr(), im.as_ptr(), a.as_mut_ptr());
                 // NumPy's arctan2(x1, x2) is C's atan2(x1, x2): the ordinate first.
                 tier.binary(VBinary::Arctan2)(k, im.as_ptr(), re.as_ptr(), b.as_mut_ptr());
             }
-            // x² + y² - 1 without cancellation near the unit circle: the larger square minus 1
-            // rounded once, then the smaller square added.
+            // x² + y² - 1 without cancellation near the unit circle (glibc's `__x2y2m1`): the
+            // squares exactly as two doubles each (FMA), the sum with its rounding errors
+            // (Knuth's two-sum), so that only the last addition rounds.
             for j in 0..k {
-                let (x, y) = (re[j].abs(), im[j].abs());
-                let (big, small) = if x >= y { (x, y) } else { (y, x) };
-                c[j] = small.mul_add(small, big.mul_add(big, -1.0));
+                let (x, y) = (re[j], im[j]);
+                let (x2, y2) = (x * x, y * y);
+                let (x2l, y2l) = (x.mul_add(x, -x2), y.mul_add(y, -y2));
+                let (s1, e1) = two_sum(x2, -1.0);
+                let (s2, e2) = two_sum(s1, y2);
+                c[j] = s2 + (e2 + e1 + x2l + y2l);
             }
             unary(VUnary::Log1p, c, d);
             unary(VUnary::Log, a, c);
-            let scale = if op == CUnary::Log10 {
-                std::f64::consts::LOG10_E
-            } else {
-                1.0
+            // NumPy's log10 and log2: both parts of log(z) times the constant.
+            let scale = match op {
+                CUnary::Log10 => std::f64::consts::LOG10_E,
+                CUnary::Log2 => std::f64::consts::LOG2_E,
+                _ => 1.0,
             };
             for j in 0..k {
                 let h = a[j];
@@ -437,7 +454,7 @@ unsafe fn chunk_any(tier: Tier, op: CUnary, k: usize, w: &mut Work) {
                 } else {
                     c[j]
                 };
-                if op == CUnary::Log10 {
+                if op != CUnary::Log {
                     a[j] = real * scale;
                     b[j] *= scale;
                 } else {
@@ -464,6 +481,14 @@ unsafe fn chunk_any(tier: Tier, op: CUnary, k: usize, w: &mut Work) {
             }
         }
     }
+}
+
+/// `(s, e)` with `s = a + b` rounded and `s + e = a + b` exactly (Knuth's two-sum).
+#[inline(always)]
+fn two_sum(a: f64, b: f64) -> (f64, f64) {
+    let s = a + b;
+    let bb = s - a;
+    (s, (a - (s - bb)) + (b - bb))
 }
 
 #[cfg(test)]
@@ -534,7 +559,7 @@ mod tests {
     }
 
     /// Checks `got` against the reference `want` for input `z`: bit for bit when `z` has a
-    /// non-finite part; otherwise every part of `want` that is zero, infinite or NaN bit for
+    /// non-finite or zero part; otherwise every part of `want` that is zero, infinite or NaN bit for
     /// bit, and the rest within `bound` ulps of `|want|` (normwise). The normwise error.
     fn check(
         op: CUnary,
@@ -547,7 +572,7 @@ mod tests {
     ) -> f64 {
         let bits = |a: f64, b: f64| a.to_bits() == b.to_bits();
         let ctx = || format!("{op:?}({z}) on {tier:?} = {got}, want {want}");
-        if !z.re.is_finite() || !z.im.is_finite() {
+        if !z.re.is_finite() || !z.im.is_finite() || z.re == 0.0 || z.im == 0.0 {
             assert!(bits(got.re, want.re) && bits(got.im, want.im), "{}", ctx());
             return 0.0;
         }
@@ -574,7 +599,7 @@ mod tests {
             CUnary::Sqrt => (2.0, 2.0),
             CUnary::Exp => (3.0, 2.0),
             CUnary::Log => (3.0, 3.0),
-            CUnary::Log10 => (3.0, 4.0),
+            CUnary::Log10 | CUnary::Log2 => (3.0, 4.0),
             CUnary::Sin | CUnary::Cos | CUnary::Sinh | CUnary::Cosh => (4.0, 3.0),
             CUnary::Tan => (5.0, 5.0),
             CUnary::Tanh => (6.0, 5.0),
