@@ -567,6 +567,20 @@ mod tests {
     }
 
     #[test]
+    fn every_complex_block_function_serves_exactly_its_op() {
+        // The scalar fallback of a block function computes `CUnary::op`: the row staging
+        // complex operands to it must be that op's, or special values would be another op's.
+        for c in CUnary::ALL {
+            let rows: Vec<Op> = OPS
+                .iter()
+                .filter(|d| d.complex == Some(c))
+                .map(|d| d.op)
+                .collect();
+            assert_eq!(rows, [c.op()], "{c:?}");
+        }
+    }
+
+    #[test]
     fn the_readme_lists_exactly_the_tables_functions() {
         // The language table's `functions` row: every element function of OPS, nothing else.
         let readme = include_str!("../../README.md");
