@@ -13,7 +13,7 @@ use crate::core::dtype::DType;
 use crate::ir::{Graph, NodeId, NodeKind};
 use crate::ops::{Op, Vector};
 use crate::plan::Stage;
-use crate::vmath::{self, VBinary, VUnary};
+use crate::vmath::{self, CUnary, VBinary, VUnary};
 
 /// Scratch per thread for staged blocks: a quarter of it per stage is what fits next to the
 /// operands in a 32 KiB L1 data cache.
@@ -26,6 +26,9 @@ pub(crate) enum VectorFn {
     Binary(VBinary),
     /// Square root with 256-bit instructions, where the CPU has them (see `vmath::sqrt`).
     WideSqrt,
+    /// A complex function on interleaved parts (`vmath::complex`): one staged complex value
+    /// is one scratch slot of whole elements, both parts.
+    Complex(CUnary),
 }
 
 impl VectorFn {
@@ -42,10 +45,23 @@ impl VectorFn {
         }
     }
 
-    /// The kernel's address for elements of `dtype` (float32 or float64).
+    /// The block function computing `op` on elements of `dtype` (a float or complex dtype).
+    pub fn for_dtype(op: Op, dtype: DType) -> Option<VectorFn> {
+        if dtype.is_complex() {
+            op.def().complex.map(VectorFn::Complex)
+        } else if dtype.is_float() {
+            VectorFn::of(op)
+        } else {
+            None
+        }
+    }
+
+    /// The kernel's address for elements of `dtype` (float32 or float64; complex64 or
+    /// complex128 for [`VectorFn::Complex`]).
     pub fn address(self, dtype: DType) -> *const u8 {
         let f32_ = dtype == DType::Float32;
         match self {
+            VectorFn::Complex(c) => vmath::complex_fn_ptr(c, dtype == DType::Complex64),
             VectorFn::Unary(u) => vmath::unary_fn_ptr(u, f32_),
             VectorFn::Binary(b) => vmath::binary_fn_ptr(b, f32_),
             VectorFn::WideSqrt => vmath::wide_sqrt_fn_ptr(f32_)
@@ -139,6 +155,8 @@ pub(crate) fn plan_with(g: &Graph, stage: &Stage, sqrt: bool) -> Option<Staging>
             matches!(&g.node(c).kind, NodeKind::Apply(Op::Cos, y) if y == x)
                 && g.node(c).dtype == dtype
         });
+        // Complex sin and cos have their own block functions.
+        let cos = cos.filter(|_| dtype.is_float());
         if let Some(c) = cos {
             sincos.insert(s, c);
         }
@@ -156,13 +174,14 @@ pub(crate) fn plan_with(g: &Graph, stage: &Stage, sqrt: bool) -> Option<Staging>
 }
 
 /// True for a node computed by a vector kernel. 0-d nodes (`sin(theta)` of a scalar) are not:
-/// the translator computes them once per call.
+/// the translator computes them once per call. Without `sqrt`, real square roots are not
+/// either (complex ones are: they are no instruction).
 fn is_staged(g: &Graph, id: NodeId, sqrt: bool) -> bool {
     let node = g.node(id);
     node.rank > 0
-        && node.dtype.is_float()
         && matches!(&node.kind, NodeKind::Apply(op, _)
-            if VectorFn::of(*op).is_some() && (sqrt || *op != Op::Sqrt))
+            if VectorFn::for_dtype(*op, node.dtype).is_some()
+                && (sqrt || *op != Op::Sqrt || node.dtype.is_complex()))
 }
 
 /// Post-order walk of the stage's expression (stopping at its leaves), computing levels.

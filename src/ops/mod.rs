@@ -9,7 +9,7 @@ pub(crate) mod complex;
 pub(crate) mod scalar;
 
 use crate::core::dtype::{DType, Ty};
-use crate::vmath::{VBinary, VUnary};
+use crate::vmath::{CUnary, VBinary, VUnary};
 
 /// Defines [`Op`] and [`Op::ALL`] from one list, so that a test can walk every variant (not
 /// only the table's rows) and none can be left out of it.
@@ -86,6 +86,9 @@ pub(crate) struct OpDef {
     /// The precompiled vector kernel float operands of this op are block-staged to (`vmath`),
     /// if it has one: codegen emits anything else inline or as a scalar helper call.
     pub vector: Option<Vector>,
+    /// The block function complex operands of this op are staged to (`vmath::complex`), if it
+    /// has one; other complex functions call the scalar helper per element.
+    pub complex: Option<CUnary>,
 }
 
 /// A vector-math kernel of `vmath`.
@@ -103,6 +106,14 @@ impl OpDef {
             ..self
         }
     }
+
+    /// This row, with complex operands staged to the block function `c`.
+    const fn complex_staged(self, c: CUnary) -> OpDef {
+        OpDef {
+            complex: Some(c),
+            ..self
+        }
+    }
 }
 
 const fn op(op: Op, name: &'static str, arity: usize, rule: Rule) -> OpDef {
@@ -113,6 +124,7 @@ const fn op(op: Op, name: &'static str, arity: usize, rule: Rule) -> OpDef {
         rule,
         is_function: false,
         vector: None,
+        complex: None,
     }
 }
 
@@ -124,6 +136,7 @@ const fn func(op: Op, name: &'static str, arity: usize, rule: Rule) -> OpDef {
         rule,
         is_function: true,
         vector: None,
+        complex: None,
     }
 }
 
@@ -150,25 +163,45 @@ pub(crate) static OPS: &[OpDef] = &[
     op(Op::Ge, ">=", 2, Rule::Compare),
     op(Op::Gt, ">", 2, Rule::Compare),
     func(Op::Where, "where", 3, Rule::Select),
-    func(Op::Sqrt, "sqrt", 1, Rule::Float),
-    func(Op::Sin, "sin", 1, Rule::Float).staged(Vector::Unary(VUnary::Sin)),
-    func(Op::Cos, "cos", 1, Rule::Float).staged(Vector::Unary(VUnary::Cos)),
-    func(Op::Tan, "tan", 1, Rule::Float).staged(Vector::Unary(VUnary::Tan)),
+    func(Op::Sqrt, "sqrt", 1, Rule::Float).complex_staged(CUnary::Sqrt),
+    func(Op::Sin, "sin", 1, Rule::Float)
+        .staged(Vector::Unary(VUnary::Sin))
+        .complex_staged(CUnary::Sin),
+    func(Op::Cos, "cos", 1, Rule::Float)
+        .staged(Vector::Unary(VUnary::Cos))
+        .complex_staged(CUnary::Cos),
+    func(Op::Tan, "tan", 1, Rule::Float)
+        .staged(Vector::Unary(VUnary::Tan))
+        .complex_staged(CUnary::Tan),
     func(Op::Arcsin, "arcsin", 1, Rule::Float).staged(Vector::Unary(VUnary::Arcsin)),
     func(Op::Arccos, "arccos", 1, Rule::Float).staged(Vector::Unary(VUnary::Arccos)),
     func(Op::Arctan, "arctan", 1, Rule::Float).staged(Vector::Unary(VUnary::Arctan)),
     func(Op::Arctan2, "arctan2", 2, Rule::Float).staged(Vector::Binary(VBinary::Arctan2)),
-    func(Op::Sinh, "sinh", 1, Rule::Float).staged(Vector::Unary(VUnary::Sinh)),
-    func(Op::Cosh, "cosh", 1, Rule::Float).staged(Vector::Unary(VUnary::Cosh)),
-    func(Op::Tanh, "tanh", 1, Rule::Float).staged(Vector::Unary(VUnary::Tanh)),
+    func(Op::Sinh, "sinh", 1, Rule::Float)
+        .staged(Vector::Unary(VUnary::Sinh))
+        .complex_staged(CUnary::Sinh),
+    func(Op::Cosh, "cosh", 1, Rule::Float)
+        .staged(Vector::Unary(VUnary::Cosh))
+        .complex_staged(CUnary::Cosh),
+    func(Op::Tanh, "tanh", 1, Rule::Float)
+        .staged(Vector::Unary(VUnary::Tanh))
+        .complex_staged(CUnary::Tanh),
     func(Op::Arcsinh, "arcsinh", 1, Rule::Float).staged(Vector::Unary(VUnary::Arcsinh)),
     func(Op::Arccosh, "arccosh", 1, Rule::Float).staged(Vector::Unary(VUnary::Arccosh)),
     func(Op::Arctanh, "arctanh", 1, Rule::Float).staged(Vector::Unary(VUnary::Arctanh)),
-    func(Op::Exp, "exp", 1, Rule::Float).staged(Vector::Unary(VUnary::Exp)),
+    func(Op::Exp, "exp", 1, Rule::Float)
+        .staged(Vector::Unary(VUnary::Exp))
+        .complex_staged(CUnary::Exp),
     func(Op::Expm1, "expm1", 1, Rule::Float).staged(Vector::Unary(VUnary::Expm1)),
-    func(Op::Log, "log", 1, Rule::Float).staged(Vector::Unary(VUnary::Log)),
-    func(Op::Log10, "log10", 1, Rule::Float).staged(Vector::Unary(VUnary::Log10)),
-    func(Op::Log2, "log2", 1, Rule::Float).staged(Vector::Unary(VUnary::Log2)),
+    func(Op::Log, "log", 1, Rule::Float)
+        .staged(Vector::Unary(VUnary::Log))
+        .complex_staged(CUnary::Log),
+    func(Op::Log10, "log10", 1, Rule::Float)
+        .staged(Vector::Unary(VUnary::Log10))
+        .complex_staged(CUnary::Log10),
+    func(Op::Log2, "log2", 1, Rule::Float)
+        .staged(Vector::Unary(VUnary::Log2))
+        .complex_staged(CUnary::Log2),
     func(Op::Log1p, "log1p", 1, Rule::Float).staged(Vector::Unary(VUnary::Log1p)),
     func(Op::Abs, "abs", 1, Rule::Keep),
     func(Op::Ceil, "ceil", 1, Rule::Keep),
@@ -531,6 +564,20 @@ mod tests {
             assert_eq!(ops.len(), 1, "{b:?} serves {ops:?}");
         }
         assert_eq!(staged.len(), VUnary::ALL.len() + VBinary::ALL.len());
+    }
+
+    #[test]
+    fn every_complex_block_function_serves_exactly_its_op() {
+        // The scalar fallback of a block function computes `CUnary::op`: the row staging
+        // complex operands to it must be that op's, or special values would be another op's.
+        for c in CUnary::ALL {
+            let rows: Vec<Op> = OPS
+                .iter()
+                .filter(|d| d.complex == Some(c))
+                .map(|d| d.op)
+                .collect();
+            assert_eq!(rows, [c.op()], "{c:?}");
+        }
     }
 
     #[test]

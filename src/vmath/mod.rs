@@ -11,6 +11,10 @@
 //! f64, run the f64 kernel and round once, which is accurate (f64 error ≤ 1 ulp ⇒ f32 error
 //! ≤ 0.5 ulp plus 2^-29) and costs only the two conversions.
 //!
+//! Complex functions (`complex`) have block functions too, `block(n, z, out)` over interleaved
+//! parts: composed from these kernels per chunk, with the C library's function for every
+//! element the fast formula does not cover (special values stay NumPy's bit for bit).
+//!
 //! Semantics follow C99 Annex F / glibc: NaN propagates, `sin(±inf)` is NaN, `exp(-inf) = 0`,
 //! `log(0) = -inf`, `log(-1)` is NaN, signed zeros are kept where C99 keeps them, subnormal
 //! inputs and outputs are handled exactly (no flush to zero). `arctan2(x, y)` is NumPy's
@@ -37,6 +41,7 @@
 //! without AVX2+FMA and non-x86 targets; it is correct but not fast.
 
 mod atrig;
+mod complex;
 mod dispatch;
 mod exp_log;
 mod hyper;
@@ -48,6 +53,7 @@ mod sqrt;
 mod tiers;
 mod trig;
 
+pub(crate) use complex::{complex_fn_ptr, CUnary};
 pub(crate) use sqrt::wide_sqrt_fn_ptr;
 
 #[cfg(test)]

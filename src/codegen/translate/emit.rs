@@ -103,6 +103,24 @@ impl Translator<'_, '_> {
         self.complex(v, im, dtype)
     }
 
+    /// Stores `v`, an element of `dtype`, at `base + offset` (both parts of a complex one, as
+    /// [`Self::load_element`] reads them).
+    pub(super) fn store_element(
+        &mut self,
+        dtype: DType,
+        v: Value,
+        base: Value,
+        offset: i32,
+    ) -> Result<()> {
+        self.b.ins().store(FLAGS, v, base, offset);
+        if dtype.is_complex() {
+            let im = self.imag_of(v)?;
+            let part = dtype.part().size() as i32;
+            self.b.ins().store(FLAGS, im, base, offset + part);
+        }
+        Ok(())
+    }
+
     /// Emits node `id` for the current element; each node is emitted once per element (`memo`).
     pub(super) fn value(&mut self, id: NodeId, memo: &mut HashMap<NodeId, Value>) -> Result<Value> {
         if let Some(v) = memo.get(&id) {
@@ -124,9 +142,7 @@ impl Translator<'_, '_> {
         let node = self.g.node(id);
         let v = if let Some(&slot) = self.loaded.get(&id) {
             let at = self.scratch_address(slot);
-            self.b
-                .ins()
-                .load(clif_type(node.dtype), FLAGS, at, slot.offset)
+            self.load_element(node.dtype, at, slot.offset)
         } else if let Some(&k) = self.operand_of.get(&id) {
             let p = self.b.use_var(self.ptr[k]);
             match self.iotas.get(&k) {

@@ -22,7 +22,8 @@ impl Translator<'_, '_> {
         let NodeKind::Apply(op, _) = &self.g.node(node).kind else {
             unreachable!("staged nodes are applies")
         };
-        VectorFn::of(*op).ok_or_else(|| internal("codegen", "staged op without a vector kernel"))
+        VectorFn::for_dtype(*op, self.g.node(node).dtype)
+            .ok_or_else(|| internal("codegen", "staged op without a vector kernel"))
     }
 
     /// A map row in blocks: per phase, one loop computing the arguments of that phase's vector
@@ -80,7 +81,8 @@ impl Translator<'_, '_> {
                         {
                             let v = t.value(a, &mut memo)?;
                             let at = t.scratch_address(*slot);
-                            t.b.ins().store(FLAGS, v, at, slot.offset + t.lane_offset);
+                            let dtype = t.g.node(a).dtype;
+                            t.store_element(dtype, v, at, slot.offset + t.lane_offset)?;
                         }
                     }
                 }
