@@ -68,23 +68,6 @@ impl Translator<'_, '_> {
             .ok_or_else(|| internal("codegen", format!("{v} is not a complex value")))
     }
 
-    /// Stores `v`, an element of `dtype`, at `base + offset` (both parts of a complex one).
-    pub(super) fn store_element(
-        &mut self,
-        dtype: DType,
-        v: Value,
-        base: Value,
-        offset: i32,
-    ) -> Result<()> {
-        self.b.ins().store(FLAGS, v, base, offset);
-        if dtype.is_complex() {
-            let im = self.imag_of(v)?;
-            let part = dtype.part().size() as i32;
-            self.b.ins().store(FLAGS, im, base, offset + part);
-        }
-        Ok(())
-    }
-
     /// Loads an element of `dtype` at `base + offset` (both parts of a complex one).
     /// A string is not loaded: its value is its address, which the string ops pass on.
     pub(super) fn load_element(&mut self, dtype: DType, base: Value, offset: i32) -> Value {
