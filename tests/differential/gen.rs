@@ -361,6 +361,26 @@ fn join(kinds: &[Kind]) -> Kind {
     }
 }
 
+impl<S: Source> Gen<'_, S> {
+    /// The kind the name `name` has in scope now (an output's may change with `o = …`).
+    fn kind_of_name(&self, name: &str) -> Kind {
+        self.scope
+            .names
+            .iter()
+            .rev()
+            .find(|n| n.s == name)
+            .map_or(Kind::Float, |n| n.kind)
+    }
+
+    /// After `name = e`: the name holds the value itself, of its own dtype (`o0 = 2.5` makes a
+    /// float of an int32 output until the program stores it).
+    fn rebind(&mut self, name: &str, e: &E) {
+        if let Some(n) = self.scope.names.iter_mut().rev().find(|n| n.s == name) {
+            n.kind = e.kind;
+        }
+    }
+}
+
 struct Gen<'s, S: Source> {
     src: &'s mut S,
     scope: Scope,
@@ -870,6 +890,7 @@ fn block<S: Source>(
                 let e = g.expr(3, int_out);
                 out_taint[k] = e.taint;
                 text.push_str(&format!("{indent}{o} = {}\n", e.s));
+                g.rebind(o, &e);
             }
             3 => {
                 let e = g.expr(3, int_out);
@@ -919,8 +940,17 @@ fn block<S: Source>(
                 });
                 let body = 1 + g.src.below(3);
                 let before = out_taint.to_vec();
+                let kinds_before: Vec<Kind> =
+                    outputs.iter().map(|o| g.kind_of_name(&o.name)).collect();
                 let start = text.len();
                 block(g, outputs, out_taint, text, temps, level + 1, body);
+                // After a body that ran or not, a name has either kind.
+                for (o, before) in outputs.iter().zip(kinds_before) {
+                    let after = g.kind_of_name(&o.name);
+                    if let Some(n) = g.scope.names.iter_mut().find(|n| n.s == o.name) {
+                        n.kind = join(&[before, after]);
+                    }
+                }
                 // A later trip's swaps exchange what the earlier trips left: an inexact value
                 // may reach any output swapped with its own, whatever the order in the body.
                 let pairs = swapped_pairs(&text[start..], outputs);
@@ -954,6 +984,7 @@ fn block<S: Source>(
                 let e = g.expr(2, int_out);
                 out_taint[k] = e.taint;
                 text.push_str(&format!("{indent}{o} = {}\n", e.s));
+                g.rebind(o, &e);
             }
         }
         // Reading a tainted output in a discontinuous way later is prevented by its taint.
