@@ -908,17 +908,22 @@ fn block<S: Source>(
             }
             5 | 6 => {
                 let e = g.expr(2, int_out);
-                out_taint[k] = out_taint[k].max(e.taint);
-                if e.taint != Taint::Exact {
-                    out_taint[k] = Taint::Loose;
+                let mut op = *g.src.pick(&["+=", "-=", "*=", "/=", "//=", "%="]);
+                // `//` and `%` are discontinuous: an ulp in either operand can change the
+                // answer, so neither an inexact output nor an inexact divisor goes into one.
+                let discontinuous = |op: &str| matches!(op, "//=" | "%=");
+                if discontinuous(op) && out_taint[k] != Taint::Exact {
+                    op = "*=";
                 }
-                let op = *g.src.pick(&["+=", "-=", "*=", "/=", "//=", "%="]);
-                // `//` and `%` are discontinuous: an ulp in the divisor can change the answer.
-                let e = if matches!(op, "//=" | "%=") && e.taint != Taint::Exact {
+                let e = if discontinuous(op) && e.taint != Taint::Exact {
                     g.leaf(true)
                 } else {
                     e
                 };
+                out_taint[k] = out_taint[k].max(e.taint);
+                if e.taint != Taint::Exact {
+                    out_taint[k] = Taint::Loose;
+                }
                 text.push_str(&format!("{indent}{o} {op} {}\n", e.s));
             }
             7 => {
