@@ -920,8 +920,8 @@ fn block<S: Source>(
                 } else {
                     e
                 };
-                out_taint[k] = out_taint[k].max(e.taint);
-                if e.taint != Taint::Exact {
+                // A value computed from an inexact one is loose, whichever operand it was.
+                if out_taint[k] != Taint::Exact || e.taint != Taint::Exact {
                     out_taint[k] = Taint::Loose;
                 }
                 text.push_str(&format!("{indent}{o} {op} {}\n", e.s));
