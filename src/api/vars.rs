@@ -77,6 +77,22 @@ where
     }
 }
 
+/// A result of any dtype, bound as it is: `vars.with("r", &numjit::evaluate(..)?)`.
+impl<'a> IntoVar<'a> for &'a crate::Array {
+    fn into_var(self) -> VarValue<'a> {
+        use crate::Array;
+        match self {
+            Array::Bool(a) => a.into_var(),
+            Array::Int32(a) => a.into_var(),
+            Array::Int64(a) => a.into_var(),
+            Array::Float32(a) => a.into_var(),
+            Array::Float64(a) => a.into_var(),
+            Array::Complex64(a) => a.into_var(),
+            Array::Complex128(a) => a.into_var(),
+        }
+    }
+}
+
 /// A view by value: `vars.with("u", u.slice(s![1.., ..]))` needs no named temporary.
 impl<'a, T: Element, D: Dimension> IntoVar<'a> for ndarray::ArrayView<'a, T, D> {
     fn into_var(self) -> VarValue<'a> {
@@ -442,6 +458,22 @@ where
             shape: self.shape().into(),
             strides: self.strides().iter().map(|s| s * size).collect(),
         })
+    }
+}
+
+/// An array of any dtype, written in place.
+impl IntoOut for crate::Array {
+    fn out_view(&mut self) -> RawViewMut {
+        use crate::Array;
+        match self {
+            Array::Bool(a) => a.out_view(),
+            Array::Int32(a) => a.out_view(),
+            Array::Int64(a) => a.out_view(),
+            Array::Float32(a) => a.out_view(),
+            Array::Float64(a) => a.out_view(),
+            Array::Complex64(a) => a.out_view(),
+            Array::Complex128(a) => a.out_view(),
+        }
     }
 }
 

@@ -67,15 +67,7 @@ impl<'a> InputView<'a> {
                     .with_bytes(name, a)
                     .unwrap_or_else(|_| unreachable!("`layout` checked the string length"));
             }
-            InputView::Copied(a) => match a {
-                Array::Bool(a) => vars.insert(name, a),
-                Array::Int32(a) => vars.insert(name, a),
-                Array::Int64(a) => vars.insert(name, a),
-                Array::Float32(a) => vars.insert(name, a),
-                Array::Float64(a) => vars.insert(name, a),
-                Array::Complex64(a) => vars.insert(name, a),
-                Array::Complex128(a) => vars.insert(name, a),
-            },
+            InputView::Copied(a) => vars.insert(name, a),
         }
     }
 }
@@ -154,15 +146,7 @@ impl<'a> OutView<'a> {
             OutView::Float64(a) => vars.with_out(name, a),
             OutView::Complex64(a) => vars.with_out(name, a),
             OutView::Complex128(a) => vars.with_out(name, a),
-            OutView::Staged(copy, _) => match copy {
-                Array::Bool(a) => vars.with_out(name, a),
-                Array::Int32(a) => vars.with_out(name, a),
-                Array::Int64(a) => vars.with_out(name, a),
-                Array::Float32(a) => vars.with_out(name, a),
-                Array::Float64(a) => vars.with_out(name, a),
-                Array::Complex64(a) => vars.with_out(name, a),
-                Array::Complex128(a) => vars.with_out(name, a),
-            },
+            OutView::Staged(copy, _) => vars.with_out(name, copy),
         }
     }
 
@@ -201,15 +185,7 @@ impl<'a> OutView<'a> {
             OutView::Float64(a) => kernel.eval_into(vars, a),
             OutView::Complex64(a) => kernel.eval_into(vars, a),
             OutView::Complex128(a) => kernel.eval_into(vars, a),
-            OutView::Staged(copy, _) => match copy {
-                Array::Bool(a) => kernel.eval_into(vars, a),
-                Array::Int32(a) => kernel.eval_into(vars, a),
-                Array::Int64(a) => kernel.eval_into(vars, a),
-                Array::Float32(a) => kernel.eval_into(vars, a),
-                Array::Float64(a) => kernel.eval_into(vars, a),
-                Array::Complex64(a) => kernel.eval_into(vars, a),
-                Array::Complex128(a) => kernel.eval_into(vars, a),
-            },
+            OutView::Staged(copy, _) => kernel.eval_into(vars, copy),
         }?;
         // SAFETY: `new`'s contract holds for the view's whole life.
         unsafe { self.write_back() };

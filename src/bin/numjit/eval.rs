@@ -82,15 +82,7 @@ impl Prepared {
 
 /// Binds `array` as the read-only variable `name`.
 pub fn bind_input<'a>(vars: &mut Vars<'a>, name: &str, array: &'a Array) {
-    match array {
-        Array::Bool(a) => vars.insert(name, a),
-        Array::Int32(a) => vars.insert(name, a),
-        Array::Int64(a) => vars.insert(name, a),
-        Array::Float32(a) => vars.insert(name, a),
-        Array::Float64(a) => vars.insert(name, a),
-        Array::Complex64(a) => vars.insert(name, a),
-        Array::Complex128(a) => vars.insert(name, a),
-    }
+    vars.insert(name, array);
 }
 
 impl Session {

@@ -156,15 +156,7 @@ fn mapped_inputs<'a>(
 }
 
 fn bind_out<'a>(vars: Vars<'a>, name: &str, array: &'a mut Array) -> Vars<'a> {
-    match array {
-        Array::Bool(a) => vars.with_out(name, a),
-        Array::Int32(a) => vars.with_out(name, a),
-        Array::Int64(a) => vars.with_out(name, a),
-        Array::Float32(a) => vars.with_out(name, a),
-        Array::Float64(a) => vars.with_out(name, a),
-        Array::Complex64(a) => vars.with_out(name, a),
-        Array::Complex128(a) => vars.with_out(name, a),
-    }
+    vars.with_out(name, array)
 }
 
 #[cfg(test)]
