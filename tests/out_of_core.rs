@@ -23,7 +23,7 @@ const DERIVED: &str = "sqrt(abs(m - mean(m))) * 2 - 1";
 /// The fill of an `r × c` matrix, computed by numjit from generators.
 const FILL: &str = "(arange(r)[:, None] * c + arange(c)[None, :]) % 1000 * 0.001 - 0.5";
 
-/// Set in the child process: run the measured part.
+/// Set in the child process to the folder its files go to: run the measured part there.
 const CHILD: &str = "NUMJIT_OUT_OF_CORE_CHILD";
 
 /// The target of issue #13: peak RSS growth while streaming, whatever the file's size.
@@ -34,6 +34,9 @@ fn streaming_a_file_four_times_the_bound_keeps_the_resident_set_bounded() {
     if !std::path::Path::new("/proc/self/clear_refs").exists() {
         return; // no way to reset the peak here (not Linux)
     }
+    // The parent names the child's folder and removes it whatever becomes of the child: on
+    // tmpfs a folder left by a failed or killed child would hold 2 GiB of RAM until reboot.
+    let dir = scratch_base().join(format!("numjit-out-of-core-{}", std::process::id()));
     let exe = std::env::current_exe().expect("the test binary");
     let out = Command::new(exe)
         .args([
@@ -42,9 +45,10 @@ fn streaming_a_file_four_times_the_bound_keeps_the_resident_set_bounded() {
             "--nocapture",
             "--test-threads=1",
         ])
-        .env(CHILD, "1")
-        .output()
-        .expect("the child runs");
+        .env(CHILD, &dir)
+        .output();
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = out.expect("the child runs");
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "the child failed:\n{text}");
@@ -57,19 +61,10 @@ fn streaming_a_file_four_times_the_bound_keeps_the_resident_set_bounded() {
 /// The measured part: only in the child process.
 #[test]
 fn child_streams_files() {
-    if std::env::var_os(CHILD).is_none() {
+    let Some(dir) = std::env::var_os(CHILD).map(std::path::PathBuf::from) else {
         return;
-    }
-    numjit::set_num_threads(2);
-    // On tmpfs where there is one: the mapped pages count in the resident set all the same
-    // (RssShmem), and the test does not wait for a disk to write 2 GiB.
-    let shm = std::path::Path::new("/dev/shm");
-    let base = if shm.is_dir() {
-        shm
-    } else {
-        std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
     };
-    let dir = base.join(format!("numjit-out-of-core-{}", std::process::id()));
+    numjit::set_num_threads(2);
     std::fs::create_dir_all(&dir).unwrap();
     // 1 GiB: 3355 rows of 40 000 columns (the course's width: three column tiles in memory).
     let (rows, cols) = (3355usize, 40_000usize);
@@ -129,7 +124,7 @@ fn child_streams_files() {
     println!(
         "peak growth {growth:.1} MiB for two files (one also read in Fortran order) of {:.1} MiB in {} (now RssFile {:.1}, RssShmem {:.1}, RssAnon {:.1} MiB); {:.1} s",
         (rows * cols * 8) as f64 / (1 << 20) as f64,
-        base.display(),
+        dir.display(),
         support::status_mib("RssFile:"),
         support::status_mib("RssShmem:"),
         support::status_mib("RssAnon:"),
@@ -139,7 +134,18 @@ fn child_streams_files() {
 
     drop(vars);
     drop(m);
-    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Where the measured files go: tmpfs where there is one (the mapped pages count in the
+/// resident set all the same, as RssShmem, and the test does not wait for a disk to write
+/// 2 GiB), else the target's temporary folder.
+fn scratch_base() -> std::path::PathBuf {
+    let shm = std::path::Path::new("/dev/shm");
+    if shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+    }
 }
 
 /// A file as wide as the course's matrix (40 000 columns: three column tiles in memory, whole
