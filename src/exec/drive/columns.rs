@@ -107,7 +107,8 @@ impl Reduction<'_> {
             1
         };
         let mut tile_width = column_tile(l.width, l.pre.size(), threads);
-        if streamed_width(l, bases) {
+        let streamed = streamed_width(l, bases);
+        if streamed {
             // A file is read in storage order: whole rows per call, one pass front to back
             // (tiles would walk it once per tile). Same sums: a column's blocks and their tree
             // do not depend on the tiles.
@@ -116,6 +117,15 @@ impl Reduction<'_> {
         let tiles = l.width.div_ceil(tile_width);
         let tasks = l.pre.size() * tiles;
         let blocks = l.rows.div_ceil(BLOCK);
+        // Threads a task's tree of row blocks forks to, beyond its own: only for a file read in
+        // whole rows with fewer tasks than threads (in memory, narrower tiles keep every thread
+        // busy). Each thread then reads its subtrees' rows front to back, as a full reduction's
+        // threads read their halves.
+        let forks = if streamed && blocks > 1 && tasks < threads {
+            threads / tasks - 1
+        } else {
+            0
+        };
         let size = std::mem::size_of::<T>() as i64;
         let ops = bases.len();
         // The column kernel's strides: the partials along the row, the operands by rows and columns.
@@ -149,7 +159,7 @@ impl Reduction<'_> {
             for (k, o) in starts.iter_mut().enumerate() {
                 *o += bases[k] as isize + c0 as isize * l.post_strides[k];
             }
-            let mut leaf = |block: usize, partial: &mut [T]| {
+            let leaf = |block: usize, partial: &mut [T], ptrs: &mut Vec<usize>| {
                 partial.fill(identity);
                 let row0 = block * BLOCK;
                 ptrs.clear();
@@ -170,7 +180,18 @@ impl Reduction<'_> {
                 );
             };
             let result = &mut row[..width];
-            column_tree(self.op, 0, blocks, &mut leaf, result);
+            if forks > 0 {
+                // A file's whole rows in one task: the threads left idle take subtrees of the
+                // blocks (same tree, same sums), each thread one stream front to back.
+                let flag = crate::exec::cancel::carried();
+                super::super::pool::pool().install(|| {
+                    flag.enter(|| {
+                        forked_column_tree(self.op, 0, blocks, forks, &leaf, ptrs, result)
+                    })
+                });
+            } else {
+                column_tree(self.op, 0, blocks, &mut |b, p| leaf(b, p, ptrs), result);
+            }
             match (self.epilogue, &map_strides) {
                 (Some(e), Some(map_strides)) => {
                     ptrs.clear();
@@ -277,6 +298,42 @@ fn streamed_width(l: &ColumnLayout, bases: &[usize]) -> bool {
         .iter()
         .all(|s| BLOCK * l.width * s.unsigned_abs() <= MAX_STREAMED_CALL);
     fits && super::super::stream::any_mapped(bases)
+}
+
+/// [`column_tree`] with its top levels run in parallel: `forks` more threads take subtrees
+/// (one for the right half of each split, the others shared by the halves), each with its own
+/// pointer scratch. The tree and the order of every combination are [`column_tree`]'s, so the sums are
+/// bit for bit the same at any thread count.
+pub(super) fn forked_column_tree<T: Acc>(
+    op: ReduceOp,
+    lo: usize,
+    hi: usize,
+    forks: usize,
+    leaf: &(dyn Fn(usize, &mut [T], &mut Vec<usize>) + Sync),
+    ptrs: &mut Vec<usize>,
+    out: &mut [T],
+) {
+    if forks == 0 || hi - lo < 2 {
+        return column_tree(op, lo, hi, &mut |b, p| leaf(b, p, ptrs), out);
+    }
+    let mid = lo + (hi - lo) / 2;
+    let mut b = out.to_vec();
+    // One more thread for the right half; the rest split between the halves.
+    let (left, right) = ((forks - 1) / 2, (forks - 1) - (forks - 1) / 2);
+    let flag = crate::exec::cancel::carried();
+    let capacity = ptrs.capacity();
+    rayon::join(
+        || forked_column_tree(op, lo, mid, left, leaf, ptrs, out),
+        || {
+            flag.enter(|| {
+                let mut own = Vec::with_capacity(capacity);
+                forked_column_tree(op, mid, hi, right, leaf, &mut own, &mut b)
+            })
+        },
+    );
+    for (x, y) in out.iter_mut().zip(b) {
+        *x = T::combine(op, *x, y);
+    }
 }
 
 /// Combines row blocks `lo..hi` of a column reduction into `out`, splitting at the midpoint.

@@ -215,7 +215,9 @@ pub(crate) unsafe fn run_copy(dst: usize, src: usize, bytes: usize, parallel: bo
 
 #[cfg(test)]
 mod tests {
-    use super::columns::{column_tile, column_tree, MAX_COLUMN_TILE, MIN_COLUMN_TILE};
+    use super::columns::{
+        column_tile, column_tree, forked_column_tree, MAX_COLUMN_TILE, MIN_COLUMN_TILE,
+    };
     use super::*;
     use crate::ops::ReduceOp;
 
@@ -282,5 +284,52 @@ mod tests {
             &mut one,
         );
         assert_eq!(one, [3.0, 3.0]);
+    }
+
+    #[test]
+    fn a_forked_column_tree_is_the_same_tree() {
+        // Values whose sums depend on the order, so that any other tree shows in the bits.
+        let value = |block: usize, j: usize| {
+            1.0 / (1.0 + (block * 7 + j) as f64) * 1e3_f64.powi((block % 5) as i32)
+        };
+        let computed = std::sync::Mutex::new(Vec::new());
+        let leaf = |block: usize, row: &mut [f64], _ptrs: &mut Vec<usize>| {
+            computed.lock().unwrap().push(block);
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = value(block, j);
+            }
+        };
+        for blocks in [2, 3, 7, 64, 101] {
+            let mut serial = vec![0.0; 4];
+            column_tree(
+                ReduceOp::Sum,
+                0,
+                blocks,
+                &mut |b, r| leaf(b, r, &mut Vec::new()),
+                &mut serial,
+            );
+            for forks in [1, 2, 3, 7] {
+                computed.lock().unwrap().clear();
+                let mut forked = vec![f64::NAN; 4];
+                forked_column_tree(
+                    ReduceOp::Sum,
+                    0,
+                    blocks,
+                    forks,
+                    &leaf,
+                    &mut Vec::new(),
+                    &mut forked,
+                );
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(&forked),
+                    bits(&serial),
+                    "{blocks} blocks, {forks} forks"
+                );
+                let mut seen = computed.lock().unwrap().clone();
+                seen.sort();
+                assert_eq!(seen, (0..blocks).collect::<Vec<_>>(), "each block once");
+            }
+        }
     }
 }
