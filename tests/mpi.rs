@@ -293,6 +293,7 @@ fn ranks_side() {
 
     nested_side(&world);
     programs_side(&world);
+    program_reductions_side(&world);
 }
 
 /// `dist::evaluate` of expressions with reductions along axis 0 inside: phase by phase, each
@@ -464,6 +465,92 @@ fn nested_side(world: &impl Communicator) {
     assert_eq!(got.shape(), &[5]);
 }
 
+/// `dist::run` with reductions along the distributed axis inside the program: each computed
+/// across ranks before the group that reads it. 1-d on numjit's partition: bit-identical.
+fn program_reductions_side(world: &impl Communicator) {
+    let (rank, size) = (world.rank() as usize, world.size() as usize);
+    let programs = [
+        // The residual of every step into a 0-d output.
+        "for step in range(6):\n    next[1:-1] = u[1:-1] + 0.2*(u[2:] - 2*u[1:-1] + u[:-2])\n    r = sum((next - u)**2)\n    swap(u, next)",
+        // Mean removal as a statement of its own, in the loop.
+        "for step in range(4):\n    next[1:-1] = u[1:-1] + 0.1*(u[2:] + u[:-2])\n    swap(u, next)\n    u = u - mean(u)\n    r = max(abs(u))",
+        // Nested twice, and a normalization read by a stencil statement.
+        "next = u - mean(u - mean(u))\nu[1:-1] = (next[2:] - next[:-2]) / sqrt(mean(next**2))\nr = sum(u) + min(next)",
+        // An intermediate reduced, and the loop variable.
+        "for i in range(3):\n    t = u * i - next\n    next[1:] = u[:-1] + mean(t)\n    swap(u, next)\nr = prod(1 + u / 1e4)",
+    ];
+    for n in [2000] {
+        let part = dist::partition(&[n], world).unwrap();
+        let rows = part.rows(rank);
+        let init = ndarray::Array1::from_shape_fn(n, |i| ((i * 7919) % 1013) as f64 / 7.0 - 50.0);
+        for program in programs {
+            let (mut u, mut next) = (init.clone(), init.mapv(|v| v * 0.5));
+            let mut r = ndarray::arr0(0.0f64);
+            numjit::run(
+                program,
+                &Vars::new()
+                    .with_out("u", &mut u)
+                    .with_out("next", &mut next)
+                    .with_out("r", &mut r),
+            )
+            .unwrap();
+            let mut lu = init.slice(ndarray::s![rows.start..rows.end]).to_owned();
+            let mut lnext = lu.mapv(|v| v * 0.5);
+            let mut lr = ndarray::arr0(0.0f64);
+            let vars = Vars::new()
+                .with_out("u", &mut lu)
+                .with_out("next", &mut lnext)
+                .with_out("r", &mut lr);
+            dist::run(world, &part, program, &vars).unwrap_or_else(|e| panic!("{program}: {e}"));
+            drop(vars);
+            for (name, got, want) in [("u", &lu, &u), ("next", &lnext, &next)] {
+                let want = want.slice(ndarray::s![rows.start..rows.end]);
+                assert_eq!(
+                    got.mapv(f64::to_bits),
+                    want.mapv(f64::to_bits),
+                    "`{name}` of {program} on rank {rank} of {size}"
+                );
+            }
+            assert_eq!(
+                lr[()].to_bits(),
+                r[()].to_bits(),
+                "`r` of {program}: {lr} {r}"
+            );
+        }
+    }
+    // 2-d, a reduction over all axes: deterministic, close to one process.
+    let n = 60;
+    let part = dist::Partition::new(&[n, 9], &even(n, size), world).unwrap();
+    let rows = part.rows(rank);
+    let init = ndarray::Array2::from_shape_fn((n, 9), |(i, j)| {
+        ((i * 7919 + j * 104_729) % 1013) as f64 / 7.0 - 50.0
+    });
+    let program = "for step in range(3):\n    next[1:-1, 1:-1] = u[1:-1, 1:-1] + 0.1*(u[2:, 1:-1] + u[:-2, 1:-1] - 2*u[1:-1, 1:-1])\n    swap(u, next)\n    u[:, :] = u - mean(u)\n    r = sqrt(sum(u**2))";
+    let (mut u, mut next, mut r) = (init.clone(), init.clone(), ndarray::arr0(0.0f64));
+    numjit::run(
+        program,
+        &Vars::new()
+            .with_out("u", &mut u)
+            .with_out("next", &mut next)
+            .with_out("r", &mut r),
+    )
+    .unwrap();
+    let mut lu = init.slice(ndarray::s![rows.start..rows.end, ..]).to_owned();
+    let mut lnext = lu.clone();
+    let mut lr = ndarray::arr0(0.0f64);
+    let vars = Vars::new()
+        .with_out("u", &mut lu)
+        .with_out("next", &mut lnext)
+        .with_out("r", &mut lr);
+    dist::run(world, &part, program, &vars).unwrap();
+    drop(vars);
+    let want = u.slice(ndarray::s![rows.start..rows.end, ..]);
+    for (g, w) in lu.iter().zip(want.iter()) {
+        assert!((g - w).abs() <= 1e-9 * w.abs().max(1.0), "{g} {w}");
+    }
+    assert!((lr[()] - r[()]).abs() <= 1e-9 * r[()].abs(), "{lr} {r}");
+}
+
 /// Equal blocks of `n` rows for `size` ranks.
 fn even(n: usize, size: usize) -> Vec<usize> {
     (0..size)
@@ -538,9 +625,10 @@ fn programs_side(world: &impl Communicator) {
         ("next[:, :] = u[3:13, :] + u[0:10, :]", "slices `a:-b`"),
         ("next[1:, :] = u[-1:, :]", "slices `a:-b`"),
         ("u * 2", "returns no value"),
+        ("next[:, :] = u - sum(u[1:, :])", "whole along axis 0"),
         (
-            "next[:, :] = u - sum(u)",
-            "reduction along the distributed axis",
+            "t = u[1:-1, :] * 2\nnext[1:-1, :] = t - sum(t)",
+            "whole along axis 0",
         ),
         (
             "next[:, :] = u - mean(u, axis=0)",
@@ -550,6 +638,20 @@ fn programs_side(world: &impl Communicator) {
         let e = err(program);
         assert_eq!(e.kind(), ErrorKind::Value, "{program}: {e}");
         assert!(e.to_string().contains(says), "{program}: {e}");
+    }
+    // The ranks disagree on the dtype of a value a reduction reads: every rank fails.
+    if size > 1 {
+        let mut u32 = ndarray::Array2::<f32>::zeros((r.len(), 4));
+        let mut next = ndarray::Array2::<f64>::zeros((r.len(), 4));
+        let e = if rank == 0 {
+            let vars = Vars::new()
+                .with_out("u", &mut u32)
+                .with_out("next", &mut next);
+            dist::run(world, &part, "next[:, :] = u - mean(u)", &vars).unwrap_err()
+        } else {
+            err("next[:, :] = u - mean(u)")
+        };
+        assert_eq!(e.kind(), ErrorKind::Signature, "{e}");
     }
     // A shape error found by the ranks' dry runs: every rank fails.
     let e = err("next[1:-1, :] = u[2:, :] + u");

@@ -71,9 +71,10 @@
 //! inner reductions the ranks agree again after each phase (an error in the shapes of a later
 //! phase, `u[:, :2] - mean(u, axis=0)`, is found once the values are known).
 //! Not distributed (a clear error on every rank): slices along axis 0 in [`evaluate`] (an
-//! expression's result would not be a block of rows: use [`run`] with an output), and
-//! reductions along axis 0 inside a program (evaluate them with [`evaluate`] and bind the
-//! value).
+//! expression's result would not be a block of rows: use [`run`] with an output). [`run`]
+//! computes the reductions inside a program the same way, phase by phase before the group that
+//! reads them, for 0-d values (`r = sum(u**2)`, `u = u - mean(u)`; not `mean(u, axis=0)` of a
+//! 2-d array there).
 //!
 //! ```no_run
 //! use numjit::dist::{self, mpi::traits::*};
@@ -656,49 +657,61 @@ impl<'a> Prepared<'a> {
         mine: Vec<(Array, usize)>,
         out_shape: &[usize],
     ) -> Result<Array> {
-        let rank = comm.rank() as usize;
-        let pieces = &self.part.pieces;
-        // One word per accumulator (two per complex one), then the count reduced, per piece.
-        let k: usize = out_shape.iter().product::<usize>() * words_per(across.acc);
-        let mut send: Vec<u64> = Vec::with_capacity(mine.len() * (k + 1));
-        for (a, count) in &mine {
-            push_words(a, &mut send)?;
-            send.push(*count as u64);
-        }
-        let per_rank: Vec<mpi::Count> = (0..self.part.ranks())
-            .map(|r| {
-                let n = pieces.iter().filter(|p| self.part.owner(p.lo) == r).count();
-                (n * (k + 1)) as mpi::Count
-            })
-            .collect();
-        let displs: Vec<mpi::Count> = per_rank
-            .iter()
-            .scan(0, |at, &c| {
-                let d = *at;
-                *at += c;
-                Some(d)
-            })
-            .collect();
-        if send.len() != per_rank[rank] as usize {
-            return Err(Error::new(
-                ErrorKind::Internal,
-                "a rank's partials do not match its pieces",
-            ));
-        }
-        let mut all = vec![0u64; pieces.len() * (k + 1)];
-        {
-            let mut recv = PartitionMut::new(&mut all[..], &per_rank[..], &displs[..]);
-            comm.all_gather_varcount_into(&send[..], &mut recv);
-        }
-        let count: usize = all.chunks(k + 1).map(|c| c[k] as usize).sum();
-        let words: Vec<u64> = all
-            .chunks(k + 1)
-            .flat_map(|c| c[..k].iter().copied())
-            .collect();
-        let accs = combine_words(across.op, across.acc, pieces, &words, k, out_shape)?;
-        // What the single process does to its accumulators, once, on the combined ones.
-        Ok(crate::exec::finalize(accs, across.op, across.dtype, count))
+        combine(comm, self.part, across, mine, out_shape)
     }
+}
+
+/// Gathers every piece's accumulators (`mine`: this rank's) on every rank, combines them in the
+/// tree's order and finalizes once, as the single process does. Collective.
+fn combine(
+    comm: &impl Communicator,
+    part: &Partition,
+    across: &Across,
+    mine: Vec<(Array, usize)>,
+    out_shape: &[usize],
+) -> Result<Array> {
+    let rank = comm.rank() as usize;
+    let pieces = &part.pieces;
+    // One word per accumulator (two per complex one), then the count reduced, per piece.
+    let k: usize = out_shape.iter().product::<usize>() * words_per(across.acc);
+    let mut send: Vec<u64> = Vec::with_capacity(mine.len() * (k + 1));
+    for (a, count) in &mine {
+        push_words(a, &mut send)?;
+        send.push(*count as u64);
+    }
+    let per_rank: Vec<mpi::Count> = (0..part.ranks())
+        .map(|r| {
+            let n = pieces.iter().filter(|p| part.owner(p.lo) == r).count();
+            (n * (k + 1)) as mpi::Count
+        })
+        .collect();
+    let displs: Vec<mpi::Count> = per_rank
+        .iter()
+        .scan(0, |at, &c| {
+            let d = *at;
+            *at += c;
+            Some(d)
+        })
+        .collect();
+    if send.len() != per_rank[rank] as usize {
+        return Err(Error::new(
+            ErrorKind::Internal,
+            "a rank's partials do not match its pieces",
+        ));
+    }
+    let mut all = vec![0u64; pieces.len() * (k + 1)];
+    {
+        let mut recv = PartitionMut::new(&mut all[..], &per_rank[..], &displs[..]);
+        comm.all_gather_varcount_into(&send[..], &mut recv);
+    }
+    let count: usize = all.chunks(k + 1).map(|c| c[k] as usize).sum();
+    let words: Vec<u64> = all
+        .chunks(k + 1)
+        .flat_map(|c| c[..k].iter().copied())
+        .collect();
+    let accs = combine_words(across.op, across.acc, pieces, &words, k, out_shape)?;
+    // What the single process does to its accumulators, once, on the combined ones.
+    Ok(crate::exec::finalize(accs, across.op, across.dtype, count))
 }
 
 /// Rows `start..start + len` of a block (a view along axis 0).

@@ -35,12 +35,27 @@ pub(super) struct Phases {
 /// module docs). Without such reductions the one phase is the outer graph, `g` unchanged but
 /// for optimization.
 pub(super) fn split(g: &Graph, inner: impl Fn(&Graph, NodeId) -> bool) -> Phases {
-    let cut: Vec<bool> = (0..g.nodes.len())
-        .map(|id| id != g.root && inner(g, id))
-        .collect();
+    split_at(g, |g, id| id != g.root && inner(g, id), g.inputs.len())
+}
+
+/// Cuts `g` at every node `cut(g, id)` (reductions; the roots too, for a program's group,
+/// whose every reduction across ranks is computed outside it); the values' inputs are
+/// numbered from `first` (inputs that read nothing fill the gap after `g`'s own: a program's
+/// graphs read slot `i` as input `i`, so the values go where their slots are).
+pub(super) fn split_at(g: &Graph, cut: impl Fn(&Graph, NodeId) -> bool, first: usize) -> Phases {
+    let cut: Vec<bool> = (0..g.nodes.len()).map(|id| cut(g, id)).collect();
     // `level[id]`: how many cut reductions deep node `id` is (0: it reads none).
     let mut level = vec![0usize; g.nodes.len()];
     let mut inputs = g.inputs.clone();
+    while inputs.len() < first {
+        inputs.push(InputDecl {
+            name: String::new(),
+            dtype: crate::core::dtype::DType::Float64,
+            rank: 0,
+            view: None,
+            literal: None,
+        });
+    }
     let mut input_of = vec![usize::MAX; g.nodes.len()];
     for id in 0..g.nodes.len() {
         let below = g.args(id).iter().map(|&a| level[a]).max().unwrap_or(0);
@@ -62,15 +77,16 @@ pub(super) fn split(g: &Graph, inner: impl Fn(&Graph, NodeId) -> bool) -> Phases
             });
         }
     }
-    // The graph rooted at `root` with every cut reduction but `root` read as its input.
-    let rooted = |root: NodeId| {
+    // The graph rooted at `root` (and `roots`) with every cut node but `keep` read as its
+    // input.
+    let rooted = |root: NodeId, roots: Vec<NodeId>, keep: Option<NodeId>| {
         let mut out = Graph::new(inputs.clone());
         out.nodes = g
             .nodes
             .iter()
             .enumerate()
             .map(|(id, node)| {
-                if cut[id] && id != root {
+                if cut[id] && Some(id) != keep {
                     Node {
                         kind: NodeKind::Input(input_of[id]),
                         ..node.clone()
@@ -81,25 +97,26 @@ pub(super) fn split(g: &Graph, inner: impl Fn(&Graph, NodeId) -> bool) -> Phases
             })
             .collect();
         out.root = root;
-        out.roots = if g.roots.is_empty() {
-            Vec::new()
-        } else {
-            vec![root]
-        };
+        out.roots = roots;
         // Dead-node removal drops what only the replaced reductions read.
         crate::opt::optimize(&out)
     };
     let depth = level.iter().copied().max().unwrap_or(0);
     let mut phases: Vec<Vec<Inner>> = (0..depth).map(|_| Vec::new()).collect();
     for id in (0..g.nodes.len()).filter(|&id| cut[id]) {
+        let roots = if g.roots.is_empty() {
+            Vec::new()
+        } else {
+            vec![id]
+        };
         phases[level[id] - 1].push(Inner {
             input: input_of[id],
-            graph: rooted(id),
+            graph: rooted(id, roots, Some(id)),
         });
     }
     Phases {
         phases,
-        outer: rooted(g.root),
+        outer: rooted(g.root, g.roots.clone(), None),
     }
 }
 
