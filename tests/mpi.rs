@@ -265,7 +265,6 @@ fn ranks_side() {
     let err = |expr: &str, vars: &Vars| dist::evaluate(&world, &part, expr, vars).unwrap_err();
     assert_eq!(err("sum(u[1:, :])", &vars).kind(), ErrorKind::Value);
     assert!(err("u[:-2, 1:-1]", &vars).to_string().contains("halo"));
-    assert_eq!(err("u - mean(u)", &vars).kind(), ErrorKind::Value);
     // One rank binds a wrong block: every rank fails.
     let wrong = ndarray::Array2::<f64>::zeros((r.len() + usize::from(rank == size - 1), 5));
     let e = err("sum(u)", &Vars::new().with("u", &wrong));
@@ -292,7 +291,264 @@ fn ranks_side() {
     assert_eq!(short.kind(), ErrorKind::Value);
     assert!(short.to_string().contains("covers"));
 
+    nested_side(&world);
     programs_side(&world);
+    program_reductions_side(&world);
+}
+
+/// `dist::evaluate` of expressions with reductions along axis 0 inside: phase by phase, each
+/// inner reduction combined across ranks and bound as an input of the next.
+fn nested_side(world: &impl Communicator) {
+    let (rank, size) = (world.rank() as usize, world.size() as usize);
+
+    // 1-d on numjit's partition: bit-identical to one process (this rank's block of an
+    // elementwise result, or the whole value of a reduction).
+    for n in [0, 1, 5, 129, 4097, 100_003] {
+        let global = ndarray::Array1::from_shape_fn(n, |i| ((i * 7919) % 1013) as f64 / 7.0 - 50.0);
+        let part = dist::partition(&[n], world).unwrap();
+        let rows = part.rows(rank);
+        let local = global.slice(ndarray::s![rows.start..rows.end]);
+        let (local32, global32) = (local.mapv(|v| v as f32), global.mapv(|v| v as f32));
+        let (locali, globali) = (local.mapv(|v| v as i64), global.mapv(|v| v as i64));
+        let vars = Vars::new()
+            .with("a", local)
+            .with("b", &local32)
+            .with("c", &locali);
+        let alone = Vars::new()
+            .with("a", &global)
+            .with("b", &global32)
+            .with("c", &globali);
+        for expr in [
+            "a - mean(a)",
+            "(a - mean(a)) / sqrt(mean((a - mean(a))**2))",
+            "a - mean(a - mean(a))",
+            "sqrt(sum(a**2)) / len_",
+            "a / max(abs(a))",
+            "sum(a - mean(a))",
+            "mean(a) + max(a) * min(a)",
+            "b - mean(b)",
+            "(b - min(b)) / (max(b) - min(b))",
+            "c - sum(c) // len_",
+            "a + arange(len_) - mean(arange(len_) * a)",
+            "where(a > mean(a), a, 0)",
+            "any(a > mean(a) + 40)",
+        ] {
+            let expr = expr.replace("len_", &n.to_string());
+            let want = numjit::evaluate(&expr, &alone);
+            let got = dist::evaluate(world, &part, &expr, &vars);
+            match (want, got) {
+                (Ok(w), Ok(g)) => {
+                    assert_eq!(w.dtype(), g.dtype(), "{expr}");
+                    let w64 = w.to_f64();
+                    let mine = if w64.ndim() == 0 {
+                        w64
+                    } else {
+                        w64.slice_axis(ndarray::Axis(0), (rows.start..rows.end).into())
+                            .to_owned()
+                    };
+                    assert_eq!(
+                        mine.mapv(f64::to_bits),
+                        g.to_f64().mapv(f64::to_bits),
+                        "{expr} n={n} on {size} ranks: {w} != {g}"
+                    );
+                }
+                (Err(w), Err(g)) => assert_eq!(w.kind(), g.kind(), "{expr} n={n}: {w} / {g}"),
+                (w, g) => panic!("{expr} n={n} on {size} ranks: {w:?} against {g:?}"),
+            }
+        }
+    }
+
+    // 2-d on numjit's partition: an inner reduction along axis 0 is a row broadcast back along
+    // axis 0, bit-identical; over all axes it is deterministic, close to one process.
+    for rows_total in [1, 300, 4099] {
+        let part = dist::partition(&[rows_total, 7], world).unwrap();
+        let global = ndarray::Array2::from_shape_fn((rows_total, 7), |(i, j)| {
+            ((i * 7919 + j * 104_729) % 1013) as f64 / 7.0 - 50.0
+        });
+        let r = part.rows(rank);
+        let local = global.slice(ndarray::s![r.start..r.end, ..]);
+        let vars = Vars::new().with("u", local);
+        let alone = Vars::new().with("u", &global);
+        for expr in [
+            "u - mean(u, axis=0)",
+            "(u - mean(u, axis=0)) / max(abs(u), axis=0)",
+            "sum((u - mean(u, axis=0))**2, axis=0)",
+            "u[:, 1:-1] - mean(u[:, :-2], axis=0)",
+            // Over all axes, bit-identical at any rank count: the inner sum crosses ranks, the
+            // outer one is local (a different order than `sum(u)`).
+            "sum(sum(u, axis=0))",
+        ] {
+            let got = dist::evaluate(world, &part, expr, &vars).unwrap().to_f64();
+            let want = numjit::evaluate(expr, &alone).unwrap().to_f64();
+            let want = if expr.starts_with("sum") {
+                want
+            } else {
+                want.slice_axis(ndarray::Axis(0), (r.start..r.end).into())
+                    .to_owned()
+            };
+            assert_eq!(
+                got.mapv(f64::to_bits),
+                want.mapv(f64::to_bits),
+                "{expr} {rows_total}"
+            );
+        }
+        let got = dist::evaluate(world, &part, "u - mean(u)", &vars)
+            .unwrap()
+            .to_f64();
+        let again = dist::evaluate(world, &part, "u - mean(u)", &vars)
+            .unwrap()
+            .to_f64();
+        let want = numjit::evaluate("u - mean(u)", &alone).unwrap().to_f64();
+        let want = want.slice(ndarray::s![r.start..r.end, ..]);
+        assert_eq!(got.mapv(f64::to_bits), again.mapv(f64::to_bits));
+        for (g, w) in got.iter().zip(want.iter()) {
+            assert!(
+                (g - w).abs() <= 1e-9 * w.abs().max(1.0),
+                "u - mean(u): {g} {w}"
+            );
+        }
+    }
+
+    // A caller's partition: deterministic, close to one process.
+    let counts: Vec<usize> = (0..size).map(|r| 3 + 2 * r).collect();
+    let rows_total: usize = counts.iter().sum();
+    let part = dist::Partition::new(&[rows_total, 5], &counts, world).unwrap();
+    let global = ndarray::Array2::from_shape_fn((rows_total, 5), |(i, j)| (i * 5 + j) as f64 * 0.1);
+    let r = part.rows(rank);
+    let local = global.slice(ndarray::s![r.start..r.end, ..]);
+    let vars = Vars::new().with("u", local);
+    let alone = Vars::new().with("u", &global);
+    for expr in [
+        "u - mean(u, axis=0)",
+        "u / sqrt(sum(u**2))",
+        "sum(u - mean(u))",
+    ] {
+        let got = dist::evaluate(world, &part, expr, &vars).unwrap().to_f64();
+        let want = numjit::evaluate(expr, &alone).unwrap().to_f64();
+        let want = if want.ndim() == 0 {
+            want
+        } else {
+            want.slice_axis(ndarray::Axis(0), (r.start..r.end).into())
+                .to_owned()
+        };
+        assert_eq!(got.shape(), want.shape(), "{expr}");
+        for (g, w) in got.iter().zip(want.iter()) {
+            assert!((g - w).abs() <= 1e-9 * w.abs().max(1.0), "{expr}: {g} {w}");
+        }
+    }
+
+    // Errors, raised on every rank in whichever phase finds them, no deadlock.
+    let err = |expr: &str, vars: &Vars| dist::evaluate(world, &part, expr, vars).unwrap_err();
+    // The ranks disagree on the dtype: found before the first phase.
+    if size > 1 {
+        let as32 = local.mapv(|v| v as f32);
+        let mixed = if rank == size - 1 {
+            Vars::new().with("u", &as32)
+        } else {
+            Vars::new().with("u", local)
+        };
+        let e = err("u - mean(u - mean(u, axis=0))", &mixed);
+        assert_eq!(e.kind(), ErrorKind::Signature, "{e}");
+    }
+    // One rank binds a wrong block.
+    let wrong = ndarray::Array2::<f64>::zeros((r.len() + usize::from(rank == 0), 5));
+    let e = err("u - mean(u)", &Vars::new().with("u", &wrong));
+    assert_eq!(e.kind(), ErrorKind::Broadcast, "{e}");
+    // Shapes that do not broadcast once the inner value is known: found in the last phase.
+    let e = err("u[:, :2] - mean(u, axis=0)", &vars);
+    assert_eq!(e.kind(), ErrorKind::Broadcast, "{e}");
+    // A slice along axis 0 inside the inner reduction: still refused, on every rank.
+    let e = err("u - mean(u[1:, :])", &vars);
+    assert_eq!(e.kind(), ErrorKind::Value, "{e}");
+    // The ranks go on together after the errors.
+    let got = dist::evaluate(world, &part, "sum(u - mean(u, axis=0), axis=0)", &vars).unwrap();
+    assert_eq!(got.shape(), &[5]);
+}
+
+/// `dist::run` with reductions along the distributed axis inside the program: each computed
+/// across ranks before the group that reads it. 1-d on numjit's partition: bit-identical.
+fn program_reductions_side(world: &impl Communicator) {
+    let (rank, size) = (world.rank() as usize, world.size() as usize);
+    let programs = [
+        // The residual of every step into a 0-d output.
+        "for step in range(6):\n    next[1:-1] = u[1:-1] + 0.2*(u[2:] - 2*u[1:-1] + u[:-2])\n    r = sum((next - u)**2)\n    swap(u, next)",
+        // Mean removal as a statement of its own, in the loop.
+        "for step in range(4):\n    next[1:-1] = u[1:-1] + 0.1*(u[2:] + u[:-2])\n    swap(u, next)\n    u = u - mean(u)\n    r = max(abs(u))",
+        // Nested twice, and a normalization read by a stencil statement.
+        "next = u - mean(u - mean(u))\nu[1:-1] = (next[2:] - next[:-2]) / sqrt(mean(next**2))\nr = sum(u) + min(next)",
+        // An intermediate reduced, and the loop variable.
+        "for i in range(3):\n    t = u * i - next\n    next[1:] = u[:-1] + mean(t)\n    swap(u, next)\nr = prod(1 + u / 1e4)",
+    ];
+    for n in [2000] {
+        let part = dist::partition(&[n], world).unwrap();
+        let rows = part.rows(rank);
+        let init = ndarray::Array1::from_shape_fn(n, |i| ((i * 7919) % 1013) as f64 / 7.0 - 50.0);
+        for program in programs {
+            let (mut u, mut next) = (init.clone(), init.mapv(|v| v * 0.5));
+            let mut r = ndarray::arr0(0.0f64);
+            numjit::run(
+                program,
+                &Vars::new()
+                    .with_out("u", &mut u)
+                    .with_out("next", &mut next)
+                    .with_out("r", &mut r),
+            )
+            .unwrap();
+            let mut lu = init.slice(ndarray::s![rows.start..rows.end]).to_owned();
+            let mut lnext = lu.mapv(|v| v * 0.5);
+            let mut lr = ndarray::arr0(0.0f64);
+            let vars = Vars::new()
+                .with_out("u", &mut lu)
+                .with_out("next", &mut lnext)
+                .with_out("r", &mut lr);
+            dist::run(world, &part, program, &vars).unwrap_or_else(|e| panic!("{program}: {e}"));
+            drop(vars);
+            for (name, got, want) in [("u", &lu, &u), ("next", &lnext, &next)] {
+                let want = want.slice(ndarray::s![rows.start..rows.end]);
+                assert_eq!(
+                    got.mapv(f64::to_bits),
+                    want.mapv(f64::to_bits),
+                    "`{name}` of {program} on rank {rank} of {size}"
+                );
+            }
+            assert_eq!(
+                lr[()].to_bits(),
+                r[()].to_bits(),
+                "`r` of {program}: {lr} {r}"
+            );
+        }
+    }
+    // 2-d, a reduction over all axes: deterministic, close to one process.
+    let n = 60;
+    let part = dist::Partition::new(&[n, 9], &even(n, size), world).unwrap();
+    let rows = part.rows(rank);
+    let init = ndarray::Array2::from_shape_fn((n, 9), |(i, j)| {
+        ((i * 7919 + j * 104_729) % 1013) as f64 / 7.0 - 50.0
+    });
+    let program = "for step in range(3):\n    next[1:-1, 1:-1] = u[1:-1, 1:-1] + 0.1*(u[2:, 1:-1] + u[:-2, 1:-1] - 2*u[1:-1, 1:-1])\n    swap(u, next)\n    u[:, :] = u - mean(u)\n    r = sqrt(sum(u**2))";
+    let (mut u, mut next, mut r) = (init.clone(), init.clone(), ndarray::arr0(0.0f64));
+    numjit::run(
+        program,
+        &Vars::new()
+            .with_out("u", &mut u)
+            .with_out("next", &mut next)
+            .with_out("r", &mut r),
+    )
+    .unwrap();
+    let mut lu = init.slice(ndarray::s![rows.start..rows.end, ..]).to_owned();
+    let mut lnext = lu.clone();
+    let mut lr = ndarray::arr0(0.0f64);
+    let vars = Vars::new()
+        .with_out("u", &mut lu)
+        .with_out("next", &mut lnext)
+        .with_out("r", &mut lr);
+    dist::run(world, &part, program, &vars).unwrap();
+    drop(vars);
+    let want = u.slice(ndarray::s![rows.start..rows.end, ..]);
+    for (g, w) in lu.iter().zip(want.iter()) {
+        assert!((g - w).abs() <= 1e-9 * w.abs().max(1.0), "{g} {w}");
+    }
+    assert!((lr[()] - r[()]).abs() <= 1e-9 * r[()].abs(), "{lr} {r}");
 }
 
 /// Equal blocks of `n` rows for `size` ranks.
@@ -369,9 +625,10 @@ fn programs_side(world: &impl Communicator) {
         ("next[:, :] = u[3:13, :] + u[0:10, :]", "slices `a:-b`"),
         ("next[1:, :] = u[-1:, :]", "slices `a:-b`"),
         ("u * 2", "returns no value"),
+        ("next[:, :] = u - sum(u[1:, :])", "whole along axis 0"),
         (
-            "next[:, :] = u - sum(u)",
-            "reduction along the distributed axis",
+            "t = u[1:-1, :] * 2\nnext[1:-1, :] = t - sum(t)",
+            "whole along axis 0",
         ),
         (
             "next[:, :] = u - mean(u, axis=0)",
@@ -381,6 +638,20 @@ fn programs_side(world: &impl Communicator) {
         let e = err(program);
         assert_eq!(e.kind(), ErrorKind::Value, "{program}: {e}");
         assert!(e.to_string().contains(says), "{program}: {e}");
+    }
+    // The ranks disagree on the dtype of a value a reduction reads: every rank fails.
+    if size > 1 {
+        let mut u32 = ndarray::Array2::<f32>::zeros((r.len(), 4));
+        let mut next = ndarray::Array2::<f64>::zeros((r.len(), 4));
+        let e = if rank == 0 {
+            let vars = Vars::new()
+                .with_out("u", &mut u32)
+                .with_out("next", &mut next);
+            dist::run(world, &part, "next[:, :] = u - mean(u)", &vars).unwrap_err()
+        } else {
+            err("next[:, :] = u - mean(u)")
+        };
+        assert_eq!(e.kind(), ErrorKind::Signature, "{e}");
     }
     // A shape error found by the ranks' dry runs: every rank fails.
     let e = err("next[1:-1, :] = u[2:, :] + u");

@@ -14,7 +14,8 @@
 //! - generators (`arange`, `linspace`) along axis 0 produce this rank's part of the global
 //!   sequence (global indices; nothing is allocated);
 //! - a reduction along the distributed axis at the top of the expression (`sum(e)`, `mean(e)`,
-//!   `max(e, axis=0)`, …) combines across ranks and every rank gets the value. On numjit's own
+//!   `max(e, axis=0)`, …) combines across ranks and every rank gets the value (inside the
+//!   expression too: see below). On numjit's own
 //!   partition ([`partition`]) a reduction along axis 0 (any reduction of a 1-d array) is
 //!   **bit-identical to the single-process result** at any number of ranks and threads: the
 //!   ranks' rows are whole subtrees of the single-process pairwise tree, and their roots combine
@@ -36,8 +37,9 @@
 //! operands broadcast along the reduced axes or generators; and which of the two trees the
 //! executor builds depends on its layout decisions (`exec/layout.rs`), which `dist` would have
 //! to mirror. When the bits must not depend on the rank count, reduce along axis 0 across
-//! ranks (`dist::evaluate("sum(u, axis=0)", …)`, bit-identical) and then the small result on
-//! each rank (`numjit::evaluate("sum(s)", …)`): a different order than `sum(u)`.
+//! ranks and then the small result on each rank, in one expression: `sum(sum(u, axis=0))`
+//! (the inner sum combines across ranks, bit-identical; the outer one is local and the same
+//! on every rank): a different order than `sum(u)`.
 //!
 //! [`run`] runs a program (statements, `for` loops, `swap`) the same way, with slices along
 //! axis 0 in the stencil form `u[2:, 1:-1]`, `u[:-2, 1:-1]`: every rank works on its rows plus
@@ -46,16 +48,33 @@
 //! written since its last exchange. The outputs are bit-identical to a single-process run at
 //! any number of ranks and threads (P5: `examples/mpi_diffusion.rs`).
 //!
+//! A reduction along the distributed axis *inside* a larger expression (`a - mean(a)`,
+//! `sqrt(sum(x**2)) / n`, `x / max(abs(x))`, `u - mean(u, axis=0)`, nested:
+//! `a - mean(a - mean(a))`) runs in phases, one per nesting level (`nest.rs`): each inner
+//! reduction is compiled as a graph of its own, reduced on every rank's pieces and combined
+//! across ranks exactly as a reduction at the top is, and its value (0-d, or for `axis=0` of a
+//! 2-d array a 1-d row, which broadcasts back along axis 0) is bound as an input of the
+//! reductions of the next phase and of the outer expression. A phase costs one agreement on
+//! its outcome and one gather per reduction in it. So the bits are the single process's
+//! wherever each reduction's are, on numjit's own partition:
+//! - every inner reduction is along axis 0 (`axis=0`, or any reduction of a 1-d array): its
+//!   value is the single process's bit for bit, and so is everything computed from it (the
+//!   elementwise work is the same on the same values; a reduction of the next phase reads them
+//!   in the same tree): `a - mean(a)`, `(a - mean(a)) / sqrt(mean((a - mean(a))**2))`,
+//!   `u - mean(u, axis=0)`, `sum((u - mean(u, axis=0))**2, axis=0)` are bit-identical at any
+//!   number of ranks and threads;
+//! - a reduction over all axes of a 2-d array (`u - mean(u)`), and any with a caller's
+//!   partition, is deterministic for the partition, as at the top, and so is what reads it.
+//!
 //! Every check (shapes, dtypes, the partition, what the expression reads) is agreed on by all
-//! ranks before any data moves, so an error is raised on every rank, never a deadlock.
+//! ranks before any data moves, so an error is raised on every rank, never a deadlock; with
+//! inner reductions the ranks agree again after each phase (an error in the shapes of a later
+//! phase, `u[:, :2] - mean(u, axis=0)`, is found once the values are known).
 //! Not distributed (a clear error on every rank): slices along axis 0 in [`evaluate`] (an
-//! expression's result would not be a block of rows: use [`run`] with an output), and
-//! reductions along axis 0 inside a larger expression (`a - mean(a)`: evaluate `mean(a)`
-//! first and bind it as a scalar) or inside a program. Supporting them means a phase per
-//! nesting level: compile each inner reduction as its own raw root graph, reduce and combine it
-//! across ranks (a collective), then bind its value into the outer graph as a 0-d input; the
-//! outer graph's shape checks depend on the inner values' shapes, so the agreement on errors
-//! would be needed once per phase. Not done.
+//! expression's result would not be a block of rows: use [`run`] with an output). [`run`]
+//! computes the reductions inside a program the same way, phase by phase before the group that
+//! reads them, for 0-d values (`r = sum(u**2)`, `u = u - mean(u)`; not `mean(u, axis=0)` of a
+//! 2-d array there).
 //!
 //! ```no_run
 //! use numjit::dist::{self, mpi::traits::*};
@@ -71,6 +90,7 @@
 //! ```
 
 mod halo;
+mod nest;
 mod program;
 mod tree;
 
@@ -101,7 +121,7 @@ use crate::core::index::IndexKind;
 use crate::core::view::RawView;
 use crate::core::window::{self, Window};
 use crate::exec::Acc;
-use crate::ir::{Graph, NodeKind};
+use crate::ir::{Graph, NodeId, NodeKind};
 use crate::ops::ReduceOp;
 use crate::program::{Program, Unit};
 use tree::Piece;
@@ -286,6 +306,8 @@ impl Partition {
 /// block, see the [module docs](self)), split by `part`. Every rank must call it with the same
 /// expression, partition and dtypes. The result is this rank's block of an elementwise result,
 /// or, for a reduction along the distributed axis, the whole value (the same on every rank).
+/// Reductions along the distributed axis inside the expression (`a - mean(a)`) are combined
+/// across ranks first, a phase per nesting level (see the [module docs](self)).
 ///
 /// ```no_run
 /// use numjit::dist::{self, mpi::traits::*};
@@ -311,11 +333,28 @@ pub fn evaluate(
     let print = fingerprint(expr, part, vars);
     // Both outcomes are agreed on first: a failed rank must not leave the others waiting.
     agree(comm, prepared.as_ref().err(), Some(print))?;
-    let prepared = prepared?;
+    let mut prepared = prepared?;
+    // The inner reductions, a phase at a time: every rank reduces its pieces, the ranks agree
+    // on the outcome, then combine, and the values become inputs of the later phases. With no
+    // rows anywhere the whole expression runs locally below (every rank holds the same nothing).
+    let compiled = prepared.compiled.clone();
+    if !part.pieces.is_empty() {
+        for phase in &compiled.phases {
+            let mine: Result<Vec<_>> = phase
+                .iter()
+                .map(|(_, across)| prepared.partials(rank, across))
+                .collect();
+            agree(comm, mine.as_ref().err(), None)?;
+            for ((input, across), (p, shape)) in phase.iter().zip(mine?) {
+                let value = prepared.combine(comm, across, p, &shape)?;
+                prepared.values.push((*input, value));
+            }
+        }
+    }
     let mine = prepared.local(rank);
     agree(comm, mine.as_ref().err(), None)?;
     let mine = mine?;
-    match (mine, &prepared.compiled.across) {
+    match (mine, &compiled.across) {
         (Local::Block(a), _) => Ok(a),
         (Local::Partials(p, shape), Some(across)) => prepared.combine(comm, across, p, &shape),
         (Local::Partials(..), None) => Err(Error::new(
@@ -325,7 +364,8 @@ pub fn evaluate(
     }
 }
 
-/// A reduction along the distributed axis at the root of the expression.
+/// A reduction along the distributed axis at the root of a graph: the expression's, or an inner
+/// reduction's own (`nest.rs`).
 struct Across {
     op: ReduceOp,
     acc: DType,
@@ -342,11 +382,20 @@ struct Prepared<'a> {
     /// The caller's views, in slot order; `distributed[i]`: slot i is a block of rows.
     caller: Vec<RawView>,
     distributed: Vec<bool>,
+    /// The values of the inner reductions combined so far, by the input they are bound to.
+    values: Vec<(usize, Array)>,
 }
 
 /// An expression compiled and checked for arrays distributed with a partition of some rank.
 struct Compiled {
     program: Program,
+    /// The inner reductions along the distributed axis, phase by phase (`nest.rs`): the input
+    /// each value is bound to, and the reduction.
+    phases: Vec<Vec<(usize, Across)>>,
+    /// The expression with its inner reductions read as inputs, when it has any and is not a
+    /// reduction across ranks itself (else the program's group, or `across`, computes it).
+    outer: Option<Unit>,
+    /// The reduction across ranks the expression ends with, if any.
     across: Option<Across>,
 }
 
@@ -387,17 +436,44 @@ impl Compiled {
         };
         let g = &group.unit.graph;
         check_reads(g, rank)?;
-        let across = across(g, rank)?;
-        Ok(Compiled { program, across })
+        let crosses = |g: &Graph, id: NodeId| crosses(g, id, rank);
+        let nest::Phases { phases, outer } = nest::split(g, crosses);
+        let phases = phases
+            .into_iter()
+            .map(|phase| {
+                phase
+                    .into_iter()
+                    .map(|inner| Ok((inner.input, Across::new(&inner.graph)?)))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let across = if crosses(&outer, outer.root) {
+            Some(Across::new(&outer)?)
+        } else {
+            None
+        };
+        let outer = if phases.is_empty() || across.is_some() {
+            None
+        } else {
+            Some(Unit::compile(outer)?)
+        };
+        Ok(Compiled {
+            program,
+            phases,
+            outer,
+            across,
+        })
     }
 }
 
 enum Local {
     Block(Array),
-    /// Per piece of this rank, the accumulators (flattened) and the count of values reduced.
-    /// And the result's shape.
     Partials(Vec<(Array, usize)>, Vec<usize>),
 }
+
+/// Per piece of this rank, the accumulators (flattened) and the count of values reduced; and
+/// the reduction's shape.
+type Partials = (Vec<(Array, usize)>, Vec<usize>);
 
 /// This rank's index, after checking that `part` has one piece per rank of `comm`.
 pub(crate) fn check_ranks(comm: &impl Communicator, part: &Partition) -> Result<usize> {
@@ -454,6 +530,7 @@ impl<'a> Prepared<'a> {
             compiled,
             caller,
             distributed,
+            values: Vec::new(),
         })
     }
 
@@ -464,22 +541,26 @@ impl<'a> Prepared<'a> {
             .ok_or_else(|| Error::new(ErrorKind::Internal, "not a lone expression"))
     }
 
-    /// The graph's inputs for global rows `rows` of this rank's block.
+    /// The graph's inputs for global rows `rows` of this rank's block, with the inner
+    /// reductions' values combined so far.
     fn inputs(&self, g: &Graph, rank: usize, rows: &Range<usize>) -> Result<Vec<RawView>> {
         let first = self.part.rows(rank).start;
-        let caller: Vec<RawView> = self
-            .caller
+        let slots: Vec<RawView> = g
+            .inputs
             .iter()
-            .zip(&self.distributed)
-            .map(|(v, &d)| {
-                if d {
-                    rows_of(v, rows.start - first, rows.len())
-                } else {
-                    v.clone()
-                }
+            .enumerate()
+            .map(|(i, decl)| match self.caller.get(i) {
+                Some(v) if self.distributed[i] => rows_of(v, rows.start - first, rows.len()),
+                Some(v) => v.clone(),
+                None => match self.values.iter().find(|(j, _)| *j == i) {
+                    Some((_, a)) => crate::exec::view_of(a),
+                    // A view or a literal (made from its base by `graph_inputs`), or a value
+                    // the graph does not read.
+                    None => RawView::empty(decl.dtype, decl.rank),
+                },
             })
             .collect();
-        crate::exec::program::graph_inputs(g, &caller)
+        crate::exec::program::graph_inputs(g, &slots)
     }
 
     /// The window of an evaluation of global rows `rows`.
@@ -504,20 +585,31 @@ impl<'a> Prepared<'a> {
 
     /// This rank's part: its block of the result, or its pieces' accumulators.
     fn local(&self, rank: usize) -> Result<Local> {
-        let Some(across) = &self.compiled.across else {
-            let group = self.graph()?;
-            return Ok(Local::Block(self.run(
-                &group.unit,
-                rank,
-                self.part.rows(rank),
-                false,
-            )?));
-        };
         if self.part.pieces.is_empty() {
-            // No rows anywhere: the single-process value of an empty reduction (or its error).
+            // No rows anywhere: the single-process value of an empty reduction (or its error),
+            // inner ones included.
             let group = self.graph()?;
             return Ok(Local::Block(self.run(&group.unit, rank, 0..0, false)?));
         }
+        if let Some(across) = &self.compiled.across {
+            let (p, shape) = self.partials(rank, across)?;
+            return Ok(Local::Partials(p, shape));
+        }
+        let unit = match &self.compiled.outer {
+            Some(unit) => unit,
+            None => &self.graph()?.unit,
+        };
+        Ok(Local::Block(self.run(
+            unit,
+            rank,
+            self.part.rows(rank),
+            false,
+        )?))
+    }
+
+    /// This rank's pieces' accumulators of the reduction `across` (each with the count of
+    /// values it reduced), and the reduction's shape.
+    fn partials(&self, rank: usize, across: &Across) -> Result<Partials> {
         // The result's shape (so the accumulators per piece) from the shapes of one row, which
         // every rank can bind, also one holding no rows (nothing is read: shapes only). Here,
         // not after: an error must be agreed on before the ranks gather.
@@ -540,7 +632,7 @@ impl<'a> Prepared<'a> {
             };
             out.push((self.run(&across.raw, rank, p.lo..p.hi, true)?, count));
         }
-        Ok(Local::Partials(out, out_shape))
+        Ok((out, out_shape))
     }
 
     /// Every node's shape for global rows `rows` of this rank's block.
@@ -565,49 +657,61 @@ impl<'a> Prepared<'a> {
         mine: Vec<(Array, usize)>,
         out_shape: &[usize],
     ) -> Result<Array> {
-        let rank = comm.rank() as usize;
-        let pieces = &self.part.pieces;
-        // One word per accumulator (two per complex one), then the count reduced, per piece.
-        let k: usize = out_shape.iter().product::<usize>() * words_per(across.acc);
-        let mut send: Vec<u64> = Vec::with_capacity(mine.len() * (k + 1));
-        for (a, count) in &mine {
-            push_words(a, &mut send)?;
-            send.push(*count as u64);
-        }
-        let per_rank: Vec<mpi::Count> = (0..self.part.ranks())
-            .map(|r| {
-                let n = pieces.iter().filter(|p| self.part.owner(p.lo) == r).count();
-                (n * (k + 1)) as mpi::Count
-            })
-            .collect();
-        let displs: Vec<mpi::Count> = per_rank
-            .iter()
-            .scan(0, |at, &c| {
-                let d = *at;
-                *at += c;
-                Some(d)
-            })
-            .collect();
-        if send.len() != per_rank[rank] as usize {
-            return Err(Error::new(
-                ErrorKind::Internal,
-                "a rank's partials do not match its pieces",
-            ));
-        }
-        let mut all = vec![0u64; pieces.len() * (k + 1)];
-        {
-            let mut recv = PartitionMut::new(&mut all[..], &per_rank[..], &displs[..]);
-            comm.all_gather_varcount_into(&send[..], &mut recv);
-        }
-        let count: usize = all.chunks(k + 1).map(|c| c[k] as usize).sum();
-        let words: Vec<u64> = all
-            .chunks(k + 1)
-            .flat_map(|c| c[..k].iter().copied())
-            .collect();
-        let accs = combine_words(across.op, across.acc, pieces, &words, k, out_shape)?;
-        // What the single process does to its accumulators, once, on the combined ones.
-        Ok(crate::exec::finalize(accs, across.op, across.dtype, count))
+        combine(comm, self.part, across, mine, out_shape)
     }
+}
+
+/// Gathers every piece's accumulators (`mine`: this rank's) on every rank, combines them in the
+/// tree's order and finalizes once, as the single process does. Collective.
+fn combine(
+    comm: &impl Communicator,
+    part: &Partition,
+    across: &Across,
+    mine: Vec<(Array, usize)>,
+    out_shape: &[usize],
+) -> Result<Array> {
+    let rank = comm.rank() as usize;
+    let pieces = &part.pieces;
+    // One word per accumulator (two per complex one), then the count reduced, per piece.
+    let k: usize = out_shape.iter().product::<usize>() * words_per(across.acc);
+    let mut send: Vec<u64> = Vec::with_capacity(mine.len() * (k + 1));
+    for (a, count) in &mine {
+        push_words(a, &mut send)?;
+        send.push(*count as u64);
+    }
+    let per_rank: Vec<mpi::Count> = (0..part.ranks())
+        .map(|r| {
+            let n = pieces.iter().filter(|p| part.owner(p.lo) == r).count();
+            (n * (k + 1)) as mpi::Count
+        })
+        .collect();
+    let displs: Vec<mpi::Count> = per_rank
+        .iter()
+        .scan(0, |at, &c| {
+            let d = *at;
+            *at += c;
+            Some(d)
+        })
+        .collect();
+    if send.len() != per_rank[rank] as usize {
+        return Err(Error::new(
+            ErrorKind::Internal,
+            "a rank's partials do not match its pieces",
+        ));
+    }
+    let mut all = vec![0u64; pieces.len() * (k + 1)];
+    {
+        let mut recv = PartitionMut::new(&mut all[..], &per_rank[..], &displs[..]);
+        comm.all_gather_varcount_into(&send[..], &mut recv);
+    }
+    let count: usize = all.chunks(k + 1).map(|c| c[k] as usize).sum();
+    let words: Vec<u64> = all
+        .chunks(k + 1)
+        .flat_map(|c| c[..k].iter().copied())
+        .collect();
+    let accs = combine_words(across.op, across.acc, pieces, &words, k, out_shape)?;
+    // What the single process does to its accumulators, once, on the combined ones.
+    Ok(crate::exec::finalize(accs, across.op, across.dtype, count))
 }
 
 /// Rows `start..start + len` of a block (a view along axis 0).
@@ -651,40 +755,37 @@ fn check_reads(g: &Graph, rank: usize) -> Result<()> {
     Ok(())
 }
 
-/// The reduction across ranks the expression ends with, if any; an error for a reduction along
-/// axis 0 elsewhere (its value would be this rank's alone).
-fn across(g: &Graph, rank: usize) -> Result<Option<Across>> {
-    let along0 = |node: &crate::ir::Node| match node.kind {
+/// Node `id` of `g` is a reduction along the distributed axis (of arrays of rank `rank`): one
+/// that combines across ranks.
+fn crosses(g: &Graph, id: NodeId, rank: usize) -> bool {
+    match g.node(id).kind {
         NodeKind::Reduce { arg, axis, .. } => {
             g.node(arg).rank == rank && matches!(axis, None | Some(0))
         }
         _ => false,
-    };
-    for (id, node) in g.nodes.iter().enumerate() {
-        if along0(node) && id != g.root {
-            return Err(Error::at(
-                ErrorKind::Value,
-                node.span,
-                "a reduction along the distributed axis inside an expression is not distributed yet: evaluate it on its own first",
+    }
+}
+
+impl Across {
+    /// The reduction at the root of `g` (which [`crosses`]), with its raw graph compiled.
+    fn new(g: &Graph) -> Result<Across> {
+        let root = g.node(g.root);
+        let NodeKind::Reduce { op, arg, .. } = root.kind else {
+            return Err(Error::new(
+                ErrorKind::Internal,
+                "a reduction across ranks without a reduction at its root",
             ));
-        }
+        };
+        let acc = op.acc_dtype(g.node(arg).dtype);
+        let mut raw = g.clone();
+        raw.nodes[raw.root].dtype = acc;
+        Ok(Across {
+            op,
+            acc,
+            dtype: root.dtype,
+            raw: Unit::compile(crate::opt::optimize(&raw))?,
+        })
     }
-    let root = g.node(g.root);
-    if !along0(root) {
-        return Ok(None);
-    }
-    let NodeKind::Reduce { op, arg, .. } = root.kind else {
-        return Ok(None);
-    };
-    let acc = op.acc_dtype(g.node(arg).dtype);
-    let mut raw = g.clone();
-    raw.nodes[raw.root].dtype = acc;
-    Ok(Some(Across {
-        op,
-        acc,
-        dtype: root.dtype,
-        raw: Unit::compile(crate::opt::optimize(&raw))?,
-    }))
 }
 
 /// How many 64-bit words one accumulator of `acc` travels in.

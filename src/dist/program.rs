@@ -17,6 +17,18 @@
 //! decision on every rank, so the ranks' exchanges pair up), and a group that reads a dirty
 //! array exchanges it first. A time loop with `swap` thus exchanges the one array the step
 //! wrote, `depth` rows each way, once per step.
+//!
+//! A reduction along the distributed axis inside the program (`r = sum(u**2)` in a time loop,
+//! `u = u - mean(u)`) has a 0-d value (over all axes, or along axis 0 of a 1-d array), which
+//! `nest` gives a slot of its own and cuts out of its group (`nest.rs`: a phase per nesting
+//! level). Before the group runs, the hook reduces this rank's pieces of its own rows (of the
+//! arrays the program makes too: they are all indexed from the window's first row), the ranks
+//! agree on the outcome and combine the pieces in the tree's order, and the value lands in its
+//! slot; on numjit's own partition a reduction of a 1-d array is so bit-identical to the
+//! single process's, as in `dist::evaluate`. Its argument must read the distributed arrays
+//! whole along axis 0 (a stencil slice would shift its rows against the pieces'), and a
+//! reduction along axis 0 of 2-d values (a 1-d row) is refused: its slot would need the row's
+//! shape before the dry run.
 
 use std::ops::Range;
 
@@ -29,11 +41,11 @@ use crate::core::index::{IndexItem, IndexKind};
 use crate::core::view::RawView;
 use crate::core::window::{self, Window};
 use crate::exec::program::Hook;
-use crate::ir::{Graph, NodeKind};
-use crate::lower::program::{SlotKind, TargetKind};
-use crate::program::{Group, Program, Step};
+use crate::ir::{Graph, NodeId, NodeKind};
+use crate::lower::program::{Slot, SlotKind, TargetKind};
+use crate::program::{Group, Program, Step, Unit};
 
-use super::{agree, fingerprint, rows_of, Partition};
+use super::{agree, fingerprint, rows_of, Across, Partition};
 
 /// Runs the program `source` on every rank of `comm` over the distributed arrays in `vars`
 /// (each rank's block of rows, as for [`evaluate`](super::evaluate); outputs bound with
@@ -43,10 +55,16 @@ use super::{agree, fingerprint, rows_of, Partition};
 /// since its last exchange. Every rank must call it with the same program, partition and
 /// dtypes. The outputs' blocks are bit-identical to the rows of a single-process run.
 ///
+/// Reductions of the distributed arrays over all axes, or along axis 0 of 1-d ones, run inside
+/// the program (`r = sum(u**2)` in a time loop, `u = u - mean(u)`): each is combined across
+/// ranks before the group that reads it, bit-identical to one process on numjit's own
+/// partition for 1-d arrays (see the module docs).
+///
 /// Not distributed (a clear error on every rank): a program's result (assign to an output,
-/// or use [`evaluate`](super::evaluate) for an expression), reductions along axis 0 or over all
-/// axes of distributed values, other subscripts along axis 0 (`u[::-1]`, `u[3]`, `u[5:10]`),
-/// and a stencil deeper than some rank's block of rows.
+/// or use [`evaluate`](super::evaluate) for an expression), reductions along axis 0 of more
+/// dimensions (`u - mean(u, axis=0)`: a row, not a 0-d value) or of a slice along axis 0
+/// (`sum(u[1:])`), such reductions in a loop's `range`, other subscripts along axis 0
+/// (`u[::-1]`, `u[3]`, `u[5:10]`), and a stencil deeper than some rank's block of rows.
 ///
 /// Returns what the halo exchange cost this rank ([`HaloStats`]).
 ///
@@ -81,8 +99,16 @@ pub fn run(
         buffers: &prepared.buffers,
         dirty: vec![true; prepared.buffers.len()],
         stats: HaloStats::default(),
+        window: prepared.window.clone(),
+        plans: &prepared.plans,
+        values: &prepared.values,
     };
     let views = prepared.views.clone();
+    let preset: Vec<(usize, RawView)> = prepared
+        .values
+        .iter()
+        .map(|(s, a)| (*s, crate::exec::view_of(a)))
+        .collect();
     let w = prepared.window.clone();
     let outcome = window::with(
         Window {
@@ -92,7 +118,7 @@ pub fn run(
             len: w.len(),
             raw_root: false,
         },
-        || crate::exec::program::run_hooked(&prepared.program, views, &mut hook),
+        || crate::exec::program::run_hooked(&prepared.program, views, &preset, &mut hook),
     );
     outcome.map_err(|e| e.with_source(source))?;
     let stats = hook.stats;
@@ -144,6 +170,21 @@ struct Prepared {
     buffers: Vec<Buffer>,
     /// This rank's rows.
     own: Range<usize>,
+    /// The groups with reductions across ranks, and those reductions.
+    plans: Vec<Plan>,
+    /// Where the reductions' values go: their slots, and storage of their dtype.
+    values: Vec<(usize, Array)>,
+}
+
+/// The storage of the values of reductions across ranks, by slot.
+type Values = Vec<(usize, Array)>;
+
+/// The reductions across ranks a group reads (each a value in a slot of its own, filled by the
+/// hook before the group runs), phase by phase (`nest.rs`).
+struct Plan {
+    /// The group, by address (groups are boxed: their addresses do not move).
+    group: *const Group,
+    phases: Vec<Vec<(usize, Across)>>,
 }
 
 impl Prepared {
@@ -157,9 +198,10 @@ impl Prepared {
         let want = part.local_shape(rank);
         let prank = want.len();
         let ast = crate::parse::parse_program(source).map_err(|e| e.with_source(source))?;
-        let program =
+        let mut program =
             Program::compile(&ast, &vars.signature()).map_err(|e| e.with_source(source))?;
         let depth = check(&program, prank).map_err(|e| e.with_source(source))?;
+        let (plans, values) = nest(&mut program, prank).map_err(|e| e.with_source(source))?;
         // The ghost rows come from the neighbours' own rows: each must hold `depth` of them.
         let n = part.global[0];
         if depth > 0 {
@@ -211,6 +253,8 @@ impl Prepared {
             views,
             buffers,
             own,
+            plans,
+            values,
         })
     }
 
@@ -229,7 +273,8 @@ pub(super) fn window_of(part: &Partition, rank: usize, depth: usize) -> Range<us
     own.start.saturating_sub(depth)..(own.end + depth).min(part.global[0])
 }
 
-/// The halo exchange around a distributed program's groups.
+/// The halo exchange around a distributed program's groups, and the reductions across ranks
+/// they read.
 struct Exchange<'a, C: Communicator> {
     comm: &'a C,
     part: &'a Partition,
@@ -239,11 +284,88 @@ struct Exchange<'a, C: Communicator> {
     /// `dirty[i]`: buffer i was written since its ghost rows were last refreshed.
     dirty: Vec<bool>,
     stats: HaloStats,
+    /// Global rows of this rank's window.
+    window: Range<usize>,
+    plans: &'a [Plan],
+    values: &'a [(usize, Array)],
 }
 
 impl<C: Communicator> Exchange<'_, C> {
     fn buffer(&self, v: &RawView) -> Option<usize> {
         self.buffers.iter().position(|b| b.view.ptr == v.ptr)
+    }
+
+    /// This rank's pieces' accumulators of `across` (a 0-d reduction of the distributed
+    /// arrays' rows), over its own rows of the window-aligned arrays in `views`.
+    fn partials(&self, across: &Across, views: &[RawView]) -> Result<Vec<(Array, usize)>> {
+        let g = &across.raw.graph;
+        let prank = self.part.global.len();
+        let w = &self.window;
+        // Every array a program makes along the distributed axis is indexed from the window's
+        // first row; one of another length (`t = u[1:-1]`) holds other global rows than the
+        // pieces', which the tree of this reduction does not cut.
+        let aligned = |v: &RawView| v.shape.len() == prank && v.shape[0] == w.len();
+        for node in &g.nodes {
+            if let NodeKind::Input(i) = node.kind {
+                let Some(v) = views.get(root_slot(g, i)) else {
+                    continue; // a literal
+                };
+                if v.shape.len() == prank && !aligned(v) {
+                    return Err(Error::at(
+                        ErrorKind::Value,
+                        g.node(g.root).span,
+                        "a reduction across ranks in a program reads an array whose rows are not the distributed arrays' rows (a slice along axis 0 assigned to an intermediate): reduce the whole arrays",
+                    ));
+                }
+            }
+        }
+        if self.part.pieces.is_empty() {
+            return Err(Error::at(
+                ErrorKind::Value,
+                g.node(g.root).span,
+                "a reduction across ranks in a distributed program over arrays of no rows is not distributed",
+            ));
+        }
+        let mut out = Vec::new();
+        for p in self
+            .part
+            .pieces
+            .iter()
+            .filter(|p| self.part.owner(p.lo) == self.rank)
+        {
+            let slots: Vec<RawView> = views
+                .iter()
+                .map(|v| {
+                    if aligned(v) {
+                        rows_of(v, p.lo - w.start, p.hi - p.lo)
+                    } else {
+                        v.clone()
+                    }
+                })
+                .collect();
+            let inputs = crate::exec::program::graph_inputs(g, &slots)?;
+            let piece = Window {
+                rank: prank,
+                global: self.part.global[0],
+                offset: p.lo,
+                len: p.hi - p.lo,
+                raw_root: true,
+            };
+            let (value, count) = window::with(piece, || {
+                let shapes = crate::core::shape::infer(g, &inputs)?;
+                let count = match g.node(g.root).kind {
+                    NodeKind::Reduce {
+                        arg, axis: None, ..
+                    } => shapes[arg].iter().product(),
+                    _ => p.hi - p.lo,
+                };
+                let value = crate::exec::execute(g, &across.raw.kernels, &inputs, None)?
+                    .ok_or_else(|| Error::new(ErrorKind::Internal, "no accumulator"))?;
+                Ok::<_, Error>((value, count))
+            })?;
+            out.push((value, count));
+        }
+        Ok(out)
     }
 }
 
@@ -271,17 +393,38 @@ impl<C: Communicator> Hook for Exchange<'_, C> {
                 }
             }
         }
-        if stale.is_empty() || self.depth == 0 || self.part.ranks() == 1 {
-            return Ok(());
+        if !stale.is_empty() && self.depth > 0 && self.part.ranks() > 1 {
+            let bufs: Vec<&RawView> = stale.iter().map(|&b| &self.buffers[b].view).collect();
+            let t = std::time::Instant::now();
+            let sent = super::halo::exchange(self.comm, self.part, self.depth, self.rank, &bufs);
+            self.stats.exchanges += 1;
+            self.stats.bytes_sent += sent as u64;
+            self.stats.seconds += t.elapsed().as_secs_f64();
         }
-        let bufs: Vec<&RawView> = stale.iter().map(|&b| &self.buffers[b].view).collect();
-        let t = std::time::Instant::now();
-        let sent = super::halo::exchange(self.comm, self.part, self.depth, self.rank, &bufs);
-        self.stats.exchanges += 1;
-        self.stats.bytes_sent += sent as u64;
-        self.stats.seconds += t.elapsed().as_secs_f64();
         for b in stale {
             self.dirty[b] = false;
+        }
+        let Some(plan) = self.plans.iter().find(|p| std::ptr::eq(p.group, grp)) else {
+            return Ok(());
+        };
+        // A phase at a time, as `dist::evaluate` does: every rank reduces its pieces, the ranks
+        // agree on the outcome, combine, and the values land in their slots.
+        for phase in &plan.phases {
+            let mine: Result<Vec<_>> = phase
+                .iter()
+                .map(|(_, across)| self.partials(across, views))
+                .collect();
+            agree(self.comm, mine.as_ref().err(), None)?;
+            for ((slot, across), p) in phase.iter().zip(mine?) {
+                let value = super::combine(self.comm, self.part, across, p, &[])?;
+                let Some((_, storage)) = self.values.iter().find(|(s, _)| s == slot) else {
+                    return Err(Error::new(ErrorKind::Internal, "a value without a slot"));
+                };
+                crate::exec::copy_broadcast(
+                    &crate::exec::view_of(&value),
+                    &crate::exec::view_of(storage),
+                );
+            }
         }
         Ok(())
     }
@@ -326,7 +469,7 @@ fn check_steps(
         match step {
             Step::Group(grp) => {
                 let g = &grp.unit.graph;
-                check_graph(g, distributed, prank)?;
+                crossing(g, distributed, prank)?;
                 for t in &grp.targets {
                     match &t.kind {
                         TargetKind::Result => {
@@ -353,7 +496,13 @@ fn check_steps(
             }
             Step::Loop { range, body, .. } => {
                 for (g, _) in range {
-                    check_graph(g, distributed, prank)?;
+                    if let Some(&id) = crossing(g, distributed, prank)?.first() {
+                        return Err(Error::at(
+                            ErrorKind::Value,
+                            g.node(id).span,
+                            "a reduction along the distributed axis in a loop's range is not distributed: assign it to an intermediate first",
+                        ));
+                    }
                 }
                 check_steps(p, body, distributed, prank, depth)?;
             }
@@ -363,8 +512,11 @@ fn check_steps(
     Ok(())
 }
 
-/// Subscripts of distributed slots in stencil form; no reduction along the distributed axis.
-fn check_graph(g: &Graph, distributed: &[bool], prank: usize) -> Result<()> {
+/// Checks that subscripts of distributed slots are in stencil form, and returns the reductions
+/// along the distributed axis (over all axes, or along axis 0 of a 1-d array: 0-d values),
+/// which the hook computes across ranks before the group runs; an error for one along axis 0
+/// of more dimensions.
+fn crossing(g: &Graph, distributed: &[bool], prank: usize) -> Result<Vec<NodeId>> {
     let slots = distributed.len();
     // `along0[i]`: input i's axis 0 is the distributed axis.
     let mut along0 = vec![false; g.inputs.len()];
@@ -382,22 +534,144 @@ fn check_graph(g: &Graph, distributed: &[bool], prank: usize) -> Result<()> {
     // `tainted[n]`: node n's axis 0 is the distributed axis (from a distributed input or a
     // generator over the global rows).
     let mut tainted = vec![false; g.nodes.len()];
+    let mut out = Vec::new();
     for (id, node) in g.nodes.iter().enumerate() {
         tainted[id] = match &node.kind {
             NodeKind::Input(i) => along0[*i],
             NodeKind::Iota { axis, .. } => *axis == 0 && node.rank == prank,
             NodeKind::Reduce { arg, axis, .. } => {
                 if tainted[*arg] && matches!(axis, None | Some(0)) {
-                    return Err(Error::at(
-                        ErrorKind::Value,
-                        node.span,
-                        "a reduction along the distributed axis inside a distributed program is not supported: reduce with numjit::dist::evaluate after the run",
-                    ));
+                    if node.rank > 0 {
+                        return Err(Error::at(
+                            ErrorKind::Value,
+                            node.span,
+                            "a reduction along the distributed axis 0 of more than one dimension inside a distributed program is not supported (its value is not 0-d): reduce with numjit::dist::evaluate",
+                        ));
+                    }
+                    out.push(id);
+                    false
+                } else {
+                    tainted[*arg]
                 }
-                tainted[*arg]
             }
             _ => g.args(id).iter().any(|&a| tainted[a]),
         };
+    }
+    Ok(out)
+}
+
+/// Cuts every group at its reductions across ranks (`nest.rs`): each value gets a slot of its
+/// own, past every graph's inputs (a program's graphs read slot `i` as input `i`), which the
+/// hook fills before the group runs. Returns the groups' plans and the values' storage.
+fn nest(p: &mut Program, prank: usize) -> Result<(Vec<Plan>, Values)> {
+    let distributed: Vec<bool> = p.slots.iter().map(|s| s.rank == prank).collect();
+    fn widest(steps: &[Step], n: &mut usize) {
+        for step in steps {
+            match step {
+                Step::Group(grp) => *n = (*n).max(grp.unit.graph.inputs.len()),
+                Step::Loop { range, body, .. } => {
+                    for (g, _) in range {
+                        *n = (*n).max(g.inputs.len());
+                    }
+                    widest(body, n);
+                }
+                Step::Swap { .. } => {}
+            }
+        }
+    }
+    let mut next = p.slots.len();
+    widest(&p.steps, &mut next);
+    let mut plans = Vec::new();
+    let mut values = Vec::new();
+    fn walk(
+        steps: &mut [Step],
+        distributed: &[bool],
+        prank: usize,
+        next: &mut usize,
+        plans: &mut Vec<Plan>,
+        values: &mut Vec<(usize, Array)>,
+    ) -> Result<()> {
+        for step in steps {
+            match step {
+                Step::Group(grp) => {
+                    let g = &grp.unit.graph;
+                    let cut = crossing(g, distributed, prank)?;
+                    if cut.is_empty() {
+                        continue;
+                    }
+                    let split = super::nest::split_at(g, |_, id| cut.contains(&id), *next);
+                    let mut phases = Vec::new();
+                    for phase in split.phases {
+                        let mut reductions = Vec::new();
+                        for inner in phase {
+                            whole_rows(&inner.graph, distributed)?;
+                            let decl = &inner.graph.inputs[inner.input];
+                            values.push((inner.input, crate::exec::alloc(decl.dtype, &[])?));
+                            reductions.push((inner.input, Across::new(&inner.graph)?));
+                            *next = (*next).max(inner.input + 1);
+                        }
+                        phases.push(reductions);
+                    }
+                    grp.unit = Unit::compile(split.outer)?;
+                    plans.push(Plan {
+                        group: &**grp as *const Group,
+                        phases,
+                    });
+                }
+                Step::Loop { body, .. } => {
+                    walk(body, distributed, prank, next, plans, values)?;
+                }
+                Step::Swap { .. } => {}
+            }
+        }
+        Ok(())
+    }
+    walk(
+        &mut p.steps,
+        &distributed,
+        prank,
+        &mut next,
+        &mut plans,
+        &mut values,
+    )?;
+    // The values' slots, and unused ones before them (the executor gives every slot a view).
+    while p.slots.len() < next {
+        let i = p.slots.len();
+        let (dtype, name) = match values.iter().find(|(s, _)| *s == i) {
+            Some((_, a)) => (a.dtype(), format!("value@{i}")),
+            None => (crate::core::dtype::DType::Float64, String::new()),
+        };
+        p.slots.push(Slot {
+            name,
+            dtype,
+            rank: 0,
+            kind: SlotKind::Temp,
+        });
+    }
+    Ok((plans, values))
+}
+
+/// A reduction across ranks in a program reads the distributed arrays' rows whole: a slice
+/// along axis 0 of its pieces' rows would read rows of other pieces.
+fn whole_rows(g: &Graph, distributed: &[bool]) -> Result<()> {
+    // The graph keeps all its group's inputs: check those it reads.
+    let read = |i: usize| g.nodes.iter().any(|n| n.kind == NodeKind::Input(i));
+    for (i, decl) in g.inputs.iter().enumerate() {
+        let Some(view) = decl.view.as_ref().filter(|_| read(i)) else {
+            continue;
+        };
+        let s = root_slot(g, view.base);
+        if !distributed.get(s).copied().unwrap_or(false) {
+            continue;
+        }
+        // `crossing` has checked the subscript's stencil form.
+        if stencil(&view.items, g.inputs[view.base].rank)? != (0, 0) {
+            return Err(Error::at(
+                ErrorKind::Value,
+                view.span,
+                "a reduction across ranks in a distributed program reads the distributed arrays whole along axis 0: a slice there is not distributed (assign the sliced values to an output first)",
+            ));
+        }
     }
     Ok(())
 }
@@ -450,8 +724,10 @@ mod tests {
         let vars = Vars::new()
             .with_out("u", &mut u)
             .with_out("next", &mut next);
-        let p = Program::compile(&crate::parse::parse_program(src)?, &vars.signature())?;
-        check(&p, 2)
+        let mut p = Program::compile(&crate::parse::parse_program(src)?, &vars.signature())?;
+        let depth = check(&p, 2)?;
+        nest(&mut p, 2)?;
+        Ok(depth)
     }
 
     #[test]
@@ -469,6 +745,44 @@ mod tests {
     }
 
     #[test]
+    fn reductions_across_ranks_get_slots_of_their_own() {
+        let mut u = ndarray::Array2::<f64>::zeros((8, 4));
+        let mut next = u.clone();
+        let vars = Vars::new()
+            .with_out("u", &mut u)
+            .with_out("next", &mut next);
+        let src = "for i in range(3):\n    next[1:-1] = u[2:] - mean(u - mean(u)) + sum(u[:, 1:])\n    swap(u, next)";
+        let mut p = Program::compile(
+            &crate::parse::parse_program(src).unwrap(),
+            &vars.signature(),
+        )
+        .unwrap();
+        let before = p.slots.len();
+        let (plans, values) = nest(&mut p, 2).unwrap();
+        assert_eq!(plans.len(), 1);
+        let depths: Vec<usize> = plans[0].phases.iter().map(Vec::len).collect();
+        assert_eq!(depths, [2, 1]);
+        assert_eq!(values.len(), 3);
+        for (s, a) in &values {
+            assert!(
+                *s >= before && *s < p.slots.len(),
+                "{s} {before} {}",
+                p.slots.len()
+            );
+            assert_eq!((a.dtype(), p.slots[*s].rank), (crate::DType::Float64, 0));
+        }
+        // No reduction across ranks is left in the group.
+        let Step::Loop { body, .. } = &p.steps[0] else {
+            panic!("a loop")
+        };
+        let Step::Group(grp) = &body[0] else {
+            panic!("a group")
+        };
+        let distributed: Vec<bool> = p.slots.iter().map(|s| s.rank == 2).collect();
+        assert_eq!(crossing(&grp.unit.graph, &distributed, 2).unwrap(), []);
+    }
+
+    #[test]
     fn other_reads_along_axis_0_are_errors() {
         for src in [
             "next[:] = u[::-1]",
@@ -476,8 +790,9 @@ mod tests {
             "next[1:3] = u[2:4]",
             "next[:] = u[-8:]",
             "u * 2",
-            "next[:] = u - sum(u)",
             "next[:] = u - max(u, axis=0)",
+            "next[:] = u - sum(u[1:])",
+            "for i in range(sum(u > 0)):\n    next[:] = u",
         ] {
             let e = depth(src).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Value, "{src}: {e}");
