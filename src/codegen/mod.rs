@@ -116,7 +116,7 @@ fn compile_llvm(_: &Graph, _: &[Stage]) -> Result<Code> {
 }
 
 /// The LLVM tier: one LLVM module for the stages it translates, one Cranelift module for the
-/// rest (`def` kernels, complex values), each stage's kernel taken from its own.
+/// rest (complex values, byte strings), each stage's kernel taken from its own.
 #[cfg(feature = "llvm")]
 fn compile_llvm(g: &Graph, stages: &[Stage]) -> Result<Code> {
     let (on_llvm, on_cranelift): (Vec<&Stage>, Vec<&Stage>) =

@@ -17,8 +17,8 @@ pub enum Tier {
     /// Cranelift: compiles in 60–300 µs, 128-bit vectors. The default.
     Cranelift,
     /// LLVM 19 at the host CPU's full vector width (AVX2, AVX-512), bit for bit the Cranelift
-    /// tier's results; stages applying `def` kernels or computing complex values keep
-    /// Cranelift code. Needs numjit built with feature `llvm`.
+    /// tier's results (`def` kernels included); stages computing complex values or reading
+    /// byte strings keep Cranelift code. Needs numjit built with feature `llvm`.
     Llvm,
     /// Cranelift first; a kernel whose evaluations have taken [`AUTO_THRESHOLD`] in all is
     /// compiled by LLVM on a background thread and runs on that code from the next evaluation

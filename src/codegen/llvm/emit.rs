@@ -63,7 +63,7 @@ macro_rules! iop {
 
 impl<'ctx> Translator<'_, 'ctx> {
     /// The scalar type of `d`'s elements (bool is a byte, 0 or 1).
-    fn elem_type(&self, d: DType) -> BasicTypeEnum<'ctx> {
+    pub(super) fn elem_type(&self, d: DType) -> BasicTypeEnum<'ctx> {
         match d {
             DType::Bool => self.ctx.i8_type().into(),
             DType::Int32 => self.ctx.i32_type().into(),
@@ -75,7 +75,7 @@ impl<'ctx> Translator<'_, 'ctx> {
     }
 
     /// `t` as `lanes` elements (a vector when `lanes > 1`).
-    fn widen(&self, t: BasicTypeEnum<'ctx>, lanes: u32) -> BasicTypeEnum<'ctx> {
+    pub(super) fn widen(&self, t: BasicTypeEnum<'ctx>, lanes: u32) -> BasicTypeEnum<'ctx> {
         match (t, lanes) {
             (_, 1) => t,
             (BasicTypeEnum::IntType(i), _) => i.vec_type(lanes).into(),
@@ -288,8 +288,12 @@ impl<'ctx> Translator<'_, 'ctx> {
                         format!("node %{id} is read but is not an operand"),
                     ))
                 }
-                NodeKind::Call(..) => {
-                    return Err(internal("llvm emitter", "kernels run on Cranelift code"))
+                NodeKind::Call(kernel, args) => {
+                    let vals = args
+                        .iter()
+                        .map(|a| self.value(*a, memo))
+                        .collect::<Result<Vec<_>>>()?;
+                    self.call_kernel(kernel, &vals)?
                 }
                 NodeKind::Const(s) => self.constant(*s)?,
                 NodeKind::Cast(a) => {
@@ -376,7 +380,7 @@ impl<'ctx> Translator<'_, 'ctx> {
     }
 
     /// A bool (byte) as an `i1` condition.
-    fn truth(&self, v: BasicValueEnum<'ctx>) -> Result<BasicValueEnum<'ctx>> {
+    pub(super) fn truth(&self, v: BasicValueEnum<'ctx>) -> Result<BasicValueEnum<'ctx>> {
         let zero = self.constant(Scalar::Bool(false))?;
         iop_cmp(self, IntPredicate::NE, v, zero)
     }

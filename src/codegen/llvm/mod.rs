@@ -11,13 +11,19 @@
 //! would not reassociate a reduction without fast-math, and explicit vectors need no alias
 //! checks), and `default<O3>` schedules them.
 //!
-//! Stages it does not translate run on Cranelift code (per stage, see [`supports`]): those
-//! applying a `def` kernel and those with complex values.
+//! A `def` kernel is inlined into the element loop on scalars, as `translate/kernel.rs` inlines
+//! it (the same ops, the same unsigned `//` and `%` on counters known ≥ 0, the same cancel
+//! polls); a vector body runs it once per lane (`kernel.rs`).
+//!
+//! Stages it does not translate run on Cranelift code (per stage, see [`supports`]): those with
+//! complex values or byte strings, in the stage or in a kernel it applies.
 //!
 //! `target.rs` the host target, the pass pipeline and the code's owner; `rows.rs` the loop nest
-//! and the rows (map, staged map, reduction, column); `emit.rs` one arm per IR node.
+//! and the rows (map, staged map, reduction, column); `emit.rs` one arm per IR node;
+//! `kernel.rs` a `def` kernel inlined as blocks, per lane in vector bodies.
 
 mod emit;
+mod kernel;
 mod rows;
 mod target;
 
@@ -37,14 +43,17 @@ use crate::plan::{Stage, StageKind};
 
 pub(crate) use target::LlvmCode;
 
-/// True when the LLVM tier translates `stage`: everything but stages that apply a `def` kernel,
-/// compute complex values or read byte strings (those keep their Cranelift code).
+/// True when the LLVM tier translates `stage`: everything but stages that compute complex
+/// values or read byte strings, in the stage or inside a `def` kernel it applies (those keep
+/// their Cranelift code).
 pub(crate) fn supports(g: &Graph, stage: &Stage) -> bool {
     let plain = stage.nodes(g).into_iter().all(|id| {
         let node = g.node(id);
-        !(node.dtype.is_complex()
-            || node.dtype.is_bytes()
-            || matches!(node.kind, NodeKind::Call(..)))
+        !(node.dtype.is_complex() || node.dtype.is_bytes())
+            && match &node.kind {
+                NodeKind::Call(k, _) => kernel::real_kernel(k),
+                _ => true,
+            }
     });
     if !plain {
         return false;
@@ -213,6 +222,7 @@ fn build<'ctx>(
         addr: Vec::new(),
         s1: Vec::new(),
         scratch: None,
+        cancel: None,
         staging,
         loaded: HashMap::new(),
         index: None,
@@ -247,6 +257,8 @@ struct Translator<'a, 'ctx> {
     s1: Vec<IntValue<'ctx>>,
     /// The scratch base address.
     scratch: Option<PointerValue<'ctx>>,
+    /// The evaluation's cancel flag (an `AtomicU32`), polled by kernels' loops.
+    cancel: Option<PointerValue<'ctx>>,
     staging: Option<&'a Staging>,
     /// Staged nodes whose block is in scratch: read them there, at `index`.
     loaded: HashMap<NodeId, staging::Slot>,

@@ -139,6 +139,7 @@ impl<'ctx> Translator<'_, 'ctx> {
         let (n0, n1) = (p(0)?.into_int_value(), p(1)?.into_int_value());
         let (ptrs, strides) = (p(2)?.into_pointer_value(), p(3)?.into_pointer_value());
         self.scratch = Some(p(4)?.into_pointer_value());
+        self.cancel = Some(p(5)?.into_pointer_value());
         let i64t = self.ctx.i64_type();
         let operands = self.stage.leaves.len() + self.stage.heads();
         // Entry `i` of the caller's arrays of `operands` (pointers, or pairs of strides).

@@ -316,3 +316,105 @@ fn llvm_kernels_use_the_full_vector_width() {
     let sum = ir("sum(a * a)");
     assert!(sum.contains("<8 x double>"), "{sum}");
 }
+
+/// The graph of a lone expression (with its `def` kernels) compiled for `vars`.
+fn graph_of(src: &str, vars: &Vars) -> crate::ir::Graph {
+    let ast = crate::parse::parse_program(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+    let program = crate::program::Program::compile(&ast, &vars.signature())
+        .unwrap_or_else(|e| panic!("{src}: {e}"));
+    let group = program
+        .lone_expression()
+        .unwrap_or_else(|| panic!("{src}: not a lone expression"));
+    group.unit.graph.clone()
+}
+
+/// Kernels with loops, early returns, `break` and `continue`, nested calls and Python's `//`
+/// and `%` on integers (the unsigned shortcut on counters known ≥ 0 too): every stage runs on
+/// LLVM code, per lane in vector bodies, and matches Cranelift and the interpreter bit for bit.
+#[test]
+fn def_kernels_match_cranelift_and_the_interpreter_bit_for_bit() {
+    let sources = [
+        // P8's term: a digit loop, `%` and `//` by 10 on a counter known > 0.
+        "def term(k):\n    m = k\n    while m > 0:\n        if m % 10 == 9:\n            return 0.0\n        m //= 10\n    return 1.0 / k\nterm(i)",
+        "def term(k):\n    m = k\n    while m > 0:\n        if m % 10 == 9:\n            return 0.0\n        m //= 10\n    return 1.0 / k\nsum(term(arange(1, n + 1)))",
+        // P12's escape count.
+        "def escape(cr, ci):\n    zr = 0.0\n    zi = 0.0\n    for k in range(20):\n        t = zr*zr - zi*zi + cr\n        zi = 2*zr*zi + ci\n        zr = t\n        if zr*zr + zi*zi >= 4:\n            return k\n    return 255\nescape(a[None, :], b[:, None])",
+        "def f(x, y):\n    s = 0.0\n    n = 0\n    while s < x * 10:\n        n += 1\n        if n > 50:\n            break\n        if y > 0.3:\n            continue\n        s += y + 0.5\n    return s + n\nf(a, b)",
+        "def f(x, y):\n    if x > 0:\n        if y > 0:\n            return x - y\n        t = x * 2\n        for i in range(5):\n            t = t - y\n            if t < 0:\n                break\n        return t\n    return -1.0\nf(a, b)",
+        "def f(x, y):\n    s = 0.0\n    for i in range(4):\n        for j in range(i, 6, 2):\n            if j == 3:\n                continue\n            s = s + x * j - y\n    return s\nf(a, b)",
+        "def f(x, y):\n    t = x\n    for i in range(10, 0, -3):\n        t = where(t > y, t - y, t + 1.0)\n    return t\nf(a, b)",
+        // Integer `//` and `%` with signs, zero divisors and MIN // -1, on int64 and int32.
+        "def f(p, q):\n    r = p // q + p % q\n    for s in range(q % 50, p % 50, 3):\n        r = r + s % 7 - s // -4\n        if r > 1000:\n            return r\n    return r\nf(i, j)",
+        "def f(p, q):\n    return p // q * 3 + p % q\nf(k, k + 1)",
+        // Nested calls, transcendental helpers, a bool argument, int and float results mixed.
+        "def g(x):\n    return sin(x) * x\ndef f(x, y, c):\n    if c:\n        return g(x) + g(y)\n    return exp(y / 100) ** 2\nf(a, b, m) + 1",
+        "def f(x):\n    n = 0\n    while x > 1:\n        x = x / 2\n        n += 1\n    return n\nf(minimum(abs(a), 1e6) * 1000) + sum(f(minimum(abs(b), 1e6)))",
+        // A kernel on a 0-d argument (computed once) beside one on arrays.
+        "def f(x, y):\n    if x > y:\n        return x\n    return y\nf(a, z) + f(z, 2.0)",
+    ];
+    for n in [1, 7, 8, 33, 300] {
+        let (a, b) = (floats(n, 21), floats(n, 22));
+        let (i, j) = (ints(n, 23), ints(n, 24));
+        let k = j.mapv(|x| x as i32);
+        let m = b.mapv(|x| x > 0.0);
+        let vars = Vars::new()
+            .with("a", &a)
+            .with("b", &b)
+            .with("i", &i)
+            .with("j", &j)
+            .with("k", &k)
+            .with("m", &m)
+            .with("n", n as i64)
+            .with("z", 0.25);
+        for src in sources {
+            let g = graph_of(src, &vars);
+            let stages = crate::plan::plan(&g);
+            assert!(
+                stages.iter().all(|s| super::supports(&g, s)),
+                "{src}: a stage stays on Cranelift code"
+            );
+            check(src, &vars, true);
+        }
+    }
+}
+
+/// Strided and broadcast operands take the gathering vector body, and each lane still runs
+/// the kernel on its own element.
+#[test]
+fn def_kernels_on_strided_operands_match() {
+    let a = floats(3000, 25);
+    let m = Array2::from_shape_vec((40, 50), floats(2000, 26).to_vec())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let vars = Vars::new()
+        .with("a", a.slice(s![..;3]))
+        .with("m", m.t())
+        .with("col", m.slice(s![.., 0]));
+    for src in [
+        "def f(x):\n    n = 0\n    while (x > 0.01) & (n < 40):\n        x = x * 0.5\n        n += 1\n    return n\nf(abs(a))",
+        "def f(x, y):\n    for i in range(3):\n        if x > y:\n            return x - i\n        x = x + 1\n    return y\nf(m, col)",
+        "def f(x, y):\n    for i in range(3):\n        if x > y:\n            return x - i\n        x = x + 1\n    return y\nsum(f(m, col), axis=0)",
+        "def f(x, y):\n    for i in range(3):\n        if x > y:\n            return x - i\n        x = x + 1\n    return y\nsum(f(m, col), axis=1)",
+    ] {
+        check(src, &vars, true);
+    }
+}
+
+/// The kernel is in the LLVM code, its loops polling the cancel flag, with no fast-math and no
+/// contraction; a stage applying a kernel to make complex values stays on Cranelift code.
+#[test]
+fn def_kernels_compile_to_llvm_loops_without_fast_math() {
+    let a = floats(10, 27);
+    let vars = Vars::new().with("a", &a);
+    let src = "def escape(cr):\n    zr = 0.0\n    zi = 0.0\n    for k in range(20):\n        t = zr*zr - zi*zi + cr\n        zi = 2*zr*zi + 0.5\n        zr = t\n        if zr*zr + zi*zi >= 4:\n            return k\n    return 255\nescape(a)";
+    let g = graph_of(src, &vars);
+    let text = super::ir_text(&g, &crate::plan::plan(&g)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(text.contains("load atomic i32"), "the cancel poll: {text}");
+    for flag in [" fast ", " contract ", " reassoc ", "llvm.fma", "fmuladd"] {
+        assert!(!text.contains(flag), "{flag}: {text}");
+    }
+    let complex = "def f(x):\n    return x * 2\nabs(complex(f(a), 1.0))";
+    let g = graph_of(complex, &vars);
+    assert!(crate::plan::plan(&g)
+        .iter()
+        .any(|s| !super::supports(&g, s)));
+}

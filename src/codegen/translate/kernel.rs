@@ -2,6 +2,9 @@
 //! structured control flow becomes blocks, and every `return` jumps to one exit block whose
 //! parameter is the call's value. The same scalar ops as everywhere else compute each
 //! expression, so compiled kernels round exactly as the interpreter does.
+//!
+//! The facts about locals known to be ≥ 0 (`nonneg_nodes`, `implied_by`, …) are shared with
+//! the LLVM tier's inliner (`llvm/kernel.rs`), which gives `//` and `%` the same shortcut.
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, Block, InstBuilder, Value};
@@ -308,7 +311,7 @@ impl Translator<'_, '_> {
 }
 
 /// The constant `id` of `g` when it is an integer > 0.
-fn positive_int(g: &Graph, id: usize) -> Option<i64> {
+pub(in crate::codegen) fn positive_int(g: &Graph, id: usize) -> Option<i64> {
     match g.node(id).kind {
         NodeKind::Const(s @ (Scalar::I64(_) | Scalar::I32(_))) => {
             Some(s.as_i64()).filter(|v| *v > 0)
@@ -318,7 +321,7 @@ fn positive_int(g: &Graph, id: usize) -> Option<i64> {
 }
 
 /// Per node of `g`: its value is known to be ≥ 0, given the locals' facts.
-fn nonneg_nodes(g: &Graph, locals: &[bool]) -> Vec<bool> {
+pub(in crate::codegen) fn nonneg_nodes(g: &Graph, locals: &[bool]) -> Vec<bool> {
     let mut out: Vec<bool> = Vec::with_capacity(g.nodes.len());
     for node in &g.nodes {
         let fact = match &node.kind {
@@ -337,7 +340,7 @@ fn nonneg_nodes(g: &Graph, locals: &[bool]) -> Vec<bool> {
 }
 
 /// Adds what a condition that holds says of a local: `m > c` (c ≥ -1) or `m >= c` (c ≥ 0).
-fn implied_by(cond: &Graph, locals: &mut [bool]) {
+pub(in crate::codegen) fn implied_by(cond: &Graph, locals: &mut [bool]) {
     if let NodeKind::Apply(op @ (Op::Gt | Op::Ge), args) = &cond.node(cond.root).kind {
         if let (NodeKind::Input(i), NodeKind::Const(c)) =
             (&cond.node(args[0]).kind, &cond.node(args[1]).kind)
@@ -351,12 +354,12 @@ fn implied_by(cond: &Graph, locals: &mut [bool]) {
 }
 
 /// `before`, without the facts about the locals in `changed`.
-fn facts_kept(before: &[bool], changed: &[bool]) -> Vec<bool> {
+pub(in crate::codegen) fn facts_kept(before: &[bool], changed: &[bool]) -> Vec<bool> {
     before.iter().zip(changed).map(|(f, c)| *f && !c).collect()
 }
 
 /// `out`, with the locals `steps` assign marked.
-fn assigned(steps: &[KStep], mut out: Vec<bool>) -> Vec<bool> {
+pub(in crate::codegen) fn assigned(steps: &[KStep], mut out: Vec<bool>) -> Vec<bool> {
     for l in all_steps(steps).iter().flat_map(|s| s.sets()) {
         out[l] = true;
     }

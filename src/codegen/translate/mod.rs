@@ -12,7 +12,7 @@
 
 mod elements;
 mod emit;
-mod kernel;
+pub(super) mod kernel;
 pub(crate) mod lanes;
 mod reduce;
 mod staged;
