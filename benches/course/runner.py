@@ -28,6 +28,9 @@ NUMJIT_BIN = Path(os.environ.get("NUMJIT_BENCH_BIN",
 # NUMJIT_BASE_BIN adds the tool "numjit-base": a second numjit worker (say, the build before a
 # change), measured in the same interleaved rounds for an A/B comparison. Not a peer.
 NUMJIT_BASE_BIN = os.environ.get("NUMJIT_BASE_BIN")
+# NUMJIT_BASE2_BIN adds a third, "numjit-base2" (say, the build before a change beside two code
+# generators of the build after it).
+NUMJIT_BASE2_BIN = os.environ.get("NUMJIT_BASE2_BIN")
 
 ARRAY_VARIANTS = ("alloc", "out")
 
@@ -120,8 +123,9 @@ class Tool:
 
     def command(self, threads):
         """The worker's argv prefix, or None when the tool is not built."""
-        if self.name in ("numjit", "numjit-base"):
-            binary = NUMJIT_BIN if self.name == "numjit" else Path(NUMJIT_BASE_BIN)
+        if self.name in ("numjit", "numjit-base", "numjit-base2"):
+            binary = {"numjit": NUMJIT_BIN, "numjit-base": Path(NUMJIT_BASE_BIN or "-"),
+                      "numjit-base2": Path(NUMJIT_BASE2_BIN or "-")}[self.name]
             return [str(binary)] if binary.exists() else None
         if self.name == "c":
             binary = BUILD / ("bench_c" if threads == 1 else "bench_c_omp")
@@ -141,7 +145,8 @@ TOOLS = [
     Tool("numexpr", (1, 2)),
     Tool("numba", (1, 2)),
     Tool("c", (1, 2)),
-] + ([Tool("numjit-base", (1, 2), peer=False)] if NUMJIT_BASE_BIN else [])
+] + ([Tool("numjit-base", (1, 2), peer=False)] if NUMJIT_BASE_BIN else []) + (
+    [Tool("numjit-base2", (1, 2), peer=False)] if NUMJIT_BASE2_BIN else [])
 
 
 # ------------------------------------------------------------ measuring
@@ -383,7 +388,8 @@ def visible_rows(rows):
 
 SUMMARY_COLUMNS = [("numpy", 1), ("numexpr", 1), ("numexpr", 2), ("numba", 1), ("numba", 2),
                    ("c", 1), ("c", 2), ("numjit", 1), ("numjit", 2)] + (
-                       [("numjit-base", 1), ("numjit-base", 2)] if NUMJIT_BASE_BIN else [])
+                       [("numjit-base", 1), ("numjit-base", 2)] if NUMJIT_BASE_BIN else []) + (
+                       [("numjit-base2", 1), ("numjit-base2", 2)] if NUMJIT_BASE2_BIN else [])
 
 
 def render_summary(results):

@@ -62,6 +62,10 @@ pub(crate) struct StageKernel {
     pub scratch_bytes: usize,
     /// For a reduction over a non-innermost axis: the column kernel (see `translate`).
     pub columns: Option<KernelFn>,
+    /// For a map compiled by LLVM on x86-64: `f` with non-temporal vector stores to the
+    /// outputs, for outputs written once and larger than the last-level cache (see
+    /// `exec::drive::streams`); the same values.
+    pub streaming: Option<KernelFn>,
 }
 
 /// True when `op` has a precompiled vector kernel (a block-staged call: the costly ops).
@@ -201,6 +205,7 @@ fn compile_cranelift(g: &Graph, stages: &[&Stage]) -> Result<(Vec<StageKernel>, 
             f: address(main),
             scratch_bytes,
             columns: columns.map(address),
+            streaming: None,
         })
         .collect();
     Ok((kernels, CodeOwner::new(module)))

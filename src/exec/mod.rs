@@ -5,7 +5,7 @@
 
 mod buffers;
 pub(crate) mod cancel;
-mod drive;
+pub(crate) mod drive;
 mod layout;
 mod per_operand;
 mod pool;
@@ -296,7 +296,16 @@ impl Ctx<'_> {
             unsafe { drive::run_copy(bases[0], bases[1], bytes, parallel) };
             return;
         }
-        drive::run_map(kernel, &space, &Bases(bases), true, parallel);
+        // Outputs written once (no leaf reads their memory) and larger than the last-level
+        // cache go around it.
+        let stream = kernel.streaming.is_some()
+            && drive::streams(
+                outs.iter()
+                    .map(|o| o.shape.iter().product::<usize>() * o.dtype.size())
+                    .sum(),
+            )
+            && !outs.iter().any(|o| leaves.iter().any(|l| overlaps(o, l)));
+        drive::run_map(kernel, &space, &Bases(bases), true, parallel, stream);
     }
 
     /// The bytes to copy when a map stage only copies one contiguous array of `out`'s dtype

@@ -199,17 +199,42 @@ impl<'ctx> Translator<'_, 'ctx> {
         v: BasicValueEnum<'ctx>,
         addr: IntValue<'ctx>,
     ) -> Result<()> {
-        let size = match v.get_type() {
+        let bytes = self.element_bytes(v);
+        let s = self.b.build_store(self.pointer(addr)?, v).or_err()?;
+        Self::align(Some(s), bytes)
+    }
+
+    /// The size in bytes of `v`'s elements (of `v` when scalar).
+    fn element_bytes(&self, v: BasicValueEnum<'ctx>) -> usize {
+        let element = match v.get_type() {
             BasicTypeEnum::VectorType(vt) => vt.get_element_type(),
             t => t,
         };
-        let bytes = match size {
-            BasicTypeEnum::IntType(i) => i.get_bit_width() as usize / 8,
+        match element {
+            BasicTypeEnum::IntType(i) => (i.get_bit_width() as usize).div_ceil(8),
             BasicTypeEnum::FloatType(f) if f == self.ctx.f32_type() => 4,
             _ => 8,
+        }
+    }
+
+    /// Stores the vector `v` at `addr`, which the caller has aligned to the vector's size (up to
+    /// 64 bytes), non-temporally: `vmovntpd` and kin, which x86 has for aligned stores only.
+    pub(super) fn store_nontemporal(
+        &self,
+        v: BasicValueEnum<'ctx>,
+        addr: IntValue<'ctx>,
+    ) -> Result<()> {
+        let lanes = match v.get_type() {
+            BasicTypeEnum::VectorType(vt) => vt.get_size() as usize,
+            _ => 1,
         };
+        let bytes = lanes * self.element_bytes(v);
         let s = self.b.build_store(self.pointer(addr)?, v).or_err()?;
-        Self::align(Some(s), bytes)
+        Self::align(Some(s), bytes.min(64))?;
+        let one = self.ctx.i32_type().const_int(1, false);
+        let node = self.ctx.metadata_node(&[one.into()]);
+        s.set_metadata(node, self.ctx.get_kind_id("nontemporal"))
+            .map_err(|e| internal("llvm metadata", format!("{e:?}")))
     }
 
     /// Stores `v` at `addr`: lane `l` at `addr + l·stride` in a gathering vector body.

@@ -15,6 +15,13 @@
 //! it (the same ops, the same unsigned `//` and `%` on counters known ≥ 0, the same cancel
 //! polls); a vector body runs it once per lane (`kernel.rs`).
 //!
+//! A map also gets a streaming entry point on x86-64 (see [`Entry`]): the same body with its
+//! contiguous vector stores to the outputs non-temporal (`vmovntpd`, which needs the row's head
+//! run up to a 64-byte boundary first) and an `sfence` before it returns. The executor calls it
+//! for outputs larger than the last-level cache that the map does not read
+//! (`exec::drive::streams`): they skip the read that a store's write-allocate would make. Only
+//! the store kind changes, so the bits do not.
+//!
 //! Stages it does not translate run on Cranelift code (per stage, see [`supports`]): those with
 //! complex values or byte strings, in the stage or in a kernel it applies.
 //!
@@ -33,6 +40,8 @@ use inkwell::builder::Builder;
 use inkwell::context::Context;
 use inkwell::module::Module;
 use inkwell::values::{BasicValueEnum, FunctionValue, IntValue, PointerValue};
+
+use emit::Check;
 
 use super::staging::{self, Staging};
 use super::translate::ACCUMULATORS;
@@ -91,6 +100,7 @@ pub(crate) fn compile(g: &Graph, stages: &[&Stage]) -> Result<(Vec<StageKernel>,
                 scratch += size.next_multiple_of(64);
             }
             let main = format!("stage{i}");
+            let streams = streaming(stage);
             build(
                 ctx,
                 module,
@@ -99,23 +109,27 @@ pub(crate) fn compile(g: &Graph, stages: &[&Stage]) -> Result<(Vec<StageKernel>,
                 staging.as_ref(),
                 &regions,
                 lanes,
-                false,
+                Entry::Main { streams },
                 &main,
             )?;
-            names.push(main);
+            names.push(main.clone());
+            if streams {
+                names.push(format!("{main}_stream"));
+            }
             let columns = super::has_columns(g, stage);
             if columns {
                 let name = format!("stage{i}_columns");
-                build(ctx, module, g, stage, None, &regions, lanes, true, &name)?;
+                let columns = Entry::Columns;
+                build(ctx, module, g, stage, None, &regions, lanes, columns, &name)?;
                 names.push(name);
             }
-            layout.push((columns, scratch));
+            layout.push((streams, columns, scratch));
         }
         Ok(names)
     })?;
     let mut next = addresses.into_iter();
     let mut kernels = Vec::with_capacity(stages.len());
-    for (columns, scratch_bytes) in layout {
+    for (streams, columns, scratch_bytes) in layout {
         let mut take = || {
             let address = next
                 .next()
@@ -125,21 +139,23 @@ pub(crate) fn compile(g: &Graph, stages: &[&Stage]) -> Result<(Vec<StageKernel>,
             Ok::<_, crate::Error>(unsafe { std::mem::transmute::<usize, super::KernelFn>(address) })
         };
         let f = take()?;
+        let streaming = if streams { Some(take()?) } else { None };
         let columns = if columns { Some(take()?) } else { None };
         kernels.push(StageKernel {
             f,
             scratch_bytes,
             columns,
+            streaming,
         });
     }
     Ok((kernels, owner))
 }
 
-/// The LLVM IR of every stage after the O3 pipeline (for tests and the REPL's curious).
+/// The LLVM IR of every stage after the O3 pipeline, and its host assembly (for tests).
 #[cfg(test)]
-pub(crate) fn ir_text(g: &Graph, stages: &[Stage]) -> Result<String> {
+pub(crate) fn ir_text(g: &Graph, stages: &[Stage]) -> Result<(String, String)> {
     let host = target::host()?;
-    let mut text = String::new();
+    let mut text = (String::new(), String::new());
     LlvmCode::compile(|ctx, module| {
         for (i, stage) in stages.iter().enumerate() {
             let staging = match stage.kind {
@@ -148,6 +164,7 @@ pub(crate) fn ir_text(g: &Graph, stages: &[Stage]) -> Result<String> {
             };
             let lanes = rows::map_lanes(g, stage, host.vector_bytes);
             let regions = vec![0; stage.leaves.len()];
+            let streams = streaming(stage);
             build(
                 ctx,
                 module,
@@ -156,18 +173,40 @@ pub(crate) fn ir_text(g: &Graph, stages: &[Stage]) -> Result<String> {
                 staging.as_ref(),
                 &regions,
                 lanes,
-                false,
+                Entry::Main { streams },
                 &format!("stage{i}"),
             )?;
         }
         target::optimize(module)?;
-        text = module.print_to_string().to_string();
+        text = (
+            module.print_to_string().to_string(),
+            target::assembly(module)?,
+        );
         Ok(Vec::new())
     })?;
     Ok(text)
 }
 
-/// Adds the kernel function `name` for `stage` to `module`.
+/// True when `stage` gets a streaming entry point besides its plain one (see [`Entry`]): maps,
+/// on x86-64 (where `sfence` orders the streaming stores).
+fn streaming(stage: &Stage) -> bool {
+    matches!(stage.kind, StageKind::Map)
+        && target::host().is_ok_and(|h| h.triple.starts_with("x86_64"))
+}
+
+/// Which kernel functions `build` adds for a stage.
+#[derive(Clone, Copy)]
+enum Entry {
+    /// The stage's kernel `name`; with `streams`, the body is `name_body` with a seventh
+    /// parameter, the streaming flag, called by `name` (flag 0) and `name_stream` (flag 1),
+    /// whose vector stores to the outputs are non-temporal (see `rows.rs`, `map_row`).
+    Main { streams: bool },
+    /// The column kernel of a reduction over one axis.
+    Columns,
+}
+
+/// Adds the kernel function `name` for `stage` to `module` (and its streaming entry, see
+/// [`Entry`]).
 #[allow(clippy::too_many_arguments)]
 fn build<'ctx>(
     ctx: &'ctx Context,
@@ -177,33 +216,61 @@ fn build<'ctx>(
     staging: Option<&Staging>,
     regions: &[usize],
     lanes: u32,
-    columns: bool,
+    entry: Entry,
     name: &str,
 ) -> Result<()> {
     let host = target::host()?;
     let i64t = ctx.i64_type();
     let ptr = ctx.ptr_type(inkwell::AddressSpace::default());
-    let fn_type = ctx.void_type().fn_type(
-        &[
-            i64t.into(),
-            i64t.into(),
-            ptr.into(),
-            ptr.into(),
-            ptr.into(),
-            ptr.into(),
-        ],
-        false,
-    );
-    let f = module.add_function(name, fn_type, None);
-    for (key, value) in [
-        ("target-cpu", host.cpu.as_str()),
-        ("target-features", host.features.as_str()),
-    ] {
-        f.add_attribute(
+    let params: [inkwell::types::BasicMetadataTypeEnum; 7] = [
+        i64t.into(),
+        i64t.into(),
+        ptr.into(),
+        ptr.into(),
+        ptr.into(),
+        ptr.into(),
+        i64t.into(),
+    ];
+    let fn_type = ctx.void_type().fn_type(&params[..6], false);
+    let target_attributes = |f: FunctionValue<'ctx>| {
+        for (key, value) in [
+            ("target-cpu", host.cpu.as_str()),
+            ("target-features", host.features.as_str()),
+        ] {
+            f.add_attribute(
+                inkwell::attributes::AttributeLoc::Function,
+                ctx.create_string_attribute(key, value),
+            );
+        }
+    };
+    let streams = matches!(entry, Entry::Main { streams: true });
+    let f = if streams {
+        let body_type = ctx.void_type().fn_type(&params, false);
+        let body = module.add_function(&format!("{name}_body"), body_type, None);
+        target_attributes(body);
+        // One body for both entries: inlined into each, its loops would be compiled twice.
+        let noinline = inkwell::attributes::Attribute::get_named_enum_kind_id("noinline");
+        body.add_attribute(
             inkwell::attributes::AttributeLoc::Function,
-            ctx.create_string_attribute(key, value),
+            ctx.create_enum_attribute(noinline, 0),
         );
-    }
+        for (entry, flag) in [(name.to_string(), 0), (format!("{name}_stream"), 1)] {
+            let w = module.add_function(&entry, fn_type, None);
+            target_attributes(w);
+            let b = ctx.create_builder();
+            b.position_at_end(ctx.append_basic_block(w, "entry"));
+            let mut args: Vec<inkwell::values::BasicMetadataValueEnum> =
+                w.get_param_iter().map(Into::into).collect();
+            args.push(i64t.const_int(flag, false).into());
+            b.build_call(body, &args, "").or_err()?;
+            b.build_return(None).or_err()?;
+        }
+        body
+    } else {
+        let f = module.add_function(name, fn_type, None);
+        target_attributes(f);
+        f
+    };
     let mut t = Translator {
         g,
         stage,
@@ -228,9 +295,11 @@ fn build<'ctx>(
         index: None,
         lanes: 1,
         gather: false,
-        columns,
+        columns: matches!(entry, Entry::Columns),
         regions: regions.to_vec(),
         vector_lanes: lanes,
+        stream: None,
+        nontemporal: false,
     };
     t.body()
 }
@@ -274,6 +343,10 @@ struct Translator<'a, 'ctx> {
     regions: Vec<usize>,
     /// Lanes of a map's vector body.
     vector_lanes: u32,
+    /// In a body with a streaming flag (see [`Entry`]): the flag, as an `i1`.
+    stream: Option<IntValue<'ctx>>,
+    /// In a streaming vector body: vector stores to the outputs are non-temporal.
+    nontemporal: bool,
 }
 
 #[cfg(test)]

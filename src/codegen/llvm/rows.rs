@@ -4,7 +4,8 @@
 //! is at `row_k + j·s1_k`. A row runs a vector body of `lanes` elements per trip, then a scalar
 //! tail; the body reads contiguous operands as vectors when every operand is contiguous or
 //! invariant along rows in this call (an invariant one from its splat region in scratch, refreshed
-//! per row), and gathers lane by lane otherwise.
+//! per row), and gathers lane by lane otherwise. A map's streaming entry stores its outputs'
+//! vectors non-temporally on aligned rows (`map_row`).
 
 use std::collections::HashMap;
 
@@ -140,6 +141,13 @@ impl<'ctx> Translator<'_, 'ctx> {
         let (ptrs, strides) = (p(2)?.into_pointer_value(), p(3)?.into_pointer_value());
         self.scratch = Some(p(4)?.into_pointer_value());
         self.cancel = Some(p(5)?.into_pointer_value());
+        if let Some(flag) = self.f.get_nth_param(6) {
+            let on = self
+                .b
+                .build_int_compare(IntPredicate::NE, flag.into_int_value(), self.i64c(0), "")
+                .or_err()?;
+            self.stream = Some(on);
+        }
         let i64t = self.ctx.i64_type();
         let operands = self.stage.leaves.len() + self.stage.heads();
         // Entry `i` of the caller's arrays of `operands` (pointers, or pairs of strides).
@@ -180,10 +188,7 @@ impl<'ctx> Translator<'_, 'ctx> {
                 match t.stage.kind {
                     StageKind::Map => match t.staging {
                         Some(staging) => t.staged_map_row(n1, &rows, staging, fast),
-                        None => {
-                            let lanes = t.vector_lanes;
-                            t.element_loop(n1, &rows.row, lanes, fast, Self::store_result)
-                        }
+                        None => t.map_row(n1, &rows.row, fast),
                     },
                     StageKind::Reduce { op, acc, .. } if t.columns => {
                         t.column_row(n1, &rows, op, acc, fast)
@@ -193,6 +198,16 @@ impl<'ctx> Translator<'_, 'ctx> {
             })?;
             Ok(())
         })?;
+        if let Some(stream) = self.stream {
+            // Streaming stores are weakly ordered: fence them before the caller (or the thread
+            // that joins this work item) reads the output.
+            self.when(stream, |t| {
+                let sfence = inkwell::intrinsics::Intrinsic::find("llvm.x86.sse.sfence")
+                    .and_then(|i| i.get_declaration(t.module, &[]))
+                    .ok_or_else(|| super::super::jit::internal("llvm", "no sfence"))?;
+                t.b.build_call(sfence, &[], "").or_err().map(|_| ())
+            })?;
+        }
         self.b.build_return(None).or_err()?;
         self.b.position_at_end(self.allocas);
         self.b.build_unconditional_branch(start).or_err()?;
@@ -270,17 +285,30 @@ impl<'ctx> Translator<'_, 'ctx> {
         row: &[IntValue<'ctx>],
         lanes: u32,
         fast: IntValue<'ctx>,
+        body: impl FnMut(&mut Self) -> Result<()>,
+    ) -> Result<()> {
+        self.element_loop_from(self.i64c(0), n, row, lanes, fast, body)
+    }
+
+    /// [`Self::element_loop`] over the elements `start..n` of the rows.
+    fn element_loop_from(
+        &mut self,
+        start: IntValue<'ctx>,
+        n: IntValue<'ctx>,
+        row: &[IntValue<'ctx>],
+        lanes: u32,
+        fast: IntValue<'ctx>,
         mut body: impl FnMut(&mut Self) -> Result<()>,
     ) -> Result<()> {
         let jend = self.var(self.ctx.i64_type().into())?;
-        self.set(jend, self.i64c(0))?;
+        self.set(jend, start)?;
+        let left = self.b.build_int_sub(n, start, "").or_err()?;
         let enough = self
             .b
-            .build_int_compare(IntPredicate::SGE, n, self.i64c(lanes as i64), "")
+            .build_int_compare(IntPredicate::SGE, left, self.i64c(lanes as i64), "")
             .or_err()?;
-        let zero = self.i64c(0);
         self.when(enough, |t| {
-            t.element_loop_groups(zero, n, row, lanes, fast, &mut body, jend)
+            t.element_loop_groups(start, n, row, lanes, fast, &mut body, jend)
         })?;
         // A row's last few groups run on vectors of a quarter of the width (one register of
         // float64 with AVX2, or of float32 with AVX-512), so the scalar tail is at most a few
@@ -304,6 +332,81 @@ impl<'ctx> Translator<'_, 'ctx> {
             body(t)
         })?;
         Ok(())
+    }
+
+    /// A map row of `n ≥ 1` elements from `row`, storing the stage's values: with the streaming
+    /// flag set, a contiguous row whose outputs can all be aligned to 64 bytes together runs
+    /// its first elements (up to that alignment) one by one, then whole vectors stored
+    /// non-temporally (no read of the output's lines, which the write would otherwise fetch),
+    /// then the usual quarter-width groups and scalar tail. The same operations on the same
+    /// elements: only the store kind differs.
+    fn map_row(
+        &mut self,
+        n: IntValue<'ctx>,
+        row: &[IntValue<'ctx>],
+        fast: IntValue<'ctx>,
+    ) -> Result<()> {
+        let lanes = self.vector_lanes;
+        let Some(stream) = self.stream else {
+            return self.element_loop(n, row, lanes, fast, Self::store_result);
+        };
+        // Elements before output 0's next 64-byte boundary (its address is a multiple of its
+        // element size, or no count of elements reaches the boundary).
+        let size0 = self.g.node(self.stage.stores[0]).dtype.size() as i64;
+        let neg = self.b.build_int_neg(row[0], "").or_err()?;
+        let gap = self.b.build_and(neg, self.i64c(63), "").or_err()?;
+        let peel = self
+            .b
+            .build_int_unsigned_div(gap, self.i64c(size0), "")
+            .or_err()?;
+        let mut go = self.b.build_and(stream, fast, "").or_err()?;
+        let misaligned = self
+            .b
+            .build_and(row[0], self.i64c(size0 - 1), "")
+            .or_err()?;
+        let ok = self
+            .b
+            .build_int_compare(IntPredicate::EQ, misaligned, self.i64c(0), "")
+            .or_err()?;
+        go = self.b.build_and(go, ok, "").or_err()?;
+        // Every other output on a boundary after the same elements.
+        let heads = self.stage.heads();
+        for (&store, &start) in self.stage.stores.iter().zip(row).take(heads).skip(1) {
+            let size = self.g.node(store).dtype.size() as i64;
+            let off = self.b.build_int_mul(peel, self.i64c(size), "").or_err()?;
+            let at = self.b.build_int_add(start, off, "").or_err()?;
+            let low = self.b.build_and(at, self.i64c(63), "").or_err()?;
+            let ok = self
+                .b
+                .build_int_compare(IntPredicate::EQ, low, self.i64c(0), "")
+                .or_err()?;
+            go = self.b.build_and(go, ok, "").or_err()?;
+        }
+        let rest = self.b.build_int_sub(n, peel, "").or_err()?;
+        let room = self
+            .b
+            .build_int_compare(IntPredicate::SGE, rest, self.i64c(lanes as i64), "")
+            .or_err()?;
+        go = self.b.build_and(go, room, "").or_err()?;
+        let plain = self.b.build_not(go, "").or_err()?;
+        self.when(go, |t| {
+            t.for_loop(t.i64c(0), peel, 1, |t, j| {
+                t.at(row, j)?;
+                t.store_result()
+            })?;
+            let jend = t.var(t.ctx.i64_type().into())?;
+            let always = t.ctx.bool_type().const_int(1, false);
+            t.nontemporal = true;
+            let groups =
+                t.element_loop_groups(peel, n, row, lanes, always, Self::store_result, jend);
+            t.nontemporal = false;
+            groups?;
+            let end = t.get_int(jend)?;
+            t.element_loop_from(end, n, row, lanes, always, Self::store_result)
+        })?;
+        self.when(plain, |t| {
+            t.element_loop(n, row, lanes, fast, Self::store_result)
+        })
     }
 
     /// Points `self.addr` at element `j` of rows starting at `from`, and `self.index` at `j`.
@@ -331,7 +434,11 @@ impl<'ctx> Translator<'_, 'ctx> {
             .map(|&s| self.value(s, &mut memo))
             .collect::<Result<Vec<_>>>()?;
         for (k, v) in values.into_iter().enumerate() {
-            self.store(v, self.addr[k], self.s1[k])?;
+            if self.nontemporal && self.lanes > 1 {
+                self.store_nontemporal(v, self.addr[k])?;
+            } else {
+                self.store(v, self.addr[k], self.s1[k])?;
+            }
         }
         Ok(())
     }
@@ -408,7 +515,7 @@ impl<'ctx> Translator<'_, 'ctx> {
                 self.loaded.insert(s, staging.slots[&s]);
             }
         }
-        self.element_loop(nb, &start, lanes, fast, Self::store_result)?;
+        self.map_row(nb, &start, fast)?;
         self.loaded.clear();
         let next = self.b.build_int_add(j0, nb, "").or_err()?;
         self.set(j0v, next)?;

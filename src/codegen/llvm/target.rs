@@ -23,7 +23,7 @@ pub(super) struct Host {
     pub cpu: String,
     pub features: String,
     pub vector_bytes: u32,
-    triple: String,
+    pub triple: String,
 }
 
 /// The host, detected once (LLVM's native target initialized on the way).
@@ -60,6 +60,21 @@ pub(super) fn host() -> Result<&'static Host> {
 /// flags and the target machine fuses no multiply-add it is not asked for (`Standard` fusion
 /// only fuses `llvm.fmuladd`, which numjit never emits), so the results keep the bits of the IR.
 pub(super) fn optimize(module: &Module<'_>) -> Result<()> {
+    let (machine, triple) = machine()?;
+    module.set_triple(&triple);
+    module.set_data_layout(&machine.get_target_data().get_data_layout());
+    if cfg!(debug_assertions) {
+        module
+            .verify()
+            .map_err(|e| internal("llvm verifier", e.to_string()))?;
+    }
+    module
+        .run_passes("default<O3>", &machine, PassBuilderOptions::create())
+        .map_err(|e| internal("llvm passes", e))
+}
+
+/// The host's target machine and triple.
+fn machine() -> Result<(TargetMachine, TargetTriple)> {
     let host = host()?;
     let triple = TargetTriple::create(&host.triple);
     let target = Target::from_triple(&triple).map_err(|e| internal("llvm target", e))?;
@@ -73,16 +88,17 @@ pub(super) fn optimize(module: &Module<'_>) -> Result<()> {
             CodeModel::JITDefault,
         )
         .ok_or_else(|| internal("llvm target machine", &host.cpu))?;
-    module.set_triple(&triple);
-    module.set_data_layout(&machine.get_target_data().get_data_layout());
-    if cfg!(debug_assertions) {
-        module
-            .verify()
-            .map_err(|e| internal("llvm verifier", e.to_string()))?;
-    }
-    module
-        .run_passes("default<O3>", &machine, PassBuilderOptions::create())
-        .map_err(|e| internal("llvm passes", e))
+    Ok((machine, triple))
+}
+
+/// The host assembly of an optimized `module` (for tests).
+#[cfg(test)]
+pub(super) fn assembly(module: &Module<'_>) -> Result<String> {
+    let (machine, _) = machine()?;
+    let buffer = machine
+        .write_to_memory_buffer(module, inkwell::targets::FileType::Assembly)
+        .map_err(|e| internal("llvm assembly", e))?;
+    Ok(String::from_utf8_lossy(buffer.as_slice()).into_owned())
 }
 
 /// A context and the engine holding the machine code compiled in it.

@@ -37,6 +37,15 @@ fn eval_on(tier: Tier, src: &str, vars: &Vars) -> Array {
     })
 }
 
+fn eval_into_on(tier: Tier, src: &str, vars: &Vars, out: &mut impl crate::IntoOut) {
+    with_tier(Some(tier), || {
+        Engine::default()
+            .compile(src, &vars.signature())
+            .and_then(|k| k.eval_into(vars, out))
+            .unwrap_or_else(|e| panic!("{src}: {e}"))
+    })
+}
+
 /// The LLVM tier's result is the Cranelift tier's, bit for bit; with `exact`, also the
 /// interpreter's (everything but the vector-math kernels, which the interpreter's scalar
 /// functions match within an ulp).
@@ -302,7 +311,9 @@ fn llvm_kernels_use_the_full_vector_width() {
             )
             .unwrap_or_else(|e| panic!("{e}")),
         );
-        super::ir_text(&g, &crate::plan::plan(&g)).unwrap_or_else(|e| panic!("{e}"))
+        super::ir_text(&g, &crate::plan::plan(&g))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .0
     };
     let lanes = super::target::host()
         .map(|h| h.vector_bytes / 8)
@@ -407,7 +418,7 @@ fn def_kernels_compile_to_llvm_loops_without_fast_math() {
     let vars = Vars::new().with("a", &a);
     let src = "def escape(cr):\n    zr = 0.0\n    zi = 0.0\n    for k in range(20):\n        t = zr*zr - zi*zi + cr\n        zi = 2*zr*zi + 0.5\n        zr = t\n        if zr*zr + zi*zi >= 4:\n            return k\n    return 255\nescape(a)";
     let g = graph_of(src, &vars);
-    let text = super::ir_text(&g, &crate::plan::plan(&g)).unwrap_or_else(|e| panic!("{e}"));
+    let (text, _) = super::ir_text(&g, &crate::plan::plan(&g)).unwrap_or_else(|e| panic!("{e}"));
     assert!(text.contains("load atomic i32"), "the cancel poll: {text}");
     for flag in [" fast ", " contract ", " reassoc ", "llvm.fma", "fmuladd"] {
         assert!(!text.contains(flag), "{flag}: {text}");
@@ -417,4 +428,128 @@ fn def_kernels_compile_to_llvm_loops_without_fast_math() {
     assert!(crate::plan::plan(&g)
         .iter()
         .any(|s| !super::supports(&g, s)));
+}
+
+/// `f` with every map that has a streaming kernel forced onto it (on this thread's
+/// evaluations), whatever the outputs' size.
+fn streaming<T>(f: impl FnOnce() -> T) -> T {
+    use crate::exec::drive::ALWAYS_STREAM;
+    ALWAYS_STREAM.with(|a| a.set(true));
+    let r = f();
+    ALWAYS_STREAM.with(|a| a.set(false));
+    r
+}
+
+#[test]
+fn streaming_stores_match_cranelift_bit_for_bit() {
+    // Odd lengths, a length above the parallel cutoff, and outputs starting 8 bytes (a float64)
+    // or 4 bytes (a float32) after a 64-byte boundary: the head before the boundary, the
+    // streaming body and the tail are all taken.
+    for n in [1, 7, 17, 33, 1001, 300_001] {
+        let (a, b) = (floats(n + 1, 21), floats(n + 1, 22));
+        let vars = Vars::new().with("a", &a).with("b", &b).with("s", 3.0);
+        for src in [
+            "a + s * b",
+            "((.25*a + .75)*a - 1.5)*a - 2",
+            "a > b",
+            "sin(a) + b",
+        ] {
+            streaming(|| check(src, &vars, !src.contains("sin")));
+        }
+        let (a, b) = (a.slice(s![1..]), b.slice(s![1..]));
+        let (fa, fb) = (a.mapv(|x| x as f32), b.mapv(|x| x as f32));
+        let vars = Vars::new()
+            .with("a", a)
+            .with("b", b)
+            .with("fa", &fa)
+            .with("fb", &fb)
+            .with("s", 3.0);
+        // Into outputs one element past a boundary: the head runs scalar up to it.
+        for src in ["a + s * b", "sin(a) * b"] {
+            let want = bits(&eval_on(Tier::Cranelift, src, &vars));
+            let mut out = Array1::<f64>::zeros(n + 1);
+            let mut view = out.slice_mut(s![1..]);
+            streaming(|| eval_into_on(Tier::Llvm, src, &vars, &mut view));
+            let got = Array::Float64(out.slice(s![1..]).to_owned().into_dyn());
+            assert_eq!(bits(&got), want, "{src}, n = {n}");
+        }
+        for src in ["fa + fb * 3", "fa > fb"] {
+            let want = eval_on(Tier::Cranelift, src, &vars);
+            let got = match want {
+                Array::Float32(_) => {
+                    let mut out = Array1::<f32>::zeros(n + 1);
+                    let mut view = out.slice_mut(s![1..]);
+                    streaming(|| eval_into_on(Tier::Llvm, src, &vars, &mut view));
+                    Array::Float32(out.slice(s![1..]).to_owned().into_dyn())
+                }
+                _ => {
+                    let mut out = Array1::<bool>::from_elem(n + 1, false);
+                    let mut view = out.slice_mut(s![1..]);
+                    streaming(|| eval_into_on(Tier::Llvm, src, &vars, &mut view));
+                    Array::Bool(out.slice(s![1..]).to_owned().into_dyn())
+                }
+            };
+            assert_eq!(bits(&got), bits(&want), "{src}, n = {n}");
+        }
+        // Two outputs of one map, both one element past a boundary (both stream) or the
+        // second two elements past (the rows then run on plain stores).
+        let src = "x = a * s + b\ny = a - b";
+        let run = |tier: Tier, shift: usize| {
+            let mut x = Array1::<f64>::zeros(n + 1);
+            let mut y = Array1::<f64>::zeros(n + 2);
+            with_tier(Some(tier), || {
+                let mut xv = x.slice_mut(s![1..]);
+                let mut yv = y.slice_mut(s![shift..shift + n]);
+                let vars = Vars::new()
+                    .with("a", a)
+                    .with("b", b)
+                    .with("s", 3.0)
+                    .with_out("x", &mut xv)
+                    .with_out("y", &mut yv);
+                Engine::default()
+                    .compile(src, &vars.signature())
+                    .and_then(|k| k.run(&vars))
+                    .unwrap_or_else(|e| panic!("{src}: {e}"));
+            });
+            let x = Array::Float64(x.slice(s![1..]).to_owned().into_dyn());
+            let y = Array::Float64(y.slice(s![shift..shift + n]).to_owned().into_dyn());
+            (bits(&x), bits(&y))
+        };
+        for shift in [1, 2] {
+            let llvm = streaming(|| run(Tier::Llvm, shift));
+            assert_eq!(
+                llvm,
+                run(Tier::Cranelift, shift),
+                "{src}, n = {n}, shift {shift}"
+            );
+        }
+    }
+}
+
+#[test]
+fn streaming_kernels_store_non_temporally() {
+    use crate::core::dtype::DType;
+    use crate::ir::InputDecl;
+    let inputs = vec![InputDecl {
+        name: "a".into(),
+        dtype: DType::Float64,
+        rank: 1,
+        view: None,
+        literal: None,
+    }];
+    let g = crate::opt::optimize(
+        &crate::lower::lower(
+            &crate::parse::parse_expr("a * 3 + 1").unwrap_or_else(|e| panic!("{e}")),
+            &inputs,
+        )
+        .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let (ir, asm) = super::ir_text(&g, &crate::plan::plan(&g)).unwrap_or_else(|e| panic!("{e}"));
+    // The body's streaming loop, and the fence before it returns.
+    assert!(ir.contains("!nontemporal"), "{ir}");
+    assert!(ir.contains("@llvm.x86.sse.sfence"), "{ir}");
+    assert!(ir.contains("define void @stage0_stream("), "{ir}");
+    // x86 streams aligned stores only: the body's alignment made them so.
+    assert!(asm.contains("vmovntpd") || asm.contains("movntpd"), "{asm}");
+    assert!(asm.contains("sfence"), "{asm}");
 }

@@ -56,6 +56,46 @@ fn call(kernel: &StageKernel, n0: usize, n1: usize, ptrs: &[usize], strides: &[i
     call_fn(kernel.f, kernel.scratch_bytes, n0, n1, ptrs, strides)
 }
 
+/// The last-level cache's size in bytes (`/sys`'s `cpu0/cache/index3`, read once), `None`
+/// where the system does not say.
+fn last_level_cache() -> Option<usize> {
+    static LLC: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    *LLC.get_or_init(|| {
+        let text =
+            std::fs::read_to_string("/sys/devices/system/cpu/cpu0/cache/index3/size").ok()?;
+        let text = text.trim();
+        let (digits, unit) = match text.strip_suffix(['K', 'M', 'G']) {
+            Some(d) => (d, &text[d.len()..]),
+            None => (text, ""),
+        };
+        let shift = match unit {
+            "K" => 10,
+            "M" => 20,
+            "G" => 30,
+            _ => 0,
+        };
+        digits.parse::<usize>().ok().map(|n| n << shift)
+    })
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests: every map with a streaming kernel streams, whatever its size.
+    pub(crate) static ALWAYS_STREAM: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// True when a map writing `out_bytes` of outputs, none of which it reads, should store them
+/// with its streaming kernel: they are larger than the last-level cache, so no later reader
+/// finds them there anyway, and skipping the read of each output line a store would fetch
+/// first saves a third of a copy's traffic. (`RESULTS-llvm-ntstore.md`.)
+pub(crate) fn streams(out_bytes: usize) -> bool {
+    #[cfg(test)]
+    if ALWAYS_STREAM.with(|a| a.get()) {
+        return true;
+    }
+    last_level_cache().is_some_and(|llc| out_bytes > llc)
+}
+
 /// Calls the kernel function `f`, which needs `scratch_bytes` of scratch, on an `n0 × n1` box.
 fn call_fn(
     f: KernelFn,
@@ -121,14 +161,17 @@ fn shifted(bases: &[usize], offsets: &[isize]) -> PerOperand<usize> {
 }
 
 /// Runs an elementwise (or one-block-per-row reduction) kernel over `space`, whose last
-/// dimension is the kernel's inner loop and second-to-last its outer loop.
+/// dimension is the kernel's inner loop and second-to-last its outer loop; with `stream`, its
+/// streaming kernel where it has one.
 pub(crate) fn run_map(
     kernel: &StageKernel,
     space: &Space,
     bases: &Bases,
     split_inner: bool,
     parallel: bool,
+    stream: bool,
 ) {
+    let f = kernel.streaming.filter(|_| stream).unwrap_or(kernel.f);
     // The kernel's two loops take the last two dimensions; a missing one has extent 1 (stride 0).
     let r = space.dims.len();
     let dim = |back: usize| if r >= back { space.dims[r - back] } else { 1 };
@@ -170,7 +213,8 @@ pub(crate) fn run_map(
         for (k, o) in off.iter_mut().enumerate() {
             *o += m0 as isize * strides[2 * k] as isize + j0 as isize * strides[2 * k + 1] as isize;
         }
-        call(kernel, rows, cols, &shifted(&bases.0, &off), &strides);
+        let ptrs = shifted(&bases.0, &off);
+        call_fn(f, kernel.scratch_bytes, rows, cols, &ptrs, &strides);
     };
     if parallel && items > 1 {
         super::pool::for_each_item(items, &run);

@@ -136,7 +136,7 @@ impl Reduction<'_> {
                 dims,
                 strides: strides.collect(),
             };
-            run_map(self.kernel, &space, self.bases, false, self.parallel);
+            run_map(self.kernel, &space, self.bases, false, self.parallel, false);
             return;
         }
         let tree = Tree::<T>::new(self, &red, m);
