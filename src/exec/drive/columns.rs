@@ -300,6 +300,9 @@ fn streamed_width(l: &ColumnLayout, bases: &[usize]) -> bool {
     fits && super::super::stream::any_mapped(bases)
 }
 
+/// One block's row of partials: `leaf(block, row, pointer_scratch)`, callable from any thread.
+pub(super) type BlockLeaf<'a, T> = dyn Fn(usize, &mut [T], &mut Vec<usize>) + Sync + 'a;
+
 /// [`column_tree`] with its top levels run in parallel: `forks` more threads take subtrees
 /// (one for the right half of each split, the others shared by the halves), each with its own
 /// pointer scratch. The tree and the order of every combination are [`column_tree`]'s, so the sums are
@@ -309,7 +312,7 @@ pub(super) fn forked_column_tree<T: Acc>(
     lo: usize,
     hi: usize,
     forks: usize,
-    leaf: &(dyn Fn(usize, &mut [T], &mut Vec<usize>) + Sync),
+    leaf: &BlockLeaf<'_, T>,
     ptrs: &mut Vec<usize>,
     out: &mut [T],
 ) {
