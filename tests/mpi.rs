@@ -126,22 +126,10 @@ fn ranks_side() {
     // Reductions of a 1-d array on numjit's partition: bit-identical to one process, for sizes
     // around the tree's block and batch boundaries, float and integer dtypes.
     for n in [0, 1, 5, 127, 128, 129, 4096, 4097, 100_003] {
-        let global = ndarray::Array1::from_shape_fn(n, |i| ((i * 7919) % 1013) as f64 / 7.0 - 50.0);
         let part = dist::partition(&[n], &world).unwrap();
         let rows = part.rows(rank);
-        let local = global.slice(ndarray::s![rows.start..rows.end]);
-        let local32 = local.mapv(|v| v as f32);
-        let global32 = global.mapv(|v| v as f32);
-        let locali = local.mapv(|v| v as i64);
-        let globali = global.mapv(|v| v as i64);
-        let vars = Vars::new()
-            .with("a", local)
-            .with("b", &local32)
-            .with("c", &locali);
-        let alone = Vars::new()
-            .with("a", &global)
-            .with("b", &global32)
-            .with("c", &globali);
+        let operands = OneD::new(n, rows.clone());
+        let (vars, alone) = (operands.block(), operands.whole());
         for expr in [
             "sum(a)",
             "sum(a * a - 3)",
@@ -296,6 +284,50 @@ fn ranks_side() {
     program_reductions_side(&world);
 }
 
+/// The 1-d operands the reduction checks bind, `a` (float64), `b` (float32) and `c` (int64):
+/// the global arrays, and this rank's block of rows of each.
+struct OneD {
+    global: (
+        ndarray::Array1<f64>,
+        ndarray::Array1<f32>,
+        ndarray::Array1<i64>,
+    ),
+    local: (ndarray::Array1<f32>, ndarray::Array1<i64>),
+    rows: std::ops::Range<usize>,
+}
+
+impl OneD {
+    fn new(n: usize, rows: std::ops::Range<usize>) -> OneD {
+        let a = ndarray::Array1::from_shape_fn(n, |i| ((i * 7919) % 1013) as f64 / 7.0 - 50.0);
+        let (b, c) = (a.mapv(|v| v as f32), a.mapv(|v| v as i64));
+        let local = (
+            b.slice(ndarray::s![rows.clone()]).to_owned(),
+            c.slice(ndarray::s![rows.clone()]).to_owned(),
+        );
+        OneD {
+            global: (a, b, c),
+            local,
+            rows,
+        }
+    }
+
+    /// This rank's blocks (`a` a view of the global array's rows).
+    fn block(&self) -> Vars<'_> {
+        Vars::new()
+            .with("a", self.global.0.slice(ndarray::s![self.rows.clone()]))
+            .with("b", &self.local.0)
+            .with("c", &self.local.1)
+    }
+
+    /// The whole arrays, as one process binds them.
+    fn whole(&self) -> Vars<'_> {
+        Vars::new()
+            .with("a", &self.global.0)
+            .with("b", &self.global.1)
+            .with("c", &self.global.2)
+    }
+}
+
 /// `dist::evaluate` of expressions with reductions along axis 0 inside: phase by phase, each
 /// inner reduction combined across ranks and bound as an input of the next.
 fn nested_side(world: &impl Communicator) {
@@ -304,20 +336,10 @@ fn nested_side(world: &impl Communicator) {
     // 1-d on numjit's partition: bit-identical to one process (this rank's block of an
     // elementwise result, or the whole value of a reduction).
     for n in [0, 1, 5, 129, 4097, 100_003] {
-        let global = ndarray::Array1::from_shape_fn(n, |i| ((i * 7919) % 1013) as f64 / 7.0 - 50.0);
         let part = dist::partition(&[n], world).unwrap();
         let rows = part.rows(rank);
-        let local = global.slice(ndarray::s![rows.start..rows.end]);
-        let (local32, global32) = (local.mapv(|v| v as f32), global.mapv(|v| v as f32));
-        let (locali, globali) = (local.mapv(|v| v as i64), global.mapv(|v| v as i64));
-        let vars = Vars::new()
-            .with("a", local)
-            .with("b", &local32)
-            .with("c", &locali);
-        let alone = Vars::new()
-            .with("a", &global)
-            .with("b", &global32)
-            .with("c", &globali);
+        let operands = OneD::new(n, rows.clone());
+        let (vars, alone) = (operands.block(), operands.whole());
         for expr in [
             "a - mean(a)",
             "(a - mean(a)) / sqrt(mean((a - mean(a))**2))",

@@ -528,22 +528,8 @@ fn streaming_stores_match_cranelift_bit_for_bit() {
 
 #[test]
 fn streaming_kernels_store_non_temporally() {
-    use crate::core::dtype::DType;
-    use crate::ir::InputDecl;
-    let inputs = vec![InputDecl {
-        name: "a".into(),
-        dtype: DType::Float64,
-        rank: 1,
-        view: None,
-        literal: None,
-    }];
-    let g = crate::opt::optimize(
-        &crate::lower::lower(
-            &crate::parse::parse_expr("a * 3 + 1").unwrap_or_else(|e| panic!("{e}")),
-            &inputs,
-        )
-        .unwrap_or_else(|e| panic!("{e}")),
-    );
+    let a = floats(8, 1);
+    let g = graph_of("a * 3 + 1", &Vars::new().with("a", &a));
     let (ir, asm) = super::ir_text(&g, &crate::plan::plan(&g)).unwrap_or_else(|e| panic!("{e}"));
     // The body's streaming loop, and the fence before it returns.
     assert!(ir.contains("!nontemporal"), "{ir}");

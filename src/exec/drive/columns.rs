@@ -334,9 +334,7 @@ pub(super) fn forked_column_tree<T: Acc>(
             })
         },
     );
-    for (x, y) in out.iter_mut().zip(b) {
-        *x = T::combine(op, *x, y);
-    }
+    combine_rows(op, out, b);
 }
 
 /// Combines row blocks `lo..hi` of a column reduction into `out`, splitting at the midpoint.
@@ -355,6 +353,11 @@ pub(super) fn column_tree<T: Acc>(
     column_tree(op, lo, mid, leaf, out);
     let mut b = out.to_vec();
     column_tree(op, mid, hi, leaf, &mut b);
+    combine_rows(op, out, b);
+}
+
+/// `out[j] = op(out[j], b[j])`: a node of the column tree, left operand first.
+fn combine_rows<T: Acc>(op: ReduceOp, out: &mut [T], b: Vec<T>) {
     for (x, y) in out.iter_mut().zip(b) {
         *x = T::combine(op, *x, y);
     }
