@@ -141,10 +141,20 @@ impl Translator<'_, '_> {
     /// The address of operand `k`'s current element (vector loops on the fast path add the
     /// common byte offset).
     pub(super) fn operand_address(&mut self, k: usize) -> Value {
-        let p = self.b.use_var(self.ptr[k]);
+        let p = self.row_address(k);
         match self.fast_offset {
             Some(off) if self.vector_mode => self.b.ins().iadd(p, off),
             _ => p,
+        }
+    }
+
+    /// Operand `k`'s current element pointer, moved to the row of a column kernel's block that
+    /// [`Translator::row_shift`] selects.
+    pub(super) fn row_address(&mut self, k: usize) -> Value {
+        let p = self.b.use_var(self.ptr[k]);
+        match self.row_shift.get(k) {
+            Some(&shift) => self.b.ins().iadd(p, shift),
+            None => p,
         }
     }
 

@@ -127,7 +127,7 @@ impl Translator<'_, '_> {
             let at = self.scratch_address(slot);
             self.load_element(node.dtype, at, slot.offset)
         } else if let Some(&k) = self.operand_of.get(&id) {
-            let p = self.b.use_var(self.ptr[k]);
+            let p = self.row_address(k);
             match self.iotas.get(&k) {
                 Some(iota) => {
                     let index = self.b.ins().sshr_imm_s(p, iota.shift);

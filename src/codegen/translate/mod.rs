@@ -61,6 +61,14 @@ pub(crate) type KernelFn = unsafe extern "C" fn(
 /// base case, so a 128-element block sums exactly as NumPy sums it.
 pub(crate) const ACCUMULATORS: usize = 8;
 
+/// Rows a column kernel folds per pass over its row of partials: each partial is loaded once,
+/// combined with this many rows' elements in row order (the same operations, in the same
+/// order, as one row at a time), and stored once. One row per pass loads and stores the
+/// partials once per element; P11's `sum(c, axis=0)` on 10⁴ × 10⁴ took 57 ms that way, the
+/// loads and stores of the partials bounding it (a C loop with 128-bit vectors: 58 ms one row
+/// at a time, 34 ms four rows at a time).
+pub(crate) const COLUMN_ROWS: usize = 4;
+
 pub(crate) fn clif_type(d: DType) -> Type {
     match d {
         DType::Bool => types::I8,
@@ -148,6 +156,7 @@ pub(crate) fn translate(
         invariant: HashMap::new(),
         vector_step: HashMap::new(),
         fast_offset: None,
+        row_shift: Vec::new(),
         iotas: HashMap::new(),
         iota_group: HashMap::new(),
         imag: HashMap::new(),
@@ -216,6 +225,9 @@ struct Translator<'a, 'f> {
     /// In the fast vector loop (every operand contiguous): the byte offset of the current
     /// group from the operands' pointers.
     fast_offset: Option<Value>,
+    /// In a column kernel's block of rows ([`COLUMN_ROWS`]): per operand, the byte offset of
+    /// the row being read from the block's first row (empty: the first row itself).
+    row_shift: Vec<Value>,
     /// Iota operands, which read no memory: their address is `index << shift`.
     iotas: HashMap<usize, IotaOperand>,
     /// Per iota operand, the first index of the current vector group, splatted (emitted in the
@@ -362,7 +374,18 @@ impl Translator<'_, '_> {
         let has0 = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, n0, 0);
         let has1 = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, n1, 0);
         let nonempty = self.b.ins().band(has0, has1);
-        self.b.ins().brif(nonempty, outer, &[], exit, &[]);
+        match self.stage.kind {
+            StageKind::Reduce { op, acc, .. } if self.blocks_column_rows() => {
+                let blocks = self.b.create_block();
+                self.b.ins().brif(nonempty, blocks, &[], exit, &[]);
+                self.b.switch_to_block(blocks);
+                self.b.seal_block(blocks);
+                self.column_row_blocks(n0, n1, op, acc, &row, i, outer, exit)?;
+            }
+            _ => {
+                self.b.ins().brif(nonempty, outer, &[], exit, &[]);
+            }
+        }
 
         // Outer loop: reset element pointers to the row start, run the row, step the rows.
         self.b.switch_to_block(outer);
