@@ -173,8 +173,12 @@ impl<'ctx> Translator<'_, 'ctx> {
     /// Loads operand `k`'s current element(s) of `d`: gathered lane by lane in a gathering
     /// vector body.
     pub(super) fn load_operand(&self, d: DType, k: usize) -> Result<BasicValueEnum<'ctx>> {
+        let addr = match self.row_shift.get(k) {
+            Some(&shift) => self.b.build_int_add(self.addr[k], shift, "").or_err()?,
+            None => self.addr[k],
+        };
         if !self.gather || self.lanes == 1 {
-            return self.load(d, self.addr[k]);
+            return self.load(d, addr);
         }
         let vt = self.ty(d).into_vector_type();
         let mut v = vt.get_poison();
@@ -184,7 +188,7 @@ impl<'ctx> Translator<'_, 'ctx> {
                 .b
                 .build_int_mul(self.s1[k], self.i64c(l as i64), "")
                 .or_err()?;
-            let at = self.b.build_int_add(self.addr[k], off, "").or_err()?;
+            let at = self.b.build_int_add(addr, off, "").or_err()?;
             let x = self.b.build_load(elem, self.pointer(at)?, "").or_err()?;
             Self::align(x.as_instruction_value(), d.size())?;
             let lane = self.ctx.i32_type().const_int(l as u64, false);

@@ -44,7 +44,7 @@ use inkwell::values::{BasicValueEnum, FunctionValue, IntValue, PointerValue};
 use emit::Check;
 
 use super::staging::{self, Staging};
-use super::translate::ACCUMULATORS;
+use super::translate::{ACCUMULATORS, COLUMN_ROWS};
 use super::StageKernel;
 use crate::core::error::Result;
 use crate::ir::{Graph, NodeId, NodeKind};
@@ -298,6 +298,7 @@ fn build<'ctx>(
         columns: matches!(entry, Entry::Columns),
         regions: regions.to_vec(),
         vector_lanes: lanes,
+        row_shift: Vec::new(),
         stream: None,
         nontemporal: false,
     };
@@ -347,6 +348,9 @@ struct Translator<'a, 'ctx> {
     stream: Option<IntValue<'ctx>>,
     /// In a streaming vector body: vector stores to the outputs are non-temporal.
     nontemporal: bool,
+    /// While a column kernel folds a block of rows (`rows.rs`): per operand, the byte offset
+    /// from the block's first row to the row being read; empty otherwise.
+    row_shift: Vec<IntValue<'ctx>>,
 }
 
 #[cfg(test)]

@@ -177,14 +177,26 @@ impl<'ctx> Translator<'_, 'ctx> {
         let nonempty = self.b.build_and(has0, has1, "").or_err()?;
         let fast = self.fast_condition()?;
         self.when(nonempty, |t| {
-            t.for_loop(t.i64c(0), n0, 1, |t, i| {
-                let row = (0..operands)
+            let row_at = |t: &mut Self, i: IntValue<'ctx>| {
+                (0..operands)
                     .map(|k| {
                         let off = t.b.build_int_mul(i, s0[k], "").or_err()?;
                         t.b.build_int_add(base[k], off, "").or_err()
                     })
-                    .collect::<Result<Vec<_>>>()?;
-                let rows = Rows { row };
+                    .collect::<Result<Vec<_>>>()
+            };
+            let mut first = t.i64c(0);
+            if let StageKind::Reduce { op, acc, .. } = t.stage.kind {
+                if t.blocks_column_rows() {
+                    let end = t.column_blocks_end(n0)?;
+                    first = t.for_loop(first, end, COLUMN_ROWS as u32, |t, i| {
+                        let row = row_at(t, i)?;
+                        t.column_rows(n1, &row, &s0, op, acc, fast)
+                    })?;
+                }
+            }
+            t.for_loop(first, n0, 1, |t, i| {
+                let rows = Rows { row: row_at(t, i)? };
                 match t.stage.kind {
                     StageKind::Map => match t.staging {
                         Some(staging) => t.staged_map_row(n1, &rows, staging, fast),
@@ -711,6 +723,76 @@ impl<'ctx> Translator<'_, 'ctx> {
         self.b.position_at_end(after);
         self.lanes = 1;
         Ok(())
+    }
+
+    /// True when this column kernel folds its rows [`COLUMN_ROWS`] at a time
+    /// ([`Self::column_rows`]), as the Cranelift tier's does: its operands are all read from
+    /// memory (no iotas) and it inlines no `def` kernel (four copies of its loops).
+    fn blocks_column_rows(&self) -> bool {
+        self.columns
+            && self.stage.nodes(self.g).into_iter().all(|id| {
+                !matches!(
+                    self.g.node(id).kind,
+                    NodeKind::Iota { .. } | NodeKind::Call(..)
+                )
+            })
+    }
+
+    /// The end of a column kernel's blocks of rows: `n0` rounded down to a multiple of
+    /// [`COLUMN_ROWS`], or 0 when a leaf read along the row is invariant along it in this call
+    /// (its splat region in scratch holds one row's value).
+    fn column_blocks_end(&mut self, n0: IntValue<'ctx>) -> Result<IntValue<'ctx>> {
+        let mask = self.i64c(!(COLUMN_ROWS as i64 - 1));
+        let mut end = self.b.build_and(n0, mask, "").or_err()?;
+        for k in 0..self.s1.len() {
+            if !self.is_moving_leaf(k) {
+                continue;
+            }
+            let invariant = self
+                .b
+                .build_int_compare(IntPredicate::EQ, self.s1[k], self.i64c(0), "")
+                .or_err()?;
+            end = self
+                .b
+                .build_select(invariant, self.i64c(0), end, "")
+                .or_err()?
+                .into_int_value();
+        }
+        Ok(end)
+    }
+
+    /// `partial[j] = (…(partial[j] ⊕ value₀(j)) ⊕ value₁(j) …) ⊕ value_R(j)` for `j < n`, over
+    /// the [`COLUMN_ROWS`] rows from `row` (`s0` bytes apart per operand): each element meets
+    /// the same operations in the same order as [`Self::column_row`] row after row, with the
+    /// partial loaded and stored once.
+    fn column_rows(
+        &mut self,
+        n: IntValue<'ctx>,
+        row: &[IntValue<'ctx>],
+        s0: &[IntValue<'ctx>],
+        op: ReduceOp,
+        acc: DType,
+        fast: IntValue<'ctx>,
+    ) -> Result<()> {
+        let combine = op.combiner();
+        let shifts = (0..COLUMN_ROWS as i64)
+            .map(|r| {
+                (s0.iter())
+                    .map(|&s| self.b.build_int_mul(s, self.i64c(r), "").or_err())
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.element_loop(n, row, self.vector_lanes, fast, |t| {
+            let p = t.addr[0];
+            let mut partial = t.load(acc, p)?;
+            for shift in &shifts {
+                t.row_shift = shift.clone();
+                let v = t.element_as(acc);
+                t.row_shift.clear();
+                partial = t.apply(combine, &[partial, v?], acc)?;
+            }
+            t.store(partial, p, t.s1[0])
+        })
     }
 
     /// A column-kernel row: `partial[j] = partial[j] ⊕ value(j)` for `j < n`.

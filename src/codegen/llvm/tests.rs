@@ -223,7 +223,8 @@ fn staged_transcendentals_match_cranelift_bit_for_bit() {
 
 #[test]
 fn reductions_match_cranelift_and_the_interpreter_bit_for_bit() {
-    for (r, c) in [(1, 1), (3, 7), (5, 8), (9, 33), (64, 129)] {
+    // Row counts below, at and past the column kernels' blocks of rows (`COLUMN_ROWS`).
+    for (r, c) in [(1, 1), (3, 7), (4, 3), (5, 8), (7, 16), (9, 33), (64, 129)] {
         let a = Array2::from_shape_vec((r, c), floats(r * c, 7).to_vec())
             .unwrap_or_else(|e| panic!("{e}"))
             .mapv(|x| {
@@ -249,6 +250,9 @@ fn reductions_match_cranelift_and_the_interpreter_bit_for_bit() {
             "min(a)",
             "max(a, axis=1)",
             "min(a, axis=0)",
+            // An operand invariant along the rows (no blocks of rows) and one along columns.
+            "sum(a * a[:, :1], axis=0)",
+            "max(a - a[:1], axis=0)",
             "sum(i)",
             "sum(i, axis=0)",
             "max(i, axis=1)",

@@ -443,6 +443,7 @@ mod tests {
                         "prod(c * 0.5 + 1, axis=0)",
                         "max(c, axis=0)",
                         "min(c * b, axis=0)",
+                        "sum(c * c[:, :1], axis=0)",
                         "sum(c * b + f, axis=0)",
                         "sum(f, axis=0)",
                         "sum(n, axis=0)",
