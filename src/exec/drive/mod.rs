@@ -36,7 +36,10 @@ pub(crate) const SERIAL_CUTOFF: usize = 64 * 1024;
 /// Elements per reduction leaf: NumPy's pairwise-summation block.
 pub(crate) const BLOCK: usize = 128;
 
-/// Leaves computed per kernel call in a reduction (their partials live on the stack).
+/// Leaves computed per kernel call in a reduction (their partials live on the stack). The tree's
+/// shape does not depend on it (a batch combines its partials by the same midpoint rule). On
+/// P11's row sums (10⁴ elements a row, 1 thread, AMD EPYC Zen 4) 16 and 32 ran alike and 128, one
+/// batch a row, 1.15x as long.
 const LEAF_BATCH: usize = 32;
 
 /// Operand base addresses, shareable with worker threads.
