@@ -713,7 +713,7 @@ impl<'ctx> Translator<'_, 'ctx> {
         let i32t = self.ctx.i32_type();
         if count == 1 {
             let lane = i32t.const_int(first as u64, false);
-            return Ok(self.b.build_extract_element(v, lane, "").or_err()?);
+            return self.b.build_extract_element(v, lane, "").or_err();
         }
         let mask: Vec<IntValue<'ctx>> = (first..first + count)
             .map(|l| i32t.const_int(l as u64, false))
