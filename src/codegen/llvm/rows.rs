@@ -193,9 +193,17 @@ impl<'ctx> Translator<'_, 'ctx> {
             if let StageKind::Reduce { op, acc, .. } = t.stage.kind {
                 if t.blocks_column_rows() {
                     let end = t.column_blocks_end(n0)?;
+                    // Per block row, per operand, its byte offset from the block's first row.
+                    let shifts = (0..COLUMN_ROWS as i64)
+                        .map(|r| {
+                            (s0.iter())
+                                .map(|&s| t.b.build_int_mul(s, t.i64c(r), "").or_err())
+                                .collect::<Result<Vec<_>>>()
+                        })
+                        .collect::<Result<Vec<_>>>()?;
                     first = t.for_loop(first, end, COLUMN_ROWS as u32, |t, i| {
                         let row = row_at(t, i)?;
-                        t.column_rows(n1, &row, &s0, op, acc, fast)
+                        t.column_rows(n1, &row, &shifts, op, acc, fast)
                     })?;
                 }
             }
@@ -703,7 +711,7 @@ impl<'ctx> Translator<'_, 'ctx> {
                 && (self.g.args(value).into_iter()).all(|a| read(a) || self.g.node(a).rank == 0)
     }
 
-    /// Lanes `first..first + count` of vector `v`, as a vector (a scalar when `count` is 1).
+    /// Lanes `first..first + count` of vector `v`, as a vector.
     fn lanes_of(
         &self,
         v: inkwell::values::VectorValue<'ctx>,
@@ -711,10 +719,6 @@ impl<'ctx> Translator<'_, 'ctx> {
         count: u32,
     ) -> Result<BasicValueEnum<'ctx>> {
         let i32t = self.ctx.i32_type();
-        if count == 1 {
-            let lane = i32t.const_int(first as u64, false);
-            return self.b.build_extract_element(v, lane, "").or_err();
-        }
         let mask: Vec<IntValue<'ctx>> = (first..first + count)
             .map(|l| i32t.const_int(l as u64, false))
             .collect();
@@ -806,8 +810,8 @@ impl<'ctx> Translator<'_, 'ctx> {
     }
 
     /// The end of a column kernel's blocks of rows: `n0` rounded down to a multiple of
-    /// [`COLUMN_ROWS`], or 0 when a leaf read along the row is invariant along it in this call
-    /// (its splat region in scratch holds one row's value).
+    /// [`COLUMN_ROWS`], or 0 when a leaf is constant along a row in this call (inner stride 0:
+    /// its splat region in scratch holds one row's value).
     fn column_blocks_end(&mut self, n0: IntValue<'ctx>) -> Result<IntValue<'ctx>> {
         let mask = self.i64c(!(COLUMN_ROWS as i64 - 1));
         let mut end = self.b.build_and(n0, mask, "").or_err()?;
@@ -829,30 +833,23 @@ impl<'ctx> Translator<'_, 'ctx> {
     }
 
     /// `partial[j] = (…(partial[j] ⊕ value₀(j)) ⊕ value₁(j) …) ⊕ value_R(j)` for `j < n`, over
-    /// the [`COLUMN_ROWS`] rows from `row` (`s0` bytes apart per operand): each element meets
+    /// the rows at byte offsets `shifts` (per row, per operand) from `row`: each element meets
     /// the same operations in the same order as [`Self::column_row`] row after row, with the
     /// partial loaded and stored once.
     fn column_rows(
         &mut self,
         n: IntValue<'ctx>,
         row: &[IntValue<'ctx>],
-        s0: &[IntValue<'ctx>],
+        shifts: &[Vec<IntValue<'ctx>>],
         op: ReduceOp,
         acc: DType,
         fast: IntValue<'ctx>,
     ) -> Result<()> {
         let combine = op.combiner();
-        let shifts = (0..COLUMN_ROWS as i64)
-            .map(|r| {
-                (s0.iter())
-                    .map(|&s| self.b.build_int_mul(s, self.i64c(r), "").or_err())
-                    .collect::<Result<Vec<_>>>()
-            })
-            .collect::<Result<Vec<_>>>()?;
         self.element_loop(n, row, self.vector_lanes, fast, |t| {
             let p = t.addr[0];
             let mut partial = t.load(acc, p)?;
-            for shift in &shifts {
+            for shift in shifts {
                 t.row_shift = shift.clone();
                 let v = t.element_as(acc);
                 t.row_shift.clear();

@@ -250,7 +250,7 @@ fn reductions_match_cranelift_and_the_interpreter_bit_for_bit() {
             "min(a)",
             "max(a, axis=1)",
             "min(a, axis=0)",
-            // An operand invariant along the rows (no blocks of rows) and one along columns.
+            // An operand constant along each row (no blocks of rows), one down the columns.
             "sum(a * a[:, :1], axis=0)",
             "max(a - a[:1], axis=0)",
             "sum(i)",

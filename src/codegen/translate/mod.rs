@@ -376,10 +376,10 @@ impl Translator<'_, '_> {
         let nonempty = self.b.ins().band(has0, has1);
         match self.stage.kind {
             StageKind::Reduce { op, acc, .. } if self.blocks_column_rows() => {
-                let blocks = self.b.create_block();
-                self.b.ins().brif(nonempty, blocks, &[], exit, &[]);
-                self.b.switch_to_block(blocks);
-                self.b.seal_block(blocks);
+                let start = self.b.create_block();
+                self.b.ins().brif(nonempty, start, &[], exit, &[]);
+                self.b.switch_to_block(start);
+                self.b.seal_block(start);
                 self.column_row_blocks(n0, n1, op, acc, &row, i, outer, exit)?;
             }
             _ => {
@@ -389,10 +389,7 @@ impl Translator<'_, '_> {
 
         // Outer loop: reset element pointers to the row start, run the row, step the rows.
         self.b.switch_to_block(outer);
-        for (r, p) in row.iter().zip(self.ptr.clone()) {
-            let start = self.b.use_var(*r);
-            self.b.def_var(p, start);
-        }
+        self.start_row(&row);
         match self.stage.kind {
             StageKind::Map => match self.staging {
                 Some(staging) => self.staged_map_row(n1, staging)?,
@@ -401,16 +398,8 @@ impl Translator<'_, '_> {
             StageKind::Reduce { op, acc, .. } if self.columns => self.column_row(n1, op, acc)?,
             StageKind::Reduce { op, acc, .. } => self.reduce_row(n1, op, acc, row[0])?,
         }
-        for (r, s0) in row.iter().zip(self.s0.clone()) {
-            let start = self.b.use_var(*r);
-            let next = self.b.ins().iadd(start, s0);
-            self.b.def_var(*r, next);
-        }
-        let iv = self.b.use_var(i);
-        let inext = self.b.ins().iadd_imm_s(iv, 1);
-        self.b.def_var(i, inext);
-        let more = self.b.ins().icmp(IntCC::SignedLessThan, inext, n0);
-        self.b.ins().brif(more, outer, &[], exit, &[]);
+        self.step_rows(&row, &self.s0.clone());
+        self.count_and_branch(i, 1, n0, outer, exit);
         self.b.seal_block(outer);
 
         self.b.switch_to_block(exit);
@@ -454,6 +443,23 @@ impl Translator<'_, '_> {
             all = self.b.ins().band(all, c);
         }
         all
+    }
+
+    /// Points every operand's element pointer at the start of its current row.
+    fn start_row(&mut self, row: &[Variable]) {
+        for (r, p) in row.iter().zip(self.ptr.clone()) {
+            let start = self.b.use_var(*r);
+            self.b.def_var(p, start);
+        }
+    }
+
+    /// `row[k] += step[k]` for every operand: moves the rows on.
+    fn step_rows(&mut self, row: &[Variable], step: &[Value]) {
+        for (r, &s) in row.iter().zip(step) {
+            let start = self.b.use_var(*r);
+            let next = self.b.ins().iadd(start, s);
+            self.b.def_var(*r, next);
+        }
     }
 
     fn counter(&mut self) -> Variable {

@@ -274,7 +274,8 @@ impl Translator<'_, '_> {
 
     /// The rows of a column kernel in blocks of [`COLUMN_ROWS`] (each one pass over the
     /// partials), then jumps to `single` for the rows left (`i < n0`), or to `exit`. Taken only
-    /// when no operand is invariant along the rows: their splatted regions hold one row's value.
+    /// when no operand is constant along a row (inner stride 0) in this call: its splatted
+    /// region holds one row's value.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn column_row_blocks(
         &mut self,
@@ -297,35 +298,21 @@ impl Translator<'_, '_> {
             let none = self.b.ins().icmp_imm_s(IntCC::Equal, any, 0);
             go = self.b.ins().band(go, none);
         }
+        // Per operand, the byte offsets of the block's rows after the first, and of the next
+        // block: the same for every block.
+        let s0 = self.s0.clone();
+        let times = |t: &mut Self, r: i64| -> Vec<Value> {
+            (s0.iter()).map(|&s| t.b.ins().imul_imm_s(s, r)).collect()
+        };
+        let shifts: Vec<Vec<Value>> = (1..rows).map(|r| times(self, r)).collect();
+        let step = times(self, rows);
         self.b.ins().brif(go, blocks, &[], rest, &[]);
 
         self.b.switch_to_block(blocks);
-        for (r, p) in row.iter().zip(self.ptr.clone()) {
-            let start = self.b.use_var(*r);
-            self.b.def_var(p, start);
-        }
-        let shifts: Vec<Vec<Value>> = (1..rows)
-            .map(|r| {
-                self.s0
-                    .clone()
-                    .into_iter()
-                    .map(|s0| self.b.ins().imul_imm_s(s0, r))
-                    .collect()
-            })
-            .collect();
+        self.start_row(row);
         self.column_rows(n1, op, acc, &shifts)?;
-        for (r, s0) in row.iter().zip(self.s0.clone()) {
-            let start = self.b.use_var(*r);
-            let step = self.b.ins().imul_imm_s(s0, rows);
-            let next = self.b.ins().iadd(start, step);
-            self.b.def_var(*r, next);
-        }
-        let iv = self.b.use_var(i);
-        let inext = self.b.ins().iadd_imm_s(iv, rows);
-        self.b.def_var(i, inext);
-        let last = self.b.ins().iadd_imm_s(inext, rows);
-        let more = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, last, n0);
-        self.b.ins().brif(more, blocks, &[], rest, &[]);
+        self.step_rows(row, &step);
+        self.next_group(i, rows, n0, blocks, rest);
         self.b.seal_block(blocks);
 
         self.b.switch_to_block(rest);
@@ -408,8 +395,8 @@ mod tests {
     #[test]
     fn row_blocks_fold_like_one_row_at_a_time() {
         // Row counts around the block size (blocks, a remainder, both), every combine, NaN and
-        // signed zeros, an operand invariant along the rows (no blocking), strided and reversed
-        // views, and a middle axis.
+        // signed zeros, operands constant down the columns (`b`) and along each row
+        // (`c[:, :1]`, no blocks), strided and reversed views, and a middle axis.
         let engine = Engine::default();
         let value = |i: usize, j: usize| match (i * 7 + j * 3) % 11 {
             0 => f64::NAN,
