@@ -43,7 +43,10 @@ mod program;
 mod vmath;
 
 pub use crate::core::alloc;
-pub use codegen::{set_tier, tier, Tier, AUTO_THRESHOLD};
+pub use codegen::{
+    object_cache_dir, object_cache_stats, set_object_cache_dir, set_tier, tier, ObjectCacheStats,
+    Tier, AUTO_THRESHOLD,
+};
 
 pub use crate::api::array::Array;
 pub use crate::api::cache::CacheStats;

@@ -2,15 +2,19 @@
 //!
 //! `jit.rs` owns the target and JIT memory; `translate/` turns one stage into one Cranelift
 //! function; `llvm/` is the second tier (the same stages, the same bits, full-width vectors);
-//! `tier.rs` which tier compiles.
+//! `tier.rs` which tier compiles; `object_cache.rs` where the LLVM tier caches its objects.
 
 mod jit;
 #[cfg(feature = "llvm")]
 mod llvm;
+mod object_cache;
 mod staging;
 mod tier;
 mod translate;
 
+pub use object_cache::{
+    object_cache_dir, object_cache_stats, set_object_cache_dir, ObjectCacheStats,
+};
 pub(crate) use tier::{current as current_tier, scoped as with_tier};
 pub use tier::{set_tier, tier, Tier, AUTO_THRESHOLD};
 

@@ -70,6 +70,69 @@ impl VectorFn {
     }
 }
 
+impl VectorFn {
+    /// The name a module compiled ahead of its loading (the LLVM tier's) gives the block
+    /// function [`VectorFn::address`] returns: an index into the kernel's enum and the dtype,
+    /// never an address, so the same kernel has the same object file in every process
+    /// ([`vector_symbol_address`] resolves it back): `nj_vu3_f32` is `VUnary::ALL[3]` on
+    /// float32.
+    pub fn symbol(self, dtype: DType) -> String {
+        let suffix = match dtype {
+            DType::Float32 => "f32",
+            DType::Complex64 => "c64",
+            DType::Complex128 => "c128",
+            _ => "f64",
+        };
+        match self {
+            VectorFn::Unary(u) => format!("nj_vu{}_{suffix}", u as usize),
+            VectorFn::Binary(b) => format!("nj_vb{}_{suffix}", b as usize),
+            VectorFn::WideSqrt => format!("nj_vsqrt_{suffix}"),
+            VectorFn::Complex(c) => format!("nj_vc{}_{suffix}", c as usize),
+        }
+    }
+}
+
+/// The name of the shared sine-and-cosine block function on `dtype`, as [`VectorFn::symbol`]
+/// names the others (its address: `vmath::sincos_fn_ptr`).
+pub(crate) fn sincos_symbol(dtype: DType) -> &'static str {
+    if dtype == DType::Float32 {
+        "nj_vsincos_f32"
+    } else {
+        "nj_vsincos_f64"
+    }
+}
+
+/// The address of the block function named `name` ([`VectorFn::symbol`], [`sincos_symbol`]) in
+/// this process, or `None` for a name no kernel has.
+pub(crate) fn vector_symbol_address(name: &str) -> Option<*const u8> {
+    static TABLE: std::sync::OnceLock<HashMap<String, usize>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut fns: Vec<VectorFn> = VUnary::ALL.iter().map(|&u| VectorFn::Unary(u)).collect();
+        fns.extend(VBinary::ALL.iter().map(|&b| VectorFn::Binary(b)));
+        if vmath::wide_sqrt_fn_ptr(false).is_some() {
+            fns.push(VectorFn::WideSqrt);
+        }
+        let mut table = HashMap::new();
+        for f in fns {
+            for d in [DType::Float32, DType::Float64] {
+                table.insert(f.symbol(d), f.address(d) as usize);
+            }
+        }
+        for c in CUnary::ALL {
+            let f = VectorFn::Complex(c);
+            for d in [DType::Complex64, DType::Complex128] {
+                table.insert(f.symbol(d), f.address(d) as usize);
+            }
+        }
+        for d in [DType::Float32, DType::Float64] {
+            let address = vmath::sincos_fn_ptr(d == DType::Float32) as usize;
+            table.insert(sincos_symbol(d).to_string(), address);
+        }
+        table
+    });
+    table.get(name).map(|&a| a as *const u8)
+}
+
 /// Where a staged value lives in scratch: byte offset of its block and element size.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Slot {

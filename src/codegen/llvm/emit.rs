@@ -149,9 +149,17 @@ impl<'ctx> Translator<'_, 'ctx> {
         self.b.build_int_to_ptr(addr, ptr, "").or_err()
     }
 
-    /// An `i8*`-free pointer to a function of numjit's at `address`.
-    pub(super) fn function_pointer(&self, address: *const u8) -> Result<PointerValue<'ctx>> {
-        self.pointer(self.i64c(address as i64))
+    /// The function of numjit's named `name` (a scalar helper or a vector kernel), declared in
+    /// the module by name, never by address: the object file is the same in every process, so
+    /// it can be cached on disk, and the loader binds the name (`target::imports`).
+    pub(super) fn external(
+        &self,
+        name: &str,
+        fn_type: inkwell::types::FunctionType<'ctx>,
+    ) -> FunctionValue<'ctx> {
+        self.module
+            .get_function(name)
+            .unwrap_or_else(|| self.module.add_function(name, fn_type, None))
     }
 
     /// Sets a load's or store's alignment to its element size (a vector load's default would be
@@ -716,16 +724,16 @@ impl<'ctx> Translator<'_, 'ctx> {
         d: DType,
     ) -> Result<BasicValueEnum<'ctx>> {
         let name = scalar::helper_name(op, args.len(), d);
-        let address = scalar::helper_address(&name)
-            .ok_or_else(|| internal("llvm emitter", format!("no helper {name}")))?;
+        if scalar::helper_address(&name).is_none() {
+            return Err(internal("llvm emitter", format!("no helper {name}")));
+        }
         let elem = self.elem_type(d);
         let params: Vec<_> = args.iter().map(|_| elem.into()).collect();
-        let fn_type = elem.fn_type(&params, false);
-        let callee = self.function_pointer(address)?;
+        let callee = self.external(&name, elem.fn_type(&params, false));
         let call = |xs: Vec<BasicValueEnum<'ctx>>| -> Result<BasicValueEnum<'ctx>> {
             let xs: Vec<_> = xs.into_iter().map(|x| x.into()).collect();
             self.b
-                .build_indirect_call(fn_type, callee, &xs, "")
+                .build_call(callee, &xs, "")
                 .or_err()?
                 .try_as_basic_value()
                 .basic()

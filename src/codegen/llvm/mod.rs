@@ -29,6 +29,8 @@
 //! and the rows (map, staged map, reduction, column); `emit.rs` one arm per IR node;
 //! `kernel.rs` a `def` kernel inlined as blocks, per lane in vector bodies.
 
+mod cache;
+mod code;
 mod emit;
 mod kernel;
 mod rows;
@@ -50,7 +52,7 @@ use crate::core::error::Result;
 use crate::ir::{Graph, NodeId, NodeKind};
 use crate::plan::{Stage, StageKind};
 
-pub(crate) use target::LlvmCode;
+pub(crate) use code::LlvmCode;
 
 /// True when the LLVM tier translates `stage`: everything but stages that compute complex
 /// values or read byte strings, in the stage or inside a `def` kernel it applies (those keep
@@ -155,36 +157,33 @@ pub(crate) fn compile(g: &Graph, stages: &[&Stage]) -> Result<(Vec<StageKernel>,
 #[cfg(test)]
 pub(crate) fn ir_text(g: &Graph, stages: &[Stage]) -> Result<(String, String)> {
     let host = target::host()?;
-    let mut text = (String::new(), String::new());
-    LlvmCode::compile(|ctx, module| {
-        for (i, stage) in stages.iter().enumerate() {
-            let staging = match stage.kind {
-                StageKind::Map => staging::plan_with(g, stage, false),
-                StageKind::Reduce { .. } => None,
-            };
-            let lanes = rows::map_lanes(g, stage, host.vector_bytes);
-            let regions = vec![0; stage.leaves.len()];
-            let streams = streaming(stage);
-            build(
-                ctx,
-                module,
-                g,
-                stage,
-                staging.as_ref(),
-                &regions,
-                lanes,
-                Entry::Main { streams },
-                &format!("stage{i}"),
-            )?;
-        }
-        target::optimize(module)?;
-        text = (
-            module.print_to_string().to_string(),
-            target::assembly(module)?,
-        );
-        Ok(Vec::new())
-    })?;
-    Ok(text)
+    let ctx = Context::create();
+    let module = ctx.create_module("numjit");
+    for (i, stage) in stages.iter().enumerate() {
+        let staging = match stage.kind {
+            StageKind::Map => staging::plan_with(g, stage, false),
+            StageKind::Reduce { .. } => None,
+        };
+        let lanes = rows::map_lanes(g, stage, host.vector_bytes);
+        let regions = vec![0; stage.leaves.len()];
+        let streams = streaming(stage);
+        build(
+            &ctx,
+            &module,
+            g,
+            stage,
+            staging.as_ref(),
+            &regions,
+            lanes,
+            Entry::Main { streams },
+            &format!("stage{i}"),
+        )?;
+    }
+    target::optimize(&module)?;
+    Ok((
+        module.print_to_string().to_string(),
+        target::assembly(&module)?,
+    ))
 }
 
 /// True when `stage` gets a streaming entry point besides its plain one (see [`Entry`]): maps,

@@ -584,17 +584,14 @@ impl<'ctx> Translator<'_, 'ctx> {
             let off = self.i64c(staging.slots[a].offset as i64);
             call_args.push(self.b.build_int_add(scratch, off, "").or_err()?.into());
         }
-        let address = match partner {
-            Some(_) => crate::vmath::sincos_fn_ptr(dtype == DType::Float32),
-            None => f.address(dtype),
+        let name = match partner {
+            Some(_) => staging::sincos_symbol(dtype).to_string(),
+            None => f.symbol(dtype),
         };
         let i64t = self.ctx.i64_type();
         let params = vec![i64t.into(); call_args.len()];
-        let fn_type = self.ctx.void_type().fn_type(&params, false);
-        let callee = self.function_pointer(address)?;
-        self.b
-            .build_indirect_call(fn_type, callee, &call_args, "")
-            .or_err()?;
+        let callee = self.external(&name, self.ctx.void_type().fn_type(&params, false));
+        self.b.build_call(callee, &call_args, "").or_err()?;
         Ok(())
     }
 

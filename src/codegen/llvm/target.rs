@@ -1,12 +1,8 @@
-//! The LLVM target (the host CPU's name and features: full AVX2/AVX-512 width), the O3 pipeline,
-//! and the lifetime of LLVM-compiled code: one context and one MCJIT engine per compiled set of
-//! stages, freed together when the kernel that owns them is dropped (as Cranelift modules are).
+//! The LLVM target (the host CPU's name and features: full AVX2/AVX-512 width), the O3 pipeline
+//! and the object file it compiles to.
 
-use std::mem::ManuallyDrop;
 use std::sync::OnceLock;
 
-use inkwell::context::Context;
-use inkwell::execution_engine::ExecutionEngine;
 use inkwell::module::Module;
 use inkwell::passes::PassBuilderOptions;
 use inkwell::targets::{
@@ -84,11 +80,23 @@ fn machine() -> Result<(TargetMachine, TargetTriple)> {
             &host.cpu,
             &host.features,
             OptimizationLevel::Aggressive,
-            RelocMode::Default,
-            CodeModel::JITDefault,
+            // Position-independent small-model code: every reference is relative or through
+            // the GOT, so the object loads at any address (and from the on-disk cache).
+            RelocMode::PIC,
+            CodeModel::Default,
         )
         .ok_or_else(|| internal("llvm target machine", &host.cpu))?;
     Ok((machine, triple))
+}
+
+/// The host machine code of an optimized `module`, as an ELF object file (position
+/// independent, so the loader may place it anywhere).
+pub(super) fn object(module: &Module<'_>) -> Result<Vec<u8>> {
+    let (machine, _) = machine()?;
+    let buffer = machine
+        .write_to_memory_buffer(module, inkwell::targets::FileType::Object)
+        .map_err(|e| internal("llvm object", e))?;
+    Ok(buffer.as_slice().to_vec())
 }
 
 /// The host assembly of an optimized `module` (for tests).
@@ -101,63 +109,18 @@ pub(super) fn assembly(module: &Module<'_>) -> Result<String> {
     Ok(String::from_utf8_lossy(buffer.as_slice()).into_owned())
 }
 
-/// A context and the engine holding the machine code compiled in it.
-///
-/// The engine borrows the context (`ExecutionEngine<'ctx>`); both live here, the context boxed so
-/// its address is stable, and the engine is dropped first.
-pub(crate) struct LlvmCode {
-    engine: ManuallyDrop<ExecutionEngine<'static>>,
-    context: ManuallyDrop<Box<Context>>,
-}
-
-// SAFETY: after `LlvmCode::compile` returns, nothing uses the engine or the context except
-// `Drop` (calls go through raw function pointers into the engine's memory), and `Drop` has
-// `&mut self`, so no two threads ever touch the LLVM objects (or the engine's `Rc`) at once.
-unsafe impl Send for LlvmCode {}
-// SAFETY: as above: shared references give no access to the LLVM objects.
-unsafe impl Sync for LlvmCode {}
-
-impl LlvmCode {
-    /// Builds a module in a fresh context with `build`, optimizes it, compiles it to machine
-    /// code and returns the addresses of the functions `build` named, with their owner.
-    pub fn compile(
-        build: impl for<'ctx> FnOnce(&'ctx Context, &Module<'ctx>) -> Result<Vec<String>>,
-    ) -> Result<(Vec<usize>, LlvmCode)> {
-        let context = Box::new(Context::create());
-        // SAFETY: the context is boxed (it does not move) and dropped only after the engine and
-        // everything else made from it (`Drop` below); the module is dropped in this function.
-        let ctx: &'static Context = unsafe { &*(context.as_ref() as *const Context) };
-        let module = ctx.create_module("numjit");
-        let names = build(ctx, &module)?;
-        optimize(&module)?;
-        let engine = module
-            .create_jit_execution_engine(OptimizationLevel::Aggressive)
-            .map_err(|e| internal("llvm engine", e))?;
-        let addresses = names
-            .iter()
-            .map(|n| {
-                engine
-                    .get_function_address(n)
-                    .map_err(|e| internal("llvm function address", e))
-            })
-            .collect::<Result<Vec<_>>>();
-        let owner = LlvmCode {
-            engine: ManuallyDrop::new(engine),
-            context: ManuallyDrop::new(context),
-        };
-        drop(module);
-        Ok((addresses?, owner))
-    }
-}
-
-impl Drop for LlvmCode {
-    fn drop(&mut self) {
-        // SAFETY: dropped once each, the engine (which owns the module and the code) before the
-        // context it was made in; no function pointer into the code outlives the `Code` that
-        // owns this (see `CodeOwner`).
-        unsafe {
-            ManuallyDrop::drop(&mut self.engine);
-            ManuallyDrop::drop(&mut self.context);
-        }
-    }
+/// What the machine code of a module depends on besides its IR: numjit's version, LLVM's, and
+/// the host (triple, CPU, features). The on-disk cache keys objects by this and the IR.
+pub(super) fn fingerprint() -> Result<String> {
+    let host = host()?;
+    let (mut major, mut minor, mut patch) = (0, 0, 0);
+    // SAFETY: writes three integers through valid pointers.
+    unsafe { inkwell::llvm_sys::core::LLVMGetVersion(&mut major, &mut minor, &mut patch) };
+    Ok(format!(
+        "numjit {} llvm {major}.{minor}.{patch} {} {} {}",
+        env!("CARGO_PKG_VERSION"),
+        host.triple,
+        host.cpu,
+        host.features
+    ))
 }
