@@ -105,6 +105,27 @@ static COUNTS: [AtomicU64; 5] = [const { AtomicU64::new(0) }; 5];
 #[cfg_attr(not(feature = "llvm"), allow(dead_code))]
 pub(crate) fn count(event: Event) {
     COUNTS[event as usize].fetch_add(1, Ordering::Relaxed);
+    #[cfg(test)]
+    HERE.with(|h| h.borrow_mut()[event as usize] += 1);
+}
+
+#[cfg(test)]
+thread_local! {
+    /// The counts of this thread's compiles alone, for tests running beside each other.
+    static HERE: std::cell::RefCell<[u64; 5]> = const { std::cell::RefCell::new([0; 5]) };
+}
+
+/// [`object_cache_stats`] of this thread's compiles alone.
+#[cfg(all(test, feature = "llvm"))]
+pub(crate) fn thread_object_cache_stats() -> ObjectCacheStats {
+    let c = HERE.with(|h| *h.borrow());
+    ObjectCacheStats {
+        hits: c[0],
+        misses: c[1],
+        rejected: c[2],
+        stored: c[3],
+        store_errors: c[4],
+    }
 }
 
 #[cfg(test)]

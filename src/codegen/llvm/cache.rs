@@ -43,25 +43,23 @@ impl Key {
         Ok(Some(Key { path, key }))
     }
 
-    /// The cached object for this key, when the file exists and passes every check (counted:
-    /// a hit, a miss, or a rejected file).
+    /// The cached object for this key, when the file exists and passes every check (a miss or
+    /// a rejected file is counted here; the caller counts the object's fate, [`Key::linked`]).
     pub fn fetch(&self) -> Option<Vec<u8>> {
         let Ok(bytes) = std::fs::read(&self.path) else {
             count(Event::Miss);
             return None;
         };
         let object = self.check(&bytes);
-        count(if object.is_some() {
-            Event::Hit
-        } else {
-            Event::Rejected
-        });
+        if object.is_none() {
+            count(Event::Rejected);
+        }
         object
     }
 
-    /// Counts a cached object that did not link after all (it replaces it next).
-    pub fn reject(&self) {
-        count(Event::Rejected);
+    /// Counts a fetched object that linked (a hit) or did not (rejected: it is replaced next).
+    pub fn linked(&self, ok: bool) {
+        count(if ok { Event::Hit } else { Event::Rejected });
     }
 
     /// The object in `bytes` when they are a whole file for this key.
@@ -126,4 +124,193 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use ndarray::Array1;
+
+    use super::*;
+    use crate::codegen::object_cache::{scoped_dir, thread_object_cache_stats, ObjectCacheStats};
+    use crate::codegen::{with_tier, Tier};
+    use crate::{Array, Engine, Vars};
+
+    /// A map calling a vector kernel (`sin`, staged) beside a reduction calling a scalar helper
+    /// (`exp` in a reduction): the object imports both kinds of function by name.
+    const SRC: &str = "sin(a) * b + sum(exp(b))";
+
+    fn vars() -> (Array1<f64>, Array1<f64>) {
+        let a = Array1::from_shape_fn(1001, |i| (i as f64 * 0.37).sin() * 3.0);
+        let b = Array1::from_shape_fn(1001, |i| 1.0 / (1.0 + i as f64));
+        (a, b)
+    }
+
+    fn eval(tier: Tier, src: &str) -> Vec<u64> {
+        let (a, b) = vars();
+        let vars = Vars::new().with("a", &a).with("b", &b);
+        let out = with_tier(Some(tier), || {
+            Engine::default()
+                .compile(src, &vars.signature())
+                .and_then(|k| k.eval(&vars))
+                .unwrap_or_else(|e| panic!("{src}: {e}"))
+        });
+        match out {
+            Array::Float64(x) => x.iter().map(|v| v.to_bits()).collect(),
+            other => panic!("{src}: {other:?}"),
+        }
+    }
+
+    /// A fresh directory under the system's temporary one.
+    fn fresh_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("numjit-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn objects(dir: &Path) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+    }
+
+    /// What the cache did for this thread's compiles while `f` ran.
+    fn delta(f: impl FnOnce()) -> ObjectCacheStats {
+        let s = thread_object_cache_stats();
+        f();
+        let t = thread_object_cache_stats();
+        ObjectCacheStats {
+            hits: t.hits - s.hits,
+            misses: t.misses - s.misses,
+            rejected: t.rejected - s.rejected,
+            stored: t.stored - s.stored,
+            store_errors: t.store_errors - s.store_errors,
+        }
+    }
+
+    fn counts(hits: u64, misses: u64, rejected: u64, stored: u64) -> ObjectCacheStats {
+        ObjectCacheStats {
+            hits,
+            misses,
+            rejected,
+            stored,
+            store_errors: 0,
+        }
+    }
+
+    #[test]
+    fn objects_are_cached_checked_and_replaced() {
+        let dir = fresh_dir("object-cache");
+        let cranelift = eval(Tier::Cranelift, SRC);
+        scoped_dir(&dir, || {
+            // First compile: a miss, one object stored.
+            let d = delta(|| assert_eq!(eval(Tier::Llvm, SRC), cranelift));
+            assert_eq!(d, counts(0, 1, 0, 1));
+            let files = objects(&dir);
+            assert_eq!(files.len(), 1, "{files:?}");
+            let file = files[0].clone();
+            let good = std::fs::read(&file).unwrap();
+            let text = String::from_utf8_lossy(&good);
+            assert!(text.contains("@nj_vu") && text.contains("@nj_unary_f64_"));
+
+            // Second compile: loaded, the same bits.
+            let d = delta(|| assert_eq!(eval(Tier::Llvm, SRC), cranelift));
+            assert_eq!(d, counts(1, 0, 0, 0));
+
+            // A flipped byte in the object, a truncated file, a file that is not one of ours:
+            // each is rejected, compiled afresh (the same bits) and replaced by a good file.
+            let mut flipped = good.clone();
+            let middle = good.len() - good.len() / 4;
+            flipped[middle] ^= 0x40;
+            for bad in [
+                flipped,
+                good[..good.len() / 2].to_vec(),
+                b"#!/bin/sh\n".to_vec(),
+            ] {
+                std::fs::write(&file, &bad).unwrap();
+                let d = delta(|| assert_eq!(eval(Tier::Llvm, SRC), cranelift));
+                assert_eq!(d, counts(0, 0, 1, 1));
+                assert_eq!(std::fs::read(&file).unwrap(), good);
+            }
+
+            // A whole, well-formed file for another key under this name (another expression's
+            // object, or a colliding hash): rejected by its key.
+            let other = "cos(a) - b";
+            eval(Tier::Llvm, other);
+            let other_file = objects(&dir).into_iter().find(|f| *f != file).unwrap();
+            std::fs::copy(&other_file, &file).unwrap();
+            let d = delta(|| assert_eq!(eval(Tier::Llvm, SRC), cranelift));
+            assert_eq!(d, counts(0, 0, 1, 1));
+
+            // A file with this key and a valid checksum whose object does not link.
+            let key = Key {
+                path: file.clone(),
+                key: take(&good[8..]).unwrap().0.to_vec(),
+            };
+            key.write(b"not an object file").unwrap();
+            let d = delta(|| assert_eq!(eval(Tier::Llvm, SRC), cranelift));
+            assert_eq!(d, counts(0, 0, 1, 1));
+            assert_eq!(std::fs::read(&file).unwrap(), good);
+        });
+        // Outside the scope, with no directory set for the process, the cache is not used.
+        if crate::object_cache_dir().is_none() {
+            let d = delta(|| assert_eq!(eval(Tier::Llvm, SRC), cranelift));
+            assert_eq!(d, counts(0, 0, 0, 0));
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_unwritable_directory_is_counted_not_raised() {
+        let dir = fresh_dir("object-cache-file");
+        // A file where the directory should be: nothing can be created under it.
+        std::fs::write(&dir, b"a file").unwrap();
+        let cranelift = eval(Tier::Cranelift, SRC);
+        scoped_dir(&dir, || {
+            let d = delta(|| assert_eq!(eval(Tier::Llvm, SRC), cranelift));
+            assert_eq!((d.misses, d.stored, d.store_errors), (1, 0, 1));
+        });
+        std::fs::remove_file(&dir).unwrap();
+    }
+
+    /// The child of [`a_second_process_loads_the_first_ones_object`]: run alone, in a process of
+    /// its own, with `NUMJIT_CACHE_DIR` set.
+    #[test]
+    #[ignore = "run by a_second_process_loads_the_first_ones_object"]
+    fn second_process() {
+        assert!(std::env::var_os("NUMJIT_CACHE_DIR").is_some());
+        let cranelift = eval(Tier::Cranelift, SRC);
+        let d = delta(|| assert_eq!(eval(Tier::Llvm, SRC), cranelift));
+        assert_eq!(d, counts(1, 0, 0, 0));
+    }
+
+    #[test]
+    fn a_second_process_loads_the_first_ones_object() {
+        let dir = fresh_dir("object-cache-processes");
+        let d = delta(|| {
+            scoped_dir(&dir, || eval(Tier::Llvm, SRC));
+        });
+        assert_eq!((d.misses, d.stored), (1, 1));
+        // Another process: its helpers and kernels sit at other addresses (ASLR), so the object
+        // is linked anew against them.
+        let child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "codegen::llvm::cache::tests::second_process"])
+            .args(["--ignored", "--test-threads=1"])
+            .env("NUMJIT_CACHE_DIR", &dir)
+            .env_remove("NUMJIT_TIER")
+            .output()
+            .unwrap();
+        let report = String::from_utf8_lossy(&child.stdout);
+        // Success alone would also be a filter that matched no test.
+        assert!(
+            child.status.success() && report.contains("1 passed"),
+            "the second process: {}\n{report}{}",
+            child.status,
+            String::from_utf8_lossy(&child.stderr)
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -55,9 +55,10 @@ impl LlvmCode {
             return Self::link(&compile()?, &imports, &names);
         };
         if let Some(object) = key.fetch() {
-            match Self::link(&object, &imports, &names) {
-                Ok(linked) => return Ok(linked),
-                Err(_) => key.reject(),
+            let linked = Self::link(&object, &imports, &names);
+            key.linked(linked.is_ok());
+            if linked.is_ok() {
+                return linked;
             }
         }
         let object = compile()?;
