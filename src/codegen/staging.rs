@@ -70,6 +70,7 @@ impl VectorFn {
     }
 }
 
+#[cfg(feature = "llvm")]
 impl VectorFn {
     /// The name a module compiled ahead of its loading (the LLVM tier's) gives the block
     /// function [`VectorFn::address`] returns: an index into the kernel's enum and the dtype,
@@ -94,6 +95,7 @@ impl VectorFn {
 
 /// The name of the shared sine-and-cosine block function on `dtype`, as [`VectorFn::symbol`]
 /// names the others (its address: `vmath::sincos_fn_ptr`).
+#[cfg(feature = "llvm")]
 pub(crate) fn sincos_symbol(dtype: DType) -> &'static str {
     if dtype == DType::Float32 {
         "nj_vsincos_f32"
@@ -104,6 +106,7 @@ pub(crate) fn sincos_symbol(dtype: DType) -> &'static str {
 
 /// The address of the block function named `name` ([`VectorFn::symbol`], [`sincos_symbol`]) in
 /// this process, or `None` for a name no kernel has.
+#[cfg(feature = "llvm")]
 pub(crate) fn vector_symbol_address(name: &str) -> Option<*const u8> {
     static TABLE: std::sync::OnceLock<HashMap<String, usize>> = std::sync::OnceLock::new();
     let table = TABLE.get_or_init(|| {

@@ -104,12 +104,6 @@ impl Key {
             let _ = std::fs::remove_file(&temporary);
         })
     }
-
-    /// The file this key is cached in (for tests).
-    #[cfg(test)]
-    pub fn path(&self) -> &std::path::Path {
-        &self.path
-    }
 }
 
 /// A length-prefixed part of `bytes` and what follows it.
