@@ -116,7 +116,7 @@ impl<'ctx> Translator<'_, 'ctx> {
     }
 
     /// A constant of `d`'s type now (splatted in vector code).
-    fn constant(&self, s: Scalar) -> Result<BasicValueEnum<'ctx>> {
+    pub(super) fn constant(&self, s: Scalar) -> Result<BasicValueEnum<'ctx>> {
         let v = self.scalar_const(s)?;
         self.splat(v, self.lanes)
     }

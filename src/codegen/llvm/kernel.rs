@@ -5,9 +5,7 @@
 //! as the rest of the stage (`emit.rs`), so a kernel rounds exactly as the Cranelift tier's and
 //! the interpreter's.
 //!
-//! In a vector body a kernel runs per lane: its vector arguments go to stack arrays, a loop over
-//! the lanes runs one scalar copy of the kernel per lane, and the results come back as a vector
-//! (one copy of the code per vector body, however wide; the optimizer may unroll it).
+//! In a vector body a kernel runs on whole vectors, its control flow as masks (`masked.rs`).
 
 use inkwell::basic_block::BasicBlock;
 use inkwell::types::BasicTypeEnum;
@@ -67,60 +65,17 @@ enum Open {
 
 impl<'ctx> Translator<'_, 'ctx> {
     /// The value of kernel call `kernel` on `args` for the current element(s): inline on
-    /// scalars, per lane in a vector body.
+    /// scalars, on whole vectors with masks in a vector body (`masked.rs`).
     pub(super) fn call_kernel(
         &mut self,
         kernel: &KernelIr,
         args: &[BasicValueEnum<'ctx>],
     ) -> Result<BasicValueEnum<'ctx>> {
         if self.lanes == 1 {
-            return self.inline_kernel(kernel, args);
+            self.inline_kernel(kernel, args)
+        } else {
+            self.masked_kernel(kernel, args, None)
         }
-        let lanes = self.lanes;
-        // Each argument vector (and the result) in a stack array indexed by lane.
-        let mut arrays = Vec::with_capacity(args.len());
-        for &a in args {
-            let slot = self.var(a.get_type())?;
-            self.set(slot, a)?;
-            let elem = match a.get_type() {
-                BasicTypeEnum::VectorType(vt) => vt.get_element_type(),
-                t => t,
-            };
-            arrays.push((slot, elem));
-        }
-        let result_elem = self.elem_type(kernel.result);
-        let result_ty = self.widen(result_elem, lanes);
-        let out = self.var(result_ty)?;
-        let end = self.i64c(lanes as i64);
-        self.for_loop(self.i64c(0), end, 1, |t, l| {
-            t.lanes = 1;
-            let lane_args = arrays
-                .iter()
-                .map(|&(slot, elem)| {
-                    let at = t.lane_pointer(slot, elem, l)?;
-                    t.b.build_load(elem, at, "").or_err()
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let r = t.inline_kernel(kernel, &lane_args);
-            let stored = r.and_then(|r| {
-                let at = t.lane_pointer(out, result_elem, l)?;
-                t.set(at, r)
-            });
-            t.lanes = lanes;
-            stored
-        })?;
-        self.get(out, result_ty)
-    }
-
-    /// The address of element `l` of an array of `elem` at `base`.
-    fn lane_pointer(
-        &self,
-        base: PointerValue<'ctx>,
-        elem: BasicTypeEnum<'ctx>,
-        l: IntValue<'ctx>,
-    ) -> Result<PointerValue<'ctx>> {
-        // SAFETY: `l` is below the array's lanes (the loop's bound), so the address is in it.
-        unsafe { self.b.build_in_bounds_gep(elem, base, &[l], "") }.or_err()
     }
 
     /// Emits `kernel` on `args` (scalars of its parameters' dtypes) and returns its value; the
@@ -168,7 +123,7 @@ impl<'ctx> Translator<'_, 'ctx> {
                 KStep::Set(sets) => {
                     let values = sets
                         .iter()
-                        .map(|(_, g)| self.kernel_expr(g, frame))
+                        .map(|(_, g)| self.kernel_expr(g, &frame.locals, &frame.nonneg, None))
                         .collect::<Result<Vec<_>>>()?;
                     let facts: Vec<bool> = sets
                         .iter()
@@ -259,7 +214,7 @@ impl<'ctx> Translator<'_, 'ctx> {
                     return Ok(Open::No);
                 }
                 KStep::Return(g) => {
-                    let v = self.kernel_expr(g, frame)?;
+                    let v = self.kernel_expr(g, &frame.locals, &frame.nonneg, None)?;
                     self.set(frame.result, v)?;
                     self.b.build_unconditional_branch(frame.exit).or_err()?;
                     return Ok(Open::No);
@@ -296,7 +251,8 @@ impl<'ctx> Translator<'_, 'ctx> {
         body: &[KStep],
         frame: &mut Frame<'ctx>,
     ) -> Result<()> {
-        let [start, stop, step] = bounds.map(|g| self.kernel_expr(g, frame));
+        let [start, stop, step] =
+            bounds.map(|g| self.kernel_expr(g, &frame.locals, &frame.nonneg, None));
         let (start, stop, step) = (
             start?.into_int_value(),
             stop?.into_int_value(),
@@ -382,7 +338,7 @@ impl<'ctx> Translator<'_, 'ctx> {
 
     /// Returns from the kernel function when the evaluation's cancel flag is set (at the head
     /// of every kernel loop that may run long, as the Cranelift tier polls).
-    fn cancel_point(&mut self) -> Result<()> {
+    pub(super) fn cancel_point(&mut self) -> Result<()> {
         let flag = self
             .cancel
             .ok_or_else(|| internal("llvm kernel", "cancel flag before the entry"))?;
@@ -417,23 +373,47 @@ impl<'ctx> Translator<'_, 'ctx> {
         Ok(())
     }
 
+    /// `a // b` (with `floor`) or `a % b` on integers or integer vectors known ≥ 0, by a
+    /// positive `b`: the hardware's unsigned division.
+    fn unsigned_division<V: inkwell::values::IntMathValue<'ctx> + Copy>(
+        &self,
+        floor: bool,
+        a: V,
+        b: V,
+    ) -> Result<V> {
+        let q = self.b.build_int_unsigned_div(a, b, "").or_err()?;
+        if floor {
+            return Ok(q);
+        }
+        let qb = self.b.build_int_mul(q, b, "").or_err()?;
+        self.b.build_int_sub(a, qb, "").or_err()
+    }
+
     /// A kernel condition (a bool graph) as an `i1`.
     fn kernel_cond(&mut self, g: &Graph, frame: &mut Frame<'ctx>) -> Result<IntValue<'ctx>> {
-        let v = self.kernel_expr(g, frame)?;
+        let v = self.kernel_expr(g, &frame.locals, &frame.nonneg, None)?;
         Ok(self.truth(v)?.into_int_value())
     }
 
-    /// The value of a kernel expression (a 0-d graph over the locals), on scalars.
-    fn kernel_expr(&mut self, g: &Graph, frame: &mut Frame<'ctx>) -> Result<BasicValueEnum<'ctx>> {
-        let nonneg = nonneg_nodes(g, &frame.nonneg);
+    /// The value of a kernel expression (a 0-d graph over the locals in `locals`, those known
+    /// ≥ 0 in `nonneg`): on scalars, or on `self.lanes`-wide vectors in a masked kernel
+    /// (`masked.rs`), where a nested kernel call runs on the lanes `active`.
+    pub(super) fn kernel_expr(
+        &mut self,
+        g: &Graph,
+        locals: &[(PointerValue<'ctx>, BasicTypeEnum<'ctx>)],
+        nonneg: &[bool],
+        active: Option<inkwell::values::VectorValue<'ctx>>,
+    ) -> Result<BasicValueEnum<'ctx>> {
+        let nonneg = nonneg_nodes(g, nonneg);
         let mut values: Vec<BasicValueEnum<'ctx>> = Vec::with_capacity(g.nodes.len());
         for node in &g.nodes {
             let v = match &node.kind {
                 NodeKind::Input(i) => {
-                    let (slot, ty) = frame.locals[*i];
+                    let (slot, ty) = locals[*i];
                     self.get(slot, ty)?
                 }
-                NodeKind::Const(s) => self.scalar_const(*s)?,
+                NodeKind::Const(s) => self.constant(*s)?,
                 NodeKind::Cast(a) => {
                     let from = g.node(*a).dtype;
                     self.convert(values[*a], from, node.dtype)?
@@ -443,14 +423,28 @@ impl<'ctx> Translator<'_, 'ctx> {
                 {
                     // A dividend known ≥ 0 by a positive constant: Python's rounding is the
                     // hardware's (the Cranelift tier's shortcut, the same values).
-                    let (a, b) = (values[args[0]].into_int_value(), values[args[1]]);
-                    let b = b.into_int_value();
-                    let q = self.b.build_int_unsigned_div(a, b, "").or_err()?;
-                    if *op == Op::FloorDiv {
-                        q.into()
-                    } else {
-                        let qb = self.b.build_int_mul(q, b, "").or_err()?;
-                        self.b.build_int_sub(a, qb, "").or_err()?.into()
+                    let floor = *op == Op::FloorDiv;
+                    let d = positive_int(g, args[1]).unwrap_or(1) as u64;
+                    match (values[args[0]], values[args[1]]) {
+                        (BasicValueEnum::IntValue(a), BasicValueEnum::IntValue(b)) => {
+                            self.unsigned_division(floor, a, b)?.into()
+                        }
+                        (BasicValueEnum::VectorValue(a), BasicValueEnum::VectorValue(b))
+                            if g.node(args[0]).dtype == DType::Int64 =>
+                        {
+                            // x86 has no 64-bit vector multiply-high: `divide.rs`.
+                            let q = self.divide_u64_vector(a, d)?;
+                            if floor {
+                                q.into()
+                            } else {
+                                let qb = self.b.build_int_mul(q, b, "").or_err()?;
+                                self.b.build_int_sub(a, qb, "").or_err()?.into()
+                            }
+                        }
+                        (BasicValueEnum::VectorValue(a), BasicValueEnum::VectorValue(b)) => {
+                            self.unsigned_division(floor, a, b)?.into()
+                        }
+                        _ => return Err(internal("llvm kernel", "operands of // differ")),
                     }
                 }
                 NodeKind::Apply(op, args) => {
@@ -460,7 +454,11 @@ impl<'ctx> Translator<'_, 'ctx> {
                 }
                 NodeKind::Call(kernel, args) => {
                     let vals: Vec<_> = args.iter().map(|a| values[*a]).collect();
-                    self.inline_kernel(kernel, &vals)?
+                    if self.lanes == 1 {
+                        self.inline_kernel(kernel, &vals)?
+                    } else {
+                        self.masked_kernel(kernel, &vals, active)?
+                    }
                 }
                 NodeKind::Reduce { .. } | NodeKind::Iota { .. } => {
                     return Err(internal(

@@ -31,8 +31,10 @@
 
 mod cache;
 mod code;
+mod divide;
 mod emit;
 mod kernel;
+mod masked;
 mod rows;
 mod target;
 

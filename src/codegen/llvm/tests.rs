@@ -366,13 +366,26 @@ fn def_kernels_match_cranelift_and_the_interpreter_bit_for_bit() {
         "def f(x):\n    n = 0\n    while x > 1:\n        x = x / 2\n        n += 1\n    return n\nf(minimum(abs(a), 1e6) * 1000) + sum(f(minimum(abs(b), 1e6)))",
         // A kernel on a 0-d argument (computed once) beside one on arrays.
         "def f(x, y):\n    if x > y:\n        return x\n    return y\nf(a, z) + f(z, 2.0)",
+        // `//` and `%` of counters known > 0 over the whole int64 range, by constants with
+        // and without libdivide's add step, a power of two, 1 and a 33-bit one (vector lanes
+        // divide by multiply-high, `divide.rs`).
+        "def f(p):\n    m = p\n    s = 0\n    while m > 0:\n        s = s + m % 7 + m % 10 * 3 + m // 641 % 5 + m % 4294967297 % 11 + m // 1 % 3\n        m //= 3\n        if m % 8 == 5:\n            m //= 16\n    return s\nf(big) + sum(f(big // 2))",
     ];
     for n in [1, 7, 8, 33, 300] {
         let (a, b) = (floats(n, 21), floats(n, 22));
         let (i, j) = (ints(n, 23), ints(n, 24));
         let k = j.mapv(|x| x as i32);
         let m = b.mapv(|x| x > 0.0);
+        // The whole int64 range, both ends included.
+        let big = Array1::from_shape_fn(n, |e| match e % 5 {
+            0 => i64::MAX - e as i64,
+            1 => i[e].wrapping_mul(0x9e37_79b9_7f4a_7c15_u64 as i64),
+            2 => i[e].wrapping_mul(0x2545_f491_4f6c_dd1d) >> (e % 60),
+            3 => e as i64,
+            _ => i64::MIN + e as i64,
+        });
         let vars = Vars::new()
+            .with("big", &big)
             .with("a", &a)
             .with("b", &b)
             .with("i", &i)
