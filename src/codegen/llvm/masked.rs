@@ -22,7 +22,7 @@
 //! - `return v`: `result = select(active, v, result)`, `returned |= active`, `active = 0`.
 
 use inkwell::types::{BasicTypeEnum, VectorType};
-use inkwell::values::{BasicValueEnum, IntValue, PointerValue, VectorValue};
+use inkwell::values::{BasicValueEnum, PointerValue, VectorValue};
 use inkwell::IntPredicate;
 
 use super::super::jit::internal;
@@ -113,25 +113,6 @@ impl<'ctx> Translator<'_, 'ctx> {
         self.b.build_and(a, not_b, "").or_err()
     }
 
-    /// True (an `i1`) when any lane of `mask` is set.
-    fn any(&self, mask: VectorValue<'ctx>) -> Result<IntValue<'ctx>> {
-        let width = std::num::NonZeroU32::new(self.lanes)
-            .ok_or_else(|| internal("llvm mask", "a mask of no lanes"))?;
-        let bits = self
-            .ctx
-            .custom_width_int_type(width)
-            .map_err(|e| internal("llvm mask", e))?;
-        let word = self.b.build_bit_cast(mask, bits, "").or_err()?;
-        self.b
-            .build_int_compare(
-                IntPredicate::NE,
-                word.into_int_value(),
-                bits.const_zero(),
-                "",
-            )
-            .or_err()
-    }
-
     /// Jumps to a new block when `mask` has a lane set, else to `otherwise`; the builder is
     /// left in the new block.
     fn when_any(
@@ -140,7 +121,7 @@ impl<'ctx> Translator<'_, 'ctx> {
         otherwise: inkwell::basic_block::BasicBlock<'ctx>,
     ) -> Result<()> {
         let go = self.ctx.append_basic_block(self.f, "some_lanes");
-        let any = self.any(mask)?;
+        let any = self.any_lane(mask)?;
         self.b
             .build_conditional_branch(any, go, otherwise)
             .or_err()?;
