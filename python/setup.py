@@ -5,7 +5,9 @@ nothing else: no C compiler, no Python headers. The wheel holds a native library
 platform-specific, but it does not depend on the Python version (tag py3-none-<platform>).
 
 Environment: CARGO (the cargo to run), NUMJIT_CARGO_PROFILE (default "release"; "dev" for a
-quick debug build), CARGO_TARGET_DIR (honoured as cargo does).
+quick debug build), NUMJIT_CARGO_FEATURES (cargo features, e.g. "llvm" for the LLVM tier, which
+then needs libLLVM-19.so at run time as well as at build time), CARGO_TARGET_DIR (honoured as
+cargo does).
 """
 
 import os
@@ -41,11 +43,11 @@ class build_py_with_cargo(build_py):
         super().run()
         profile = os.environ.get("NUMJIT_CARGO_PROFILE", "release")
         cargo = os.environ.get("CARGO", "cargo")
-        subprocess.run(
-            [cargo, "build", "--lib", "--profile", profile, "--manifest-path", str(ROOT / "Cargo.toml")],
-            cwd=ROOT,
-            check=True,
-        )
+        command = [cargo, "build", "--lib", "--profile", profile, "--manifest-path", str(ROOT / "Cargo.toml")]
+        features = os.environ.get("NUMJIT_CARGO_FEATURES", "").strip()
+        if features:
+            command += ["--features", features]
+        subprocess.run(command, cwd=ROOT, check=True)
         target = ROOT / os.environ.get("CARGO_TARGET_DIR", "target")
         built = target / ("debug" if profile == "dev" else profile) / LIBNAME
         dest = Path(self.build_lib) / "numjit" / LIBNAME

@@ -19,6 +19,9 @@ static DIR: Mutex<Option<Option<PathBuf>>> = Mutex::new(None);
 /// features; a file that is truncated, corrupted or written for another key is ignored and
 /// replaced by a fresh compile. Without feature `llvm` the setting has no effect.
 ///
+/// The directory must be one only trusted users can write: a file there whose checks pass is
+/// run as machine code (as with Numba's cache and Python's `__pycache__`).
+///
 /// ```
 /// let dir = std::env::temp_dir().join("numjit-doc-cache");
 /// numjit::set_object_cache_dir(Some(dir.clone()));

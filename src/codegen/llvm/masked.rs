@@ -36,7 +36,8 @@ use crate::ir::kernel::{ends_within_64_trips, KStep, KernelIr};
 struct Masked<'ctx> {
     /// Per local, its stack slot (a vector) and type.
     locals: Vec<(PointerValue<'ctx>, BasicTypeEnum<'ctx>)>,
-    result: PointerValue<'ctx>,
+    /// The result's slot and type (a vector of the kernel's result dtype).
+    result: (PointerValue<'ctx>, BasicTypeEnum<'ctx>),
     active: PointerValue<'ctx>,
     returned: PointerValue<'ctx>,
     /// Per open loop, innermost last: its `live` mask.
@@ -85,7 +86,7 @@ impl<'ctx> Translator<'_, 'ctx> {
         let mut m = Masked {
             nonneg: vec![false; locals.len()],
             locals,
-            result,
+            result: (result, result_ty),
             active: active_slot,
             returned,
             live: Vec::new(),
@@ -178,10 +179,10 @@ impl<'ctx> Translator<'_, 'ctx> {
                 KStep::Return(g) => {
                     let v = self.masked_expr(g, m)?;
                     let active = self.mask(m.active)?;
-                    let ty = self.widen(self.elem_type(g.node(g.root).dtype), self.lanes);
-                    let old = self.get(m.result, ty)?;
+                    let (slot, ty) = m.result;
+                    let old = self.get(slot, ty)?;
                     let new = self.b.build_select(active, v, old, "").or_err()?;
-                    self.set(m.result, new)?;
+                    self.set(slot, new)?;
                     let returned = self.mask(m.returned)?;
                     let returned = self.b.build_or(returned, active, "").or_err()?;
                     self.set(m.returned, returned)?;
