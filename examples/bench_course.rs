@@ -94,10 +94,19 @@ fn time(reps: usize, mut f: impl FnMut(), checksum: impl FnOnce() -> f64) -> Run
     }
 }
 
+/// Seconds spent in [`compile`] by this process (the first call's compile, reported apart
+/// from the timed calls as `compile_s`: with `NUMJIT_TIER=llvm` the time to tier up). Programs
+/// run through `numjit::run` compile inside their warm-up call and report none.
+static COMPILE_S: std::sync::Mutex<Option<f64>> = std::sync::Mutex::new(None);
+
 fn compile(expr: &str, vars: &Vars) -> Kernel {
-    Engine::default()
+    let start = Instant::now();
+    let k = Engine::default()
         .compile(expr, &vars.signature())
-        .unwrap_or_else(|e| fail(&e.to_string()))
+        .unwrap_or_else(|e| fail(&e.to_string()));
+    let mut total = COMPILE_S.lock().unwrap_or_else(|e| e.into_inner());
+    *total = Some(total.unwrap_or(0.0) + start.elapsed().as_secs_f64());
+    k
 }
 
 fn eval_f64(k: &Kernel, vars: &Vars) -> ArrayD<f64> {
@@ -487,8 +496,12 @@ fn main() {
             return;
         }
     };
+    let compile = match *COMPILE_S.lock().unwrap_or_else(|e| e.into_inner()) {
+        Some(s) => format!("{s:e}"),
+        None => "null".to_string(),
+    };
     println!(
-        "{{\"tool\":\"numjit\",\"problem\":\"{}\",\"variant\":\"{variant}\",\"threads\":{},\"n\":{},\"times_s\":[{}],\"checksum\":{:e},\"peak_rss_kib\":{},\"base_rss_kib\":{base}}}",
+        "{{\"tool\":\"numjit\",\"problem\":\"{}\",\"variant\":\"{variant}\",\"threads\":{},\"n\":{},\"times_s\":[{}],\"checksum\":{:e},\"peak_rss_kib\":{},\"base_rss_kib\":{base},\"compile_s\":{compile}}}",
         a.problem,
         a.threads,
         size_param.get(),
