@@ -300,6 +300,7 @@ fn build<'ctx>(
         regions: regions.to_vec(),
         vector_lanes: lanes,
         row_shift: Vec::new(),
+        block_start: Vec::new(),
         stream: None,
         nontemporal: false,
     };
@@ -352,6 +353,9 @@ struct Translator<'a, 'ctx> {
     /// While a column kernel folds a block of rows (`rows.rs`): per operand, the byte offset
     /// from the block's first row to the row being read; empty otherwise.
     row_shift: Vec<IntValue<'ctx>>,
+    /// In a staged map row (`rows.rs`): per operand, the address of the current block's first
+    /// element; empty otherwise.
+    block_start: Vec<IntValue<'ctx>>,
 }
 
 #[cfg(test)]

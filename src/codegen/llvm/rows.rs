@@ -300,6 +300,24 @@ impl<'ctx> Translator<'_, 'ctx> {
         }
     }
 
+    /// For a node that is an operand read from memory along the row: whether it is contiguous
+    /// in this call (an `i1`), so that a staged call can read its block in place; `None` for
+    /// every other node.
+    fn in_place(&self, node: NodeId) -> Result<Option<IntValue<'ctx>>> {
+        let Some(&k) = self.operand_of.get(&node) else {
+            return Ok(None);
+        };
+        if !self.is_moving_leaf(k) || self.block_start.is_empty() {
+            return Ok(None);
+        }
+        let size = self.i64c(self.g.node(node).dtype.size() as i64);
+        let contiguous = self
+            .b
+            .build_int_compare(IntPredicate::EQ, self.s1[k], size, "")
+            .or_err()?;
+        Ok(Some(contiguous))
+    }
+
     /// The address of leaf `k`'s splat region in scratch.
     fn region(&self, k: usize) -> Result<IntValue<'ctx>> {
         let scratch = self.scratch_int()?;
@@ -530,17 +548,37 @@ impl<'ctx> Translator<'_, 'ctx> {
             })
             .collect::<Result<_>>()?;
         let lanes = self.vector_lanes;
+        self.block_start = start.clone();
         for phase in &staging.phases {
             self.element_loop(nb, &start, lanes, fast, |t| {
                 let mut memo = HashMap::new();
+                let mut copied = std::collections::HashSet::new();
                 for &s in phase {
                     for a in t.g.args(s) {
-                        if let Some(slot) =
-                            staging.slots.get(&a).filter(|_| !t.loaded.contains_key(&a))
-                        {
-                            let v = t.value(a, &mut memo)?;
-                            let at = t.slot_address(*slot)?;
-                            t.store_contiguous(v, at)?;
+                        let Some(slot) = staging.slots.get(&a) else {
+                            continue;
+                        };
+                        if t.loaded.contains_key(&a) || !copied.insert(a) {
+                            continue;
+                        }
+                        let at = t.slot_address(*slot)?;
+                        // A contiguous operand is read in place by the call (see
+                        // `call_vector`): the contiguous vector body skips its copy (the
+                        // condition is the loop's invariant, unswitched by LLVM); the tails
+                        // copy it anyway, unread. The copy's load stays in its branch (no memo:
+                        // a value made there does not dominate what follows).
+                        match t.in_place(a)? {
+                            Some(in_place) if t.lanes > 1 && !t.gather => {
+                                let elsewhere = t.b.build_not(in_place, "").or_err()?;
+                                t.when(elsewhere, |t| {
+                                    let v = t.value(a, &mut HashMap::new())?;
+                                    t.store_contiguous(v, at)
+                                })?;
+                            }
+                            _ => {
+                                let v = t.value(a, &mut memo)?;
+                                t.store_contiguous(v, at)?;
+                            }
                         }
                     }
                 }
@@ -554,6 +592,7 @@ impl<'ctx> Translator<'_, 'ctx> {
             }
         }
         self.map_row(nb, &start, fast)?;
+        self.block_start.clear();
         self.loaded.clear();
         let next = self.b.build_int_add(j0, nb, "").or_err()?;
         self.set(j0v, next)?;
@@ -594,9 +633,23 @@ impl<'ctx> Translator<'_, 'ctx> {
         let partner = staging.sincos.get(&node);
         let scratch = self.scratch_int()?;
         let mut call_args = vec![nb.into()];
-        for a in args.iter().chain([&node]).chain(partner) {
+        for (i, a) in args.iter().chain([&node]).chain(partner).enumerate() {
             let off = self.i64c(staging.slots[a].offset as i64);
-            call_args.push(self.b.build_int_add(scratch, off, "").or_err()?.into());
+            let mut at = self.b.build_int_add(scratch, off, "").or_err()?;
+            // An argument that is a contiguous operand: its block in place, no copy (the
+            // Cranelift tier's `direct_arguments` does the same).
+            let direct = if i < args.len() {
+                self.in_place(*a)?
+            } else {
+                None
+            };
+            if let Some(in_place) = direct {
+                let k = self.operand_of[a];
+                at = (self.b.build_select(in_place, self.block_start[k], at, ""))
+                    .or_err()?
+                    .into_int_value();
+            }
+            call_args.push(at.into());
         }
         let name = match partner {
             Some(_) => staging::sincos_symbol(dtype).to_string(),

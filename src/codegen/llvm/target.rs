@@ -59,11 +59,12 @@ pub(super) fn optimize(module: &Module<'_>) -> Result<()> {
     let (machine, triple) = machine()?;
     module.set_triple(&triple);
     module.set_data_layout(&machine.get_target_data().get_data_layout());
-    if cfg!(debug_assertions) {
-        module
-            .verify()
-            .map_err(|e| internal("llvm verifier", e.to_string()))?;
-    }
+    // Always: LLVM's back end may crash the process on IR that does not verify (a value used
+    // where its definition does not dominate crashed the register allocator once); an error
+    // is the better failure, for well under a millisecond a module.
+    module
+        .verify()
+        .map_err(|e| internal("llvm verifier", e.to_string()))?;
     module
         .run_passes("default<O3>", &machine, PassBuilderOptions::create())
         .map_err(|e| internal("llvm passes", e))

@@ -221,6 +221,39 @@ fn staged_transcendentals_match_cranelift_bit_for_bit() {
     }
 }
 
+/// A staged call reads a contiguous operand's block in place and copies every other one
+/// (strided, transposed, broadcast along the row) to scratch first.
+#[test]
+fn staged_calls_read_contiguous_operands_in_place() {
+    for (r, c) in [(1, 5), (3, 64), (7, 1023), (2, 3001)] {
+        let n = r * c;
+        let wide = floats(2 * n, 31);
+        let m = Array2::from_shape_vec((r, c), floats(n, 32).to_vec())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let t = Array2::from_shape_vec((c, r), floats(n, 33).to_vec())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (col, row) = (floats(r, 34), floats(c, 35));
+        let b = floats(n, 36).into_shape_with_order((r, c)).unwrap();
+        let vars = Vars::new()
+            .with("s", wide.slice(s![..;2]))
+            .with("flat", wide.slice(s![..n]))
+            .with("m", &m)
+            .with("t", t.t())
+            .with("b", &b)
+            .with("col", &col)
+            .with("row", &row);
+        for src in [
+            "exp(s) * sin(flat)",
+            "sin(m) + cos(col[:, None]) + exp(row[None, :])",
+            "sin(t) * 2 + exp(m)",
+            "arctan2(m, col[:, None]) + hypot(t, b)",
+            "exp(b)",
+        ] {
+            check(src, &vars, false);
+        }
+    }
+}
+
 #[test]
 fn reductions_match_cranelift_and_the_interpreter_bit_for_bit() {
     // Row counts below, at and past the column kernels' blocks of rows (`COLUMN_ROWS`).
