@@ -17,7 +17,9 @@ static DIR: Mutex<Option<Option<PathBuf>>> = Mutex::new(None);
 /// An object is keyed by the whole LLVM module numjit builds for a kernel (so by its source,
 /// operand dtypes and layouts) and by numjit's version, LLVM's version and the host CPU and its
 /// features; a file that is truncated, corrupted or written for another key is ignored and
-/// replaced by a fresh compile. Without feature `llvm` the setting has no effect.
+/// replaced by a fresh compile. The directory's objects are kept under `NUMJIT_CACHE_MAX_MB`
+/// mebibytes (256 by default), the least recently used removed first. Without feature `llvm`
+/// the setting has no effect.
 ///
 /// The directory must be one only trusted users can write: a file there whose checks pass is
 /// run as machine code (as with Numba's cache and Python's `__pycache__`).

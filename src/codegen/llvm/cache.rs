@@ -1,4 +1,4 @@
-//! The on-disk cache of LLVM object files (its directory and counters: `codegen/cache.rs`).
+//! The on-disk cache of LLVM object files (its directory and counters: `codegen/object_cache.rs`).
 //!
 //! A file is `<dir>/<hash of key>.njo`:
 //!
@@ -11,6 +11,7 @@
 //! `target::fingerprint` (numjit's and LLVM's versions, the host CPU and features). A file is
 //! used only when its length, checksum and whole key match: a truncated, corrupted or foreign
 //! file, or a file for another key under the same hash, is a miss, compiled afresh and replaced.
+//! After each write the directory is trimmed to its size limit, least recently used first.
 //! Writes go to a temporary file renamed over the name, so a reader never sees half a file.
 
 use std::path::PathBuf;
@@ -57,8 +58,16 @@ impl Key {
         object
     }
 
-    /// Counts a fetched object that linked (a hit) or did not (rejected: it is replaced next).
+    /// Counts a fetched object that linked (a hit, which marks the file as just used) or did
+    /// not (rejected: it is replaced next).
     pub fn linked(&self, ok: bool) {
+        if ok {
+            // Best effort: a file that cannot be touched is only evicted sooner.
+            let _ = std::fs::File::options()
+                .write(true)
+                .open(&self.path)
+                .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+        }
         count(if ok { Event::Hit } else { Event::Rejected });
     }
 
@@ -80,6 +89,9 @@ impl Key {
             Ok(()) => Event::Stored,
             Err(_) => Event::StoreError,
         });
+        if let Some(dir) = self.path.parent() {
+            trim(dir, max_bytes(), &self.path);
+        }
     }
 
     fn write(&self, object: &[u8]) -> std::io::Result<()> {
@@ -103,6 +115,45 @@ impl Key {
         std::fs::rename(&temporary, &self.path).inspect_err(|_| {
             let _ = std::fs::remove_file(&temporary);
         })
+    }
+}
+
+/// The most the cache's objects may take on disk: `NUMJIT_CACHE_MAX_MB` mebibytes, else 256 MiB
+/// (a course kernel's file is 40–75 KB).
+fn max_bytes() -> u64 {
+    let mb = std::env::var("NUMJIT_CACHE_MAX_MB")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(256);
+    mb.saturating_mul(1 << 20)
+}
+
+/// Removes the least recently used objects of `dir` (oldest modification time first; a hit
+/// refreshes it) until its `.njo` files take at most `limit` bytes; never `keep`, the file just
+/// written, and nothing but `.njo` files. Best effort: what cannot be read or removed stays.
+fn trim(dir: &std::path::Path, limit: u64, keep: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut files: Vec<(std::time::SystemTime, u64, PathBuf)> = entries
+        .filter_map(|e| {
+            let path = e.ok()?.path();
+            if path.extension()? != "njo" {
+                return None;
+            }
+            let meta = std::fs::metadata(&path).ok()?;
+            Some((meta.modified().ok()?, meta.len(), path))
+        })
+        .collect();
+    let mut total: u64 = files.iter().map(|f| f.1).sum();
+    files.sort();
+    for (_, len, path) in files {
+        if total <= limit {
+            break;
+        }
+        if path != keep && std::fs::remove_file(&path).is_ok() {
+            total -= len;
+        }
     }
 }
 
@@ -268,6 +319,33 @@ mod tests {
             assert_eq!((d.misses, d.stored, d.store_errors), (1, 0, 1));
         });
         std::fs::remove_file(&dir).unwrap();
+    }
+
+    #[test]
+    fn trim_removes_the_least_recently_used_objects() {
+        let dir = fresh_dir("object-cache-trim");
+        std::fs::create_dir_all(&dir).unwrap();
+        let start = std::time::SystemTime::now() - std::time::Duration::from_secs(100);
+        let names = ["a.njo", "b.njo", "c.njo", "d.njo", "notes.txt"];
+        for (i, name) in names.iter().enumerate() {
+            let path = dir.join(name);
+            std::fs::write(&path, [0u8; 100]).unwrap();
+            let f = std::fs::File::options().write(true).open(&path).unwrap();
+            f.set_modified(start + std::time::Duration::from_secs(i as u64))
+                .unwrap();
+        }
+        // 400 bytes of objects over a limit of 250: the oldest go first, but never `keep` (the
+        // oldest here), and never a file that is not an object.
+        trim(&dir, 250, &dir.join("a.njo"));
+        let left: Vec<String> = objects(&dir)
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left, ["a.njo", "d.njo", "notes.txt"]);
+        // Under the limit, nothing goes.
+        trim(&dir, 1000, &dir.join("d.njo"));
+        assert_eq!(objects(&dir).len(), 3);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// The child of [`a_second_process_loads_the_first_ones_object`]: run alone, in a process of
