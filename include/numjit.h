@@ -373,6 +373,33 @@ typedef struct numjit_var_mut {
   struct numjit_array_mut array;
 } numjit_var_mut;
 
+/**
+ * What the LLVM tier's object cache has done in this process (see
+ * [`numjit_get_object_cache_stats`]).
+ */
+typedef struct numjit_object_cache_stats {
+  /**
+   * Objects loaded from the cache (no LLVM compile).
+   */
+  uint64_t hits;
+  /**
+   * Compiles that found no file for their key.
+   */
+  uint64_t misses;
+  /**
+   * Files found but not used (damaged, foreign or not linkable), compiled afresh.
+   */
+  uint64_t rejected;
+  /**
+   * Objects written to the cache.
+   */
+  uint64_t stored;
+  /**
+   * Objects that could not be written (the compile went on).
+   */
+  uint64_t store_errors;
+} numjit_object_cache_stats;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -700,6 +727,46 @@ numjit_status numjit_set_tier(const char *name, struct numjit_error **error);
  * static string; NULL when `NUMJIT_TIER` names no tier (every compile reports that error).
  */
 const char *numjit_get_tier(void);
+
+/**
+ * Makes the LLVM tier cache the object files it compiles in the directory `dir` (created
+ * when missing; any bytes the file system accepts), or cache nothing when `dir` is NULL or
+ * empty, from the next compile on; overrides `NUMJIT_CACHE_DIR`. A cached object is keyed by
+ * the kernel, numjit's and LLVM's versions and the CPU; a damaged or foreign file is ignored
+ * and compiled afresh. The directory must be one only trusted users can write (its objects
+ * are run as machine code). Without feature `llvm` the setting has no effect. Thread-safe.
+ *
+ * # Safety
+ * `dir` is NULL or a NUL-terminated string; `error` is NULL or points to a writable
+ * `numjit_error *`.
+ */
+numjit_status numjit_set_object_cache_dir(const char *dir, struct numjit_error **error);
+
+/**
+ * Writes the LLVM tier's object cache directory now (the last
+ * [`numjit_set_object_cache_dir`], else `NUMJIT_CACHE_DIR`), NUL-terminated, into
+ * `buf[0..buf_len]`, and the number of bytes that needs (including the NUL) into
+ * `*needed_out`; an empty string when nothing is cached. With `buf` NULL and `buf_len` 0 it
+ * only reports the size; a `buf_len` smaller than needed is `INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `buf` is NULL or points to `buf_len` writable bytes; `needed_out` points to a writable
+ * `size_t`; `error` is NULL or points to a writable `numjit_error *`.
+ */
+numjit_status numjit_get_object_cache_dir(char *buf,
+                                          size_t buf_len,
+                                          size_t *needed_out,
+                                          struct numjit_error **error);
+
+/**
+ * Writes the object cache's counts since the process started into `*out`.
+ *
+ * # Safety
+ * `out` points to a writable `numjit_object_cache_stats`; `error` is NULL or points to a
+ * writable `numjit_error *`.
+ */
+numjit_status numjit_get_object_cache_stats(struct numjit_object_cache_stats *out,
+                                            struct numjit_error **error);
 
 /**
  * The library's version (`"0.1.0"`), a static string.

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import _convert, _errors
 from . import _kernels as _definitions
-from ._lib import Array, lib, signals_first
+from ._lib import Array, ObjectCacheStats, lib, signals_first
 
 _ORDERS = ("C", "F", "A", "K")
 _CASTINGS = ("no", "equiv", "safe", "same_kind", "unsafe")
@@ -545,3 +545,64 @@ def get_tier():
             "value",
         )
     return name.decode()
+
+
+def set_object_cache_dir(path):
+    """Makes the LLVM tier cache the machine code it compiles in the directory ``path`` (a
+    ``str``, ``bytes`` or path-like; created when missing), or cache nothing with ``None``, from
+    the next compile on, and returns the previous directory (``None`` for none). Overrides
+    ``NUMJIT_CACHE_DIR``. Objects are keyed by the kernel, numjit's and LLVM's versions and the
+    CPU; a damaged or foreign file is compiled afresh. The directory must be one only trusted
+    users can write: its objects run as machine code. Without the ``llvm`` build it has no
+    effect, as ``numba``'s ``cache=True`` has none on code it does not compile.
+
+    >>> import tempfile
+    >>> before = set_object_cache_dir(tempfile.gettempdir() + "/numjit-cache")
+    >>> object_cache_dir().endswith("numjit-cache")
+    True
+    >>> _ = set_object_cache_dir(before)
+    """
+    before = object_cache_dir()
+    raw = None if path is None else os.fsencode(path)
+    if raw is not None and b"\0" in raw:
+        raise _errors.make(
+            _errors.NumjitValueError, f"the cache directory {path!r} holds a NUL byte", "value"
+        )
+    err = ctypes.c_void_p()
+    status = lib.numjit_set_object_cache_dir(raw, ctypes.byref(err))
+    if status:
+        raise _errors.take(status, err)
+    return before
+
+
+def object_cache_dir():
+    """The LLVM tier's object cache directory now (``set_object_cache_dir``, else
+    ``NUMJIT_CACHE_DIR``), or ``None`` when nothing is cached."""
+    needed = ctypes.c_size_t()
+    while True:
+        size = needed.value
+        buf = ctypes.create_string_buffer(size) if size else None
+        err = ctypes.c_void_p()
+        status = lib.numjit_get_object_cache_dir(buf, size, ctypes.byref(needed), ctypes.byref(err))
+        if status == 0 and buf is not None:
+            return os.fsdecode(buf.value) if buf.value else None
+        if status and needed.value <= size:
+            raise _errors.take(status, err)
+        if status:
+            lib.numjit_error_free(err)  # another thread set a longer path meanwhile: retry
+
+
+def object_cache_stats():
+    """What the LLVM tier's object cache did in this process, as a dict of counts: ``hits``
+    (objects loaded, no compile), ``misses``, ``rejected`` (damaged or foreign files, compiled
+    afresh), ``stored`` and ``store_errors``.
+
+    >>> list(object_cache_stats())
+    ['hits', 'misses', 'rejected', 'stored', 'store_errors']
+    """
+    stats = ObjectCacheStats()
+    err = ctypes.c_void_p()
+    status = lib.numjit_get_object_cache_stats(ctypes.byref(stats), ctypes.byref(err))
+    if status:
+        raise _errors.take(status, err)
+    return {name: getattr(stats, name) for name, _ in stats._fields_}

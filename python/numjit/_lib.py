@@ -1,7 +1,8 @@
 """The bundled C library (``include/numjit.h``), loaded with ctypes.
 
 Only this module knows the C signatures; everything else calls the thin wrappers below through
-the ``lib`` object. The structures mirror the header's ``numjit_array``/``numjit_var`` exactly.
+the ``lib`` object. The structures mirror the header's ``numjit_array``/``numjit_var`` and
+``numjit_object_cache_stats`` exactly.
 """
 
 import ctypes
@@ -34,6 +35,18 @@ class Var(ctypes.Structure):
     """``numjit_var``: a NUL-terminated UTF-8 name and its array."""
 
     _fields_ = [("name", c_char_p), ("array", Array)]
+
+
+class ObjectCacheStats(ctypes.Structure):
+    """``numjit_object_cache_stats``: what the LLVM tier's object cache did in this process."""
+
+    _fields_ = [
+        ("hits", ctypes.c_uint64),
+        ("misses", ctypes.c_uint64),
+        ("rejected", ctypes.c_uint64),
+        ("stored", ctypes.c_uint64),
+        ("store_errors", ctypes.c_uint64),
+    ]
 
 
 def _load():
@@ -73,6 +86,9 @@ _signatures = {
     "numjit_version": ([], c_char_p),
     "numjit_set_tier": ([c_char_p, _out_handle], c_uint32),
     "numjit_get_tier": ([], c_char_p),
+    "numjit_set_object_cache_dir": ([c_char_p, _out_handle], c_uint32),
+    "numjit_get_object_cache_dir": ([c_char_p, c_size_t, POINTER(c_size_t), _out_handle], c_uint32),
+    "numjit_get_object_cache_stats": ([POINTER(ObjectCacheStats), _out_handle], c_uint32),
     "numjit_set_cancel_on_sigint": ([c_bool], None),
     "numjit_expr_names": ([c_char_p, c_char_p, c_size_t, POINTER(c_size_t), _out_handle], c_uint32),
     "numjit_program_names": (

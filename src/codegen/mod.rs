@@ -12,6 +12,8 @@ mod staging;
 mod tier;
 mod translate;
 
+#[cfg(test)]
+pub(crate) use object_cache::{count as count_cache_event, Event as CacheEvent};
 pub use object_cache::{
     object_cache_dir, object_cache_stats, set_object_cache_dir, ObjectCacheStats,
 };

@@ -7,6 +7,7 @@ mod buffers;
 pub(crate) mod cancel;
 pub(crate) mod drive;
 mod layout;
+mod maps;
 mod per_operand;
 mod pool;
 pub(crate) mod program;

@@ -26,6 +26,7 @@
 //! whatever the files' sizes. The pending ranges left at the end of an evaluation stay below
 //! that bound too.
 
+use super::maps;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::RwLock;
@@ -107,57 +108,16 @@ impl Drop for Registration {
 }
 
 /// Registers the caller's memory `range` (an array handed over through the C ABI, for one
-/// call) when it lies in file mappings the hook may release: shared ones (`np.memmap`,
-/// `np.load(..., mmap_mode="r")`, a C program's `mmap(MAP_SHARED)`), or private ones nobody
-/// can write (a private writable mapping may hold the only copy of changed pages, which
-/// `MADV_DONTNEED` would discard). Found in `/proc/self/maps`, which the kernel keeps exact
-/// (a caller's flag could be wrong or forgotten; the lookup costs ~0.1 ms once per call, and
-/// only for arrays of [`MIN_LOOKED_UP`] bytes or more). `None` for memory that is anything else,
-/// elsewhere than Linux, or when the table cannot be read.
+/// call) when it lies in file mappings the hook may release ([`maps::file_mapped`]: shared
+/// ones such as `np.memmap`, or private ones nobody can write). Found by asking the kernel,
+/// which keeps the table exact (a caller's flag could be wrong or forgotten), and only for
+/// arrays of [`MIN_LOOKED_UP`] bytes or more. `None` for memory that is anything else.
 pub(crate) fn register_if_file_mapped(range: std::ops::Range<usize>) -> Option<Registration> {
-    if range.len() < MIN_LOOKED_UP || !cfg!(target_os = "linux") {
+    if range.len() < MIN_LOOKED_UP {
         return None;
     }
-    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
-    let writable = file_mapped(&maps, range.clone())?;
+    let writable = maps::file_mapped(range.clone())?;
     Some(register(range.start as *const u8, range.len(), writable))
-}
-
-/// Whether `range` lies in consecutive file mappings of `maps` (the text of a
-/// `/proc/PID/maps`) that may be released, and then whether any of them is writable.
-fn file_mapped(maps: &str, range: std::ops::Range<usize>) -> Option<bool> {
-    // Lines: `start-end perms offset dev inode path`, in address order.
-    let mut covered = range.start;
-    let mut writable = false;
-    for line in maps.lines() {
-        let mut fields = line.split_ascii_whitespace();
-        let (lo, hi) = fields.next()?.split_once('-')?;
-        let lo = usize::from_str_radix(lo, 16).ok()?;
-        let hi = usize::from_str_radix(hi, 16).ok()?;
-        if hi <= covered {
-            continue;
-        }
-        if lo > covered {
-            return None; // a gap, or no mapping holds the start
-        }
-        let perms = fields.next()?.as_bytes();
-        let inode = fields.nth(2)?;
-        let path = fields.next().unwrap_or("");
-        let file = inode != "0" && path.starts_with('/');
-        let shared = perms.get(3) == Some(&b's');
-        let write = perms.get(1) == Some(&b'w');
-        // Private and writable: copy on write, its changed pages exist nowhere else.
-        let private_copy = !shared && write;
-        if !file || private_copy {
-            return None;
-        }
-        writable |= write;
-        covered = hi;
-        if covered >= range.end {
-            return Some(writable);
-        }
-    }
-    None
 }
 
 /// True when any of `addresses` lies in a registered mapping (a stage reads or writes a file).
@@ -364,29 +324,6 @@ mod tests {
                     / 4
             })
             .unwrap_or(0)
-    }
-
-    #[test]
-    fn only_file_mappings_that_can_be_released_are_found() {
-        let maps = "\
-7f0000000000-7f0000100000 r--s 00000000 fd:01 1234 /data/a.npy
-7f0000100000-7f0000200000 rw-s 00100000 fd:01 1234 /data/a.npy
-7f0000200000-7f0000300000 rw-p 00000000 00:00 0
-7f0000300000-7f0000400000 rw-p 00000000 fd:01 99 /data/b.npy
-7f0000400000-7f0000500000 r--p 00000000 fd:01 98 /data/c.npy
-";
-        let at = |lo: usize, hi: usize| file_mapped(maps, 0x7f0000000000 + lo..0x7f0000000000 + hi);
-        assert_eq!(at(0x10, 0x8000), Some(false), "read-only shared");
-        assert_eq!(at(0x10, 0x180000), Some(true), "across two shared mappings");
-        assert_eq!(at(0x200010, 0x280000), None, "anonymous");
-        assert_eq!(
-            at(0x300010, 0x380000),
-            None,
-            "private and writable: copy on write"
-        );
-        assert_eq!(at(0x400010, 0x480000), Some(false), "private, read-only");
-        assert_eq!(at(0x180000, 0x280000), None, "runs into anonymous memory");
-        assert_eq!(at(0x600000, 0x680000), None, "unmapped");
     }
 
     #[test]

@@ -25,7 +25,7 @@
 //! `array` (checking a caller's array description and viewing it as an ndarray — the only place
 //! that reads array memory descriptions), `bind` (the checked arrays as the engine's `Vars`), `engine` (engines, kernels, evaluation), `result`
 //! (numjit-owned result arrays), `cancel` (cancel tokens), `program` (running programs with outputs, the names a program
-//! reads and writes), `runtime` (threads, version, the names an expression uses).
+//! reads and writes), `runtime` (threads, tier, object cache, version, the names an expression uses).
 #![allow(non_camel_case_types)] // C names (`numjit_engine`), so the Rust reads like the header.
 #![deny(unsafe_op_in_unsafe_fn)] // every unsafe operation gets its own block and SAFETY line
 

@@ -1,6 +1,8 @@
-//! Process-wide settings and expression introspection: threads, version, variable names.
+//! Process-wide settings and expression introspection: threads, tier, object cache, version,
+//! variable names.
 
 use std::ffi::c_char;
+use std::os::unix::ffi::OsStrExt;
 
 use super::error::{numjit_error, numjit_status, Failure};
 use super::guard;
@@ -61,6 +63,108 @@ pub extern "C" fn numjit_get_tier() -> *const c_char {
     name.as_ptr() as *const c_char
 }
 
+/// Makes the LLVM tier cache the object files it compiles in the directory `dir` (created
+/// when missing; any bytes the file system accepts), or cache nothing when `dir` is NULL or
+/// empty, from the next compile on; overrides `NUMJIT_CACHE_DIR`. A cached object is keyed by
+/// the kernel, numjit's and LLVM's versions and the CPU; a damaged or foreign file is ignored
+/// and compiled afresh. The directory must be one only trusted users can write (its objects
+/// are run as machine code). Without feature `llvm` the setting has no effect. Thread-safe.
+///
+/// # Safety
+/// `dir` is NULL or a NUL-terminated string; `error` is NULL or points to a writable
+/// `numjit_error *`.
+#[no_mangle]
+pub unsafe extern "C" fn numjit_set_object_cache_dir(
+    dir: *const c_char,
+    error: *mut *mut numjit_error,
+) -> numjit_status {
+    let body = || {
+        let dir = if dir.is_null() {
+            None
+        } else {
+            // SAFETY: non-NULL and NUL-terminated, by this function's contract.
+            let bytes = unsafe { std::ffi::CStr::from_ptr(dir) }.to_bytes();
+            let path = std::ffi::OsStr::from_bytes(bytes);
+            (!bytes.is_empty()).then(|| std::path::PathBuf::from(path))
+        };
+        crate::set_object_cache_dir(dir);
+        Ok(())
+    };
+    // SAFETY: `error` is NULL or writable, by this function's contract.
+    unsafe { guard::run(error, body) }
+}
+
+/// Writes the LLVM tier's object cache directory now (the last
+/// [`numjit_set_object_cache_dir`], else `NUMJIT_CACHE_DIR`), NUL-terminated, into
+/// `buf[0..buf_len]`, and the number of bytes that needs (including the NUL) into
+/// `*needed_out`; an empty string when nothing is cached. With `buf` NULL and `buf_len` 0 it
+/// only reports the size; a `buf_len` smaller than needed is `INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `buf` is NULL or points to `buf_len` writable bytes; `needed_out` points to a writable
+/// `size_t`; `error` is NULL or points to a writable `numjit_error *`.
+#[no_mangle]
+pub unsafe extern "C" fn numjit_get_object_cache_dir(
+    buf: *mut c_char,
+    buf_len: usize,
+    needed_out: *mut usize,
+    error: *mut *mut numjit_error,
+) -> numjit_status {
+    let body = || {
+        // SAFETY: `needed_out` meets this function's contract (NULL is reported).
+        let needed = unsafe { guard::out(needed_out, "`needed_out`") }?;
+        let dir = crate::object_cache_dir().unwrap_or_default();
+        // SAFETY: `buf` meets this function's contract.
+        unsafe { write_text(dir.as_os_str().as_bytes(), buf, buf_len, needed) }
+    };
+    // SAFETY: `error` is NULL or writable, by this function's contract.
+    unsafe { guard::run(error, body) }
+}
+
+/// What the LLVM tier's object cache has done in this process (see
+/// [`numjit_get_object_cache_stats`]).
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct numjit_object_cache_stats {
+    /// Objects loaded from the cache (no LLVM compile).
+    pub hits: u64,
+    /// Compiles that found no file for their key.
+    pub misses: u64,
+    /// Files found but not used (damaged, foreign or not linkable), compiled afresh.
+    pub rejected: u64,
+    /// Objects written to the cache.
+    pub stored: u64,
+    /// Objects that could not be written (the compile went on).
+    pub store_errors: u64,
+}
+
+/// Writes the object cache's counts since the process started into `*out`.
+///
+/// # Safety
+/// `out` points to a writable `numjit_object_cache_stats`; `error` is NULL or points to a
+/// writable `numjit_error *`.
+#[no_mangle]
+pub unsafe extern "C" fn numjit_get_object_cache_stats(
+    out: *mut numjit_object_cache_stats,
+    error: *mut *mut numjit_error,
+) -> numjit_status {
+    let body = || {
+        // SAFETY: `out` meets this function's contract (NULL is reported).
+        let out = unsafe { guard::out(out, "`out`") }?;
+        let s = crate::object_cache_stats();
+        *out = numjit_object_cache_stats {
+            hits: s.hits,
+            misses: s.misses,
+            rejected: s.rejected,
+            stored: s.stored,
+            store_errors: s.store_errors,
+        };
+        Ok(())
+    };
+    // SAFETY: `error` is NULL or writable, by this function's contract.
+    unsafe { guard::run(error, body) }
+}
+
 /// The library's version (`"0.1.0"`), a static string.
 #[no_mangle]
 pub extern "C" fn numjit_version() -> *const c_char {
@@ -115,7 +219,21 @@ pub(super) unsafe fn write_names(
     buf_len: usize,
     needed: &mut usize,
 ) -> Result<(), Failure> {
-    let text = names.join(" ");
+    // SAFETY: `buf` meets this function's contract.
+    unsafe { write_text(names.join(" ").as_bytes(), buf, buf_len, needed) }
+}
+
+/// Writes `text` NUL-terminated into `buf[0..buf_len]` and the bytes that needs into
+/// `*needed` (with `buf` NULL and `buf_len` 0: only the size).
+///
+/// # Safety
+/// `buf` is NULL or points to `buf_len` writable bytes.
+unsafe fn write_text(
+    text: &[u8],
+    buf: *mut c_char,
+    buf_len: usize,
+    needed: &mut usize,
+) -> Result<(), Failure> {
     *needed = text.len() + 1;
     if buf.is_null() && buf_len == 0 {
         return Ok(());
@@ -130,11 +248,11 @@ pub(super) unsafe fn write_names(
             *first = 0;
         }
         return Err(Failure::invalid(format!(
-            "buf_len is {buf_len}, but the names need {} bytes",
+            "buf_len is {buf_len}, but the text needs {} bytes",
             *needed
         )));
     }
-    out[..text.len()].copy_from_slice(text.as_bytes());
+    out[..text.len()].copy_from_slice(text);
     out[text.len()] = 0;
     Ok(())
 }

@@ -631,6 +631,86 @@ fn the_tier_is_set_by_name_and_an_unknown_one_is_refused() {
     assert_eq!(status, numjit_status::NullArgument);
 }
 
+#[test]
+fn the_object_cache_directory_is_set_read_back_and_cleared() {
+    let dir_now = || {
+        let mut needed = 0;
+        let status = unsafe { numjit_get_object_cache_dir(null_mut(), 0, &mut needed, null_mut()) };
+        assert_eq!(status, numjit_status::Ok);
+        let mut buf = vec![0u8; needed];
+        let mut error = null_mut();
+        let buf_ptr = buf.as_mut_ptr().cast();
+        let status =
+            unsafe { numjit_get_object_cache_dir(buf_ptr, needed, &mut needed, &mut error) };
+        assert_eq!(status, numjit_status::Ok, "{}", take_message(error));
+        assert_eq!(needed, buf.len());
+        CStr::from_bytes_with_nul(&buf).unwrap().to_owned()
+    };
+    let status =
+        unsafe { numjit_set_object_cache_dir(c"/tmp/numjit ffi cache".as_ptr(), null_mut()) };
+    assert_eq!(status, numjit_status::Ok);
+    assert_eq!(dir_now().as_c_str(), c"/tmp/numjit ffi cache");
+    assert_eq!(
+        crate::object_cache_dir(),
+        Some("/tmp/numjit ffi cache".into())
+    );
+    // Too small a buffer is refused and left holding an empty string.
+    let mut small = [b'x'; 4];
+    let mut needed = 0;
+    let mut error = null_mut();
+    let status = unsafe {
+        numjit_get_object_cache_dir(small.as_mut_ptr().cast(), 4, &mut needed, &mut error)
+    };
+    assert_eq!(status, numjit_status::InvalidArgument);
+    assert!(take_message(error).contains("needs 22 bytes"));
+    assert_eq!((small[0], needed), (0, 22));
+    let status = unsafe { numjit_get_object_cache_dir(null_mut(), 0, null_mut(), null_mut()) };
+    assert_eq!(status, numjit_status::NullArgument);
+    // NULL and the empty string both mean: cache nothing.
+    for off in [null(), c"".as_ptr()] {
+        unsafe { numjit_set_object_cache_dir(c"/tmp/x".as_ptr(), null_mut()) };
+        let status = unsafe { numjit_set_object_cache_dir(off, null_mut()) };
+        assert_eq!(status, numjit_status::Ok);
+        assert_eq!(dir_now().as_c_str(), c"");
+        assert_eq!(crate::object_cache_dir(), None);
+    }
+}
+
+#[test]
+fn the_object_cache_counts_are_those_of_the_rust_api() {
+    use crate::codegen::{count_cache_event, CacheEvent};
+    let stats = || {
+        let mut s = numjit_object_cache_stats::default();
+        let status = unsafe { numjit_get_object_cache_stats(&mut s, null_mut()) };
+        assert_eq!(status, numjit_status::Ok);
+        [s.hits, s.misses, s.rejected, s.stored, s.store_errors]
+    };
+    let before = stats();
+    // Each event a different number of times, so a swapped field shows (without feature `llvm`
+    // nothing else counts; with it, other tests' compiles may add to the counts).
+    let events = [
+        CacheEvent::Hit,
+        CacheEvent::Miss,
+        CacheEvent::Rejected,
+        CacheEvent::Stored,
+        CacheEvent::StoreError,
+    ];
+    for (i, event) in events.into_iter().enumerate() {
+        (0..=i).for_each(|_| count_cache_event(event));
+    }
+    let after = stats();
+    for i in 0..5 {
+        let added = after[i] - before[i];
+        if cfg!(feature = "llvm") {
+            assert!(added > i as u64, "{before:?} {after:?}");
+        } else {
+            assert_eq!(added, i as u64 + 1, "{before:?} {after:?}");
+        }
+    }
+    let status = unsafe { numjit_get_object_cache_stats(null_mut(), null_mut()) };
+    assert_eq!(status, numjit_status::NullArgument);
+}
+
 /// `n` float64 values written at byte offset 1 of a buffer, `stride` bytes apart: misaligned
 /// for float64 (and, for a stride that is no multiple of 8, every element differently so).
 fn misaligned_f64(buf: &mut [u8], values: &[f64], stride: usize) -> *mut c_void {
