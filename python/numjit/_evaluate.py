@@ -83,7 +83,13 @@ def _c_source(ex):
 
 
 def query_names(ex, c_function, *args):
-    """The names a numjit ``*_names`` function lists for ``args`` (growing the buffer)."""
+    """The names a numjit ``*_names`` function lists for ``args``."""
+    return tuple(query_text(c_function, *args, source=ex).decode().split())
+
+
+def query_text(c_function, *args, source=None):
+    """The text a numjit function that fills ``buf, buf_len, &needed`` writes for ``args``, as
+    bytes (growing the buffer; an error's caret is drawn under ``source``)."""
     size = 256
     while True:
         buf = ctypes.create_string_buffer(size)
@@ -94,8 +100,8 @@ def query_names(ex, c_function, *args):
             size = needed.value
             continue
         if status:
-            raise _errors.take(status, err, ex)
-        return tuple(buf.value.decode().split())
+            raise _errors.take(status, err, source)
+        return buf.value
 
 
 def _lookup(names, local_dict, global_dict, frame):
@@ -578,18 +584,8 @@ def set_object_cache_dir(path):
 def object_cache_dir():
     """The LLVM tier's object cache directory now (``set_object_cache_dir``, else
     ``NUMJIT_CACHE_DIR``), or ``None`` when nothing is cached."""
-    needed = ctypes.c_size_t()
-    while True:
-        size = needed.value
-        buf = ctypes.create_string_buffer(size) if size else None
-        err = ctypes.c_void_p()
-        status = lib.numjit_get_object_cache_dir(buf, size, ctypes.byref(needed), ctypes.byref(err))
-        if status == 0 and buf is not None:
-            return os.fsdecode(buf.value) if buf.value else None
-        if status and needed.value <= size:
-            raise _errors.take(status, err)
-        if status:
-            lib.numjit_error_free(err)  # another thread set a longer path meanwhile: retry
+    raw = query_text(lib.numjit_get_object_cache_dir)
+    return os.fsdecode(raw) if raw else None
 
 
 def object_cache_stats():

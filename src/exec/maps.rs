@@ -169,6 +169,22 @@ mod query {
     }
 }
 
+/// A new file of `len` zero bytes in the temporary directory, open for reading and writing, and
+/// its path (the test removes it).
+#[cfg(test)]
+pub(super) fn temp_file(tag: &str, len: usize) -> (std::path::PathBuf, std::fs::File) {
+    let path = std::env::temp_dir().join(format!("numjit-{tag}-{}", std::process::id()));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    file.set_len(len as u64).unwrap();
+    (path, file)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,16 +236,8 @@ mod tests {
     #[test]
     fn the_query_and_the_table_agree_on_real_mappings() {
         use memmap2::MmapOptions;
-        let path = std::env::temp_dir().join(format!("numjit-maps-{}", std::process::id()));
         let len = 4 << 20;
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)
-            .unwrap();
-        file.set_len(len as u64).unwrap();
+        let (path, file) = temp_file("maps", len);
         // SAFETY: the file is this test's own; nothing else changes it while mapped.
         let (shared_ro, shared_rw, private_ro, private_rw) = unsafe {
             (
@@ -271,11 +279,8 @@ mod tests {
 
     #[test]
     fn a_range_running_out_of_a_file_mapping_is_not_found() {
-        let path = std::env::temp_dir().join(format!("numjit-maps-end-{}", std::process::id()));
-        let file = std::fs::File::create(&path).unwrap();
         let len = 1 << 20;
-        file.set_len(len as u64).unwrap();
-        let file = std::fs::File::open(&path).unwrap();
+        let (path, file) = temp_file("maps-end", len);
         // SAFETY: a fresh reservation of two lengths, its first half replaced by the file
         // (read-only, this test's own) in place: the second half stays anonymous whatever
         // other threads map meanwhile.

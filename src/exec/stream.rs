@@ -277,16 +277,8 @@ mod tests {
 
     #[test]
     fn a_stream_through_a_mapping_releases_what_it_passed() {
-        let path = std::env::temp_dir().join(format!("numjit-stream-{}", std::process::id()));
         let len = 64 << 20;
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)
-            .unwrap();
-        file.set_len(len as u64).unwrap();
+        let (path, file) = maps::temp_file("stream", len);
         let mut map = unsafe { memmap2::MmapMut::map_mut(&file).unwrap() };
         let p = map.as_mut_ptr();
         let reg = register(p, len, true);
@@ -328,11 +320,8 @@ mod tests {
 
     #[test]
     fn a_mapping_made_elsewhere_is_found_in_this_process() {
-        let path = std::env::temp_dir().join(format!("numjit-lookup-{}", std::process::id()));
         let len = MIN_LOOKED_UP + (1 << 20);
-        let file = std::fs::File::create(&path).unwrap();
-        file.set_len(len as u64).unwrap();
-        let file = std::fs::File::open(&path).unwrap();
+        let (path, file) = maps::temp_file("lookup", len);
         let map = unsafe { memmap2::Mmap::map(&file).unwrap() };
         let p = map.as_ptr() as usize;
         let started = std::time::Instant::now();
