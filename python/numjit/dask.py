@@ -634,17 +634,54 @@ def _reduce(op, inner, axis, bound, fresh, task, split_every):
     (the fused ``inner`` is never stored), numjit combines partials. ``mean`` is a ``sum``
     divided by the count. Returns the reduced Dask array and the count."""
     step = "sum" if op == "mean" else op
-    partials, shape = _blockwise(inner, bound, fresh, task, reduce=(step, axis))
+    lean = _whole_reads(inner, bound, fresh)
+    if lean is None:
+        source, chunk = _blockwise(inner, bound, fresh, task, reduce=(step, axis))[0], _identity
+        shape, dtype = source.shape, source.dtype
+    else:
+        # One operand read whole: numjit's pass is the tree's chunk step, as `np.sum` is in
+        # Dask's own `sum` (a layer fewer to build and schedule than a blockwise one).
+        node, occs = lean
+        source, shape = bound[occs[0].source], bound[occs[0].source].shape
+        chunk_text, keep = _reduction_text(ast.unparse(node), (step, axis), len(shape))
+        scalars = _scalars(node, bound)
+        dtype = _sample_dtype(chunk_text, occs, bound, scalars, task.defs)
+        spec = _Spec(chunk_text, [o.name for o in occs], scalars, keep, task)
+        chunk = functools.partial(_whole_chunk, spec=spec)
     ndim = len(shape)
     axes = tuple(range(ndim)) if axis is None else (_norm_axis(axis, ndim),)
     combine = functools.partial(_combine, op=step, threads=task.threads)
     out_ndim = ndim - len(axes)
     result = da.reduction(
-        partials, chunk=_identity, combine=combine, aggregate=combine, axis=axes,
-        keepdims=False, dtype=partials.dtype, split_every=split_every, concatenate=True,
-        meta=np.empty((0,) * out_ndim, partials.dtype),
+        source, chunk=chunk, combine=combine, aggregate=combine, axis=axes,
+        keepdims=False, dtype=dtype, split_every=split_every, concatenate=True,
+        meta=np.empty((0,) * out_ndim, dtype),
     )
     return result, int(np.prod([shape[k] for k in axes]))
+
+
+def _whole_reads(inner, bound, fresh):
+    """``(node, reads)`` when ``inner`` reads one Dask operand, always whole and at its own
+    rank (``sum(x**2 + x)``), so that its blocks are the operand's; else ``None``."""
+    node, occs = _occurrences(copy.deepcopy(inner), bound, fresh)
+    if not occs or len({o.source for o in occs}) > 1:
+        return None
+    arr = bound[occs[0].source]
+    whole = [(j, 0, n, n) for j, n in enumerate(arr.shape)]
+    if any(list(o.axes) != whole for o in occs):
+        return None
+    return node, occs
+
+
+def _whole_chunk(block, axis, keepdims, spec):
+    """The chunk step of a reduction over one operand read whole: numjit's partial of a block
+    (``axis`` and ``keepdims`` are Dask's, the reduced axes kept; the text already says
+    which)."""
+    text, names, scalars, keep, task = spec.fields
+    _use_threads(task.threads)
+    local = dict(scalars)
+    local.update((name, block) for name in names)
+    return np.expand_dims(_evaluate_with(text, local, task.defs), keep)
 
 
 def _lower(node, bound, fresh, task, split_every):
@@ -761,6 +798,10 @@ def _evaluate_tree(ex, tree, values, defs, threads, split_every):
     _check(ex, values, defs, _validate_with)
     bound, fresh, task = _bind(values), _Fresh(), _Task(threads, defs)
     node = _lower(tree.body, bound, fresh, task, split_every)
+    if isinstance(node, ast.Name) and node.id.startswith("_nj"):
+        # The whole expression is one reduction: its tree is the result (a layer copying it
+        # would add a task per output block, as Dask's own `x.sum()` does not).
+        return bound[node.id]
     return _blockwise(node, bound, fresh, task)[0]
 
 

@@ -100,6 +100,31 @@ def test_one_chunk_sum_is_numjits_sum_bit_for_bit():
     assert nd.evaluate("sum(x)", {"x": lazy(x, x.size)}).compute() == numjit.evaluate("sum(x)")
 
 
+def layer_kinds(x):
+    """The kinds of ``x``'s graph layers (their names without the token)."""
+    return sorted(name.rsplit("-", 1)[0] for name in x.dask.layers)
+
+
+def test_a_reduction_of_one_operand_read_whole_is_dasks_own_tree():
+    """numjit's pass is the tree's chunk step (no blockwise layer before it, no copy after it),
+    as NumPy's is in Dask's ``sum``; several operands or a slice still go through a layer."""
+    x = lazy(A, (10, 7))
+    for ex, want in [("sum(x**2 + x, axis=0)", (A**2 + A).sum(0)), ("max(x)", A.max()),
+                     ("sum(x, axis=-1)", A.sum(1))]:
+        got = nd.evaluate(ex, {"x": x})
+        kinds = layer_kinds(got)
+        assert "chunk" not in kinds and "identity" not in kinds, (ex, kinds)
+        assert got.name.startswith("_combine-aggregate"), (ex, got.name)
+        np.testing.assert_allclose(got.compute(scheduler="threads"), want, rtol=1e-12)
+    ints = lazy(np.arange(-40, 60, dtype=np.int32).reshape(10, 10), 3)
+    got = nd.evaluate("sum(k*i, axis=1)", {"i": ints, "k": 3})
+    assert got.dtype == np.int64 and got.compute().dtype == np.int64
+    np.testing.assert_array_equal(got.compute(), 3 * np.arange(-40, 60).reshape(10, 10).sum(1))
+    for ex in ("sum(x * y, axis=0)", "sum(x[1:] - x[:-1], axis=0)"):
+        kinds = layer_kinds(nd.evaluate(ex, {"x": x, "y": lazy(B, (10, 7))}))
+        assert "chunk" in kinds and "identity" in kinds, (ex, kinds)
+
+
 def test_run_p5_diffusion_equals_the_numpy_loop():
     dens, coef, _ = diffusion_setup(0.667)
     new = nd.run(DIFFUSION, {"dens": lazy(dens, 12), "densnext": lazy(dens, 12),
