@@ -19,8 +19,13 @@ use crate::core::dtype::DType;
 use crate::ir::NodeKind;
 use crate::ops::ReduceOp;
 
-/// Lanes of a map's vector body: two of the host's widest vectors of the stage's widest dtype
-/// (16 float64 with AVX-512, 8 with AVX2), between 4 and 32.
+/// Lanes of a map's vector body: 64 bytes of the stage's widest dtype (8 float64: two AVX2
+/// vectors or one AVX-512 vector; two vectors on a host with SSE alone), or four of the host's
+/// widest vectors in a stage that applies a `def` kernel; between 4 and 32.
+///
+/// Two AVX-512 vectors a trip were slower on an Intel Xeon (Emerald Rapids, one thread, same
+/// run): P2 18.0 against 13.1 ms, P6 28 against 22 ms, P13 37 against 30 ms, P5 650 against
+/// 566 ms; P4, P10 and P14's triad 2–4 % faster (`benches/course/RESULTS-session18-lanes.md`).
 pub(super) fn map_lanes(g: &Graph, stage: &Stage, vector_bytes: u32) -> u32 {
     let mut widest = (stage.nodes(g).into_iter())
         .map(|id| g.node(id).dtype.size() as u32)
@@ -28,21 +33,20 @@ pub(super) fn map_lanes(g: &Graph, stage: &Stage, vector_bytes: u32) -> u32 {
     if let StageKind::Reduce { acc, .. } = stage.kind {
         widest = widest.max(acc.size() as u32);
     }
-    (vectors(g, stage) * vector_bytes / widest).clamp(4, 32)
+    let bytes = if applies_kernel(g, stage) {
+        4 * vector_bytes
+    } else {
+        (2 * vector_bytes).min(64)
+    };
+    (bytes / widest).clamp(4, 32)
 }
 
-/// Full-width vectors per trip of a stage's element loop: 2, or 4 in a stage that applies a
-/// `def` kernel. A masked kernel's loops (`masked.rs`) are chains of dependent ops, one trip
-/// after the other; four independent vectors in flight keep the core busy where one waits
-/// (P8's digit loop: 1.2x the scalar time on one 8-lane vector).
-fn vectors(g: &Graph, stage: &Stage) -> u32 {
-    let calls =
-        (stage.nodes(g).into_iter()).any(|id| matches!(g.node(id).kind, NodeKind::Call(..)));
-    if calls {
-        4
-    } else {
-        2
-    }
+/// Whether a stage applies a `def` kernel. A masked kernel's loops (`masked.rs`) are chains of
+/// dependent ops, one trip after the other; four independent vectors in flight keep the core
+/// busy where one waits (P8's digit loop: 1.2x the scalar time on one 8-lane vector; on the
+/// Xeon above, 617 against 495 ms with 16 lanes instead of 32).
+fn applies_kernel(g: &Graph, stage: &Stage) -> bool {
+    (stage.nodes(g).into_iter()).any(|id| matches!(g.node(id).kind, NodeKind::Call(..)))
 }
 
 /// Lanes of each accumulator vector of a reduction row that reads its values straight from
@@ -706,10 +710,10 @@ impl<'ctx> Translator<'_, 'ctx> {
         let partial = row[0];
         row[0] = self.i64c(0);
         // A stage applying a kernel computes `wide` elements at a time (several groups of
-        // `lanes` in flight, see `vectors`), folded group after group into the same
+        // `lanes` in flight, see `applies_kernel`), folded group after group into the same
         // accumulators: the order, and so the bits, of one group at a time. The groups left
         // over then go one at a time.
-        let wide = if vectors(self.g, self.stage) > 2 {
+        let wide = if applies_kernel(self.g, self.stage) {
             self.vector_lanes.max(lanes)
         } else {
             lanes
