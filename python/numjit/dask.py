@@ -436,14 +436,15 @@ def _out_chunks(axis, chunks):
     return tuple(out)
 
 
-def _blockwise(node, bound, fresh, task, reduce=None, target=None):
+def _blockwise(node, bound, fresh, task, reduce=None, target=None, reads=None):
     """One ``blockwise`` layer evaluating ``node`` (reductions already lowered) per block.
 
     ``reduce=(op, axes)``: each block gives its ``op`` partial (reduced axes kept, length 1).
     ``target=(name, axes)``: the block of the array assigned to, with the value written into
-    its window (``run``'s slice assignment). Returns the Dask array and the value's shape.
+    its window (``run``'s slice assignment). ``reads``: ``_occurrences`` of ``node``, when the
+    caller has them already. Returns the Dask array and the value's shape.
     """
-    node, occs = _occurrences(node, bound, fresh)
+    node, occs = reads or _occurrences(node, bound, fresh)
     target_axes = None if target is None else target[1]
     if target_axes is not None and any(t is None for t in target_axes):
         raise NotBlockwiseError("a new axis (None) in an assignment's target")
@@ -634,19 +635,21 @@ def _reduce(op, inner, axis, bound, fresh, task, split_every):
     (the fused ``inner`` is never stored), numjit combines partials. ``mean`` is a ``sum``
     divided by the count. Returns the reduced Dask array and the count."""
     step = "sum" if op == "mean" else op
-    lean = _whole_reads(inner, bound, fresh)
-    if lean is None:
-        source, chunk = _blockwise(inner, bound, fresh, task, reduce=(step, axis))[0], _identity
-        shape, dtype = source.shape, source.dtype
+    node, occs = reads = _occurrences(inner, bound, fresh)
+    if not _whole_reads(occs, bound):
+        source = _blockwise(node, bound, fresh, task, reduce=(step, axis), reads=reads)[0]
+        chunk, shape, dtype = _identity, source.shape, source.dtype
     else:
         # One operand read whole: numjit's pass is the tree's chunk step, as `np.sum` is in
         # Dask's own `sum` (a layer fewer to build and schedule than a blockwise one).
-        node, occs = lean
-        source, shape = bound[occs[0].source], bound[occs[0].source].shape
+        source = bound[occs[0].source]
+        shape = source.shape
         chunk_text, keep = _reduction_text(ast.unparse(node), (step, axis), len(shape))
         scalars = _scalars(node, bound)
         dtype = _sample_dtype(chunk_text, occs, bound, scalars, task.defs)
-        spec = _Spec(chunk_text, [o.name for o in occs], scalars, keep, task)
+        whole = tuple((-1, 0) for _ in shape)  # `_template`'s "the whole block" per axis
+        spec = _Spec(chunk_text, [(o.name, whole) for o in occs], {}, scalars, keep, False,
+                     task)
         chunk = functools.partial(_whole_chunk, spec=spec)
     ndim = len(shape)
     axes = tuple(range(ndim)) if axis is None else (_norm_axis(axis, ndim),)
@@ -660,28 +663,20 @@ def _reduce(op, inner, axis, bound, fresh, task, split_every):
     return result, int(np.prod([shape[k] for k in axes]))
 
 
-def _whole_reads(inner, bound, fresh):
-    """``(node, reads)`` when ``inner`` reads one Dask operand, always whole and at its own
-    rank (``sum(x**2 + x)``), so that its blocks are the operand's; else ``None``."""
-    node, occs = _occurrences(copy.deepcopy(inner), bound, fresh)
+def _whole_reads(occs, bound):
+    """Whether the reads ``occs`` are of one Dask operand, always whole and at its own rank
+    (``sum(x**2 + x)``), so that a task's blocks can be the operand's own."""
     if not occs or len({o.source for o in occs}) > 1:
-        return None
-    arr = bound[occs[0].source]
-    whole = [(j, 0, n, n) for j, n in enumerate(arr.shape)]
-    if any(list(o.axes) != whole for o in occs):
-        return None
-    return node, occs
+        return False
+    whole = [(j, 0, n, n) for j, n in enumerate(bound[occs[0].source].shape)]
+    return all(list(o.axes) == whole for o in occs)
 
 
 def _whole_chunk(block, axis, keepdims, spec):
-    """The chunk step of a reduction over one operand read whole: numjit's partial of a block
-    (``axis`` and ``keepdims`` are Dask's, the reduced axes kept; the text already says
-    which)."""
-    text, names, scalars, keep, task = spec.fields
-    _use_threads(task.threads)
-    local = dict(scalars)
-    local.update((name, block) for name in names)
-    return np.expand_dims(_evaluate_with(text, local, task.defs), keep)
+    """``da.reduction``'s chunk step over one operand read whole: ``_chunk`` with the block
+    for every read (``axis`` and ``keepdims`` are Dask's; the spec's text and kept axes
+    already say the same)."""
+    return _chunk(*(block,) * len(spec.fields[1]), spec=spec)
 
 
 def _lower(node, bound, fresh, task, split_every):

@@ -352,10 +352,11 @@ fn llvm_kernels_use_the_full_vector_width() {
             .unwrap_or_else(|e| panic!("{e}"))
             .0
     };
-    // 64 bytes a trip: two AVX2 vectors or one AVX-512 vector (`rows::map_lanes`).
-    let lanes = super::target::host()
-        .map(|h| (2 * h.vector_bytes).min(64) / 8)
-        .unwrap_or(4);
+    // 8 float64 a trip with AVX-512 (one vector) and AVX2 (two), 4 with SSE alone (two).
+    let lanes = match super::target::host().map(|h| h.vector_bytes) {
+        Ok(64 | 32) => 8,
+        _ => 4,
+    };
     let map = ir("((.25*a + .75)*a - 1.5)*a - 2");
     assert!(map.contains(&format!("<{lanes} x double>")), "{map}");
     // No fast-math flags and no fused multiply-add anywhere.
