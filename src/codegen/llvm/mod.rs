@@ -158,6 +158,17 @@ pub(crate) fn compile(g: &Graph, stages: &[&Stage]) -> Result<(Vec<StageKernel>,
 /// The LLVM IR of every stage after the O3 pipeline, and its host assembly (for tests).
 #[cfg(test)]
 pub(crate) fn ir_text(g: &Graph, stages: &[Stage]) -> Result<(String, String)> {
+    ir_text_with(g, stages, true)
+}
+
+/// [`ir_text`], or with `optimize` false the IR as emitted (its blocks keep their names) and
+/// no assembly (for tests).
+#[cfg(test)]
+pub(crate) fn ir_text_with(
+    g: &Graph,
+    stages: &[Stage],
+    optimize: bool,
+) -> Result<(String, String)> {
     let host = target::host()?;
     let ctx = Context::create();
     let module = ctx.create_module("numjit");
@@ -180,6 +191,9 @@ pub(crate) fn ir_text(g: &Graph, stages: &[Stage]) -> Result<(String, String)> {
             Entry::Main { streams },
             &format!("stage{i}"),
         )?;
+    }
+    if !optimize {
+        return Ok((module.print_to_string().to_string(), String::new()));
     }
     target::optimize(&module)?;
     Ok((
@@ -302,6 +316,7 @@ fn build<'ctx>(
         row_shift: Vec::new(),
         block_start: Vec::new(),
         stream: None,
+        dense: None,
         nontemporal: false,
     };
     t.body()
@@ -348,6 +363,10 @@ struct Translator<'a, 'ctx> {
     vector_lanes: u32,
     /// In a body with a streaming flag (see [`Entry`]): the flag, as an `i1`.
     stream: Option<IntValue<'ctx>>,
+    /// Set by the body's entry (`rows.rs`): true (`i1`) when, in this call, every leaf read
+    /// from memory along rows is contiguous (none invariant along them), so that the vector
+    /// bodies can address every operand from one index with constant strides.
+    dense: Option<IntValue<'ctx>>,
     /// In a streaming vector body: vector stores to the outputs are non-temporal.
     nontemporal: bool,
     /// While a column kernel folds a block of rows (`rows.rs`): per operand, the byte offset

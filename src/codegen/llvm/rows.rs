@@ -263,6 +263,7 @@ impl<'ctx> Translator<'_, 'ctx> {
     fn fast_condition(&mut self) -> Result<IntValue<'ctx>> {
         let heads = self.stage.heads();
         let mut all = self.ctx.bool_type().const_int(1, false);
+        let mut dense = all;
         let reduce_row = matches!(self.stage.kind, StageKind::Reduce { .. }) && !self.columns;
         for k in usize::from(reduce_row)..self.s1.len() {
             let (size, leaf) = if k < heads {
@@ -284,6 +285,7 @@ impl<'ctx> Translator<'_, 'ctx> {
                 .build_int_compare(IntPredicate::EQ, s1, self.i64c(size as i64), "")
                 .or_err()?;
             if leaf {
+                dense = self.b.build_and(dense, ok, "").or_err()?;
                 let zero = self
                     .b
                     .build_int_compare(IntPredicate::EQ, s1, self.i64c(0), "")
@@ -292,6 +294,7 @@ impl<'ctx> Translator<'_, 'ctx> {
             }
             all = self.b.build_and(all, ok, "").or_err()?;
         }
+        self.dense = Some(dense);
         Ok(all)
     }
 
@@ -408,26 +411,10 @@ impl<'ctx> Translator<'_, 'ctx> {
     ) -> Result<()> {
         let lanes = self.vector_lanes;
         let Some(stream) = self.stream else {
-            return self.element_loop(n, row, lanes, fast, Self::store_result);
+            return self.aligned_map_row(n, row, lanes, fast);
         };
-        // Elements before output 0's next 64-byte boundary (its address is a multiple of its
-        // element size, or no count of elements reaches the boundary).
-        let size0 = self.g.node(self.stage.stores[0]).dtype.size() as i64;
-        let neg = self.b.build_int_neg(row[0], "").or_err()?;
-        let gap = self.b.build_and(neg, self.i64c(63), "").or_err()?;
-        let peel = self
-            .b
-            .build_int_unsigned_div(gap, self.i64c(size0), "")
-            .or_err()?;
+        let (peel, ok) = self.to_boundary(row)?;
         let mut go = self.b.build_and(stream, fast, "").or_err()?;
-        let misaligned = self
-            .b
-            .build_and(row[0], self.i64c(size0 - 1), "")
-            .or_err()?;
-        let ok = self
-            .b
-            .build_int_compare(IntPredicate::EQ, misaligned, self.i64c(0), "")
-            .or_err()?;
         go = self.b.build_and(go, ok, "").or_err()?;
         // Every other output on a boundary after the same elements.
         let heads = self.stage.heads();
@@ -464,9 +451,64 @@ impl<'ctx> Translator<'_, 'ctx> {
             let end = t.get_int(jend)?;
             t.element_loop_from(end, n, row, lanes, always, Self::store_result)
         })?;
-        self.when(plain, |t| {
-            t.element_loop(n, row, lanes, fast, Self::store_result)
-        })
+        self.when(plain, |t| t.aligned_map_row(n, row, lanes, fast))
+    }
+
+    /// A map row of `n ≥ 1` elements from `row` whose vector stores land on 64-byte boundaries
+    /// of output 0: when at least four vectors' worth of elements follow that boundary, the
+    /// elements before it run one by one first (none when output 0's address is not a multiple
+    /// of its element size: no count of elements reaches a boundary then). A vector store that
+    /// spans two cache lines costs about two: P5's rows of 299 elements, whose starts move
+    /// through every alignment, ran 7–15 % faster so in C (`benches/course/c/
+    /// p5_alignment_probe.c`, modes 0 and 1), and P5's whole run 4–6 % at one thread. The same
+    /// operations on the same elements; only which ones run in the vector loop changes.
+    fn aligned_map_row(
+        &mut self,
+        n: IntValue<'ctx>,
+        row: &[IntValue<'ctx>],
+        lanes: u32,
+        fast: IntValue<'ctx>,
+    ) -> Result<()> {
+        let (peel, whole) = self.to_boundary(row)?;
+        // Up to 63 elements of a one-byte output: what is left must still be long.
+        let rest = self.b.build_int_sub(n, peel, "").or_err()?;
+        let long = self
+            .b
+            .build_int_compare(IntPredicate::SGE, rest, self.i64c(4 * lanes as i64), "")
+            .or_err()?;
+        let go = self.b.build_and(whole, long, "").or_err()?;
+        let peel = self
+            .b
+            .build_select(go, peel, self.i64c(0), "")
+            .or_err()?
+            .into_int_value();
+        self.for_loop(self.i64c(0), peel, 1, |t, j| {
+            t.at(row, j)?;
+            t.store_result()
+        })?;
+        self.element_loop_from(peel, n, row, lanes, fast, Self::store_result)
+    }
+
+    /// The elements of a map row from `row` before output 0's next 64-byte boundary, and
+    /// whether they reach it (`i1`): only when output 0's address is a multiple of its element
+    /// size.
+    fn to_boundary(&self, row: &[IntValue<'ctx>]) -> Result<(IntValue<'ctx>, IntValue<'ctx>)> {
+        let size0 = self.g.node(self.stage.stores[0]).dtype.size() as i64;
+        let neg = self.b.build_int_neg(row[0], "").or_err()?;
+        let gap = self.b.build_and(neg, self.i64c(63), "").or_err()?;
+        let peel = self
+            .b
+            .build_int_unsigned_div(gap, self.i64c(size0), "")
+            .or_err()?;
+        let misaligned = self
+            .b
+            .build_and(row[0], self.i64c(size0 - 1), "")
+            .or_err()?;
+        let whole = self
+            .b
+            .build_int_compare(IntPredicate::EQ, misaligned, self.i64c(0), "")
+            .or_err()?;
+        Ok((peel, whole))
     }
 
     /// Points `self.addr` at element `j` of rows starting at `from`, and `self.index` at `j`.
@@ -830,10 +872,34 @@ impl<'ctx> Translator<'_, 'ctx> {
         self.b
             .build_conditional_branch(fast, contiguous, gathered)
             .or_err()?;
-        for (block, fast) in [(contiguous, true), (gathered, false)] {
+        let mut versions = vec![(contiguous, true, false), (gathered, false, false)];
+        // A map reading several leaves, all contiguous in this call (P5's five), gets a version
+        // of its own: LLVM then knows every stride from the branch and steps the operands by
+        // constants, where the version below steps each by its runtime stride (stride 0 for a
+        // leaf invariant along the row). P5's step: 2–4 % faster at one thread, 5 % at two;
+        // the extra loop costs 15–25 % more LLVM compile time, so maps of one leaf, maps that
+        // apply a `def` kernel (its body copied per lane) and reductions go without it.
+        let moving = (0..row.len()).filter(|&k| self.is_moving_leaf(k)).count();
+        let several = moving >= 2
+            && matches!(self.stage.kind, StageKind::Map)
+            && !applies_kernel(self.g, self.stage);
+        if let (true, Some(dense)) = (several, self.dense) {
+            let (all, some) = (
+                self.ctx.append_basic_block(self.f, "dense"),
+                self.ctx.append_basic_block(self.f, "invariant_leaves"),
+            );
+            self.b.position_at_end(contiguous);
+            self.b.build_conditional_branch(dense, all, some).or_err()?;
+            versions = vec![
+                (all, true, true),
+                (some, true, false),
+                (gathered, false, false),
+            ];
+        }
+        for (block, fast, dense) in versions {
             self.b.position_at_end(block);
             let mut from = row.to_vec();
-            if fast {
+            if fast && !dense {
                 for k in 0..row.len() {
                     if !self.is_moving_leaf(k) {
                         continue;
