@@ -623,6 +623,31 @@ fn contiguous_and_row_invariant_leaves_run_their_own_vector_loops() {
 /// with a float64 column, with Cranelift's bits; elements outside the output stay untouched.
 #[test]
 fn rows_peeled_to_an_aligned_output_match_cranelift_bit_for_bit() {
+    /// `src` by LLVM into columns `offset..offset + width` of a `9 × pitch` array of `fill`:
+    /// the result's bits, once the other columns are checked to hold `fill` still.
+    fn into_columns<T>(
+        src: &str,
+        vars: &Vars,
+        (fill, pitch): (T, usize),
+        (offset, width): (usize, usize),
+        wrap: fn(ArrayD<T>) -> Array,
+    ) -> Vec<u64>
+    where
+        T: Clone + PartialEq + std::fmt::Debug,
+        for<'a> ndarray::ArrayViewMut2<'a, T>: crate::IntoOut,
+    {
+        let columns = s![.., offset..offset + width];
+        let mut out = Array2::from_elem((9, pitch), fill.clone());
+        eval_into_on(Tier::Llvm, src, vars, &mut out.slice_mut(columns));
+        let outside = out
+            .indexed_iter()
+            .filter(|((_, j), _)| *j < offset || *j >= offset + width);
+        assert!(
+            outside.into_iter().all(|(_, x)| *x == fill),
+            "{src}, offset {offset}"
+        );
+        bits(&wrap(out.slice(columns).to_owned().into_dyn()))
+    }
     let cols = 300;
     let u = Array2::from_shape_vec((9, cols), floats(9 * cols, 23).to_vec())
         .unwrap_or_else(|e| panic!("{e}"));
@@ -632,22 +657,23 @@ fn rows_peeled_to_an_aligned_output_match_cranelift_bit_for_bit() {
             .with("v", u.slice(s![.., 1..width + 1]));
         for src in ["u * 0.5 + v", "(u + v) * 3 - u"] {
             let want = bits(&eval_on(Tier::Cranelift, src, &vars));
+            // A row pitch of 307 elements moves each row's start through the alignments.
             for offset in 0..8 {
-                // A row pitch of 307 elements moves each row's start through the alignments.
-                let mut out = Array2::<f64>::from_elem((9, 307), 7.0);
-                let mut view = out.slice_mut(s![.., offset..offset + width]);
-                eval_into_on(Tier::Llvm, src, &vars, &mut view);
-                let got = Array::Float64(
-                    out.slice(s![.., offset..offset + width])
-                        .to_owned()
-                        .into_dyn(),
-                );
-                assert_eq!(bits(&got), want, "{src}, width {width}, offset {offset}");
-                let outside = out
-                    .indexed_iter()
-                    .filter(|((_, j), _)| *j < offset || *j >= offset + width);
-                assert!(outside.into_iter().all(|(_, &x)| x == 7.0), "{src}");
+                let got = into_columns(src, &vars, (7.0, 307), (offset, width), Array::Float64);
+                assert_eq!(got, want, "{src}, width {width}, offset {offset}");
             }
+        }
+        // A one-byte output is up to 63 elements from its boundary: more than a short row.
+        let want = bits(&eval_on(Tier::Cranelift, "u > v", &vars));
+        for offset in [0, 1, 31, 63] {
+            let got = into_columns(
+                "u > v",
+                &vars,
+                (true, 64 + 307),
+                (offset, width),
+                Array::Bool,
+            );
+            assert_eq!(got, want, "u > v, width {width}, offset {offset}");
         }
         let (fu, fv) = (
             u.slice(s![.., ..width]).mapv(|x| x as f32),
@@ -656,28 +682,5 @@ fn rows_peeled_to_an_aligned_output_match_cranelift_bit_for_bit() {
         let vars = Vars::new().with("fu", &fu).with("fv", &fv);
         check("fu * 0.5 + fv", &vars, true);
         check("fu * 0.5 + u[:, :1]", &vars.with("u", &u), true);
-        // A one-byte output is up to 63 elements from its boundary: more than a short row.
-        let vars = Vars::new()
-            .with("u", u.slice(s![.., ..width]))
-            .with("v", u.slice(s![.., 1..width + 1]));
-        let want = bits(&eval_on(Tier::Cranelift, "u > v", &vars));
-        for offset in [0, 1, 31, 63] {
-            let mut out = Array2::<bool>::from_elem((9, 64 + 307), true);
-            let mut view = out.slice_mut(s![.., offset..offset + width]);
-            eval_into_on(Tier::Llvm, "u > v", &vars, &mut view);
-            let got = Array::Bool(
-                out.slice(s![.., offset..offset + width])
-                    .to_owned()
-                    .into_dyn(),
-            );
-            assert_eq!(bits(&got), want, "u > v, width {width}, offset {offset}");
-            let outside = out
-                .indexed_iter()
-                .filter(|((_, j), _)| *j < offset || *j >= offset + width);
-            assert!(
-                outside.into_iter().all(|(_, &x)| x),
-                "u > v, offset {offset}"
-            );
-        }
     }
 }
