@@ -399,30 +399,50 @@ struct Compiled {
     across: Option<Across>,
 }
 
-/// Expressions compiled for distributed evaluation, newest last: compiling costs milliseconds
-/// (the raw reduction is a second graph), far more than a small call's evaluation.
-type CacheEntry = ((String, Signature, usize), Arc<Compiled>);
-static CACHE: Mutex<Vec<CacheEntry>> = Mutex::new(Vec::new());
+/// Compiled expressions or programs by source, signature and the distributed arrays' rank,
+/// newest last, at most [`CACHED`]: compiling costs milliseconds on Cranelift (the raw
+/// reduction is a second graph) and tens of them on LLVM, far more than a small call's
+/// evaluation or one step of a time loop.
+struct Cache<V>(Mutex<Vec<CacheEntry<V>>>);
 
-/// Entries kept in [`CACHE`].
+type CacheEntry<V> = ((String, Signature, usize), Arc<V>);
+
+/// Entries kept in a [`Cache`].
 const CACHED: usize = 32;
 
-impl Compiled {
-    fn get(expr: &str, sig: &Signature, rank: usize) -> Result<Arc<Compiled>> {
-        let key = (expr.to_string(), sig.clone(), rank);
+impl<V> Cache<V> {
+    const fn new() -> Cache<V> {
+        Cache(Mutex::new(Vec::new()))
+    }
+
+    /// The entry for `(source, sig, rank)`, made by `make` (errors are not kept) if missing.
+    fn get(
+        &self,
+        (source, sig, rank): (&str, &Signature, usize),
+        make: impl FnOnce() -> Result<V>,
+    ) -> Result<Arc<V>> {
+        let key = (source.to_string(), sig.clone(), rank);
         // A panic while holding the lock cannot leave the list inconsistent (single pushes
         // and removals), so a poisoned lock is still usable.
-        let lock = || CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        let lock = || self.0.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, c)) = lock().iter().find(|(k, _)| *k == key) {
             return Ok(c.clone());
         }
-        let compiled = Arc::new(Compiled::new(expr, sig, rank).map_err(|e| e.with_source(expr))?);
+        let made = Arc::new(make().map_err(|e| e.with_source(source))?);
         let mut cache = lock();
         if cache.len() == CACHED {
             cache.remove(0);
         }
-        cache.push((key, compiled.clone()));
-        Ok(compiled)
+        cache.push((key, made.clone()));
+        Ok(made)
+    }
+}
+
+static CACHE: Cache<Compiled> = Cache::new();
+
+impl Compiled {
+    fn get(expr: &str, sig: &Signature, rank: usize) -> Result<Arc<Compiled>> {
+        CACHE.get((expr, sig, rank), || Compiled::new(expr, sig, rank))
     }
 
     fn new(expr: &str, sig: &Signature, rank: usize) -> Result<Compiled> {

@@ -35,7 +35,8 @@ use std::ops::Range;
 use mpi::traits::*;
 
 use crate::api::array::Array;
-use crate::api::vars::Vars;
+use crate::api::vars::{Signature, Vars};
+use crate::core::dtype::DType;
 use crate::core::error::{Error, ErrorKind, Result};
 use crate::core::index::{IndexItem, IndexKind};
 use crate::core::view::RawView;
@@ -66,6 +67,10 @@ use super::{agree, fingerprint, rows_of, Across, Partition};
 /// (`sum(u[1:])`), such reductions in a loop's `range`, other subscripts along axis 0
 /// (`u[::-1]`, `u[3]`, `u[5:10]`), and a stencil deeper than some rank's block of rows.
 ///
+/// The compiled program is kept for later calls with the same source and signature (the last
+/// 32, as [`evaluate`](super::evaluate) keeps expressions): a call per time step compiles
+/// once.
+///
 /// Returns what the halo exchange cost this rank ([`HaloStats`]).
 ///
 /// ```no_run
@@ -94,13 +99,13 @@ pub fn run(
     let mut hook = Exchange {
         comm,
         part,
-        depth: prepared.depth,
+        depth: prepared.compiled.depth,
         rank,
         buffers: &prepared.buffers,
         dirty: vec![true; prepared.buffers.len()],
         stats: HaloStats::default(),
         window: prepared.window.clone(),
-        plans: &prepared.plans,
+        plans: &prepared.compiled.plans,
         values: &prepared.values,
     };
     let views = prepared.views.clone();
@@ -118,7 +123,10 @@ pub fn run(
             len: w.len(),
             raw_root: false,
         },
-        || crate::exec::program::run_hooked(&prepared.program, views, &preset, &mut hook),
+        || {
+            let program = &prepared.compiled.program;
+            crate::exec::program::run_hooked(program, views, &preset, &mut hook)
+        },
     );
     outcome.map_err(|e| e.with_source(source))?;
     let stats = hook.stats;
@@ -158,10 +166,45 @@ struct Buffer {
     writable: bool,
 }
 
-/// A program checked against this rank's blocks, with its windows filled.
-struct Prepared {
+/// A program compiled for distributed arrays of one rank: checked, with its reductions across
+/// ranks cut out of their groups (`nest`), kept in [`PROGRAMS`] for the next call.
+struct Compiled {
     program: Program,
     depth: usize,
+    plans: Vec<Plan>,
+    /// The reductions' values: their slots and dtypes (each run makes its own storage).
+    values: Vec<(usize, DType)>,
+}
+
+// SAFETY: a `Plan`'s group pointer points at a group boxed inside the same `Compiled`'s
+// program, which nothing changes once it is built (the cache shares it read-only); the
+// pointers are only compared with the group the executor runs.
+unsafe impl Send for Compiled {}
+unsafe impl Sync for Compiled {}
+
+/// Programs compiled by [`run`], so that calling it again (a step per call, or the same time
+/// loop on new data) does not compile again.
+static PROGRAMS: super::Cache<Compiled> = super::Cache::new();
+
+impl Compiled {
+    fn new(source: &str, sig: &Signature, prank: usize) -> Result<Compiled> {
+        let ast = crate::parse::parse_program(source)?;
+        let mut program = Program::compile(&ast, sig)?;
+        let depth = check(&program, prank)?;
+        let (plans, values) = nest(&mut program, prank)?;
+        let values = values.iter().map(|(s, a)| (*s, a.dtype())).collect();
+        Ok(Compiled {
+            program,
+            depth,
+            plans,
+            values,
+        })
+    }
+}
+
+/// A program checked against this rank's blocks, with its windows filled.
+struct Prepared {
+    compiled: std::sync::Arc<Compiled>,
     /// Global rows of this rank's window.
     window: Range<usize>,
     /// The views the program runs on: the windows for distributed arrays, the caller's
@@ -170,8 +213,6 @@ struct Prepared {
     buffers: Vec<Buffer>,
     /// This rank's rows.
     own: Range<usize>,
-    /// The groups with reductions across ranks, and those reductions.
-    plans: Vec<Plan>,
     /// Where the reductions' values go: their slots, and storage of their dtype.
     values: Vec<(usize, Array)>,
 }
@@ -197,11 +238,13 @@ impl Prepared {
         let rank = super::check_ranks(comm, part)?;
         let want = part.local_shape(rank);
         let prank = want.len();
-        let ast = crate::parse::parse_program(source).map_err(|e| e.with_source(source))?;
-        let mut program =
-            Program::compile(&ast, &vars.signature()).map_err(|e| e.with_source(source))?;
-        let depth = check(&program, prank).map_err(|e| e.with_source(source))?;
-        let (plans, values) = nest(&mut program, prank).map_err(|e| e.with_source(source))?;
+        let compiled = PROGRAMS.get((source, &vars.signature(), prank), || {
+            Compiled::new(source, &vars.signature(), prank)
+        })?;
+        let (program, depth) = (&compiled.program, compiled.depth);
+        let values = (compiled.values.iter())
+            .map(|&(s, dtype)| Ok((s, crate::exec::alloc(dtype, &[])?)))
+            .collect::<Result<Values>>()?;
         // The ghost rows come from the neighbours' own rows: each must hold `depth` of them.
         let n = part.global[0];
         if depth > 0 {
@@ -247,13 +290,11 @@ impl Prepared {
             });
         }
         Ok(Prepared {
-            program,
-            depth,
+            compiled: compiled.clone(),
             window,
             views,
             buffers,
             own,
-            plans,
             values,
         })
     }
@@ -717,17 +758,57 @@ fn stencil(items: &[IndexItem], rank: usize) -> Result<(usize, usize)> {
 mod tests {
     use super::*;
 
-    /// The halo depth `check` gives a program over 2-d `u` and `next`, or its error.
-    fn depth(src: &str) -> Result<usize> {
+    /// The signature of writable 8 × 4 float64 arrays `u` and `next`.
+    fn u_and_next() -> Signature {
         let mut u = ndarray::Array2::<f64>::zeros((8, 4));
         let mut next = u.clone();
         let vars = Vars::new()
             .with_out("u", &mut u)
             .with_out("next", &mut next);
-        let mut p = Program::compile(&crate::parse::parse_program(src)?, &vars.signature())?;
+        vars.signature()
+    }
+
+    /// The halo depth `check` gives a program over 2-d `u` and `next`, or its error.
+    fn depth(src: &str) -> Result<usize> {
+        let mut p = Program::compile(&crate::parse::parse_program(src)?, &u_and_next())?;
         let depth = check(&p, 2)?;
         nest(&mut p, 2)?;
         Ok(depth)
+    }
+
+    /// `run` finds a program it compiled before (same source, signature and rank of the
+    /// distributed arrays) instead of compiling it again; another rank of arrays, another
+    /// signature or another source is another entry, and a program that fails to compile is
+    /// not kept.
+    #[test]
+    fn programs_are_compiled_once_per_source_signature_and_rank() {
+        let sig = u_and_next();
+        let compiles = std::cell::Cell::new(0);
+        let get = |src: &str, sig: &Signature, prank: usize| {
+            PROGRAMS.get((src, sig, prank), || {
+                compiles.set(compiles.get() + 1);
+                Compiled::new(src, sig, prank)
+            })
+        };
+        // A source of its own: other tests' runs share the cache.
+        let src = "for k in range(3):\n    next[1:-1] = u[2:] + u[:-2] + 0.0625\n    swap(u, next)";
+        let first = get(src, &sig, 2).map_err(|e| e.to_string());
+        let again = get(src, &sig, 2).map_err(|e| e.to_string());
+        assert!(matches!((&first, &again), (Ok(a), Ok(b)) if std::sync::Arc::ptr_eq(a, b)));
+        assert_eq!(compiles.get(), 1);
+        assert_eq!(first.map(|c| c.depth), Ok(1));
+        // 1-d `u` and `next` (another rank) and another signature are other entries.
+        assert!(get(src, &sig, 1).is_ok());
+        let mut f = ndarray::Array2::<f32>::zeros((8, 4));
+        let mut g = f.clone();
+        let other = Vars::new().with_out("u", &mut f).with_out("next", &mut g);
+        assert!(get(src, &other.signature(), 2).is_ok());
+        assert_eq!(compiles.get(), 3);
+        for _ in 0..2 {
+            let bad = get("next[1:-1] = u[2:] +", &sig, 2).map(|_| ());
+            assert!(bad.is_err_and(|e| e.to_string().contains("next[1:-1] = u[2:] +")));
+        }
+        assert_eq!(compiles.get(), 5);
     }
 
     #[test]
@@ -746,17 +827,9 @@ mod tests {
 
     #[test]
     fn reductions_across_ranks_get_slots_of_their_own() {
-        let mut u = ndarray::Array2::<f64>::zeros((8, 4));
-        let mut next = u.clone();
-        let vars = Vars::new()
-            .with_out("u", &mut u)
-            .with_out("next", &mut next);
         let src = "for i in range(3):\n    next[1:-1] = u[2:] - mean(u - mean(u)) + sum(u[:, 1:])\n    swap(u, next)";
-        let mut p = Program::compile(
-            &crate::parse::parse_program(src).unwrap(),
-            &vars.signature(),
-        )
-        .unwrap();
+        let mut p =
+            Program::compile(&crate::parse::parse_program(src).unwrap(), &u_and_next()).unwrap();
         let before = p.slots.len();
         let (plans, values) = nest(&mut p, 2).unwrap();
         assert_eq!(plans.len(), 1);
