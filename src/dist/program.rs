@@ -172,8 +172,7 @@ struct Compiled {
     program: Program,
     depth: usize,
     plans: Vec<Plan>,
-    /// The reductions' values: their slots and dtypes (each run makes its own storage).
-    values: Vec<(usize, DType)>,
+    values: ValueSlots,
 }
 
 // SAFETY: a `Plan`'s group pointer points at a group boxed inside the same `Compiled`'s
@@ -192,7 +191,6 @@ impl Compiled {
         let mut program = Program::compile(&ast, sig)?;
         let depth = check(&program, prank)?;
         let (plans, values) = nest(&mut program, prank)?;
-        let values = values.iter().map(|(s, a)| (*s, a.dtype())).collect();
         Ok(Compiled {
             program,
             depth,
@@ -220,6 +218,10 @@ struct Prepared {
 /// The storage of the values of reductions across ranks, by slot.
 type Values = Vec<(usize, Array)>;
 
+/// The values of reductions across ranks: their slots and dtypes (each run makes its own
+/// storage, [`Values`]).
+type ValueSlots = Vec<(usize, DType)>;
+
 /// The reductions across ranks a group reads (each a value in a slot of its own, filled by the
 /// hook before the group runs), phase by phase (`nest.rs`).
 struct Plan {
@@ -238,9 +240,9 @@ impl Prepared {
         let rank = super::check_ranks(comm, part)?;
         let want = part.local_shape(rank);
         let prank = want.len();
-        let compiled = PROGRAMS.get((source, &vars.signature(), prank), || {
-            Compiled::new(source, &vars.signature(), prank)
-        })?;
+        let sig = vars.signature();
+        let compiled =
+            PROGRAMS.get((source, &sig, prank), || Compiled::new(source, &sig, prank))?;
         let (program, depth) = (&compiled.program, compiled.depth);
         let values = (compiled.values.iter())
             .map(|&(s, dtype)| Ok((s, crate::exec::alloc(dtype, &[])?)))
@@ -290,7 +292,7 @@ impl Prepared {
             });
         }
         Ok(Prepared {
-            compiled: compiled.clone(),
+            compiled,
             window,
             views,
             buffers,
@@ -603,8 +605,8 @@ fn crossing(g: &Graph, distributed: &[bool], prank: usize) -> Result<Vec<NodeId>
 
 /// Cuts every group at its reductions across ranks (`nest.rs`): each value gets a slot of its
 /// own, past every graph's inputs (a program's graphs read slot `i` as input `i`), which the
-/// hook fills before the group runs. Returns the groups' plans and the values' storage.
-fn nest(p: &mut Program, prank: usize) -> Result<(Vec<Plan>, Values)> {
+/// hook fills before the group runs. Returns the groups' plans and the values' slots and dtypes.
+fn nest(p: &mut Program, prank: usize) -> Result<(Vec<Plan>, ValueSlots)> {
     let distributed: Vec<bool> = p.slots.iter().map(|s| s.rank == prank).collect();
     fn widest(steps: &[Step], n: &mut usize) {
         for step in steps {
@@ -630,7 +632,7 @@ fn nest(p: &mut Program, prank: usize) -> Result<(Vec<Plan>, Values)> {
         prank: usize,
         next: &mut usize,
         plans: &mut Vec<Plan>,
-        values: &mut Vec<(usize, Array)>,
+        values: &mut ValueSlots,
     ) -> Result<()> {
         for step in steps {
             match step {
@@ -647,7 +649,7 @@ fn nest(p: &mut Program, prank: usize) -> Result<(Vec<Plan>, Values)> {
                         for inner in phase {
                             whole_rows(&inner.graph, distributed)?;
                             let decl = &inner.graph.inputs[inner.input];
-                            values.push((inner.input, crate::exec::alloc(decl.dtype, &[])?));
+                            values.push((inner.input, decl.dtype));
                             reductions.push((inner.input, Across::new(&inner.graph)?));
                             *next = (*next).max(inner.input + 1);
                         }
@@ -679,7 +681,7 @@ fn nest(p: &mut Program, prank: usize) -> Result<(Vec<Plan>, Values)> {
     while p.slots.len() < next {
         let i = p.slots.len();
         let (dtype, name) = match values.iter().find(|(s, _)| *s == i) {
-            Some((_, a)) => (a.dtype(), format!("value@{i}")),
+            Some((_, dtype)) => (*dtype, format!("value@{i}")),
             None => (crate::core::dtype::DType::Float64, String::new()),
         };
         p.slots.push(Slot {
@@ -836,13 +838,13 @@ mod tests {
         let depths: Vec<usize> = plans[0].phases.iter().map(Vec::len).collect();
         assert_eq!(depths, [2, 1]);
         assert_eq!(values.len(), 3);
-        for (s, a) in &values {
+        for (s, dtype) in &values {
             assert!(
                 *s >= before && *s < p.slots.len(),
                 "{s} {before} {}",
                 p.slots.len()
             );
-            assert_eq!((a.dtype(), p.slots[*s].rank), (crate::DType::Float64, 0));
+            assert_eq!((*dtype, p.slots[*s].rank), (crate::DType::Float64, 0));
         }
         // No reduction across ranks is left in the group.
         let Step::Loop { body, .. } = &p.steps[0] else {

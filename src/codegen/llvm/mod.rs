@@ -364,8 +364,8 @@ struct Translator<'a, 'ctx> {
     /// In a body with a streaming flag (see [`Entry`]): the flag, as an `i1`.
     stream: Option<IntValue<'ctx>>,
     /// Set by the body's entry (`rows.rs`): true (`i1`) when, in this call, every leaf read
-    /// from memory along rows is contiguous (none invariant along them), so that the vector
-    /// bodies can address every operand from one index with constant strides.
+    /// from memory along rows is contiguous (none invariant along them), so that a vector body
+    /// can step every operand by a constant stride.
     dense: Option<IntValue<'ctx>>,
     /// In a streaming vector body: vector stores to the outputs are non-temporal.
     nontemporal: bool,
