@@ -220,7 +220,11 @@ pub(crate) fn run_map(
         call_fn(f, kernel.scratch_bytes, rows, cols, &ptrs, &strides);
     };
     if parallel && items > 1 {
-        super::pool::for_each_item(items, &run);
+        if super::stream::any_mapped(&bases.0) {
+            super::pool::for_each_item_forwards(items, &run);
+        } else {
+            super::pool::for_each_item(items, &run);
+        }
     } else {
         (0..items).for_each(run);
     }
@@ -244,7 +248,8 @@ pub(crate) unsafe fn run_copy(dst: usize, src: usize, bytes: usize, parallel: bo
     };
     // Cache-line multiples, so no line is written by two threads.
     let mut piece = bytes.div_ceil(threads).next_multiple_of(64).max(64);
-    if super::stream::any_mapped(&[dst, src]) {
+    let over_a_file = super::stream::any_mapped(&[dst, src]);
+    if over_a_file {
         // A file copied in one piece per thread would be resident whole before the
         // release-behind hook sees it.
         piece = piece.min(super::stream::PIECE);
@@ -255,6 +260,8 @@ pub(crate) unsafe fn run_copy(dst: usize, src: usize, bytes: usize, parallel: bo
         copy(0, bytes)
     } else if threads == 1 {
         (0..pieces).for_each(run)
+    } else if over_a_file {
+        super::pool::for_each_item_forwards(pieces, &run)
     } else {
         super::pool::for_each_item(pieces, &run)
     }
