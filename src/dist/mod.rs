@@ -73,8 +73,8 @@
 //! Not distributed (a clear error on every rank): slices along axis 0 in [`evaluate`] (an
 //! expression's result would not be a block of rows: use [`run`] with an output). [`run`]
 //! computes the reductions inside a program the same way, phase by phase before the group that
-//! reads them, for 0-d values (`r = sum(u**2)`, `u = u - mean(u)`; not `mean(u, axis=0)` of a
-//! 2-d array there).
+//! reads them (`r = sum(u**2)`, `u = u - mean(u)`, `u[:, :] = u - mean(u, axis=0)`), with the
+//! same bits.
 //!
 //! ```no_run
 //! use numjit::dist::{self, mpi::traits::*};

@@ -19,16 +19,18 @@
 //! wrote, `depth` rows each way, once per step.
 //!
 //! A reduction along the distributed axis inside the program (`r = sum(u**2)` in a time loop,
-//! `u = u - mean(u)`) has a 0-d value (over all axes, or along axis 0 of a 1-d array), which
-//! `nest` gives a slot of its own and cuts out of its group (`nest.rs`: a phase per nesting
-//! level). Before the group runs, the hook reduces this rank's pieces of its own rows (of the
-//! arrays the program makes too: they are all indexed from the window's first row), the ranks
-//! agree on the outcome and combine the pieces in the tree's order, and the value lands in its
-//! slot; on numjit's own partition a reduction of a 1-d array is so bit-identical to the
-//! single process's, as in `dist::evaluate`. Its argument must read the distributed arrays
-//! whole along axis 0 (a stencil slice would shift its rows against the pieces'), and a
-//! reduction along axis 0 of 2-d values (a 1-d row) is refused: its slot would need the row's
-//! shape before the dry run.
+//! `u = u - mean(u)`, `m[:] = max(abs(u), axis=0)`) has a value the same on every rank (0-d
+//! over all axes, or a row for `axis=0` of 2-d values), which `nest` gives a slot of its own
+//! and cuts out of its group (`nest.rs`: a phase per nesting level). In the dry run the hook
+//! makes the slot's storage to the shape the reduction has over the dry run's views, so the
+//! dry run checks what reads it (`u[:, :2] - mean(u, axis=0)` fails there, on every rank).
+//! Before the group runs, the hook reduces this rank's pieces of its own rows (of the arrays
+//! the program makes too: they are all indexed from the window's first row), the ranks agree
+//! on the outcome and combine the pieces in the tree's order, and the value lands in its slot;
+//! on numjit's own partition a reduction along axis 0 (`axis=0`, or any of a 1-d array) is so
+//! bit-identical to the single process's, as in `dist::evaluate`. Its argument must read the
+//! distributed arrays whole along axis 0 (a stencil slice would shift its rows against the
+//! pieces').
 
 use std::ops::Range;
 
@@ -56,15 +58,15 @@ use super::{agree, fingerprint, rows_of, Across, Partition};
 /// since its last exchange. Every rank must call it with the same program, partition and
 /// dtypes. The outputs' blocks are bit-identical to the rows of a single-process run.
 ///
-/// Reductions of the distributed arrays over all axes, or along axis 0 of 1-d ones, run inside
-/// the program (`r = sum(u**2)` in a time loop, `u = u - mean(u)`): each is combined across
-/// ranks before the group that reads it, bit-identical to one process on numjit's own
-/// partition for 1-d arrays (see the module docs).
+/// Reductions of the distributed arrays along axis 0 or over all axes run inside the program
+/// (`r = sum(u**2)` in a time loop, `u = u - mean(u)`, `u[:, :] = u - mean(u, axis=0)`): each
+/// is combined across ranks before the group that reads it, bit-identical to one process on
+/// numjit's own partition when it is along axis 0 (`axis=0`, or any reduction of a 1-d array;
+/// see the module docs).
 ///
 /// Not distributed (a clear error on every rank): a program's result (assign to an output,
-/// or use [`evaluate`](super::evaluate) for an expression), reductions along axis 0 of more
-/// dimensions (`u - mean(u, axis=0)`: a row, not a 0-d value) or of a slice along axis 0
-/// (`sum(u[1:])`), such reductions in a loop's `range`, other subscripts along axis 0
+/// or use [`evaluate`](super::evaluate) for an expression), reductions of a slice along
+/// axis 0 (`sum(u[1:])`), such reductions in a loop's `range`, other subscripts along axis 0
 /// (`u[::-1]`, `u[3]`, `u[5:10]`), and a stencil deeper than some rank's block of rows.
 ///
 /// The compiled program is kept for later calls with the same source and signature (the last
@@ -106,12 +108,10 @@ pub fn run(
         stats: HaloStats::default(),
         window: prepared.window.clone(),
         plans: &prepared.compiled.plans,
-        values: &prepared.values,
+        values: std::mem::take(&mut prepared.values),
     };
     let views = prepared.views.clone();
-    let preset: Vec<(usize, RawView)> = prepared
-        .values
-        .iter()
+    let preset: Vec<(usize, RawView)> = (hook.values.iter())
         .map(|(s, a)| (*s, crate::exec::view_of(a)))
         .collect();
     let w = prepared.window.clone();
@@ -218,9 +218,9 @@ struct Prepared {
 /// The storage of the values of reductions across ranks, by slot.
 type Values = Vec<(usize, Array)>;
 
-/// The values of reductions across ranks: their slots and dtypes (each run makes its own
-/// storage, [`Values`]).
-type ValueSlots = Vec<(usize, DType)>;
+/// The values of reductions across ranks: their slots, dtypes and ranks (each run makes its
+/// own storage, [`Values`], of the shapes its dry run finds).
+type ValueSlots = Vec<(usize, DType, usize)>;
 
 /// The reductions across ranks a group reads (each a value in a slot of its own, filled by the
 /// hook before the group runs), phase by phase (`nest.rs`).
@@ -245,7 +245,7 @@ impl Prepared {
             PROGRAMS.get((source, &sig, prank), || Compiled::new(source, &sig, prank))?;
         let (program, depth) = (&compiled.program, compiled.depth);
         let values = (compiled.values.iter())
-            .map(|&(s, dtype)| Ok((s, crate::exec::alloc(dtype, &[])?)))
+            .map(|&(s, dtype, rank)| Ok((s, crate::exec::alloc(dtype, &vec![0; rank])?)))
             .collect::<Result<Values>>()?;
         // The ghost rows come from the neighbours' own rows: each must hold `depth` of them.
         let n = part.global[0];
@@ -330,7 +330,8 @@ struct Exchange<'a, C: Communicator> {
     /// Global rows of this rank's window.
     window: Range<usize>,
     plans: &'a [Plan],
-    values: &'a [(usize, Array)],
+    /// The values' storage, by slot (made to its shape in the dry run).
+    values: Values,
 }
 
 impl<C: Communicator> Exchange<'_, C> {
@@ -338,8 +339,29 @@ impl<C: Communicator> Exchange<'_, C> {
         self.buffers.iter().position(|b| b.view.ptr == v.ptr)
     }
 
-    /// This rank's pieces' accumulators of `across` (a 0-d reduction of the distributed
-    /// arrays' rows), over its own rows of the window-aligned arrays in `views`.
+    /// The reductions across ranks group `grp` reads, phase by phase.
+    fn plan(&self, grp: &Group) -> Option<&'_ Plan> {
+        self.plans.iter().find(|p| std::ptr::eq(p.group, grp))
+    }
+
+    /// The storage of the value in `slot`.
+    fn storage(&self, slot: usize) -> Result<&Array> {
+        (self.values.iter().find(|(s, _)| *s == slot))
+            .map(|(_, a)| a)
+            .ok_or_else(|| Error::new(ErrorKind::Internal, "a value without a slot"))
+    }
+
+    /// Points every value slot of `plan` at its storage.
+    fn bind_values(&self, plan: &Plan, views: &mut [RawView]) -> Result<()> {
+        for (slot, _) in plan.phases.iter().flatten() {
+            views[*slot] = crate::exec::view_of(self.storage(*slot)?);
+        }
+        Ok(())
+    }
+
+    /// This rank's pieces' accumulators of `across` (a reduction of the distributed arrays'
+    /// rows, along axis 0 or over all axes), over its own rows of the window-aligned arrays in
+    /// `views`.
     fn partials(&self, across: &Across, views: &[RawView]) -> Result<Vec<(Array, usize)>> {
         let g = &across.raw.graph;
         let prank = self.part.global.len();
@@ -413,12 +435,38 @@ impl<C: Communicator> Exchange<'_, C> {
 }
 
 impl<C: Communicator> Hook for Exchange<'_, C> {
+    /// Makes each value's storage to the shape of its reduction over the dry run's views: 0-d,
+    /// or a row for `axis=0` of 2-d values (which every rank knows, rows or none).
+    fn shapes(&mut self, grp: &Group, views: &mut [RawView]) -> Result<()> {
+        let Some(plan) = self.plan(grp) else {
+            return Ok(());
+        };
+        let mut made = Vec::new();
+        for phase in &plan.phases {
+            for (slot, across) in phase {
+                let g = &across.raw.graph;
+                let inputs = crate::exec::program::graph_inputs(g, views)?;
+                let shape = crate::core::shape::infer(g, &inputs)?[g.root].to_vec();
+                let storage = crate::exec::alloc(self.storage(*slot)?.dtype(), &shape)?;
+                // Later phases read this value: their shapes depend on it.
+                views[*slot] = crate::exec::view_of(&storage);
+                made.push((*slot, storage));
+            }
+        }
+        for (slot, storage) in made {
+            if let Some(v) = self.values.iter_mut().find(|(s, _)| *s == slot) {
+                v.1 = storage;
+            }
+        }
+        Ok(())
+    }
+
     fn checked(&mut self, outcome: Result<()>) -> Result<()> {
         agree(self.comm, outcome.as_ref().err(), None)?;
         outcome
     }
 
-    fn before(&mut self, grp: &Group, views: &[RawView]) -> Result<()> {
+    fn before(&mut self, grp: &Group, views: &mut [RawView]) -> Result<()> {
         let g = &grp.unit.graph;
         let nslots = views.len();
         let mut stale = Vec::new();
@@ -447,9 +495,10 @@ impl<C: Communicator> Hook for Exchange<'_, C> {
         for b in stale {
             self.dirty[b] = false;
         }
-        let Some(plan) = self.plans.iter().find(|p| std::ptr::eq(p.group, grp)) else {
+        let Some(plan) = self.plan(grp) else {
             return Ok(());
         };
+        self.bind_values(plan, views)?;
         // A phase at a time, as `dist::evaluate` does: every rank reduces its pieces, the ranks
         // agree on the outcome, combine, and the values land in their slots.
         for phase in &plan.phases {
@@ -459,10 +508,8 @@ impl<C: Communicator> Hook for Exchange<'_, C> {
                 .collect();
             agree(self.comm, mine.as_ref().err(), None)?;
             for ((slot, across), p) in phase.iter().zip(mine?) {
-                let value = super::combine(self.comm, self.part, across, p, &[])?;
-                let Some((_, storage)) = self.values.iter().find(|(s, _)| s == slot) else {
-                    return Err(Error::new(ErrorKind::Internal, "a value without a slot"));
-                };
+                let storage = self.storage(*slot)?;
+                let value = super::combine(self.comm, self.part, across, p, storage.shape())?;
                 crate::exec::copy_broadcast(
                     &crate::exec::view_of(&value),
                     &crate::exec::view_of(storage),
@@ -556,9 +603,8 @@ fn check_steps(
 }
 
 /// Checks that subscripts of distributed slots are in stencil form, and returns the reductions
-/// along the distributed axis (over all axes, or along axis 0 of a 1-d array: 0-d values),
-/// which the hook computes across ranks before the group runs; an error for one along axis 0
-/// of more dimensions.
+/// along the distributed axis (over all axes, or along axis 0: values the same on every rank),
+/// which the hook computes across ranks before the group runs.
 fn crossing(g: &Graph, distributed: &[bool], prank: usize) -> Result<Vec<NodeId>> {
     let slots = distributed.len();
     // `along0[i]`: input i's axis 0 is the distributed axis.
@@ -584,13 +630,6 @@ fn crossing(g: &Graph, distributed: &[bool], prank: usize) -> Result<Vec<NodeId>
             NodeKind::Iota { axis, .. } => *axis == 0 && node.rank == prank,
             NodeKind::Reduce { arg, axis, .. } => {
                 if tainted[*arg] && matches!(axis, None | Some(0)) {
-                    if node.rank > 0 {
-                        return Err(Error::at(
-                            ErrorKind::Value,
-                            node.span,
-                            "a reduction along the distributed axis 0 of more than one dimension inside a distributed program is not supported (its value is not 0-d): reduce with numjit::dist::evaluate",
-                        ));
-                    }
                     out.push(id);
                     false
                 } else {
@@ -649,7 +688,7 @@ fn nest(p: &mut Program, prank: usize) -> Result<(Vec<Plan>, ValueSlots)> {
                         for inner in phase {
                             whole_rows(&inner.graph, distributed)?;
                             let decl = &inner.graph.inputs[inner.input];
-                            values.push((inner.input, decl.dtype));
+                            values.push((inner.input, decl.dtype, decl.rank));
                             reductions.push((inner.input, Across::new(&inner.graph)?));
                             *next = (*next).max(inner.input + 1);
                         }
@@ -680,14 +719,14 @@ fn nest(p: &mut Program, prank: usize) -> Result<(Vec<Plan>, ValueSlots)> {
     // The values' slots, and unused ones before them (the executor gives every slot a view).
     while p.slots.len() < next {
         let i = p.slots.len();
-        let (dtype, name) = match values.iter().find(|(s, _)| *s == i) {
-            Some((_, dtype)) => (*dtype, format!("value@{i}")),
-            None => (crate::core::dtype::DType::Float64, String::new()),
+        let (dtype, rank, name) = match values.iter().find(|(s, ..)| *s == i) {
+            Some(&(_, dtype, rank)) => (dtype, rank, format!("value@{i}")),
+            None => (crate::core::dtype::DType::Float64, 0, String::new()),
         };
         p.slots.push(Slot {
             name,
             dtype,
-            rank: 0,
+            rank,
             kind: SlotKind::Temp,
         });
     }
@@ -838,13 +877,16 @@ mod tests {
         let depths: Vec<usize> = plans[0].phases.iter().map(Vec::len).collect();
         assert_eq!(depths, [2, 1]);
         assert_eq!(values.len(), 3);
-        for (s, dtype) in &values {
+        for &(s, dtype, rank) in &values {
             assert!(
-                *s >= before && *s < p.slots.len(),
+                s >= before && s < p.slots.len(),
                 "{s} {before} {}",
                 p.slots.len()
             );
-            assert_eq!((*dtype, p.slots[*s].rank), (crate::DType::Float64, 0));
+            assert_eq!(
+                (dtype, rank, p.slots[s].rank),
+                (crate::DType::Float64, 0, 0)
+            );
         }
         // No reduction across ranks is left in the group.
         let Step::Loop { body, .. } = &p.steps[0] else {
@@ -865,13 +907,19 @@ mod tests {
             "next[1:3] = u[2:4]",
             "next[:] = u[-8:]",
             "u * 2",
-            "next[:] = u - max(u, axis=0)",
             "next[:] = u - sum(u[1:])",
             "for i in range(sum(u > 0)):\n    next[:] = u",
         ] {
             let e = depth(src).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Value, "{src}: {e}");
         }
+        // Along axis 0 of 2-d values: a row, in a slot of rank 1.
+        let src = "next[:] = u - max(u, axis=0)";
+        assert_eq!(depth(src).map_err(|e| e.to_string()), Ok(0));
+        let mut p =
+            Program::compile(&crate::parse::parse_program(src).unwrap(), &u_and_next()).unwrap();
+        let (_, values) = nest(&mut p, 2).unwrap();
+        assert!(matches!(values[..], [(s, crate::DType::Float64, 1)] if p.slots[s].rank == 1));
         // Along other axes anything goes.
         assert_eq!(
             depth("next[:, ::-1] = u[:, 1:2] + sum(u, axis=1)[:, None]").ok(),

@@ -44,12 +44,17 @@ thread_local! {
 
 /// What a distributed run (`numjit::dist::run`) does around a program's steps: the real run
 /// calls it on the caller's thread (never on the pool: it talks to other ranks), the dry run
-/// not at all.
+/// only to learn the shapes of what it fills.
 pub(crate) trait Hook {
+    /// In the dry run, before group `grp`: gives the slots the hook fills for it their views
+    /// (storage of the shape the dry run's `views` imply), so that the dry run checks what
+    /// reads them.
+    fn shapes(&mut self, grp: &Group, views: &mut [RawView]) -> Result<()>;
     /// After the dry run, with its outcome (the ranks agree on it before any data moves).
     fn checked(&mut self, outcome: Result<()>) -> Result<()>;
-    /// Before group `grp` runs, with the slots' views at that point.
-    fn before(&mut self, grp: &Group, views: &[RawView]) -> Result<()>;
+    /// Before group `grp` runs, with the slots' views at that point; it may point the slots
+    /// it fills at their storage.
+    fn before(&mut self, grp: &Group, views: &mut [RawView]) -> Result<()>;
     /// After group `grp` wrote its targets.
     fn after(&mut self, grp: &Group, views: &[RawView]) -> Result<()>;
 }
@@ -58,10 +63,13 @@ pub(crate) trait Hook {
 struct NoHook;
 
 impl Hook for NoHook {
+    fn shapes(&mut self, _: &Group, _: &mut [RawView]) -> Result<()> {
+        Ok(())
+    }
     fn checked(&mut self, outcome: Result<()>) -> Result<()> {
         outcome
     }
-    fn before(&mut self, _: &Group, _: &[RawView]) -> Result<()> {
+    fn before(&mut self, _: &Group, _: &mut [RawView]) -> Result<()> {
         Ok(())
     }
     fn after(&mut self, _: &Group, _: &[RawView]) -> Result<()> {
@@ -144,15 +152,16 @@ fn run_steps<'p>(
         group_runs: 0,
     };
     let mut dry = fresh(views.clone(), cells, true);
-    let checked = dry.steps(&p.steps, &mut NoHook);
-    let mut state = fresh(views, dry.cells, false);
     if let Some((hook, _)) = hook {
+        let checked = dry.steps(&p.steps, hook);
+        let mut state = fresh(views, dry.cells, false);
         hook.checked(checked)?;
         state.steps(&p.steps, hook)?;
         state.restore(&originals)?;
         return Ok(state.result);
     }
-    checked?;
+    dry.steps(&p.steps, &mut NoHook)?;
+    let mut state = fresh(views, dry.cells, false);
     // A loop forks on the pool once per step of its body: from one of the pool's own threads
     // that is a push onto its queue, from the caller's thread a wake-up and a wait each time
     // (measured on P5's 13 410 small steps at 2 threads: `benches/course/RESULTS-session5.md`).
@@ -173,9 +182,12 @@ impl State<'_> {
     fn steps(&mut self, steps: &[Step], hook: &mut dyn Hook) -> Result<()> {
         for step in steps {
             match step {
-                Step::Group(g) if self.dry => self.group(g)?,
+                Step::Group(g) if self.dry => {
+                    hook.shapes(g, &mut self.views)?;
+                    self.group(g)?;
+                }
                 Step::Group(g) => {
-                    hook.before(g, &self.views)?;
+                    hook.before(g, &mut self.views)?;
                     self.group(g)?;
                     hook.after(g, &self.views)?;
                 }
