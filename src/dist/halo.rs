@@ -1,5 +1,5 @@
-//! The halo exchange: every rank sends the rows it owns that a neighbour's window covers and
-//! receives the rows of its window that a neighbour owns, for several arrays at once
+//! The halo exchange: every rank sends the rows it owns that another rank's window covers and
+//! receives the rows of its window that other ranks own, for several arrays at once
 //! (non-blocking sends and receives, then one wait for all).
 //!
 //! The windows are contiguous arrays this module's caller allocated (`exec::alloc`), so a run
@@ -33,10 +33,14 @@ pub(super) fn exchange(
 ) -> usize {
     let mut sent = 0;
     let start = super::program::window_of(part, rank, depth).start;
-    // Only neighbours can share rows: every rank holds at least `depth` (checked by `run`).
-    let peers: Vec<usize> = [rank.wrapping_sub(1), rank + 1]
-        .into_iter()
-        .filter(|&q| q < part.ranks())
+    // Usually the two neighbours; farther ranks too when the ranks between hold fewer than
+    // `depth` rows (a rank may hold none: numjit's partition of a short axis, or a caller's).
+    let peers: Vec<usize> = (0..part.ranks())
+        .filter(|&q| {
+            q != rank
+                && !(shared(part, depth, q, rank).is_empty()
+                    && shared(part, depth, rank, q).is_empty())
+        })
         .collect();
     mpi::request::scope(|scope| {
         let mut requests = Vec::new();

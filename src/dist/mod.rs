@@ -45,8 +45,10 @@
 //! axis 0 in the stencil form `u[2:, 1:-1]`, `u[:-2, 1:-1]`: every rank works on its rows plus
 //! ghost rows of its neighbours (as many as the program's targets are offset, `u[1:-1] = …`:
 //! one), refreshed by a halo exchange before each group of statements that reads an array
-//! written since its last exchange. The outputs are bit-identical to a single-process run at
-//! any number of ranks and threads (P5: `examples/mpi_diffusion.rs`).
+//! written since its last exchange. A rank may hold fewer rows than that, or none (numjit's
+//! partition of a short axis leaves ranks empty): its neighbours' ghost rows then come from
+//! the ranks beyond it. The outputs are bit-identical to a single-process run at any number
+//! of ranks and threads (P5: `examples/mpi_diffusion.rs`).
 //!
 //! A reduction along the distributed axis *inside* a larger expression (`a - mean(a)`,
 //! `sqrt(sum(x**2)) / n`, `x / max(abs(x))`, `u - mean(u, axis=0)`, nested:

@@ -2,7 +2,8 @@
 //! arrays, with halo exchange.
 //!
 //! Every rank runs the whole program on a *window* of the global arrays: its own rows plus
-//! `depth` ghost rows on each side that has a neighbour. A slice along axis 0 is kept only in
+//! `depth` ghost rows on each side that has a neighbour (a rank may hold fewer rows than
+//! `depth`, or none: the ghost rows then come from ranks farther away). A slice along axis 0 is kept only in
 //! the stencil form `a:-b` (start from the front, stop from the back, step 1), so the same
 //! subscript on the window selects the window's part of the global slice, and every array
 //! the program makes, whatever its length along axis 0, is indexed so that local row k is
@@ -12,7 +13,7 @@
 //! number of ranks.
 //!
 //! What stays wrong on a rank is ghost rows: those a statement writes globally but the window
-//! cannot (its own edge). They are refreshed from the neighbours that own them before any
+//! cannot (its own edge). They are refreshed from the ranks that own them before any
 //! group reads the array again: a distributed array written by a group is "dirty" (the same
 //! decision on every rank, so the ranks' exchanges pair up), and a group that reads a dirty
 //! array exchanges it first. A time loop with `swap` thus exchanges the one array the step
@@ -247,19 +248,6 @@ impl Prepared {
         let values = (compiled.values.iter())
             .map(|&(s, dtype, rank)| Ok((s, crate::exec::alloc(dtype, &vec![0; rank])?)))
             .collect::<Result<Values>>()?;
-        // The ghost rows come from the neighbours' own rows: each must hold `depth` of them.
-        let n = part.global[0];
-        if depth > 0 {
-            if let Some(r) = (0..part.ranks()).find(|&r| part.rows(r).len() < depth) {
-                return Err(Error::new(
-                    ErrorKind::Value,
-                    format!(
-                        "the program reads {depth} rows across rank boundaries, but rank {r} holds {} of the {n} rows: use fewer ranks",
-                        part.rows(r).len()
-                    ),
-                ));
-            }
-        }
         let own = part.rows(rank);
         let window = window_of(part, rank, depth);
         let caller = program.bind(vars).map_err(|e| e.with_source(source))?;
