@@ -109,12 +109,10 @@ pub fn run(
         stats: HaloStats::default(),
         window: prepared.window.clone(),
         plans: &prepared.compiled.plans,
-        values: std::mem::take(&mut prepared.values),
+        slots: &prepared.compiled.values,
+        values: Values::new(),
     };
     let views = prepared.views.clone();
-    let preset: Vec<(usize, RawView)> = (hook.values.iter())
-        .map(|(s, a)| (*s, crate::exec::view_of(a)))
-        .collect();
     let w = prepared.window.clone();
     let outcome = window::with(
         Window {
@@ -126,7 +124,7 @@ pub fn run(
         },
         || {
             let program = &prepared.compiled.program;
-            crate::exec::program::run_hooked(program, views, &preset, &mut hook)
+            crate::exec::program::run_hooked(program, views, &mut hook)
         },
     );
     outcome.map_err(|e| e.with_source(source))?;
@@ -212,15 +210,13 @@ struct Prepared {
     buffers: Vec<Buffer>,
     /// This rank's rows.
     own: Range<usize>,
-    /// Where the reductions' values go: their slots, and storage of their dtype.
-    values: Vec<(usize, Array)>,
 }
 
 /// The storage of the values of reductions across ranks, by slot.
 type Values = Vec<(usize, Array)>;
 
 /// The values of reductions across ranks: their slots, dtypes and ranks (each run makes its
-/// own storage, [`Values`], of the shapes its dry run finds).
+/// own storage, [`Values`], of the shapes its dry run finds: the hook's `shapes`).
 type ValueSlots = Vec<(usize, DType, usize)>;
 
 /// The reductions across ranks a group reads (each a value in a slot of its own, filled by the
@@ -245,9 +241,6 @@ impl Prepared {
         let compiled =
             PROGRAMS.get((source, &sig, prank), || Compiled::new(source, &sig, prank))?;
         let (program, depth) = (&compiled.program, compiled.depth);
-        let values = (compiled.values.iter())
-            .map(|&(s, dtype, rank)| Ok((s, crate::exec::alloc(dtype, &vec![0; rank])?)))
-            .collect::<Result<Values>>()?;
         let own = part.rows(rank);
         let window = window_of(part, rank, depth);
         let caller = program.bind(vars).map_err(|e| e.with_source(source))?;
@@ -285,7 +278,6 @@ impl Prepared {
             views,
             buffers,
             own,
-            values,
         })
     }
 
@@ -318,6 +310,8 @@ struct Exchange<'a, C: Communicator> {
     /// Global rows of this rank's window.
     window: Range<usize>,
     plans: &'a [Plan],
+    /// The values' slots and dtypes.
+    slots: &'a ValueSlots,
     /// The values' storage, by slot (made to its shape in the dry run).
     values: Values,
 }
@@ -435,15 +429,19 @@ impl<C: Communicator> Hook for Exchange<'_, C> {
                 let g = &across.raw.graph;
                 let inputs = crate::exec::program::graph_inputs(g, views)?;
                 let shape = crate::core::shape::infer(g, &inputs)?[g.root].to_vec();
-                let storage = crate::exec::alloc(self.storage(*slot)?.dtype(), &shape)?;
+                let dtype = (self.slots.iter().find(|(s, ..)| s == slot))
+                    .map(|&(_, dtype, _)| dtype)
+                    .ok_or_else(|| Error::new(ErrorKind::Internal, "a value without a slot"))?;
+                let storage = crate::exec::alloc(dtype, &shape)?;
                 // Later phases read this value: their shapes depend on it.
                 views[*slot] = crate::exec::view_of(&storage);
                 made.push((*slot, storage));
             }
         }
         for (slot, storage) in made {
-            if let Some(v) = self.values.iter_mut().find(|(s, _)| *s == slot) {
-                v.1 = storage;
+            match self.values.iter_mut().find(|(s, _)| *s == slot) {
+                Some(v) => v.1 = storage,
+                None => self.values.push((slot, storage)),
             }
         }
         Ok(())

@@ -1,8 +1,8 @@
 //! numjit's own rayon pool: created on first use (never at load time), sized by
 //! `NUMJIT_NUM_THREADS` or the core count, resizable with [`set_num_threads`]; and the two ways
 //! work enters it besides rayon's own: [`for_each_item`] (a parallel map's chunks, with the
-//! caller working too; [`for_each_item_forwards`] over files) and [`on_pool`] (a program's
-//! time loop, run on a worker).
+//! caller working too; [`for_each_item_over`]: the same, reading files forwards) and
+//! [`on_pool`] (a program's time loop, run on a worker).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
@@ -145,19 +145,24 @@ pub(crate) fn for_each_item(items: usize, run: &(dyn Fn(usize) + Sync)) {
     }
 }
 
-/// [`for_each_item`] with every thread reading forwards: the caller walks the first half of the
-/// items from the front, the workers the second half from its start (where [`for_each_item`]'s
-/// workers walk back from the end), until they meet.
+/// [`for_each_item`], with every thread reading forwards when the items are work over a file
+/// (`over_a_file`): the caller then walks the first half of the items from the front, the
+/// workers the second half from its start (where [`for_each_item`]'s workers walk back from
+/// the end), until they meet. The one place a map or a copy makes that choice.
 ///
-/// For work over a file: a walk backwards defeats the kernel's readahead, which only follows
+/// Why over a file: a walk backwards defeats the kernel's readahead, which only follows
 /// forward streams. P15's derived map (26 GB float64 file, larger than RAM, cache dropped, 2
 /// threads, Intel Xeon VM): 23.0–23.2 s walking forwards against 26.3–27.0 s with one thread
 /// walking back, with a third fewer page faults.
-pub(crate) fn for_each_item_forwards(items: usize, run: &(dyn Fn(usize) + Sync)) {
-    for_each_item(items, &|i| run(from_the_middle(items, i)))
+pub(crate) fn for_each_item_over(items: usize, over_a_file: bool, run: &(dyn Fn(usize) + Sync)) {
+    if over_a_file {
+        for_each_item(items, &|i| run(from_the_middle(items, i)))
+    } else {
+        for_each_item(items, run)
+    }
 }
 
-/// The item that [`for_each_item`]'s `i` stands for in [`for_each_item_forwards`]: the first half
+/// The item that [`for_each_item`]'s `i` stands for in [`for_each_item_over`] a file: the first half
 /// as it is, the second half reversed (so that taking from the back walks it forwards).
 fn from_the_middle(items: usize, i: usize) -> usize {
     let half = items / 2;
@@ -251,7 +256,7 @@ mod item_tests {
             assert_eq!(seen, (0..items).collect::<Vec<_>>(), "{items} items");
         }
         let counts: Vec<AtomicUsize> = (0..1001).map(|_| AtomicUsize::new(0)).collect();
-        for_each_item_forwards(counts.len(), &|i| {
+        for_each_item_over(counts.len(), true, &|i| {
             counts[i].fetch_add(1, Ordering::Relaxed);
         });
         assert!(counts.iter().all(|c| c.load(Ordering::Relaxed) == 1));

@@ -90,30 +90,26 @@ pub(crate) fn run<'p>(
 }
 
 /// Runs program `p` with `hook` around its groups, all on this thread (a lone expression too,
-/// as a program: dry run, then its group). `preset`: views of slots past the caller's that no
-/// group writes but the hook fills before the groups that read them (`numjit::dist`'s values
-/// of reductions across ranks).
+/// as a program: dry run, then its group). The slots past the caller's that no group
+/// writes (`numjit::dist`'s values of reductions across ranks) are the hook's to fill, in
+/// `shapes` and `before`.
 #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
 pub(crate) fn run_hooked(
     p: &Program,
     caller: Vec<RawView>,
-    preset: &[(usize, RawView)],
     hook: &mut dyn Hook,
 ) -> Result<Option<Array>> {
-    let value = run_steps(p, caller, false, None, Some((hook, preset)))?;
+    let value = run_steps(p, caller, false, None, Some(hook))?;
     super::cancel::check()?;
     Ok(value)
 }
-
-/// Views of slots a hook fills, by slot (see [`run_hooked`]).
-type Preset<'a> = &'a [(usize, RawView)];
 
 fn run_steps<'p>(
     p: &'p Program,
     caller: Vec<RawView>,
     reference: bool,
     out: Option<&'p RawView>,
-    hook: Option<(&mut dyn Hook, Preset)>,
+    hook: Option<&mut dyn Hook>,
 ) -> Result<Option<Array>> {
     if let (Some(g), None) = (p.lone_expression(), &hook) {
         return lone_expression(g, caller, reference, out);
@@ -134,9 +130,6 @@ fn run_steps<'p>(
             strides: smallvec::smallvec![0; slot.rank],
         });
     }
-    for (i, v) in hook.as_ref().map_or(&[][..], |h| h.1) {
-        views[*i] = v.clone();
-    }
     // Shapes first: a program that fails does so before writing anything. The same state runs
     // both passes (the loop variables' views point into `cells`, moved along, never resized).
     let fresh = |views: Vec<RawView>, cells: Vec<i64>, dry: bool| State {
@@ -152,7 +145,7 @@ fn run_steps<'p>(
         group_runs: 0,
     };
     let mut dry = fresh(views.clone(), cells, true);
-    if let Some((hook, _)) = hook {
+    if let Some(hook) = hook {
         let checked = dry.steps(&p.steps, hook);
         let mut state = fresh(views, dry.cells, false);
         hook.checked(checked)?;

@@ -9,7 +9,7 @@
 //! order — results stay bit for bit those of the same data in memory, at any thread count —
 //! and every stage (maps, row, column and full reductions, programs) is covered at once.
 //! Over a file, a map's and a copy's threads each take their items front to back
-//! (`pool::for_each_item_forwards`): the kernel's readahead follows forward streams only.
+//! (`pool::for_each_item_over`): the kernel's readahead follows forward streams only.
 //!
 //! Each thread keeps, per mapping, the range its recent calls touched. When that range has
 //! grown past [`RELEASE`], the part behind the current call is dropped from the page tables

@@ -220,11 +220,8 @@ pub(crate) fn run_map(
         call_fn(f, kernel.scratch_bytes, rows, cols, &ptrs, &strides);
     };
     if parallel && items > 1 {
-        if super::stream::any_mapped(&bases.0) {
-            super::pool::for_each_item_forwards(items, &run);
-        } else {
-            super::pool::for_each_item(items, &run);
-        }
+        let over_a_file = super::stream::any_mapped(&bases.0);
+        super::pool::for_each_item_over(items, over_a_file, &run);
     } else {
         (0..items).for_each(run);
     }
@@ -260,10 +257,8 @@ pub(crate) unsafe fn run_copy(dst: usize, src: usize, bytes: usize, parallel: bo
         copy(0, bytes)
     } else if threads == 1 {
         (0..pieces).for_each(run)
-    } else if over_a_file {
-        super::pool::for_each_item_forwards(pieces, &run)
     } else {
-        super::pool::for_each_item(pieces, &run)
+        super::pool::for_each_item_over(pieces, over_a_file, &run)
     }
 }
 
