@@ -690,8 +690,8 @@ fn programs_side(world: &impl Communicator) {
             let vars = Vars::new()
                 .with_out("u", &mut lu)
                 .with_out("next", &mut lnext);
-            let stats = dist::run(world, &part, program, &vars)
-                .unwrap_or_else(|e| panic!("{program}: {e}"));
+            let stats =
+                dist::run(world, part, program, &vars).unwrap_or_else(|e| panic!("{program}: {e}"));
             drop(vars);
             for (name, got, want) in [("u", &lu, &u), ("next", &lnext, &next)] {
                 let want = want.slice(ndarray::s![r.start..r.end, ..]);

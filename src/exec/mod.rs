@@ -8,6 +8,7 @@ pub(crate) mod cancel;
 pub(crate) mod drive;
 mod layout;
 mod maps;
+mod memo;
 mod per_operand;
 mod pool;
 pub(crate) mod program;

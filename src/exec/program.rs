@@ -5,7 +5,11 @@
 //! none overlaps memory the kernel reads in another arrangement; otherwise every value is
 //! computed into a temporary first and then copied ("evaluate fully, then write", NumPy's
 //! result for `u[1:] = u[:-1] + 1`).
+//!
+//! A group whose slots have the views they had on an earlier run (a time loop's steps, a
+//! `swap` alternating two sets) runs with the binding it made then (`memo.rs`).
 
+use super::memo::{Bound, Memo};
 use super::{alloc, broadcast_strides, copy_broadcast, overlaps, view_of};
 use crate::api::array::Array;
 use crate::core::error::{Error, ErrorKind, Result};
@@ -30,16 +34,23 @@ struct State<'p> {
     /// Checking shapes only: no kernel runs and nothing is written.
     dry: bool,
     reference: bool,
+    /// The groups' latest bindings (a time loop's steps bind alike).
+    memo: Memo,
     /// Groups computed (what the tests count; the loop may run on a pool thread, so the
     /// count travels with the state to the caller's thread).
     #[cfg(test)]
     group_runs: usize,
+    /// Groups run with a remembered binding (as `group_runs`).
+    #[cfg(test)]
+    memo_hits: usize,
 }
 
 #[cfg(test)]
 thread_local! {
     /// Groups this thread computed, dry run included (what the tests count).
     static GROUP_RUNS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// Groups this thread ran with a remembered binding ([`Memo`]).
+    static MEMO_HITS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// What a distributed run (`numjit::dist::run`) does around a program's steps: the real run
@@ -141,8 +152,11 @@ fn run_steps<'p>(
         out,
         dry,
         reference,
+        memo: Memo::default(),
         #[cfg(test)]
         group_runs: 0,
+        #[cfg(test)]
+        memo_hits: 0,
     };
     let mut dry = fresh(views.clone(), cells, true);
     if let Some(hook) = hook {
@@ -168,6 +182,8 @@ fn run_steps<'p>(
     state.restore(&originals)?;
     #[cfg(test)]
     GROUP_RUNS.with(|n| n.set(n.get() + dry.group_runs + state.group_runs));
+    #[cfg(test)]
+    MEMO_HITS.with(|n| n.set(n.get() + state.memo_hits));
     Ok(state.result)
 }
 
@@ -262,6 +278,18 @@ impl State<'_> {
     }
 
     fn group(&mut self, grp: &Group) -> Result<()> {
+        let remembers = !self.dry && !self.reference;
+        if remembers {
+            if let Some(b) = self.memo.get(grp, &self.views) {
+                self.execute(grp, &b.inputs, &b.shapes, &b.targets)?;
+                #[cfg(test)]
+                {
+                    self.group_runs += 1;
+                    self.memo_hits += 1;
+                }
+                return Ok(());
+            }
+        }
         let g = &grp.unit.graph;
         let inputs = self.bind(g)?;
         let shapes = shape::infer(g, &inputs)?;
@@ -350,6 +378,14 @@ impl State<'_> {
                 (TargetKind::Result, a) => self.result = a,
                 _ => {}
             }
+        }
+        if remembers {
+            let bound = Bound {
+                inputs,
+                shapes,
+                targets,
+            };
+            self.memo.put(grp, &self.views, bound);
         }
         Ok(())
     }
@@ -581,7 +617,7 @@ fn group_reads<'a>(unit: &Unit, inputs: &'a [RawView]) -> Vec<&'a RawView> {
 
 #[cfg(test)]
 mod tests {
-    use super::GROUP_RUNS;
+    use super::{GROUP_RUNS, MEMO_HITS};
     use crate::{Engine, Vars};
 
     fn group_runs(src: &str, vars: &Vars) -> (f64, usize) {
@@ -602,5 +638,50 @@ mod tests {
         let vars = vars.with_out("u", &mut u);
         let (r, runs) = group_runs("for i in range(3):\n    u = 2*u\nsum(u)", &vars);
         assert_eq!((r, runs), (64.0, 4));
+    }
+
+    #[test]
+    fn a_time_loop_binds_each_set_of_views_once() {
+        // A stencil step and a reduction, a swap between them: the slots alternate between two
+        // sets of views, each bound once; the other 7 of 9 steps run both groups from memory,
+        // with the bits of binding every step (the reference interpreter binds every time).
+        let init = ndarray::Array2::from_shape_fn((12, 9), |(i, j)| ((i * 7 + j * 3) % 11) as f64);
+        let src = "for step in range(9):\n    next[1:-1, 1:-1] = u[1:-1, 1:-1] + 0.1*(u[2:, 1:-1] + u[:-2, 1:-1] - 2*u[1:-1, 1:-1])\n    swap(u, next)\n    r = sum(u) * step";
+        let run = |reference: bool| {
+            let (mut u, mut next, mut r) = (init.clone(), init.clone(), ndarray::arr0(0.0_f64));
+            let vars = Vars::new()
+                .with_out("u", &mut u)
+                .with_out("next", &mut next)
+                .with_out("r", &mut r);
+            let k = Engine::default().compile(src, &vars.signature()).unwrap();
+            MEMO_HITS.with(|n| n.set(0));
+            if reference {
+                k.run_reference(&vars).unwrap();
+            } else {
+                k.run(&vars).unwrap();
+            }
+            drop(vars);
+            (
+                u.mapv(f64::to_bits),
+                r[()].to_bits(),
+                MEMO_HITS.with(|n| n.get()),
+            )
+        };
+        let (u, r, hits) = run(false);
+        assert_eq!(hits, 2 * 7);
+        let (want_u, want_r, no_hits) = run(true);
+        assert_eq!((u, r, no_hits), (want_u, want_r, 0));
+        // A generator's length is a value, which the views do not show: never remembered.
+        let mut s = ndarray::arr0(0.0_f64);
+        let vars = Vars::new().with("dx", 0.5).with_out("s", &mut s);
+        let src = "for i in range(5):\n    s = s + sum(arange(i) * dx)";
+        let k = Engine::default().compile(src, &vars.signature()).unwrap();
+        MEMO_HITS.with(|n| n.set(0));
+        k.run(&vars).unwrap();
+        drop(vars);
+        assert_eq!(
+            (s[()], MEMO_HITS.with(|n| n.get())),
+            (0.5 * (1 + 3 + 6) as f64, 0)
+        );
     }
 }

@@ -198,7 +198,16 @@ pub(crate) fn run_map(
     } else {
         ((CHUNK / inner).max(1), inner)
     };
-    let row_pieces = mid.div_ceil(rows_per);
+    let (rows_per, row_pieces) = if cols_per == inner {
+        let threads = if parallel {
+            super::pool::num_threads()
+        } else {
+            1
+        };
+        even_pieces(mid, rows_per, threads)
+    } else {
+        (rows_per, mid.div_ceil(rows_per))
+    };
     let col_pieces = inner.div_ceil(cols_per);
     let items = n_outer * row_pieces * col_pieces;
     let run = |item: usize| {
@@ -225,6 +234,24 @@ pub(crate) fn run_map(
     } else {
         (0..items).for_each(run);
     }
+}
+
+/// How `rows` rows split into work items of at most `at_most` rows each: as few pieces as
+/// that allows, rounded up to a multiple of `threads`, of equal size (within a row). Returns
+/// rows per piece and pieces.
+///
+/// A time loop's step is one short map, and a thread that finishes its share first waits for
+/// the other at the end of every step. P5 (299 rows of 299, 2 threads) ran pieces of 54 rows
+/// and a last of 29, 162 rows against 137 when the threads start together; 6 pieces of 50
+/// rows took 4–5 % less time a run on both tiers (Intel Xeon, medians of 5 runs alternated:
+/// LLVM 306 against 321 ms, Cranelift 421 against 441 ms).
+fn even_pieces(rows: usize, at_most: usize, threads: usize) -> (usize, usize) {
+    let mut pieces = rows.div_ceil(at_most.max(1));
+    if pieces > 1 {
+        pieces = pieces.next_multiple_of(threads.max(1)).min(rows);
+    }
+    let per = rows.div_ceil(pieces.max(1)).max(1);
+    (per, rows.div_ceil(per))
 }
 
 /// Copies `bytes` bytes from address `src` to address `dst` (which may be the same memory,
@@ -264,6 +291,20 @@ pub(crate) unsafe fn run_copy(dst: usize, src: usize, bytes: usize, parallel: bo
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn pieces_are_even_and_shared_evenly_by_the_threads() {
+        use super::even_pieces;
+        // P5 at 2 threads: six pieces of 50 rows (the last 49), not five of 54 and one of 29.
+        assert_eq!(even_pieces(299, 54, 2), (50, 6));
+        // Five pieces' worth of rows at 2 threads: six, of equal size.
+        assert_eq!(even_pieces(250, 54, 2), (42, 6));
+        assert_eq!(even_pieces(250, 54, 1), (50, 5));
+        // One piece stays one; never more pieces than rows; no rows, no pieces.
+        assert_eq!(even_pieces(10, 54, 2), (10, 1));
+        assert_eq!(even_pieces(3, 1, 2), (1, 3));
+        assert_eq!(even_pieces(0, 54, 2), (1, 0));
+    }
+
     use super::columns::{
         column_tile, column_tree, forked_column_tree, MAX_COLUMN_TILE, MIN_COLUMN_TILE,
     };
