@@ -291,9 +291,14 @@ pub(crate) unsafe fn run_copy(dst: usize, src: usize, bytes: usize, parallel: bo
 
 #[cfg(test)]
 mod tests {
+    use super::columns::{
+        column_tile, column_tree, forked_column_tree, MAX_COLUMN_TILE, MIN_COLUMN_TILE,
+    };
+    use super::*;
+    use crate::ops::ReduceOp;
+
     #[test]
     fn pieces_are_even_and_shared_evenly_by_the_threads() {
-        use super::even_pieces;
         // P5 at 2 threads: six pieces of 50 rows (the last 49), not five of 54 and one of 29.
         assert_eq!(even_pieces(299, 54, 2), (50, 6));
         // Five pieces' worth of rows at 2 threads: six, of equal size.
@@ -304,12 +309,6 @@ mod tests {
         assert_eq!(even_pieces(3, 1, 2), (1, 3));
         assert_eq!(even_pieces(0, 54, 2), (1, 0));
     }
-
-    use super::columns::{
-        column_tile, column_tree, forked_column_tree, MAX_COLUMN_TILE, MIN_COLUMN_TILE,
-    };
-    use super::*;
-    use crate::ops::ReduceOp;
 
     #[test]
     fn copies_split_across_threads_write_every_byte_once() {
