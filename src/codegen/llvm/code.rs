@@ -20,7 +20,7 @@ use inkwell::llvm_sys::orc2::{
 use inkwell::module::Module;
 
 use super::super::jit::internal;
-use super::{cache, target};
+use super::{cache, perf, target};
 use crate::core::error::Result;
 use crate::ops::scalar;
 
@@ -78,6 +78,7 @@ impl LlvmCode {
             .iter()
             .map(|n| code.lookup(n))
             .collect::<Result<Vec<_>>>()?;
+        perf::record(object, names, &addresses);
         Ok((addresses, code))
     }
 

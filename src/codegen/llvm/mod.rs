@@ -35,6 +35,7 @@ mod divide;
 mod emit;
 mod kernel;
 mod masked;
+mod perf;
 mod rows;
 mod target;
 
