@@ -33,20 +33,36 @@ pub(super) fn record(object: &[u8], names: &[String], addresses: &[usize]) {
     }
 }
 
-/// The perf-map lines (`address size name`, hexadecimal) of `names`' functions, their sizes
-/// from `object`'s symbol table (1 where it has none).
+/// The perf-map lines (`address size name`, hexadecimal) of `object`'s functions: `names` at
+/// their `addresses`, and the object's other functions (a streaming entry's body, say) at the
+/// same distance from them as in the object's code section. A name the object has no size for
+/// gets size 1.
 pub(super) fn map_lines(object: &[u8], names: &[String], addresses: &[usize], n: usize) -> String {
-    let sizes = function_sizes(object);
+    let symbols = functions(object);
     let mut lines = String::new();
-    for (name, address) in names.iter().zip(addresses) {
-        let size = (sizes.iter().find(|(s, _)| s == name)).map_or(1, |&(_, size)| size.max(1));
-        lines += &format!("{address:x} {size:x} llvm{n}:{name}\n");
+    let mut line = |address: usize, size: u64, name: &str| {
+        lines += &format!("{address:x} {:x} llvm{n}:{name}\n", size.max(1));
+    };
+    for (name, &address) in names.iter().zip(addresses) {
+        let size = (symbols.iter().find(|s| &s.0 == name)).map_or(1, |s| s.2);
+        line(address, size, name);
+    }
+    // The code section is linked in one piece: one named function places the others.
+    let base = names.iter().zip(addresses).find_map(|(name, &address)| {
+        let s = symbols.iter().find(|s| &s.0 == name)?;
+        address.checked_sub(s.1 as usize)
+    });
+    if let Some(base) = base {
+        for (name, offset, size) in symbols.iter().filter(|s| !names.contains(&s.0)) {
+            line(base + *offset as usize, *size, name);
+        }
     }
     lines
 }
 
-/// The defined symbols of `object` with their sizes in bytes.
-fn function_sizes(object: &[u8]) -> Vec<(String, u64)> {
+/// The functions `object` defines (symbols of nonzero size): name, offset in the code section,
+/// size in bytes.
+fn functions(object: &[u8]) -> Vec<(String, u64, u64)> {
     let buffer = MemoryBuffer::create_from_memory_range_copy(object, "numjit");
     let Ok(binary) = buffer.create_binary_file(None) else {
         return Vec::new();
@@ -56,8 +72,12 @@ fn function_sizes(object: &[u8]) -> Vec<(String, u64)> {
     };
     let mut out = Vec::new();
     while let Some(s) = symbols.next_symbol() {
-        if let Some(name) = s.get_name() {
-            out.push((name.to_string_lossy().into_owned(), s.get_size()));
+        if let (Some(name), true) = (s.get_name(), s.get_size() > 0) {
+            out.push((
+                name.to_string_lossy().into_owned(),
+                s.get_address(),
+                s.get_size(),
+            ));
         }
     }
     out

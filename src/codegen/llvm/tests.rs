@@ -685,28 +685,36 @@ fn rows_peeled_to_an_aligned_output_match_cranelift_bit_for_bit() {
     }
 }
 
-/// The perf map names each linked function with its size from the object's symbol table.
+/// The perf map names each linked function with its size from the object's symbol table, and
+/// places the object's other functions relative to a named one.
 #[test]
 fn perf_map_lines_name_functions_with_their_sizes() {
     let ctx = inkwell::context::Context::create();
     let module = ctx.create_module("numjit");
     let i64t = ctx.i64_type();
-    let f = module.add_function("stage0", i64t.fn_type(&[], false), None);
     let b = ctx.create_builder();
-    b.position_at_end(ctx.append_basic_block(f, "entry"));
-    b.build_return(Some(&i64t.const_int(42, false))).unwrap();
+    for (name, value) in [("stage0", 42), ("stage0_body", 7)] {
+        let f = module.add_function(name, i64t.fn_type(&[], false), None);
+        b.position_at_end(ctx.append_basic_block(f, "entry"));
+        b.build_return(Some(&i64t.const_int(value, false))).unwrap();
+    }
     let object = super::target::object(&module).unwrap();
     let lines = super::perf::map_lines(&object, &["stage0".to_string()], &[0x7f00_1000], 3);
-    let fields: Vec<&str> = lines.trim_end().split(' ').collect();
+    let rows: Vec<Vec<&str>> = lines.lines().map(|l| l.split(' ').collect()).collect();
+    assert_eq!(rows.len(), 2, "{lines}");
     assert_eq!(
-        (fields[0], fields[2]),
+        (rows[0][0], rows[0][2]),
         ("7f001000", "llvm3:stage0"),
         "{lines}"
     );
     // `mov $42, %eax; ret`: more than the one byte a name without a size gets.
-    let size = u64::from_str_radix(fields[1], 16).unwrap();
+    let size = u64::from_str_radix(rows[0][1], 16).unwrap();
     assert!((2..64).contains(&size), "{lines}");
-    // A name the object lacks gets size 1 rather than no line.
+    // The unnamed function lies after the named one, past its end.
+    let body = u64::from_str_radix(rows[1][0], 16).unwrap();
+    assert_eq!(rows[1][2], "llvm3:stage0_body", "{lines}");
+    assert!(body >= 0x7f00_1000 + size, "{lines}");
+    // A name the object lacks gets size 1 and places nothing.
     let lines = super::perf::map_lines(&object, &["absent".to_string()], &[0x10], 0);
     assert_eq!(lines, "10 1 llvm0:absent\n");
 }
