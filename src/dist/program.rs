@@ -3,14 +3,14 @@
 //!
 //! Every rank runs the whole program on a *window* of the global arrays: its own rows plus
 //! `depth` ghost rows on each side that has a neighbour (a rank may hold fewer rows than
-//! `depth`, or none: the ghost rows then come from ranks farther away). A slice along axis 0 is kept only in
-//! the stencil form `a:-b` (start from the front, stop from the back, step 1), so the same
-//! subscript on the window selects the window's part of the global slice, and every array
-//! the program makes, whatever its length along axis 0, is indexed so that local row k is
-//! global row `window.start + k`: the global computation restricted to the window. A target
-//! `u[a:-b] = …` with `a, b <= depth` then writes all of this rank's rows the single process
-//! writes, with the same operations in the same order, so the result is bit-identical at any
-//! number of ranks.
+//! `depth`, or none: the ghost rows then come from ranks farther away). A slice along axis 0
+//! is kept only in the stencil form `a:-b` (start from the front, stop from the back, step 1),
+//! so the same subscript on the window selects the window's part of the global slice, and
+//! every array the program makes, whatever its length along axis 0, is indexed so that local
+//! row k is global row `window.start + k`: the global computation restricted to the window. A
+//! target `u[a:-b] = …` with `a, b <= depth` then writes all of this rank's rows the single
+//! process writes, with the same operations in the same order, so the result is bit-identical
+//! at any number of ranks.
 //!
 //! What stays wrong on a rank is ghost rows: those a statement writes globally but the window
 //! cannot (its own edge). They are refreshed from the ranks that own them before any
@@ -103,6 +103,7 @@ pub fn run(
         comm,
         part,
         depth: prepared.compiled.depth,
+        halo: super::halo::Halo::new(part, prepared.compiled.depth, rank),
         rank,
         buffers: &prepared.buffers,
         dirty: vec![true; prepared.buffers.len()],
@@ -302,6 +303,8 @@ struct Exchange<'a, C: Communicator> {
     comm: &'a C,
     part: &'a Partition,
     depth: usize,
+    /// What each exchange sends and receives.
+    halo: super::halo::Halo,
     rank: usize,
     buffers: &'a [Buffer],
     /// `dirty[i]`: buffer i was written since its ghost rows were last refreshed.
@@ -473,7 +476,7 @@ impl<C: Communicator> Hook for Exchange<'_, C> {
         if !stale.is_empty() && self.depth > 0 && self.part.ranks() > 1 {
             let bufs: Vec<&RawView> = stale.iter().map(|&b| &self.buffers[b].view).collect();
             let t = std::time::Instant::now();
-            let sent = super::halo::exchange(self.comm, self.part, self.depth, self.rank, &bufs);
+            let sent = self.halo.exchange(self.comm, &bufs);
             self.stats.exchanges += 1;
             self.stats.bytes_sent += sent as u64;
             self.stats.seconds += t.elapsed().as_secs_f64();

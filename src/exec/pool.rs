@@ -66,6 +66,15 @@ pub fn num_threads() -> usize {
     pool().current_num_threads()
 }
 
+/// The threads a piece of work shares: the pool's when it runs in `parallel`, else one.
+pub(crate) fn threads_for(parallel: bool) -> usize {
+    if parallel {
+        num_threads()
+    } else {
+        1
+    }
+}
+
 /// Runs `f` on one of the pool's threads while the caller waits, so that the evaluations `f`
 /// makes fork from inside the pool.
 ///

@@ -101,11 +101,7 @@ impl Reduction<'_> {
         let packed = Packed::of(l, &self.bases.0, self.element_sizes);
         let (l, bases) = (&packed.layout, &packed.bases);
         let identity = T::from_scalar(self.op.identity(self.acc)).unwrap_or_else(|| unreachable!());
-        let threads = if self.parallel {
-            super::super::pool::num_threads()
-        } else {
-            1
-        };
+        let threads = super::super::pool::threads_for(self.parallel);
         let mut tile_width = column_tile(l.width, l.pre.size(), threads);
         let streamed = streamed_width(l, bases);
         if streamed {

@@ -199,12 +199,7 @@ pub(crate) fn run_map(
         ((CHUNK / inner).max(1), inner)
     };
     let (rows_per, row_pieces) = if cols_per == inner {
-        let threads = if parallel {
-            super::pool::num_threads()
-        } else {
-            1
-        };
-        even_pieces(mid, rows_per, threads)
+        even_pieces(mid, rows_per, super::pool::threads_for(parallel))
     } else {
         (rows_per, mid.div_ceil(rows_per))
     };
@@ -265,11 +260,7 @@ pub(crate) unsafe fn run_copy(dst: usize, src: usize, bytes: usize, parallel: bo
         unsafe { std::ptr::copy((src + at) as *const u8, (dst + at) as *mut u8, n) };
         super::stream::copied(dst + at, src + at, n);
     };
-    let threads = if parallel {
-        super::pool::num_threads()
-    } else {
-        1
-    };
+    let threads = super::pool::threads_for(parallel);
     // Cache-line multiples, so no line is written by two threads.
     let mut piece = bytes.div_ceil(threads).next_multiple_of(64).max(64);
     let over_a_file = super::stream::any_mapped(&[dst, src]);

@@ -150,11 +150,7 @@ impl Reduction<'_> {
             // owned by the runtime); each output index is written by exactly one task.
             unsafe { *(bases[0] as *mut T) = v };
         };
-        let threads = if self.parallel {
-            super::super::pool::num_threads()
-        } else {
-            1
-        };
+        let threads = super::super::pool::threads_for(self.parallel);
         let flag = crate::exec::cancel::carried();
         if self.parallel && outputs >= 4 * threads {
             super::super::pool::pool().install(|| {
