@@ -58,6 +58,11 @@ fn main() -> Result<(), numjit::Error> {
         ("sum(a * b)", false),
         ("sum(c, axis=0)", false),
         ("sum(c, axis=1)", false),
+        // P6's Laplace stencil: four views of one array (rows read through shared loads).
+        (
+            "0.25*(c[:-2, 1:-1] + c[2:, 1:-1] + c[1:-1, :-2] + c[1:-1, 2:])",
+            false,
+        ),
         // P8 (its first 10^7 terms) and P12: `def` kernels with loops and early exits.
         (P8, false),
         (P12, false),

@@ -181,6 +181,9 @@ impl<'ctx> Translator<'_, 'ctx> {
     /// Loads operand `k`'s current element(s) of `d`: gathered lane by lane in a gathering
     /// vector body.
     pub(super) fn load_operand(&self, d: DType, k: usize) -> Result<BasicValueEnum<'ctx>> {
+        if let Some(&Some(v)) = self.carried_values.get(k) {
+            return Ok(v);
+        }
         let addr = match self.row_shift.get(k) {
             Some(&shift) => self.b.build_int_add(self.addr[k], shift, "").or_err()?,
             None => self.addr[k],

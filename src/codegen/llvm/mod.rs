@@ -26,10 +26,12 @@
 //! complex values or byte strings, in the stage or in a kernel it applies.
 //!
 //! `target.rs` the host target, the pass pipeline and the code's owner; `rows.rs` the loop nest
-//! and the rows (map, staged map, reduction, column); `emit.rs` one arm per IR node;
+//! and the rows (map, staged map, reduction, column); `carried.rs` a map's operands that are
+//! views of one row, read through shared aligned loads; `emit.rs` one arm per IR node;
 //! `kernel.rs` a `def` kernel inlined as blocks, per lane in vector bodies.
 
 mod cache;
+mod carried;
 mod code;
 mod divide;
 mod emit;
@@ -319,6 +321,8 @@ fn build<'ctx>(
         stream: None,
         dense: None,
         nontemporal: false,
+        carried: carried::carried_groups(g, stage, host.vector_bytes, lanes),
+        carried_values: Vec::new(),
     };
     t.body()
 }
@@ -376,6 +380,12 @@ struct Translator<'a, 'ctx> {
     /// In a staged map row (`rows.rs`): per operand, the address of the current block's first
     /// element; empty otherwise.
     block_start: Vec<IntValue<'ctx>>,
+    /// The groups of operands whose dense vector bodies read through shared aligned loads
+    /// (`carried.rs`); empty when the stage's maps load each operand on its own.
+    carried: Vec<Vec<usize>>,
+    /// In such a body: per operand, its vector for the current trip, made from the shared
+    /// loads; empty otherwise.
+    carried_values: Vec<Option<BasicValueEnum<'ctx>>>,
 }
 
 #[cfg(test)]

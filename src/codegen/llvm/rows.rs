@@ -512,7 +512,7 @@ impl<'ctx> Translator<'_, 'ctx> {
     }
 
     /// Points `self.addr` at element `j` of rows starting at `from`, and `self.index` at `j`.
-    fn at(&mut self, from: &[IntValue<'ctx>], j: IntValue<'ctx>) -> Result<()> {
+    pub(super) fn at(&mut self, from: &[IntValue<'ctx>], j: IntValue<'ctx>) -> Result<()> {
         self.index = Some(j);
         self.addr = from
             .iter()
@@ -926,7 +926,11 @@ impl<'ctx> Translator<'_, 'ctx> {
                         .into_int_value();
                 }
             }
-            let end = self.for_loop(start, n, lanes, |t, j| {
+            let mut first = start;
+            if dense && lanes == self.vector_lanes && !self.carried.is_empty() {
+                first = self.carried_trips(start, n, row, lanes, &mut body)?;
+            }
+            let end = self.for_loop(first, n, lanes, |t, j| {
                 t.lanes = lanes;
                 t.gather = !fast;
                 t.at(&from, j)?;

@@ -718,3 +718,86 @@ fn perf_map_lines_name_functions_with_their_sizes() {
     let lines = super::perf::map_lines(&object, &["absent".to_string()], &[0x10], 0);
     assert_eq!(lines, "10 1 llvm0:absent\n");
 }
+
+/// Rows that read one array at nearby offsets (`carried.rs`): stencils of float64, float32,
+/// int64 and int32 over rows starting at every alignment (row pitches 293–301), operands up to
+/// a vector apart (8 float64: shared) and more (9: the plain loop), with Cranelift's bits; on
+/// an AVX-512 host the stencil's kernel makes its operands by permutes.
+#[test]
+fn rows_read_through_shared_aligned_loads_match_cranelift_bit_for_bit() {
+    for pitch in 293..=301 {
+        let u = Array2::from_shape_vec((7, pitch), floats(7 * pitch, pitch as u64).to_vec())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let f = u.mapv(|x| x as f32);
+        let i = u.mapv(|x| (x * 1000.0) as i64);
+        let j = i.mapv(|x| x as i32);
+        let vars = Vars::new()
+            .with("u", &u)
+            .with("f", &f)
+            .with("i", &i)
+            .with("j", &j);
+        for src in [
+            "u[1:-1, 1:-1] + 0.1*(u[2:, 1:-1] + u[:-2, 1:-1] + u[1:-1, 2:] + u[1:-1, :-2] - 4*u[1:-1, 1:-1])",
+            "u[:, 8:] - u[:, :-8]",
+            "u[:, 9:] - u[:, :-9] * u[:, 4:-5]",
+            "f[1:-1, 2:] * f[1:-1, :-2] + f[2:, 1:-1]",
+            "f[:, 16:] - f[:, :-16] + f[:, 3:-13]",
+            "i[:, 2:] - 3 * i[:, :-2] + i[:, 1:-1]",
+            "j[:, 2:] * j[:, :-2] - j[:, 1:-1]",
+        ] {
+            check(src, &vars, true);
+        }
+    }
+    let u = Array2::from_shape_vec((5, 301), floats(5 * 301, 3).to_vec())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let vars = Vars::new().with("u", &u);
+    let g = graph_of("u[1:-1, 2:] + u[1:-1, :-2] + u[2:, 1:-1]", &vars);
+    let (ir, _) =
+        super::ir_text_with(&g, &crate::plan::plan(&g), false).unwrap_or_else(|e| panic!("{e}"));
+    let wide = super::target::host().is_ok_and(|h| h.vector_bytes == 64);
+    assert_eq!(ir.contains("vpermi2var.pd.512"), wide, "{ir}");
+}
+
+/// The shared aligned loads never read a line past the last element a row reads: operands
+/// ending right before a page the process may not read, at every alignment and length.
+#[test]
+fn shared_aligned_loads_stop_at_the_rows_last_line() {
+    const PAGE: usize = 4096;
+    // Two readable pages, then one that is not.
+    let region = unsafe {
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            3 * PAGE,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        assert_ne!(p, libc::MAP_FAILED);
+        assert_eq!(
+            libc::mprotect(p.cast::<u8>().add(2 * PAGE).cast(), PAGE, libc::PROT_NONE),
+            0
+        );
+        p.cast::<f64>()
+    };
+    let end = 2 * PAGE / 8;
+    let values = floats(end, 41);
+    for len in [40, 41, 47, 48, 64, 100] {
+        for gap in 0..8 {
+            // `b` and then `a` end where the readable pages do (`a` `gap` elements before).
+            let a_at = end - gap - len - 1;
+            let b_at = end - len;
+            let (a, b) = unsafe {
+                std::ptr::copy_nonoverlapping(values.as_ptr(), region, end);
+                (
+                    ndarray::ArrayView1::from_shape_ptr(len + 1, region.add(a_at)),
+                    ndarray::ArrayView1::from_shape_ptr(len, region.add(b_at)),
+                )
+            };
+            let vars = Vars::new().with("a", a).with("b", b);
+            check("a[1:] + a[:-1] * b", &vars, true);
+            check("b[1:] - b[:-1] + a[2:]", &vars, true);
+        }
+    }
+    unsafe { libc::munmap(region.cast(), 3 * PAGE) };
+}
