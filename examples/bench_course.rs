@@ -228,12 +228,12 @@ fn p5(a: &Args, steps: usize) -> Run {
 
 fn p6(a: &Args, n: usize) -> Run {
     let u = alloc::from_shape_fn((n, n), |(i, j)| golden(i * n + j, G1));
-    let vars = Vars::new()
-        .with("n", u.slice(s![..-2, 1..-1]))
-        .with("s", u.slice(s![2.., 1..-1]))
-        .with("w", u.slice(s![1..-1, ..-2]))
-        .with("e", u.slice(s![1..-1, 2..]));
-    let k = compile("0.25*(n + s + w + e)", &vars);
+    // The course's statement: four slices of one array, taken by the expression.
+    let vars = Vars::new().with("u", &u);
+    let k = compile(
+        "0.25*(u[:-2, 1:-1] + u[2:, 1:-1] + u[1:-1, :-2] + u[1:-1, 2:])",
+        &vars,
+    );
     let mut unew = alloc::full((n, n), 0.0);
     let run = time(
         a.reps,

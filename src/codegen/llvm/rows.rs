@@ -926,6 +926,8 @@ impl<'ctx> Translator<'_, 'ctx> {
                         .into_int_value();
                 }
             }
+            // Operands that are views of one row at nearby offsets: first the trips that read
+            // them through shared aligned loads (`carried.rs`), the plain loop for the rest.
             let mut first = start;
             if dense && lanes == self.vector_lanes && !self.carried.is_empty() {
                 first = self.carried_trips(start, n, row, lanes, &mut body)?;
