@@ -256,8 +256,20 @@ fn staged_calls_read_contiguous_operands_in_place() {
 
 #[test]
 fn reductions_match_cranelift_and_the_interpreter_bit_for_bit() {
-    // Row counts below, at and past the column kernels' blocks of rows (`COLUMN_ROWS`).
-    for (r, c) in [(1, 1), (3, 7), (4, 3), (5, 8), (7, 16), (9, 33), (64, 129)] {
+    // Row counts below, at and past the column kernels' blocks of rows (`COLUMN_ROWS`); rows
+    // of whole trips of four groups of 8 and more (`STREAM_GROUPS`), with groups and elements
+    // left over (75 = 2·32 + 8 + 3).
+    for (r, c) in [
+        (1, 1),
+        (3, 7),
+        (4, 3),
+        (5, 8),
+        (7, 16),
+        (9, 33),
+        (64, 129),
+        (3, 75),
+        (2, 1003),
+    ] {
         let a = Array2::from_shape_vec((r, c), floats(r * c, 7).to_vec())
             .unwrap_or_else(|e| panic!("{e}"))
             .mapv(|x| {
