@@ -18,12 +18,10 @@
 //! does not: the loop stops before a trip whose next line would lie past the row's last element
 //! (the plain loop takes the rest).
 
-use inkwell::intrinsics::Intrinsic;
 use inkwell::types::BasicTypeEnum;
 use inkwell::values::{BasicValue, BasicValueEnum, IntValue};
 use inkwell::IntPredicate;
 
-use super::super::jit::internal;
 use super::*;
 use crate::core::index::IndexKind;
 
@@ -49,7 +47,7 @@ pub(super) fn carried_groups(
 ) -> Vec<Vec<usize>> {
     let plain = vector_bytes != 64
         || !matches!(stage.kind, StageKind::Map)
-        || (stage.nodes(g).into_iter()).any(|id| matches!(g.node(id).kind, NodeKind::Call(..)));
+        || super::rows::applies_kernel(g, stage);
     if plain {
         return Vec::new();
     }
@@ -277,16 +275,10 @@ impl<'ctx> Translator<'_, 'ctx> {
 
     /// The 64-byte vector at the aligned address `at`.
     fn load_line(&self, at: IntValue<'ctx>, size: i64, lanes: u32) -> Result<BasicValueEnum<'ctx>> {
-        let ptr = self.ctx.ptr_type(inkwell::AddressSpace::default());
-        let p = self.b.build_int_to_ptr(at, ptr, "").or_err()?;
-        let v = self
-            .b
-            .build_load(self.vector_type(size, lanes), p, "")
+        let v = (self.b)
+            .build_load(self.vector_type(size, lanes), self.pointer(at)?, "")
             .or_err()?;
-        v.as_instruction_value()
-            .ok_or_else(|| internal("llvm carried loads", "not an instruction"))?
-            .set_alignment(64)
-            .map_err(|e| internal("llvm carried loads", format!("{e:?}")))?;
+        Self::align(v.as_instruction_value(), 64)?;
         Ok(v)
     }
 
@@ -303,16 +295,7 @@ impl<'ctx> Translator<'_, 'ctx> {
         } else {
             "llvm.x86.avx512.vpermi2var.ps.512"
         };
-        let f = Intrinsic::find(name)
-            .and_then(|i| i.get_declaration(self.module, &[]))
-            .ok_or_else(|| internal("llvm carried loads", format!("no {name}")))?;
-        let v = self
-            .b
-            .build_call(f, &[lo.into(), index.into(), hi.into()], "")
-            .or_err()?
-            .try_as_basic_value()
-            .basic()
-            .ok_or_else(|| internal("llvm carried loads", "permute returned nothing"))?;
+        let v = self.intrinsic(name, &[], &[lo, index, hi])?;
         let want = self.widen(
             self.elem_type(dtype),
             v.get_type().into_vector_type().get_size(),

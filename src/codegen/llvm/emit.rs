@@ -144,7 +144,7 @@ impl<'ctx> Translator<'_, 'ctx> {
         })
     }
 
-    fn pointer(&self, addr: IntValue<'ctx>) -> Result<PointerValue<'ctx>> {
+    pub(super) fn pointer(&self, addr: IntValue<'ctx>) -> Result<PointerValue<'ctx>> {
         let ptr = self.ctx.ptr_type(inkwell::AddressSpace::default());
         self.b.build_int_to_ptr(addr, ptr, "").or_err()
     }
@@ -164,7 +164,10 @@ impl<'ctx> Translator<'_, 'ctx> {
 
     /// Sets a load's or store's alignment to its element size (a vector load's default would be
     /// the whole vector's).
-    fn align(inst: Option<inkwell::values::InstructionValue<'ctx>>, size: usize) -> Result<()> {
+    pub(super) fn align(
+        inst: Option<inkwell::values::InstructionValue<'ctx>>,
+        size: usize,
+    ) -> Result<()> {
         inst.ok_or_else(|| internal("llvm alignment", "not an instruction"))?
             .set_alignment(size as u32)
             .map_err(|e| internal("llvm alignment", format!("{e:?}")))
@@ -383,7 +386,7 @@ impl<'ctx> Translator<'_, 'ctx> {
         self.convert(index, DType::Int64, d)
     }
 
-    fn intrinsic(
+    pub(super) fn intrinsic(
         &self,
         name: &str,
         types: &[BasicTypeEnum<'ctx>],

@@ -45,7 +45,7 @@ pub(super) fn map_lanes(g: &Graph, stage: &Stage, vector_bytes: u32) -> u32 {
 /// dependent ops, one trip after the other; four independent vectors in flight keep the core
 /// busy where one waits (P8's digit loop: 1.2x the scalar time on one 8-lane vector; on the
 /// Xeon above, 617 against 495 ms with 16 lanes instead of 32).
-fn applies_kernel(g: &Graph, stage: &Stage) -> bool {
+pub(super) fn applies_kernel(g: &Graph, stage: &Stage) -> bool {
     (stage.nodes(g).into_iter()).any(|id| matches!(g.node(id).kind, NodeKind::Call(..)))
 }
 
