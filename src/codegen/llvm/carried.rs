@@ -97,6 +97,45 @@ fn row_of(g: &Graph, input: usize) -> Row {
     }
 }
 
+/// The 64-byte vectors a row's groups are loaded as, from the vector body's lanes (8 of 8
+/// bytes or 16 of 4): doubles or floats, whatever the operands' dtype (integers are bitcast),
+/// with the permute that picks lanes from two of them by a vector of indices.
+struct Line<'ctx> {
+    lanes: u32,
+    /// Bytes an element.
+    size: i64,
+    vector: BasicTypeEnum<'ctx>,
+    /// The indices' lane type: `i64` for doubles, `i32` for floats.
+    index: inkwell::types::IntType<'ctx>,
+    permute: &'static str,
+}
+
+impl<'ctx> Line<'ctx> {
+    fn of(ctx: &'ctx inkwell::context::Context, lanes: u32) -> Line<'ctx> {
+        let doubles = lanes == 8;
+        let float = if doubles {
+            ctx.f64_type()
+        } else {
+            ctx.f32_type()
+        };
+        Line {
+            lanes,
+            size: (64 / lanes) as i64,
+            vector: float.vec_type(lanes).into(),
+            index: if doubles {
+                ctx.i64_type()
+            } else {
+                ctx.i32_type()
+            },
+            permute: if doubles {
+                "llvm.x86.avx512.vpermi2var.pd.512"
+            } else {
+                "llvm.x86.avx512.vpermi2var.ps.512"
+            },
+        }
+    }
+}
+
 /// One group's state in a row.
 struct Group<'ctx> {
     /// The 64-byte boundary at or below the group's first operand element.
@@ -121,9 +160,12 @@ impl<'ctx> Translator<'_, 'ctx> {
         lanes: u32,
         body: &mut impl FnMut(&mut Self) -> Result<()>,
     ) -> Result<IntValue<'ctx>> {
-        let size = (64 / lanes) as i64;
+        let lines = Line::of(self.ctx, lanes);
+        let size = lines.size;
         let shift = self.i64c(size.trailing_zeros() as i64);
         let left = self.b.build_int_sub(n, start, "").or_err()?;
+        // The bytes the row reads from `start` on, per operand.
+        let bytes = self.b.build_int_mul(left, self.i64c(size), "").or_err()?;
         let mut trips = self
             .b
             .build_int_unsigned_div(left, self.i64c(lanes as i64), "")
@@ -152,7 +194,6 @@ impl<'ctx> Translator<'_, 'ctx> {
             }
             // Trip `t` loads the line at `line + 64(t + 1)`: it must start before the last
             // byte the row reads of this group.
-            let bytes = self.b.build_int_mul(left, self.i64c(size), "").or_err()?;
             let end = self.b.build_int_add(hi, bytes, "").or_err()?;
             let room = self.b.build_int_sub(end, line, "").or_err()?;
             let room = self.b.build_int_sub(room, self.i64c(1), "").or_err()?;
@@ -165,9 +206,9 @@ impl<'ctx> Translator<'_, 'ctx> {
             for (&k, &a) in ks.iter().zip(&at) {
                 let from = self.b.build_int_sub(a, line, "").or_err()?;
                 let first = self.b.build_right_shift(from, shift, false, "").or_err()?;
-                index.push((k, self.lane_indices(first, lanes, size)?));
+                index.push((k, self.lane_indices(first, &lines)?));
             }
-            let carried = self.var(self.vector_type(size, lanes))?;
+            let carried = self.var(lines.vector)?;
             groups.push(Group {
                 line,
                 index,
@@ -187,7 +228,7 @@ impl<'ctx> Translator<'_, 'ctx> {
         let any = self.cmp(IntPredicate::SGT, trips, self.i64c(0))?;
         self.when(any, |t| {
             for group in &groups {
-                let first = t.load_line(group.line, size, lanes)?;
+                let first = t.load_line(group.line, &lines)?;
                 t.set(group.carried, first)?;
             }
             t.for_loop(start, stop, lanes, |t, j| {
@@ -197,11 +238,11 @@ impl<'ctx> Translator<'_, 'ctx> {
                 for group in &groups {
                     let at = t.b.build_int_add(group.line, done, "").or_err()?;
                     let at = t.b.build_int_add(at, t.i64c(64), "").or_err()?;
-                    let next = t.load_line(at, size, lanes)?;
-                    let here = t.get(group.carried, next.get_type())?;
+                    let next = t.load_line(at, &lines)?;
+                    let here = t.get(group.carried, lines.vector)?;
                     for &(k, index) in &group.index {
                         let dtype = t.g.node(t.stage.leaves[k - t.stage.heads()]).dtype;
-                        let v = t.permute(here, index, next, dtype)?;
+                        let v = t.permute(&lines, [here, index, next], dtype)?;
                         t.carried_values[k] = Some(v);
                     }
                     t.set(group.carried, next)?;
@@ -238,45 +279,27 @@ impl<'ctx> Translator<'_, 'ctx> {
         self.b.build_int_compare(pred, a, b, "").or_err()
     }
 
-    /// The vector the permutes work on: `lanes` doubles or floats (integers are bitcast).
-    fn vector_type(&self, size: i64, lanes: u32) -> BasicTypeEnum<'ctx> {
-        let float = if size == 8 {
-            self.ctx.f64_type()
-        } else {
-            self.ctx.f32_type()
-        };
-        float.vec_type(lanes).into()
-    }
-
-    /// `first + l` in lane `l`, as the permute's index vector (`i64` lanes for doubles, `i32`
-    /// for floats).
+    /// `first + l` in lane `l`, as the permute's index vector.
     fn lane_indices(
         &self,
         first: IntValue<'ctx>,
-        lanes: u32,
-        size: i64,
+        line: &Line<'ctx>,
     ) -> Result<BasicValueEnum<'ctx>> {
-        let it = if size == 8 {
-            self.ctx.i64_type()
-        } else {
-            self.ctx.i32_type()
-        };
-        let first = self
-            .b
-            .build_int_truncate_or_bit_cast(first, it, "")
+        let first = (self.b)
+            .build_int_truncate_or_bit_cast(first, line.index, "")
             .or_err()?;
-        let splat = self.splat(first.into(), lanes)?.into_vector_value();
-        let steps = (0..lanes)
-            .map(|l| it.const_int(l as u64, false))
+        let splat = self.splat(first.into(), line.lanes)?.into_vector_value();
+        let steps = (0..line.lanes)
+            .map(|l| line.index.const_int(l as u64, false))
             .collect::<Vec<_>>();
         let steps = inkwell::types::VectorType::const_vector(&steps);
         Ok(self.b.build_int_add(splat, steps, "").or_err()?.into())
     }
 
     /// The 64-byte vector at the aligned address `at`.
-    fn load_line(&self, at: IntValue<'ctx>, size: i64, lanes: u32) -> Result<BasicValueEnum<'ctx>> {
+    fn load_line(&self, at: IntValue<'ctx>, line: &Line<'ctx>) -> Result<BasicValueEnum<'ctx>> {
         let v = (self.b)
-            .build_load(self.vector_type(size, lanes), self.pointer(at)?, "")
+            .build_load(line.vector, self.pointer(at)?, "")
             .or_err()?;
         Self::align(v.as_instruction_value(), 64)?;
         Ok(v)
@@ -285,21 +308,12 @@ impl<'ctx> Translator<'_, 'ctx> {
     /// Lanes `index[l]` of the 16 (or 32) elements of `lo` then `hi`, as a vector of `dtype`.
     fn permute(
         &self,
-        lo: BasicValueEnum<'ctx>,
-        index: BasicValueEnum<'ctx>,
-        hi: BasicValueEnum<'ctx>,
+        line: &Line<'ctx>,
+        [lo, index, hi]: [BasicValueEnum<'ctx>; 3],
         dtype: crate::core::dtype::DType,
     ) -> Result<BasicValueEnum<'ctx>> {
-        let name = if dtype.size() == 8 {
-            "llvm.x86.avx512.vpermi2var.pd.512"
-        } else {
-            "llvm.x86.avx512.vpermi2var.ps.512"
-        };
-        let v = self.intrinsic(name, &[], &[lo, index, hi])?;
-        let want = self.widen(
-            self.elem_type(dtype),
-            v.get_type().into_vector_type().get_size(),
-        );
+        let v = self.intrinsic(line.permute, &[], &[lo, index, hi])?;
+        let want = self.widen(self.elem_type(dtype), line.lanes);
         if want == v.get_type() {
             return Ok(v);
         }

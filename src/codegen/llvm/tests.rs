@@ -732,9 +732,10 @@ fn perf_map_lines_name_functions_with_their_sizes() {
 }
 
 /// Rows that read one array at nearby offsets (`carried.rs`): stencils of float64, float32,
-/// int64 and int32 over rows starting at every alignment (row pitches 293–301), operands up to
-/// a vector apart (8 float64: shared) and more (9: the plain loop), with Cranelift's bits; on
-/// an AVX-512 host the stencil's kernel makes its operands by permutes.
+/// int64 and int32 over rows starting at every alignment (row pitches 293–301), operands one
+/// vector apart (8 float64: shared on rows whose first operand starts a line, the plain loop on
+/// the others) and more (9: the plain loop), with Cranelift's bits; on an AVX-512 host the
+/// stencil's kernel makes its operands by permutes.
 #[test]
 fn rows_read_through_shared_aligned_loads_match_cranelift_bit_for_bit() {
     for pitch in 293..=301 {
